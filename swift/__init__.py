@@ -1,0 +1,35 @@
+"""swift: fine-tune, align, evaluate, export and serve large language models.
+
+Imports are lazy: `import swift` loads neither torch nor transformers; each name below is
+imported the first time it is used.
+"""
+import importlib
+from typing import Any
+
+__version__ = '0.1.0'
+
+# public name → module that defines it
+_LAZY = {
+    'register_model': 'swift.model',
+    'ModelMeta': 'swift.model',
+    'ModelGroup': 'swift.model',
+    'Model': 'swift.model',
+    'get_model_tokenizer': 'swift.model.loader',
+    'register_template': 'swift.template',
+    'get_template': 'swift.template',
+    'Template': 'swift.template',
+    'TemplateMeta': 'swift.template',
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY))

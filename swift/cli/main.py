@@ -1,0 +1,70 @@
+"""`swift <command> ...`: dispatch to one module per command, imported only when it runs.
+
+`swift --help` and `swift list` must answer in about a second: nothing here imports torch.
+Errors the user can fix (SwiftError) are printed as one line, without a traceback.
+"""
+import importlib
+import importlib.util
+import sys
+from typing import List, Optional
+
+# command → (module with main(argv), one-line help)
+COMMANDS = {
+    'download': ('swift.cli.download', 'download a model from ModelScope or Hugging Face'),
+    'list': ('swift.cli.list_cmd', 'list registered models, templates or datasets'),
+    'infer': ('swift.cli.infer', 'chat with a model, or run it over a dataset'),
+    'data': ('swift.cli.data', 'check a dataset: format, bad rows, token lengths'),
+    'sft': ('swift.cli.sft', 'supervised fine-tuning (full, LoRA, QLoRA, ...)'),
+    'pt': ('swift.cli.pt', 'continued pre-training on plain text'),
+    'rlhf': ('swift.cli.rlhf', 'alignment: DPO, ORPO, SimPO, CPO, KTO, RM, PPO, GRPO'),
+    'deploy': ('swift.cli.deploy', 'serve a model behind an OpenAI-compatible API'),
+    'eval': ('swift.cli.eval', 'evaluate on MMLU, C-Eval, CMMLU, GSM8K, ARC, ...'),
+    'export': ('swift.cli.export', 'merge LoRA, quantize, export'),
+    'web-ui': ('swift.cli.web_ui', 'the web UI'),
+}
+
+
+def usage() -> str:
+    width = max(map(len, COMMANDS))
+    lines = ['usage: swift <command> [config.yaml] [--name value ...]', '', 'commands:']
+    lines += [f'  {name:<{width}}  {desc}' for name, (_, desc) in COMMANDS.items()]
+    lines += ['', 'Run `swift <command> --help` for the options of a command.']
+    return '\n'.join(lines)
+
+
+def _command_available(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ('-h', '--help', 'help'):
+        print(usage())
+        return 0
+    if argv[0] in ('-V', '--version'):
+        from swift import __version__
+        print(__version__)
+        return 0
+    command, rest = argv[0], argv[1:]
+    if command not in COMMANDS:
+        from swift.utils.errors import did_you_mean
+        print(f'swift: unknown command {command!r}.{did_you_mean(command, COMMANDS)}', file=sys.stderr)
+        return 2
+    module_name = COMMANDS[command][0]
+    if not _command_available(module_name):
+        print(f'swift {command}: not available in this version yet', file=sys.stderr)
+        return 2
+    from swift.utils.errors import SwiftError
+    try:
+        module = importlib.import_module(module_name)
+        return module.main(rest) or 0
+    except SwiftError as e:
+        print(f'swift {command}: error: {e}', file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f'swift {command}: interrupted', file=sys.stderr)
+        return 130
+
+
+if __name__ == '__main__':
+    sys.exit(main())

