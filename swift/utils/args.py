@@ -142,8 +142,16 @@ def _field_map(cls) -> Dict[str, dataclasses.Field]:
     return {f.name: f for f in dataclasses.fields(cls) if f.init}
 
 
+def _aliases(cls) -> Dict[str, str]:
+    """ALIASES of the class and every base it composes (most derived wins)."""
+    merged: Dict[str, str] = {}
+    for klass in reversed(cls.__mro__):
+        merged.update(vars(klass).get('ALIASES', {}))
+    return merged
+
+
 def _resolve_key(cls, key: str, fields: Mapping[str, Any]) -> str:
-    aliases = getattr(cls, 'ALIASES', {})
+    aliases = _aliases(cls)
     if key in fields:
         return key
     if key in aliases:

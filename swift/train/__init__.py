@@ -1,0 +1,1 @@
+"""Training workflows: sft / pt and, later, each alignment algorithm."""
