@@ -19,6 +19,17 @@ _LAZY = {
     'get_template': 'swift.template',
     'Template': 'swift.template',
     'TemplateMeta': 'swift.template',
+    'Swift': 'swift.tuners',
+    'LoRAConfig': 'swift.tuners',
+    'prepare_model': 'swift.api',
+    'train': 'swift.api',
+    'load': 'swift.api',
+    'sft_main': 'swift.train.sft',
+    'pt_main': 'swift.train.sft',
+    'SftArguments': 'swift.train.arguments',
+    'PtEngine': 'swift.infer.pt_engine',
+    'InferRequest': 'swift.infer.protocol',
+    'RequestConfig': 'swift.infer.protocol',
 }
 
 

@@ -133,6 +133,10 @@ def merge_pack(pack: Sequence[Sample]) -> Sample:
         length = sample_length(sample, where=f'Sample #{i} of the pack')
         if length == 0:
             raise SwiftError(f'Sample #{i} of the pack is empty: drop empty samples before packing.')
+        if 0 in (sample.get('attention_mask') or ()):
+            # Pad tokens inside a pack would become real tokens that other tokens attend to.
+            raise SwiftError(f'Sample #{i} of the pack is already padded (attention_mask has zeros): '
+                             'pack unpadded samples.')
         labels = list(sample['labels']) if sample.get('labels') is not None else list(sample['input_ids'])
         labels[0] = IGNORE_INDEX
         row['input_ids'] += list(sample['input_ids'])

@@ -1,0 +1,82 @@
+"""Arguments of `swift sft` and `swift pt` (ms-swift's flag names), composed from shared parts."""
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+from swift.arguments import BaseArguments, ModelArguments, TemplateArguments
+from swift.tuners.arguments import TunerArguments
+from swift.utils import SwiftError
+
+
+@dataclass
+class DataArguments:
+    dataset: List[str] = field(default_factory=list,
+                               metadata={'help': '[hf::|ms::]ID_OR_PATH[:subset][#N], several are concatenated'})
+    val_dataset: List[str] = field(default_factory=list)
+    split_dataset_ratio: float = field(default=0.0, metadata={'help': 'fraction of --dataset held out for eval'})
+    columns: dict = field(default_factory=dict, metadata={'help': 'JSON map of column renames'})
+    strict: bool = field(default=False, metadata={'help': 'stop at the first bad row instead of dropping it'})
+    truncation_strategy: str = field(default='delete', metadata={'help': 'delete | left | right | error'})
+    model_name: List[str] = field(default_factory=list, metadata={'help': 'name for swift/self-cognition'})
+    model_author: List[str] = field(default_factory=list, metadata={'help': 'author for swift/self-cognition'})
+    loss_scale: str = field(default='default', metadata={'help': 'default | last_round | all'})
+    packing: bool = field(default=False, metadata={'help': 'pack samples into max_length rows (SDPA, no flash-attn)'})
+    padding_free: bool = field(default=False, metadata={'help': 'concatenate each batch into one row'})
+
+
+@dataclass
+class TrainingArguments:
+    output_dir: Optional[str] = field(default=None, metadata={'help': 'default output/<model>/vN-<timestamp>'})
+    add_version: bool = field(default=True, metadata={'help': 'add vN-<timestamp> under --output_dir'})
+    learning_rate: Optional[float] = field(default=None, metadata={'help': 'default 1e-4 (LoRA), 1e-5 (full)'})
+    num_train_epochs: float = 3.0
+    max_steps: int = -1
+    per_device_train_batch_size: int = 1
+    per_device_eval_batch_size: int = 1
+    gradient_accumulation_steps: int = 1
+    gradient_checkpointing: bool = False
+    weight_decay: float = 0.1
+    warmup_ratio: float = 0.05
+    lr_scheduler_type: str = 'cosine'
+    max_grad_norm: float = 1.0
+    logging_steps: int = 5
+    save_steps: int = 500
+    eval_steps: Optional[int] = None
+    save_total_limit: Optional[int] = None
+    save_only_model: bool = False
+    resume_from_checkpoint: Optional[str] = None
+    report_to: List[str] = field(default_factory=lambda: ['tensorboard'],
+                                 metadata={'help': 'tensorboard | wandb | swanlab | none'})
+    dataloader_num_workers: int = 0
+
+    ALIASES = {'batch_size': 'per_device_train_batch_size', 'eval_batch_size': 'per_device_eval_batch_size'}
+
+
+@dataclass
+class SftArguments(TrainingArguments, DataArguments, TunerArguments, TemplateArguments, ModelArguments,
+                   BaseArguments):
+    """Everything `swift sft` takes; `swift pt` is the same with loss_scale 'all' on plain text."""
+
+    def __post_init__(self):
+        BaseArguments.__post_init__(self)
+        if not self.model:
+            raise SwiftError('--model is required (registry ID, hub ID or local directory)')
+        if not self.dataset:
+            raise SwiftError('--dataset is required (a file, directory, registered or hub dataset)')
+        if self.truncation_strategy not in ('delete', 'left', 'right', 'error'):
+            raise SwiftError(f'--truncation_strategy must be delete, left, right or error, '
+                             f'not {self.truncation_strategy!r}')
+        if self.loss_scale not in ('default', 'last_round', 'all'):
+            raise SwiftError(f'--loss_scale must be default, last_round or all, not {self.loss_scale!r}')
+        if self.learning_rate is None:
+            self.learning_rate = 1e-5 if self.tuner_type == 'full' else 1e-4
+        if self.report_to in (['none'], ['None']):
+            self.report_to = []
+        if self.packing and self.padding_free:
+            raise SwiftError('--packing and --padding_free are alternatives: choose one')
+        if (self.packing or self.padding_free) and not self.max_length:
+            self.max_length = 2048 if self.packing else None
+
+
+@dataclass
+class PtArguments(SftArguments):
+    loss_scale: str = 'all'
