@@ -136,8 +136,12 @@ def _checkpoint_step(checkpoint: Optional[str]) -> int:
 
 
 def sft_main(args: Union[SftArguments, Sequence[str], Dict[str, Any], None] = None, *, model=None, tokenizer=None,
-             rows=None, args_class=SftArguments, **kwargs) -> TrainResult:
-    """Run exactly what `swift sft` runs. `model`/`tokenizer`/`rows` let the Python API pass objects."""
+             rows=None, callbacks=(), args_class=SftArguments, **kwargs) -> TrainResult:
+    """Run exactly what `swift sft` runs.
+
+    `model`/`tokenizer`/`rows` let the Python API pass objects; `callbacks` adds transformers
+    TrainerCallbacks to the run.
+    """
     from transformers import set_seed
     from swift.tuners import prepare_tuner
     from .callbacks import plot_logs
@@ -168,7 +172,7 @@ def sft_main(args: Union[SftArguments, Sequence[str], Dict[str, Any], None] = No
         eval_dataset=(build_collator(args, tokenizer, val)[1] if val else None),
         data_collator=collator,
         processing_class=tokenizer,
-        callbacks=build_callbacks(args, output_dir, _checkpoint_step(args.resume_from_checkpoint)),
+        callbacks=build_callbacks(args, output_dir, _checkpoint_step(args.resume_from_checkpoint)) + list(callbacks),
         swift_args=saved_args,
         lorap_lr_ratio=getattr(args, 'lorap_lr_ratio', None),
     )

@@ -1,0 +1,19 @@
+"""Shorthands shared by the family files."""
+from typing import List
+
+from ..registry import Model
+
+
+def same_id(*model_ids: str) -> List[Model]:
+    """Checkpoints published under the same ID on ModelScope and on Hugging Face."""
+    return [Model(model_id, model_id) for model_id in model_ids]
+
+
+def hf_only(*model_ids: str) -> List[Model]:
+    """Checkpoints whose ModelScope ID we have not verified: only the Hugging Face ID is registered."""
+    return [Model(None, model_id) for model_id in model_ids]
+
+
+# LoRA targets of every MoE family here: attention only. Recent transformers store the experts'
+# weights as fused 3-D parameters, which are not nn.Linear modules LoRA could wrap.
+ATTENTION_ONLY = ['q_proj', 'k_proj', 'v_proj', 'o_proj']
