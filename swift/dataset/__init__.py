@@ -1,0 +1,18 @@
+"""The dataset layer: load local files and hub datasets, convert every row to one standard format,
+report bad rows with their location, and encode rows for training.
+
+    from swift.dataset import load_datasets, encode_rows
+    result = load_datasets(['data.jsonl', 'swift/self-cognition#500'], model_name='Bot', model_author='Me')
+    encoded, enc_report = encode_rows(result.train, template, max_length=2048)
+
+Importing this package loads neither torch, transformers nor datasets (they load when needed).
+See docs/datasets.md for the spec syntax, the formats and the registry.
+"""
+from .encode import TRUNCATION_STRATEGIES, EncodeReport, encode_rows
+from .formats import RowError, detect_format, standardize_row, validate_messages
+from .loader import LoadResult, Rows, load_dataset, load_datasets, rows_to_standard, sample_indices, split_indices
+from .registry import (DATASET_REGISTRY, DatasetMeta, DatasetOptions, get_dataset_meta, list_datasets,
+                       lookup_dataset, register_dataset)
+from .report import BadRow, LoadReport
+from .self_cognition import HELD_OUT_IDENTITY_QUESTIONS
+from .spec import DatasetSpec, parse_dataset_spec

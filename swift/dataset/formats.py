@@ -61,6 +61,7 @@ _COLUMN_HINTS = {
 # Columns that may arrive JSON-encoded (CSV cells, some parquet exports).
 _STRUCTURED_COLUMNS = ('messages', 'conversations', 'history', 'tools', 'chosen', 'rejected', 'prompt',
                        'rejected_messages', 'images', 'videos', 'audios')
+_JSON_ONLY_COLUMNS = ('messages', 'conversations', 'history', 'tools', 'rejected_messages')
 _HH_TURN = re.compile(r'\n\n(Human|Assistant):')
 
 
@@ -79,13 +80,20 @@ def _drop_none(value: Any) -> Any:
 
 
 def _decode_structured(key: str, value: Any) -> Any:
-    if isinstance(value, str) and value.lstrip()[:1] in ('[', '{'):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            if key in ('messages', 'conversations', 'history', 'tools', 'rejected_messages'):
-                raise RowError(f"'{key}' is a string that is not valid JSON") from None
-    return value
+    if not (isinstance(value, str) and value.lstrip()[:1] in ('[', '{')):
+        return value
+    try:
+        decoded = json.loads(value)
+    except json.JSONDecodeError:
+        if key in _JSON_ONLY_COLUMNS:
+            raise RowError(f"'{key}' is a string that is not valid JSON") from None
+        return value
+    if key in _JSON_ONLY_COLUMNS or key in MEDIA_KEYS:
+        return decoded
+    # 'prompt', 'chosen', 'rejected' may be plain text that happens to start with a bracket.
+    is_messages = isinstance(decoded, dict) or (isinstance(decoded, list) and decoded
+                                                and all(isinstance(item, dict) for item in decoded))
+    return decoded if is_messages else value
 
 
 def clean_row(row: Dict[str, Any], columns: Optional[Dict[str, str]] = None) -> Dict[str, Any]:

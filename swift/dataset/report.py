@@ -91,7 +91,8 @@ class LoadReport:
     def rows_kept(self) -> int:
         return sum(s.kept for s in self.sources)
 
-    def summary(self, show: int = 10) -> str:
+    def source_lines(self) -> List[str]:
+        """One line per dataset spec, then the train/validation row counts."""
         lines = []
         for s in self.sources:
             formats = ', '.join(f'{name} {count}' for name, count in s.formats.most_common()) or 'none'
@@ -104,6 +105,10 @@ class LoadReport:
                 line += f', sampled to {s.sampled}'
             lines.append(line)
         lines.append(f'train rows: {self.train_rows}, validation rows: {self.val_rows}')
+        return lines
+
+    def summary(self, show: int = 10) -> str:
+        lines = self.source_lines()
         if self.bad_count:
             lines.append(f'{self.bad_count} bad row(s) dropped; the first {min(show, len(self.bad_rows))}:')
             lines += [f'  {row}' for row in self.bad_rows[:show]]

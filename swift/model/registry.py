@@ -112,6 +112,12 @@ def list_model_types() -> List[str]:
     return sorted(MODEL_REGISTRY)
 
 
+def list_model_metas() -> List[ModelMeta]:
+    """Every registered type, in registration order (the order family files and plugins ran)."""
+    _ensure_builtin_models()
+    return list(MODEL_REGISTRY.values())
+
+
 def get_model_meta(model_type: str) -> ModelMeta:
     _ensure_builtin_models()
     if model_type not in MODEL_REGISTRY:

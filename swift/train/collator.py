@@ -108,6 +108,8 @@ class PackedCollator:
                  pad_to_multiple_of: Optional[int] = None, mask_mode: str = 'position_ids', mask_dtype=None):
         if mask_mode not in MASK_MODES:
             raise SwiftError(f'Unknown mask_mode {mask_mode!r}; choose one of {", ".join(MASK_MODES)}.')
+        if mask_mode == 'position_ids':
+            _check_transformers_detects_packed_sequences()
         self.pad_token_id = _check_pad_token_id(pad_token_id)
         self.padding_free = padding_free
         self.pad_to_multiple_of = _check_pad_to_multiple_of(pad_to_multiple_of)
@@ -150,6 +152,17 @@ class PackedCollator:
             'labels': list(row['labels']) + [IGNORE_INDEX] * missing,
             'position_ids': list(row['position_ids']) + list(range(missing)),
         }
+
+
+def _check_transformers_detects_packed_sequences() -> None:
+    """Without packed-sequence detection (added in transformers 4.54, PR #39194) sdpa and eager would build
+    a plain causal mask and the sequences of a row would silently attend to each other."""
+    import transformers
+    try:
+        from transformers.masking_utils import find_packed_sequence_indices  # noqa: F401
+    except ImportError:
+        raise SwiftError(f'transformers {transformers.__version__} does not detect packed sequences from '
+                         "position_ids: upgrade to transformers>=4.54, or use PackedCollator(mask_mode='4d').")
 
 
 def _concatenate_rows(rows: Sequence[Sample]) -> Sample:

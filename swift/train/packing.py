@@ -1,7 +1,7 @@
 """Packing: several encoded samples share one training row without seeing each other.
 
 A packed row is the concatenation of its samples' `input_ids` and `labels`, plus `position_ids`
-that restart at 0 at the start of every sample. That is all transformers (>= 4.53 / 5.x) needs:
+that restart at 0 at the start of every sample. That is all transformers 5.x needs:
 when a forward pass gets `position_ids` that restart, no 2D `attention_mask` and no cache,
 `masking_utils.find_packed_sequence_indices` splits the row into sequences and builds a
 block-diagonal causal mask for sdpa, eager and flex attention (flash-attention reads the same

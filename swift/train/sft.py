@@ -78,7 +78,7 @@ def build_collator(args: SftArguments, tokenizer, train: List[dict]):
         logger.info(f'packing: {len(train)} samples into {len(packs)} rows of at most {args.max_length} tokens')
         return PackedCollator(tokenizer.pad_token_id), packs
     if args.padding_free:
-        return PackedCollator(tokenizer.pad_token_id), [[sample] for sample in train]
+        return PackedCollator(tokenizer.pad_token_id, padding_free=True), train
     return PaddingCollator(tokenizer.pad_token_id), train
 
 

@@ -268,6 +268,24 @@ def test_gradients_of_packed_row_match_separate_runs():
     model.zero_grad()
 
 
+def test_hf_trainer_takes_the_packed_batch_and_logs_the_token_weighted_loss(tmp_path):
+    """The batch goes through transformers.Trainer and accelerate's dataloader as is (use_cache=False
+    included): with learning rate 0 the logged loss of the one step is the token-weighted per-sequence loss."""
+    from transformers import AutoModelForCausalLM, Trainer, TrainingArguments
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(_tiny_config('llama'), attn_implementation='sdpa', dtype=torch.float32)
+    samples = make_samples((30, 12, 25, 7, 19, 6), seed=2)
+    packs = pack_samples(samples, max_length=40)
+    expected = token_weighted_loss(model.eval(), samples)
+    args = TrainingArguments(output_dir=str(tmp_path), per_device_train_batch_size=len(packs), max_steps=1,
+                             learning_rate=0.0, logging_steps=1, report_to=[], save_strategy='no', use_cpu=True,
+                             disable_tqdm=True)
+    trainer = Trainer(model=model.train(), args=args, train_dataset=packs, data_collator=PackedCollator(PAD))
+    trainer.train()
+    logged = [entry['loss'] for entry in trainer.state.log_history if 'loss' in entry]
+    assert logged == [pytest.approx(expected, abs=1e-5)]
+
+
 @pytest.mark.slow
 def test_real_model_packed_equals_alone_with_sdpa():
     """The embedded SmolLM2-135M (a real Llama checkpoint, 30 layers) packed with sdpa."""

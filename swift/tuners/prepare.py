@@ -1,0 +1,94 @@
+"""prepare_tuner: the one call the trainer makes to turn a loaded model into the model to train.
+
+    model = prepare_tuner(model, args)   # args: anything with TunerArguments' attributes
+
+Steps: pick the registered tuner for args.tuner_type; get a 4-bit/8-bit model ready for adapter
+training (QLoRA); apply the tuner; let gradient checkpointing reach frozen embeddings; log how
+many parameters train.
+"""
+from typing import Tuple
+
+from swift.utils import get_logger
+
+from .peft_tuners import is_quantized
+from .registry import get_tuner
+
+logger = get_logger()
+
+
+def count_parameters(model) -> Tuple[int, int]:
+    """(trainable, total) weights; tied weights count once, 4-bit packed weights count unpacked."""
+    trainable = total = 0
+    for param in model.parameters():
+        count = param.numel()
+        if type(param).__name__ == 'Params4bit':
+            # bitsandbytes packs two 4-bit weights per byte of its storage dtype.
+            storage = getattr(param, 'quant_storage', None)
+            count *= 2 * (storage.itemsize if storage is not None else 1)
+        total += count
+        if param.requires_grad:
+            trainable += count
+    return trainable, total
+
+
+def log_trainable_parameters(model) -> str:
+    trainable, total = count_parameters(model)
+    line = f'trainable params: {trainable:,} / {total:,} ({100 * trainable / max(total, 1):.4f}%)'
+    logger.info(line)
+    return line
+
+
+def _prepare_quantized(model, args):
+    """QLoRA: freeze the quantised base, upcast norms/embeddings to fp32, optional gradient checkpointing."""
+    from peft import prepare_model_for_kbit_training
+    return prepare_model_for_kbit_training(
+        model, use_gradient_checkpointing=bool(getattr(args, 'gradient_checkpointing', False)))
+
+
+def _let_checkpointing_reach_frozen_inputs(model, args) -> None:
+    """With gradient checkpointing and frozen embeddings no checkpointed input requires grad, and
+    the adapters inside would get none; transformers' enable_input_require_grads fixes that."""
+    if not getattr(args, 'gradient_checkpointing', False):
+        return
+    embeddings = model.get_input_embeddings() if hasattr(model, 'get_input_embeddings') else None
+    if embeddings is not None and not embeddings.weight.requires_grad and hasattr(model, 'enable_input_require_grads'):
+        model.enable_input_require_grads()
+
+
+def prepare_tuner(model, args):
+    """Apply args.tuner_type to `model`; returns the model to train (a PeftModel for adapter tuners)."""
+    tuner = get_tuner(getattr(args, 'tuner_type', None) or 'lora')
+    if is_quantized(model):
+        model = _prepare_quantized(model, args)
+    model = tuner.prepare(model, args)
+    _let_checkpointing_reach_frozen_inputs(model, args)
+    logger.info(f'tuner: {tuner.name}')
+    log_trainable_parameters(model)
+    return model
+
+
+def on_optimizer_step(model, global_step: int) -> None:
+    """Per-step work some tuners need; call after optimizer.step() and before zero_grad().
+
+    AdaLoRA re-budgets ranks from the current gradients. Other tuners: nothing to do.
+    """
+    peft_config = getattr(model, 'peft_config', None)
+    if not peft_config:
+        return
+    active = getattr(model, 'active_adapter', 'default')
+    config = peft_config.get(active)
+    if config is not None and str(getattr(config.peft_type, 'value', config.peft_type)) == 'ADALORA':
+        model.base_model.update_and_allocate(global_step)
+
+
+def tuner_callback():
+    """A transformers TrainerCallback that calls on_optimizer_step for the Trainer's model."""
+    from transformers import TrainerCallback
+
+    class TunerCallback(TrainerCallback):
+
+        def on_optimizer_step(self, args, state, control, model=None, **kwargs):
+            if model is not None:
+                on_optimizer_step(model, state.global_step)
+
+    return TunerCallback()

@@ -1,0 +1,116 @@
+"""Saving a tuned model and loading adapters back.
+
+- PEFT tuners save a standard PEFT adapter (adapter_config.json + adapter_model.safetensors) that
+  `peft.PeftModel.from_pretrained` loads onto the untouched base model.
+- full / freeze / llamapro save the whole model (safetensors + config.json); LLaMA-Pro's config
+  already says the new layer count.
+- PiSSA / OLoRA initialisation moves part of the base weights into the adapter. The adapter is
+  therefore converted on save into a plain LoRA of twice the rank relative to the ORIGINAL base
+  (PEFT's path_initial_model_for_weight_conversion), so that it applies to a fresh base model.
+  For that, prepare remembers the adapter's initial weights (in CPU memory, adapter-sized).
+"""
+import tempfile
+import weakref
+from pathlib import Path
+from typing import Dict, List, Sequence, Tuple, Union
+
+from swift.utils import SwiftError, get_logger
+
+logger = get_logger()
+
+ADAPTER_CONFIG = 'adapter_config.json'
+_INITIAL_ADAPTER_DIR = 'swift_initial_adapter'
+# PeftModel → its adapter's initial weights, for models initialised with PiSSA / OLoRA
+_initial_adapters: 'weakref.WeakKeyDictionary' = weakref.WeakKeyDictionary()
+
+
+def remember_initial_adapter(peft_model, adapter_name: str = 'default') -> None:
+    from peft import get_peft_model_state_dict
+    state = get_peft_model_state_dict(peft_model, adapter_name=adapter_name)
+    _initial_adapters[peft_model] = {k: v.detach().to('cpu', copy=True).contiguous() for k, v in state.items()}
+
+
+def _is_peft_model(model) -> bool:
+    from peft import PeftModel
+    return isinstance(model, PeftModel)
+
+
+def save_tuned_model(model, output_dir: Union[str, Path], tokenizer=None) -> Path:
+    """Write what `prepare_tuner` trained into `output_dir` (adapter or full weights), plus the tokenizer."""
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    if _is_peft_model(model):
+        _save_adapter(model, output_dir)
+    else:
+        model.save_pretrained(str(output_dir))
+    if tokenizer is not None:
+        tokenizer.save_pretrained(str(output_dir))
+    return output_dir
+
+
+def _save_adapter(model, output_dir: Path) -> None:
+    initial = _initial_adapters.get(model)
+    if initial is None:
+        model.save_pretrained(str(output_dir))
+        return
+    from safetensors.torch import save_file
+    with tempfile.TemporaryDirectory(prefix='swift-initial-adapter-') as tmp:
+        initial_dir = Path(tmp) / _INITIAL_ADAPTER_DIR
+        initial_dir.mkdir()
+        save_file(initial, str(initial_dir / 'adapter_model.safetensors'))
+        # PEFT writes the initial adapter's config there itself, then saves (trained - initial) as LoRA.
+        model.save_pretrained(str(output_dir), path_initial_model_for_weight_conversion=str(initial_dir))
+    logger.info(f'{output_dir}: the PiSSA/OLoRA adapter was saved as plain LoRA (rank doubled) for the original '
+                f'base weights')
+
+
+def parse_adapter_spec(spec: str, index: int) -> Tuple[str, str]:
+    """'name=path' or 'path' → (name, path); unnamed adapters are 'default', 'adapter_1', 'adapter_2', ..."""
+    name, sep, path = spec.partition('=')
+    if sep and name and not Path(spec).exists():
+        return name, path
+    return ('default' if index == 0 else f'adapter_{index}'), spec
+
+
+def _check_adapter_dir(path: str) -> None:
+    directory = Path(path).expanduser()
+    if not directory.is_dir():
+        raise SwiftError(f'adapter directory not found: {path}')
+    if not (directory / ADAPTER_CONFIG).is_file():
+        hint = (' It holds full model weights: pass it as --model instead.' if (directory / 'config.json').is_file()
+                else '')
+        raise SwiftError(f'{path} is not an adapter directory (no {ADAPTER_CONFIG}).{hint}')
+
+
+def load_adapters(model, adapter_dirs: Sequence[str], is_trainable: bool = False):
+    """Load one or more PEFT adapters onto `model`; returns the PeftModel.
+
+    Each entry is a directory or 'name=directory'. The first adapter stays active; the others are
+    loaded under their names (model.set_adapter(name) switches).
+    """
+    from peft import PeftModel
+    specs: List[Tuple[str, str]] = [parse_adapter_spec(s, i) for i, s in enumerate(adapter_dirs)]
+    names = [n for n, _ in specs]
+    if len(set(names)) != len(names):
+        raise SwiftError(f'adapter names must be unique, got {", ".join(names)}')
+    for _, path in specs:
+        _check_adapter_dir(path)
+    for index, (name, path) in enumerate(specs):
+        try:
+            if index == 0 and not _is_peft_model(model):
+                model = PeftModel.from_pretrained(model, path, adapter_name=name, is_trainable=is_trainable)
+            else:
+                model.load_adapter(path, adapter_name=name, is_trainable=is_trainable)
+        except (ValueError, KeyError, RuntimeError) as e:
+            # A mismatched base (other hidden size, other module names) surfaces here.
+            raise SwiftError(f'cannot load adapter {path} onto this model: {e}') from None
+        logger.info(f'loaded adapter {name!r} from {path}')
+    return model
+
+
+def adapter_names(model) -> Dict[str, str]:
+    """Adapter name → PEFT type for a PeftModel (empty for a plain model)."""
+    if not _is_peft_model(model):
+        return {}
+    return {name: str(config.peft_type.value) for name, config in model.peft_config.items()}
+

@@ -1,0 +1,270 @@
+"""A local stand-in for the Hugging Face Hub, enough for huggingface_hub 2.4's snapshot_download.
+
+    with FakeHfHub() as hub:
+        hub.add_repo(FakeRepo('org/tiny', {'config.json': b'{}', 'model.safetensors': weights}))
+        # run code with HF_ENDPOINT=hub.url, then inspect hub.requests
+
+What it speaks (read from huggingface_hub/_snapshot_download.py, hf_api.py and file_download.py):
+- GET /api/models/{repo}/revision/{rev}: the repo info; snapshot_download only needs `sha` (the commit).
+- GET /api/models/{repo}/tree/{rev}?recursive=...: the file listing, with git blob ids and, for LFS
+  files, `lfs.oid` = sha256. A single page: no `Link` header, so no pagination.
+- HEAD/GET /{repo}/resolve/{rev}/{file}: X-Repo-Commit, ETag (git blob id, or sha256 for LFS files),
+  X-Linked-Etag / X-Linked-Size for LFS files, Content-Length, and Range requests (206) for resumes.
+- Unknown repos answer 404 with X-Error-Code: RepoNotFound, private ones 401; unknown revisions 404
+  with X-Error-Code: RevisionNotFound; anything else a plain 404.
+Xet is never advertised (no X-Xet-* headers, no `xetHash` in listings), so downloads use plain HTTP.
+
+Faults for tests: `faults.down = True` answers 503 to everything; `cut_first_get(repo, path, n)` closes
+the connection after n body bytes on the next GET of that file (a transfer cut mid-file);
+`corrupt(repo, path)` serves other bytes of the same length while the headers and the listing still
+advertise the true sha256.
+Every request is logged in `requests` (method, path, Range header, body bytes sent).
+"""
+import hashlib
+import json
+import re
+import socket
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Dict, List, Optional, Set
+from urllib.parse import unquote, urlsplit
+
+LFS_SUFFIXES = ('.safetensors', '.bin', '.gguf', '.pt')
+_REPO = r'(?P<repo>[^/]+/[^/]+)'
+_INFO_RE = re.compile(rf'^/api/models/{_REPO}(?:/revision/(?P<rev>[^/]+))?$')
+_TREE_RE = re.compile(rf'^/api/models/{_REPO}/tree/(?P<rev>[^/]+)(?:/.*)?$')
+_RESOLVE_RE = re.compile(rf'^/{_REPO}/resolve/(?P<rev>[^/]+)/(?P<file>.+)$')
+_RANGE_RE = re.compile(r'^bytes=(\d+)-(\d*)$')
+
+
+def git_blob_id(data: bytes) -> str:
+    """The git object id of a file, which the hub reports as `oid` and ETag for non-LFS files."""
+    return hashlib.sha1(b'blob %d\0' % len(data) + data).hexdigest()
+
+
+@dataclass
+class RepoFile:
+    data: bytes
+    lfs: bool
+
+    @property
+    def etag(self) -> str:
+        return hashlib.sha256(self.data).hexdigest() if self.lfs else git_blob_id(self.data)
+
+    def listing(self, path: str) -> dict:
+        entry = {'type': 'file', 'path': path, 'size': len(self.data), 'oid': git_blob_id(self.data)}
+        if self.lfs:
+            entry['lfs'] = {'oid': self.etag, 'size': len(self.data), 'pointerSize': 134}
+        return entry
+
+
+class FakeRepo:
+    """A model repository at one commit; files ending in LFS_SUFFIXES are served as LFS files."""
+
+    def __init__(self, repo_id: str, files: Dict[str, bytes], private: bool = False):
+        self.repo_id = repo_id
+        self.private = private
+        self.files = {path: RepoFile(data, path.endswith(LFS_SUFFIXES)) for path, data in files.items()}
+        digest = hashlib.sha1(repo_id.encode())
+        for path in sorted(self.files):
+            digest.update(path.encode() + self.files[path].etag.encode())
+        self.commit = digest.hexdigest()
+
+    def has_revision(self, rev: str) -> bool:
+        return rev in ('main', self.commit)
+
+
+@dataclass
+class LoggedRequest:
+    method: str
+    path: str
+    range: Optional[str] = None
+    body_bytes: int = 0
+
+
+@dataclass
+class _Faults:
+    cut_after: Dict[str, int] = field(default_factory=dict)  # 'repo/file' → bytes sent before the cut (one-shot)
+    corrupt: Set[str] = field(default_factory=set)  # 'repo/file'
+    down: bool = False  # every request answers 503, as during a hub outage
+
+
+class FakeHfHub:
+    """A threaded HTTP server on 127.0.0.1 (a free port) that serves FakeRepos like the hub does."""
+
+    def __init__(self):
+        self.repos: Dict[str, FakeRepo] = {}
+        self.requests: List[LoggedRequest] = []
+        self.faults = _Faults()
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(('127.0.0.1', 0), _make_handler(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f'http://{host}:{port}'
+
+    def __enter__(self) -> 'FakeHfHub':
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def add_repo(self, repo: FakeRepo) -> FakeRepo:
+        self.repos[repo.repo_id] = repo
+        return repo
+
+    def cut_first_get(self, repo_id: str, path: str, after_bytes: int) -> None:
+        self.faults.cut_after[f'{repo_id}/{path}'] = after_bytes
+
+    def corrupt(self, repo_id: str, path: str, on: bool = True) -> None:
+        key = f'{repo_id}/{path}'
+        (self.faults.corrupt.add if on else self.faults.corrupt.discard)(key)
+
+    def log(self, entry: LoggedRequest) -> None:
+        with self._lock:
+            self.requests.append(entry)
+
+    def clear_log(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+    def file_gets(self, repo_id: str, path: str) -> List[LoggedRequest]:
+        wanted = f'/{repo_id}/resolve/'
+        return [r for r in self.requests if r.method == 'GET' and r.path.startswith(wanted) and r.path.endswith(
+            '/' + path)]
+
+
+def _make_handler(hub: FakeHfHub):
+
+    class Handler(BaseHTTPRequestHandler):
+        # HTTP/1.1: Content-Length frames every body, so a connection closed early is a cut transfer.
+        protocol_version = 'HTTP/1.1'
+
+        def log_message(self, *args) -> None:  # keep test output clean
+            pass
+
+        def do_HEAD(self) -> None:
+            self._dispatch(head=True)
+
+        def do_GET(self) -> None:
+            self._dispatch(head=False)
+
+        def _dispatch(self, head: bool) -> None:
+            path = unquote(urlsplit(self.path).path)
+            entry = LoggedRequest(self.command, path, self.headers.get('Range'))
+            hub.log(entry)
+            if hub.faults.down:
+                return self._send_json(503, {'error': 'Service Unavailable'}, head=head)
+            for pattern, serve in ((_RESOLVE_RE, self._serve_file), (_TREE_RE, self._serve_tree),
+                                   (_INFO_RE, self._serve_info)):
+                match = pattern.match(path)
+                if match:
+                    return serve(match, entry, head)
+            self._send_json(404, {'error': 'Not Found'}, head=head)
+
+        # --- API ---------------------------------------------------------------------------------------
+
+        def _repo_or_error(self, match, head: bool) -> Optional[FakeRepo]:
+            repo = hub.repos.get(match.group('repo'))
+            rev = match.groupdict().get('rev') or 'main'
+            if repo is None:
+                self._send_json(404, {'error': 'Repository not found'}, {'X-Error-Code': 'RepoNotFound'}, head)
+            elif repo.private:
+                self._send_json(401, {'error': 'Invalid username or password.'}, head=head)
+            elif not repo.has_revision(rev):
+                self._send_json(404, {'error': f'Invalid rev id: {rev}'}, {'X-Error-Code': 'RevisionNotFound'}, head)
+            else:
+                return repo
+            return None
+
+        def _serve_info(self, match, entry, head) -> None:
+            repo = self._repo_or_error(match, head)
+            if repo is not None:
+                self._send_json(200, {
+                    'id': repo.repo_id, 'modelId': repo.repo_id, 'sha': repo.commit, 'private': False,
+                    'siblings': [{'rfilename': p} for p in sorted(repo.files)]}, head=head)
+
+        def _serve_tree(self, match, entry, head) -> None:
+            repo = self._repo_or_error(match, head)
+            if repo is not None:
+                self._send_json(200, [f.listing(p) for p, f in sorted(repo.files.items())], head=head)
+
+        # --- files -------------------------------------------------------------------------------------
+
+        def _serve_file(self, match, entry, head) -> None:
+            repo = self._repo_or_error(match, head)
+            if repo is None:
+                return
+            name = match.group('file')
+            file = repo.files.get(name)
+            if file is None:
+                self._send_json(404, {'error': 'Entry not found'}, {'X-Error-Code': 'EntryNotFound',
+                                                                     'X-Repo-Commit': repo.commit}, head)
+                return
+            key = f'{repo.repo_id}/{name}'
+            data = _flip_bytes(file.data) if key in hub.faults.corrupt else file.data
+            headers = {'X-Repo-Commit': repo.commit, 'ETag': f'"{file.etag}"', 'Accept-Ranges': 'bytes',
+                       'Content-Type': 'application/octet-stream'}
+            if file.lfs:
+                headers.update({'X-Linked-Etag': f'"{file.etag}"', 'X-Linked-Size': str(len(data))})
+            start, end = self._requested_range(len(data))
+            status = 206 if self.headers.get('Range') else 200
+            if status == 206:
+                headers['Content-Range'] = f'bytes {start}-{end - 1}/{len(data)}'
+            body = data[start:end]
+            headers['Content-Length'] = str(len(body))
+            self._send_head(status, headers)
+            if head:
+                return
+            cut = hub.faults.cut_after.pop(key, None)
+            if cut is not None and cut < len(body):
+                self._send_then_cut(body[:cut], entry)
+                return
+            self.wfile.write(body)
+            entry.body_bytes = len(body)
+
+        def _requested_range(self, size: int):
+            match = _RANGE_RE.match(self.headers.get('Range') or '')
+            if not match:
+                return 0, size
+            start = int(match.group(1))
+            end = int(match.group(2)) + 1 if match.group(2) else size
+            return start, min(end, size)
+
+        def _send_then_cut(self, part: bytes, entry: LoggedRequest) -> None:
+            self.wfile.write(part)
+            self.wfile.flush()
+            entry.body_bytes = len(part)
+            self.close_connection = True
+            try:
+                self.connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+        # --- plumbing ----------------------------------------------------------------------------------
+
+        def _send_head(self, status: int, headers: Dict[str, str]) -> None:
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+
+        def _send_json(self, status: int, payload, extra: Optional[Dict[str, str]] = None, head: bool = False):
+            body = json.dumps(payload).encode()
+            headers = {'Content-Type': 'application/json', 'Content-Length': str(len(body)), **(extra or {})}
+            self._send_head(status, headers)
+            if not head:
+                self.wfile.write(body)
+
+    return Handler
+
+
+def _flip_bytes(data: bytes) -> bytes:
+    """Same length, different content: what a bad mirror or a bit-flipping disk would hand over."""
+    return bytes(b ^ 0xFF for b in data[:64]) + data[64:]
