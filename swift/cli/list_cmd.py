@@ -67,85 +67,6 @@ def _list_templates(filter_text: Optional[str]) -> List[Row]:
     return rows
 
 
-LISTERS: a function (filter text or None) -> rows, a row being
-a dict of plain values. `--json` prints the rows as they are; otherwise TABLE_COLUMNS picks the
-columns of a text table. To add `swift list datasets`, add a lister that imports the dataset
-registry inside the function, and its columns:
-
-    LISTERS['datasets'] = _list_datasets
-    TABLE_COLUMNS['datasets'] = ['name', 'subsets', 'hub_ids']
-"""
-import json
-import sys
-from typing import Callable, Dict, Iterable, List, Optional
-
-from swift.utils import SwiftError, did_you_mean
-
-Row = Dict[str, object]
-USAGE = 'usage: swift list {models,templates} [--filter TEXT] [--json]'
-
-
-def _matches(filter_text: Optional[str], values: Iterable[Optional[str]]) -> bool:
-    """Case-insensitive substring match against any of the values; no filter matches everything."""
-    if not filter_text:
-        return True
-    needle = filter_text.lower()
-    return any(needle in v.lower() for v in values if v)
-
-
-def _list_models(filter_text: Optional[str]) -> List[Row]:
-    """One row per checkpoint; a filter matching a model type, template or architecture keeps all its models."""
-    from swift.model.registry import list_model_metas
-    rows = []
-    for meta in sorted(list_model_metas(), key=lambda m: m.model_type):
-        type_matches = _matches(filter_text, [meta.model_type, meta.template, *meta.architectures, *meta.aliases])
-        for group in meta.model_groups:
-            for model in group.models:
-                if not (type_matches or _matches(filter_text, [*model.ids, *model.aliases, group.template])):
-                    continue
-                rows.append({
-                    'model_type': meta.model_type,
-                    'template': group.template or meta.template,
-                    'ms_model_id': model.ms_model_id,
-                    'hf_model_id': model.hf_model_id,
-                    'aliases': list(model.aliases),
-                    'tags': list(group.tags),
-                    'architectures': list(meta.architectures),
-                    'requires': list(meta.requires),
-                })
-    return rows
-
-
-def _list_templates(filter_text: Optional[str]) -> List[Row]:
-    """One row per registered template, with the model types that use it."""
-    from swift.model.registry import list_model_metas
-    from swift.template import list_templates
-    used_by: Dict[str, List[str]] = {}
-    for meta in list_model_metas():
-        for name in {meta.template} | {g.template for g in meta.model_groups if g.template}:
-            used_by.setdefault(name, []).append(meta.model_type)
-    rows = []
-    for name in sorted(list_templates()):
-        model_types = sorted(used_by.get(name, []))
-        if _matches(filter_text, [name, *model_types]):
-            rows.append({'template': name, 'model_types': model_types})
-    return rows
-
-
-def _list_templates(filter_text: Optional[str]) -> List[Row]:
-    from swift.model.registry import list_model_metas
-    used_by: Dict[str, List[str]] = {}
-    for meta in list_model_metas():
-        for name in {meta.template} | {g.template for g in meta.model_groups if g.template}:
-            used_by.setdefault(name, []).append(meta.model_type)
-    rows = []
-    for name in template_names():
-        model_types = sorted(used_by.get(name, []))
-        if _matches(filter_text, [name, *model_types]):
-            rows.append({'template': name, 'model_types': model_types})
-    return rows
-
-
 LISTERS: Dict[str, Callable[[Optional[str]], List[Row]]] = {
     'models': _list_models,
     'templates': _list_templates,
@@ -173,21 +94,19 @@ def format_table(rows: List[Row], columns: List[str]) -> str:
 
 
 def _parse(argv: List[str]):
+    """argv → (kind, filter text, as_json)."""
     kind, filter_text, as_json = None, None, False
     args = list(argv)
     while args:
         arg = args.pop(0)
-        if arg in ('-h', '--help'):
-            return None, None, None
         if arg == '--json':
             as_json = True
-        elif arg == '--filter' or arg.startswith('--filter='):
-            if '=' in arg:
-                filter_text = arg.split('=', 1)[1]
-            elif args:
-                filter_text = args.pop(0)
-            else:
+        elif arg.startswith('--filter='):
+            filter_text = arg.split('=', 1)[1]
+        elif arg == '--filter':
+            if not args:
                 raise SwiftError('--filter needs a value')
+            filter_text = args.pop(0)
         elif arg.startswith('-'):
             raise SwiftError(f'unknown option {arg}.{did_you_mean(arg, ["--filter", "--json"])} {USAGE}')
         elif kind is None:
@@ -202,10 +121,10 @@ def _parse(argv: List[str]):
 
 
 def main(argv: List[str]) -> int:
-    kind, filter_text, as_json = _parse(argv)
-    if kind is None:
+    if any(arg in ('-h', '--help') for arg in argv):
         print(USAGE)
         return 0
+    kind, filter_text, as_json = _parse(argv)
     rows = LISTERS[kind](filter_text)
     if as_json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))

@@ -11,14 +11,13 @@ preprocess function (if any) → detect the row's format and convert it → vali
 Then the specs are concatenated, and `split_dataset_ratio` moves a seeded random part of the
 training rows to validation (added to any `val_dataset` rows).
 """
-import math
 import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
-from swift.utils import SwiftError, did_you_mean, get_logger
+from swift.utils import SwiftError, did_you_mean
 
 from .formats import RowError, standardize_row
 from .readers import SUFFIXES, Record, data_files, file_kind, is_saved_dataset, read_file, read_saved_dataset
@@ -26,8 +25,6 @@ from .registry import DatasetMeta, DatasetOptions, list_datasets, lookup_dataset
 from .report import LoadReport, SourceStats
 from .self_cognition import name_pair
 from .spec import DatasetSpec, parse_dataset_spec
-
-logger = get_logger()
 
 
 class Rows(Sequence):
@@ -114,17 +111,15 @@ def _resolve(spec: DatasetSpec, use_hf: bool, stats: SourceStats):
         return _local_records(path, spec, stats), None
     meta = lookup_dataset(spec.dataset_id)
     if meta is not None:
-        hub = _hub_for(spec, use_hf)
         if meta.dataset_path and spec.hub is None:
             return _local_records(Path(meta.dataset_path), spec, stats), meta
-        hub_id = meta.hub_id(hub)
-        if hub_id is None:
-            other = 'ms' if hub == 'hf' else 'hf'
-            if spec.hub is not None or meta.hub_id(other) is None:
-                from .hub import HUB_NAMES
-                raise SwiftError(f'dataset {meta.dataset_name!r} is not on {HUB_NAMES[hub]}')
-            hub, hub_id = other, meta.hub_id(other)
-        return _hub_records(hub, hub_id, spec, meta, stats), meta
+        hub = _hub_for(spec, use_hf)
+        if meta.hub_id(hub) is None and spec.hub is None:
+            hub = 'ms' if hub == 'hf' else 'hf'  # registered on the other hub only
+        if meta.hub_id(hub) is None:
+            from .hub import HUB_NAMES
+            raise SwiftError(f'dataset {meta.dataset_name!r} is not registered on {HUB_NAMES[hub]}')
+        return _hub_records(hub, meta.hub_id(hub), spec, meta, stats), meta
     if spec.hub is None and _looks_like_path(spec.dataset_id):
         raise SwiftError(f'dataset file not found: {spec.dataset_id}')
     if '/' not in spec.dataset_id:

@@ -7,7 +7,7 @@ printed and saved next to the training output.
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import List, Optional
 
 from swift.utils import SwiftError, atomic_write_json, get_logger
 

@@ -1,33 +1,103 @@
-"""Request and response types shared by every inference engine (OpenAI-shaped)."""
+"""Request and response types shared by every inference engine (OpenAI-shaped).
+
+    InferRequest(messages, tools=None, images=[], adapter=None)   what to answer
+    RequestConfig(max_tokens, temperature, ..., n, logprobs)      how to sample
+    ChatCompletionResponse / ChatCompletionStreamResponse          what comes back
+
+Responses serialise with `.to_dict()` into exactly the JSON the OpenAI API returns, so a
+server can send them as they are.
+"""
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Union
+
+from swift.utils import SwiftError
+
+# InferRequest.adapter value that selects the bare base model when adapters are loaded
+# (the name peft uses for "no adapter" in mixed-adapter batches).
+BASE_ADAPTER = '__base__'
+MAX_TOP_LOGPROBS = 20  # as the OpenAI API
+
+
+class InferError(SwiftError):
+    """A request the engine cannot run as given (a server answers it with a 4xx)."""
+
+
+class PromptTooLongError(InferError):
+    """The prompt does not fit in the model's context window."""
+
+
+class UnknownAdapterError(InferError):
+    """The request names an adapter that is not loaded."""
+
+
+class EngineClosedError(InferError):
+    """The engine was closed; it takes no more requests."""
 
 
 @dataclass
 class InferRequest:
-    messages: List[Dict[str, Any]]
+    messages: List[Dict[str, Any]] = field(default_factory=list)
     tools: Optional[List[Dict[str, Any]]] = None
     images: List[str] = field(default_factory=list)  # carried for the multimodal stage
-    adapter: Optional[str] = None  # per-request adapter name
+    adapter: Optional[str] = None  # a loaded adapter's name; None: the engine's default; BASE_ADAPTER: none
+    prompt: Optional[str] = None  # raw text continued without a chat template (/v1/completions)
+
+    def __post_init__(self):
+        if not self.messages and self.prompt is None:
+            raise InferError('an InferRequest needs "messages" (a chat) or "prompt" (raw text to continue)')
 
 
 @dataclass
 class RequestConfig:
-    max_tokens: Optional[int] = 512
+    max_tokens: Optional[int] = 512  # None: up to the end of the context window
     temperature: float = 0.0  # 0 → greedy
     top_p: float = 1.0
-    top_k: int = 0
-    repetition_penalty: float = 1.0
-    presence_penalty: float = 0.0
+    top_k: int = 0  # 0 (or -1) disables top-k
+    repetition_penalty: float = 1.0  # HF-style, over prompt and output tokens
+    presence_penalty: float = 0.0  # OpenAI-style, over output tokens
     frequency_penalty: float = 0.0
-    stop: List[str] = field(default_factory=list)
+    stop: Union[str, List[str], None] = field(default_factory=list)
     seed: Optional[int] = None
     n: int = 1
     stream: bool = False
     logprobs: bool = False
     top_logprobs: Optional[int] = None
+
+    @property
+    def greedy(self) -> bool:
+        return not self.temperature or self.temperature <= 0
+
+    @property
+    def stop_list(self) -> List[str]:
+        if not self.stop:
+            return []
+        return [self.stop] if isinstance(self.stop, str) else [s for s in self.stop if s]
+
+    def validate(self) -> 'RequestConfig':
+        """Raise InferError naming the first field out of range; return self."""
+        checks = [
+            (self.max_tokens is None or (isinstance(self.max_tokens, int) and self.max_tokens >= 1),
+             'max_tokens', 'an integer >= 1 (or null for the rest of the context)'),
+            (self.temperature is not None and self.temperature >= 0, 'temperature', '>= 0 (0 is greedy)'),
+            (self.top_p is not None and 0 < self.top_p <= 1, 'top_p', 'in (0, 1]'),
+            (isinstance(self.top_k, int) and self.top_k >= -1, 'top_k', 'an integer >= 0 (0 or -1 disables it)'),
+            (self.repetition_penalty is not None and self.repetition_penalty > 0, 'repetition_penalty', '> 0'),
+            (-2 <= (self.presence_penalty or 0) <= 2, 'presence_penalty', 'in [-2, 2]'),
+            (-2 <= (self.frequency_penalty or 0) <= 2, 'frequency_penalty', 'in [-2, 2]'),
+            (isinstance(self.n, int) and self.n >= 1, 'n', 'an integer >= 1'),
+            (self.top_logprobs is None or 0 <= self.top_logprobs <= MAX_TOP_LOGPROBS, 'top_logprobs',
+             f'in [0, {MAX_TOP_LOGPROBS}]'),
+            (self.seed is None or isinstance(self.seed, int), 'seed', 'an integer'),
+            (isinstance(self.stop, (str, list, tuple)) or self.stop is None, 'stop', 'a string or a list of strings'),
+        ]
+        for ok, name, expected in checks:
+            if not ok:
+                raise InferError(f'{name} must be {expected}, got {getattr(self, name)!r}')
+        if self.top_logprobs and not self.logprobs:
+            raise InferError('top_logprobs needs logprobs=true')
+        return self
 
 
 @dataclass
@@ -38,6 +108,40 @@ class Usage:
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+    def to_dict(self) -> Dict[str, int]:
+        return {'prompt_tokens': self.prompt_tokens, 'completion_tokens': self.completion_tokens,
+                'total_tokens': self.total_tokens}
+
+
+@dataclass
+class TopLogprob:
+    token: str
+    logprob: float
+    bytes: Optional[List[int]] = None
+
+
+@dataclass
+class LogprobEntry:
+    """One generated token with its log-probability (and the most likely alternatives)."""
+    token: str
+    logprob: float
+    bytes: Optional[List[int]] = None
+    top_logprobs: List[TopLogprob] = field(default_factory=list)
+    token_id: Optional[int] = None  # not part of the OpenAI shape; dropped by to_dict
+
+
+@dataclass
+class ChoiceLogprobs:
+    content: List[LogprobEntry] = field(default_factory=list)
+
+    def to_dict(self) -> Dict[str, Any]:
+        entries = []
+        for entry in self.content:
+            data = asdict(entry)
+            data.pop('token_id')
+            entries.append(data)
+        return {'content': entries}
 
 
 @dataclass
@@ -50,7 +154,16 @@ class ChatMessage:
 class Choice:
     index: int
     message: ChatMessage
-    finish_reason: str  # 'stop' | 'length'
+    finish_reason: Optional[str]  # 'stop' | 'length' (| 'abort' when cancelled)
+    logprobs: Optional[ChoiceLogprobs] = None
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {'index': self.index, 'message': asdict(self.message), 'finish_reason': self.finish_reason,
+                'logprobs': self.logprobs.to_dict() if self.logprobs is not None else None}
+
+
+def _completion_id() -> str:
+    return f'chatcmpl-{uuid.uuid4().hex}'
 
 
 @dataclass
@@ -58,11 +171,51 @@ class ChatCompletionResponse:
     model: str
     choices: List[Choice]
     usage: Usage
-    id: str = field(default_factory=lambda: f'chatcmpl-{uuid.uuid4().hex}')
+    id: str = field(default_factory=_completion_id)
     created: int = field(default_factory=lambda: int(time.time()))
     object: str = 'chat.completion'
 
     def to_dict(self) -> Dict[str, Any]:
-        data = asdict(self)
-        data['usage']['total_tokens'] = self.usage.total_tokens
-        return data
+        return {'id': self.id, 'object': self.object, 'created': self.created, 'model': self.model,
+                'choices': [c.to_dict() for c in self.choices], 'usage': self.usage.to_dict()}
+
+
+@dataclass
+class DeltaMessage:
+    role: Optional[str] = None
+    content: Optional[str] = None
+
+
+@dataclass
+class StreamChoice:
+    index: int
+    delta: DeltaMessage
+    finish_reason: Optional[str] = None
+    logprobs: Optional[ChoiceLogprobs] = None
+
+    def to_dict(self) -> Dict[str, Any]:
+        delta = {k: v for k, v in asdict(self.delta).items() if v is not None}
+        return {'index': self.index, 'delta': delta, 'finish_reason': self.finish_reason,
+                'logprobs': self.logprobs.to_dict() if self.logprobs is not None else None}
+
+
+@dataclass
+class ChatCompletionStreamResponse:
+    """One streamed chunk. The last chunk of a stream has no choices and carries the usage
+    (as OpenAI's stream_options.include_usage); a server drops it when the client did not ask."""
+    model: str
+    choices: List[StreamChoice]
+    usage: Optional[Usage] = None
+    id: str = field(default_factory=_completion_id)
+    created: int = field(default_factory=lambda: int(time.time()))
+    object: str = 'chat.completion.chunk'
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {'id': self.id, 'object': self.object, 'created': self.created, 'model': self.model,
+                'choices': [c.to_dict() for c in self.choices],
+                'usage': self.usage.to_dict() if self.usage is not None else None}
+
+
+# ms-swift's names for the same types
+ChatCompletionResponseChoice = Choice
+ChatCompletionResponseStreamChoice = StreamChoice

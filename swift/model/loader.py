@@ -71,8 +71,7 @@ def get_model_tokenizer(model: str,
                         trust_remote_code: bool = True,
                         model_kwargs: Optional[Dict[str, Any]] = None) -> Tuple[Any, Any]:
     """(model or None, tokenizer), both tagged with `.model_info`."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from swift.utils.device import detect_device, resolve_dtype
+    from transformers import AutoTokenizer
 
     model_dir = get_model_dir(model, use_hf=use_hf, revision=revision, offline=offline)
     info = resolve_model_info(model, model_dir, model_type=model_type, template=template)
@@ -87,6 +86,8 @@ def get_model_tokenizer(model: str,
     if not load_model:
         return None, tokenizer
 
+    from transformers import AutoModelForCausalLM
+    from swift.utils.device import detect_device, resolve_dtype
     device = detect_device()
     dtype = resolve_dtype(torch_dtype, device)
     info.torch_dtype = dtype

@@ -6,6 +6,7 @@ are the answer is not declared by such a template; they are found by searching e
 assistant message's text in the rendering (plus an end-of-turn word right after it).
 """
 import json
+import re
 from pathlib import Path
 from typing import Any, Dict, Optional
 
@@ -27,9 +28,26 @@ class JinjaChatTemplate(Template):
         self.chat_template = chat_template
         self.special_tokens = {k: v for k, v in special_tokens.items() if k in _SPECIAL_TOKENS and v}
         eos = self.special_tokens.get('eos_token')
-        meta = TemplateMeta(name=name, stop_words=[eos] if eos else [],
+        end_of_turn = self._probe_end_of_turn()
+        stop_words = [w for w in (end_of_turn, eos) if w]
+        meta = TemplateMeta(name=name, stop_words=list(dict.fromkeys(stop_words)),
                             description="the tokenizer's own Jinja chat_template")
         super().__init__(meta, **kwargs)
+
+    def _probe_end_of_turn(self) -> Optional[str]:
+        """The word the template writes right after an answer (e.g. <|im_end|>), which must be trained.
+
+        Often it is not the tokenizer's eos (ChatML models with eos <|endoftext|>), so it is read
+        from a rendering of a probe conversation.
+        """
+        probe = [{'role': 'user', 'content': 'PROBE_QUERY'}, {'role': 'assistant', 'content': 'PROBE_ANSWER'}]
+        try:
+            text = self._render_jinja(probe, Chat(probe))
+        except SwiftError:
+            return None
+        after = text.split('PROBE_ANSWER', 1)[1].lstrip(' ') if 'PROBE_ANSWER' in text else ''
+        word = re.match(r'<[^<>\s]+>|\[[^\[\]\s]+\]', after)
+        return word.group(0) if word else None
 
     @classmethod
     def from_tokenizer(cls, tokenizer, name: str = 'jinja', **kwargs) -> 'JinjaChatTemplate':
@@ -51,17 +69,39 @@ class JinjaChatTemplate(Template):
         text = self._render_jinja(messages, chat)
         position = 0
         for index, message in enumerate(messages):
-            content = (message.get('content') or '').strip()
-            found = text.find(content, position) if message['role'] == 'assistant' and content else -1
+            found, content = self._find_answer(text, message, position)
             if found < 0:
                 continue
-            end = found + len(content)
-            end += next((len(w) for w in self.stop_words if text.startswith(w, end)), 0)
+            end = self._end_of_answer(text, found + len(content))
+            while found > position and text[found - 1] == ' ':  # '[/INST] Hello': the model writes the space
+                found -= 1
             out.prompt(text[position:found])
             # Index relative to the caller's messages (a default system message may have been prepended).
             out.answer(text[found:end], index - (len(messages) - len(chat.messages)))
             position = end
         out.prompt(text[position:])
+
+    @staticmethod
+    def _find_answer(text: str, message: Dict[str, Any], position: int):
+        """(where an assistant message's text starts in the rendering, that text), or (-1, '')."""
+        content = message.get('content') or ''
+        if message['role'] != 'assistant' or not content.strip():
+            return -1, ''
+        for candidate in (content, content.strip()):  # templates that trim contents write the stripped text
+            found = text.find(candidate, position)
+            if found >= 0:
+                return found, candidate
+        return -1, ''
+
+    def _end_of_answer(self, text: str, end: int) -> int:
+        """Extend an answer over the end-of-turn words after it (' </s>', '<|END_RESPONSE|><|END_OF_TURN_TOKEN|>')."""
+        gap = len(text) - end - len(text[end:].lstrip())  # whitespace a trimming template kept: '  \n\n<|im_end|>'
+        while True:
+            word = next((w for w in self.stop_words if text.startswith(w, end + gap)), None)
+            if word is None:
+                return end
+            end += gap + len(word)
+            gap = 0
 
     def _render_jinja(self, messages, chat: Chat) -> str:
         import jinja2

@@ -20,6 +20,16 @@ logger = get_logger()
 STAGING = '.checkpoint-staging'
 
 
+def _rotate_checkpoints(run_dir: str, save_total_limit, best_model_checkpoint) -> None:
+    """Keep the newest save_total_limit checkpoints (and the best one), as transformers does."""
+    try:
+        from transformers.trainer_utils import rotate_checkpoints
+    except ImportError:  # older transformers: the Trainer method
+        return
+    rotate_checkpoints(output_dir=run_dir, save_total_limit=save_total_limit,
+                       best_model_checkpoint=best_model_checkpoint, use_mtime=False)
+
+
 class SwiftTrainer(Trainer):
 
     def __init__(self, *args, swift_args: Optional[Dict[str, Any]] = None, lorap_lr_ratio: Optional[float] = None,
@@ -92,7 +102,7 @@ class SwiftTrainer(Trainer):
         shutil.rmtree(staging, ignore_errors=True)
         if self.state.best_model_checkpoint and STAGING in self.state.best_model_checkpoint:
             self.state.best_model_checkpoint = final
-        self._rotate_checkpoints(use_mtime=False, output_dir=run_dir)
+        _rotate_checkpoints(run_dir, self.args.save_total_limit, self.state.best_model_checkpoint)
 
     def _save(self, output_dir: Optional[str] = None, state_dict=None) -> None:
         super()._save(output_dir, state_dict)

@@ -292,6 +292,11 @@ def test_hub_unreachable_is_one_clear_line(monkeypatch):
         load_datasets('someone/unregistered', use_hf=True, log=False)
     with pytest.raises(SwiftError, match="unknown subset 'nope'"):
         load_datasets('AI-ModelScope/hh-rlhf:nope', log=False)
+    # registered on ModelScope only: use_hf falls back to it, an explicit hf:: prefix does not
+    with pytest.raises(SwiftError, match="'AI-ModelScope/hh-rlhf' from ModelScope"):
+        load_datasets('AI-ModelScope/hh-rlhf:harmless-base', use_hf=True, log=False)
+    with pytest.raises(SwiftError, match='not registered on Hugging Face'):
+        load_datasets('hf::AI-ModelScope/hh-rlhf', log=False)
 
 
 def test_hub_library_failure_is_one_line():

@@ -69,7 +69,8 @@ def tiny_model_files(weights: bytes, extra=()) -> Dict[str, bytes]:
     files = {
         'config.json': json.dumps({'architectures': ['LlamaForCausalLM'], 'model_type': 'llama', 'hidden_size': 16,
                                    'num_hidden_layers': 1, 'vocab_size': 32}).encode(),
-        'tokenizer.json': json.dumps({'version': '1.0', 'model': {'type': 'WordLevel', 'vocab': {'<unk>': 0}}}).encode(),
+        'tokenizer.json': json.dumps({'version': '1.0',
+                                      'model': {'type': 'WordLevel', 'vocab': {'<unk>': 0}}}).encode(),
         'tokenizer_config.json': json.dumps({'model_max_length': 2048, 'eos_token': '<unk>'}).encode(),
         'special_tokens_map.json': b'{"eos_token": "<unk>"}',
         'README.md': b'# tiny\nA tiny model served by a fake hub.\n',

@@ -1,10 +1,11 @@
-"""swift.model.hub against a fake Hugging Face Hub on 127.0.0.1 (tests/helpers/fake_hf_hub.py).
+"""swift.model.hub against fake hubs on 127.0.0.1 (tests/helpers/fake_hf_hub.py, fake_ms_hub.py).
 
 Downloads run in a subprocess with HF_ENDPOINT / HF_HOME / HF_HUB_OFFLINE in its environment.
 Why not patch huggingface_hub.constants in this process: huggingface_hub reads those variables once,
 at import, into several derived constants (ENDPOINT, the URL template, the trusted hosts, the cache
 paths, HF_HUB_OFFLINE), and some modules copy them on import; patching all of them is brittle and
 leaks into other tests. A fresh interpreter sees the environment exactly as a user's would.
+In-process tests use only ModelScope and swift's own cache, whose variables are read at call time.
 """
 import random
 from pathlib import Path

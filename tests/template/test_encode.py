@@ -198,3 +198,30 @@ def test_llama2_answer_starts_with_its_space(smollm_tokenizer):
     encoded = template.encode({'messages': TWO_TURNS[:2]})
     trained = [i for i in encoded['labels'] if i != IGNORE_INDEX]
     assert smollm_tokenizer.decode(trained) == ' Hello! How can I help? </s>'
+
+
+# Families whose trained text the fallback finds exactly as our template declares it. (Not: Qwen3, whose last
+# answer opens an empty think block; GLM, where the newline after <|assistant|> is generated; Phi-3, whose eos
+# suffix follows the last answer.)
+FALLBACK_AGREES = ['qwen2_5', 'qwq', 'llama', 'llama3', 'llama3_2', 'mistral', 'mistral_v3', 'mistral_nemo', 'gemma3',
+                   'phi4', 'deepseek', 'deepseek_v3', 'deepseek_r1', 'deepseek_v3_1', 'internlm2', 'yi', 'falcon3',
+                   'granite3_2', 'olmo', 'minicpm3', 'command_r', 'command_r7b']
+
+
+@pytest.mark.parametrize('name', FALLBACK_AGREES)
+@pytest.mark.parametrize('case', ['system_multi', 'padded'])
+def test_jinja_fallback_finds_the_answers_our_templates_declare(name, case):
+    from swift.template.official import OFFICIAL_REFERENCES
+    from tests.template import conversations as C
+    from tests.template.official import reference
+    chat_template, tokens = reference(OFFICIAL_REFERENCES[name][0])
+    messages = C.BASIC[case]
+
+    def answers(template):
+        found = {}
+        for segment in template.render_segments(messages):
+            if segment.answer_of is not None:
+                found[segment.answer_of] = found.get(segment.answer_of, '') + segment.text
+        return found
+
+    assert answers(JinjaChatTemplate(chat_template, tokens)) == answers(get_template(name))

@@ -6,7 +6,7 @@ changes with tools and, from 3.2, with thinking (enable_thinking, the official `
 Documents (RAG) and `controls` are not implemented.
 """
 from datetime import datetime
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
 from ..base import Chat, Rendering, Template, TemplateMeta, tojson
 from ..registry import register_template

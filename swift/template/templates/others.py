@@ -25,7 +25,7 @@ class Falcon3Template(Template):
             return
         messages = chat.messages
         start = 1 if messages[0]['role'] == 'system' else 0
-        system = messages[0].get('content') or '' if start else ''
+        system = (messages[0].get('content') or '') if start else ''
         out.prompt('<|system|>\n' + system + FALCON_TOOLS_SYSTEM + tojson(chat.tools, indent=2) + FALCON_TOOLS_FORMAT)
         for index in range(start, len(messages)):
             message = messages[index]

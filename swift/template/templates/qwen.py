@@ -53,7 +53,7 @@ class Qwen25Template(QwenTemplate):
     def _render(self, chat: Chat, out: Rendering) -> None:
         messages = chat.messages
         has_system = messages[0]['role'] == 'system'
-        system = messages[0].get('content') or '' if has_system else (self.default_system or '')
+        system = (messages[0].get('content') or '') if has_system else (self.default_system or '')
         if chat.tools:
             out.prompt('<|im_start|>system\n' + system + '\n\n' + tools_block(chat.tools))
         elif has_system or self.default_system is not None:
@@ -71,7 +71,6 @@ class Qwen25Template(QwenTemplate):
 
     def _render_assistant(self, chat: Chat, out: Rendering, index: int, message: Dict[str, Any],
                           content: str) -> None:
-        body = ''
         if message.get('tool_calls'):
             body = '\n' + content if content else ''
             # Deviation: string arguments (OpenAI style) are written as JSON text, not JSON-quoted again.
@@ -107,7 +106,7 @@ class Qwen3Template(QwenTemplate):
     def _render(self, chat: Chat, out: Rendering) -> None:
         messages = chat.messages
         has_system = messages[0]['role'] == 'system'
-        system = messages[0].get('content') or '' if has_system else self.default_system
+        system = (messages[0].get('content') or '') if has_system else self.default_system
         if chat.tools:
             out.prompt('<|im_start|>system\n' + (system + '\n\n' if system is not None else '') +
                        tools_block(chat.tools))

@@ -1,0 +1,248 @@
+"""InferEngine: the one interface every inference backend implements.
+
+    engine.infer(requests, config, use_tqdm=...)    → [ChatCompletionResponse]   (config.stream: [iterator of chunks])
+    await engine.infer_async(request, config)       → ChatCompletionResponse     (config.stream: async iterator)
+    engine.infer_stream(request, config)            → iterator of ChatCompletionStreamResponse
+    engine.infer_stream_async(request, config)      → async iterator of ChatCompletionStreamResponse
+    engine.stream(request, config)                  → iterator of text deltas (first choice)
+
+A backend implements two things: `_encode` (prompt token ids; the default uses swift's own
+template, the same one training used) and `_generate`, an async iterator of `ChoiceUpdate`
+lists for one prepared request. Everything else (validation, OpenAI-shaped responses, chunks,
+usage, the synchronous API) is built here once.
+
+The synchronous API runs the async one on a private event-loop thread, so `infer([...])` with
+many requests submits them all at once and a batching backend runs them together.
+"""
+import asyncio
+import threading
+from abc import ABC, abstractmethod
+from copy import copy
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Dict, Iterator, List, Optional, Sequence, Union
+
+from swift.utils import get_logger
+
+from .protocol import (BASE_ADAPTER, ChatCompletionResponse, ChatCompletionStreamResponse, ChatMessage, Choice,
+                       ChoiceLogprobs, DeltaMessage, InferError, InferRequest, LogprobEntry, PromptTooLongError,
+                       RequestConfig, StreamChoice, UnknownAdapterError, Usage)
+
+logger = get_logger()
+
+
+@dataclass
+class ChoiceUpdate:
+    """What one choice of a request produced since the last update."""
+    index: int
+    text: str = ''
+    num_tokens: int = 0  # tokens generated in this update (stop tokens included)
+    logprobs: List[LogprobEntry] = field(default_factory=list)
+    finish_reason: Optional[str] = None
+
+
+@dataclass
+class PreparedRequest:
+    """A validated request, ready for a backend: prompt ids, sampling config, adapter."""
+    request: InferRequest
+    prompt_ids: List[int]
+    config: RequestConfig  # a validated copy; max_tokens is set and fits in the context
+    adapter: Optional[str]  # None: the base model (or the only merged weights)
+
+
+class InferEngine(ABC):
+    """Base class of PtEngine, VllmEngine, SglangEngine and LmdeployEngine."""
+
+    model_name: str = 'model'
+    template = None
+    tokenizer = None
+    max_model_len: Optional[int] = None  # context window in tokens, None if unknown
+    adapters: Sequence[str] = ()  # names a request may pick with InferRequest.adapter
+    default_adapter: Optional[str] = None  # used when a request names none
+
+    _loop: Optional[asyncio.AbstractEventLoop] = None
+    _loop_thread: Optional[threading.Thread] = None
+
+    # ---- what a backend implements --------------------------------------------------------
+    @abstractmethod
+    def _generate(self, prepared: PreparedRequest) -> AsyncIterator[List[ChoiceUpdate]]:
+        """Async iterator of updates until every choice has a finish_reason. Closing it early
+        (a client went away) must cancel the request and free what it holds."""
+
+    def _encode(self, request: InferRequest) -> List[int]:
+        if request.prompt is not None and not request.messages:
+            return list(self.tokenizer(request.prompt)['input_ids'])
+        if request.images:
+            raise InferError('images are not supported by the text templates yet; send text messages')
+        encoded = self.template.encode({'messages': request.messages, 'tools': request.tools}, for_inference=True)
+        return list(encoded['input_ids'])
+
+    def close(self) -> None:
+        """Stop background work; the engine takes no more requests."""
+        loop, self._loop = self._loop, None
+        if loop is not None:
+            loop.call_soon_threadsafe(loop.stop)
+            self._loop_thread.join(timeout=10)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ---- preparing a request ----------------------------------------------------------------
+    def prepare(self, request: InferRequest, request_config: Optional[RequestConfig] = None) -> PreparedRequest:
+        """Validate and encode; raises InferError (a 4xx for a server) before anything runs."""
+        if not isinstance(request, InferRequest):
+            raise InferError(f'expected an InferRequest, got {type(request).__name__}')
+        config = copy(request_config or RequestConfig()).validate()
+        config.stop = config.stop_list
+        adapter = self.resolve_adapter(request.adapter)
+        prompt_ids = self._encode(request)
+        if not prompt_ids:
+            raise InferError('the prompt is empty')
+        room = None if self.max_model_len is None else self.max_model_len - len(prompt_ids)
+        if room is not None and room < 1:
+            raise PromptTooLongError(f'the prompt has {len(prompt_ids)} tokens but the model\'s context is '
+                                     f'{self.max_model_len} tokens; shorten the conversation')
+        if config.max_tokens is None or (room is not None and config.max_tokens > room):
+            config.max_tokens = room if room is not None else 2048
+        return PreparedRequest(request, prompt_ids, config, adapter)
+
+    def resolve_adapter(self, name: Optional[str]) -> Optional[str]:
+        if name is None:
+            return self.default_adapter
+        if name == BASE_ADAPTER:
+            return None
+        if name not in self.adapters:
+            loaded = ', '.join(self.adapters) or 'none'
+            raise UnknownAdapterError(f'unknown adapter {name!r}; loaded adapters: {loaded} '
+                                      f'(use {BASE_ADAPTER!r} for the base model)')
+        return name
+
+    # ---- async API ----------------------------------------------------------------------------
+    async def infer_async(self, request: InferRequest, request_config: Optional[RequestConfig] = None
+                          ) -> Union[ChatCompletionResponse, AsyncIterator[ChatCompletionStreamResponse]]:
+        """The full response; with request_config.stream, an async iterator of chunks instead."""
+        prepared = self.prepare(request, request_config)
+        if prepared.config.stream:
+            return self._chunks(prepared)
+        return await self._collect(prepared)
+
+    def infer_stream_async(self, request: InferRequest,
+                           request_config: Optional[RequestConfig] = None) -> AsyncIterator[ChatCompletionStreamResponse]:
+        """Async iterator of chunks (validation errors are raised here, before iterating)."""
+        return self._chunks(self.prepare(request, request_config))
+
+    async def _collect(self, prepared: PreparedRequest) -> ChatCompletionResponse:
+        n = prepared.config.n
+        texts, reasons = [''] * n, [None] * n
+        logprobs = [[] for _ in range(n)]
+        completion_tokens = 0
+        async for updates in self._generate(prepared):
+            for update in updates:
+                texts[update.index] += update.text
+                logprobs[update.index] += update.logprobs
+                completion_tokens += update.num_tokens
+                reasons[update.index] = update.finish_reason or reasons[update.index]
+        want_logprobs = prepared.config.logprobs
+        choices = [Choice(i, ChatMessage('assistant', texts[i]), reasons[i],
+                          ChoiceLogprobs(logprobs[i]) if want_logprobs else None) for i in range(n)]
+        return ChatCompletionResponse(self.model_name, choices, Usage(len(prepared.prompt_ids), completion_tokens))
+
+    async def _chunks(self, prepared: PreparedRequest) -> AsyncIterator[ChatCompletionStreamResponse]:
+        """First a role chunk per choice, then content as it comes, then a usage-only chunk."""
+        first = ChatCompletionStreamResponse(self.model_name, [])
+        make = lambda choices, usage=None: ChatCompletionStreamResponse(  # noqa: E731
+            self.model_name, choices, usage, id=first.id, created=first.created)
+        yield make([StreamChoice(i, DeltaMessage(role='assistant', content='')) for i in range(prepared.config.n)])
+        completion_tokens = 0
+        want_logprobs = prepared.config.logprobs
+        agen = self._generate(prepared)
+        try:
+            async for updates in agen:
+                choices = []
+                for update in updates:
+                    completion_tokens += update.num_tokens
+                    if update.text or update.finish_reason or (want_logprobs and update.logprobs):
+                        choices.append(StreamChoice(update.index, DeltaMessage(content=update.text),
+                                                    update.finish_reason,
+                                                    ChoiceLogprobs(update.logprobs) if want_logprobs else None))
+                if choices:
+                    yield make(choices)
+        finally:
+            await agen.aclose()  # a consumer that stops early cancels the request at once
+        yield make([], Usage(len(prepared.prompt_ids), completion_tokens))
+
+    # ---- synchronous API ------------------------------------------------------------------------
+    def infer(self, requests: Union[InferRequest, List[InferRequest]], request_config: Optional[RequestConfig] = None,
+              *, use_tqdm: Optional[bool] = None
+              ) -> List[Union[ChatCompletionResponse, Iterator[ChatCompletionStreamResponse]]]:
+        """Answer all requests together (a batching backend runs them in one batch), in order."""
+        requests = [requests] if isinstance(requests, InferRequest) else list(requests)
+        prepared = [self.prepare(r, request_config) for r in requests]  # every error before any work
+        if prepared and prepared[0].config.stream:
+            return [self._sync_iter(self._chunks(p)) for p in prepared]
+        use_tqdm = len(prepared) > 1 if use_tqdm is None else use_tqdm
+        return self._run_sync(self._collect_all(prepared, use_tqdm))
+
+    async def _collect_all(self, prepared: List[PreparedRequest], use_tqdm: bool) -> List[ChatCompletionResponse]:
+        tasks = [asyncio.ensure_future(self._collect(p)) for p in prepared]
+        progress = None
+        if use_tqdm:
+            from tqdm import tqdm
+            progress = tqdm(total=len(tasks), desc='infer', dynamic_ncols=True)
+        try:
+            for future in asyncio.as_completed(tasks):
+                await future
+                if progress is not None:
+                    progress.update(1)
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        finally:
+            if progress is not None:
+                progress.close()
+        return [task.result() for task in tasks]
+
+    def infer_stream(self, request: InferRequest,
+                     request_config: Optional[RequestConfig] = None) -> Iterator[ChatCompletionStreamResponse]:
+        return self._sync_iter(self._chunks(self.prepare(request, request_config)))
+
+    def stream(self, request: InferRequest, request_config: Optional[RequestConfig] = None) -> Iterator[str]:
+        """Text deltas of the first choice; stop strings are never yielded."""
+        for chunk in self.infer_stream(request, request_config):
+            for choice in chunk.choices:
+                if choice.index == 0 and choice.delta.content:
+                    yield choice.delta.content
+
+    # ---- the private event loop behind the synchronous API ------------------------------------------
+    def _event_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            loop = asyncio.new_event_loop()
+            thread = threading.Thread(target=loop.run_forever, name='swift-infer-loop', daemon=True)
+            thread.start()
+            self._loop, self._loop_thread = loop, thread
+        return self._loop
+
+    def _run_sync(self, coroutine) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._event_loop()).result()
+
+    def _sync_iter(self, agen: AsyncIterator) -> Iterator:
+        """A plain iterator over an async one; leaving the loop early closes (cancels) the async one."""
+        loop = self._event_loop()
+        try:
+            while True:
+                try:
+                    item = asyncio.run_coroutine_threadsafe(agen.__anext__(), loop).result()
+                except StopAsyncIteration:
+                    return
+                yield item
+        finally:
+            if self._loop is not None:
+                asyncio.run_coroutine_threadsafe(agen.aclose(), loop).result()
+
+    def stats(self) -> Dict[str, Any]:
+        """Counters for a server's periodic log line (backends add what they know)."""
+        return {}

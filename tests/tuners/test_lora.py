@@ -1,0 +1,182 @@
+"""LoRA details: target modules, init schemes, LoRA+, merging, several adapters, gradient checkpointing."""
+import re
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from swift.model.registry import ModelArch, ModelGroup, ModelMeta
+from swift.tuners import (Swift, load_adapters, lora_plus_param_groups, prepare_tuner, resolve_target_modules,
+                          save_tuned_model)
+from swift.tuners.peft_tuners import parse_init_weights
+from swift.utils import SwiftError
+from tests.tuners.conftest import args_for, load_model, logits, train
+
+pytestmark = pytest.mark.filterwarnings('ignore::UserWarning', 'ignore::FutureWarning')
+
+LINEAR_LEAVES = ['down_proj', 'gate_proj', 'k_proj', 'o_proj', 'q_proj', 'up_proj', 'v_proj']
+
+
+def lora_targets(model):
+    return sorted({n.rsplit('.', 1)[-1] for n, m in model.named_modules() if hasattr(m, 'lora_A')})
+
+
+# ---- target modules ------------------------------------------------------------------------------
+def test_default_all_linear_wraps_every_linear_but_lm_head(base):
+    args = args_for()
+    assert args.target_modules == ['all-linear']
+    assert resolve_target_modules(base, args) == 'all-linear'
+    model = prepare_tuner(base, args)
+    assert lora_targets(model) == LINEAR_LEAVES
+    assert not hasattr(model.base_model.model.lm_head, 'lora_A')
+
+
+def test_explicit_names_regex_and_embedding(base):
+    assert resolve_target_modules(base, args_for(target_modules=['q_proj', 'v_proj'])) == ['q_proj', 'v_proj']
+    regex = r'.*layers\.1\.self_attn\.(q|k)_proj'
+    assert resolve_target_modules(base, args_for(target_regex=regex)) == regex
+    assert resolve_target_modules(base, args_for(target_modules=['all-linear', 'all-embedding'])) == \
+        sorted(LINEAR_LEAVES + ['embed_tokens'])
+    model = prepare_tuner(base, args_for(target_regex=regex))
+    wrapped = [n for n, m in model.named_modules() if hasattr(m, 'lora_A')]
+    assert [n.removeprefix('base_model.model.') for n in wrapped] == ['model.layers.1.self_attn.q_proj',
+                                                                       'model.layers.1.self_attn.k_proj']
+
+
+def test_bad_regex_is_a_swift_error(base):
+    with pytest.raises(SwiftError, match='not a valid regex'):
+        resolve_target_modules(base, args_for(target_regex='q_proj('))
+
+
+def test_multimodal_meta_restricts_all_linear_to_the_language_model(base):
+    """A multimodal registry entry: only linears under ModelArch.language_model are targeted."""
+    meta = ModelMeta('fake_vl', [ModelGroup([])], template='x', is_multimodal=True,
+                     model_arch=ModelArch(language_model=['model.layers.1']))
+    regex = resolve_target_modules(base, args_for(target_modules=['all-linear', 'extra_head']), model_meta=meta)
+    names = [n for n, _ in base.named_modules()]
+    matched = [n for n in names if re.fullmatch(regex, n)]
+    assert matched == [n for n in names if n.startswith('model.layers.1.') and n.rsplit('.', 1)[-1] in LINEAR_LEAVES]
+    assert re.fullmatch(regex, 'vision.extra_head')  # names written out still match anywhere
+
+
+def test_unknown_target_module_is_a_swift_error(base):
+    with pytest.raises(SwiftError, match='PEFT rejected the configuration'):
+        prepare_tuner(base, args_for(target_modules=['no_such_proj']))
+
+
+# ---- init_weights ----------------------------------------------------------------------------------
+def test_parse_init_weights():
+    assert parse_init_weights(True) is True and parse_init_weights('false') is False
+    assert parse_init_weights('PiSSA') == 'pissa' and parse_init_weights('pissa_niter_16') == 'pissa_niter_16'
+    with pytest.raises(SwiftError, match='Did you mean: olora'):
+        parse_init_weights('olor')
+    with pytest.raises(SwiftError, match='pass over training data'):
+        parse_init_weights('eva')
+
+
+def test_init_weights_false_changes_outputs_and_true_does_not(base, tiny_dir, tokens):
+    expected = logits(base, tokens)
+    assert torch.equal(logits(prepare_tuner(base, args_for()), tokens), expected)
+    random_init = prepare_tuner(load_model(tiny_dir), args_for(init_weights=False))
+    assert not torch.allclose(logits(random_init, tokens), expected)
+
+
+def test_pissa_rejects_what_its_conversion_would_lose(base):
+    with pytest.raises(SwiftError, match='cannot be combined with --use_dora'):
+        prepare_tuner(base, args_for(init_weights='pissa', use_dora=True))
+    with pytest.raises(SwiftError, match='cannot be combined with --modules_to_save'):
+        prepare_tuner(base, args_for(init_weights='olora', modules_to_save=['norm']))
+
+
+def test_loftq_needs_a_4bit_model(base):
+    with pytest.raises(SwiftError, match='--quant_bits 4'):
+        prepare_tuner(base, args_for(init_weights='loftq'))
+
+
+def test_lora_argument_checks(base):
+    with pytest.raises(SwiftError, match='--lora_bias'):
+        prepare_tuner(base, args_for(lora_bias='some'))
+    with pytest.raises(SwiftError, match='--lora_rank'):
+        prepare_tuner(base, args_for(lora_rank=0))
+
+
+def test_rank_alpha_dropout_bias_reach_peft(base):
+    model = prepare_tuner(base, args_for(lora_rank=4, lora_alpha=8, lora_dropout=0.1, lora_bias='all',
+                                         use_rslora=True, target_modules=['q_proj']))
+    config = model.peft_config['default']
+    assert (config.r, config.lora_alpha, config.lora_dropout, config.bias, config.use_rslora) == (4, 8, 0.1, 'all',
+                                                                                                   True)
+    q_proj = model.base_model.model.model.layers[0].self_attn.q_proj
+    assert q_proj.scaling['default'] == pytest.approx(8 / 4 ** 0.5)
+    assert q_proj.base_layer.bias is None or q_proj.base_layer.bias.requires_grad
+
+
+# ---- LoRA+ -------------------------------------------------------------------------------------------
+def test_lora_plus_param_groups(base):
+    model = prepare_tuner(base, args_for(use_dora=True))
+    groups = lora_plus_param_groups(model, lr=1e-4, lr_ratio=16, weight_decay=0.1)
+    by_id = {id(p): g for g in groups for p in g['params']}
+    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    assert len(by_id) == len(trainable)  # every trainable parameter exactly once
+    for name, param in trainable:
+        group = by_id[id(param)]
+        assert group['lr'] == pytest.approx(1.6e-3 if '.lora_B.' in name else 1e-4), name
+        assert group['weight_decay'] == (0.1 if param.ndim >= 2 else 0.0), name
+    assert {g['lr'] for g in groups} == {pytest.approx(1.6e-3), pytest.approx(1e-4)}
+    optimizer = torch.optim.AdamW(groups, lr=1e-4)  # the groups are usable as they are
+    assert len(optimizer.param_groups) == len(groups)
+
+
+def test_lora_plus_without_lora_is_an_error(base):
+    with pytest.raises(SwiftError, match='needs LoRA B matrices'):
+        lora_plus_param_groups(prepare_tuner(base, args_for(tuner_type='full')), lr=1e-4, lr_ratio=16)
+    with pytest.raises(SwiftError, match='must be positive'):
+        lora_plus_param_groups(base, lr=1e-4, lr_ratio=-1)
+
+
+# ---- merging -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize('variant', [{}, {'use_dora': True}, {'use_rslora': True}])
+def test_merge_and_unload_equals_adapter_logits(variant, base, tokens):
+    model = prepare_tuner(base, args_for(**variant))
+    train(model, tokens, steps=3)
+    adapter_logits = logits(model, tokens)
+    merged = Swift.merge_and_unload(model)
+    assert not any(hasattr(m, 'lora_A') for m in merged.modules())
+    assert torch.allclose(logits(merged, tokens), adapter_logits, atol=1e-5, rtol=0)
+
+
+# ---- several adapters ----------------------------------------------------------------------------------
+def test_load_several_named_adapters(tiny_dir, tokens, tmp_path):
+    saved = {}
+    for name, rank in (('first', 4), ('second', 8)):
+        model = prepare_tuner(load_model(tiny_dir), args_for(lora_rank=rank, target_modules=['q_proj', 'v_proj']))
+        train(model, tokens, steps=2, lr=5e-2)
+        save_tuned_model(model, tmp_path / name)
+        saved[name] = logits(model, tokens)
+    model = load_adapters(load_model(tiny_dir), [str(tmp_path / 'first'), f'extra={tmp_path / "second"}'])
+    assert set(model.peft_config) == {'default', 'extra'}
+    assert model.active_adapter == 'default'
+    assert torch.allclose(logits(model, tokens), saved['first'], atol=1e-6)
+    model.set_adapter('extra')
+    assert torch.allclose(logits(model, tokens), saved['second'], atol=1e-6)
+
+
+def test_load_adapters_errors(tiny_dir, tmp_path):
+    full_dir = tmp_path / 'full'
+    save_tuned_model(load_model(tiny_dir), full_dir)
+    with pytest.raises(SwiftError, match='not an adapter directory.*pass it as --model'):
+        load_adapters(load_model(tiny_dir), [str(full_dir)])
+    with pytest.raises(SwiftError, match='adapter directory not found'):
+        load_adapters(load_model(tiny_dir), [str(tmp_path / 'missing')])
+    with pytest.raises(SwiftError, match='unique'):
+        load_adapters(load_model(tiny_dir), [f'a={full_dir}', f'a={full_dir}'])
+
+
+# ---- gradient checkpointing ----------------------------------------------------------------------------
+def test_gradient_checkpointing_reaches_adapters_behind_frozen_embeddings(base, tokens):
+    base.gradient_checkpointing_enable(gradient_checkpointing_kwargs={'use_reentrant': True})
+    model = prepare_tuner(base, SimpleNamespace(**vars(args_for()), gradient_checkpointing=True))
+    model.train()
+    model(input_ids=tokens, labels=tokens).loss.backward()
+    lora_a = model.base_model.model.model.layers[0].self_attn.q_proj.lora_A['default'].weight
+    assert lora_a.grad is not None
