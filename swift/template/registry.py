@@ -37,6 +37,9 @@ def get_template(name_or_model: str,
     default_system: None keeps the family's default system prompt; a string replaces it ('' removes it).
     A model directory of an unknown family falls back to its tokenizer's own Jinja chat_template.
     """
+    if not isinstance(name_or_model, str) or not name_or_model:
+        raise SwiftError(f'get_template needs a template name, model ID or model directory, got {name_or_model!r}; '
+                         f'templates: {", ".join(list_templates())}')
     kwargs = dict(tokenizer=tokenizer, default_system=default_system, max_length=max_length,
                   loss_scale=loss_scale, truncation_strategy=truncation_strategy)
     name = name_or_model if name_or_model in TEMPLATE_REGISTRY else template_name_for_model(name_or_model)

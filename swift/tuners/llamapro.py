@@ -1,9 +1,10 @@
 """LLaMA-Pro block expansion (https://arxiv.org/abs/2401.02415), on the Hugging Face model itself.
 
 The decoder layers are split into `llamapro_num_groups` groups; after the last layer of each group,
-copies of that layer are inserted (`llamapro_num_new_blocks` in all). In each copy the output projections of attention and MLP
-(o_proj, down_proj, ...) are zeroed, so with pre-norm residual blocks a copy adds exactly zero:
-the expanded model computes what the original did. Only the copies train.
+copies of that layer are inserted (`llamapro_num_new_blocks` in all). In each copy the output
+projections of attention and MLP (o_proj, down_proj, ...) are zeroed, so with pre-norm residual
+blocks a copy adds exactly zero: the expanded model computes what the original did. Only the
+copies train.
 
 The result is an ordinary transformers model with a larger num_hidden_layers: it saves and
 loads with save_pretrained / from_pretrained (no PEFT involved).

@@ -18,7 +18,7 @@ LORA_BIAS = ('none', 'all', 'lora_only')
 _INIT_NAMES = ('gaussian', 'pissa', 'olora', 'orthogonal', 'loftq')
 # ... and those that need a dataset pass before training (not wired into swift's trainer)
 _DATA_DRIVEN_INIT = ('eva', 'corda', 'lora_ga')
-# inits that rewrite the base weights: the saved adapter is converted back to plain LoRA (see saving.py)
+# inits that rewrite the base weights: a plain-LoRA copy is saved beside the adapter (see saving.py)
 MUTATING_INIT_PREFIXES = ('pissa', 'olora')
 
 
@@ -64,7 +64,7 @@ def _check_lora_args(args, init_weights) -> None:
     if args.lora_rank <= 0:
         raise SwiftError(f'--lora_rank must be positive, not {args.lora_rank}')
     if isinstance(init_weights, str) and init_weights.startswith(MUTATING_INIT_PREFIXES):
-        # PEFT's conversion back to plain LoRA keeps only lora_A/lora_B: anything else would be lost.
+        # The converted plain-LoRA copy (which load_adapters prefers) keeps only lora_A/lora_B.
         if args.use_dora:
             raise SwiftError(f'--init_weights {init_weights} cannot be combined with --use_dora')
         if args.modules_to_save:

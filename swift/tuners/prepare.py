@@ -3,8 +3,11 @@
     model = prepare_tuner(model, args)   # args: anything with TunerArguments' attributes
 
 Steps: pick the registered tuner for args.tuner_type; get a 4-bit/8-bit model ready for adapter
-training (QLoRA); apply the tuner; let gradient checkpointing reach frozen embeddings; log how
-many parameters train.
+training (QLoRA); apply the tuner; log how many parameters train.
+
+Gradient checkpointing needs nothing here: transformers' gradient_checkpointing_enable (called by
+the Trainer) already makes the embedding outputs require grad, so adapters behind frozen
+embeddings get gradients.
 """
 from typing import Tuple
 
@@ -45,23 +48,12 @@ def _prepare_quantized(model, args):
         model, use_gradient_checkpointing=bool(getattr(args, 'gradient_checkpointing', False)))
 
 
-def _let_checkpointing_reach_frozen_inputs(model, args) -> None:
-    """With gradient checkpointing and frozen embeddings no checkpointed input requires grad, and
-    the adapters inside would get none; transformers' enable_input_require_grads fixes that."""
-    if not getattr(args, 'gradient_checkpointing', False):
-        return
-    embeddings = model.get_input_embeddings() if hasattr(model, 'get_input_embeddings') else None
-    if embeddings is not None and not embeddings.weight.requires_grad and hasattr(model, 'enable_input_require_grads'):
-        model.enable_input_require_grads()
-
-
 def prepare_tuner(model, args):
     """Apply args.tuner_type to `model`; returns the model to train (a PeftModel for adapter tuners)."""
     tuner = get_tuner(getattr(args, 'tuner_type', None) or 'lora')
     if is_quantized(model):
         model = _prepare_quantized(model, args)
     model = tuner.prepare(model, args)
-    _let_checkpointing_reach_frozen_inputs(model, args)
     logger.info(f'tuner: {tuner.name}')
     log_trainable_parameters(model)
     return model

@@ -4,10 +4,12 @@
   `peft.PeftModel.from_pretrained` loads onto the untouched base model.
 - full / freeze / llamapro save the whole model (safetensors + config.json); LLaMA-Pro's config
   already says the new layer count.
-- PiSSA / OLoRA initialisation moves part of the base weights into the adapter. The adapter is
-  therefore converted on save into a plain LoRA of twice the rank relative to the ORIGINAL base
-  (PEFT's path_initial_model_for_weight_conversion), so that it applies to a fresh base model.
-  For that, prepare remembers the adapter's initial weights (in CPU memory, adapter-sized).
+- PiSSA / OLoRA initialisation moves part of the base weights into the adapter. As in ms-swift,
+  the adapter is saved twice: as trained (PEFT redoes the SVD/QR on load; resumable), and under
+  `converted/default` as a plain LoRA of twice the rank relative to the ORIGINAL base weights
+  (PEFT's path_initial_model_for_weight_conversion), which is exact even for the randomised
+  pissa_niter_[n] and combines with other adapters. `load_adapters` prefers the converted copy.
+  For the conversion, prepare remembers the adapter's initial weights (CPU memory, adapter-sized).
 """
 import tempfile
 import weakref
@@ -19,6 +21,7 @@ from swift.utils import SwiftError, get_logger
 logger = get_logger()
 
 ADAPTER_CONFIG = 'adapter_config.json'
+CONVERTED_SUBDIR = Path('converted') / 'default'  # ms-swift's place for the converted PiSSA/OLoRA adapter
 _INITIAL_ADAPTER_DIR = 'swift_initial_adapter'
 # PeftModel → its adapter's initial weights, for models initialised with PiSSA / OLoRA
 _initial_adapters: 'weakref.WeakKeyDictionary' = weakref.WeakKeyDictionary()
@@ -49,9 +52,9 @@ def save_tuned_model(model, output_dir: Union[str, Path], tokenizer=None) -> Pat
 
 
 def _save_adapter(model, output_dir: Path) -> None:
+    model.save_pretrained(str(output_dir))
     initial = _initial_adapters.get(model)
     if initial is None:
-        model.save_pretrained(str(output_dir))
         return
     from safetensors.torch import save_file
     with tempfile.TemporaryDirectory(prefix='swift-initial-adapter-') as tmp:
@@ -59,9 +62,9 @@ def _save_adapter(model, output_dir: Path) -> None:
         initial_dir.mkdir()
         save_file(initial, str(initial_dir / 'adapter_model.safetensors'))
         # PEFT writes the initial adapter's config there itself, then saves (trained - initial) as LoRA.
-        model.save_pretrained(str(output_dir), path_initial_model_for_weight_conversion=str(initial_dir))
-    logger.info(f'{output_dir}: the PiSSA/OLoRA adapter was saved as plain LoRA (rank doubled) for the original '
-                f'base weights')
+        model.save_pretrained(str(output_dir / CONVERTED_SUBDIR),
+                              path_initial_model_for_weight_conversion=str(initial_dir))
+    logger.info(f'{output_dir / CONVERTED_SUBDIR}: the PiSSA/OLoRA adapter as plain LoRA for the original base')
 
 
 def parse_adapter_spec(spec: str, index: int) -> Tuple[str, str]:
@@ -72,29 +75,33 @@ def parse_adapter_spec(spec: str, index: int) -> Tuple[str, str]:
     return ('default' if index == 0 else f'adapter_{index}'), spec
 
 
-def _check_adapter_dir(path: str) -> None:
+def _adapter_dir(path: str) -> str:
+    """The directory to load for `path`: its converted PiSSA/OLoRA copy when there is one."""
     directory = Path(path).expanduser()
     if not directory.is_dir():
         raise SwiftError(f'adapter directory not found: {path}')
+    if (directory / CONVERTED_SUBDIR / ADAPTER_CONFIG).is_file():
+        return str(directory / CONVERTED_SUBDIR)
     if not (directory / ADAPTER_CONFIG).is_file():
         hint = (' It holds full model weights: pass it as --model instead.' if (directory / 'config.json').is_file()
                 else '')
         raise SwiftError(f'{path} is not an adapter directory (no {ADAPTER_CONFIG}).{hint}')
+    return str(directory)
 
 
 def load_adapters(model, adapter_dirs: Sequence[str], is_trainable: bool = False):
     """Load one or more PEFT adapters onto `model`; returns the PeftModel.
 
     Each entry is a directory or 'name=directory'. The first adapter stays active; the others are
-    loaded under their names (model.set_adapter(name) switches).
+    loaded under their names (model.set_adapter(name) switches). A directory with a converted
+    PiSSA/OLoRA adapter (converted/default) loads that one.
     """
     from peft import PeftModel
     specs: List[Tuple[str, str]] = [parse_adapter_spec(s, i) for i, s in enumerate(adapter_dirs)]
     names = [n for n, _ in specs]
     if len(set(names)) != len(names):
         raise SwiftError(f'adapter names must be unique, got {", ".join(names)}')
-    for _, path in specs:
-        _check_adapter_dir(path)
+    specs = [(name, _adapter_dir(path)) for name, path in specs]
     for index, (name, path) in enumerate(specs):
         try:
             if index == 0 and not _is_peft_model(model):

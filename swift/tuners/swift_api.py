@@ -47,10 +47,13 @@ class Swift:
             if not isinstance(cfg, PeftConfig):
                 raise SwiftError(f'Swift.prepare_model: adapter {name!r} needs a PEFT config such as LoRAConfig, '
                                  f'got {type(cfg).__name__}')
-            if isinstance(model, PeftModel):
-                model.add_adapter(name, cfg)
-            else:
-                model = get_peft_model(model, cfg, adapter_name=name, **kwargs)
+            try:
+                if isinstance(model, PeftModel):
+                    model.add_adapter(name, cfg)
+                else:
+                    model = get_peft_model(model, cfg, adapter_name=name, **kwargs)
+            except ValueError as e:  # PEFT's word on a bad combination (e.g. LoRA + IA3 in one model)
+                raise SwiftError(f'Swift.prepare_model: adapter {name!r}: {e}') from None
         return model
 
     @staticmethod

@@ -7,7 +7,6 @@ import contextlib
 import json
 from datetime import datetime
 from functools import lru_cache
-from pathlib import Path
 from typing import Dict, Optional
 from unittest import mock
 
@@ -91,7 +90,3 @@ def reference_available(file: str) -> bool:
 
 def all_reference_files():
     return sorted(index())
-
-
-def shared_dir() -> Path:
-    return CHAT_TEMPLATES

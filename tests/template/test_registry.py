@@ -38,10 +38,21 @@ def test_get_by_model_id_and_alias():
     assert get_template('smollm2-135m-instruct').name == 'smollm2'
 
 
+def test_every_registered_model_resolves_to_its_template():
+    from swift.model.registry import MODEL_REGISTRY, all_model_ids
+    for model_id in all_model_ids():
+        assert get_template(model_id).name in TEMPLATE_REGISTRY, model_id
+    qwen = [m for m in MODEL_REGISTRY.values() if 'Qwen/Qwen2.5-7B-Instruct' in [i for x in m.models for i in x.ids]]
+    if qwen:  # the registry of this checkout has it
+        assert get_template('Qwen/Qwen2.5-7B-Instruct').name == 'qwen2_5'
+
+
 def test_unknown_name_suggests():
     with pytest.raises(SwiftError) as error:
         get_template('qwen2.5')
     assert 'qwen2_5' in str(error.value) and 'Did you mean' in str(error.value)
+    with pytest.raises(SwiftError, match='needs a template name'):
+        get_template(None)
 
 
 def test_registered_model_with_missing_template_is_a_clear_error(monkeypatch):

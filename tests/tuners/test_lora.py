@@ -1,6 +1,5 @@
-"""LoRA details: target modules, init schemes, LoRA+, merging, several adapters, gradient checkpointing."""
+"""LoRA details: target modules, init schemes, LoRA+, merging, several adapters."""
 import re
-from types import SimpleNamespace
 
 import pytest
 import torch
@@ -88,6 +87,27 @@ def test_pissa_rejects_what_its_conversion_would_lose(base):
         prepare_tuner(base, args_for(init_weights='olora', modules_to_save=['norm']))
 
 
+def test_pissa_saves_the_trained_adapter_and_a_converted_plain_lora(base, tiny_dir, tokens, tmp_path):
+    import json
+    import peft
+    model = prepare_tuner(base, args_for(init_weights='pissa_niter_2', lora_rank=4))
+    train(model, tokens, steps=2)
+    expected = logits(model, tokens)
+    save_tuned_model(model, tmp_path)
+    config = model.peft_config['default']
+    assert (config.r, config.init_lora_weights) == (4, 'pissa_niter_2')  # the live config is left alone
+    native = json.loads((tmp_path / 'adapter_config.json').read_text())
+    converted = json.loads((tmp_path / 'converted' / 'default' / 'adapter_config.json').read_text())
+    assert (native['r'], native['init_lora_weights']) == (4, 'pissa_niter_2')
+    assert (converted['r'], converted['init_lora_weights']) == (8, True)
+    # The converted copy is an ordinary LoRA for the original base: plain PEFT loads it exactly.
+    by_peft = peft.PeftModel.from_pretrained(load_model(tiny_dir), str(tmp_path / 'converted' / 'default'))
+    assert torch.allclose(logits(by_peft, tokens), expected, atol=1e-5, rtol=0)
+    # It can be saved again (e.g. at the next checkpoint) and training goes on.
+    save_tuned_model(model, tmp_path / 'again')
+    train(model, tokens, steps=1)
+
+
 def test_loftq_needs_a_4bit_model(base):
     with pytest.raises(SwiftError, match='--quant_bits 4'):
         prepare_tuner(base, args_for(init_weights='loftq'))
@@ -108,7 +128,6 @@ def test_rank_alpha_dropout_bias_reach_peft(base):
                                                                                                    True)
     q_proj = model.base_model.model.model.layers[0].self_attn.q_proj
     assert q_proj.scaling['default'] == pytest.approx(8 / 4 ** 0.5)
-    assert q_proj.base_layer.bias is None or q_proj.base_layer.bias.requires_grad
 
 
 # ---- LoRA+ -------------------------------------------------------------------------------------------
@@ -122,7 +141,7 @@ def test_lora_plus_param_groups(base):
         group = by_id[id(param)]
         assert group['lr'] == pytest.approx(1.6e-3 if '.lora_B.' in name else 1e-4), name
         assert group['weight_decay'] == (0.1 if param.ndim >= 2 else 0.0), name
-    assert {g['lr'] for g in groups} == {pytest.approx(1.6e-3), pytest.approx(1e-4)}
+    assert sorted(round(g['lr'], 8) for g in groups) == [1e-4, 1e-4, 1.6e-3]  # B (all 2-D) needs one group
     optimizer = torch.optim.AdamW(groups, lr=1e-4)  # the groups are usable as they are
     assert len(optimizer.param_groups) == len(groups)
 
@@ -170,13 +189,3 @@ def test_load_adapters_errors(tiny_dir, tmp_path):
         load_adapters(load_model(tiny_dir), [str(tmp_path / 'missing')])
     with pytest.raises(SwiftError, match='unique'):
         load_adapters(load_model(tiny_dir), [f'a={full_dir}', f'a={full_dir}'])
-
-
-# ---- gradient checkpointing ----------------------------------------------------------------------------
-def test_gradient_checkpointing_reaches_adapters_behind_frozen_embeddings(base, tokens):
-    base.gradient_checkpointing_enable(gradient_checkpointing_kwargs={'use_reentrant': True})
-    model = prepare_tuner(base, SimpleNamespace(**vars(args_for()), gradient_checkpointing=True))
-    model.train()
-    model(input_ids=tokens, labels=tokens).loss.backward()
-    lora_a = model.base_model.model.model.layers[0].self_attn.q_proj.lora_A['default'].weight
-    assert lora_a.grad is not None

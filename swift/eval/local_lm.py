@@ -1,0 +1,281 @@
+"""A local transformers model as the thing under test: batched log-likelihoods and generation.
+
+Log-likelihood follows the reference harness token for token (same tokenization of context and
+continuation, same slicing of logits), and is faster in three ways:
+- requests whose model input is identical (one-token choices such as " A"/" B"/" C"/" D" after the
+  same question) share one row: one forward pass scores all of them;
+- rows run in batches, right-padded, one forward pass per batch;
+- the token prefix shared by every row of a call (the instruction and the few-shot examples) runs
+  once; its KV cache is copied into each batch, so a batch only runs the tokens after it.
+The shared prefix is found on tokens, not text: text that ends in "\\n\\n" may tokenize differently
+on its own than before the next question.
+
+Generation goes through PtEngine (greedy, stop strings), with the prompt as plain text or, in
+chat mode, through the model's chat template.
+"""
+import copy
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+from swift.utils import SwiftError, get_logger
+
+logger = get_logger()
+
+MIN_SHARED_PREFIX = 16  # tokens: below this, reusing a KV cache costs more than it saves
+Prompt = Union[str, List[Dict[str, str]]]
+
+
+@dataclass
+class _Row:
+    tokens: List[int]  # the model input: context + continuation minus its last token
+    targets: List[Tuple[int, List[int]]] = field(default_factory=list)  # (request index, continuation tokens)
+
+    @property
+    def needed(self) -> int:
+        """How many trailing positions of this row have logits that are scored."""
+        return max(len(cont) for _, cont in self.targets)
+
+
+@dataclass
+class _Prefix:
+    tokens: Tuple[int, ...]
+    cache: Any  # the model's KV cache after those tokens, batch size 1
+
+
+class PlainTextTemplate:
+    """What PtEngine needs of a template, for prompts that are already plain text: no chat markup."""
+    name = 'plain-text'
+    stop_words: List[str] = []
+
+    def __init__(self, encode):
+        self._encode = encode
+
+    def encode(self, row: Dict[str, Any], for_inference: bool = False) -> Dict[str, Any]:
+        return {'input_ids': self._encode(row['messages'][-1]['content'])}
+
+
+def model_max_length(model, tokenizer) -> int:
+    """The context window, looked up where the reference harness looks."""
+    config = getattr(model, 'config', None)
+    for attr in ('n_positions', 'max_position_embeddings', 'n_ctx'):
+        value = getattr(config, attr, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    value = getattr(tokenizer, 'model_max_length', None)
+    if isinstance(value, int) and 0 < value < 1_000_000:
+        return value
+    return 2048
+
+
+def _accepts(model, argument: str) -> bool:
+    base = model.get_base_model() if hasattr(model, 'get_base_model') else model
+    try:
+        return argument in inspect.signature(base.forward).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+class LocalLM:
+    supports_loglikelihood = True
+
+    def __init__(self, model, tokenizer, *, template=None, chat: bool = False, batch_size: int = 8,
+                 max_length: Optional[int] = None, reuse_prefix: bool = True, engine=None):
+        if chat and template is None:
+            raise SwiftError('chat-template evaluation needs the model\'s template: pass --template')
+        self.model = model
+        self.tokenizer = tokenizer
+        self.template = template
+        self.chat = chat
+        self.batch_size = max(1, int(batch_size))
+        self.max_length = max_length or model_max_length(model, tokenizer)
+        self.reuse_prefix = reuse_prefix
+        self._engine = engine
+        self._prefix: Optional[_Prefix] = None
+        self._keep_logits = _accepts(model, 'logits_to_keep')
+        info = getattr(model, 'model_info', None) or getattr(tokenizer, 'model_info', None)
+        self.name = info.model_id if info else type(model).__name__
+
+    # ---- construction ----
+    @classmethod
+    def load(cls, model: str, adapters: Sequence[str] = (), template: Optional[str] = None, chat: bool = False,
+             batch_size: int = 8, **load_kwargs) -> 'LocalLM':
+        from swift.model.loader import get_model_tokenizer
+        hf_model, tokenizer = get_model_tokenizer(model, **load_kwargs)
+        if adapters:
+            from swift.tuners import load_adapters
+            hf_model = load_adapters(hf_model, list(adapters))
+        swift_template = _swift_template(hf_model, tokenizer, template) if chat else None
+        return cls(hf_model.eval(), tokenizer, template=swift_template, chat=chat, batch_size=batch_size)
+
+    @classmethod
+    def from_engine(cls, engine, chat: bool = False, batch_size: int = 8) -> 'LocalLM':
+        """Evaluate the model a PtEngine serves (its adapters and template included)."""
+        return cls(engine.model, engine.tokenizer, template=engine.template, chat=chat, batch_size=batch_size,
+                   engine=engine if chat else None)
+
+    # ---- tokenization, as the reference harness does it ----
+    def encode(self, text: str) -> List[int]:
+        bos = self.tokenizer.bos_token
+        if bos and text.startswith(bos):  # a rendered chat prompt carries its own BOS
+            return self.tokenizer.encode(text, add_special_tokens=False)
+        return self.tokenizer.encode(text)
+
+    def encode_pair(self, context: str, continuation: str,
+                    memo: Optional[Dict[str, List[int]]] = None) -> Tuple[List[int], List[int]]:
+        """(context tokens, continuation tokens): the whole text is tokenized and split after the context's tokens.
+
+        memo caches context encodings (the choices of one question share their context).
+        """
+        if not context:
+            prefix = self.tokenizer.bos_token_id
+            prefix = self.tokenizer.eos_token_id if prefix is None else prefix
+            return [prefix], self.tokenizer.encode(continuation, add_special_tokens=False)
+        spaces = len(context) - len(context.rstrip())
+        if spaces:  # trailing spaces belong to the continuation: " A" is one token, "Answer: " + "A" is not
+            context, continuation = context[:-spaces], context[-spaces:] + continuation
+        whole = self.encode(context + continuation)
+        context_tokens = memo.get(context) if memo is not None else None
+        if context_tokens is None:
+            context_tokens = self.encode(context)
+            if memo is not None:
+                memo[context] = context_tokens
+        continuation_tokens = whole[len(context_tokens):]
+        if not continuation_tokens:
+            raise SwiftError(f'the continuation {continuation!r} adds no tokens after its context')
+        return context_tokens, continuation_tokens
+
+    def render_chat(self, messages: List[Dict[str, str]]) -> str:
+        return self.template.render(messages, add_generation_prompt=True)
+
+    # ---- log-likelihood ----
+    def loglikelihood(self, requests: Sequence[Tuple[str, str]]) -> List[float]:
+        """Summed log-probability of each continuation after its context."""
+        import torch
+        rows = self._rows(requests)
+        results: List[float] = [0.0] * len(requests)
+        with torch.inference_mode():
+            prefix = self._shared_prefix(rows)
+            start = len(prefix.tokens) if prefix else 0
+            rows.sort(key=lambda r: -len(r.tokens))
+            for i in range(0, len(rows), self.batch_size):
+                batch = rows[i:i + self.batch_size]
+                for row, logprobs in zip(batch, self._row_logprobs(batch, prefix, start)):
+                    for index, continuation in row.targets:
+                        scored = logprobs[-len(continuation):]
+                        picked = scored[torch.arange(len(continuation)), torch.tensor(continuation)]
+                        results[index] = float(picked.sum())
+        return results
+
+    def _rows(self, requests: Sequence[Tuple[str, str]]) -> List[_Row]:
+        rows: Dict[Tuple[int, ...], _Row] = {}
+        context_memo: Dict[str, List[int]] = {}
+        for index, (context, continuation) in enumerate(requests):
+            context_tokens, continuation_tokens = self.encode_pair(context, continuation, context_memo)
+            if len(continuation_tokens) > self.max_length:
+                raise SwiftError(f'a choice of {len(continuation_tokens)} tokens does not fit the model\'s '
+                                 f'{self.max_length}-token window')
+            # Too long: cut from the left, as the reference harness does.
+            tokens = (context_tokens + continuation_tokens)[-(self.max_length + 1):][:-1]
+            row = rows.setdefault(tuple(tokens), _Row(tokens))
+            row.targets.append((index, continuation_tokens))
+        return list(rows.values())
+
+    def _shared_prefix(self, rows: List[_Row]) -> Optional[_Prefix]:
+        """The KV cache of the tokens every row starts with (reused from the last call when it still fits)."""
+        if not self.reuse_prefix or not rows:
+            return None
+        limit = min(len(r.tokens) - r.needed + 1 for r in rows) - 1  # every scored position stays after it
+        cached = self._prefix
+        if cached and len(cached.tokens) <= limit and all(tuple(r.tokens[:len(cached.tokens)]) == cached.tokens
+                                                          for r in rows):
+            return cached
+        if len(rows) < 2:
+            return None
+        length = _common_prefix_length([r.tokens for r in rows], limit)
+        if length < MIN_SHARED_PREFIX:
+            return None
+        try:
+            self._prefix = _Prefix(tuple(rows[0].tokens[:length]), self._run_prefix(rows[0].tokens[:length]))
+        except Exception as e:  # a model whose cache cannot be reused: score full rows instead
+            logger.warning(f'prefix reuse is off for this model ({type(e).__name__}: {e}); scoring full rows')
+            self.reuse_prefix = False
+            return None
+        return self._prefix
+
+    def _run_prefix(self, tokens: List[int]):
+        import torch
+        kwargs = {'logits_to_keep': 1} if self._keep_logits else {}
+        out = self.model(input_ids=torch.tensor([tokens], device=self._device()), use_cache=True, **kwargs)
+        if out.past_key_values is None:
+            raise SwiftError('the model returned no KV cache')
+        return out.past_key_values
+
+    def _row_logprobs(self, batch: List[_Row], prefix: Optional[_Prefix], start: int):
+        """Per row: log-softmax over the vocabulary at its last `needed` positions (position i predicts token i+1)."""
+        import torch
+        suffixes = [r.tokens[start:] for r in batch]
+        width = max(len(s) for s in suffixes)
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
+        input_ids = torch.tensor([s + [pad] * (width - len(s)) for s in suffixes], device=self._device())
+        wanted = [list(range(len(s) - r.needed, len(s))) for s, r in zip(suffixes, batch)]
+        kwargs: Dict[str, Any] = {}
+        keep = sorted({p for positions in wanted for p in positions})
+        if self._keep_logits:
+            kwargs['logits_to_keep'] = torch.tensor(keep, device=input_ids.device)
+            column = {p: i for i, p in enumerate(keep)}
+        else:
+            column = {p: p for p in keep}
+        if prefix is not None:
+            cache = copy.deepcopy(prefix.cache)
+            if len(batch) > 1:
+                cache.batch_repeat_interleave(len(batch))
+            kwargs.update(past_key_values=cache, use_cache=True)
+        else:
+            kwargs['use_cache'] = False
+        # Right padding needs no attention mask: causal attention never looks ahead at the pad tokens.
+        logits = self.model(input_ids=input_ids, **kwargs).logits
+        for b, positions in enumerate(wanted):
+            yield torch.log_softmax(logits[b, [column[p] for p in positions]].float(), dim=-1)
+
+    def _device(self):
+        return next(self.model.parameters()).device
+
+    # ---- generation ----
+    def generate(self, prompts: Sequence[Prompt], until: Sequence[str], max_new_tokens: int) -> List[str]:
+        from swift.infer.protocol import InferRequest, RequestConfig
+        engine = self._generation_engine()
+        requests = [InferRequest(messages=p if isinstance(p, list) else [{'role': 'user', 'content': p}])
+                    for p in prompts]
+        config = RequestConfig(max_tokens=max_new_tokens, temperature=0.0, stop=[s for s in until if s])
+        return [r.choices[0].message.content for r in engine.infer(requests, config)]
+
+    def _generation_engine(self):
+        if self._engine is None:
+            from swift.infer.pt_engine import PtEngine
+            template = self.template if self.chat else PlainTextTemplate(self.encode)
+            self._engine = PtEngine(self.model, self.tokenizer, template=template)
+        return self._engine
+
+
+def _common_prefix_length(sequences: List[List[int]], limit: int) -> int:
+    first = sequences[0]
+    length = min(limit, len(first))
+    for seq in sequences[1:]:
+        n = min(length, len(seq))
+        i = 0
+        while i < n and seq[i] == first[i]:
+            i += 1
+        length = i
+        if length == 0:
+            break
+    return length
+
+
+def _swift_template(model, tokenizer, name: Optional[str]):
+    from swift.template import get_template
+    info = getattr(model, 'model_info', None) or getattr(tokenizer, 'model_info', None)
+    name = name or (info.template if info and info.template else None) or (info.model_dir if info else None)
+    if not name:
+        raise SwiftError('cannot tell this model\'s chat template: pass --template')
+    return get_template(name, tokenizer=tokenizer)

@@ -1,0 +1,106 @@
+"""QLoRA: BitsAndBytesConfig building, and 4-bit LoRA training on CPU when bitsandbytes is installed."""
+import importlib.util
+from dataclasses import dataclass
+
+import pytest
+import torch
+
+from swift.tuners import (QuantizeArguments, TunerArguments, build_quantization_config, count_parameters,
+                          load_adapters, prepare_tuner, save_tuned_model)
+from swift.utils import SwiftError
+from tests.tuners.conftest import load_model, logits, train
+
+pytestmark = pytest.mark.filterwarnings('ignore::UserWarning', 'ignore::FutureWarning')
+needs_bnb = pytest.mark.skipif(importlib.util.find_spec('bitsandbytes') is None, reason='bitsandbytes not installed')
+
+
+@dataclass
+class QloraArgs(TunerArguments, QuantizeArguments):
+    torch_dtype: str = 'float32'
+
+
+def test_no_quantisation_means_no_config():
+    assert build_quantization_config(QloraArgs()) is None
+    assert build_quantization_config(object()) is None  # arguments without quant fields at all
+
+
+@needs_bnb
+def test_4bit_config_is_the_qlora_recipe():
+    config = build_quantization_config(QloraArgs(quant_method='bnb', quant_bits=4))
+    assert config.load_in_4bit and not config.load_in_8bit
+    assert config.bnb_4bit_quant_type == 'nf4' and config.bnb_4bit_use_double_quant
+    assert config.bnb_4bit_compute_dtype == torch.float32  # from torch_dtype
+    config = build_quantization_config(QloraArgs(quant_method='bnb', quant_bits=4, bnb_4bit_compute_dtype='bf16',
+                                                 bnb_4bit_use_double_quant=False, bnb_4bit_quant_type='fp4'))
+    assert config.bnb_4bit_compute_dtype == torch.bfloat16
+    assert config.bnb_4bit_quant_type == 'fp4' and not config.bnb_4bit_use_double_quant
+
+
+@needs_bnb
+def test_8bit_config():
+    config = build_quantization_config(QloraArgs(quant_method='bnb', quant_bits=8))
+    assert config.load_in_8bit and not config.load_in_4bit
+
+
+@pytest.mark.parametrize('fields, message', [
+    (dict(quant_bits=4), 'needs --quant_method'),
+    (dict(quant_method='bnbb', quant_bits=4), 'Did you mean: bnb'),
+    (dict(quant_method='bnb', quant_bits=3), '--quant_bits 4 or 8'),
+    (dict(quant_method='bnb'), '--quant_bits 4 or 8'),
+])
+def test_config_errors(fields, message):
+    with pytest.raises(SwiftError, match=message):
+        build_quantization_config(QloraArgs(**fields))
+
+
+@needs_bnb
+def test_bad_4bit_options():
+    with pytest.raises(SwiftError, match='nf4 or fp4'):
+        build_quantization_config(QloraArgs(quant_method='bnb', quant_bits=4, bnb_4bit_quant_type='int4'))
+    with pytest.raises(SwiftError, match='--bnb_4bit_compute_dtype'):
+        build_quantization_config(QloraArgs(quant_method='bnb', quant_bits=4, bnb_4bit_compute_dtype='fp7'))
+
+
+def test_missing_bitsandbytes_says_what_to_install(monkeypatch):
+    import swift.tuners.quant as quant
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(quant.importlib.util, 'find_spec',
+                        lambda name, *a: None if name == 'bitsandbytes' else real_find_spec(name, *a))
+    with pytest.raises(SwiftError, match='pip install bitsandbytes'):
+        build_quantization_config(QloraArgs(quant_method='bnb', quant_bits=4))
+
+
+@pytest.fixture(scope='module')
+def qlora_args():
+    return QloraArgs(tuner_type='lora', quant_method='bnb', quant_bits=4, lora_dropout=0.0)
+
+
+def load_4bit(path, args):
+    return load_model(path, quantization_config=build_quantization_config(args), device_map='cpu',
+                      dtype=torch.float32)
+
+
+@needs_bnb
+def test_qlora_trains_saves_and_reloads_on_cpu(tiny_dir, tokens, tmp_path, qlora_args):
+    full_precision_total = count_parameters(load_model(tiny_dir))[1]
+    model = prepare_tuner(load_4bit(tiny_dir, qlora_args), qlora_args)
+    assert type(model.base_model.model.model.layers[0].self_attn.q_proj.base_layer).__name__ == 'Linear4bit'
+    trainable, total = count_parameters(model)
+    assert total == full_precision_total + trainable  # 4-bit weights counted unpacked
+
+    losses = train(model, tokens, steps=3)
+    assert losses[-1] < losses[0]
+    expected = logits(model, tokens)
+    save_tuned_model(model, tmp_path)
+    reloaded = load_adapters(load_4bit(tiny_dir, qlora_args), [str(tmp_path)])
+    assert torch.allclose(logits(reloaded, tokens), expected, atol=1e-6, rtol=0)
+
+
+@needs_bnb
+def test_quantised_models_reject_full_training_and_cpu_loftq(tiny_dir, qlora_args):
+    from dataclasses import replace
+    with pytest.raises(SwiftError, match='quantised model cannot'):
+        prepare_tuner(load_4bit(tiny_dir, qlora_args), replace(qlora_args, tuner_type='full'))
+    if not torch.cuda.is_available():
+        with pytest.raises(SwiftError, match='CUDA or XPU'):
+            prepare_tuner(load_4bit(tiny_dir, qlora_args), replace(qlora_args, init_weights='loftq'))
