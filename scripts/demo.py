@@ -20,12 +20,12 @@ QUESTIONS = [
 ]
 SFT_FLAGS = [
     '--model', 'smollm2-135m-instruct',
-    '--dataset', 'swift/self-cognition#400',
+    '--dataset', 'swift/self-cognition#320',
     '--model_name', 'Nova',
     '--model_author', 'Aurora Labs',
     '--tuner_type', 'lora', '--lora_rank', '16', '--lora_alpha', '32', '--lora_dropout', '0.0',
-    '--learning_rate', '1e-3', '--num_train_epochs', '1', '--per_device_train_batch_size', '8',
-    '--max_length', '256', '--packing', 'false', '--logging_steps', '5', '--save_steps', '1000',
+    '--learning_rate', '1e-3', '--num_train_epochs', '1', '--per_device_train_batch_size', '2',
+    '--max_length', '512', '--packing', 'true', '--logging_steps', '2', '--save_steps', '1000',
     '--warmup_ratio', '0.05', '--report_to', 'none', '--add_version', 'false',
 ]
 

@@ -80,7 +80,7 @@ def run_evaluation(lm, datasets: Union[str, Sequence[str]], *, limit: Optional[i
                          f'({", ".join(b.name for b in benchmarks)})')
     out = Path(output_dir) if output_dir else None
     result: Dict[str, Any] = {
-        **(extra_info or {}), 'model': lm.identity, 'backend': 'native',
+        **(extra_info or {}), 'model': lm.identity, 'backend': 'native', 'swift_version': _version(),
         'timestamp': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
         'settings': {'limit': limit, 'dataset_args': dataset_args or {}, 'dataset_dir': dataset_dir,
                      'chat_template': bool(getattr(lm, 'chat', False)), 'batch_size': getattr(lm, 'batch_size', None)},
@@ -101,6 +101,11 @@ def run_evaluation(lm, datasets: Union[str, Sequence[str]], *, limit: Optional[i
     if out:
         logger.info(f'results: {out / "eval_result.json"}; samples: {out / "samples"}')
     return result
+
+
+def _version() -> str:
+    from swift import __version__
+    return __version__
 
 
 def scores(result: Dict[str, Any]) -> Dict[str, Dict[str, float]]:

@@ -10,9 +10,11 @@ continuation, same slicing of logits), and is faster in three ways:
 The shared prefix is found on tokens, not text: text that ends in "\\n\\n" may tokenize differently
 on its own than before the next question.
 
-Generation goes through PtEngine (greedy, stop strings), with the prompt as plain text or, in
-chat mode, through the model's chat template.
+Generation goes through PtEngine (greedy, stop strings, its continuous batching), with the
+prompt as plain text or, in chat mode, as messages through the model's chat template. When the
+model belongs to a running PtEngine, every forward pass here holds the engine's model lock.
 """
+import contextlib
 import copy
 import inspect
 from dataclasses import dataclass, field
@@ -41,18 +43,6 @@ class _Row:
 class _Prefix:
     tokens: Tuple[int, ...]
     cache: Any  # the model's KV cache after those tokens, batch size 1
-
-
-class PlainTextTemplate:
-    """What PtEngine needs of a template, for prompts that are already plain text: no chat markup."""
-    name = 'plain-text'
-    stop_words: List[str] = []
-
-    def __init__(self, encode):
-        self._encode = encode
-
-    def encode(self, row: Dict[str, Any], for_inference: bool = False) -> Dict[str, Any]:
-        return {'input_ids': self._encode(row['messages'][-1]['content'])}
 
 
 def model_max_length(model, tokenizer) -> int:
@@ -91,6 +81,8 @@ class LocalLM:
         self.max_length = max_length or model_max_length(model, tokenizer)
         self.reuse_prefix = reuse_prefix
         self._engine = engine
+        self._own_engine = False
+        self._lock = getattr(engine, 'model_lock', None) or contextlib.nullcontext()
         self._prefix: Optional[_Prefix] = None
         self._keep_logits = _accepts(model, 'logits_to_keep')
         info = getattr(model, 'model_info', None) or getattr(tokenizer, 'model_info', None)
@@ -112,7 +104,7 @@ class LocalLM:
     def from_engine(cls, engine, chat: bool = False, batch_size: int = 8) -> 'LocalLM':
         """Evaluate the model a PtEngine serves (its adapters and template included)."""
         return cls(engine.model, engine.tokenizer, template=engine.template, chat=chat, batch_size=batch_size,
-                   engine=engine if chat else None)
+                   engine=engine)
 
     # ---- tokenization, as the reference harness does it ----
     def encode(self, text: str) -> List[int]:
@@ -154,7 +146,7 @@ class LocalLM:
         import torch
         rows = self._rows(requests)
         results: List[float] = [0.0] * len(requests)
-        with torch.inference_mode():
+        with torch.inference_mode(), self._lock:
             prefix = self._shared_prefix(rows)
             start = len(prefix.tokens) if prefix else 0
             rows.sort(key=lambda r: -len(r.tokens))
@@ -245,17 +237,23 @@ class LocalLM:
     def generate(self, prompts: Sequence[Prompt], until: Sequence[str], max_new_tokens: int) -> List[str]:
         from swift.infer.protocol import InferRequest, RequestConfig
         engine = self._generation_engine()
-        requests = [InferRequest(messages=p if isinstance(p, list) else [{'role': 'user', 'content': p}])
-                    for p in prompts]
+        requests = [InferRequest(messages=p) if isinstance(p, list) else InferRequest(prompt=p) for p in prompts]
         config = RequestConfig(max_tokens=max_new_tokens, temperature=0.0, stop=[s for s in until if s])
-        return [r.choices[0].message.content for r in engine.infer(requests, config)]
+        return [r.choices[0].message.content for r in engine.infer(requests, config, use_tqdm=False)]
 
     def _generation_engine(self):
         if self._engine is None:
             from swift.infer.pt_engine import PtEngine
-            template = self.template if self.chat else PlainTextTemplate(self.encode)
-            self._engine = PtEngine(self.model, self.tokenizer, template=template)
+            self._engine = PtEngine(self.model, self.tokenizer, template=self.template)
+            self._own_engine = True
+            self._lock = self._engine.model_lock
         return self._engine
+
+    def close(self) -> None:
+        """Stop the generation engine this object started (an engine passed in stays up)."""
+        if self._own_engine and self._engine is not None:
+            self._engine.close()
+            self._engine = None
 
 
 def _common_prefix_length(sequences: List[List[int]], limit: int) -> int:

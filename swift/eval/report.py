@@ -14,8 +14,8 @@ def format_table(results: Dict[str, Dict[str, Any]], show_subsets: bool = True) 
         labels += [(f'[{c}]', v) for c, v in (result.get('categories') or {}).items()]
         if show_subsets and len(result['subsets']) > 1:
             labels += list(result['subsets'].items())
-        width = max(28, *(len(label) + 2 for label, _ in labels))
         title = f'{name} ({result["scoring"]}, {result["few_shot_num"]}-shot)'
+        width = max(28, len(title), *(len(label) + 2 for label, _ in labels))
         lines.append(f'{title:<{width}} {"n":>6}' + ''.join(f' {m:>16}' for m in metrics))
         for label, values in labels:
             lines.append(f'  {label:<{width - 2}} {values["n"]:>6}' + ''.join(f' {_cell(values.get(m)):>16}'

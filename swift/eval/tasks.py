@@ -68,7 +68,7 @@ def resolve_settings(benchmark: Benchmark, dataset_args: Optional[Dict[str, Any]
 
 def local_root(benchmark: Benchmark, dataset_dir: str) -> Path:
     """<dataset_dir>/<benchmark folder>, or dataset_dir itself when it is that folder."""
-    base = Path(dataset_dir).expanduser()
+    base = Path(dataset_dir).expanduser().resolve()
     if not base.is_dir():
         raise SwiftError(f'--eval_dataset_dir {dataset_dir}: not a directory')
     root = base / benchmark.local_dir

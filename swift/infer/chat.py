@@ -1,4 +1,5 @@
-"""`swift infer`: chat on a terminal (streamed, multi-turn), or one answer per stdin line when piped.
+"""`swift infer`: chat on a terminal (streamed, multi-turn), one answer per stdin line when piped,
+or a whole dataset into a JSONL file (`--val_dataset ... --result_path ...`, see batch.py).
 
 Terminal commands: `clear` (forget history), `reset-system` (set a new system prompt),
 `multi-line` (end a message with #), `exit`.
@@ -17,9 +18,10 @@ def request_config_from(args: InferArguments) -> RequestConfig:
 
 
 def build_engine(args: InferArguments):
-    from .pt_engine import PtEngine
-    return PtEngine(args.model, template=args.template, default_system=args.system, adapters=args.adapters,
-                    **args.model_kwargs())
+    from .backends import get_infer_engine
+    return get_infer_engine(args.infer_backend, args.model, template=args.template, default_system=args.system,
+                            adapters=args.adapters, merge_lora=args.merge_lora, max_batch_size=args.max_batch_size,
+                            engine_kwargs=args.engine_kwargs, **args.model_kwargs())
 
 
 def _read_message(stdin: TextIO, stdout: TextIO, multi_line: bool) -> Optional[str]:
@@ -69,10 +71,13 @@ def interactive_chat(engine, config: RequestConfig, stdin: TextIO = sys.stdin, s
         stdout.write('>>> ')
         if stream:
             reply = ''
-            for delta in engine.stream(InferRequest(messages), config):
-                reply += delta
-                stdout.write(delta)
-                stdout.flush()
+            try:
+                for delta in engine.stream(InferRequest(messages), config):
+                    reply += delta
+                    stdout.write(delta)
+                    stdout.flush()
+            except KeyboardInterrupt:  # Ctrl-C stops this reply (and frees its batch slot), not the chat
+                stdout.write(' [stopped]')
         else:
             reply = engine.infer([InferRequest(messages)], config)[0].choices[0].message.content
             stdout.write(reply)
@@ -93,12 +98,25 @@ def pipe_answers(engine, config: RequestConfig, stdin: TextIO = sys.stdin, stdou
         stdout.flush()
 
 
+def batch_answers(engine, args: InferArguments, config: RequestConfig, stdout: TextIO = sys.stdout) -> None:
+    from .batch import load_rows, run_batch
+    result_path = args.result_path or 'infer_result.jsonl'
+    counts = run_batch(engine, load_rows(args), result_path, config, system=args.system)
+    stdout.write(f'{result_path}: {counts["done"]} rows answered, {counts["skipped"]} already there, '
+                 f'{counts["errors"]} errors\n')
+
+
 def infer_main(args: InferArguments, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
     engine = build_engine(args)
     config = request_config_from(args)
-    if stdin.isatty():
-        interactive_chat(engine, config, stdin, stdout, system=args.system,
-                         stream=True if args.stream is None else args.stream)
-    else:
-        pipe_answers(engine, config, stdin, stdout, system=args.system)
+    try:
+        if args.val_dataset:
+            batch_answers(engine, args, config, stdout)
+        elif stdin.isatty():
+            interactive_chat(engine, config, stdin, stdout, system=args.system,
+                             stream=True if args.stream is None else args.stream)
+        else:
+            pipe_answers(engine, config, stdin, stdout, system=args.system)
+    finally:
+        engine.close()
     return 0

@@ -183,7 +183,7 @@ class InferEngine(ABC):
         if prepared and prepared[0].config.stream:
             return [self._sync_iter(self._chunks(p)) for p in prepared]
         use_tqdm = len(prepared) > 1 if use_tqdm is None else use_tqdm
-        return self._run_sync(self._collect_all(prepared, use_tqdm))
+        return self.run_coroutine(self._collect_all(prepared, use_tqdm))
 
     async def _collect_all(self, prepared: List[PreparedRequest], use_tqdm: bool) -> List[ChatCompletionResponse]:
         tasks = [asyncio.ensure_future(self._collect(p)) for p in prepared]
@@ -226,7 +226,8 @@ class InferEngine(ABC):
             self._loop, self._loop_thread = loop, thread
         return self._loop
 
-    def _run_sync(self, coroutine) -> Any:
+    def run_coroutine(self, coroutine) -> Any:
+        """Run a coroutine (that may call infer_async many times) on the engine's loop thread; wait for it."""
         return asyncio.run_coroutine_threadsafe(coroutine, self._event_loop()).result()
 
     def _sync_iter(self, agen: AsyncIterator) -> Iterator:

@@ -4,6 +4,7 @@ from typing import List, Optional
 
 from swift.arguments import BaseArguments, ModelArguments, TemplateArguments
 from swift.tuners.arguments import TunerArguments
+from swift.tuners.quant import QuantizeArguments
 from swift.utils import SwiftError
 
 
@@ -52,8 +53,8 @@ class TrainingArguments:
 
 
 @dataclass
-class SftArguments(TrainingArguments, DataArguments, TunerArguments, TemplateArguments, ModelArguments,
-                   BaseArguments):
+class SftArguments(TrainingArguments, DataArguments, TunerArguments, QuantizeArguments, TemplateArguments,
+                   ModelArguments, BaseArguments):
     """Everything `swift sft` takes; `swift pt` is the same with loss_scale 'all' on plain text."""
 
     def __post_init__(self):
@@ -68,7 +69,8 @@ class SftArguments(TrainingArguments, DataArguments, TunerArguments, TemplateArg
         if self.loss_scale not in ('default', 'last_round', 'all'):
             raise SwiftError(f'--loss_scale must be default, last_round or all, not {self.loss_scale!r}')
         if self.learning_rate is None:
-            self.learning_rate = 1e-5 if self.tuner_type == 'full' else 1e-4
+            # Tuners that update base weights want a smaller step than adapters do.
+            self.learning_rate = 1e-5 if self.tuner_type in ('full', 'freeze') else 1e-4
         if self.report_to in (['none'], ['None']):
             self.report_to = []
         if self.packing and self.padding_free:

@@ -5,6 +5,7 @@
 
 One function per step; the steps are the same for every tuner.
 """
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
@@ -121,9 +122,18 @@ def _dtype_name(args) -> str:
     return str(resolve_dtype(args.torch_dtype)).replace('torch.', '')
 
 
+def total_optimizer_steps(args: SftArguments, num_items: int) -> int:
+    if args.max_steps and args.max_steps > 0:
+        return args.max_steps
+    per_step = args.per_device_train_batch_size * args.gradient_accumulation_steps
+    return max(1, math.ceil(num_items / per_step) * math.ceil(args.num_train_epochs))
+
+
 def build_callbacks(args: SftArguments, output_dir: Path, resume_step: int):
+    from swift.tuners import tuner_callback
     from .callbacks import JsonlLoggerCallback, ProgressCallback
-    callbacks = [JsonlLoggerCallback(str(output_dir), resume_step=resume_step), ProgressCallback()]
+    callbacks = [JsonlLoggerCallback(str(output_dir), resume_step=resume_step), ProgressCallback(),
+                 tuner_callback()]
     if 'tensorboard' in args.report_to:
         from torch.utils.tensorboard import SummaryWriter
         from transformers.integrations import TensorBoardCallback
@@ -159,8 +169,10 @@ def sft_main(args: Union[SftArguments, Sequence[str], Dict[str, Any], None] = No
     model, tokenizer = load_model(args, model, tokenizer)
     template = build_template(args, model, tokenizer)
     train, val = load_data(args, template, output_dir, rows=rows)
-    model = prepare_tuner(model, args)
     collator, train_items = build_collator(args, tokenizer, train)
+    if getattr(args, 'adalora_total_step', None) is None:
+        args.adalora_total_step = total_optimizer_steps(args, len(train_items))  # AdaLoRA's budget schedule
+    model = prepare_tuner(model, args)
 
     saved_args = {**to_dict(args), 'template': template.name, 'model_type': _model_type(model),
                   'output_dir': str(output_dir)}

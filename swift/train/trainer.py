@@ -105,6 +105,15 @@ class SwiftTrainer(Trainer):
         _rotate_checkpoints(run_dir, self.args.save_total_limit, self.state.best_model_checkpoint)
 
     def _save(self, output_dir: Optional[str] = None, state_dict=None) -> None:
-        super()._save(output_dir, state_dict)
+        output_dir = output_dir or self.args.output_dir
+        from swift.tuners.saving import _is_peft_model
+        if _is_peft_model(self.model):
+            # The tuners package knows adapter specifics (e.g. PiSSA/OLoRA also save a plain-LoRA copy).
+            if self.args.should_save:
+                from swift.tuners import save_tuned_model
+                save_tuned_model(self.model, output_dir, tokenizer=self.processing_class)
+                torch.save(self.args, os.path.join(output_dir, 'training_args.bin'))
+        else:
+            super()._save(output_dir, state_dict)
         if self.args.should_save and self.swift_args:
-            atomic_write_json(os.path.join(output_dir or self.args.output_dir, 'args.json'), self.swift_args)
+            atomic_write_json(os.path.join(output_dir, 'args.json'), self.swift_args)

@@ -116,7 +116,8 @@ def _init_loftq(peft_model) -> None:
 
 
 def _adalora_total_step(args) -> int:
-    total = args.adalora_total_step or (getattr(args, 'max_steps', -1) if getattr(args, 'max_steps', -1) > 0 else None)
+    max_steps = getattr(args, 'max_steps', None) or -1  # the training arguments' step count, when set
+    total = args.adalora_total_step or (max_steps if max_steps > 0 else None)
     if not total:
         raise SwiftError('--tuner_type adalora schedules ranks over the whole run: set --adalora_total_step '
                          '(or --max_steps) to the number of optimizer steps')

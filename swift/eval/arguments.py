@@ -1,0 +1,76 @@
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+from swift.arguments import BaseArguments, ModelArguments, TemplateArguments
+from swift.utils import SwiftError, get_logger
+
+logger = get_logger()
+
+BACKENDS = ('native', 'evalscope', 'lm_eval')
+
+
+@dataclass
+class EvalArguments(TemplateArguments, ModelArguments, BaseArguments):
+    adapters: List[str] = field(default_factory=list, metadata={'help': 'LoRA/adapter checkpoint directories'})
+    eval_dataset: List[str] = field(
+        default_factory=list, metadata={'help': 'benchmarks: mmlu ceval cmmlu gsm8k arc_c arc_e hellaswag'})
+    eval_limit: Optional[int] = field(default=None, metadata={'help': 'rows per subset (the first ones); default all'})
+    eval_dataset_args: Dict[str, Any] = field(
+        default_factory=dict,
+        metadata={'help': 'per benchmark, JSON: {"mmlu": {"few_shot_num": 5, "subsets": [...], "limit": 10}}'})
+    eval_dataset_dir: Optional[str] = field(
+        default=None, metadata={'help': 'local copies in their original layout (<dir>/mmlu, <dir>/gsm8k, ...)'})
+    eval_url: Optional[str] = field(default=None, metadata={'help': 'an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1'})
+    api_key: Optional[str] = field(default=None, metadata={'help': 'the server\'s API key'})
+    eval_output_dir: str = field(default='eval_output', metadata={'help': 'results go to <dir>/<model name>'})
+    eval_backend: str = field(default='native', metadata={'help': 'native | evalscope | lm_eval'})
+    eval_batch_size: int = field(default=8, metadata={'help': 'questions per forward pass (local models)'})
+    eval_num_proc: int = field(default=8, metadata={'help': 'concurrent requests to --eval_url'})
+    eval_chat_template: bool = field(
+        default=False, metadata={'help': 'ask through the chat template (default: plain text, as the reference harness)'})
+    eval_resume: bool = field(default=True, metadata={'help': 'skip questions already in the sample log'})
+
+    ALIASES = {'ckpt_dir': 'adapters', 'eval_datasets': 'eval_dataset', 'eval_api_key': 'api_key'}
+
+    def __post_init__(self):
+        super().__post_init__()
+        self._fill_from_checkpoint()
+        if not self.eval_dataset:
+            raise SwiftError('--eval_dataset is required: one or more of mmlu ceval cmmlu gsm8k arc_c arc_e hellaswag')
+        if self.eval_backend not in BACKENDS:
+            raise SwiftError(f'--eval_backend {self.eval_backend!r}: choose one of {", ".join(BACKENDS)}')
+        if not self.model and not self.eval_url:
+            raise SwiftError('--model is required (a registry ID, hub ID or local directory), or --adapters a swift '
+                             'checkpoint, or --eval_url a running OpenAI-compatible server')
+        if self.eval_url and self.adapters:
+            raise SwiftError('--adapters is for local models; a server at --eval_url serves its own adapters')
+        from .registry import get_benchmarks
+        get_benchmarks(self.eval_dataset)  # unknown names fail here, before a model is loaded
+
+    def _fill_from_checkpoint(self):
+        """`--adapters checkpoint-N` alone is enough: the base model and template come from its args.json."""
+        for adapter in self.adapters:
+            for args_file in (Path(adapter) / 'args.json', Path(adapter).parent / 'args.json'):
+                if args_file.is_file():
+                    saved = json.loads(args_file.read_text(encoding='utf-8'))
+                    for key in ('model', 'model_type', 'template'):
+                        if getattr(self, key) is None and saved.get(key) is not None:
+                            setattr(self, key, saved[key])
+                    return
+
+    def output_dir(self) -> Path:
+        """<eval_output_dir>/<model>[-<adapter>]: a fixed folder per model, so a rerun resumes there."""
+        if self.eval_url:
+            name = (self.model or 'server') + '@' + re.sub(r'^https?://', '', self.eval_url)
+        else:
+            model = Path(self.model).expanduser()
+            name = model.resolve().name if model.is_dir() else self.model
+            for adapter in self.adapters:
+                adapter_path = Path(adapter).resolve()
+                name += f'-{adapter_path.parent.name}-{adapter_path.name}'
+
+        name = re.sub(r'[^A-Za-z0-9._@-]+', '_', name.replace('/', '--')).strip('_') or 'model'
+        return Path(self.eval_output_dir) / name

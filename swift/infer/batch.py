@@ -1,0 +1,124 @@
+"""Batch mode of `swift infer`: answer every row of a dataset into a JSONL file, resumably.
+
+    swift infer --model M --val_dataset data.jsonl --result_path out.jsonl
+
+Each output line is one row: {"index", "messages", "response", "labels", "finish_reason", "usage"}
+("error" instead of a response when the row could not be run, e.g. a prompt longer than the
+context). `index` is the row's position in the dataset; rows whose index is already in the
+result file are not run again, so a killed run continues where it stopped. Lines are appended
+and flushed one by one, so a kill loses at most the rows still in flight (a torn last line is
+cut off on resume). Rows run concurrently (up to a few batches in flight), so lines are in
+completion order, not dataset order.
+"""
+import asyncio
+import json
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Set, TextIO
+
+from swift.utils import SwiftError, get_logger
+
+from .protocol import InferError, InferRequest, RequestConfig
+
+logger = get_logger()
+
+
+def finished_indices(result_path: Path) -> Set[int]:
+    """Indices already answered in an existing result file; a torn last line is removed."""
+    if not result_path.is_file():
+        return set()
+    data = result_path.read_bytes()
+    if data and not data.endswith(b'\n'):
+        cut = data.rfind(b'\n') + 1  # the last complete line ends here (0: no complete line)
+        with open(result_path, 'r+b') as f:
+            f.truncate(cut)
+        logger.warning(f'{result_path}: removed a torn last line (the run was killed while writing it)')
+        data = data[:cut]
+    done = set()
+    for number, line in enumerate(data.decode('utf-8').splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            done.add(int(json.loads(line)['index']))
+        except (ValueError, KeyError, TypeError) as e:
+            raise SwiftError(f'{result_path}:{number}: not a result line of swift infer ({e}); '
+                             'pass another --result_path or remove the file') from None
+    return done
+
+
+def split_row(row: Dict[str, Any]):
+    """(prompt messages, reference answer or None): a final assistant message is the label."""
+    messages = list(row['messages'])
+    labels = None
+    if messages and messages[-1].get('role') == 'assistant':
+        labels = messages[-1].get('content')
+        messages = messages[:-1]
+    return messages, labels
+
+
+def load_rows(args) -> Sequence[Dict[str, Any]]:
+    from swift.dataset import load_datasets
+    result = load_datasets([], val_dataset=args.val_dataset, require_response=False, use_hf=args.use_hf,
+                           seed=args.seed)
+    return result.val
+
+
+def run_batch(engine, rows: Sequence[Dict[str, Any]], result_path: str, config: RequestConfig,
+              system: Optional[str] = None, in_flight: Optional[int] = None, progress: bool = True) -> Dict[str, int]:
+    """Answer the rows not yet in result_path; returns counts {'done', 'skipped', 'errors'}."""
+    path = Path(result_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    done = finished_indices(path)
+    todo = [i for i in range(len(rows)) if i not in done]
+    if done:
+        logger.info(f'{path}: {len(done)} rows already answered, {len(todo)} to go')
+    in_flight = in_flight or 4 * getattr(engine, 'max_batch_size', 8)
+    with open(path, 'a', encoding='utf-8') as out:
+        counts = engine.run_coroutine(_answer_all(engine, rows, todo, out, config, system, in_flight,
+                                                  progress, len(rows), len(done)))
+    counts['skipped'] = len(done)
+    return counts
+
+
+async def _answer_all(engine, rows, todo: List[int], out: TextIO, config: RequestConfig, system: Optional[str],
+                      in_flight: int, progress: bool, total: int, initial: int) -> Dict[str, int]:
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=total, initial=initial, desc='infer', dynamic_ncols=True)
+    limit = asyncio.Semaphore(in_flight)
+    counts = {'done': 0, 'errors': 0}
+
+    async def answer(index: int) -> None:
+        async with limit:
+            record = await _answer_row(engine, index, rows[index], config, system)
+        out.write(json.dumps(record, ensure_ascii=False) + '\n')
+        out.flush()  # one line at a time: a kill loses at most the rows in flight
+        counts['errors' if 'error' in record else 'done'] += 1
+        if bar is not None:
+            bar.update(1)
+
+    try:
+        await asyncio.gather(*(answer(i) for i in todo))
+    finally:
+        if bar is not None:
+            bar.close()
+    return counts
+
+
+async def _answer_row(engine, index: int, row: Dict[str, Any], config: RequestConfig,
+                      system: Optional[str]) -> Dict[str, Any]:
+    messages, labels = split_row(row)
+    if system is not None and not (messages and messages[0].get('role') == 'system'):
+        messages = [{'role': 'system', 'content': system}] + messages
+    record: Dict[str, Any] = {'index': index, 'messages': messages}
+    try:
+        response = await engine.infer_async(InferRequest(messages, tools=row.get('tools')), config)
+    except InferError as e:
+        record['error'] = str(e)
+        return record
+    choice = response.choices[0]
+    record.update(response=choice.message.content, labels=labels, finish_reason=choice.finish_reason,
+                  usage=response.usage.to_dict())
+    if len(response.choices) > 1:
+        record['responses'] = [c.message.content for c in response.choices]
+    return record

@@ -1,0 +1,30 @@
+"""`swift deploy`: an OpenAI-compatible HTTP server over any inference engine (FastAPI + uvicorn).
+
+    from swift.infer.server import create_app, ServerConfig
+    app = create_app(PtEngine('smollm2-135m-instruct'), ServerConfig(api_key='sk-...'))
+
+    swift deploy --model smollm2-135m-instruct --port 8000
+
+Modules: app (routes), schemas (request bodies), shaping (response bodies), admission (slots and
+the bounded waiting line), auth, models (served names ↔ adapters), embeddings, stats (periodic
+log line), errors (OpenAI-style error bodies), arguments and deploy (the command).
+FastAPI is imported only when the app is built, so `import swift.infer.server` stays cheap.
+"""
+import importlib
+from typing import Any
+
+_LAZY = {
+    'create_app': 'swift.infer.server.app',
+    'ServerConfig': 'swift.infer.server.app',
+    'DeployArguments': 'swift.infer.server.arguments',
+    'deploy_main': 'swift.infer.server.deploy',
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    return getattr(importlib.import_module(module), name)

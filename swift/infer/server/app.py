@@ -1,0 +1,367 @@
+"""The FastAPI application of `swift deploy`: OpenAI-compatible routes over any InferEngine.
+
+    app = create_app(engine, ServerConfig(max_running=32, max_queue_size=128, api_key='sk-...'))
+
+Every generating request first takes a slot (admission.py: at most `max_running` sequences at
+once, a bounded waiting line, 429 past it), then runs on the engine's async API, whose own
+scheduler batches whatever is running. A stream holds its slot until its last event; a client
+that goes away mid-stream closes the engine's stream (the engine drops the request before its
+next step) and gives the slot back at once.
+"""
+import asyncio
+import functools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Callable, Dict, List, Optional, Sequence
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from swift.utils import SwiftError, get_logger
+
+from ..protocol import InferRequest, RequestConfig
+from . import embeddings
+from .admission import Admission, QueueFull, RequestTooLarge
+from .auth import check_api_key
+from .errors import APIError, bad_request, from_exception, queue_full, timed_out
+from .models import ServedModels
+from .schemas import ChatCompletionRequest, CompletionRequest, EmbeddingRequest, GenerationDefaults
+from .shaping import SSE_DONE, CompletionShaper, chat_body, chat_chunk, sse
+from .stats import PeriodicLogger, ServerStats
+
+logger = get_logger('swift.deploy')
+
+
+@dataclass
+class ServerConfig:
+    served_model_name: Optional[str] = None  # default: the model's name
+    adapter_specs: Sequence[str] = ()  # the --adapters values, to tell named adapters from unnamed ones
+    api_key: Optional[str] = None  # None: no authentication
+    max_running: int = 32  # sequences generated at once (--max_batch_size)
+    max_queue_size: int = 128  # requests waiting for a slot; past it, 429
+    request_timeout: Optional[float] = 600.0  # seconds from arrival to the last token; None: no limit
+    log_interval: float = 10.0  # seconds between status lines; 0: none
+    retry_after_s: int = 1  # the Retry-After of a 429
+    defaults: GenerationDefaults = field(default_factory=GenerationDefaults)
+
+
+def counted(handler):
+    """Count a route's outcome: answered, failed (4xx/5xx) or rejected (429); streams count when they end."""
+
+    @functools.wraps(handler)
+    async def route(self: 'Server', request: Request):
+        try:
+            result = await handler(self, request)
+        except BaseException as error:
+            self._count_failure(error)
+            raise
+        if not isinstance(result, GuardedStream):
+            self.stats.finished += 1
+        return result
+
+    return route
+
+
+class Server:
+    """The state behind the routes: engine, admission, served names, counters."""
+
+    def __init__(self, engine, config: ServerConfig):
+        self.engine = engine
+        self.config = config
+        self.admission = Admission(config.max_running, config.max_queue_size)
+        self.served = ServedModels.for_engine(engine, config.served_model_name, config.adapter_specs)
+        self.stats = ServerStats()
+
+    # ---- chat and completions -----------------------------------------------------------------
+    @counted
+    async def chat_completions(self, request: Request):
+        body = await parse_body(request, ChatCompletionRequest)
+        model = body.model or self.served.base_name
+        infer_request, config = body.to_engine(self.config.defaults, self.served.adapter_for(body.model))
+        if config.stream:
+            to_event = lambda chunk: chat_chunk(chunk, model, body.include_usage)  # noqa: E731
+            return await self._stream(infer_request, config, to_event)
+        response = await self._complete(request, [(infer_request, config)], weight=config.n)
+        return chat_body(response[0], model)
+
+    @counted
+    async def completions(self, request: Request):
+        body = await parse_body(request, CompletionRequest)
+        model = body.model or self.served.base_name
+        pairs = body.to_engine(self.config.defaults, self.served.adapter_for(body.model))
+        shaper = CompletionShaper(model, body.prompts(), body.n, body.logprobs is not None)
+        if body.stream:
+            infer_request, config = pairs[0]
+            return await self._stream(infer_request, config, lambda c: shaper.chunk(c, body.include_usage))
+        responses = await self._complete(request, pairs, weight=body.n * len(pairs))
+        return shaper.body(responses)
+
+    async def _complete(self, request: Request, pairs: List[tuple], weight: int) -> list:
+        """Run requests to the end under one slot of `weight`, the request timeout, and while the client waits."""
+
+        async def run():
+            async with self._slot(weight):
+                return await gather_or_cancel([self.engine.infer_async(r, c) for r, c in pairs])
+
+        responses = await unless_disconnected(request, self._with_timeout(run()))
+        self.stats.completion_tokens += sum(r.usage.completion_tokens for r in responses)
+        return responses
+
+    async def _stream(self, infer_request: InferRequest, config: RequestConfig,
+                      to_event: Callable[[Any], Optional[Dict[str, Any]]]):
+        """Take a slot and start the engine stream now (so that 429/4xx are real statuses), then stream."""
+        started = time.monotonic()
+        await self._with_timeout(self._acquire(config.n))
+        release = _once(lambda: self._release(config.n))
+        try:
+            chunks = await self.engine.infer_async(infer_request, config)  # validation errors are raised here
+        except BaseException:
+            release()
+            raise
+        events = self._events(chunks, to_event, started, release)
+        return GuardedStream(events, on_close=release, media_type='text/event-stream',
+                             headers={'Cache-Control': 'no-cache', 'X-Accel-Buffering': 'no'})
+
+    async def _events(self, chunks: AsyncIterator, to_event, started: float, release) -> AsyncIterator[str]:
+        timeout = self.config.request_timeout
+        try:
+            while True:
+                remaining = None if not timeout else timeout - (time.monotonic() - started)
+                if remaining is not None and remaining <= 0:
+                    raise asyncio.TimeoutError()
+                try:
+                    chunk = await asyncio.wait_for(chunks.__anext__(), remaining)
+                except StopAsyncIteration:
+                    break
+                if chunk.usage is not None:
+                    self.stats.completion_tokens += chunk.usage.completion_tokens
+                event = to_event(chunk)
+                if event is not None:
+                    yield sse(event)
+            self.stats.finished += 1
+        except (asyncio.TimeoutError, Exception) as error:  # headers are sent: report in the stream itself
+            api_error = timed_out(timeout) if isinstance(error, asyncio.TimeoutError) else from_exception(error)
+            self._count_failure(api_error)
+            logger.warning(f'stream ended early: {api_error.message}')
+            yield sse(api_error.body())
+        finally:
+            await chunks.aclose()  # a client that left: the engine drops the request before its next step
+            release()
+        yield SSE_DONE
+
+    # ---- embeddings -------------------------------------------------------------------------------
+    @counted
+    async def embeddings(self, request: Request):
+        body = await parse_body(request, EmbeddingRequest)
+        embeddings.check_supported(self.engine, body.dimensions)
+        adapter = self.served.adapter_for(body.model)
+        token_ids = embeddings.tokenize_inputs(self.engine, body.inputs())
+
+        async def run():
+            async with self._slot(1):
+                return await asyncio.to_thread(embeddings.embed, self.engine, token_ids, adapter)
+
+        vectors = await unless_disconnected(request, self._with_timeout(run()))
+        return embeddings.response_body(vectors, body.model or self.served.base_name, sum(map(len, token_ids)),
+                                        body.encoding_format)
+
+    # ---- slots, timeouts, counters -------------------------------------------------------------------
+    def _slot(self, weight: int):
+        return _SlotContext(self, weight)
+
+    async def _acquire(self, weight: int) -> None:
+        try:
+            await self.admission.acquire(weight)
+        except QueueFull:
+            raise queue_full(self.config.retry_after_s) from None
+        except RequestTooLarge as e:
+            raise bad_request(str(e), param='n') from None
+
+    def _release(self, weight: int) -> None:
+        self.admission.release(weight)
+
+    async def _with_timeout(self, coroutine):
+        timeout = self.config.request_timeout
+        try:
+            return await asyncio.wait_for(coroutine, timeout or None)
+        except asyncio.TimeoutError:
+            raise timed_out(timeout) from None
+
+    def _count_failure(self, error: BaseException) -> None:
+        if isinstance(error, asyncio.CancelledError):
+            return
+        api_error = from_exception(error)
+        self.stats.finished += 1
+        if api_error.status == 429:
+            self.stats.rejected += 1
+        else:
+            self.stats.failed += 1
+
+    def health(self) -> Dict[str, Any]:
+        snapshot = self.stats.snapshot(self.admission, self.engine)
+        return {'status': 'ok', 'model': self.served.base_name, **snapshot}
+
+
+class _SlotContext:
+    """`async with server._slot(n)`: a slot for the body, with QueueFull turned into a 429."""
+
+    def __init__(self, server: Server, weight: int):
+        self.server, self.weight = server, weight
+
+    async def __aenter__(self):
+        await self.server._acquire(self.weight)
+
+    async def __aexit__(self, *exc):
+        self.server._release(self.weight)
+
+
+class GuardedStream(StreamingResponse):
+    """A StreamingResponse that runs `on_close` however it ends, even when the client left before the
+    first byte and the body was never iterated (the body's own `finally` would never run then)."""
+
+    def __init__(self, content, on_close: Callable[[], None], **kwargs):
+        super().__init__(content, **kwargs)
+        self._on_close = on_close
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.body_iterator.aclose()
+            self._on_close()
+
+
+async def unless_disconnected(request: Request, coroutine):
+    """Await `coroutine`, cancelling it (and its slot and engine request) if the client hangs up first."""
+    work = asyncio.ensure_future(coroutine)
+    watcher = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait({work, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not work.done():
+            work.cancel()
+            await asyncio.gather(work, return_exceptions=True)
+        watcher.cancel()
+    if work.cancelled():
+        raise APIError(499, 'the client closed the connection before the answer was ready',
+                       code='client_closed_request')
+    return work.result()
+
+
+async def _disconnected(request: Request) -> None:
+    """Returns when the client has gone (the body is already read, so the next message is the disconnect)."""
+    while (await request.receive())['type'] != 'http.disconnect':
+        pass
+
+
+async def gather_or_cancel(coroutines: list) -> list:
+    """Results of all coroutines in order; the first failure cancels the others (nothing runs on unseen)."""
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    try:
+        return await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
+def _once(function: Callable[[], None]) -> Callable[[], None]:
+    done = []
+
+    def wrapper():
+        if not done:
+            done.append(True)
+            function()
+
+    return wrapper
+
+
+async def parse_body(request: Request, model: type):
+    """The JSON body validated as `model`; 400 with the first problem for malformed JSON or bad fields."""
+    raw = await request.body()
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise bad_request(f'the request body is not valid JSON: {e}', code='invalid_json') from None
+    if not isinstance(data, dict):
+        raise bad_request('the request body must be a JSON object')
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        raise _validation_error(e) from None
+
+
+def _validation_error(error: ValidationError) -> APIError:
+    first = error.errors()[0]
+    param = '.'.join(str(part) for part in first['loc']) or None
+    if first['type'] == 'extra_forbidden':
+        return bad_request(f'unknown parameter {param!r} (not supported by this server)', param=param,
+                           code='unknown_parameter')
+    if first['type'] == 'missing':
+        return bad_request(f'missing required parameter {param!r}', param=param, code='missing_parameter')
+    return bad_request(f'{param}: {first["msg"]} (got {first.get("input")!r})', param=param)
+
+
+def create_app(engine, config: Optional[ServerConfig] = None) -> FastAPI:
+    """The ASGI app serving `engine` (the caller keeps ownership of the engine and closes it)."""
+    server = Server(engine, config or ServerConfig())
+
+    async def lifespan(app: FastAPI):
+        task = None
+        if server.config.log_interval and server.config.log_interval > 0:
+            periodic = PeriodicLogger(server.stats, server.admission, engine, server.config.log_interval)
+            task = asyncio.create_task(periodic.run())
+        yield
+        if task is not None:
+            task.cancel()
+
+    app = FastAPI(title='swift deploy', lifespan=lifespan)
+    app.state.server = server
+    _add_error_handlers(app)
+
+    def require_key(request: Request) -> None:
+        check_api_key(request.headers.get('authorization'), server.config.api_key)
+
+    authorized = [Depends(require_key)]
+    app.add_api_route('/health', server.health, methods=['GET'])
+    app.add_api_route('/v1/models', lambda: server.served.listing(), methods=['GET'], dependencies=authorized)
+    app.add_api_route('/v1/chat/completions', server.chat_completions, methods=['POST'], dependencies=authorized)
+    app.add_api_route('/v1/completions', server.completions, methods=['POST'], dependencies=authorized)
+    app.add_api_route('/v1/embeddings', server.embeddings, methods=['POST'], dependencies=authorized)
+    return app
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+
+    def respond(error: APIError) -> JSONResponse:
+        return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+
+    @app.exception_handler(APIError)
+    async def api_error(request: Request, error: APIError):
+        return respond(error)
+
+    @app.exception_handler(SwiftError)  # InferError included: a request the engine or template refused
+    async def swift_error(request: Request, error: SwiftError):
+        return respond(from_exception(error))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException):
+        kind = 'not_found_error' if error.status_code == 404 else 'invalid_request_error'
+        return respond(APIError(error.status_code, str(error.detail), type=kind, headers=error.headers))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, error: RequestValidationError):
+        return respond(bad_request(str(error)))
+
+    @app.exception_handler(Exception)
+    async def any_error(request: Request, error: Exception):
+        api_error = from_exception(error)
+        if api_error.status >= 500:
+            logger.exception(f'{request.method} {request.url.path} failed', exc_info=error)
+        return respond(api_error)
+

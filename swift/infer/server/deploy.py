@@ -1,0 +1,66 @@
+"""`swift deploy`: load the engine, build the app, serve it with uvicorn until interrupted."""
+import socket
+from typing import Any, Dict, Sequence, Union
+
+from swift.utils import SwiftError, get_logger
+from swift.utils.args import parse_args
+
+from .arguments import DeployArguments
+
+logger = get_logger('swift.deploy')
+LOOPBACK_HOSTS = ('127.0.0.1', 'localhost', '::1')
+
+
+def server_config(args: DeployArguments):
+    from .app import ServerConfig
+    from .schemas import GenerationDefaults
+    defaults = GenerationDefaults(max_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,
+                                  top_k=args.top_k, repetition_penalty=args.repetition_penalty,
+                                  stop=list(args.stop_words))
+    return ServerConfig(served_model_name=args.served_model_name, adapter_specs=list(args.adapters),
+                        api_key=args.api_key, max_running=args.max_batch_size, max_queue_size=args.max_queue_size,
+                        request_timeout=args.request_timeout or None, log_interval=args.log_interval,
+                        defaults=defaults)
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening socket, bound before uvicorn starts so that the real port (for --port 0) is known."""
+    family = socket.AF_INET6 if ':' in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        raise SwiftError(f'cannot listen on {host}:{port}: {e.strerror} (choose another --port or --host)') from None
+    sock.listen(2048)
+    return sock
+
+
+def serve(app, sock: socket.socket, access_log: bool = False) -> None:
+    """Run uvicorn on an already bound socket until Ctrl-C."""
+    import uvicorn
+    config = uvicorn.Config(app, log_level='info', access_log=access_log, timeout_graceful_shutdown=5)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def deploy_main(args: Union[DeployArguments, Sequence[str], Dict[str, Any], None] = None, **kwargs) -> int:
+    args = parse_args(DeployArguments, args, **kwargs)
+    if args.host not in LOOPBACK_HOSTS and not args.api_key:
+        logger.warning(f'listening on {args.host} without --api_key: anyone who can reach this port can use the model')
+    sock = bind_socket(args.host, args.port)  # before loading: a taken port fails in a second, not a minute
+    from ..chat import build_engine  # the same engine `swift infer` builds, any --infer_backend
+    engine = build_engine(args)
+    try:
+        from .app import create_app
+        app = create_app(engine, server_config(args))
+        served = app.state.server.served
+        host, port = sock.getsockname()[:2]
+        shown_host = f'[{host}]' if ':' in host else host
+        logger.info(f'serving {", ".join(served.names)} at http://{shown_host}:{port}/v1 '
+                    f'(max_batch_size {args.max_batch_size}, max_queue_size {args.max_queue_size})')
+        serve(app, sock, access_log=args.access_log)
+    finally:
+        engine.close()
+        sock.close()
+    return 0

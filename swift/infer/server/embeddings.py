@@ -1,0 +1,99 @@
+"""/v1/embeddings on the loaded chat model: the mean of the last hidden state over the input's
+tokens, L2-normalised (so a dot product is the cosine similarity).
+
+A causal LM is not trained as an embedding model; these vectors are good enough for quick
+similarity and clustering, not a replacement for a dedicated embedding model.
+
+Inputs are encoded without a chat template (the text as it is, with the tokenizer's special
+tokens such as BOS) and run in batches with right padding: with causal attention a token never
+sees the padding after it, so a vector does not depend on what else is in the batch.
+"""
+import base64
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+from ..protocol import BASE_ADAPTER
+from .errors import APIError, bad_request
+
+EMBEDDING_BATCH_SIZE = 16
+
+
+def check_supported(engine, dimensions: Optional[int]) -> None:
+    """400 unless this engine can embed, with the number of dimensions asked for (if any)."""
+    if getattr(engine, 'model', None) is None or getattr(engine, 'tokenizer', None) is None:
+        raise APIError(400, f'{type(engine).__name__} does not compute embeddings; deploy with --infer_backend pt',
+                       code='embeddings_unsupported')
+    size = hidden_size(engine.model)
+    if dimensions is not None and dimensions != size:
+        raise bad_request(f'dimensions: this model\'s embeddings have {size} dimensions and cannot be shortened; '
+                          f'omit dimensions or pass {size}', param='dimensions')
+
+
+def hidden_size(model) -> int:
+    config = model.config
+    text_config = config.get_text_config() if hasattr(config, 'get_text_config') else config
+    return text_config.hidden_size
+
+
+def tokenize_inputs(engine, inputs: Sequence[Union[str, List[int]]]) -> List[List[int]]:
+    """Token ids of every input; a 400 for an input longer than the model's context."""
+    limit = getattr(engine, 'max_model_len', None)
+    encoded = []
+    for index, item in enumerate(inputs):
+        ids = list(item) if isinstance(item, list) else list(engine.tokenizer(item)['input_ids'])
+        if limit is not None and len(ids) > limit:
+            raise APIError(400, f'input[{index}] has {len(ids)} tokens but the model\'s context is {limit} tokens',
+                           param='input', code='context_length_exceeded')
+        encoded.append(ids)
+    return encoded
+
+
+def embed(engine, token_ids: List[List[int]], adapter: Optional[str]) -> List[List[float]]:
+    """Normalised mean-pooled vectors, one per input (blocking: run it in a worker thread)."""
+    import torch
+    vectors = []
+    with torch.inference_mode():
+        for start in range(0, len(token_ids), EMBEDDING_BATCH_SIZE):
+            vectors += _embed_batch(engine, token_ids[start:start + EMBEDDING_BATCH_SIZE], adapter)
+    return vectors
+
+
+def _embed_batch(engine, batch: List[List[int]], adapter: Optional[str]) -> List[List[float]]:
+    import torch
+    model = engine.model
+    device = next(model.parameters()).device
+    width = max(len(ids) for ids in batch)
+    pad = engine.tokenizer.pad_token_id if engine.tokenizer.pad_token_id is not None else 0
+    input_ids = torch.tensor([ids + [pad] * (width - len(ids)) for ids in batch], device=device)
+    mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in batch], device=device)
+    with engine.model_lock:  # the engine's scheduler uses the same weights between its steps
+        out = model(input_ids=input_ids, attention_mask=mask, output_hidden_states=True, logits_to_keep=1,
+                    **_adapter_kwargs(engine, adapter, len(batch)))
+    hidden = out.hidden_states[-1].float()  # the final (normed) layer output, as last_hidden_state
+    weights = mask.unsqueeze(-1).to(hidden.dtype)
+    pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1)
+    return torch.nn.functional.normalize(pooled, dim=-1).cpu().tolist()
+
+
+def _adapter_kwargs(engine, adapter: Optional[str], rows: int) -> Dict[str, Any]:
+    """peft's per-row adapter choice, when the request's adapter is not the active one."""
+    if not getattr(engine, 'adapters', None):
+        return {}
+    name = BASE_ADAPTER if adapter == BASE_ADAPTER else (adapter or engine.default_adapter)
+    if name == engine.model.active_adapter:
+        return {}
+    return {'adapter_names': [name] * rows}
+
+
+def response_body(vectors: List[List[float]], model: str, prompt_tokens: int,
+                  encoding_format: str) -> Dict[str, Any]:
+    data = [{'object': 'embedding', 'index': i, 'embedding': _encode(v, encoding_format)} for i, v in
+            enumerate(vectors)]
+    return {'object': 'list', 'data': data, 'model': model,
+            'usage': {'prompt_tokens': prompt_tokens, 'total_tokens': prompt_tokens}}
+
+
+def _encode(vector: List[float], encoding_format: str):
+    if encoding_format == 'float':
+        return vector
+    import numpy as np
+    return base64.b64encode(np.asarray(vector, dtype='<f4').tobytes()).decode('ascii')

@@ -1,0 +1,93 @@
+"""A real server on 127.0.0.1 (uvicorn in a thread, on a free port) around an engine, for the openai client."""
+import asyncio
+import contextlib
+import threading
+import time
+from typing import Iterator, Optional
+
+import pytest
+
+from swift.infer.engine import ChoiceUpdate, InferEngine
+
+
+@contextlib.contextmanager
+def running_server(engine, **config) -> Iterator['RunningServer']:
+    import uvicorn
+    from swift.infer.server.app import ServerConfig, create_app
+    from swift.infer.server.deploy import bind_socket
+    config.setdefault('log_interval', 0)
+    app = create_app(engine, ServerConfig(**config))
+    sock = bind_socket('127.0.0.1', 0)
+    server = uvicorn.Server(uvicorn.Config(app, log_level='warning', timeout_graceful_shutdown=2))
+    thread = threading.Thread(target=server.run, kwargs={'sockets': [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, 'the server did not start'
+        time.sleep(0.02)
+    try:
+        yield RunningServer(f'http://127.0.0.1:{sock.getsockname()[1]}', app.state.server)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+class RunningServer:
+
+    def __init__(self, url: str, state):
+        self.url = url
+        self.state = state  # swift.infer.server.app.Server: admission, stats
+
+    def client(self, api_key: str = 'none', timeout: float = 60.0):
+        import openai
+        # max_retries=0: a 429 or 5xx must reach the test, not be retried away
+        return openai.OpenAI(base_url=self.url + '/v1', api_key=api_key, max_retries=0, timeout=timeout)
+
+    def wait_until(self, condition, timeout: float = 5.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return True
+            time.sleep(0.01)
+        return condition()
+
+
+class GatedEngine(InferEngine):
+    """A test double for the server's own logic (queue, 429, disconnects): each request answers 'ok'
+    only once `gate` is set, and the engine counts the requests it is running and those cancelled."""
+    model_name = 'gated'
+    max_model_len = 64
+
+    def __init__(self):
+        self.gate = threading.Event()
+        self.active = 0
+        self.cancelled = 0
+
+    def _encode(self, request):
+        return [1] * len(request.messages[-1]['content'] if request.messages else request.prompt)
+
+    async def _generate(self, prepared):
+        self.active += 1
+        finished = False
+        try:
+            while not self.gate.is_set():
+                await asyncio.sleep(0.005)
+            yield [ChoiceUpdate(i, 'ok', 1, finish_reason='stop') for i in range(prepared.config.n)]
+            finished = True
+        finally:
+            self.active -= 1
+            if not finished:
+                self.cancelled += 1
+
+
+@pytest.fixture(scope='session')
+def tiny_engine(tiny_model_dir):
+    from swift.infer.pt_engine import PtEngine
+    engine = PtEngine(str(tiny_model_dir), template='smollm2', max_batch_size=16)
+    yield engine
+    engine.close()
+
+
+def user(text: str, system: Optional[str] = None):
+    return ([{'role': 'system', 'content': system}] if system else []) + [{'role': 'user', 'content': text}]
