@@ -134,75 +134,153 @@ def task_subset(benchmark: str, task_name: str) -> str:
 
 
 def lm_eval_task_dict(work: Path, task_names: List[str]):
-    from lm_eval.tasks import TaskManager, get_task_dict
-    return get_task_dict(task_names, TaskManager(include_path=str(work / 'tasks'), include_defaults=False))
+    """lm-eval's task objects by name, built from the YAMLs in work/tasks."""
+    from lm_eval.tasks import TaskManager
+    return TaskManager(include_path=str(work / 'tasks'), include_defaults=False).load(task_names)['tasks']
 
 
-# ---- the two runs ----
+# ---- the two runs, each timed over its model calls only ----
 
-def run_lm_eval(model_dir: str, work: Path, task_names: List[str], few_shot: Optional[int], limit: int,
-                batch_size: int, lm=None) -> Tuple[Dict[str, Any], float]:
+class Stopwatch:
+    """Wall-clock and CPU seconds (this process, all threads) spent inside the timed calls.
+
+    On a machine shared with other jobs the CPU seconds are the fairer figure: wall-clock time also
+    counts the time the other jobs held the cores.
+    """
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self) -> None:
+        self.seconds = self.cpu_seconds = 0.0
+
+    def __call__(self, function, *args, **kwargs):
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - wall
+            self.cpu_seconds += time.process_time() - cpu
+
+
+def timed_harness_model(model_dir: str, batch_size: int, stopwatch: Stopwatch):
+    """lm-eval's HF model, its scoring and generation calls timed by `stopwatch`."""
+    from lm_eval.models.huggingface import HFLM
+
+    class TimedHFLM(HFLM):
+
+        def loglikelihood(self, requests, disable_tqdm: bool = False):
+            return stopwatch(super().loglikelihood, requests, disable_tqdm=disable_tqdm)
+
+        def generate_until(self, requests, disable_tqdm: bool = False):
+            return stopwatch(super().generate_until, requests, disable_tqdm=disable_tqdm)
+
+    return TimedHFLM(pretrained=model_dir, dtype='float32', batch_size=batch_size, device='cpu')
+
+
+def timed_swift_model(model_dir: str, batch_size: int, stopwatch: Stopwatch):
+    """swift's LocalLM, its scoring and generation calls timed by `stopwatch`."""
+    from swift.eval.local_lm import LocalLM
+
+    class TimedLocalLM(LocalLM):
+
+        def loglikelihood(self, requests):
+            return stopwatch(super().loglikelihood, requests)
+
+        def generate(self, prompts, until, max_new_tokens):
+            return stopwatch(super().generate, prompts, until, max_new_tokens)
+
+    return TimedLocalLM.load(model_dir, batch_size=batch_size, torch_dtype='float32')
+
+
+def run_lm_eval(lm, work: Path, task_names: List[str], few_shot: Optional[int], limit: int) -> Dict[str, Any]:
     from lm_eval import simple_evaluate
     from lm_eval.tasks import TaskManager
-    if lm is None:
-        from lm_eval.models.huggingface import HFLM
-        lm = HFLM(pretrained=model_dir, dtype='float32', batch_size=batch_size, device='cpu')
-    started = time.time()
-    out = simple_evaluate(model=lm, tasks=task_names, num_fewshot=few_shot, limit=limit, log_samples=True,
-                          task_manager=TaskManager(include_path=str(work / 'tasks'), include_defaults=False),
-                          bootstrap_iters=0, random_seed=0, numpy_random_seed=0, torch_random_seed=0,
-                          fewshot_random_seed=0)
-    return out, time.time() - started
+    return simple_evaluate(model=lm, tasks=task_names, num_fewshot=few_shot, limit=limit, log_samples=True,
+                           task_manager=TaskManager(include_path=str(work / 'tasks'), include_defaults=False),
+                           bootstrap_iters=0, random_seed=0, numpy_random_seed=0, torch_random_seed=0,
+                           fewshot_random_seed=0)
 
 
 def run_swift(lm, benchmark: str, subjects: List[str], few_shot: int, limit: int, data: Path,
-              output_dir: Path) -> Tuple[Dict[str, Any], float]:
+              output_dir: Path) -> Dict[str, Dict[str, Any]]:
+    """swift's sample records by id."""
     from swift.eval.evaluator import run_evaluation
     args: Dict[str, Any] = {'few_shot_num': few_shot}
     if benchmark in ('mmlu', 'cmmlu', 'ceval'):
         args['subsets'] = subjects
-    started = time.time()
-    result = run_evaluation(lm, [benchmark], limit=limit, dataset_args={benchmark: args}, dataset_dir=str(data),
-                            output_dir=str(output_dir), resume=False, progress=False)
-    return result, time.time() - started
-
-
-# ---- comparing ----
-
-def _swift_samples(output_dir: Path, benchmark: str) -> Dict[str, Dict[str, Any]]:
+    run_evaluation(lm, [benchmark], limit=limit, dataset_args={benchmark: args}, dataset_dir=str(data),
+                   output_dir=str(output_dir), resume=False, progress=False)
     path = output_dir / 'samples' / f'{benchmark}.jsonl'
     return {r['id']: r for r in map(json.loads, path.read_text(encoding='utf-8').splitlines())}
 
 
-def compare_samples(benchmark: str, lm_eval_out: Dict[str, Any], ours: Dict[str, Dict[str, Any]],
-                    metric: str) -> Tuple[float, List[str]]:
-    """(lm-eval's score over the same rows, notes on each sample where the two disagree)."""
-    values, notes = [], []
-    for task_name, samples in lm_eval_out['samples'].items():
+# ---- comparing ----
+
+# swift metric → (lm-eval metric, lm-eval filter); the rest are the same name with no filter
+HARNESS_METRICS = {'exact_match': ('exact_match', 'strict-match'),
+                   'exact_match_flex': ('exact_match', 'flexible-extract')}
+
+
+def harness_metric(metric: str) -> Tuple[str, str]:
+    return HARNESS_METRICS.get(metric, (metric, 'none'))
+
+
+def compare(benchmark: str, their_samples: Dict[str, List[Dict[str, Any]]], ours: Dict[str, Dict[str, Any]],
+            metric: str) -> Tuple[float, float, int, List[str]]:
+    """(lm-eval's score, swift's score, questions, notes on each question where the two disagree)."""
+    theirs_values, ours_values, notes = [], [], []
+    their_metric, their_filter = harness_metric(metric)
+    for task_name, samples in their_samples.items():
         subset = task_subset(benchmark, task_name)
         for sample in samples:
-            if sample.get('filter', 'none') not in ('none', 'strict-match'):
+            if sample.get('filter', 'none') != their_filter:
                 continue
             sample_id = f'{subset}/{sample["doc_id"]}'
-            theirs = float(sample[metric])
-            values.append(theirs)
-            mine = ours.get(sample_id)
-            if mine is None:
-                notes.append(f'{sample_id}: not scored by swift')
-                continue
-            if float(mine['scores'][metric]) == theirs:
+            mine = ours[sample_id]
+            theirs, my_value = float(sample[their_metric]), float(mine['scores'][metric])
+            theirs_values.append(theirs)
+            ours_values.append(my_value)
+            if my_value == theirs:
                 continue
             if 'logliks' in mine:
                 their_ll = [float(r[0]) for r in sample['filtered_resps']]
                 diff = max(abs(a - b) for a, b in zip(their_ll, mine['logliks']))
-                notes.append(f'{sample_id}: lm-eval {metric}={theirs:g}, swift {mine["scores"][metric]:g}; max |Δ loglik| '
-                             f'{diff:.2e}; lm-eval {[round(x, 4) for x in their_ll]} swift '
-                             f'{[round(x, 4) for x in mine["logliks"]]}')
+                notes.append(f'{sample_id}: lm-eval {metric}={theirs:g}, swift {my_value:g}; max |delta loglik| '
+                             f'{diff:.2e}; lm-eval {[round(x, 5) for x in their_ll]} swift '
+                             f'{[round(x, 5) for x in mine["logliks"]]}')
             else:
                 their_text = sample['resps'][0][0] if sample.get('resps') else ''
-                notes.append(f'{sample_id}: lm-eval {metric}={theirs:g}, swift {mine["scores"][metric]:g}; '
-                             f'lm-eval output {their_text[:120]!r} | swift output {mine.get("output", "")[:120]!r}')
-    return (100 * sum(values) / len(values) if values else float('nan')), notes
+                notes.append(f'{sample_id}: lm-eval {metric}={theirs:g}, swift {my_value:g}; '
+                             f'lm-eval output {their_text!r} | swift output {mine.get("output", "")!r}')
+    n = len(theirs_values)
+    return 100 * sum(theirs_values) / n, 100 * sum(ours_values) / n, n, notes
+
+
+def max_loglikelihood_gap(benchmark: str, their_samples: Dict[str, List[Dict[str, Any]]],
+                          ours: Dict[str, Dict[str, Any]]) -> float:
+    """The largest |lm-eval - swift| log-likelihood of any choice of any question."""
+    gap = 0.0
+    for task_name, samples in their_samples.items():
+        for sample in samples:
+            mine = ours[f'{task_subset(benchmark, task_name)}/{sample["doc_id"]}']
+            their_ll = [float(r[0]) for r in sample['filtered_resps']]
+            gap = max(gap, *(abs(a - b) for a, b in zip(their_ll, mine['logliks'])))
+    return gap
+
+
+def identical_generations(benchmark: str, their_samples: Dict[str, List[Dict[str, Any]]],
+                          ours: Dict[str, Dict[str, Any]]) -> Tuple[int, int]:
+    """(replies generated character for character alike, replies) for a generation benchmark."""
+    same = total = 0
+    for task_name, samples in their_samples.items():
+        for sample in samples:
+            if sample.get('filter', 'none') not in ('none', 'strict-match'):
+                continue
+            total += 1
+            mine = ours[f'{task_subset(benchmark, task_name)}/{sample["doc_id"]}']
+            same += sample['resps'][0][0] == mine['output']
+    return same, total
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -215,13 +293,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument('--zh_subjects', type=int, default=8, help='first N C-Eval / CMMLU subjects')
     parser.add_argument('--few_shot', type=int, default=5, help='MMLU / C-Eval / CMMLU few-shot examples')
     parser.add_argument('--batch_size', type=int, default=8, help='swift batch size')
-    parser.add_argument('--lm_eval_batch_size', type=int, default=1)
+    parser.add_argument('--lm_eval_batch_size', type=int, default=1, help='lm-eval batch size (its default: 1)')
     parser.add_argument('--quick', action='store_true', help='3 rows, 2 subjects: a smoke test of the script')
     parser.add_argument('--keep', default=None, help='keep the work directory here')
     args = parser.parse_args(argv)
 
     import torch
-    from swift.eval.local_lm import LocalLM
     from swift.eval.registry import get_benchmark
     from swift.eval.runner import metric_names
     data = Path(args.data).resolve()
@@ -229,7 +306,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if model_dir is None:
         from swift.model.embedded import ensure_embedded_model
         model_dir = str(ensure_embedded_model())
-    default_limits = {'mmlu': 10, 'cmmlu': 10, 'ceval': 10, 'arc_c': 200, 'arc_e': 200, 'hellaswag': 200, 'gsm8k': 50}
+    default_limits = {'mmlu': 10, 'cmmlu': 5, 'ceval': 5, 'arc_c': 100, 'arc_e': 100, 'hellaswag': 100, 'gsm8k': 20}
     if args.quick:
         default_limits = {k: 3 for k in default_limits}
         args.mmlu_subjects = args.zh_subjects = 2
@@ -246,11 +323,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix='eval-fidelity-'))
     work.mkdir(parents=True, exist_ok=True)
     tasks = prepare_lm_eval_tasks(data, work, subjects)
-    print(f'model {model_dir}; torch threads {torch.get_num_threads()}; work dir {work}', flush=True)
-
-    from lm_eval.models.huggingface import HFLM
-    their_lm = HFLM(pretrained=model_dir, dtype='float32', batch_size=args.lm_eval_batch_size, device='cpu')
-    our_lm = LocalLM.load(model_dir, batch_size=args.batch_size, torch_dtype='float32')
+    print(f'model {model_dir}; torch {torch.__version__}, {torch.get_num_threads()} threads; '
+          f'swift batch {args.batch_size}, lm-eval batch {args.lm_eval_batch_size}; work dir {work}', flush=True)
+    their_clock, our_clock = Stopwatch(), Stopwatch()
+    their_lm = timed_harness_model(model_dir, args.lm_eval_batch_size, their_clock)
+    our_lm = timed_swift_model(model_dir, args.batch_size, our_clock)
 
     rows, failures = [], 0
     for name in args.benchmarks:
@@ -258,35 +335,54 @@ def main(argv: Optional[List[str]] = None) -> int:
         limit = args.limit or default_limits[name]
         generation = benchmark.kind == 'generation'
         few_shot = benchmark.few_shot_num if name not in ('mmlu', 'cmmlu', 'ceval') else args.few_shot
-        lm_eval_few_shot = None if generation else few_shot  # gsm8k_cot carries its own 8 exemplars
         print(f'\n== {name}: {len(subjects[name])} subject(s) x {limit} rows, {few_shot}-shot', flush=True)
-        theirs, their_time = run_lm_eval(model_dir, work, tasks[name], lm_eval_few_shot, limit,
-                                         args.lm_eval_batch_size, lm=their_lm)
-        ours, our_time = run_swift(our_lm, name, subjects[name], few_shot, limit, data, work / 'swift' / name)
-        our_result = ours['results'][name]
+        their_samples: Dict[str, List[Dict[str, Any]]] = {}
+        ours: Dict[str, Dict[str, Any]] = {}
+        their_clock.reset()
+        our_clock.reset()
+        # One subject at a time, alternating who goes first, so both see the same machine load.
+        for i, (task_name, subject) in enumerate(zip(tasks[name], subjects[name])):
+            harness_first = i % 2 == 0
+            if harness_first:
+                their_samples.update(run_lm_eval(their_lm, work, [task_name], None if generation else few_shot,
+                                                 limit)['samples'])
+            ours.update(run_swift(our_lm, name, [subject], few_shot, limit, data, work / 'swift' / name / subject))
+            if not harness_first:
+                their_samples.update(run_lm_eval(their_lm, work, [task_name], None if generation else few_shot,
+                                                 limit)['samples'])
         mode = 'generation' if generation else 'loglikelihood'
-        for metric in metric_names(benchmark, mode):
-            their_score, notes = compare_samples(name, theirs, _swift_samples(work / 'swift' / name, name), metric)
-            our_score = 100 * our_result['metrics'][metric]
+        reported = {(k, sample.get('filter', 'none')) for samples in their_samples.values() for sample in samples
+                    for k in sample}
+        n = 0
+        # only what lm-eval reports too (its MMLU task has no acc_norm)
+        for metric in [m for m in metric_names(benchmark, mode) if harness_metric(m) in reported]:
+            their_score, our_score, n, notes = compare(name, their_samples, ours, metric)
             diff = our_score - their_score
             ok = abs(diff) <= TOLERANCE[mode]
             failures += not ok
-            n = our_result['metrics']['n']
-            rows.append((name, metric, n, their_score, our_score, diff, ok, n / their_time, n / our_time))
+            rows.append((name, metric, n, their_score, our_score, diff, ok, len(notes),
+                         (their_clock.seconds, their_clock.cpu_seconds), (our_clock.seconds, our_clock.cpu_seconds)))
             print(f'{name} {metric}: lm-eval {their_score:.2f}  swift {our_score:.2f}  diff {diff:+.2f} '
-                  f'({"ok" if ok else "OUT OF TOLERANCE"}); {len(notes)} per-sample disagreement(s)')
+                  f'({"ok" if ok else "OUT OF TOLERANCE"}); {len(notes)} of {n} questions scored differently')
             for note in notes:
                 print(f'    {note}')
-        print(f'{name}: {our_result["metrics"]["n"]} questions; lm-eval {their_time:.1f} s '
-              f'({our_result["metrics"]["n"] / their_time:.2f} q/s), swift {our_time:.1f} s '
-              f'({our_result["metrics"]["n"] / our_time:.2f} q/s), speed-up {their_time / our_time:.2f}x', flush=True)
+        if generation:
+            same, total = identical_generations(name, their_samples, ours)
+            print(f'{name}: {same} of {total} replies identical, character for character')
+        else:
+            print(f'{name}: largest log-likelihood difference of any choice '
+                  f'{max_loglikelihood_gap(name, their_samples, ours):.1e}')
+        print(f'{name}: {n} questions; in model calls lm-eval {their_clock.seconds:.1f} s wall / '
+              f'{their_clock.cpu_seconds:.1f} s CPU, swift {our_clock.seconds:.1f} s wall / '
+              f'{our_clock.cpu_seconds:.1f} s CPU; speed-up {their_clock.seconds / our_clock.seconds:.2f}x wall, '
+              f'{their_clock.cpu_seconds / our_clock.cpu_seconds:.2f}x CPU', flush=True)
 
-    print('\n| benchmark | metric | questions | lm-eval | swift | diff (points) | within tolerance | '
-          'lm-eval q/s | swift q/s | speed-up |')
-    print('|---|---|---|---|---|---|---|---|---|---|')
-    for name, metric, n, theirs, ours, diff, ok, their_qps, our_qps in rows:
+    print('\n| benchmark | metric | questions | lm-eval | swift | diff (points) | within tolerance | questions scored '
+          'differently | lm-eval q/s | swift q/s | speed-up (wall) | speed-up (CPU s) |')
+    print('|---|---|---|---|---|---|---|---|---|---|---|---|')
+    for name, metric, n, theirs, ours, diff, ok, differ, (their_s, their_cpu), (our_s, our_cpu) in rows:
         print(f'| {name} | {metric} | {n} | {theirs:.2f} | {ours:.2f} | {diff:+.2f} | {"yes" if ok else "NO"} | '
-              f'{their_qps:.2f} | {our_qps:.2f} | {our_qps / their_qps:.2f}x |')
+              f'{differ} | {n / their_s:.3f} | {n / our_s:.3f} | {their_s / our_s:.2f}x | {their_cpu / our_cpu:.2f}x |')
     if not args.keep:
         shutil.rmtree(work, ignore_errors=True)
     return 1 if failures else 0

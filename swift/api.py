@@ -43,9 +43,8 @@ def train(model: Any, dataset: Union[str, Sequence[str], List[dict]], tokenizer=
     else:
         kwargs['dataset'] = [dataset] if isinstance(dataset, str) else list(dataset)
     if isinstance(model, str):
-        kwargs['model'] = model
-        model = None
-    return sft_main(None, model=model, tokenizer=tokenizer, rows=rows, **kwargs)
+        return sft_main(None, tokenizer=tokenizer, rows=rows, model=model, **kwargs)
+    return sft_main(None, prepared_model=model, tokenizer=tokenizer, rows=rows, **kwargs)
 
 
 class ModelHandle:

@@ -23,14 +23,16 @@ class EvalArguments(TemplateArguments, ModelArguments, BaseArguments):
         metadata={'help': 'per benchmark, JSON: {"mmlu": {"few_shot_num": 5, "subsets": [...], "limit": 10}}'})
     eval_dataset_dir: Optional[str] = field(
         default=None, metadata={'help': 'local copies in their original layout (<dir>/mmlu, <dir>/gsm8k, ...)'})
-    eval_url: Optional[str] = field(default=None, metadata={'help': 'an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1'})
+    eval_url: Optional[str] = field(
+        default=None, metadata={'help': 'an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1'})
     api_key: Optional[str] = field(default=None, metadata={'help': 'the server\'s API key'})
     eval_output_dir: str = field(default='eval_output', metadata={'help': 'results go to <dir>/<model name>'})
     eval_backend: str = field(default='native', metadata={'help': 'native | evalscope | lm_eval'})
     eval_batch_size: int = field(default=8, metadata={'help': 'questions per forward pass (local models)'})
     eval_num_proc: int = field(default=8, metadata={'help': 'concurrent requests to --eval_url'})
     eval_chat_template: bool = field(
-        default=False, metadata={'help': 'ask through the chat template (default: plain text, as the reference harness)'})
+        default=False,
+        metadata={'help': 'ask through the chat template (default: plain text, as the reference harness)'})
     eval_resume: bool = field(default=True, metadata={'help': 'skip questions already in the sample log'})
 
     ALIASES = {'ckpt_dir': 'adapters', 'eval_datasets': 'eval_dataset', 'eval_api_key': 'api_key'}
@@ -47,8 +49,9 @@ class EvalArguments(TemplateArguments, ModelArguments, BaseArguments):
                              'checkpoint, or --eval_url a running OpenAI-compatible server')
         if self.eval_url and self.adapters:
             raise SwiftError('--adapters is for local models; a server at --eval_url serves its own adapters')
-        from .registry import get_benchmarks
+        from .registry import get_benchmark, get_benchmarks
         get_benchmarks(self.eval_dataset)  # unknown names fail here, before a model is loaded
+        self.eval_dataset_args = {get_benchmark(k).name: v for k, v in self.eval_dataset_args.items()}
 
     def _fill_from_checkpoint(self):
         """`--adapters checkpoint-N` alone is enough: the base model and template come from its args.json."""

@@ -99,8 +99,8 @@ def _local_model_dir(args) -> str:
 
 def run_backend(args) -> Dict[str, Any]:
     if args.eval_dataset_dir:
-        raise SwiftError(f'--eval_backend {args.eval_backend} reads the benchmarks from its own hub; --eval_dataset_dir '
-                         'is read by the native backend only')
+        raise SwiftError(f'--eval_backend {args.eval_backend} reads the benchmarks from its own hub; '
+                         '--eval_dataset_dir is read by the native backend only')
     out = args.output_dir()
     result: Dict[str, Any] = {'backend': args.eval_backend, 'model': args.model, 'adapters': args.adapters,
                               'eval_url': args.eval_url,

@@ -40,7 +40,6 @@ class BenchmarkEvalCallback(TrainerCallback):
         model.eval()
         try:
             lm = LocalLM(model, tokenizer, template=self.template, chat=self.chat, batch_size=self.batch_size)
-            lm.identity = {'model': lm.name}
             result = run_evaluation(lm, self.benchmarks, limit=self.limit, dataset_args=self.dataset_args,
                                     dataset_dir=self.dataset_dir, output_dir=None, progress=False)
         finally:

@@ -78,8 +78,9 @@ def load_hub_rows(benchmark: str, dataset_id: str, config: Optional[str], split:
     try:
         data = datasets.load_dataset(dataset_id, config, split=split)
     except Exception as e:  # datasets raises many types for one cause: the data is not there
-        raise SwiftError(f'{benchmark}: cannot load {where} from Hugging Face ({type(e).__name__}: '
-                         f'{str(e).splitlines()[0] if str(e) else ""}); pass --eval_dataset_dir with a local copy') from None
+        first_line = str(e).splitlines()[0] if str(e) else ''
+        raise SwiftError(f'{benchmark}: cannot load {where} from Hugging Face ({type(e).__name__}: {first_line}); '
+                         'pass --eval_dataset_dir with a local copy') from None
     return [dict(row) for row in data]
 
 

@@ -8,13 +8,12 @@
 a `swift.load(...)` handle, a loaded transformers model (with tokenizer=), or None with eval_url.
 """
 import datetime
-import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 from swift.utils import SwiftError, atomic_write_json, get_logger
 
-from .registry import get_benchmarks
+from .registry import get_benchmark, get_benchmarks
 from .report import format_table
 from .runner import run_task, scoring_mode
 from .samples import SampleLog
@@ -23,21 +22,21 @@ from .tasks import load_task, resolve_settings
 logger = get_logger()
 
 
-def build_lm(model_or_engine: Any = None, *, tokenizer=None, adapters: Sequence[str] = (), template: Optional[str] = None,
-             chat: bool = False, batch_size: int = 8, eval_url: Optional[str] = None, api_key: Optional[str] = None,
-             served_model: Optional[str] = None, concurrency: int = 8, **load_kwargs):
+def build_lm(model_or_engine: Any = None, *, tokenizer=None, adapters: Sequence[str] = (),
+             template: Optional[str] = None, chat: bool = False, batch_size: int = 8,
+             eval_url: Optional[str] = None, api_key: Optional[str] = None, served_model: Optional[str] = None,
+             concurrency: int = 8, system: Optional[str] = None, max_length: Optional[int] = None, **load_kwargs):
     """The model under test, as an object with loglikelihood() and generate()."""
     from .local_lm import LocalLM
     from .server_lm import ServerLM
     if eval_url:
         name = served_model or (model_or_engine if isinstance(model_or_engine, str) else None)
         lm = ServerLM(eval_url, api_key=api_key, model=name, chat=chat, concurrency=concurrency)
-        lm.identity = {'url': eval_url, 'model': lm.model}
     elif isinstance(model_or_engine, (LocalLM, ServerLM)):
         lm = model_or_engine
     elif isinstance(model_or_engine, str):
         lm = LocalLM.load(model_or_engine, adapters=adapters, template=template, chat=chat, batch_size=batch_size,
-                          **load_kwargs)
+                          system=system, max_length=max_length, **load_kwargs)
         lm.identity = {'model': model_or_engine, 'adapters': list(adapters)}
     elif hasattr(model_or_engine, 'engine') and not hasattr(model_or_engine, 'model'):  # a swift.load handle
         lm = LocalLM.from_engine(model_or_engine.engine, chat=chat, batch_size=batch_size)
@@ -48,14 +47,13 @@ def build_lm(model_or_engine: Any = None, *, tokenizer=None, adapters: Sequence[
     elif model_or_engine is not None and tokenizer is not None:  # a loaded transformers model
         chat_template = None
         if chat:
-            from .local_lm import _swift_template
-            chat_template = _swift_template(model_or_engine, tokenizer, template)
-        lm = LocalLM(model_or_engine, tokenizer, template=chat_template, chat=chat, batch_size=batch_size)
+            from .local_lm import chat_template_for
+            chat_template = chat_template_for(model_or_engine, tokenizer, template, system)
+        lm = LocalLM(model_or_engine, tokenizer, template=chat_template, chat=chat, batch_size=batch_size,
+                     max_length=max_length)
     else:
         raise SwiftError('evaluate: pass a model ID or directory, a PtEngine, a swift.load handle, a loaded model with '
                          'tokenizer=..., or eval_url= a running OpenAI-compatible server')
-    if not hasattr(lm, 'identity'):
-        lm.identity = {'model': lm.name}
     return lm
 
 
@@ -68,19 +66,20 @@ def _run_key(name: str, lm, mode: str, settings, chat: bool, source: str) -> Dic
 def run_evaluation(lm, datasets: Union[str, Sequence[str]], *, limit: Optional[int] = None,
                    dataset_args: Optional[Dict[str, Any]] = None, dataset_dir: Optional[str] = None,
                    output_dir: Optional[str] = None, resume: bool = True, progress: bool = True,
-                   print_table: bool = False, extra_info: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+                   print_table: bool = False) -> Dict[str, Any]:
     """Score `lm` on each benchmark; returns (and with output_dir, writes) the eval_result.json content."""
     names = [datasets] if isinstance(datasets, str) else list(datasets)
     if not names:
         raise SwiftError('no benchmark given: pass --eval_dataset, e.g. --eval_dataset mmlu gsm8k')
     benchmarks = get_benchmarks(names)
-    unknown = [k for k in (dataset_args or {}) if k not in {b.name for b in benchmarks}]
+    dataset_args = {get_benchmark(k).name: v for k, v in (dataset_args or {}).items()}  # aliases work too
+    unknown = [k for k in dataset_args if k not in {b.name for b in benchmarks}]
     if unknown:
         raise SwiftError(f'--eval_dataset_args names {unknown[0]!r}, which is not among the benchmarks evaluated '
                          f'({", ".join(b.name for b in benchmarks)})')
     out = Path(output_dir) if output_dir else None
     result: Dict[str, Any] = {
-        **(extra_info or {}), 'model': lm.identity, 'backend': 'native', 'swift_version': _version(),
+        'model': lm.identity, 'backend': 'native', 'swift_version': _version(),
         'timestamp': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
         'settings': {'limit': limit, 'dataset_args': dataset_args or {}, 'dataset_dir': dataset_dir,
                      'chat_template': bool(getattr(lm, 'chat', False)), 'batch_size': getattr(lm, 'batch_size', None)},
@@ -124,16 +123,13 @@ def evaluate(model_or_engine: Any = None, datasets: Union[str, Sequence[str]] = 
     """
     lm = build_lm(model_or_engine, tokenizer=tokenizer, adapters=adapters, template=template, chat=chat,
                   batch_size=batch_size, eval_url=eval_url, api_key=api_key, **load_kwargs)
-    result = run_evaluation(lm, datasets, limit=limit, dataset_args=dataset_args, dataset_dir=dataset_dir,
-                            output_dir=output_dir, resume=resume, progress=progress)
+    try:
+        result = run_evaluation(lm, datasets, limit=limit, dataset_args=dataset_args, dataset_dir=dataset_dir,
+                                output_dir=output_dir, resume=resume, progress=progress)
+    finally:
+        if lm is not model_or_engine and hasattr(lm, 'close'):
+            lm.close()  # stops a generation engine it started; an engine passed in stays up
     return scores(result)
 
 
-def read_result(output_dir: str) -> Dict[str, Any]:
-    path = Path(output_dir) / 'eval_result.json'
-    if not path.is_file():
-        raise SwiftError(f'{path} not found')
-    return json.loads(path.read_text(encoding='utf-8'))
-
-
-__all__: List[str] = ['evaluate', 'run_evaluation', 'build_lm', 'scores', 'read_result']
+__all__: List[str] = ['evaluate', 'run_evaluation', 'build_lm', 'scores']

@@ -6,7 +6,9 @@ continuation, same slicing of logits), and is faster in three ways:
   same question) share one row: one forward pass scores all of them;
 - rows run in batches, right-padded, one forward pass per batch;
 - the token prefix shared by every row of a call (the instruction and the few-shot examples) runs
-  once; its KV cache is copied into each batch, so a batch only runs the tokens after it.
+  once; its KV cache is copied into each batch, so a batch only runs the tokens after it;
+- likewise a long question shared by its choices (each choice its own row, as in ARC or HellaSwag
+  when a passage precedes the question) runs once, and its choices run as one batch after it.
 The shared prefix is found on tokens, not text: text that ends in "\\n\\n" may tokenize differently
 on its own than before the next question.
 
@@ -18,13 +20,17 @@ import contextlib
 import copy
 import inspect
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from swift.utils import SwiftError, get_logger
 
 logger = get_logger()
 
 MIN_SHARED_PREFIX = 16  # tokens: below this, reusing a KV cache costs more than it saves
+# A question shared by its choices runs on its own (one more, smaller forward pass per question) only when
+# it is this long: on CPU a forward pass costs about the same for 10 or 100 tokens (the weights are read
+# either way), so short questions are cheaper repeated inside one batch than run separately.
+MIN_SHARED_QUESTION = 128
 Prompt = Union[str, List[Dict[str, str]]]
 
 
@@ -87,18 +93,21 @@ class LocalLM:
         self._keep_logits = _accepts(model, 'logits_to_keep')
         info = getattr(model, 'model_info', None) or getattr(tokenizer, 'model_info', None)
         self.name = info.model_id if info else type(model).__name__
+        self.identity: Dict[str, Any] = {'model': self.name}  # what a sample log must match to be resumed
 
     # ---- construction ----
     @classmethod
     def load(cls, model: str, adapters: Sequence[str] = (), template: Optional[str] = None, chat: bool = False,
-             batch_size: int = 8, **load_kwargs) -> 'LocalLM':
+             batch_size: int = 8, system: Optional[str] = None, max_length: Optional[int] = None,
+             **load_kwargs) -> 'LocalLM':
         from swift.model.loader import get_model_tokenizer
         hf_model, tokenizer = get_model_tokenizer(model, **load_kwargs)
         if adapters:
             from swift.tuners import load_adapters
             hf_model = load_adapters(hf_model, list(adapters))
-        swift_template = _swift_template(hf_model, tokenizer, template) if chat else None
-        return cls(hf_model.eval(), tokenizer, template=swift_template, chat=chat, batch_size=batch_size)
+        swift_template = chat_template_for(hf_model, tokenizer, template, system) if chat else None
+        return cls(hf_model.eval(), tokenizer, template=swift_template, chat=chat, batch_size=batch_size,
+                   max_length=max_length)
 
     @classmethod
     def from_engine(cls, engine, chat: bool = False, batch_size: int = 8) -> 'LocalLM':
@@ -147,17 +156,36 @@ class LocalLM:
         rows = self._rows(requests)
         results: List[float] = [0.0] * len(requests)
         with torch.inference_mode(), self._lock:
-            prefix = self._shared_prefix(rows)
-            start = len(prefix.tokens) if prefix else 0
-            rows.sort(key=lambda r: -len(r.tokens))
-            for i in range(0, len(rows), self.batch_size):
-                batch = rows[i:i + self.batch_size]
+            for batch, prefix in self._batches(rows):
+                start = len(prefix.tokens) if prefix else 0
                 for row, logprobs in zip(batch, self._row_logprobs(batch, prefix, start)):
                     for index, continuation in row.targets:
                         scored = logprobs[-len(continuation):]
                         picked = scored[torch.arange(len(continuation)), torch.tensor(continuation)]
                         results[index] = float(picked.sum())
         return results
+
+    def _batches(self, rows: List[_Row]) -> Iterator[Tuple[List[_Row], Optional[_Prefix]]]:
+        """Batches of rows, each with the prefix whose KV cache its rows share.
+
+        Every row shares the call's common prefix; the choices of one question also share their
+        question, which then runs once for them when it is long enough to pay off.
+        """
+        prefix = self._shared_prefix(rows)
+        start = len(prefix.tokens) if prefix else 0
+        loose: List[_Row] = []
+        for group in _group_by_context(rows):
+            limit = min(len(r.tokens) - r.needed for r in group)
+            shared = _common_prefix_length([r.tokens for r in group], limit) if len(group) > 1 else 0
+            if not self.reuse_prefix or shared - start < MIN_SHARED_QUESTION:
+                loose += group
+                continue
+            group_prefix = self._extend(prefix, group[0].tokens[start:shared])
+            for i in range(0, len(group), self.batch_size):
+                yield group[i:i + self.batch_size], group_prefix
+        loose.sort(key=lambda r: -len(r.tokens))  # similar lengths together: little padding
+        for i in range(0, len(loose), self.batch_size):
+            yield loose[i:i + self.batch_size], prefix
 
     def _rows(self, requests: Sequence[Tuple[str, str]]) -> List[_Row]:
         rows: Dict[Tuple[int, ...], _Row] = {}
@@ -177,7 +205,7 @@ class LocalLM:
         """The KV cache of the tokens every row starts with (reused from the last call when it still fits)."""
         if not self.reuse_prefix or not rows:
             return None
-        limit = min(len(r.tokens) - r.needed + 1 for r in rows) - 1  # every scored position stays after it
+        limit = min(len(r.tokens) - r.needed for r in rows)  # every scored position stays after the prefix
         cached = self._prefix
         if cached and len(cached.tokens) <= limit and all(tuple(r.tokens[:len(cached.tokens)]) == cached.tokens
                                                           for r in rows):
@@ -188,20 +216,23 @@ class LocalLM:
         if length < MIN_SHARED_PREFIX:
             return None
         try:
-            self._prefix = _Prefix(tuple(rows[0].tokens[:length]), self._run_prefix(rows[0].tokens[:length]))
+            self._prefix = self._extend(None, rows[0].tokens[:length])
         except Exception as e:  # a model whose cache cannot be reused: score full rows instead
             logger.warning(f'prefix reuse is off for this model ({type(e).__name__}: {e}); scoring full rows')
             self.reuse_prefix = False
             return None
         return self._prefix
 
-    def _run_prefix(self, tokens: List[int]):
+    def _extend(self, prefix: Optional[_Prefix], tokens: List[int]) -> _Prefix:
+        """The prefix followed by `tokens`, with its KV cache (batch size 1)."""
         import torch
-        kwargs = {'logits_to_keep': 1} if self._keep_logits else {}
+        kwargs: Dict[str, Any] = {'logits_to_keep': 1} if self._keep_logits else {}
+        if prefix is not None:
+            kwargs['past_key_values'] = copy.deepcopy(prefix.cache)
         out = self.model(input_ids=torch.tensor([tokens], device=self._device()), use_cache=True, **kwargs)
         if out.past_key_values is None:
             raise SwiftError('the model returned no KV cache')
-        return out.past_key_values
+        return _Prefix((prefix.tokens if prefix else ()) + tuple(tokens), out.past_key_values)
 
     def _row_logprobs(self, batch: List[_Row], prefix: Optional[_Prefix], start: int):
         """Per row: log-softmax over the vocabulary at its last `needed` positions (position i predicts token i+1)."""
@@ -256,6 +287,14 @@ class LocalLM:
             self._engine = None
 
 
+def _group_by_context(rows: List[_Row]) -> List[List[_Row]]:
+    """Rows grouped by the context their continuations follow (the choices of one question), in order."""
+    groups: Dict[Tuple[int, ...], List[_Row]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row.tokens[:len(row.tokens) - row.needed + 1]), []).append(row)
+    return list(groups.values())
+
+
 def _common_prefix_length(sequences: List[List[int]], limit: int) -> int:
     first = sequences[0]
     length = min(limit, len(first))
@@ -270,10 +309,11 @@ def _common_prefix_length(sequences: List[List[int]], limit: int) -> int:
     return length
 
 
-def _swift_template(model, tokenizer, name: Optional[str]):
+def chat_template_for(model, tokenizer, name: Optional[str], system: Optional[str] = None):
+    """The swift template a chat-mode evaluation renders with: --template, else the model's own."""
     from swift.template import get_template
     info = getattr(model, 'model_info', None) or getattr(tokenizer, 'model_info', None)
     name = name or (info.template if info and info.template else None) or (info.model_dir if info else None)
     if not name:
         raise SwiftError('cannot tell this model\'s chat template: pass --template')
-    return get_template(name, tokenizer=tokenizer)
+    return get_template(name, tokenizer=tokenizer, default_system=system)

@@ -20,7 +20,8 @@ def argmax(values: Sequence[float]) -> int:
     return best
 
 
-def multiple_choice_scores(logliks: Sequence[float], choices: Sequence[str], gold: int) -> Tuple[Dict[str, float], Dict]:
+def multiple_choice_scores(logliks: Sequence[float], choices: Sequence[str],
+                           gold: int) -> Tuple[Dict[str, float], Dict[str, int]]:
     """({'acc': 0/1, 'acc_norm': 0/1}, predictions) for one question."""
     pred = argmax(logliks)
     per_char = [ll / max(len(choice), 1) for ll, choice in zip(logliks, choices)]
@@ -55,7 +56,8 @@ def regex_extract(text: str, pattern: str, group_select: int = 0, fallback: str 
     return match.strip()
 
 
-def exact_match(prediction: str, reference: str, regexes_to_ignore: Sequence[str] = (), ignore_case: bool = True) -> float:
+def exact_match(prediction: str, reference: str, regexes_to_ignore: Sequence[str] = (),
+                ignore_case: bool = True) -> float:
     for pattern in regexes_to_ignore:
         prediction = re.sub(pattern, '', prediction)
         reference = re.sub(pattern, '', reference)

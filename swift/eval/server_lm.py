@@ -30,6 +30,10 @@ class HTTPStatusError(SwiftError):
         self.status = status
 
 
+class ConnectError(SwiftError):
+    """The server cannot be reached at all."""
+
+
 class OpenAIClient:
 
     def __init__(self, base_url: str, api_key: Optional[str] = None, timeout: float = 600.0):
@@ -52,7 +56,7 @@ class OpenAIClient:
             raise HTTPStatusError(e.code, f'{method} {url}: HTTP {e.code} {detail}') from None
         except (urllib.error.URLError, OSError) as e:
             reason = getattr(e, 'reason', e)
-            raise SwiftError(f'--eval_url {self.base_url}: cannot connect ({reason}); start the server '
+            raise ConnectError(f'--eval_url {self.base_url}: cannot connect ({reason}); start the server '
                              '(swift deploy ...) or check the address, which ends in /v1') from None
         except json.JSONDecodeError:
             raise SwiftError(f'{method} {url}: the answer is not JSON; is this an OpenAI-compatible server?') from None
@@ -108,6 +112,7 @@ class ServerLM:
             model = served[0]
         self.model = model
         self.name = model
+        self.identity: Dict[str, Any] = {'url': url, 'model': model}
         self._has_completions = True
         self.supports_loglikelihood = not chat and self._probe_logprobs()
 
@@ -115,6 +120,8 @@ class ServerLM:
         try:
             self._loglikelihood_one(('Question: 1 + 1 =', ' 2'))
             return True
+        except ConnectError:
+            raise
         except SwiftError as e:
             if isinstance(e, HTTPStatusError) and e.status == 404:
                 self._has_completions = False

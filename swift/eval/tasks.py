@@ -20,10 +20,6 @@ class BenchmarkSettings:
     limit: Optional[int]  # rows per subset, the first ones in file order
     max_new_tokens: int
 
-    def to_dict(self) -> Dict[str, Any]:
-        return dict(few_shot_num=self.few_shot_num, subsets=self.subsets, limit=self.limit,
-                    max_new_tokens=self.max_new_tokens)
-
 
 @dataclass
 class SubsetTask:
@@ -46,7 +42,8 @@ class Task:
         self.n_docs = sum(len(s.docs) for s in self.subsets)
 
 
-def resolve_settings(benchmark: Benchmark, dataset_args: Optional[Dict[str, Any]], limit: Optional[int]) -> BenchmarkSettings:
+def resolve_settings(benchmark: Benchmark, dataset_args: Optional[Dict[str, Any]],
+                     limit: Optional[int]) -> BenchmarkSettings:
     args = dict((dataset_args or {}).get(benchmark.name) or {})
     unknown = [k for k in args if k not in SETTING_KEYS]
     if unknown:
@@ -100,7 +97,8 @@ class _Reader:
         return self.benchmark.local_subsets(self.root)
 
 
-def _choose_subsets(benchmark: Benchmark, requested: Optional[List[str]], available: List[str], where: str) -> List[str]:
+def _choose_subsets(benchmark: Benchmark, requested: Optional[List[str]], available: List[str],
+                    where: str) -> List[str]:
     if not available:
         raise SwiftError(f'{benchmark.name}: no subsets found in {where}')
     if requested is None:

@@ -61,6 +61,7 @@ class InferEngine(ABC):
 
     _loop: Optional[asyncio.AbstractEventLoop] = None
     _loop_thread: Optional[threading.Thread] = None
+    _loop_lock = threading.Lock()  # two threads starting the synchronous API at once get one loop
 
     # ---- what a backend implements --------------------------------------------------------
     @abstractmethod
@@ -128,8 +129,8 @@ class InferEngine(ABC):
             return self._chunks(prepared)
         return await self._collect(prepared)
 
-    def infer_stream_async(self, request: InferRequest,
-                           request_config: Optional[RequestConfig] = None) -> AsyncIterator[ChatCompletionStreamResponse]:
+    def infer_stream_async(self, request: InferRequest, request_config: Optional[RequestConfig] = None
+                           ) -> AsyncIterator[ChatCompletionStreamResponse]:
         """Async iterator of chunks (validation errors are raised here, before iterating)."""
         return self._chunks(self.prepare(request, request_config))
 
@@ -219,12 +220,13 @@ class InferEngine(ABC):
 
     # ---- the private event loop behind the synchronous API ------------------------------------------
     def _event_loop(self) -> asyncio.AbstractEventLoop:
-        if self._loop is None:
-            loop = asyncio.new_event_loop()
-            thread = threading.Thread(target=loop.run_forever, name='swift-infer-loop', daemon=True)
-            thread.start()
-            self._loop, self._loop_thread = loop, thread
-        return self._loop
+        with self._loop_lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(target=loop.run_forever, name='swift-infer-loop', daemon=True)
+                thread.start()
+                self._loop, self._loop_thread = loop, thread
+            return self._loop
 
     def run_coroutine(self, coroutine) -> Any:
         """Run a coroutine (that may call infer_async many times) on the engine's loop thread; wait for it."""

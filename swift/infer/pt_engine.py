@@ -18,7 +18,6 @@ interface (kv_cache.BatchKVCache) and the model's own attention and masking code
 """
 import asyncio
 import threading
-import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Callable, Dict, List, Optional, Sequence
@@ -59,7 +58,6 @@ class _Job:
     sink: Callable[[Any], None]  # receives lists of ChoiceUpdate, or an exception
     sequences: List[_Sequence] = field(default_factory=list)
     cancelled: bool = False
-    done: bool = False
 
     @property
     def n(self) -> int:
@@ -105,7 +103,7 @@ class PtEngine(InferEngine):
         self._closed = False
         self._worker: Optional[threading.Thread] = None
         self.model_lock = threading.RLock()  # held during every forward pass (others may share the model)
-        self._counters = {'generated_tokens': 0, 'finished_requests': 0, 'steps': 0}
+        self._counters = {'generated_tokens': 0, 'finished_requests': 0, 'steps': 0, 'peak_running_sequences': 0}
 
     # ---- construction helpers -------------------------------------------------------------------
     @staticmethod
@@ -120,10 +118,7 @@ class PtEngine(InferEngine):
             if len(adapters) > 1:
                 raise SwiftError(f'--merge_lora merges one adapter into the weights, got {len(adapters)}; '
                                  'pass one adapter, or serve several unmerged')
-            info = getattr(model.base_model.model, 'model_info', None)
-            model = model.merge_and_unload()
-            if info is not None:
-                model.model_info = info
+            model = model.merge_and_unload()  # the loaded base module itself, model_info and all
             logger.info('merged the adapter into the model weights')
         return model
 
@@ -297,12 +292,14 @@ class PtEngine(InferEngine):
     def _new_sequence(self, job: _Job, index: int, device) -> _Sequence:
         config = job.prepared.config
         seed = None if config.seed is None else config.seed + index
-        return _Sequence(job, index, SequenceSampler(config, job.prepared.prompt_ids, seed, device),
-                         IncrementalDecoder(self.tokenizer), StopStringMatcher(config.stop_list + self.template.stop_words))
+        sampler = SequenceSampler(config, job.prepared.prompt_ids, seed, device)
+        stops = StopStringMatcher(config.stop_list + self.template.stop_words)
+        return _Sequence(job, index, sampler, IncrementalDecoder(self.tokenizer), stops)
 
     def _decode_step(self) -> None:
         import torch
         sequences: List[_Sequence] = list(self._kv.owners)
+        self._counters['peak_running_sequences'] = max(self._counters['peak_running_sequences'], len(sequences))
         device = self._device()
         self._kv.reserve_column()
         input_ids = torch.tensor([[s.last_token] for s in sequences], device=device)
@@ -385,7 +382,6 @@ class PtEngine(InferEngine):
             self._kv.remove(live)
         if job in self._running:
             self._running.remove(job)
-        job.done = True
         if finished:
             self._counters['finished_requests'] += 1
 

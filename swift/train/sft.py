@@ -145,20 +145,21 @@ def _checkpoint_step(checkpoint: Optional[str]) -> int:
     return int(Path(checkpoint).name.split('-')[-1]) if checkpoint else 0
 
 
-def sft_main(args: Union[SftArguments, Sequence[str], Dict[str, Any], None] = None, *, model=None, tokenizer=None,
-             rows=None, callbacks=(), args_class=SftArguments, **kwargs) -> TrainResult:
+def sft_main(args: Union[SftArguments, Sequence[str], Dict[str, Any], None] = None, *, prepared_model=None,
+             tokenizer=None, rows=None, callbacks=(), args_class=SftArguments, **kwargs) -> TrainResult:
     """Run exactly what `swift sft` runs.
 
-    `model`/`tokenizer`/`rows` let the Python API pass objects; `callbacks` adds transformers
-    TrainerCallbacks to the run.
+    `prepared_model`/`tokenizer`/`rows` let the Python API pass objects (a loaded or
+    Swift.prepare_model'ed module, a list of dicts); `callbacks` adds transformers TrainerCallbacks.
     """
     from transformers import set_seed
     from swift.tuners import prepare_tuner
     from .callbacks import plot_logs
     from .trainer import SwiftTrainer
 
-    if model is not None and not isinstance(model, str):
-        kwargs.setdefault('model', getattr(getattr(model, 'model_info', None), 'model_id', None) or 'python-model')
+    if prepared_model is not None:
+        info = getattr(prepared_model, 'model_info', None) or getattr(tokenizer, 'model_info', None)
+        kwargs.setdefault('model', getattr(info, 'model_id', None) or 'python-model')
     if rows is not None:
         kwargs.setdefault('dataset', ['<python list>'])
     args = parse_args(args_class, args, **kwargs)
@@ -166,7 +167,7 @@ def sft_main(args: Union[SftArguments, Sequence[str], Dict[str, Any], None] = No
     output_dir = resolve_output_dir(args.output_dir, args.model, args.add_version, args.resume_from_checkpoint)
     logger.info(f'output directory: {output_dir}')
 
-    model, tokenizer = load_model(args, model, tokenizer)
+    model, tokenizer = load_model(args, prepared_model, tokenizer)
     template = build_template(args, model, tokenizer)
     train, val = load_data(args, template, output_dir, rows=rows)
     collator, train_items = build_collator(args, tokenizer, train)

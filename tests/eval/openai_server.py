@@ -52,9 +52,9 @@ class OpenAIServer:
         from swift.infer.protocol import InferRequest, RequestConfig
         config = RequestConfig(max_tokens=body.get('max_tokens', 16), temperature=0.0, stop=body.get('stop') or [])
         reply = self.engine.infer([InferRequest(messages=body['messages'])], config, use_tqdm=False)[0]
+        message = {'role': 'assistant', 'content': reply.choices[0].message.content}
         return 200, {'object': 'chat.completion', 'model': self.model_name,
-                     'choices': [{'index': 0, 'message': {'role': 'assistant', 'content': reply.choices[0].message.content},
-                                  'finish_reason': 'stop'}]}
+                     'choices': [{'index': 0, 'message': message, 'finish_reason': 'stop'}]}
 
     def _echo_logprobs(self, prompt: str) -> Dict[str, Any]:
         """The prompt's tokens with their log-probabilities, then one greedy token (max_tokens=1)."""

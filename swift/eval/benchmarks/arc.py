@@ -67,7 +67,8 @@ class ARC(Benchmark):
     def _from_foundry(row: Dict[str, Any], where: str) -> Dict[str, Any]:
         if not row['query'].startswith(_QUERY_PREFIX):
             raise SwiftError(f'{where}: expected the query to start with {_QUERY_PREFIX!r}')
-        return {'question': row['query'][len(_QUERY_PREFIX):], 'choices': list(row['choices']), 'gold': int(row['gold'])}
+        return {'question': row['query'][len(_QUERY_PREFIX):], 'choices': list(row['choices']),
+                'gold': int(row['gold'])}
 
     def to_doc(self, row: Dict[str, Any], subset: str, index: int) -> Doc:
         gold = int(row['gold'])

@@ -51,8 +51,8 @@ class ExternalEngine(InferEngine):
         """[(name, directory)] of the adapters, checked; the first is the default of requests."""
         from swift.tuners.saving import parse_adapter_spec
         if merge_lora:
-            raise SwiftError(f'--merge_lora with --infer_backend {self.backend}: merge first with '
-                             '`swift export --adapters CKPT --merge_lora true` and pass the merged directory as --model')
+            raise SwiftError(f'--merge_lora with --infer_backend {self.backend}: merge first with `swift export '
+                             '--adapters CKPT --merge_lora true` and pass the merged directory as --model')
         specs = [parse_adapter_spec(spec, i) for i, spec in enumerate(adapters)]
         for _, path in specs:
             if not (Path(path).expanduser() / 'adapter_config.json').is_file():
@@ -101,7 +101,8 @@ class CumulativeOutputs:
         return ChoiceUpdate(index, delta, new_tokens, list(logprobs or []), finish_reason)
 
 
-async def fan_out(n: int, one_choice: Callable[[int], AsyncIterator[ChoiceUpdate]]) -> AsyncIterator[List[ChoiceUpdate]]:
+async def fan_out(n: int,
+                  one_choice: Callable[[int], AsyncIterator[ChoiceUpdate]]) -> AsyncIterator[List[ChoiceUpdate]]:
     """Run n single-choice generations concurrently (for libraries without n > 1) and merge their updates."""
     if n == 1:
         async for update in one_choice(0):

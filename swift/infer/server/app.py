@@ -259,7 +259,7 @@ async def _disconnected(request: Request) -> None:
 
 
 async def gather_or_cancel(coroutines: list) -> list:
-    """Results of all coroutines in order; the first failure cancels the others (nothing runs on unseen)."""
+    """Results of all coroutines in order; the first failure cancels the others, so none runs on unobserved."""
     tasks = [asyncio.ensure_future(c) for c in coroutines]
     try:
         return await asyncio.gather(*tasks)
@@ -304,7 +304,9 @@ def _validation_error(error: ValidationError) -> APIError:
                            code='unknown_parameter')
     if first['type'] == 'missing':
         return bad_request(f'missing required parameter {param!r}', param=param, code='missing_parameter')
-    return bad_request(f'{param}: {first["msg"]} (got {first.get("input")!r})', param=param)
+    shown = repr(first.get('input'))
+    shown = shown if len(shown) <= 80 else shown[:77] + '...'
+    return bad_request(f'{param}: {first["msg"]} (got {shown})', param=param)
 
 
 def create_app(engine, config: Optional[ServerConfig] = None) -> FastAPI:
@@ -324,7 +326,7 @@ def create_app(engine, config: Optional[ServerConfig] = None) -> FastAPI:
     app.state.server = server
     _add_error_handlers(app)
 
-    def require_key(request: Request) -> None:
+    async def require_key(request: Request) -> None:
         check_api_key(request.headers.get('authorization'), server.config.api_key)
 
     authorized = [Depends(require_key)]

@@ -60,6 +60,8 @@ def deploy_main(args: Union[DeployArguments, Sequence[str], Dict[str, Any], None
         logger.info(f'serving {", ".join(served.names)} at http://{shown_host}:{port}/v1 '
                     f'(max_batch_size {args.max_batch_size}, max_queue_size {args.max_queue_size})')
         serve(app, sock, access_log=args.access_log)
+    except KeyboardInterrupt:  # uvicorn has shut down gracefully and re-raised Ctrl-C: the normal way to stop
+        logger.info('server stopped')
     finally:
         engine.close()
         sock.close()

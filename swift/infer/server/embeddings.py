@@ -19,7 +19,8 @@ EMBEDDING_BATCH_SIZE = 16
 
 def check_supported(engine, dimensions: Optional[int]) -> None:
     """400 unless this engine can embed, with the number of dimensions asked for (if any)."""
-    if getattr(engine, 'model', None) is None or getattr(engine, 'tokenizer', None) is None:
+    # the transformers model in this process, and the lock its scheduler holds for each forward pass
+    if getattr(engine, 'model_lock', None) is None or not hasattr(getattr(engine, 'model', None), 'config'):
         raise APIError(400, f'{type(engine).__name__} does not compute embeddings; deploy with --infer_backend pt',
                        code='embeddings_unsupported')
     size = hidden_size(engine.model)

@@ -9,7 +9,7 @@ Conventions: `*_logps` of a sequence are the SUM of its completion tokens' log-p
 (`sum_logps`); length-normalised variants divide by the completion length where the algorithm says so.
 """
 import math
-from typing import Dict, List, Optional, Sequence
+from typing import Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -340,12 +340,3 @@ def ppo_token_rewards(score: torch.Tensor, per_token_logps: torch.Tensor, ref_pe
     rewards = -kl_coef * (per_token_logps - ref_per_token_logps) * mask
     last = (mask.long().cumsum(dim=1) == mask.long().sum(dim=1, keepdim=True)) & mask.bool()
     return rewards + last.to(rewards.dtype) * score.unsqueeze(1)
-
-
-def mean_of(values: List[float]) -> float:
-    return sum(values) / len(values) if values else float('nan')
-
-
-def stats(tensor: torch.Tensor) -> Dict[str, float]:
-    tensor = tensor.detach().float()
-    return {'mean': tensor.mean().item(), 'std': tensor.std().item() if tensor.numel() > 1 else 0.0}

@@ -1,6 +1,7 @@
 """A real server on 127.0.0.1 (uvicorn in a thread, on a free port) around an engine, for the openai client."""
 import asyncio
 import contextlib
+import importlib
 import threading
 import time
 from typing import Iterator, Optional
@@ -8,6 +9,17 @@ from typing import Iterator, Optional
 import pytest
 
 from swift.infer.engine import ChoiceUpdate, InferEngine
+
+
+def _http_client_module():
+    """The HTTP client the openai package ships with: httpx2 since openai 3, httpx before."""
+    try:
+        return importlib.import_module('httpx2')
+    except ImportError:
+        return importlib.import_module('httpx')
+
+
+httpx = _http_client_module()
 
 
 @contextlib.contextmanager

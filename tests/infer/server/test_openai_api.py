@@ -9,7 +9,7 @@ import pytest
 
 from swift.infer import InferRequest, RequestConfig
 
-from .conftest import running_server, user
+from .conftest import httpx, running_server, user
 
 API_KEY = 'sk-test-key'
 
@@ -26,7 +26,6 @@ def client(server):
 
 
 def raw_post(server, path, body, key=API_KEY):
-    import httpx2 as httpx
     headers = {'Authorization': f'Bearer {key}', 'Content-Type': 'application/json'}
     content = body if isinstance(body, bytes) else json.dumps(body).encode()
     return httpx.post(server.url + path, content=content, headers=headers, timeout=60)
@@ -149,9 +148,8 @@ def test_missing_or_wrong_api_key_is_401(server):
     with pytest.raises(openai.AuthenticationError) as caught:
         server.client('wrong').chat.completions.create(model='tiny', messages=user('hi'), max_tokens=2)
     assert caught.value.status_code == 401 and caught.value.body['code'] == 'invalid_api_key'
-    import httpx2 as httpx
     assert httpx.get(server.url + '/v1/models').status_code == 401  # no Authorization header at all
-    assert raw_post(server, '/v1/embeddings', {'model': 'tiny', 'input': 'x'}, key='').status_code == 401
+    assert raw_post(server, '/v1/embeddings', {'model': 'tiny', 'input': 'x'}, key='x' + API_KEY).status_code == 401
     assert httpx.get(server.url + '/health').status_code == 200  # health checks need no key
 
 

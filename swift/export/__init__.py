@@ -1,0 +1,31 @@
+"""`swift export`: turn a training result into a standalone model.
+
+    swift export --adapters output/v0-.../checkpoint-100 --merge_lora true [--output_dir merged]
+
+    from swift.export import export_main
+    export_main(['--adapters', 'checkpoint-100', '--merge_lora', 'true'])
+
+Modules: merge_lora (LoRA/DoRA/rsLoRA merged into the base weights, safetensors out),
+chat_template (a Jinja chat_template that renders like swift's template), arguments.
+Quantized export (GPTQ, AWQ, BNB, GGUF, Ollama) is meant to join as further modules here,
+each an action chosen by its own flags in ExportArguments.
+"""
+import importlib
+from typing import Any
+
+_LAZY = {
+    'ExportArguments': 'swift.export.arguments',
+    'export_main': 'swift.export.main',
+    'merge_lora': 'swift.export.merge_lora',
+    'jinja_for': 'swift.export.chat_template',
+    'chat_template_for_export': 'swift.export.chat_template',
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    return getattr(importlib.import_module(module), name)

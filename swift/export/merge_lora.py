@@ -1,0 +1,85 @@
+"""`swift export --adapters checkpoint-N --merge_lora true`: a standalone merged model.
+
+The output directory holds safetensors weights, config.json, generation_config.json, the
+tokenizer with a chat_template that renders exactly like the swift template used in training
+(chat_template.py), and args.json, which records the template and system prompt for swift.
+It loads with plain `transformers.AutoModelForCausalLM.from_pretrained(dir)`.
+
+The directory is written atomically: it appears complete or not at all.
+"""
+import json
+from pathlib import Path
+from swift.utils import SwiftError, atomic_dir, atomic_write_json, get_logger
+
+from .arguments import ExportArguments
+from .chat_template import chat_template_for_export
+
+logger = get_logger()
+
+
+def merge_lora(args: ExportArguments) -> Path:
+    """Merge the adapter into its base model and save the result; returns the output directory."""
+    from swift.model.loader import get_model_dir, get_model_tokenizer
+    from swift.tuners import Swift, load_adapters
+    from swift.tuners.saving import parse_adapter_spec
+
+    _, adapter_dir = parse_adapter_spec(args.adapters[0], 0)
+    output_dir = Path(args.output_dir or f'{str(adapter_dir).rstrip("/")}-merged')
+    _check_output_dir(output_dir)
+    model_dir = get_model_dir(args.model, use_hf=args.use_hf or None, revision=args.revision,
+                              offline=args.offline or None)
+    dtype = args.torch_dtype if args.torch_dtype != 'auto' else stored_dtype(model_dir)
+    model, tokenizer = get_model_tokenizer(args.model, **{**args.model_kwargs(), 'torch_dtype': dtype})
+    template = _template(args, model, tokenizer)
+
+    info = model.model_info
+    model = load_adapters(model, [adapter_dir])
+    merged = Swift.merge_and_unload(model)
+    logger.info(f'merged {adapter_dir} into {args.model} ({dtype})')
+
+    chat_template, source = chat_template_for_export(template, tokenizer)
+    tokenizer.chat_template = chat_template
+    _set_end_of_turn_tokens(merged, tokenizer, template.stop_words)
+    with atomic_dir(output_dir) as tmp:
+        merged.save_pretrained(str(tmp), max_shard_size=args.max_shard_size)
+        tokenizer.save_pretrained(str(tmp))
+        atomic_write_json(tmp / 'args.json', {
+            'model': info.model_id, 'model_type': info.model_type, 'template': template.name,
+            'system': args.system, 'merged_adapter': str(adapter_dir), 'torch_dtype': str(dtype)})
+    logger.info(f'wrote the merged model to {output_dir} (chat_template: {source})')
+    return output_dir
+
+
+def stored_dtype(model_dir: Path) -> str:
+    """The dtype the base model's weights are stored in (config.json), so a merge keeps the model's size."""
+    config_file = Path(model_dir) / 'config.json'
+    config = json.loads(config_file.read_text()) if config_file.is_file() else {}
+    text_config = config.get('text_config') or {}
+    dtype = config.get('dtype') or config.get('torch_dtype') or text_config.get('dtype') or \
+        text_config.get('torch_dtype')
+    return dtype if dtype in ('float32', 'float16', 'bfloat16') else 'float32'
+
+
+def _check_output_dir(output_dir: Path) -> None:
+    if output_dir.exists() and (not output_dir.is_dir() or any(output_dir.iterdir())):
+        raise SwiftError(f'{output_dir} already exists: remove it or pass another --output_dir')
+
+
+def _template(args: ExportArguments, model, tokenizer):
+    from swift.template import get_template
+    info = model.model_info
+    name = args.template or info.template or info.model_dir
+    return get_template(name, tokenizer=tokenizer, default_system=args.system)
+
+
+def _set_end_of_turn_tokens(model, tokenizer, stop_words) -> None:
+    """Make plain `model.generate` stop at the template's end of turn (e.g. <|im_end|>), not only at EOS."""
+    config = getattr(model, 'generation_config', None)
+    if config is None:
+        return
+    current = config.eos_token_id
+    ids = list(current) if isinstance(current, (list, tuple)) else [current] if current is not None else []
+    vocab = tokenizer.get_vocab()
+    ids += [vocab[w] for w in stop_words if w in vocab and vocab[w] not in ids]
+    config.eos_token_id = ids[0] if len(ids) == 1 else (ids or None)
+

@@ -1,0 +1,69 @@
+"""KTO: unpaired rows, each labelled desirable or undesirable (Ethayarajh et al. 2024).
+
+Per step: the policy scores the rows (with gradient) and their mismatched KL sequences (without);
+the reference scores both, unless --precompute_ref_log_probs did it once before training. The KL
+reference point z0 is the batch mean of the policy/reference log-ratio on the mismatched sequences.
+
+Logged: kl (z0), rewards/chosen and rewards/rejected (beta × log-ratio of the desirable and
+undesirable rows of the step), rewards/margins, logps/chosen, logps/rejected.
+"""
+from typing import Dict, List
+
+import torch
+
+from . import losses
+from .base import RLHFTrainer, sequence_logps
+
+
+def _logps(model, batch, prefix: str = ''):
+    per_token, _, outputs = sequence_logps(model, batch[prefix + 'input_ids'], batch[prefix + 'attention_mask'],
+                                           batch[prefix + 'labels'])
+    return per_token.sum(-1), outputs
+
+
+class KTOTrainer(RLHFTrainer):
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        args = self.rlhf_args
+        logps, outputs = _logps(model, inputs)
+        with torch.no_grad():
+            kl_logps, _ = _logps(model, inputs, 'kl_')
+        ref_logps, ref_kl_logps = self.reference_logps(inputs)
+        kl = losses.kto_kl(kl_logps, ref_kl_logps)
+        desirable = inputs['label']
+        per_sample = losses.kto_losses(logps, ref_logps, desirable, kl, args.beta, args.loss_type[0],
+                                       args.desirable_weight, args.undesirable_weight)
+        loss = per_sample.nanmean()
+
+        rewards = args.beta * (logps - ref_logps).detach()
+        values = {'kl': kl}
+        if desirable.any():
+            values.update({'rewards/chosen': rewards[desirable], 'logps/chosen': logps.detach()[desirable]})
+        if (~desirable).any():
+            values.update({'rewards/rejected': rewards[~desirable], 'logps/rejected': logps.detach()[~desirable]})
+        if desirable.any() and (~desirable).any():
+            values['rewards/margins'] = rewards[desirable].mean() - rewards[~desirable].mean()
+        self.record(**values)
+        return (loss, outputs) if return_outputs else loss
+
+    def reference_logps(self, inputs):
+        if 'ref_logps' in inputs:
+            return inputs['ref_logps'], inputs['ref_kl_logps']
+        with torch.no_grad(), self.reference() as ref:
+            return _logps(ref, inputs)[0], _logps(ref, inputs, 'kl_')[0]
+
+    @torch.no_grad()
+    def precompute_reference(self, items: List[Dict]) -> None:
+        batch_size = self.args.per_device_eval_batch_size
+        device = self.args.device
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            for start in range(0, len(items), batch_size):
+                chunk = items[start:start + batch_size]
+                batch = {k: v.to(device) for k, v in self.data_collator(chunk).items()}
+                ref_logps, ref_kl_logps = self.reference_logps(batch)
+                for item, r, k in zip(chunk, ref_logps.tolist(), ref_kl_logps.tolist()):
+                    item['ref_logps'], item['ref_kl_logps'] = r, k
+        finally:
+            self.model.train(was_training)

@@ -1,0 +1,195 @@
+"""`swift eval` end to end: every benchmark on the real model, an adapter checkpoint, the Python API,
+an OpenAI-compatible server, the training callback, and the other backends' hand-off."""
+import json
+
+import pytest
+import torch
+
+from swift.cli.main import main as swift_main
+from swift.utils import SwiftError
+
+
+def _result(out):
+    [path] = list(out.rglob('eval_result.json'))
+    return json.loads(path.read_text(encoding='utf-8')), path.parent
+
+
+def _samples(run_dir, name):
+    return [json.loads(line) for line in (run_dir / 'samples' / f'{name}.jsonl').read_text().splitlines()]
+
+
+def test_every_benchmark_on_the_embedded_model(smollm_dir, shared_data, tmp_path, capsys):
+    args = {'mmlu': {'subsets': ['marketing'], 'few_shot_num': 1}, 'ceval': {'subsets': ['law'], 'few_shot_num': 1},
+            'cmmlu': {'subsets': ['anatomy'], 'few_shot_num': 1}, 'gsm8k': {'few_shot_num': 2, 'max_new_tokens': 24}}
+    code = swift_main(['eval', '--model', str(smollm_dir), '--eval_dataset', 'mmlu', 'ceval', 'cmmlu', 'gsm8k', 'arc_c',
+                       'arc_e', 'hellaswag', '--eval_limit', '2', '--eval_dataset_dir', str(shared_data),
+                       '--eval_dataset_args', json.dumps(args), '--eval_output_dir', str(tmp_path)])
+    assert code == 0
+    table = capsys.readouterr().out
+    assert 'mmlu (loglikelihood, 1-shot)' in table and 'gsm8k (generation, 2-shot)' in table
+    result, run_dir = _result(tmp_path)
+    assert run_dir == tmp_path / smollm_dir.name  # a fixed folder per model: a rerun resumes there
+    assert list(result['results']) == ['mmlu', 'ceval', 'cmmlu', 'gsm8k', 'arc_c', 'arc_e', 'hellaswag']
+    for name, bench in result['results'].items():
+        assert bench['metrics']['n'] == 2, name
+        assert len(_samples(run_dir, name)) == 2
+    gsm8k = _samples(run_dir, 'gsm8k')[0]
+    assert gsm8k['output'] and gsm8k['gold'] == '18' and 'Q:' not in gsm8k['output']
+    assert gsm8k['prompt'].endswith('\nA:')
+    # the real model knows some of these: a fixed, non-trivial score on the first rows
+    assert result['results']['arc_e']['metrics']['acc_norm'] is not None
+
+
+def _lora_checkpoint(tiny_model_dir, path):
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+    torch.manual_seed(0)
+    base = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir))
+    # init_lora_weights=False: non-zero B, so the adapter changes the model's answers from the start
+    model = get_peft_model(base, LoraConfig(r=4, target_modules=['q_proj', 'v_proj'], init_lora_weights=False))
+    model.save_pretrained(str(path))
+    (path / 'args.json').write_text(json.dumps({'model': str(tiny_model_dir), 'template': 'smollm2'}))
+    return path
+
+
+def test_adapter_checkpoint(tiny_model_dir, shared_data, tmp_path):
+    checkpoint = _lora_checkpoint(tiny_model_dir, tmp_path / 'v0' / 'checkpoint-1')
+    common = ['--eval_dataset', 'arc_c', '--eval_limit', '3', '--eval_dataset_dir', str(shared_data)]
+    base_args = ['--model', str(tiny_model_dir), *common, '--eval_output_dir', str(tmp_path / 'base')]
+    assert swift_main(['eval', *base_args]) == 0
+    # --adapters alone: the base model comes from the checkpoint's args.json
+    lora_args = ['--adapters', str(checkpoint), *common, '--eval_output_dir', str(tmp_path / 'lora')]
+    assert swift_main(['eval', *lora_args]) == 0
+    base, base_dir = _result(tmp_path / 'base')
+    lora, lora_dir = _result(tmp_path / 'lora')
+    assert lora['model']['adapters'] == [str(checkpoint)] and lora_dir.name.endswith('-v0-checkpoint-1')
+    base_ll = [r['logliks'] for r in _samples(base_dir, 'arc_c')]
+    lora_ll = [r['logliks'] for r in _samples(lora_dir, 'arc_c')]
+    assert base_ll != lora_ll  # the adapter was applied
+
+
+def test_python_api_with_an_engine_and_a_load_handle(tiny_model_dir, shared_data):
+    import swift
+    from swift.eval import evaluate
+    from swift.infer.pt_engine import PtEngine
+    engine = PtEngine(str(tiny_model_dir))
+    try:
+        scores = evaluate(engine, 'arc_e', limit=3, dataset_dir=str(shared_data))
+    finally:
+        engine.close()
+    assert set(scores) == {'arc_e'} and scores['arc_e']['n'] == 3
+    assert 0.0 <= scores['arc_e']['acc'] <= 1.0 and 'acc_norm' in scores['arc_e']
+    handle = swift.load(str(tiny_model_dir))
+    again = evaluate(handle, ['arc_e'], limit=3, dataset_dir=str(shared_data))
+    assert again == scores  # the same model scores the same, whichever way it is passed
+
+
+def test_openai_server_with_and_without_prompt_logprobs(tiny_model_dir, shared_data, tmp_path):
+    from swift.eval import evaluate
+    from swift.eval.evaluator import build_lm, run_evaluation
+    from swift.infer.pt_engine import PtEngine
+    from tests.eval.openai_server import OpenAIServer
+    engine = PtEngine(str(tiny_model_dir))
+    args = {'gsm8k': {'few_shot_num': 1, 'max_new_tokens': 8}}
+    try:
+        local = run_evaluation(build_lm(engine), ['arc_c', 'gsm8k'], limit=2, dataset_args=args,
+                               dataset_dir=str(shared_data), output_dir=str(tmp_path / 'local'), progress=False)
+        with OpenAIServer(engine) as server:
+            code = swift_main(['eval', '--eval_url', server.url, '--eval_dataset', 'arc_c', 'gsm8k', '--eval_limit',
+                               '2', '--eval_dataset_dir', str(shared_data), '--eval_dataset_args', json.dumps(args),
+                               '--eval_output_dir', str(tmp_path / 'server')])
+            assert code == 0
+            paths = {r['path'] for r in server.requests}
+            assert paths == {'/v1/completions'}  # log-likelihoods by echo, GSM8K by plain completion
+            assert any(r.get('echo') and r.get('logprobs') == 1 for r in server.requests)
+        remote, remote_dir = _result(tmp_path / 'server')
+        assert remote['model'] == {'url': server.url, 'model': 'test-model'}
+        assert remote['results']['arc_c']['scoring'] == 'loglikelihood'
+        for mine, theirs in zip(_samples(tmp_path / 'local', 'arc_c'), _samples(remote_dir, 'arc_c')):
+            assert theirs['logliks'] == pytest.approx(mine['logliks'], abs=1e-3)
+        assert [r['output'] for r in _samples(remote_dir, 'gsm8k')] == \
+            [r['output'] for r in _samples(tmp_path / 'local', 'gsm8k')]
+
+        with OpenAIServer(engine, logprobs=False) as server:
+            scores = evaluate(eval_url=server.url, datasets='arc_c', limit=2, dataset_dir=str(shared_data))
+            assert scores['arc_c']['n'] == 2 and set(scores['arc_c']) == {'n', 'acc'}  # scored by the answer letter
+            chat = evaluate(eval_url=server.url, datasets='arc_c', limit=2, dataset_dir=str(shared_data), chat=True)
+            assert chat['arc_c']['n'] == 2
+            assert any(r['path'] == '/v1/chat/completions' for r in server.requests)
+    finally:
+        engine.close()
+
+
+def test_unreachable_server_is_one_clear_error(shared_data, capsys):
+    code = swift_main(['eval', '--eval_url', 'http://127.0.0.1:9/v1', '--eval_dataset', 'arc_c', '--eval_dataset_dir',
+                       str(shared_data)])
+    err = capsys.readouterr().err
+    assert code == 1 and 'cannot connect' in err and len(err.strip().splitlines()) == 1
+
+
+def test_user_errors_are_one_line(tiny_model_dir, capsys):
+    assert swift_main(['eval', '--model', str(tiny_model_dir), '--eval_dataset', 'mmlux']) == 1
+    assert "unknown benchmark 'mmlux'. Did you mean: mmlu" in capsys.readouterr().err
+    assert swift_main(['eval', '--model', str(tiny_model_dir)]) == 1
+    assert '--eval_dataset is required' in capsys.readouterr().err
+    assert swift_main(['eval', '--eval_dataset', 'gsm8k']) == 1
+    assert '--model is required' in capsys.readouterr().err
+
+
+def test_benchmark_callback_logs_scores_at_each_evaluation(tiny_model_dir, shared_data, tmp_path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer, Trainer, TrainingArguments
+    from swift.eval import BenchmarkEvalCallback
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_model_dir))
+    model = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir))
+    rows = [{'input_ids': ids, 'labels': ids} for ids in
+            (tokenizer.encode(f'{i} plus {i} is {2 * i}.') for i in range(4))]
+    callback = BenchmarkEvalCallback(['arc_e'], limit=2, dataset_dir=str(shared_data))
+    trainer = Trainer(model=model, processing_class=tokenizer, train_dataset=rows, eval_dataset=rows,
+                      callbacks=[callback],
+                      args=TrainingArguments(output_dir=str(tmp_path), max_steps=2, eval_strategy='steps', eval_steps=1,
+                                             per_device_train_batch_size=1, per_device_eval_batch_size=1,
+                                             logging_steps=1, report_to=[], use_cpu=True, save_strategy='no'))
+    trainer.train()
+    evals = [e for e in trainer.state.log_history if 'eval_loss' in e]
+    assert len(evals) == 2
+    for entry in evals:
+        assert 0.0 <= entry['eval_arc_e_acc'] <= 1.0 and 'eval_arc_e_acc_norm' in entry
+    assert [step for step, _ in callback.history] == [1, 2]
+    model.train()
+    assert set(callback.scores(model, tokenizer)) == {'eval_arc_e_acc', 'eval_arc_e_acc_norm'}
+    assert model.training  # scored in eval mode, then put back
+
+
+def test_other_backends_hand_off(tiny_model_dir, tmp_path, monkeypatch):
+    import importlib.util
+    from swift.eval.arguments import EvalArguments
+    from swift.eval.backends import lm_eval_runs, run_backend
+    from swift.utils.args import parse_args
+    args = parse_args(EvalArguments, ['--model', str(tiny_model_dir), '--eval_dataset', 'gsm8k', 'arc_c',
+                                      '--eval_limit', '5', '--eval_backend', 'lm_eval',
+                                      '--eval_output_dir', str(tmp_path)])
+    runs = lm_eval_runs(args)
+    assert [r['tasks'] for r in runs] == [['gsm8k_cot'], ['arc_challenge']]
+    assert runs[0]['model'] == 'hf' and runs[0]['model_args']['pretrained'] == str(tiny_model_dir)
+    assert runs[0]['limit'] == 5 and runs[0]['num_fewshot'] is None
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, 'find_spec',
+                        lambda name, *a: None if name == 'evalscope' else real_find_spec(name, *a))
+    args = parse_args(EvalArguments, ['--eval_url', 'http://127.0.0.1:9/v1', '--eval_dataset', 'mmlu',
+                                      '--eval_backend', 'evalscope', '--eval_output_dir', str(tmp_path)])
+    with pytest.raises(SwiftError, match='needs the evalscope package: pip install evalscope'):
+        run_backend(args)
+
+
+def test_chat_template_mode(tiny_model_dir, shared_data, tmp_path):
+    from swift.eval import evaluate
+    args = {'gsm8k': {'few_shot_num': 1, 'max_new_tokens': 4}}
+    scores = evaluate(str(tiny_model_dir), ['arc_c', 'gsm8k'], limit=1, dataset_args=args, chat=True,
+                      template='smollm2', dataset_dir=str(shared_data), output_dir=str(tmp_path))
+    assert scores['arc_c']['n'] == 1 and scores['gsm8k']['n'] == 1
+    arc = _samples(tmp_path, 'arc_c')[0]
+    assert '<|im_start|>user\nQuestion: ' in arc['prompt'] and arc['prompt'].endswith('<|im_start|>assistant\n')
+    assert not arc['choices'][0].startswith(' ')  # the reply starts the assistant turn: no space before it
+    messages = _samples(tmp_path, 'gsm8k')[0]['prompt']
+    assert [m['role'] for m in messages] == ['user', 'assistant', 'user']
+    assert messages[2]['content'].startswith('Q: Janet')

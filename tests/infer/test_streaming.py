@@ -1,0 +1,101 @@
+"""Streaming text: whole characters only (Chinese, emoji), stop strings never shown, stream == infer."""
+import pytest
+
+from swift.infer import InferRequest, RequestConfig
+from swift.infer.detokenizer import IncrementalDecoder, StopStringMatcher, cut_at_stop
+from swift.infer.pt_engine import PtEngine
+from tests.infer.scripted_model import ScriptedLM
+
+MESSAGES = [{'role': 'user', 'content': 'Say something.'}]
+
+
+def scripted_engine(tokenizer, text: str) -> PtEngine:
+    from swift.template import get_template
+    template = get_template('smollm2', tokenizer=tokenizer)
+    prompt_length = len(template.encode({'messages': MESSAGES}, for_inference=True)['input_ids'])
+    script = tokenizer.encode(text, add_special_tokens=False)
+    model = ScriptedLM(script, len(tokenizer), tokenizer.eos_token_id, prompt_length)
+    return PtEngine(model, tokenizer, template=template)
+
+
+@pytest.mark.parametrize('text', ['你好，世界！今天天气很好。', 'Rocket 🚀 to the moon 🌕 and back 👩‍🚀!',
+                                  '混合 text 😀 与 emoji ✨ café'])
+def test_stream_never_splits_a_multibyte_character(smollm_tokenizer, text):
+    ids = smollm_tokenizer.encode(text, add_special_tokens=False)
+    # the script really does contain tokens that end inside a character
+    partial = [smollm_tokenizer.decode(ids[:i]) for i in range(1, len(ids))]
+    assert any(p.endswith('\ufffd') for p in partial)
+    with scripted_engine(smollm_tokenizer, text) as engine:
+        deltas = list(engine.stream(InferRequest(MESSAGES), RequestConfig(max_tokens=200)))
+        assert ''.join(deltas) == text
+        assert all('\ufffd' not in d for d in deltas)
+        assert len(deltas) > 3  # it really streamed
+        response = engine.infer(InferRequest(MESSAGES), RequestConfig(max_tokens=200))[0]
+        assert response.choices[0].message.content == text
+        assert response.choices[0].finish_reason == 'stop'
+        assert response.usage.completion_tokens == len(ids) + 1  # the EOS counts, as in vLLM
+
+
+def test_stop_string_across_tokens_is_never_streamed(smollm_tokenizer):
+    text = '答案是42。<END>之后的文字 never shown'
+    with scripted_engine(smollm_tokenizer, text) as engine:
+        config = RequestConfig(max_tokens=200, stop=['<END>'])
+        deltas = list(engine.stream(InferRequest(MESSAGES), config))
+        assert ''.join(deltas) == '答案是42。'
+        assert not any('<' in d for d in deltas)
+        response = engine.infer(InferRequest(MESSAGES), config)[0]
+        assert response.choices[0].message.content == '答案是42。'
+        assert response.choices[0].finish_reason == 'stop'
+
+
+def test_max_tokens_cuts_the_script(smollm_tokenizer):
+    with scripted_engine(smollm_tokenizer, 'one two three four five six seven eight') as engine:
+        response = engine.infer(InferRequest(MESSAGES), RequestConfig(max_tokens=3))[0]
+        assert response.choices[0].finish_reason == 'length'
+        assert response.usage.completion_tokens == 3
+        assert response.choices[0].message.content == 'one two three'
+
+
+def test_stream_chunks_are_openai_shaped(smollm_tokenizer):
+    with scripted_engine(smollm_tokenizer, 'Hello there') as engine:
+        chunks = [c.to_dict() for c in engine.infer_stream(InferRequest(MESSAGES), RequestConfig(max_tokens=10))]
+    assert chunks[0]['choices'][0]['delta'] == {'role': 'assistant', 'content': ''}
+    assert all(c['object'] == 'chat.completion.chunk' and c['id'] == chunks[0]['id'] for c in chunks)
+    assert chunks[-2]['choices'][0]['finish_reason'] == 'stop'
+    assert chunks[-1]['choices'] == [] and chunks[-1]['usage']['completion_tokens'] == 3
+    assert ''.join(c['choices'][0]['delta'].get('content', '') for c in chunks[:-1]) == 'Hello there'
+
+
+def test_incremental_decoder_handles_sentencepiece_spaces():
+    """Decoding only a window must not lose a word's leading space (SentencePiece drops it at the start)."""
+
+    class SentencePieceLike:
+        pieces = {1: '▁Hello', 2: '▁wor', 3: 'ld', 4: '▁!'}
+
+        def decode(self, ids, skip_special_tokens=True):
+            return ''.join(self.pieces[i] for i in ids).replace('▁', ' ').lstrip(' ')
+
+    decoder = IncrementalDecoder(SentencePieceLike())
+    assert ''.join(decoder.push(t) for t in [1, 2, 3, 4]) == 'Hello world !'
+
+
+def test_stop_matcher_holds_back_only_possible_stop_prefixes():
+    matcher = StopStringMatcher(['STOP', 'xyz'])
+    assert matcher.feed('abc S') == ('abc ', False)  # 'S' may begin STOP
+    assert matcher.feed('T') == ('', False)
+    assert matcher.feed('ART') == ('START', False)  # not STOP after all
+    assert matcher.feed(' x') == (' ', False)
+    assert matcher.feed('yzzz') == ('', True)
+    assert matcher.text == 'abc START '
+    assert cut_at_stop('a STOP b', ['STOP']) == ('a ', True)
+    assert cut_at_stop('plain', ['STOP']) == ('plain', False)
+
+
+def test_interactive_chat_streams_and_handles_commands(smollm_tokenizer):
+    import io
+    from swift.infer.chat import interactive_chat
+    stdin = io.StringIO('Say something.\nclear\nmulti-line\nSay something.#\nexit\n')
+    stdout = io.StringIO()
+    with scripted_engine(smollm_tokenizer, '你好 🌍') as engine:
+        interactive_chat(engine, RequestConfig(max_tokens=50), stdin, stdout)
+    assert stdout.getvalue().count('>>> 你好 🌍\n') == 2

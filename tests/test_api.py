@@ -1,0 +1,77 @@
+"""The Python API: the names users import from `swift`, and that they run what the CLI runs."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import swift
+from tests.conftest import REPO
+
+ROWS = [{'messages': [{'role': 'user', 'content': f'Say {w}.'}, {'role': 'assistant', 'content': w}]}
+        for w in ('apple', 'river', 'cloud', 'stone', 'light', 'green', 'north', 'sugar')]
+
+
+def test_import_swift_is_lazy():
+    code = 'import sys, swift; assert "torch" not in sys.modules; print(swift.__version__)'
+    done = subprocess.run([sys.executable, '-c', code], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_public_names():
+    from swift import LoRAConfig, SftArguments, Swift, prepare_model, sft_main, train  # noqa: F401
+    config = LoRAConfig(r=8, target_modules=['q_proj', 'v_proj'], lora_alpha=32, dropout=0.1)
+    assert config.lora_dropout == 0.1 and config.r == 8
+    assert callable(train) and callable(swift.train)
+
+
+def test_prepare_model_and_swift_prepare(tiny_model_dir):
+    from swift import LoRAConfig, Swift
+    model, tokenizer = swift.prepare_model(str(tiny_model_dir))
+    assert tokenizer.eos_token == '<|im_end|>'
+    peft_model = Swift.prepare_model(model, config=LoRAConfig(r=4, target_modules=['q_proj', 'v_proj']))
+    assert any(p.requires_grad for n, p in peft_model.named_parameters() if 'lora_' in n)
+
+
+def _losses(result):
+    lines = (Path(result.output_dir) / 'logging.jsonl').read_text().splitlines()
+    return [json.loads(l)['loss'] for l in lines if '"loss"' in l]
+
+
+def test_train_with_a_list_of_dicts_and_sft_main_forms_agree(tiny_model_dir, tmp_path):
+    common = dict(template='smollm2', max_steps=2, logging_steps=1, save_steps=10, report_to=['none'],
+                  add_version=False, lora_dropout=0.0, learning_rate=1e-3, per_device_train_batch_size=2)
+    via_train = swift.train(model=str(tiny_model_dir), dataset=ROWS, output_dir=str(tmp_path / 'a'), **common)
+    assert Path(via_train.last_checkpoint).name == 'checkpoint-2'
+
+    data = tmp_path / 'rows.jsonl'
+    data.write_text(''.join(json.dumps(r) + '\n' for r in ROWS))
+    from swift import SftArguments, sft_main
+    via_dataclass = sft_main(SftArguments(model=str(tiny_model_dir), dataset=[str(data)],
+                                          output_dir=str(tmp_path / 'b'), **common))
+    argv = ['--model', str(tiny_model_dir), '--dataset', str(data), '--output_dir', str(tmp_path / 'c')]
+    for key, value in common.items():
+        argv += [f'--{key}'] + ([str(v) for v in value] if isinstance(value, list) else [str(value)])
+    via_argv = sft_main(argv)
+    losses = _losses(via_train)
+    assert len(losses) == 2
+    assert _losses(via_dataclass) == pytest.approx(losses)
+    assert _losses(via_argv) == pytest.approx(losses)
+
+
+def test_load_handle_infers_and_trains(tiny_model_dir, tmp_path):
+    handle = swift.load(str(tiny_model_dir), template='smollm2')
+    reply = handle.infer('hello', max_new_tokens=4)
+    assert isinstance(reply, str)
+    result = handle.train(ROWS, template='smollm2', max_steps=1, report_to=['none'], output_dir=str(tmp_path),
+                          add_version=False)
+    assert Path(result.last_checkpoint).is_dir()
+
+
+def test_use_qlora_trains_a_4bit_model(tiny_model_dir, tmp_path):
+    result = swift.train(model=str(tiny_model_dir), dataset=ROWS, template='smollm2', use_qlora=True, max_steps=1,
+                         report_to=['none'], output_dir=str(tmp_path), add_version=False)
+    saved = json.loads((Path(result.last_checkpoint) / 'args.json').read_text())
+    assert saved['quant_method'] == 'bnb' and saved['quant_bits'] == 4
+    assert (Path(result.last_checkpoint) / 'adapter_model.safetensors').is_file()
