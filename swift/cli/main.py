@@ -56,6 +56,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     from swift.utils.errors import SwiftError
     try:
+        from .launch import launch
+        launched = launch(command, rest)
+        if launched is not None:
+            return launched
         module = importlib.import_module(module_name)
         return module.main(rest) or 0
     except SwiftError as e:

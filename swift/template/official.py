@@ -59,6 +59,7 @@ UNVERIFIED: Dict[str, str] = {
     'internlm3': 'no copy of the InternLM3 template was available offline',
     'baichuan2': 'Baichuan2 publishes no chat template (format taken from its generation code)',
     'olmo2': 'no copy of the OLMo-2 template was available offline',
+    'raw': 'plain text for pre-training: no chat format to compare',
 }
 
 

@@ -1,6 +1,6 @@
 """Arguments of `swift sft` and `swift pt` (ms-swift's flag names), composed from shared parts."""
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import Any, Dict, List, Optional
 
 from swift.arguments import BaseArguments, ModelArguments, TemplateArguments
 from swift.tuners.arguments import TunerArguments
@@ -20,6 +20,8 @@ class DataArguments:
     model_name: List[str] = field(default_factory=list, metadata={'help': 'name for swift/self-cognition'})
     model_author: List[str] = field(default_factory=list, metadata={'help': 'author for swift/self-cognition'})
     loss_scale: str = field(default='default', metadata={'help': 'default | last_round | all'})
+    use_chat_template: bool = field(default=True, metadata={
+        'help': "false: plain text with no chat format (template 'raw'; swift pt's default)"})
     packing: bool = field(default=False, metadata={'help': 'pack samples into max_length rows (SDPA, no flash-attn)'})
     padding_free: bool = field(default=False, metadata={'help': 'concatenate each batch into one row'})
 
@@ -48,6 +50,15 @@ class TrainingArguments:
     report_to: List[str] = field(default_factory=lambda: ['tensorboard'],
                                  metadata={'help': 'tensorboard | wandb | swanlab | none'})
     dataloader_num_workers: int = 0
+    # benchmark scores at each eval step (swift eval's benchmarks; with no validation set, at every eval_steps)
+    eval_benchmarks: List[str] = field(default_factory=list, metadata={
+        'help': 'benchmarks scored at each eval step and logged beside the loss: gsm8k arc_c mmlu ...'})
+    eval_benchmark_limit: Optional[int] = field(default=None, metadata={
+        'help': 'rows per benchmark subset scored at each eval step (the first ones); default all'})
+    eval_dataset_dir: Optional[str] = field(default=None, metadata={
+        'help': 'local benchmark copies in their original layout, as swift eval --eval_dataset_dir'})
+    eval_dataset_args: Dict[str, Any] = field(default_factory=dict, metadata={
+        'help': 'per benchmark, JSON, as swift eval: {"gsm8k": {"few_shot_num": 4, "max_new_tokens": 128}}'})
 
     ALIASES = {'batch_size': 'per_device_train_batch_size', 'eval_batch_size': 'per_device_eval_batch_size'}
 
@@ -77,8 +88,28 @@ class SftArguments(TrainingArguments, DataArguments, TunerArguments, QuantizeArg
             raise SwiftError('--packing and --padding_free are alternatives: choose one')
         if (self.packing or self.padding_free) and not self.max_length:
             self.max_length = 2048 if self.packing else None
+        self._check_eval_benchmarks()
+
+    def _check_eval_benchmarks(self):
+        """Unknown benchmark names fail now, not at the first eval step after minutes of training."""
+        if self.eval_benchmark_limit is not None and self.eval_benchmark_limit < 1:
+            raise SwiftError(f'--eval_benchmark_limit must be >= 1, got {self.eval_benchmark_limit}')
+        if not self.eval_benchmarks:
+            if self.eval_benchmark_limit is not None or self.eval_dataset_args:
+                raise SwiftError('--eval_benchmark_limit and --eval_dataset_args need --eval_benchmarks, '
+                                 'e.g. --eval_benchmarks gsm8k arc_c')
+            return
+        from swift.eval.registry import get_benchmark, get_benchmarks
+        names = {b.name for b in get_benchmarks(self.eval_benchmarks)}
+        self.eval_dataset_args = {get_benchmark(k).name: v for k, v in self.eval_dataset_args.items()}
+        unknown = sorted(set(self.eval_dataset_args) - names)
+        if unknown:
+            raise SwiftError(f'--eval_dataset_args names {unknown[0]!r}, which is not among --eval_benchmarks '
+                             f'({", ".join(sorted(names))})')
 
 
 @dataclass
 class PtArguments(SftArguments):
+    """`swift pt`: every token of plain text is trained, with no chat format around it."""
     loss_scale: str = 'all'
+    use_chat_template: bool = False

@@ -42,7 +42,10 @@ def load_model(args: SftArguments, model=None, tokenizer=None):
 def build_template(args: SftArguments, model, tokenizer):
     from swift.template import get_template
     info = getattr(model, 'model_info', None) or getattr(tokenizer, 'model_info', None)
-    name = args.template or (info.template if info else None) or (info.model_dir if info else None)
+    if not args.use_chat_template:
+        name = 'raw'
+    else:
+        name = args.template or (info.template if info else None) or (info.model_dir if info else None)
     return get_template(name, tokenizer=tokenizer, default_system=args.system, max_length=args.max_length,
                         loss_scale=args.loss_scale)
 
@@ -85,6 +88,7 @@ def build_collator(args: SftArguments, tokenizer, train: List[dict]):
 
 def hf_training_arguments(args: SftArguments, output_dir: Path, has_eval: bool):
     import transformers
+    from swift.utils.device import detect_device
     eval_steps = args.eval_steps or args.save_steps
     return transformers.TrainingArguments(
         output_dir=str(output_dir),
@@ -114,6 +118,8 @@ def hf_training_arguments(args: SftArguments, output_dir: Path, has_eval: bool):
         disable_tqdm=True,  # our ProgressCallback draws the bar
         bf16=_dtype_name(args) == 'bfloat16',
         fp16=_dtype_name(args) == 'float16',
+        # accelerate runs several CPU processes (torchrun) as DDP over gloo only when told it is on CPU.
+        use_cpu=detect_device() == 'cpu',
     )
 
 

@@ -64,6 +64,7 @@ class SwiftTrainer(Trainer):
         if 'loss' in logs and self._trained_tokens:
             elapsed = max(time.time() - self._since, 1e-9)
             logs['token_acc'] = round(self._correct / self._trained_tokens, 6)
+            logs['trained_tokens'] = self._trained_tokens
             logs['train_tokens_per_second'] = round(self._trained_tokens / elapsed, 2)
             self._reset_counters()
         super().log(logs, start_time)
@@ -88,11 +89,16 @@ class SwiftTrainer(Trainer):
         run_dir = super()._get_output_dir(trial)
         name = f'checkpoint-{self.state.global_step}'
         self._staging_dir = os.path.join(run_dir, STAGING)
-        shutil.rmtree(self._staging_dir, ignore_errors=True)
+        if self.args.should_save:
+            shutil.rmtree(self._staging_dir, ignore_errors=True)
+        # Several processes (DDP) write into the staging folder (each its RNG state): clear it first,
+        # and move it into place only once every process has written its part.
+        self.accelerator.wait_for_everyone()
         try:
             super()._save_checkpoint(model, trial)  # writes everything into the staging folder
         finally:
             staging, self._staging_dir = self._staging_dir, None
+        self.accelerator.wait_for_everyone()
         if not self.args.should_save:
             return
         final = os.path.join(run_dir, name)

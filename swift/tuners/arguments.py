@@ -8,6 +8,9 @@ from typing import List, Optional, Union
 
 @dataclass
 class TunerArguments:
+    adapters: List[str] = field(
+        default_factory=list,
+        metadata={'help': 'continue training these saved adapters (checkpoint directories) instead of new ones'})
     tuner_type: str = field(
         default='lora',
         metadata={'help': 'full | freeze | lora | adalora | vera | boft | ia3 | llamapro, or a plugin\'s tuner'})

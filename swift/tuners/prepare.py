@@ -49,12 +49,24 @@ def _prepare_quantized(model, args):
 
 
 def prepare_tuner(model, args):
-    """Apply args.tuner_type to `model`; returns the model to train (a PeftModel for adapter tuners)."""
-    tuner = get_tuner(getattr(args, 'tuner_type', None) or 'lora')
+    """Apply args.tuner_type to `model`; returns the model to train (a PeftModel for adapter tuners).
+
+    A model that already carries adapters (Swift.prepare_model'ed, or args.adapters saved ones)
+    trains those adapters: wrapping it in a second, new adapter would silently drop the user's.
+    """
     if is_quantized(model):
         model = _prepare_quantized(model, args)
-    model = tuner.prepare(model, args)
-    logger.info(f'tuner: {tuner.name}')
+    saved = list(getattr(args, 'adapters', None) or [])
+    if saved:
+        from .saving import load_adapters
+        model = load_adapters(model, saved, is_trainable=True)
+        logger.info(f'tuner: continuing the adapters {", ".join(saved)}')
+    elif getattr(model, 'peft_config', None):
+        logger.info(f'tuner: training the adapters the model already carries ({", ".join(model.peft_config)})')
+    else:
+        tuner = get_tuner(getattr(args, 'tuner_type', None) or 'lora')
+        model = tuner.prepare(model, args)
+        logger.info(f'tuner: {tuner.name}')
     log_trainable_parameters(model)
     return model
 

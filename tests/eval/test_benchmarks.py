@@ -86,7 +86,6 @@ def test_other_prompts_are_the_documented_formats(shared_data):
         '女性生殖腺是\nA. 卵巢\nB. 前庭大腺\nC. 前庭球\nD. 乳腺\n答案：')
 
 
-@pytest.mark.skipif(importlib.util.find_spec('lm_eval') is None, reason='lm-eval is not installed')
 def test_requests_equal_the_reference_harness(shared_data, tmp_path, monkeypatch):
     """lm-eval's own task definitions, pointed at the same rows, build the very same (context, continuation) pairs."""
     monkeypatch.setenv('HF_DATASETS_OFFLINE', '1')

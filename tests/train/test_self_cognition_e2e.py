@@ -33,3 +33,4 @@ def test_base_model_did_not_already_say_nova(smollm_dir):
     handle = swift.load('smollm2-135m-instruct')
     answers = [handle.infer(q, max_new_tokens=40) for q in HELD_OUT_IDENTITY_QUESTIONS[:3]]
     assert not any('Nova' in a or 'Aurora' in a for a in answers), answers
+    assert any('SmolLM' in a for a in answers), answers  # before training it knows itself as SmolLM
