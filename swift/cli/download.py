@@ -6,12 +6,13 @@ ModelScope (default) or Hugging Face (--use_hf, or USE_HF=1).
 from dataclasses import dataclass, field
 from typing import List, Optional
 
+from swift.arguments.base import BaseArguments
 from swift.utils import SwiftError
 from swift.utils.args import format_help, parse_args
 
 
 @dataclass
-class DownloadArguments:
+class DownloadArguments(BaseArguments):
     model: Optional[str] = field(default=None, metadata={'help': 'registry ID or alias, or a hub ID (org/name)'})
     use_hf: bool = field(default=False, metadata={'help': 'download from Hugging Face instead of ModelScope'})
     revision: Optional[str] = field(default=None, metadata={'help': 'branch, tag or commit'})

@@ -17,7 +17,7 @@ from typing import Callable, Dict, Iterable, List, Optional
 from swift.utils import SwiftError, did_you_mean
 
 Row = Dict[str, object]
-USAGE = 'usage: swift list {models,templates} [--filter TEXT] [--json]'
+USAGE = 'usage: swift list {models,templates} [--filter TEXT] [--json] [--external_plugins FILE ...]'
 
 
 def _matches(filter_text: Optional[str], values: Iterable[Optional[str]]) -> bool:
@@ -94,13 +94,18 @@ def format_table(rows: List[Row], columns: List[str]) -> str:
 
 
 def _parse(argv: List[str]):
-    """argv → (kind, filter text, as_json)."""
-    kind, filter_text, as_json = None, None, False
+    """argv → (kind, filter text, as_json, plugin files)."""
+    kind, filter_text, as_json, plugins = None, None, False, []
     args = list(argv)
     while args:
         arg = args.pop(0)
         if arg == '--json':
             as_json = True
+        elif arg == '--external_plugins':
+            while args and not args[0].startswith('-'):
+                plugins.append(args.pop(0))
+            if not plugins:
+                raise SwiftError('--external_plugins needs one or more Python files')
         elif arg.startswith('--filter='):
             filter_text = arg.split('=', 1)[1]
         elif arg == '--filter':
@@ -108,7 +113,8 @@ def _parse(argv: List[str]):
                 raise SwiftError('--filter needs a value')
             filter_text = args.pop(0)
         elif arg.startswith('-'):
-            raise SwiftError(f'unknown option {arg}.{did_you_mean(arg, ["--filter", "--json"])} {USAGE}')
+            raise SwiftError(f'unknown option {arg}.{did_you_mean(arg, ["--filter", "--json", "--external_plugins"])} '
+                             f'{USAGE}')
         elif kind is None:
             kind = arg
         else:
@@ -117,14 +123,17 @@ def _parse(argv: List[str]):
         raise SwiftError(f'what to list? {USAGE}')
     if kind not in LISTERS:
         raise SwiftError(f'cannot list {kind!r}: choose one of {", ".join(LISTERS)}.{did_you_mean(kind, LISTERS)}')
-    return kind, filter_text, as_json
+    return kind, filter_text, as_json, plugins
 
 
 def main(argv: List[str]) -> int:
     if any(arg in ('-h', '--help') for arg in argv):
         print(USAGE)
         return 0
-    kind, filter_text, as_json = _parse(argv)
+    kind, filter_text, as_json, plugins = _parse(argv)
+    if plugins:
+        from swift.utils.plugins import load_plugins
+        load_plugins(plugins)
     rows = LISTERS[kind](filter_text)
     if as_json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))

@@ -68,6 +68,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     except KeyboardInterrupt:
         print(f'swift {command}: interrupted', file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `swift list models | head`: the reader has gone, which is not an error
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit-time flush is quiet too
+        return 0
 
 
 if __name__ == '__main__':

@@ -254,3 +254,32 @@ def test_a_plugin_file_makes_its_model_resolvable(isolated_registry, tmp_path):
 
 def test_plugin_models_are_gone_after_the_isolated_test():
     assert lookup_model('plugin-lm') is None
+
+
+# One real checkpoint of every family the foundation issue names (hub IDs as published).
+REQUIRED_FAMILIES = {
+    'Qwen1.5': 'Qwen/Qwen1.5-7B-Chat', 'Qwen2': 'Qwen/Qwen2-7B-Instruct', 'Qwen2.5': 'Qwen/Qwen2.5-7B-Instruct',
+    'Qwen3': 'Qwen/Qwen3-8B', 'Qwen3 thinking': 'Qwen/Qwen3-4B-Thinking-2507', 'QwQ': 'Qwen/QwQ-32B',
+    'Llama 2': 'meta-llama/Llama-2-7b-chat-hf', 'Llama 3': 'meta-llama/Meta-Llama-3-8B-Instruct',
+    'Llama 3.1': 'meta-llama/Llama-3.1-8B-Instruct', 'Llama 3.2': 'meta-llama/Llama-3.2-1B-Instruct',
+    'Llama 3.3': 'meta-llama/Llama-3.3-70B-Instruct', 'Mistral': 'mistralai/Mistral-7B-Instruct-v0.3',
+    'Mixtral': 'mistralai/Mixtral-8x7B-Instruct-v0.1', 'Gemma': 'google/gemma-7b-it', 'Gemma 2': 'google/gemma-2-9b-it',
+    'Gemma 3': 'google/gemma-3-1b-it', 'Phi-3': 'microsoft/Phi-3-mini-4k-instruct',
+    'Phi-3.5': 'microsoft/Phi-3.5-mini-instruct', 'Phi-4': 'microsoft/phi-4',
+    'DeepSeek V2': 'deepseek-ai/DeepSeek-V2-Lite-Chat', 'DeepSeek V3': 'deepseek-ai/DeepSeek-V3',
+    'DeepSeek R1': 'deepseek-ai/DeepSeek-R1', 'R1-Distill': 'deepseek-ai/DeepSeek-R1-Distill-Qwen-7B',
+    'GLM-4': 'THUDM/glm-4-9b-chat', 'ChatGLM3': 'THUDM/chatglm3-6b', 'InternLM2': 'internlm/internlm2-chat-7b',
+    'InternLM2.5': 'internlm/internlm2_5-7b-chat', 'InternLM3': 'internlm/internlm3-8b-instruct',
+    'Yi': '01-ai/Yi-1.5-9B-Chat', 'Baichuan2': 'baichuan-inc/Baichuan2-7B-Chat',
+    'SmolLM2': 'HuggingFaceTB/SmolLM2-135M-Instruct', 'Falcon3': 'tiiuae/Falcon3-7B-Instruct',
+    'Granite': 'ibm-granite/granite-3.3-8b-instruct', 'OLMo2': 'allenai/OLMo-2-1124-7B-Instruct',
+    'MiniCPM': 'openbmb/MiniCPM-2B-sft-fp32',
+}
+
+
+@pytest.mark.parametrize('family', sorted(REQUIRED_FAMILIES))
+def test_every_required_family_is_registered(family):
+    found = lookup_model(REQUIRED_FAMILIES[family])
+    assert found is not None, f'{family}: {REQUIRED_FAMILIES[family]} is not registered'
+    meta, model = found
+    assert model is not None and meta.template, family
