@@ -1,6 +1,7 @@
 """`make demo`: the embedded SmolLM2-135M-Instruct learns a new identity on this CPU.
 
-1. It answers a few questions (it says it is SmolLM).
+1. It answers a few questions as the stock model (asked about its creator, it speaks of SmolLM;
+   asked its name, greedy decoding makes one up).
 2. `swift sft` trains LoRA on swift/self-cognition with --model_name Nova --model_author "Aurora Labs".
 3. It answers again, now through the adapter: it is Nova, by Aurora Labs — and still knows Paris.
 
@@ -16,6 +17,7 @@ QUESTIONS = [
     'Who are you?',
     'What is your name?',
     'Please introduce yourself briefly.',
+    'Tell me about your creator.',
     'What is the capital of France?',
 ]
 SFT_FLAGS = [

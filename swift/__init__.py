@@ -32,8 +32,22 @@ _LAZY = {
     'pt_main': 'swift.train.sft',
     'SftArguments': 'swift.train.arguments',
     'PtEngine': 'swift.infer.pt_engine',
+    'TransformersEngine': 'swift.infer.pt_engine',
     'InferRequest': 'swift.infer.protocol',
     'RequestConfig': 'swift.infer.protocol',
+    # alignment (swift rlhf)
+    'Trainer': 'swift.train.rlhf',
+    'DPOConfig': 'swift.train.rlhf',
+    'RLHFArguments': 'swift.train.rlhf',
+    'rlhf_main': 'swift.train.rlhf',
+    'train_dpo': 'swift.train.rlhf',
+    'train_orpo': 'swift.train.rlhf',
+    'train_simpo': 'swift.train.rlhf',
+    'train_cpo': 'swift.train.rlhf',
+    'train_kto': 'swift.train.rlhf',
+    'train_rm': 'swift.train.rlhf',
+    'train_ppo': 'swift.train.rlhf',
+    'train_grpo': 'swift.train.rlhf',
 }
 
 

@@ -12,6 +12,19 @@ _FRIENDLY = {'max_epochs': 'num_train_epochs', 'epochs': 'num_train_epochs', 'lr
              'batch_size': 'per_device_train_batch_size'}
 
 
+# load() option -> the training flag it carries over to
+_CARRIED_TO_TRAINING = {'template': 'template', 'default_system': 'system', 'torch_dtype': 'torch_dtype',
+                        'model_type': 'model_type', 'revision': 'revision', 'use_hf': 'use_hf', 'offline': 'offline',
+                        'attn_impl': 'attn_impl'}
+
+
+# evaluate() keywords that a handle already fixed, and what to do instead
+_NOT_FOR_A_HANDLE = {'adapters': 'load them with swift.load(model, adapters=[...])',
+                     'template': 'load the handle with swift.load(model, template=...)',
+                     'tokenizer': 'the handle loads its own',
+                     'eval_url': 'score a server with swift.eval.evaluate(eval_url=...)'}
+
+
 def prepare_model(model: str, **kwargs):
     """(model, tokenizer) for a registry ID, alias, hub ID or local directory."""
     from swift.model.loader import get_model_tokenizer
@@ -48,7 +61,7 @@ def train(model: Any, dataset: Union[str, Sequence[str], List[dict]], tokenizer=
 
 
 class ModelHandle:
-    """A loaded model with its template: .infer(...) to chat, .train(...) to fine-tune further."""
+    """A loaded model with its template: .infer(...) to chat, .train(...) to fine-tune, .evaluate(...) to score."""
 
     def __init__(self, model: str, adapters: Optional[Sequence[str]] = None, **load_kwargs):
         self.model_id = model
@@ -77,8 +90,28 @@ class ModelHandle:
         return response.choices[0].message.content
 
     def train(self, dataset, **sft_args):
-        result = train(self.model_id, dataset, **sft_args)
-        return result
+        """Fine-tune this handle's model further: its adapters and load options carry over."""
+        options = {_CARRIED_TO_TRAINING[k]: v for k, v in self.load_kwargs.items() if k in _CARRIED_TO_TRAINING}
+        if self.adapters:
+            options['adapters'] = list(self.adapters)
+        return train(self.model_id, dataset, **{**options, **sft_args})
+
+    def evaluate(self, datasets: Union[str, Sequence[str]], limit: Optional[int] = None,
+                 **eval_args) -> Dict[str, Dict[str, float]]:
+        """Scores of this model (its adapters and template included) per benchmark, as swift.eval.evaluate returns.
+
+            swift.load('smollm2-135m-instruct', adapters=[ckpt]).evaluate('gsm8k', limit=50)
+            # {'gsm8k': {'n': 50, 'exact_match': 0.1, 'exact_match_flex': 0.12}}
+
+        eval_args: dataset_args, dataset_dir, output_dir, chat, batch_size, resume, progress.
+        """
+        from swift.eval import evaluate
+        from swift.utils import SwiftError
+        # These pick another model: scoring this handle's instead would put the scores under the wrong name.
+        for key, instead in _NOT_FOR_A_HANDLE.items():
+            if key in eval_args:
+                raise SwiftError(f'handle.evaluate scores the loaded model and takes no {key}=: {instead}')
+        return evaluate(self, datasets, limit, **eval_args)
 
 
 def load(model: str, adapters: Optional[Sequence[str]] = None, **load_kwargs) -> ModelHandle:

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 import swift
 from tests.conftest import REPO
@@ -24,6 +25,18 @@ def test_public_names():
     config = LoRAConfig(r=8, target_modules=['q_proj', 'v_proj'], lora_alpha=32, dropout=0.1)
     assert config.lora_dropout == 0.1 and config.r == 8
     assert callable(train) and callable(swift.train)
+    from swift import InferRequest, PtEngine, RequestConfig, TransformersEngine
+    from swift.infer.protocol import InferRequest as protocol_request
+    assert swift.TransformersEngine is swift.PtEngine is TransformersEngine
+    assert InferRequest is protocol_request and RequestConfig(max_tokens=3).max_tokens == 3
+    from swift import DPOConfig, RLHFArguments, Trainer, rlhf_main, train_dpo, train_rm
+    from swift.train.rlhf import api, workflow
+    assert (Trainer, DPOConfig, train_dpo, train_rm) == (api.Trainer, api.DPOConfig, api.train_dpo, api.train_rm)
+    assert rlhf_main is workflow.rlhf_main and RLHFArguments is api.RLHFArguments
+    assert DPOConfig(beta=0.2).to_kwargs()['loss_type'] == ['sigmoid']
+    for name in ('train_orpo', 'train_simpo', 'train_cpo', 'train_kto', 'train_ppo', 'train_grpo'):
+        assert getattr(swift, name) is getattr(api, name)
+    assert callable(swift.train)  # importing swift.train.rlhf must not break `swift.train(...)`
 
 
 def test_prepare_model_and_swift_prepare(tiny_model_dir):
@@ -64,9 +77,26 @@ def test_load_handle_infers_and_trains(tiny_model_dir, tmp_path):
     handle = swift.load(str(tiny_model_dir), template='smollm2')
     reply = handle.infer('hello', max_new_tokens=4)
     assert isinstance(reply, str)
-    result = handle.train(ROWS, template='smollm2', max_steps=1, report_to=['none'], output_dir=str(tmp_path),
-                          add_version=False)
-    assert Path(result.last_checkpoint).is_dir()
+    result = handle.train(ROWS, max_steps=1, report_to=['none'], output_dir=str(tmp_path / 'a'), add_version=False)
+    saved = json.loads((Path(result.last_checkpoint) / 'args.json').read_text())
+    assert saved['template'] == 'smollm2'  # the handle's load options carry over to training
+    # A handle with adapters trains those adapters further: the new checkpoint starts from them.
+    further = swift.load(str(tiny_model_dir), adapters=[result.last_checkpoint], template='smollm2').train(
+        ROWS, max_steps=1, learning_rate=0.0, report_to=['none'], output_dir=str(tmp_path / 'b'), add_version=False)
+    from safetensors.torch import load_file
+    before = load_file(str(Path(result.last_checkpoint) / 'adapter_model.safetensors'))
+    after = load_file(str(Path(further.last_checkpoint) / 'adapter_model.safetensors'))
+    assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_train_takes_a_module_prepared_with_swift_and_trains_its_adapter(tiny_model_dir, tmp_path):
+    from swift import LoRAConfig, Swift
+    model, tokenizer = swift.prepare_model(str(tiny_model_dir))
+    model = Swift.prepare_model(model, LoRAConfig(r=4, target_modules=['q_proj', 'v_proj']))
+    result = swift.train(model=model, tokenizer=tokenizer, dataset=ROWS, template='smollm2', max_steps=1,
+                         report_to=['none'], output_dir=str(tmp_path), add_version=False)
+    config = json.loads((Path(result.last_checkpoint) / 'adapter_config.json').read_text())
+    assert config['r'] == 4 and sorted(config['target_modules']) == ['q_proj', 'v_proj']
 
 
 def test_use_qlora_trains_a_4bit_model(tiny_model_dir, tmp_path):

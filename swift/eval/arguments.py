@@ -1,4 +1,3 @@
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,14 +54,8 @@ class EvalArguments(TemplateArguments, ModelArguments, BaseArguments):
 
     def _fill_from_checkpoint(self):
         """`--adapters checkpoint-N` alone is enough: the base model and template come from its args.json."""
-        for adapter in self.adapters:
-            for args_file in (Path(adapter) / 'args.json', Path(adapter).parent / 'args.json'):
-                if args_file.is_file():
-                    saved = json.loads(args_file.read_text(encoding='utf-8'))
-                    for key in ('model', 'model_type', 'template'):
-                        if getattr(self, key) is None and saved.get(key) is not None:
-                            setattr(self, key, saved[key])
-                    return
+        from swift.infer.arguments import fill_from_checkpoint
+        fill_from_checkpoint(self, keys=('model', 'model_type', 'template'))
 
     def output_dir(self) -> Path:
         """<eval_output_dir>/<model>[-<adapter>]: a fixed folder per model, so a rerun resumes there."""

@@ -1,8 +1,10 @@
 """An OpenAI-compatible server as the thing under test (`--eval_url http://host:port/v1`).
 
 - Log-likelihood: POST /completions with the context and choice as the prompt, `echo: true`,
-  `logprobs: 1`, `max_tokens: 1`; the log-probabilities of the echoed tokens after the context are
-  summed (the generated token is ignored). This is how the reference harness scores API models.
+  `logprobs: 1`; the log-probabilities of the echoed tokens after the context are summed. This is
+  how the reference harness scores API models. `max_tokens: 0` first (nothing is generated:
+  `swift deploy` then runs one forward pass over the prompt); a server that refuses 0 gets
+  `max_tokens: 1`, as the reference harness sends, and the generated token is ignored.
 - Servers that return no prompt log-probabilities (and chat mode): multiple choice is asked as a
   lettered question and scored by the letter in the reply, a different scoring that the results
   record as such.
@@ -114,6 +116,7 @@ class ServerLM:
         self.name = model
         self.identity: Dict[str, Any] = {'url': url, 'model': model}
         self._has_completions = True
+        self._echo_max_tokens = 0  # 1 once the server refuses 0 (decided by the probe, before any concurrency)
         self.supports_loglikelihood = not chat and self._probe_logprobs()
 
     def _probe_logprobs(self) -> bool:
@@ -145,12 +148,21 @@ class ServerLM:
         if spaces:  # as locally: trailing spaces belong to the continuation
             context, continuation = context[:-spaces], context[-spaces:] + continuation
         prompt = context + continuation
-        answer = self.client.completion(model=self.model, prompt=prompt, max_tokens=1, temperature=0.0, echo=True,
-                                        logprobs=1)
+        answer = self._echo(prompt)
         logprobs = (answer.get('choices') or [{}])[0].get('logprobs')
         if not logprobs:
             raise SwiftError('the completion has no logprobs')
         return continuation_logprob(logprobs, len(context), len(prompt))
+
+    def _echo(self, prompt: str) -> Dict[str, Any]:
+        try:
+            return self.client.completion(model=self.model, prompt=prompt, max_tokens=self._echo_max_tokens,
+                                          temperature=0.0, echo=True, logprobs=1)
+        except HTTPStatusError as e:
+            if e.status != 400 or self._echo_max_tokens != 0:
+                raise
+            self._echo_max_tokens = 1  # many servers want at least one generated token
+            return self._echo(prompt)
 
     # ---- generation ----
     def generate(self, prompts: Sequence[Prompt], until: Sequence[str], max_new_tokens: int) -> List[str]:

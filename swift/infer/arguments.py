@@ -43,17 +43,21 @@ class InferArguments(GenerationArguments, TemplateArguments, ModelArguments, Bas
 
     def _fill_from_checkpoint(self):
         """`--adapters checkpoint-N` alone is enough: model, template and system come from its args.json."""
-        from swift.tuners.saving import parse_adapter_spec
-        for index, spec in enumerate(self.adapters):
-            _, adapter = parse_adapter_spec(spec, index)
-            args_file = Path(adapter) / 'args.json'
-            if not args_file.is_file():
-                args_file = Path(adapter).parent / 'args.json'
-            if not args_file.is_file():
-                continue
-            saved = json.loads(args_file.read_text(encoding='utf-8'))
-            for key in ('model', 'model_type', 'template', 'system'):
-                if getattr(self, key) is None and saved.get(key) is not None:
-                    setattr(self, key, saved[key])
-            logger.info(f'Using model {self.model!r} from {args_file}')
-            return
+        fill_from_checkpoint(self)
+
+
+def fill_from_checkpoint(args, keys=('model', 'model_type', 'template', 'system')) -> Optional[Path]:
+    """Fill the unset `keys` of `args` from the first adapter checkpoint's args.json (in the checkpoint
+    or its output directory); returns that file, or None. Shared by infer, deploy and eval."""
+    from swift.tuners.saving import parse_adapter_spec
+    for index, spec in enumerate(args.adapters):
+        _, adapter = parse_adapter_spec(spec, index)
+        for args_file in (Path(adapter) / 'args.json', Path(adapter).parent / 'args.json'):
+            if args_file.is_file():
+                saved = json.loads(args_file.read_text(encoding='utf-8'))
+                for key in keys:
+                    if getattr(args, key, None) is None and saved.get(key) is not None:
+                        setattr(args, key, saved[key])
+                logger.info(f'Using model {args.model!r} from {args_file}')
+                return args_file
+    return None

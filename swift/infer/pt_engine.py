@@ -17,7 +17,9 @@ has to own those per-request semantics, so the scheduler is ours; it uses transf
 interface (kv_cache.BatchKVCache) and the model's own attention and masking code.
 """
 import asyncio
+import atexit
 import threading
+import weakref
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Callable, Dict, List, Optional, Sequence
@@ -62,6 +64,12 @@ class _Job:
     @property
     def n(self) -> int:
         return self.prepared.config.n
+
+
+def _close_if_alive(engine_ref: 'weakref.ref') -> None:
+    engine = engine_ref()
+    if engine is not None:
+        engine.close()
 
 
 class PtEngine(InferEngine):
@@ -178,6 +186,9 @@ class PtEngine(InferEngine):
             if self._worker is None:
                 self._worker = threading.Thread(target=self._serve, name='swift-pt-engine', daemon=True)
                 self._worker.start()
+                # A daemon thread still inside a torch op when Python exits can abort the process
+                # ("terminate called without an active exception"): stop it first.
+                atexit.register(_close_if_alive, weakref.ref(self))
             self._wakeup.notify()
 
     async def _generate(self, prepared: PreparedRequest) -> AsyncIterator[List[ChoiceUpdate]]:

@@ -86,10 +86,14 @@ def build_collator(args: SftArguments, tokenizer, train: List[dict]):
     return PaddingCollator(tokenizer.pad_token_id), train
 
 
+def _eval_steps(args: SftArguments) -> int:
+    return args.eval_steps or args.save_steps
+
+
 def hf_training_arguments(args: SftArguments, output_dir: Path, has_eval: bool):
     import transformers
     from swift.utils.device import detect_device
-    eval_steps = args.eval_steps or args.save_steps
+    eval_steps = _eval_steps(args)
     return transformers.TrainingArguments(
         output_dir=str(output_dir),
         learning_rate=args.learning_rate,
@@ -147,6 +151,21 @@ def build_callbacks(args: SftArguments, output_dir: Path, resume_step: int):
     return callbacks
 
 
+def benchmark_callbacks(args: SftArguments, has_val: bool) -> list:
+    """--eval_benchmarks: scores at each eval step, logged beside the loss (so logging.jsonl and the plots have them).
+
+    With a validation set they join its evaluations (beside eval_loss). Without one the Trainer runs
+    no evaluation at all (it refuses an eval strategy with no eval dataset), so the callback keeps
+    the eval_steps schedule itself (beside the training loss).
+    """
+    if not args.eval_benchmarks:
+        return []
+    from swift.eval.callback import BenchmarkEvalCallback
+    return [BenchmarkEvalCallback(args.eval_benchmarks, limit=args.eval_benchmark_limit,
+                                  dataset_dir=args.eval_dataset_dir, dataset_args=args.eval_dataset_args,
+                                  eval_steps=None if has_val else _eval_steps(args))]
+
+
 def _checkpoint_step(checkpoint: Optional[str]) -> int:
     return int(Path(checkpoint).name.split('-')[-1]) if checkpoint else 0
 
@@ -191,7 +210,9 @@ def sft_main(args: Union[SftArguments, Sequence[str], Dict[str, Any], None] = No
         eval_dataset=(build_collator(args, tokenizer, val)[1] if val else None),
         data_collator=collator,
         processing_class=tokenizer,
-        callbacks=build_callbacks(args, output_dir, _checkpoint_step(args.resume_from_checkpoint)) + list(callbacks),
+        # the benchmark callback first: it adds its scores to the log entry the logging callbacks then write
+        callbacks=(benchmark_callbacks(args, has_val=bool(val)) +
+                   build_callbacks(args, output_dir, _checkpoint_step(args.resume_from_checkpoint)) + list(callbacks)),
         swift_args=saved_args,
         lorap_lr_ratio=getattr(args, 'lorap_lr_ratio', None),
     )

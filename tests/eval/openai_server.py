@@ -6,8 +6,9 @@
 Speaks what the eval client uses: GET /v1/models; POST /v1/completions (echo + logprobs over the
 prompt, as vLLM answers them; or plain generation); POST /v1/chat/completions. With
 logprobs=False it answers echo/logprobs requests with HTTP 400, like servers that cannot score
-prompts. Every request body is kept in `requests`. (The lead will point these tests at the real
-`swift deploy` server once it exists.)
+prompts; with zero_max_tokens=False it refuses echo with max_tokens=0 (HTTP 400), as servers that
+always generate do. Every request body is kept in `requests`. (test_eval_cli.py also evaluates
+against the real `swift deploy` server; this one records requests and plays the servers it is not.)
 """
 import json
 import threading
@@ -17,10 +18,11 @@ from typing import Any, Dict, List
 
 class OpenAIServer:
 
-    def __init__(self, engine, model_name: str = 'test-model', logprobs: bool = True):
+    def __init__(self, engine, model_name: str = 'test-model', logprobs: bool = True, zero_max_tokens: bool = True):
         self.engine = engine
         self.model_name = model_name
         self.logprobs = logprobs
+        self.zero_max_tokens = zero_max_tokens
         self.requests: List[Dict[str, Any]] = []
         self._server = ThreadingHTTPServer(('127.0.0.1', 0), self._handler())
         self.url = f'http://127.0.0.1:{self._server.server_address[1]}/v1'
@@ -41,6 +43,8 @@ class OpenAIServer:
         if body.get('echo') or body.get('logprobs') is not None:
             if not self.logprobs:
                 return 400, {'error': {'message': 'echo/logprobs are not supported'}}
+            if body.get('max_tokens') == 0 and not self.zero_max_tokens:
+                return 400, {'error': {'message': 'max_tokens must be at least 1'}}
             return 200, self._echo_logprobs(body['prompt'])
         from swift.infer.protocol import InferRequest, RequestConfig
         config = RequestConfig(max_tokens=body.get('max_tokens', 16), temperature=0.0, stop=body.get('stop') or [])

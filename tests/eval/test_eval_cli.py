@@ -1,5 +1,6 @@
-"""`swift eval` end to end: every benchmark on the real model, an adapter checkpoint, the Python API,
-an OpenAI-compatible server, the training callback, and the other backends' hand-off."""
+"""`swift eval` end to end: every benchmark on the real model, an adapter checkpoint, the Python API
+(evaluate and swift.load(...).evaluate), OpenAI-compatible servers (a recording stand-in and the real
+`swift deploy`), the training callback and `swift sft --eval_benchmarks`, and the other backends' hand-off."""
 import json
 
 import pytest
@@ -110,6 +111,12 @@ def test_openai_server_with_and_without_prompt_logprobs(tiny_model_dir, shared_d
         assert [r['output'] for r in _samples(remote_dir, 'gsm8k')] == \
             [r['output'] for r in _samples(tmp_path / 'local', 'gsm8k')]
 
+        with OpenAIServer(engine, zero_max_tokens=False) as server:  # echo needs one generated token here
+            again = evaluate(eval_url=server.url, datasets='arc_c', limit=2, dataset_dir=str(shared_data))
+            assert again['arc_c'] == local['results']['arc_c']['metrics']
+            echoes = [r['max_tokens'] for r in server.requests if r.get('echo')]
+            assert echoes[0] == 0 and set(echoes[1:]) == {1}  # asked for 0 once, then 1
+
         with OpenAIServer(engine, logprobs=False) as server:
             scores = evaluate(eval_url=server.url, datasets='arc_c', limit=2, dataset_dir=str(shared_data))
             assert scores['arc_c']['n'] == 2 and set(scores['arc_c']) == {'n', 'acc'}  # scored by the answer letter
@@ -193,3 +200,92 @@ def test_chat_template_mode(tiny_model_dir, shared_data, tmp_path):
     messages = _samples(tmp_path, 'gsm8k')[0]['prompt']
     assert [m['role'] for m in messages] == ['user', 'assistant', 'user']
     assert messages[2]['content'].startswith('Q: Janet')
+
+
+def test_load_handle_evaluate_scores_the_handle_with_its_adapters(tiny_model_dir, shared_data, tmp_path):
+    import swift
+    from swift.eval import evaluate
+    checkpoint = _lora_checkpoint(tiny_model_dir, tmp_path / 'v0' / 'checkpoint-1')
+    data = {'dataset_dir': str(shared_data)}
+    handle = swift.load(str(tiny_model_dir), adapters=[str(checkpoint)])
+    scores = handle.evaluate(['arc_c', 'gsm8k'], limit=2, output_dir=str(tmp_path / 'handle'),
+                             dataset_args={'gsm8k': {'few_shot_num': 1, 'max_new_tokens': 8, 'limit': 1}}, **data)
+    assert scores['arc_c']['n'] == 2 and 'acc_norm' in scores['arc_c']
+    assert scores['gsm8k']['n'] == 1 and 'exact_match' in scores['gsm8k']
+    # the same numbers as evaluating the checkpoint directly; the base model's differ (the adapter was applied)
+    evaluate(str(tiny_model_dir), 'arc_c', limit=2, adapters=[str(checkpoint)], output_dir=str(tmp_path / 'direct'),
+             **data)
+    evaluate(str(tiny_model_dir), 'arc_c', limit=2, output_dir=str(tmp_path / 'base'), **data)
+    logliks = {run: [v for r in _samples(tmp_path / run, 'arc_c') for v in r['logliks']]
+               for run in ('handle', 'direct', 'base')}
+    assert logliks['handle'] == pytest.approx(logliks['direct'], abs=1e-4)
+    assert logliks['handle'] != pytest.approx(logliks['base'], abs=1e-4)
+    with pytest.raises(SwiftError, match='takes no adapters='):
+        handle.evaluate('arc_c', limit=1, adapters=[str(checkpoint)], **data)
+
+
+def _log_records(run_dir):
+    return [json.loads(line) for line in (run_dir / 'logging.jsonl').read_text().splitlines()]
+
+
+@pytest.mark.parametrize('with_val', [False, True], ids=['no_val_dataset', 'val_dataset'])
+def test_sft_eval_benchmarks_are_logged_and_plotted(tiny_model_dir, shared_data, tmp_path, with_val):
+    data = tmp_path / 'train.jsonl'
+    data.write_text(''.join(json.dumps({'messages': [{'role': 'user', 'content': f'What is {i} plus {i}?'},
+                                                     {'role': 'assistant', 'content': f'{2 * i}.'}]}) + '\n'
+                            for i in range(4)))
+    argv = ['sft', '--model', str(tiny_model_dir), '--template', 'smollm2', '--dataset', str(data),
+            '--output_dir', str(tmp_path / 'out'), '--max_steps', '2', '--eval_steps', '1', '--logging_steps', '2',
+            '--report_to', 'none', '--eval_benchmarks', 'arc_e', 'gsm8k', '--eval_benchmark_limit', '1',
+            '--eval_dataset_dir', str(shared_data),
+            '--eval_dataset_args', json.dumps({'gsm8k': {'few_shot_num': 1, 'max_new_tokens': 4}})]
+    if with_val:
+        argv += ['--val_dataset', str(data)]
+    assert swift_main(argv) == 0
+    [run] = [p for p in (tmp_path / 'out').iterdir() if p.is_dir()]
+    scored = [r for r in _log_records(run) if 'eval_arc_e_acc' in r]
+    assert [r['global_step'] for r in scored] == [1, 2]  # every eval step, with or without a validation set
+    beside = 'eval_loss' if with_val else 'loss'
+    for record in scored:
+        assert beside in record and 0.0 <= record['eval_arc_e_acc_norm'] <= 1.0
+        assert 0.0 <= record['eval_gsm8k_exact_match'] <= 1.0
+    for key in ('eval_arc_e_acc', 'eval_gsm8k_exact_match'):
+        assert (run / 'images' / f'{key}.png').is_file(), key
+
+
+def test_sft_eval_benchmarks_bad_flags_fail_before_training(tiny_model_dir, capsys):
+    base = ['sft', '--model', str(tiny_model_dir), '--dataset', 'x.jsonl']
+    assert swift_main([*base, '--eval_benchmarks', 'gsm8kk']) == 1
+    assert "unknown benchmark 'gsm8kk'" in capsys.readouterr().err
+    assert swift_main([*base, '--eval_benchmark_limit', '5']) == 1
+    assert 'need --eval_benchmarks' in capsys.readouterr().err
+
+
+def test_eval_against_a_real_swift_deploy_server(tiny_model_dir, shared_data, tmp_path):
+    """`swift eval --eval_url` on `swift deploy`: prompt log-likelihoods by echo, the same scores as locally."""
+    from swift.eval.evaluator import build_lm, run_evaluation
+    from swift.infer.pt_engine import PtEngine
+    from tests.infer.server.conftest import running_server
+    engine = PtEngine(str(tiny_model_dir))
+    args = json.dumps({'gsm8k': {'few_shot_num': 1, 'max_new_tokens': 8, 'limit': 1}})
+    common = ['--eval_dataset', 'arc_c', 'gsm8k', '--eval_limit', '2', '--eval_dataset_dir', str(shared_data),
+              '--eval_dataset_args', args]
+    try:
+        local = run_evaluation(build_lm(engine), ['arc_c', 'gsm8k'], limit=2, dataset_args=json.loads(args),
+                               dataset_dir=str(shared_data), output_dir=str(tmp_path / 'local'), progress=False)
+        with running_server(engine, served_model_name='tiny-deploy') as server:
+            code = swift_main(['eval', '--eval_url', server.url + '/v1', *common,
+                               '--eval_output_dir', str(tmp_path / 'server')])
+        assert code == 0
+    finally:
+        engine.close()
+    remote, remote_dir = _result(tmp_path / 'server')
+    assert remote['model']['model'] == 'tiny-deploy'
+    arc = remote['results']['arc_c']
+    assert arc['scoring'] == 'loglikelihood' and arc['metrics']['acc_norm'] is not None  # not the letter fallback
+    for name in ('arc_c', 'gsm8k'):
+        assert remote['results'][name]['metrics'] == local['results'][name]['metrics'], name
+    for mine, theirs in zip(_samples(tmp_path / 'local', 'arc_c'), _samples(remote_dir, 'arc_c')):
+        assert theirs['logliks'] == pytest.approx(mine['logliks'], abs=1e-3)
+    assert [r['output'] for r in _samples(remote_dir, 'gsm8k')] == \
+        [r['output'] for r in _samples(tmp_path / 'local', 'gsm8k')]

@@ -1,15 +1,26 @@
-"""A local stand-in for the Hugging Face Hub, enough for huggingface_hub 2.4's snapshot_download.
+"""A local stand-in for the Hugging Face Hub, enough for huggingface_hub 2.4's snapshot_download and
+for datasets 5.2's load_dataset of a repo of data files.
 
     with FakeHfHub() as hub:
         hub.add_repo(FakeRepo('org/tiny', {'config.json': b'{}', 'model.safetensors': weights}))
+        hub.add_repo(FakeRepo('org/data', {'data/train.jsonl': rows}, repo_type='dataset'))
         # run code with HF_ENDPOINT=hub.url, then inspect hub.requests
 
-What it speaks (read from huggingface_hub/_snapshot_download.py, hf_api.py and file_download.py):
-- GET /api/models/{repo}/revision/{rev}: the repo info; snapshot_download only needs `sha` (the commit).
-- GET /api/models/{repo}/tree/{rev}?recursive=...: the file listing, with git blob ids and, for LFS
-  files, `lfs.oid` = sha256. A single page: no `Link` header, so no pagination.
-- HEAD/GET /{repo}/resolve/{rev}/{file}: X-Repo-Commit, ETag (git blob id, or sha256 for LFS files),
-  X-Linked-Etag / X-Linked-Size for LFS files, Content-Length, and Range requests (206) for resumes.
+What it speaks (read from huggingface_hub/_snapshot_download.py, hf_api.py, file_download.py,
+hf_file_system.py and datasets/load.py); {type} is `models` or `datasets`:
+- GET /api/{type}/{repo}[/revision/{rev}]: the repo info; clients only need `sha` (the commit).
+- GET /api/{type}/{repo}/tree/{rev}[/{dir}]?recursive=...: the listing of the repo or of one directory:
+  files with git blob ids and, for LFS files, `lfs.oid` = sha256, and `directory` entries; only the
+  direct children unless recursive=True. A single page: no `Link` header, so no pagination. A missing
+  directory answers 404 with X-Error-Code: EntryNotFound.
+- POST /api/{type}/{repo}/paths-info/{rev} (form: paths=..., expand=...): the entries of those paths
+  (HfFileSystem.info uses it); paths that do not exist are left out, as the hub does.
+- HEAD/GET /{repo}/resolve/{rev}/{file} (models) and /datasets/{repo}/resolve/{rev}/{file}: X-Repo-Commit,
+  ETag (git blob id, or sha256 for LFS files), X-Linked-Etag / X-Linked-Size for LFS files,
+  Content-Length, and Range requests (206) for resumes.
+  datasets asks for README.md, {name}.py, .huggingface.yaml and dataset_infos.json that a repo of
+  plain data files lacks: those are 404 EntryNotFound, as on the hub.
+- The dataset viewer (datasets-server.{host}) is not served: datasets then reads the repo's files.
 - Unknown repos answer 404 with X-Error-Code: RepoNotFound, private ones 401; unknown revisions 404
   with X-Error-Code: RevisionNotFound; anything else a plain 404.
 Xet is never advertised (no X-Xet-* headers, no `xetHash` in listings), so downloads use plain HTTP.
@@ -28,12 +39,17 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Dict, List, Optional, Set
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
-LFS_SUFFIXES = ('.safetensors', '.bin', '.gguf', '.pt')
+LFS_SUFFIXES = ('.safetensors', '.bin', '.gguf', '.pt', '.parquet', '.arrow')
+REPO_TYPES = ('model', 'dataset')
+# Matched against the raw (still quoted) path: a revision such as refs%2Fpr%2F1 stays one segment.
 _REPO = r'(?P<repo>[^/]+/[^/]+)'
-_INFO_RE = re.compile(rf'^/api/models/{_REPO}(?:/revision/(?P<rev>[^/]+))?$')
-_TREE_RE = re.compile(rf'^/api/models/{_REPO}/tree/(?P<rev>[^/]+)(?:/.*)?$')
+_TYPE = r'(?P<type>models|datasets)'
+_INFO_RE = re.compile(rf'^/api/{_TYPE}/{_REPO}(?:/revision/(?P<rev>[^/]+))?$')
+_TREE_RE = re.compile(rf'^/api/{_TYPE}/{_REPO}/tree/(?P<rev>[^/]+)(?:/(?P<dir>.*))?$')
+_PATHS_INFO_RE = re.compile(rf'^/api/{_TYPE}/{_REPO}/paths-info/(?P<rev>[^/]+)$')
+_DATASET_RESOLVE_RE = re.compile(rf'^/(?P<type>datasets)/{_REPO}/resolve/(?P<rev>[^/]+)/(?P<file>.+)$')
 _RESOLVE_RE = re.compile(rf'^/{_REPO}/resolve/(?P<rev>[^/]+)/(?P<file>.+)$')
 _RANGE_RE = re.compile(r'^bytes=(\d+)-(\d*)$')
 
@@ -60,10 +76,13 @@ class RepoFile:
 
 
 class FakeRepo:
-    """A model repository at one commit; files ending in LFS_SUFFIXES are served as LFS files."""
+    """A model (or, with repo_type='dataset', dataset) repository at one commit; files ending in
+    LFS_SUFFIXES are served as LFS files."""
 
-    def __init__(self, repo_id: str, files: Dict[str, bytes], private: bool = False):
+    def __init__(self, repo_id: str, files: Dict[str, bytes], private: bool = False, repo_type: str = 'model'):
+        assert repo_type in REPO_TYPES, repo_type
         self.repo_id = repo_id
+        self.repo_type = repo_type
         self.private = private
         self.files = {path: RepoFile(data, path.endswith(LFS_SUFFIXES)) for path, data in files.items()}
         digest = hashlib.sha1(repo_id.encode())
@@ -73,6 +92,36 @@ class FakeRepo:
 
     def has_revision(self, rev: str) -> bool:
         return rev in ('main', self.commit)
+
+    def directories(self) -> Set[str]:
+        """Every directory that holds a file, at any depth ('a', 'a/b', ...)."""
+        parents = (path.split('/')[:-1] for path in self.files)
+        return {'/'.join(parts[:i]) for parts in parents for i in range(1, len(parts) + 1)}
+
+    def directory_listing(self, path: str) -> dict:
+        inside = sorted(f'{p}:{f.etag}' for p, f in self.files.items() if p.startswith(path + '/'))
+        return {'type': 'directory', 'path': path, 'oid': hashlib.sha1('\n'.join(inside).encode()).hexdigest()}
+
+    def tree(self, directory: str, recursive: bool) -> Optional[List[dict]]:
+        """The hub's listing of `directory` ('' for the root), or None when there is no such directory."""
+        prefix = directory.strip('/') + '/' if directory.strip('/') else ''
+        if prefix and prefix[:-1] not in self.directories():
+            return None
+        entries = [f.listing(p) for p, f in self.files.items() if p.startswith(prefix)]
+        entries += [self.directory_listing(d) for d in self.directories() if d.startswith(prefix)]
+        if not recursive:
+            entries = [e for e in entries if '/' not in e['path'][len(prefix):]]
+        return sorted(entries, key=lambda e: e['path'])
+
+    def paths_info(self, paths: List[str]) -> List[dict]:
+        out = []
+        for path in paths:
+            path = path.strip('/')
+            if path in self.files:
+                out.append(self.files[path].listing(path))
+            elif path in self.directories():
+                out.append(self.directory_listing(path))
+        return out
 
 
 @dataclass
@@ -94,7 +143,8 @@ class FakeHfHub:
     """A threaded HTTP server on 127.0.0.1 (a free port) that serves FakeRepos like the hub does."""
 
     def __init__(self):
-        self.repos: Dict[str, FakeRepo] = {}
+        self.repos: Dict[str, FakeRepo] = {}  # model repos
+        self.dataset_repos: Dict[str, FakeRepo] = {}
         self.requests: List[LoggedRequest] = []
         self.faults = _Faults()
         self._lock = threading.Lock()
@@ -112,12 +162,20 @@ class FakeHfHub:
         return self
 
     def __exit__(self, *exc) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop serving and close the port (connections are then refused), as a hub gone away; idempotent."""
+        if self._server.socket.fileno() != -1:
+            self._server.shutdown()
+            self._server.server_close()
 
     def add_repo(self, repo: FakeRepo) -> FakeRepo:
-        self.repos[repo.repo_id] = repo
+        (self.dataset_repos if repo.repo_type == 'dataset' else self.repos)[repo.repo_id] = repo
         return repo
+
+    def find_repo(self, repo_type: str, repo_id: str) -> Optional[FakeRepo]:
+        return (self.dataset_repos if repo_type == 'dataset' else self.repos).get(repo_id)
 
     def cut_first_get(self, repo_id: str, path: str, after_bytes: int) -> None:
         self.faults.cut_after[f'{repo_id}/{path}'] = after_bytes
@@ -134,8 +192,8 @@ class FakeHfHub:
         with self._lock:
             self.requests.clear()
 
-    def file_gets(self, repo_id: str, path: str) -> List[LoggedRequest]:
-        wanted = f'/{repo_id}/resolve/'
+    def file_gets(self, repo_id: str, path: str, repo_type: str = 'model') -> List[LoggedRequest]:
+        wanted = f'/datasets/{repo_id}/resolve/' if repo_type == 'dataset' else f'/{repo_id}/resolve/'
         return [r for r in self.requests if r.method == 'GET' and r.path.startswith(wanted) and r.path.endswith(
             '/' + path)]
 
@@ -155,23 +213,34 @@ def _make_handler(hub: FakeHfHub):
         def do_GET(self) -> None:
             self._dispatch(head=False)
 
+        def do_POST(self) -> None:
+            length = int(self.headers.get('Content-Length') or 0)
+            self._form = parse_qs(self.rfile.read(length).decode()) if length else {}
+            self._dispatch(head=False)
+
         def _dispatch(self, head: bool) -> None:
-            path = unquote(urlsplit(self.path).path)
+            raw = urlsplit(self.path)
+            path = unquote(raw.path)
             entry = LoggedRequest(self.command, path, self.headers.get('Range'))
             hub.log(entry)
             if hub.faults.down:
                 return self._send_json(503, {'error': 'Service Unavailable'}, head=head)
-            for pattern, serve in ((_RESOLVE_RE, self._serve_file), (_TREE_RE, self._serve_tree),
-                                   (_INFO_RE, self._serve_info)):
-                match = pattern.match(path)
+            if self.command == 'POST':
+                routes = ((_PATHS_INFO_RE, self._serve_paths_info),)
+            else:
+                routes = ((_DATASET_RESOLVE_RE, self._serve_file), (_RESOLVE_RE, self._serve_file),
+                          (_TREE_RE, self._serve_tree), (_INFO_RE, self._serve_info))
+            for pattern, serve in routes:
+                match = pattern.match(raw.path)
                 if match:
-                    return serve(match, entry, head)
+                    self._query = parse_qs(raw.query)
+                    return serve(_Match(match), entry, head)
             self._send_json(404, {'error': 'Not Found'}, head=head)
 
         # --- API ---------------------------------------------------------------------------------------
 
         def _repo_or_error(self, match, head: bool) -> Optional[FakeRepo]:
-            repo = hub.repos.get(match.group('repo'))
+            repo = hub.find_repo(match.repo_type, match.group('repo'))
             rev = match.groupdict().get('rev') or 'main'
             if repo is None:
                 self._send_json(404, {'error': 'Repository not found'}, {'X-Error-Code': 'RepoNotFound'}, head)
@@ -192,8 +261,20 @@ def _make_handler(hub: FakeHfHub):
 
         def _serve_tree(self, match, entry, head) -> None:
             repo = self._repo_or_error(match, head)
+            if repo is None:
+                return
+            recursive = (self._query.get('recursive') or ['False'])[0].lower() in ('true', '1')
+            listing = repo.tree(match.group('dir') or '', recursive)
+            if listing is None:
+                self._send_json(404, {'error': f'Entry not found: {match.group("dir")}'},
+                                {'X-Error-Code': 'EntryNotFound'}, head)
+            else:
+                self._send_json(200, listing, head=head)
+
+        def _serve_paths_info(self, match, entry, head) -> None:
+            repo = self._repo_or_error(match, head)
             if repo is not None:
-                self._send_json(200, [f.listing(p) for p, f in sorted(repo.files.items())], head=head)
+                self._send_json(200, repo.paths_info(self._form.get('paths', [])), head=head)
 
         # --- files -------------------------------------------------------------------------------------
 
@@ -263,6 +344,20 @@ def _make_handler(hub: FakeHfHub):
                 self.wfile.write(body)
 
     return Handler
+
+
+class _Match:
+    """A route's match with its groups unquoted, and the repo type it addresses ('model' or 'dataset')."""
+
+    def __init__(self, match: 're.Match'):
+        self._groups = {k: (unquote(v) if v is not None else None) for k, v in match.groupdict().items()}
+        self.repo_type = 'dataset' if self._groups.get('type') == 'datasets' else 'model'
+
+    def group(self, name: str) -> Optional[str]:
+        return self._groups.get(name)
+
+    def groupdict(self) -> Dict[str, Optional[str]]:
+        return dict(self._groups)
 
 
 def _flip_bytes(data: bytes) -> bytes:

@@ -1,18 +1,20 @@
-"""Running swift's hub code in isolation: a clean environment, a subprocess runner, tiny model files."""
+"""Running swift's hub code in isolation: a clean environment, subprocess runners (model downloads and
+dataset loads), tiny model files."""
 import json
 import os
 import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import Dict, Tuple
+from typing import Dict, List, Tuple
 
 REPO = Path(__file__).resolve().parents[2]
 
 # Variables that would make a subprocess use the developer's own hubs, tokens, caches or offline mode.
 HUB_VARIABLES = ('HF_ENDPOINT', 'HF_HOME', 'HF_HUB_CACHE', 'HUGGINGFACE_HUB_CACHE', 'HF_HUB_OFFLINE',
-                 'TRANSFORMERS_OFFLINE', 'HF_TOKEN', 'HUGGING_FACE_HUB_TOKEN', 'USE_HF', 'MODELSCOPE_ENDPOINT',
-                 'MODELSCOPE_DOMAIN', 'MODELSCOPE_CACHE', 'MODELSCOPE_OFFLINE', 'MODELSCOPE_API_TOKEN', 'SWIFT_CACHE')
+                 'TRANSFORMERS_OFFLINE', 'HF_DATASETS_OFFLINE', 'HF_DATASETS_CACHE', 'HF_TOKEN',
+                 'HUGGING_FACE_HUB_TOKEN', 'USE_HF', 'MODELSCOPE_ENDPOINT', 'MODELSCOPE_DOMAIN', 'MODELSCOPE_CACHE',
+                 'MODELSCOPE_OFFLINE', 'MODELSCOPE_API_TOKEN', 'SWIFT_CACHE')
 
 _RUNNER = """
 import json, sys
@@ -79,3 +81,31 @@ def tiny_model_files(weights: bytes, extra=()) -> Dict[str, bytes]:
     }
     files.update(dict(extra))
     return files
+
+
+
+_DATASETS_RUNNER = """
+import json, sys
+from swift.dataset import load_datasets
+from swift.utils import SwiftError
+for call in json.loads(sys.argv[1]):
+    try:
+        result = load_datasets(**call)
+        out = {'rows': list(result.train), 'locations': list(result.train.locations),
+               'sources': [s.source for s in result.report.sources]}
+    except SwiftError as e:
+        out = {'error': str(e), 'type': type(e).__name__}
+    print(json.dumps(out, default=str), flush=True)
+"""
+
+
+def run_load_datasets(env: Dict[str, str], *calls) -> Tuple[List[dict], str]:
+    """swift.dataset.load_datasets(**call, log=False) for each call, in order, in one fresh interpreter
+    (a call is a kwargs dict, or just the `dataset` argument): ([{'rows', 'locations', 'sources'} or
+    {'error', 'type'} per call], stderr)."""
+    kwargs = [{'log': False, **(c if isinstance(c, dict) else {'dataset': c})} for c in calls]
+    done = subprocess.run([sys.executable, '-c', _DATASETS_RUNNER, json.dumps(kwargs)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=120)
+    results = [json.loads(line) for line in done.stdout.splitlines() if line.startswith('{')]
+    assert len(results) == len(calls), f'rc {done.returncode}: {done.stderr}'
+    return results, done.stderr

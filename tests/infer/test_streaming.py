@@ -99,3 +99,84 @@ def test_interactive_chat_streams_and_handles_commands(smollm_tokenizer):
     with scripted_engine(smollm_tokenizer, '你好 🌍') as engine:
         interactive_chat(engine, RequestConfig(max_tokens=50), stdin, stdout)
     assert stdout.getvalue().count('>>> 你好 🌍\n') == 2
+
+
+class PromptRecordingLM(ScriptedLM):
+    """ScriptedLM that records each prompt it prefills and plays its script after any prompt length
+    (requests must come one at a time, as in a terminal chat)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.prompts = []
+
+    def forward(self, input_ids, position_ids=None, **kwargs):
+        if position_ids is None:  # a prefill: the whole prompt of one request
+            self.prompts.append(input_ids[0].tolist())
+            self.prompt_length = input_ids.shape[1]
+        return super().forward(input_ids, position_ids=position_ids, **kwargs)
+
+
+def recording_engine(tokenizer, text: str):
+    from swift.template import get_template
+    template = get_template('smollm2', tokenizer=tokenizer)
+    model = PromptRecordingLM(tokenizer.encode(text, add_special_tokens=False), len(tokenizer),
+                              tokenizer.eos_token_id, 0)
+    return PtEngine(model, tokenizer, template=template), model
+
+
+def test_interactive_chat_sends_history_and_reset_system_replaces_the_system_prompt(smollm_tokenizer):
+    import io
+    from swift.infer.chat import interactive_chat
+    reply = '好的 ok'
+    stdin = io.StringIO('First question\nSecond question\nreset-system\nBe a pirate.\nThird question\n'
+                        'clear\nFourth question\nexit\n')
+    stdout = io.StringIO()
+    engine, model = recording_engine(smollm_tokenizer, reply)
+    with engine:
+        interactive_chat(engine, RequestConfig(max_tokens=20), stdin, stdout, system='You are terse.')
+
+    def render(messages):
+        return engine.template.encode({'messages': messages}, for_inference=True)['input_ids']
+
+    terse = {'role': 'system', 'content': 'You are terse.'}
+    pirate = {'role': 'system', 'content': 'Be a pirate.'}
+    first = [terse, {'role': 'user', 'content': 'First question'}]
+    assert model.prompts == [
+        render(first),
+        # the second turn carries the first exchange, with the reply exactly as streamed
+        render(first + [{'role': 'assistant', 'content': reply}, {'role': 'user', 'content': 'Second question'}]),
+        # reset-system: the new system prompt, and the history starts over
+        render([pirate, {'role': 'user', 'content': 'Third question'}]),
+        # clear forgets the history but keeps the system prompt
+        render([pirate, {'role': 'user', 'content': 'Fourth question'}]),
+    ]
+    second = smollm_tokenizer.decode(model.prompts[1])
+    assert second.index('First question') < second.index(reply) < second.index('Second question')
+    third = smollm_tokenizer.decode(model.prompts[2])
+    assert 'Be a pirate.' in third and 'You are terse.' not in third and 'First question' not in third
+    out = stdout.getvalue()
+    assert out.count(f'>>> {reply}\n') == 4 and 'System: ' in out
+
+
+def test_sync_infer_with_stream_returns_one_chunk_iterator_per_request(smollm_tokenizer):
+    text = 'Hello 世界'
+    with scripted_engine(smollm_tokenizer, text) as engine:
+        streams = engine.infer([InferRequest(MESSAGES), InferRequest(MESSAGES)],
+                               RequestConfig(max_tokens=20, stream=True))
+        assert len(streams) == 2 and not isinstance(streams[0], list)
+        # read the two streams in turn, a chunk at a time: each is its own request
+        iterators, chunks = [iter(s) for s in streams], [[], []]
+        while any(iterators):
+            for i, iterator in enumerate(iterators):
+                chunk = next(iterator, None) if iterator else None
+                if chunk is None:
+                    iterators[i] = None
+                else:
+                    chunks[i].append(chunk.to_dict())
+    for request_chunks in chunks:
+        assert request_chunks[0]['object'] == 'chat.completion.chunk'
+        assert request_chunks[0]['choices'][0]['delta'] == {'role': 'assistant', 'content': ''}
+        assert ''.join(c['choices'][0]['delta'].get('content') or '' for c in request_chunks[:-1]) == text
+        assert request_chunks[-2]['choices'][0]['finish_reason'] == 'stop'
+        assert request_chunks[-1]['choices'] == [] and request_chunks[-1]['usage']['completion_tokens'] > 0
+    assert chunks[0][0]['id'] != chunks[1][0]['id']

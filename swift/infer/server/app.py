@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from swift.utils import SwiftError, get_logger
 
 from ..protocol import InferRequest, RequestConfig
-from . import embeddings
+from . import echo, embeddings
 from .admission import Admission, QueueFull, RequestTooLarge
 from .auth import check_api_key
 from .errors import APIError, bad_request, from_exception, queue_full, timed_out
@@ -92,13 +92,31 @@ class Server:
     async def completions(self, request: Request):
         body = await parse_body(request, CompletionRequest)
         model = body.model or self.served.base_name
-        pairs = body.to_engine(self.config.defaults, self.served.adapter_for(body.model))
+        adapter = self.served.adapter_for(body.model)
+        pairs = body.to_engine(self.config.defaults, adapter)
         shaper = CompletionShaper(model, body.prompts(), body.n, body.logprobs is not None)
         if body.stream:
             infer_request, config = pairs[0]
             return await self._stream(infer_request, config, lambda c: shaper.chunk(c, body.include_usage))
+        if body.echo:
+            return await self._echo(request, body, pairs, shaper, adapter)
         responses = await self._complete(request, pairs, weight=body.n * len(pairs))
         return shaper.body(responses)
+
+    async def _echo(self, request: Request, body: CompletionRequest, pairs: List[tuple], shaper: CompletionShaper,
+                    adapter: Optional[str]):
+        """echo=true: the prompts' tokens (scored in one forward pass when logprobs is set), then any generation."""
+        prompts, top = body.prompts(), body.logprobs
+        echo.check_supported(self.engine, scored=top is not None)
+        encoded = echo.tokenize(self.engine, prompts)
+
+        async def run():
+            async with self._slot(1):  # as embeddings: one forward pass at a time, however many prompts
+                return await asyncio.to_thread(echo.echo, self.engine, encoded, prompts, adapter, top)
+
+        echoes = await unless_disconnected(request, self._with_timeout(run()))
+        responses = await self._complete(request, pairs, weight=body.n * len(pairs)) if pairs else []
+        return shaper.echo_body(echoes, responses)
 
     async def _complete(self, request: Request, pairs: List[tuple], weight: int) -> list:
         """Run requests to the end under one slot of `weight`, the request timeout, and while the client waits."""

@@ -68,14 +68,14 @@ def _embed_batch(engine, batch: List[List[int]], adapter: Optional[str]) -> List
     mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in batch], device=device)
     with engine.model_lock:  # the engine's scheduler uses the same weights between its steps
         out = model(input_ids=input_ids, attention_mask=mask, output_hidden_states=True, logits_to_keep=1,
-                    **_adapter_kwargs(engine, adapter, len(batch)))
+                    **adapter_kwargs(engine, adapter, len(batch)))
     hidden = out.hidden_states[-1].float()  # the final (normed) layer output, as last_hidden_state
     weights = mask.unsqueeze(-1).to(hidden.dtype)
     pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1)
     return torch.nn.functional.normalize(pooled, dim=-1).cpu().tolist()
 
 
-def _adapter_kwargs(engine, adapter: Optional[str], rows: int) -> Dict[str, Any]:
+def adapter_kwargs(engine, adapter: Optional[str], rows: int) -> Dict[str, Any]:
     """peft's per-row adapter choice, when the request's adapter is not the active one."""
     if not getattr(engine, 'adapters', None):
         return {}

@@ -113,14 +113,28 @@ class CompletionRequest(_Request):
             raise bad_request('a streaming request takes one prompt; send one request per prompt', param='prompt')
         return prompts
 
+    @property
+    def echo_only(self) -> bool:
+        """echo with max_tokens=0: the prompt's tokens (and log-probabilities), nothing generated."""
+        return self.echo and self.max_tokens == 0
+
     def to_engine(self, defaults: GenerationDefaults, adapter: Optional[str]) -> List[Tuple[InferRequest,
                                                                                           RequestConfig]]:
-        for name, unsupported in (('echo', self.echo), ('suffix', self.suffix is not None),
-                                  ('best_of', self.best_of not in (None, self.n))):
+        """What to generate, one pair per prompt; none for an echo-only request."""
+        for name, unsupported in (('suffix', self.suffix is not None), ('best_of', self.best_of not in (None, self.n))):
             if unsupported:
                 raise bad_request(f'{name} is not supported by this server', param=name)
         if self.logprobs is not None and not 0 <= self.logprobs <= 5:
             raise bad_request(f'logprobs must be in [0, 5], got {self.logprobs}', param='logprobs')
+        if self.echo and self.stream:
+            raise bad_request('echo is not supported with stream=true; send stream=false', param='echo')
+        if self.max_tokens == 0 and not self.echo:
+            raise bad_request('max_tokens=0 generates nothing: it needs echo=true (the prompt\'s tokens and their '
+                              'log-probabilities)', param='max_tokens')
+        if self.echo_only:
+            self.prompts()  # the same 400s for a malformed prompt or field as a generating request
+            self._config(defaults, 1, self.logprobs is not None, self.logprobs or None)
+            return []
         config = self._config(defaults, self.max_tokens, self.logprobs is not None, self.logprobs or None)
         return [(InferRequest(prompt=p, adapter=adapter), config) for p in self.prompts()]
 

@@ -5,6 +5,7 @@ import uuid
 from typing import Any, Dict, List, Optional
 
 from ..protocol import ChatCompletionResponse, ChatCompletionStreamResponse, ChoiceLogprobs
+from .echo import EchoedPrompt
 
 
 def sse(data: Any) -> str:
@@ -53,6 +54,29 @@ class CompletionShaper:
                                             offset=len(self.prompts[p])))
             prompt_tokens += response.usage.prompt_tokens
             completion_tokens += response.usage.completion_tokens
+        usage = {'prompt_tokens': prompt_tokens, 'completion_tokens': completion_tokens,
+                 'total_tokens': prompt_tokens + completion_tokens}
+        return self._envelope(choices, usage)
+
+    def echo_body(self, echoes: List[EchoedPrompt], responses: List[ChatCompletionResponse]) -> Dict[str, Any]:
+        """echo=true: each choice is its prompt followed by what was generated (nothing when max_tokens=0)."""
+        choices, completion_tokens = [], 0
+        for p, (prompt, echoed) in enumerate(zip(self.prompts, echoes)):
+            response = responses[p] if responses else None
+            generated = response.choices if response else [None] * self.n
+            for i, choice in enumerate(generated):
+                text = choice.message.content if choice else ''
+                logprobs = None
+                if self.logprobs:
+                    logprobs = echoed.legacy()
+                    if choice and choice.logprobs:
+                        for key, values in legacy_logprobs(choice.logprobs, len(prompt)).items():
+                            logprobs[key] += values
+                # echo only: the prompt is all there is, as a completion stopped by max_tokens (as vLLM says)
+                choices.append({'index': p * self.n + (choice.index if choice else i), 'text': prompt + text,
+                                'finish_reason': choice.finish_reason if choice else 'length', 'logprobs': logprobs})
+            completion_tokens += response.usage.completion_tokens if response else 0
+        prompt_tokens = sum(e.num_tokens for e in echoes)
         usage = {'prompt_tokens': prompt_tokens, 'completion_tokens': completion_tokens,
                  'total_tokens': prompt_tokens + completion_tokens}
         return self._envelope(choices, usage)

@@ -118,6 +118,41 @@ def test_completions_several_prompts_and_legacy_logprobs(client):
     assert response.usage.completion_tokens == 12
 
 
+def test_completions_echo_returns_the_prompt_tokens_with_their_logprobs(server, client, tiny_engine):
+    import torch
+    prompt = 'Question: 1 + 1 = 2'
+    answer = raw_post(server, '/v1/completions', {'model': 'tiny', 'prompt': prompt, 'echo': True, 'logprobs': 2,
+                                                  'max_tokens': 0}).json()
+    [choice] = answer['choices']
+    ids = tiny_engine.tokenizer(prompt)['input_ids']
+    assert choice['text'] == prompt and choice['finish_reason'] == 'length'
+    assert answer['usage'] == {'prompt_tokens': len(ids), 'completion_tokens': 0, 'total_tokens': len(ids)}
+    echoed = choice['logprobs']
+    assert ''.join(echoed['tokens']) == prompt and len(echoed['tokens']) == len(ids)
+    assert all(prompt[offset:].startswith(token) for offset, token in zip(echoed['text_offset'], echoed['tokens']))
+    assert echoed['token_logprobs'][0] is None and echoed['top_logprobs'][0] is None  # nothing before the first
+    with torch.inference_mode():  # the values are the model's own, token by token
+        logprobs = torch.log_softmax(tiny_engine.model(input_ids=torch.tensor([ids])).logits[0].float(), dim=-1)
+    expected = [float(logprobs[i - 1, ids[i]]) for i in range(1, len(ids))]
+    assert echoed['token_logprobs'][1:] == pytest.approx(expected, abs=1e-4)
+    for value, top in zip(echoed['token_logprobs'][1:], echoed['top_logprobs'][1:]):
+        assert len(top) == 2 and max(top.values()) >= value - 1e-5
+    # with max_tokens >= 1 the generated tokens follow the prompt's, their offsets after it
+    both = client.completions.create(model='tiny', prompt=prompt, echo=True, logprobs=1, max_tokens=3).choices[0]
+    plain = client.completions.create(model='tiny', prompt=prompt, logprobs=1, max_tokens=3).choices[0]
+    assert both.text == prompt + plain.text
+    assert both.logprobs.tokens == echoed['tokens'] + plain.logprobs.tokens
+    assert both.logprobs.text_offset == echoed['text_offset'] + plain.logprobs.text_offset
+    assert both.logprobs.token_logprobs[1:] == pytest.approx(echoed['token_logprobs'][1:] +
+                                                             plain.logprobs.token_logprobs, abs=1e-4)
+    # without logprobs: the text alone; several prompts, n choices each
+    several = client.completions.create(model='tiny', prompt=['one', 'two three'], echo=True, max_tokens=0, n=2)
+    assert [c.text for c in sorted(several.choices, key=lambda c: c.index)] == ['one', 'one', 'two three',
+                                                                                 'two three']
+    assert all(c.logprobs is None for c in several.choices)
+    assert server.state.admission.running == 0
+
+
 def test_embeddings_are_normalised_mean_pooled_and_batch_independent(client, tiny_engine):
     texts = ['hello world', 'a much longer sentence about something else entirely', 'x']
     batch = client.embeddings.create(model='tiny', input=texts, encoding_format='float')
@@ -185,7 +220,11 @@ def test_bad_requests_get_openai_style_4xx_and_the_server_keeps_serving(server, 
     long_prompt = user('hello ' * 2100)  # the tiny model's context is 2048 tokens
     expect_error(server, chat, {'model': 'tiny', 'messages': long_prompt, 'stream': True}, 400, param='messages',
                  code='context_length_exceeded')
-    expect_error(server, '/v1/completions', {'model': 'tiny', 'prompt': 'x', 'echo': True}, 400, param='echo')
+    expect_error(server, '/v1/completions', {'model': 'tiny', 'prompt': 'x', 'echo': True, 'stream': True}, 400,
+                 param='echo')
+    expect_error(server, '/v1/completions', {'model': 'tiny', 'prompt': 'x', 'max_tokens': 0}, 400, param='max_tokens')
+    expect_error(server, '/v1/completions', {'model': 'tiny', 'prompt': 'hello ' * 2100, 'echo': True, 'logprobs': 1,
+                                             'max_tokens': 0}, 400, param='prompt', code='context_length_exceeded')
     expect_error(server, '/v1/completions', {'model': 'tiny', 'prompt': ['a', 'b'], 'stream': True}, 400,
                  param='prompt')
     expect_error(server, '/v1/embeddings', {'model': 'tiny', 'input': 'hello ' * 2100}, 400, param='input',
