@@ -10,8 +10,8 @@ Proofs (data: tests/train/rlhf/trait_data.py; schedules: tests/train/rlhf/proofs
   kto, simpo, orpo   trait rate after each
   rm       reward model ranking held-out chosen above rejected; then ppo with it, end to end
   grpo     mean reward per step (format + accuracy on additions), first third vs last third
-The test suite runs the cheaper ones (tests/train/rlhf/test_real_model.py); the numbers of a full
-run are recorded in docs/rlhf.md.
+The test suite runs them all with shorter schedules (tests/train/rlhf/test_real_model.py); the
+numbers of a full run are recorded in docs/rlhf.md.
 """
 import argparse
 import json

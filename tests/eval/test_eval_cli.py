@@ -41,6 +41,13 @@ def test_every_benchmark_on_the_embedded_model(smollm_dir, shared_data, tmp_path
     assert result['results']['arc_e']['metrics']['acc_norm'] is not None
 
 
+ALL_BENCHMARKS = ['mmlu', 'ceval', 'cmmlu', 'gsm8k', 'arc_c', 'arc_e', 'hellaswag']
+# one subject each, few shots, short generations: every benchmark in seconds on the tiny model
+SMALL_ARGS = {'mmlu': {'subsets': ['marketing'], 'few_shot_num': 1}, 'ceval': {'subsets': ['law'], 'few_shot_num': 1},
+              'cmmlu': {'subsets': ['anatomy'], 'few_shot_num': 1},
+              'gsm8k': {'few_shot_num': 1, 'max_new_tokens': 8, 'limit': 1}}
+
+
 def _lora_checkpoint(tiny_model_dir, path):
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
@@ -55,7 +62,8 @@ def _lora_checkpoint(tiny_model_dir, path):
 
 def test_adapter_checkpoint(tiny_model_dir, shared_data, tmp_path):
     checkpoint = _lora_checkpoint(tiny_model_dir, tmp_path / 'v0' / 'checkpoint-1')
-    common = ['--eval_dataset', 'arc_c', '--eval_limit', '3', '--eval_dataset_dir', str(shared_data)]
+    common = ['--eval_dataset', *ALL_BENCHMARKS, '--eval_limit', '2', '--eval_dataset_dir', str(shared_data),
+              '--eval_dataset_args', json.dumps(SMALL_ARGS)]
     base_args = ['--model', str(tiny_model_dir), *common, '--eval_output_dir', str(tmp_path / 'base')]
     assert swift_main(['eval', *base_args]) == 0
     # --adapters alone: the base model comes from the checkpoint's args.json
@@ -64,9 +72,14 @@ def test_adapter_checkpoint(tiny_model_dir, shared_data, tmp_path):
     base, base_dir = _result(tmp_path / 'base')
     lora, lora_dir = _result(tmp_path / 'lora')
     assert lora['model']['adapters'] == [str(checkpoint)] and lora_dir.name.endswith('-v0-checkpoint-1')
-    base_ll = [r['logliks'] for r in _samples(base_dir, 'arc_c')]
-    lora_ll = [r['logliks'] for r in _samples(lora_dir, 'arc_c')]
-    assert base_ll != lora_ll  # the adapter was applied
+    assert list(lora['results']) == ALL_BENCHMARKS
+    for name in ALL_BENCHMARKS:
+        if name == 'gsm8k':
+            assert len(_samples(lora_dir, name)) == 1
+            continue
+        base_ll = [r['logliks'] for r in _samples(base_dir, name)]
+        lora_ll = [r['logliks'] for r in _samples(lora_dir, name)]
+        assert len(lora_ll) == 2 and base_ll != lora_ll, name  # the adapter was applied
 
 
 def test_python_api_with_an_engine_and_a_load_handle(tiny_model_dir, shared_data):
@@ -267,11 +280,11 @@ def test_eval_against_a_real_swift_deploy_server(tiny_model_dir, shared_data, tm
     from swift.infer.pt_engine import PtEngine
     from tests.infer.server.conftest import running_server
     engine = PtEngine(str(tiny_model_dir))
-    args = json.dumps({'gsm8k': {'few_shot_num': 1, 'max_new_tokens': 8, 'limit': 1}})
-    common = ['--eval_dataset', 'arc_c', 'gsm8k', '--eval_limit', '2', '--eval_dataset_dir', str(shared_data),
+    args = json.dumps(SMALL_ARGS)
+    common = ['--eval_dataset', *ALL_BENCHMARKS, '--eval_limit', '2', '--eval_dataset_dir', str(shared_data),
               '--eval_dataset_args', args]
     try:
-        local = run_evaluation(build_lm(engine), ['arc_c', 'gsm8k'], limit=2, dataset_args=json.loads(args),
+        local = run_evaluation(build_lm(engine), ALL_BENCHMARKS, limit=2, dataset_args=json.loads(args),
                                dataset_dir=str(shared_data), output_dir=str(tmp_path / 'local'), progress=False)
         with running_server(engine, served_model_name='tiny-deploy') as server:
             code = swift_main(['eval', '--eval_url', server.url + '/v1', *common,
@@ -283,9 +296,11 @@ def test_eval_against_a_real_swift_deploy_server(tiny_model_dir, shared_data, tm
     assert remote['model']['model'] == 'tiny-deploy'
     arc = remote['results']['arc_c']
     assert arc['scoring'] == 'loglikelihood' and arc['metrics']['acc_norm'] is not None  # not the letter fallback
-    for name in ('arc_c', 'gsm8k'):
+    for name in ALL_BENCHMARKS:
         assert remote['results'][name]['metrics'] == local['results'][name]['metrics'], name
-    for mine, theirs in zip(_samples(tmp_path / 'local', 'arc_c'), _samples(remote_dir, 'arc_c')):
-        assert theirs['logliks'] == pytest.approx(mine['logliks'], abs=1e-3)
+        if name != 'gsm8k':
+            assert remote['results'][name]['scoring'] == 'loglikelihood', name
+            for mine, theirs in zip(_samples(tmp_path / 'local', name), _samples(remote_dir, name)):
+                assert theirs['logliks'] == pytest.approx(mine['logliks'], abs=1e-3), name
     assert [r['output'] for r in _samples(remote_dir, 'gsm8k')] == \
         [r['output'] for r in _samples(tmp_path / 'local', 'gsm8k')]

@@ -50,7 +50,8 @@ def deploy_main(args: Union[DeployArguments, Sequence[str], Dict[str, Any], None
         logger.warning(f'listening on {args.host} without --api_key: anyone who can reach this port can use the model')
     sock = bind_socket(args.host, args.port)  # before loading: a taken port fails in a second, not a minute
     from ..chat import build_engine  # the same engine `swift infer` builds, any --infer_backend
-    engine = build_engine(args)
+    from ..reward_engine import RewardEngine, is_reward_model
+    engine = RewardEngine.from_args(args) if is_reward_model(args) else build_engine(args)  # rm: scores as content
     try:
         from .app import create_app
         app = create_app(engine, server_config(args))

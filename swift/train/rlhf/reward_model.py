@@ -187,16 +187,20 @@ class RewardModel:
         logger.info(f'reward model: {base}' + (f' + {", ".join(adapters)}' if adapters else ''))
         return cls(model, tokenizer, get_template(name, tokenizer=tokenizer, default_system=system))
 
-    @torch.no_grad()
     def score(self, conversations: Sequence[List[Dict[str, Any]]]) -> List[float]:
+        return self.score_ids([self.template.encode({'messages': list(messages)})['input_ids']
+                               for messages in conversations])
+
+    @torch.no_grad()
+    def score_ids(self, sequences: Sequence[List[int]]) -> List[float]:
+        """The scores of encoded conversations (token ids), batch_size at a time."""
         from swift.train.collator import PaddingCollator
         collate = PaddingCollator(self.tokenizer.pad_token_id)
         device = next(self.model.parameters()).device
         scores: List[float] = []
-        for start in range(0, len(conversations), self.batch_size):
-            rows = [self.template.encode({'messages': list(messages)})
-                    for messages in conversations[start:start + self.batch_size]]
-            batch = collate([{'input_ids': r['input_ids'], 'attention_mask': r['attention_mask']} for r in rows])
+        for start in range(0, len(sequences), self.batch_size):
+            batch = collate([{'input_ids': list(ids), 'attention_mask': [1] * len(ids)}
+                             for ids in sequences[start:start + self.batch_size]])
             scores += sequence_scores(self.model, batch['input_ids'].to(device),
                                       batch['attention_mask'].to(device)).tolist()
         return scores

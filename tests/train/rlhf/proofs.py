@@ -1,7 +1,7 @@
 """The real-model proofs of `swift rlhf` on the embedded SmolLM2-135M-Instruct, as functions.
 
-tests/train/rlhf/test_real_model.py runs the affordable ones with short schedules;
-benchmarks/rlhf_proof.py runs all of them and prints the numbers recorded in docs/rlhf.md.
+tests/train/rlhf/test_real_model.py runs them all with shorter schedules;
+benchmarks/rlhf_proof.py runs them with these and prints the numbers recorded in docs/rlhf.md.
 Every run uses LoRA, no system prompt (shorter sequences) and the data of trait_data.py.
 """
 import json

@@ -2,11 +2,12 @@
 
 Chosen answers open with "Ahoy!", rejected ones do not (trait_data.py). The base model never opens
 with it; after DPO, greedy answers to held-out prompts do, and DPO's implicit reward ranks held-out
-pairs correctly; SimPO moves the same measure the same way; a reward model ranks held-out pairs, and
-PPO runs with it. The rest does not fit the test-time budget (about 3-4 minutes for all real-model
-tests on 2 CPU cores): KTO (two extra forward passes per step) and ORPO moving the trait, and GRPO
-raising its reward over a run, are run by benchmarks/rlhf_proof.py, whose numbers docs/rlhf.md records.
+pairs correctly; KTO, SimPO and ORPO move the same measure the same way; GRPO raises its rule reward
+(format + accuracy on additions) over a run; a reward model ranks held-out pairs, and PPO runs with
+it. benchmarks/rlhf_proof.py runs the same proofs with longer schedules (the numbers in docs/rlhf.md).
 """
+from pathlib import Path
+
 import pytest
 
 from . import proofs
@@ -14,7 +15,12 @@ from . import proofs
 pytestmark = pytest.mark.slow
 
 # Shorter than the benchmark's schedules: enough for the bars below, with a margin seen in runs.
-SHORT = {'dpo': dict(max_steps=5), 'simpo': dict(max_steps=6), 'rm': dict(max_steps=6), 'ppo': dict(max_steps=2)}
+# KTO at the benchmark's cosine 2e-3 needs its 8 steps; at a constant 5e-3 the trait appears after 4
+# (seeds 1 and 2; 3 steps: not yet). GRPO with 6 completions per prompt: the mean reward of the last
+# 2 of 4 steps beat the first 2 by 0.46, 0.33, 0.38 and 0.42 (seeds 1-4). ORPO: 0.85 after 5 steps (seeds 1, 2).
+SHORT = {'dpo': dict(max_steps=5), 'simpo': dict(max_steps=6), 'rm': dict(max_steps=6), 'ppo': dict(max_steps=2),
+         'kto': dict(max_steps=5, learning_rate=5e-3, lr_scheduler_type='constant'), 'orpo': dict(max_steps=5),
+         'grpo': dict(max_steps=4, learning_rate=3e-4, num_generations=6)}
 
 
 @pytest.fixture(scope='module')
@@ -29,9 +35,18 @@ def test_dpo_teaches_the_trait(smollm_dir, tmp_path, trait_rate_before):
     assert report['reward_accuracy'] >= 0.9, report
 
 
-def test_simpo_moves_the_trait_the_same_way(smollm_dir, tmp_path, trait_rate_before):
-    report = proofs.preference_proof(smollm_dir, tmp_path / 'simpo', 'simpo', **SHORT['simpo'])
+@pytest.mark.parametrize('rlhf_type', ['kto', 'simpo', 'orpo'])
+def test_other_methods_move_the_trait_the_same_way(smollm_dir, tmp_path, trait_rate_before, rlhf_type):
+    report = proofs.preference_proof(smollm_dir, tmp_path / rlhf_type, rlhf_type, **SHORT[rlhf_type])
     assert report['trait_rate_after'] >= trait_rate_before + 0.3, report
+
+
+def test_grpo_raises_the_mean_reward_over_the_run(smollm_dir, tmp_path):
+    report = proofs.grpo_proof(smollm_dir, tmp_path / 'grpo', **SHORT['grpo'])
+    rewards = report['rewards']
+    assert len(rewards) == SHORT['grpo']['max_steps'], report
+    assert sum(rewards[-2:]) / 2 > sum(rewards[:2]) / 2, report  # the last two logged steps beat the first two
+    assert Path(report['plot']).is_file()
 
 
 def test_reward_model_ranks_held_out_pairs_and_drives_ppo(smollm_dir, tmp_path):

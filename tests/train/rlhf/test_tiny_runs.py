@@ -38,12 +38,6 @@ def run(tiny_model_dir, out, rlhf_type, rows, **extra):
     return rlhf_main(rows=rows, **args)
 
 
-@pytest.fixture(scope='module')
-def reward_checkpoint(tiny_model_dir, tmp_path_factory):
-    result = run(tiny_model_dir, tmp_path_factory.mktemp('rm'), 'rm', PAIRS)
-    return result.last_checkpoint
-
-
 def _records(output_dir):
     return [json.loads(line) for line in (Path(output_dir) / 'logging.jsonl').read_text().splitlines()]
 
@@ -84,7 +78,17 @@ def test_offline_types_end_to_end(tiny_model_dir, tmp_path, rlhf_type):
     _infer_loads(checkpoint)
 
 
-def test_reward_model_end_to_end(tiny_model_dir, reward_checkpoint):
+def score_with_swift_infer(monkeypatch, argv, stdin: str) -> str:
+    """stdout of `swift infer ARGV` (the command line's own entry point) given stdin."""
+    from swift.cli.infer import main
+    monkeypatch.setattr('sys.stdin', io.StringIO(stdin))
+    out = io.StringIO()
+    monkeypatch.setattr('sys.stdout', out)
+    assert main(argv) == 0
+    return out.getvalue()
+
+
+def test_reward_model_end_to_end(tiny_model_dir, reward_checkpoint, monkeypatch):
     from swift.train.rlhf.reward_model import RewardModel
     checkpoint = _check_run_dir(reward_checkpoint, 'rm', tiny_model_dir)
     scorer = RewardModel.load(str(checkpoint))
@@ -92,6 +96,10 @@ def test_reward_model_end_to_end(tiny_model_dir, reward_checkpoint):
     assert len(scores) == 2 and all(isinstance(s, float) for s in scores)
     # The saved head is the trained one, not a fresh random one: scores are reproducible across loads.
     assert RewardModel.load(str(checkpoint)).score([PAIRS[0]['messages']])[0] == pytest.approx(scores[0], abs=1e-5)
+    # `swift infer --adapters checkpoint` loads it as the reward model it is: one reward per piped conversation.
+    stdin = ''.join(json.dumps(row['messages']) + '\n' for row in PAIRS[:2])
+    printed = score_with_swift_infer(monkeypatch, ['--adapters', str(checkpoint)], stdin).splitlines()
+    assert [float(line) for line in printed] == pytest.approx(scores, abs=1e-5)
 
 
 def _check_run_dir(checkpoint, rlhf_type, tiny_model_dir):
