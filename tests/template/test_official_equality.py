@@ -100,7 +100,7 @@ def test_equal_to_official(name, file, case, messages, generation, thinking):
         refusal = EXPECTED_REFUSALS.get((file, case))
         assert refusal is not None, f'official {file} unexpectedly refused case {case!r}: {e}'
         assert refusal in str(e)
-        pytest.skip(f'the official template refuses this conversation: {e}')
+        return  # the official template refuses this conversation (e.g. a system role), as expected: nothing to compare
     assert (file, case) not in EXPECTED_REFUSALS, f'{file} was expected to refuse {case!r} but rendered it'
     ours = get_template(name).render(messages, add_generation_prompt=generation, tools=tools,
                                      enable_thinking=thinking, **ours_kwargs)
