@@ -10,7 +10,7 @@
 All requests arrive at t=0; a request's latency is the time until its answer is complete. Printed
 per method: output tokens/s (generated tokens up to and including EOS, no padding) and p50/p95
 latency, then the engine's speed-up. Part two drives `swift deploy` with concurrent streaming
-clients (tokens/s and time to first token) once that command exists; until then it prints a note.
+clients (tokens/s and time to first token).
 """
 import argparse
 import asyncio

@@ -32,5 +32,9 @@ class DeployArguments(InferArguments):
         for ok, name, expected in checks:
             if not ok:
                 raise SwiftError(f'--{name} must be {expected}, got {getattr(self, name)!r}')
+        batch_only = [name for name in ('val_dataset', 'result_path') if getattr(self, name, None)]
+        if batch_only:
+            raise SwiftError(f'--{batch_only[0]} is for `swift infer` batch mode; `swift deploy` answers requests '
+                             'as they come')
         if self.api_key == '':
             raise SwiftError('--api_key is empty: give a key, or leave the flag out for no authentication')

@@ -73,3 +73,12 @@ def test_help_imports_neither_torch_nor_fastapi():
             'assert not {"torch", "fastapi", "transformers"} & set(sys.modules), "heavy import"')
     done = subprocess.run([sys.executable, '-c', code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_listens_on_loopback_by_default_and_refuses_batch_flags(tiny_model_dir):
+    from swift.infer.server.arguments import DeployArguments
+    from swift.utils import SwiftError
+    from swift.utils.args import parse_args
+    assert parse_args(DeployArguments, ['--model', str(tiny_model_dir)]).host == '127.0.0.1'
+    with pytest.raises(SwiftError, match='val_dataset is for `swift infer` batch mode'):
+        parse_args(DeployArguments, ['--model', str(tiny_model_dir), '--val_dataset', 'rows.jsonl'])
