@@ -68,6 +68,12 @@ class RLHFArguments(SftArguments):
     top_k: int = 0
     repetition_penalty: float = 1.0
     use_vllm: bool = field(default=False, metadata={'help': 'GRPO/PPO: generate with vLLM (needs vllm and a GPU)'})
+    vllm_gpu_memory_utilization: float = field(
+        default=0.3, metadata={'help': '--use_vllm: share of GPU memory the vLLM engine takes (it sits beside training)'})
+    vllm_max_model_len: Optional[int] = field(
+        default=None, metadata={'help': '--use_vllm: vLLM context length (default: the model\'s)'})
+    vllm_enable_sleep_mode: bool = field(
+        default=False, metadata={'help': '--use_vllm: free vLLM\'s memory between rollouts (sleep / wake_up)'})
 
     # online: optimisation
     epsilon: float = field(default=0.2, metadata={'help': 'PPO/GRPO: clip range of the probability ratio'})
