@@ -39,6 +39,15 @@ class RequestOutput:  # vllm.outputs.RequestOutput (the fields used)
     finished: bool = True
 
 
+@pytest.fixture(autouse=True)
+def process_group_variables_stay_in_the_test(monkeypatch):
+    """VllmRollout sets torch.distributed's variables for vLLM's in-process engine (as TRL does). Here they
+    must not outlive the test: later tests would start their subprocesses as rank 0 of a process group."""
+    for key, value in (('RANK', '0'), ('LOCAL_RANK', '0'), ('WORLD_SIZE', '1'), ('MASTER_ADDR', 'localhost'),
+                       ('MASTER_PORT', '12355')):
+        monkeypatch.setenv(key, value)  # undone at teardown: absent again where they were absent
+
+
 def fake_vllm(tokenizer, eos_id):
     calls = SimpleNamespace(llm_kwargs=[], loaded=[], generate=[])
     vllm = ModuleType('vllm')
