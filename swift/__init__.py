@@ -3,8 +3,7 @@
 Imports are lazy: `import swift` loads neither torch nor transformers; each name below is
 imported the first time it is used.
 """
-import importlib
-from typing import Any
+from swift.utils.lazy import lazy_exports
 
 __version__ = '0.1.0'
 
@@ -51,14 +50,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

@@ -10,8 +10,7 @@ chat_template (a Jinja chat_template that renders like swift's template), argume
 Quantized export (GPTQ, AWQ, BNB, GGUF, Ollama) is meant to join as further modules here,
 each an action chosen by its own flags in ExportArguments.
 """
-import importlib
-from typing import Any
+from swift.utils.lazy import lazy_exports
 
 _LAZY = {
     'ExportArguments': 'swift.export.arguments',
@@ -24,8 +23,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

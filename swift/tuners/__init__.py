@@ -7,8 +7,7 @@
 and the ms-swift `Swift` API (Swift, LoRAConfig, ...). Names are imported on first use, so
 `import swift.tuners` loads neither torch nor peft.
 """
-import importlib
-from typing import Any
+from swift.utils.lazy import lazy_exports
 
 _LAZY = {
     'TunerArguments': 'swift.tuners.arguments',
@@ -41,14 +40,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

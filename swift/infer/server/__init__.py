@@ -10,8 +10,7 @@ the bounded waiting line), auth, models (served names ↔ adapters), embeddings,
 log line), errors (OpenAI-style error bodies), arguments and deploy (the command).
 FastAPI is imported only when the app is built, so `import swift.infer.server` stays cheap.
 """
-import importlib
-from typing import Any
+from swift.utils.lazy import lazy_exports
 
 _LAZY = {
     'create_app': 'swift.infer.server.app',
@@ -23,8 +22,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

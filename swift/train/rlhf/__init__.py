@@ -9,8 +9,7 @@ data.py (encoding and batching pairs, unpaired rows and prompts), one trainer mo
 functions), rollout.py (sampling completions), workflow.py (rlhf_main) and api.py (the Python API).
 Names are imported on first use: importing this package loads neither torch nor transformers.
 """
-import importlib
-from typing import Any
+from swift.utils.lazy import lazy_exports
 
 _LAZY = {
     'RLHFArguments': 'swift.train.rlhf.arguments',
@@ -33,14 +32,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(list(globals()) + list(_LAZY))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
