@@ -37,6 +37,8 @@ class TrainingArguments:
     per_device_eval_batch_size: int = 1
     gradient_accumulation_steps: int = 1
     gradient_checkpointing: bool = False
+    chunked_loss: bool = field(default=True, metadata={
+        'help': "the LM loss in chunks over trained positions only (no full logits tensor); false: the model's own"})
     weight_decay: float = 0.1
     warmup_ratio: float = 0.05
     lr_scheduler_type: str = 'cosine'

@@ -91,8 +91,9 @@ class PackedCollator:
     padding_free=True concatenates the whole batch into a single row instead (no pad tokens unless
     pad_to_multiple_of asks for them).
 
-    mask_mode='position_ids' (default) returns input_ids, labels, position_ids and use_cache=False,
-    and no attention_mask: transformers builds the block-diagonal causal mask from the restarting
+    mask_mode='position_ids' (default) returns input_ids, labels, position_ids, the sequence boundaries
+    (cu_seq_lens_q/k, max_length_q/k; see sequence_boundaries) and use_cache=False, and no
+    attention_mask: transformers builds the block-diagonal causal mask from the restarting
     positions, but only when there is no 2D attention_mask and no cache. With use_cache left to the
     config default (True for most models) the forward would create a cache, skip packed-sequence
     detection, and let sequences attend to each other, which is why use_cache=False is part of the
@@ -130,6 +131,8 @@ class PackedCollator:
                  for key in ('input_ids', 'labels', 'position_ids')}
         if self.mask_mode == '4d':
             batch['attention_mask'] = block_diagonal_causal_mask(batch['position_ids'], self.mask_dtype)
+        else:
+            batch.update(sequence_boundaries(batch['position_ids']))
         batch['use_cache'] = False
         return batch
 
@@ -152,6 +155,20 @@ class PackedCollator:
             'labels': list(row['labels']) + [IGNORE_INDEX] * missing,
             'position_ids': list(row['position_ids']) + list(range(missing)),
         }
+
+
+def sequence_boundaries(position_ids) -> Dict[str, Any]:
+    """transformers' padding-free keyword arguments: where each sequence starts and ends in the flattened
+    batch (`cu_seq_lens_*`, int32 as flash-attention wants) and the longest sequence (`max_length_*`).
+    The model passes them down to attention: flash-attention's varlen kernels and swift's packed sdpa
+    (packed_attention.py) attend per sequence with them; sdpa and eager ignore them and use the mask."""
+    import torch
+    flat = position_ids.reshape(-1)
+    starts = (flat == 0).nonzero().flatten()
+    cu_seq_lens = torch.cat([starts, torch.tensor([flat.numel()])]).to(torch.int32)
+    longest = int(cu_seq_lens.diff().max())
+    return {'cu_seq_lens_q': cu_seq_lens, 'cu_seq_lens_k': cu_seq_lens, 'max_length_q': longest,
+            'max_length_k': longest}
 
 
 def _check_transformers_detects_packed_sequences() -> None:

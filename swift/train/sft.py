@@ -215,11 +215,17 @@ def sft_main(args: Union[SftArguments, Sequence[str], Dict[str, Any], None] = No
                    build_callbacks(args, output_dir, _checkpoint_step(args.resume_from_checkpoint)) + list(callbacks)),
         swift_args=saved_args,
         lorap_lr_ratio=getattr(args, 'lorap_lr_ratio', None),
+        chunked_loss=args.chunked_loss,
     )
     from transformers.trainer_callback import ProgressCallback as HfProgress, PrinterCallback
     trainer.remove_callback(HfProgress)
     trainer.remove_callback(PrinterCallback)
-    output = trainer.train(resume_from_checkpoint=args.resume_from_checkpoint)
+    restore_attention = packed_attention(args, model)
+    try:
+        output = trainer.train(resume_from_checkpoint=args.resume_from_checkpoint)
+    finally:
+        if restore_attention:
+            _base_model(model).set_attn_implementation(restore_attention)
     if _checkpoint_step(str(last_checkpoint(output_dir) or '')) != trainer.state.global_step:
         trainer._save_checkpoint(trainer.model, trial=None)  # the final state is always a checkpoint
     plot_logs(str(output_dir))
@@ -234,7 +240,23 @@ def pt_main(args=None, **kwargs) -> TrainResult:
     return sft_main(args, args_class=PtArguments, **kwargs)
 
 
+def packed_attention(args: SftArguments, model) -> Optional[str]:
+    """Packed rows attend per sequence (packed_attention.py) while this run trains; returns the attention
+    implementation to restore afterwards, or None if the model keeps its own."""
+    if not (args.packing or args.padding_free):
+        return None
+    from .packed_attention import use_packed_sdpa
+    restore = use_packed_sdpa(model)
+    if restore:
+        logger.info('attention: sdpa per packed sequence (swift_packed_sdpa)')
+    return restore
+
+
+def _base_model(model):
+    return getattr(model, 'get_base_model', lambda: model)()
+
+
 def _model_type(model) -> Optional[str]:
-    base = getattr(model, 'get_base_model', lambda: model)()
+    base = _base_model(model)
     info = getattr(base, 'model_info', None) or getattr(model, 'model_info', None)
     return info.model_type if info else None

@@ -33,10 +33,16 @@ def _rotate_checkpoints(run_dir: str, save_total_limit, best_model_checkpoint) -
 class SwiftTrainer(Trainer):
 
     def __init__(self, *args, swift_args: Optional[Dict[str, Any]] = None, lorap_lr_ratio: Optional[float] = None,
-                 **kwargs):
+                 chunked_loss: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.swift_args = swift_args or {}
         self.lorap_lr_ratio = lorap_lr_ratio
+        self.chunked_loss = None
+        if chunked_loss and self.args.n_gpu <= 1:  # DataParallel replicas would not reach the hook
+            from .loss import ChunkedLossModel
+            self.chunked_loss = ChunkedLossModel(self.model)
+            if self.chunked_loss.reason:
+                logger.info(f"loss: the model's own ({self.chunked_loss.reason})")
         self._staging_dir: Optional[str] = None
         self._reset_counters()
 
@@ -47,6 +53,10 @@ class SwiftTrainer(Trainer):
         self._since = time.time()
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        chunked = self.chunked_loss
+        if (model.training and not return_outputs and chunked is not None and chunked.usable(inputs)
+                and chunked.verify(model, inputs)):
+            return self._chunked_loss(model, inputs, num_items_in_batch)
         loss, outputs = super().compute_loss(model, inputs, return_outputs=True,
                                              num_items_in_batch=num_items_in_batch)
         labels = inputs.get('labels')
@@ -59,6 +69,16 @@ class SwiftTrainer(Trainer):
                 self._correct += int((predicted[mask] == target[mask]).sum())
                 self._trained_tokens += int(mask.sum())
         return (loss, outputs) if return_outputs else loss
+
+    def _chunked_loss(self, model, inputs, num_items_in_batch):
+        """The causal-LM loss from hidden states (loss.py), normalised as the Trainer normalises the model's."""
+        loss, trained, correct = self.chunked_loss.loss(
+            model, inputs, num_items_in_batch if self.model_accepts_loss_kwargs else None)
+        self._trained_tokens += trained
+        self._correct += correct
+        if self.args.average_tokens_across_devices and self.model_accepts_loss_kwargs and num_items_in_batch is not None:
+            loss = loss * (self.accelerator.num_processes // self.get_tp_size())  # as Trainer.compute_loss
+        return loss
 
     def log(self, logs: Dict[str, float], start_time: Optional[float] = None) -> None:
         if 'loss' in logs and self._trained_tokens:

@@ -82,11 +82,21 @@ def test_packed_batch_layout_without_attention_mask():
     pack_a = [sample([11, 12, 13]), sample([14, 15], prompt=1)]
     pack_b = [sample([21, 22])]
     batch = PackedCollator(pad_token_id=EOS)([pack_a, pack_b])
-    assert set(batch) == {'input_ids', 'labels', 'position_ids', 'use_cache'}
+    assert set(batch) == {'input_ids', 'labels', 'position_ids', 'use_cache', 'cu_seq_lens_q', 'cu_seq_lens_k',
+                          'max_length_q', 'max_length_k'}
     assert batch['use_cache'] is False  # a cache would switch off transformers' packed-sequence detection
     assert batch['input_ids'].tolist() == [[11, 12, 13, 14, 15], [21, 22, EOS, EOS, EOS]]
     assert batch['position_ids'].tolist() == [[0, 1, 2, 0, 1], [0, 1, 0, 1, 2]]
     assert batch['labels'].tolist() == [[-100, 12, 13, -100, 15], [-100, 22, -100, -100, -100]]
+    # Sequence boundaries over the flattened batch, padding a sequence of its own (flash-attention's varlen layout).
+    assert batch['cu_seq_lens_q'].tolist() == [0, 3, 5, 7, 10] and batch['cu_seq_lens_q'].dtype == torch.int32
+    assert batch['cu_seq_lens_k'] is batch['cu_seq_lens_q']
+    assert batch['max_length_q'] == batch['max_length_k'] == 3
+
+
+def test_4d_mask_batch_carries_no_sequence_boundaries():
+    batch = PackedCollator(pad_token_id=EOS, mask_mode='4d')([[sample([11, 12]), sample([13])]])
+    assert 'cu_seq_lens_q' not in batch and batch['attention_mask'].shape == (1, 1, 3, 3)
 
 
 def test_features_may_be_single_samples_packs_or_merged_rows():

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from swift.train.collator import PackedCollator
+from swift.train.packed_attention import PACKED_SDPA, register_packed_sdpa
 from swift.train.packing import (IGNORE_INDEX, block_diagonal_causal_mask, merge_pack, pack_indices, pack_samples,
                                  packing_efficiency)
 from swift.utils import SwiftError
@@ -135,6 +136,8 @@ def tiny_model(family, attn_implementation):
     key = (family, attn_implementation)
     if key not in _models:
         from transformers import AutoModelForCausalLM
+        if attn_implementation == PACKED_SDPA:
+            register_packed_sdpa()
         torch.manual_seed(0)
         model = AutoModelForCausalLM.from_config(_tiny_config(family), attn_implementation=attn_implementation,
                                                  dtype=torch.float32)
@@ -189,7 +192,7 @@ def assert_rows_match_alone(model, batch, rows_of_samples):
 
 
 LENGTHS = (5, 17, 40, 9)
-MODES = [('sdpa', 'position_ids', None), ('eager', 'position_ids', None),
+MODES = [('sdpa', 'position_ids', None), ('eager', 'position_ids', None), (PACKED_SDPA, 'position_ids', None),
          ('sdpa', '4d', None), ('sdpa', '4d', torch.float32), ('eager', '4d', torch.float32)]
 
 
@@ -209,7 +212,7 @@ def test_packed_row_equals_each_sequence_alone(family, attn, mask_mode, mask_dty
     assert packed_loss == pytest.approx(token_weighted_loss(model, samples), abs=1e-5)
 
 
-@pytest.mark.parametrize('attn', ['sdpa', 'eager'])
+@pytest.mark.parametrize('attn', ['sdpa', 'eager', PACKED_SDPA])
 def test_padding_free_batch_equals_each_sequence_alone(attn):
     model = tiny_model('llama', attn)
     samples = make_samples(LENGTHS, seed=1)
@@ -221,7 +224,7 @@ def test_padding_free_batch_equals_each_sequence_alone(attn):
         assert model(**batch).loss.item() == pytest.approx(token_weighted_loss(model, samples), abs=1e-5)
 
 
-@pytest.mark.parametrize('attn', ['sdpa', 'eager'])
+@pytest.mark.parametrize('attn', ['sdpa', 'eager', PACKED_SDPA])
 def test_batch_of_packs_with_padding_rows_equals_each_sequence_alone(attn):
     model = tiny_model('llama', attn)
     samples = make_samples((30, 12, 25, 7, 19, 6), seed=2)
@@ -246,10 +249,11 @@ def test_boundary_label_masking_is_what_makes_the_loss_match():
     assert unmasked_loss != pytest.approx(token_weighted_loss(model, samples), abs=1e-3)
 
 
-def test_gradients_of_packed_row_match_separate_runs():
+@pytest.mark.parametrize('attn', ['sdpa', PACKED_SDPA])
+def test_gradients_of_packed_row_match_separate_runs(attn):
     """Training signal, not just logits: the packed loss's gradient equals the gradient of the
     token-weighted mean of the per-sequence losses."""
-    model = tiny_model('llama', 'sdpa')
+    model = tiny_model('llama', attn)
     samples = make_samples((8, 13, 21), seed=4)
     model.zero_grad()
     batch = PackedCollator(PAD)([samples])
