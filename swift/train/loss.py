@@ -11,7 +11,7 @@ gradients. This is the approach of Liger-Kernel's fused linear cross-entropy, wh
 
 `ChunkedLossModel` decides whether a model can take this path: a transformers causal LM whose
 forward is "decoder, then a plain Linear head" (no logit soft-capping or scaling, no
-prompt-learning adapter, no wrapped or adapted head). Before first use it checks on a slice of a
+prompt-learning adapter or adapter with loss terms of its own, no wrapped or adapted head). Before first use it checks on a slice of a
 real batch that the chunked loss equals the model's own loss, and keeps the model's loss if not.
 """
 import math
@@ -86,12 +86,19 @@ def chunked_cross_entropy(hidden: torch.Tensor, weight: torch.Tensor, target: to
 
 
 def _unwrap_peft(model):
-    """The transformers model under a PEFT wrapper (adapters injected), and whether the adapter edits the
-    inputs (prompt learning: prefix/prompt/p-tuning), which the decoder alone would skip."""
+    """The transformers model under a PEFT wrapper (adapters injected), and why the adapter needs the model's
+    own loss, if it does: prompt learning (prefix/prompt/p-tuning) edits the inputs, and tuners with their own
+    forward (AdaLoRA's orthogonal regularisation, ...) add terms to the loss the model returns."""
     peft_config = getattr(model, 'active_peft_config', None)
-    if peft_config is not None and hasattr(model, 'get_base_model'):
-        return model.get_base_model(), bool(getattr(peft_config, 'is_prompt_learning', False))
-    return model, False
+    if peft_config is None or not hasattr(model, 'get_base_model'):
+        return model, None
+    if getattr(peft_config, 'is_prompt_learning', False):
+        return model.get_base_model(), 'a prompt-learning adapter edits the inputs'
+    from peft.tuners.tuners_utils import BaseTuner
+    tuner = getattr(model, 'base_model', None)
+    if isinstance(tuner, BaseTuner) and type(tuner).forward is not BaseTuner.forward:
+        return model.get_base_model(), f'{type(tuner).__name__} adds its own terms to the loss'
+    return model.get_base_model(), None
 
 
 class ChunkedLossModel:
@@ -112,9 +119,9 @@ class ChunkedLossModel:
     def _check(self, model) -> Optional[str]:
         import inspect
         from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
-        base, prompt_learning = _unwrap_peft(model)
-        if prompt_learning:
-            return 'a prompt-learning adapter edits the inputs'
+        base, adapter_reason = _unwrap_peft(model)
+        if adapter_reason:
+            return adapter_reason
         if type(base).__name__ not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.values():
             return f'{type(base).__name__} is not a causal LM of transformers'
         if 'logits_to_keep' not in inspect.signature(type(base).forward).parameters:

@@ -96,6 +96,10 @@ def test_models_it_cannot_compute_keep_their_own_loss():
     assert 'transforms its logits' in ChunkedLossModel(_tiny_llama_with_softcap()).reason
     prompt = get_peft_model(_tiny_llama(), PromptTuningConfig(task_type='CAUSAL_LM', num_virtual_tokens=4))
     assert 'prompt-learning' in ChunkedLossModel(prompt).reason
+    from peft import AdaLoraConfig
+    adalora = get_peft_model(_tiny_llama(), AdaLoraConfig(target_modules=['q_proj'], total_step=10))
+    assert 'AdaLoraModel adds its own terms to the loss' in ChunkedLossModel(adalora).reason
+    assert ChunkedLossModel(_lora(_tiny_llama())).reason is None
     wrapped_head = _lora(_tiny_llama(), modules_to_save=['lm_head'])
     assert 'not a plain Linear' in ChunkedLossModel(wrapped_head).reason
     chunked = ChunkedLossModel(_tiny_llama())
