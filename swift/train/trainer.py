@@ -54,8 +54,8 @@ class SwiftTrainer(Trainer):
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         chunked = self.chunked_loss
-        if (model.training and not return_outputs and chunked is not None and chunked.usable(inputs)
-                and chunked.verify(model, inputs)):
+        if (model.training and not return_outputs and chunked is not None and self.label_smoother is None
+                and self.compute_loss_func is None and chunked.usable(inputs) and chunked.verify(model, inputs)):
             return self._chunked_loss(model, inputs, num_items_in_batch)
         loss, outputs = super().compute_loss(model, inputs, return_outputs=True,
                                              num_items_in_batch=num_items_in_batch)
