@@ -22,9 +22,20 @@ PACKED_SDPA = 'swift_packed_sdpa'
 _UNSUPPORTED_KWARGS = ('sliding_window', 'softcap', 's_aux', 'position_bias')
 
 
+_last_split: list = [None, None]  # (boundaries tensor, its split): every layer of a forward gets the same tensor
+
+
 def _row_segment_lengths(cu_seq_lens: torch.Tensor, batch: int, length: int) -> Optional[List[List[int]]]:
     """The lengths of the sequences of each row, from cumulative boundaries over the flattened batch;
-    None when the boundaries do not split the batch into its rows."""
+    None when the boundaries do not split the batch into its rows. Worked out once per forward pass."""
+    if _last_split[0] is cu_seq_lens and _last_split[1][0] == (batch, length):
+        return _last_split[1][1]
+    split = _split_rows(cu_seq_lens, batch, length)
+    _last_split[:] = [cu_seq_lens, ((batch, length), split)]
+    return split
+
+
+def _split_rows(cu_seq_lens: torch.Tensor, batch: int, length: int) -> Optional[List[List[int]]]:
     bounds = [int(b) for b in cu_seq_lens.tolist()]
     if bounds[0] != 0 or bounds[-1] != batch * length:
         return None

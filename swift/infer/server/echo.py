@@ -16,7 +16,7 @@ special tokens) and runs through the transformers model in one forward pass per 
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
-from .embeddings import adapter_kwargs
+from .embeddings import adapter_kwargs, right_padded
 from .errors import APIError
 
 ECHO_BATCH_SIZE = 8
@@ -113,11 +113,7 @@ def _score_batch(engine, batch: List[List[int]], adapter: Optional[str], top: in
     """Per prompt: (log-probability of each token, its top alternatives); None for the first token."""
     import torch
     model = engine.model
-    device = next(model.parameters()).device
-    width = max(len(ids) for ids in batch)
-    pad = engine.tokenizer.pad_token_id if engine.tokenizer.pad_token_id is not None else 0
-    input_ids = torch.tensor([ids + [pad] * (width - len(ids)) for ids in batch], device=device)
-    mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in batch], device=device)
+    input_ids, mask = right_padded(engine, batch)
     with engine.model_lock:  # the engine's scheduler uses the same weights between its steps
         logits = model(input_ids=input_ids, attention_mask=mask, use_cache=False,
                        **adapter_kwargs(engine, adapter, len(batch))).logits

@@ -61,11 +61,7 @@ def embed(engine, token_ids: List[List[int]], adapter: Optional[str]) -> List[Li
 def _embed_batch(engine, batch: List[List[int]], adapter: Optional[str]) -> List[List[float]]:
     import torch
     model = engine.model
-    device = next(model.parameters()).device
-    width = max(len(ids) for ids in batch)
-    pad = engine.tokenizer.pad_token_id if engine.tokenizer.pad_token_id is not None else 0
-    input_ids = torch.tensor([ids + [pad] * (width - len(ids)) for ids in batch], device=device)
-    mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in batch], device=device)
+    input_ids, mask = right_padded(engine, batch)
     with engine.model_lock:  # the engine's scheduler uses the same weights between its steps
         out = model(input_ids=input_ids, attention_mask=mask, output_hidden_states=True, logits_to_keep=1,
                     **adapter_kwargs(engine, adapter, len(batch)))
@@ -73,6 +69,17 @@ def _embed_batch(engine, batch: List[List[int]], adapter: Optional[str]) -> List
     weights = mask.unsqueeze(-1).to(hidden.dtype)
     pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1)
     return torch.nn.functional.normalize(pooled, dim=-1).cpu().tolist()
+
+
+def right_padded(engine, batch: List[List[int]]):
+    """(input_ids, attention_mask) of token-id lists right-padded to the longest, on the model's device."""
+    import torch
+    device = next(engine.model.parameters()).device
+    width = max(len(ids) for ids in batch)
+    pad = engine.tokenizer.pad_token_id if engine.tokenizer.pad_token_id is not None else 0
+    input_ids = torch.tensor([ids + [pad] * (width - len(ids)) for ids in batch], device=device)
+    mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in batch], device=device)
+    return input_ids, mask
 
 
 def adapter_kwargs(engine, adapter: Optional[str], rows: int) -> Dict[str, Any]:

@@ -26,8 +26,8 @@ class Completion:
     finish_reason: str  # 'stop' (ended by itself) or 'length' (cut at max_completion_length)
 
 
-class PtRollout:
-    """Completions from the training model through PtEngine (CPU or GPU, any transformers model)."""
+class _Rollout:
+    """What every rollout engine is given: the policy, how to encode prompts, the run's arguments."""
 
     def __init__(self, model, tokenizer, template, args, max_batch_size: int):
         self.model = model
@@ -35,7 +35,12 @@ class PtRollout:
         self.template = template
         self.args = args
         self.max_batch_size = max(max_batch_size, 1)
-        self._engine = None
+
+
+class PtRollout(_Rollout):
+    """Completions from the training model through PtEngine (CPU or GPU, any transformers model)."""
+
+    _engine = None
 
     def _get_engine(self):
         if self._engine is None:
@@ -126,7 +131,7 @@ def _vllm_available() -> bool:
         return False
 
 
-class VllmRollout:
+class VllmRollout(_Rollout):
     """Completions from vLLM's offline engine (vllm.LLM) in this process, fed the policy's weights every rollout.
 
     Like TRL's GRPOTrainer colocate mode: one engine built lazily from the base model's directory (it shares the
@@ -134,13 +139,7 @@ class VllmRollout:
     and before each generation the current weights copied in through the vLLM model's load_weights.
     """
 
-    def __init__(self, model, tokenizer, template, args, max_batch_size: int):
-        self.model = model
-        self.tokenizer = tokenizer
-        self.template = template
-        self.args = args
-        self.max_batch_size = max(max_batch_size, 1)
-        self.llm = None
+    llm = None  # built on first use
 
     def _llm_kwargs(self) -> Dict[str, Any]:
         args = self.args

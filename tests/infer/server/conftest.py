@@ -22,21 +22,27 @@ def _http_client_module():
 httpx = _http_client_module()
 
 
-@contextlib.contextmanager
-def running_server(engine, **config) -> Iterator['RunningServer']:
+def start_uvicorn(app, sock, **config):
+    """uvicorn serving `app` on `sock` in a daemon thread, returned once it has started."""
     import uvicorn
-    from swift.infer.server.app import ServerConfig, create_app
-    from swift.infer.server.deploy import bind_socket
-    config.setdefault('log_interval', 0)
-    app = create_app(engine, ServerConfig(**config))
-    sock = bind_socket('127.0.0.1', 0)
-    server = uvicorn.Server(uvicorn.Config(app, log_level='warning', timeout_graceful_shutdown=2))
+    server = uvicorn.Server(uvicorn.Config(app, log_level='warning', **config))
     thread = threading.Thread(target=server.run, kwargs={'sockets': [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
         assert thread.is_alive() and time.monotonic() < deadline, 'the server did not start'
         time.sleep(0.02)
+    return server, thread
+
+
+@contextlib.contextmanager
+def running_server(engine, **config) -> Iterator['RunningServer']:
+    from swift.infer.server.app import ServerConfig, create_app
+    from swift.infer.server.deploy import bind_socket
+    config.setdefault('log_interval', 0)
+    app = create_app(engine, ServerConfig(**config))
+    sock = bind_socket('127.0.0.1', 0)
+    server, thread = start_uvicorn(app, sock, timeout_graceful_shutdown=2)
     try:
         yield RunningServer(f'http://127.0.0.1:{sock.getsockname()[1]}', app.state.server)
     finally:

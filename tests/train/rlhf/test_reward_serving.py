@@ -1,7 +1,5 @@
 """A reward model checkpoint served as a scorer: RewardEngine, `swift infer` pipe and batch mode, `swift deploy`."""
 import json
-import threading
-import time
 from types import SimpleNamespace
 
 import pytest
@@ -93,19 +91,12 @@ def test_swift_infer_scores_a_full_reward_model(tiny_model_dir, tmp_path, monkey
 
 
 def test_swift_deploy_answers_chat_completions_with_the_reward(reward_checkpoint, reference_scores, monkeypatch):
-    from tests.infer.server.conftest import httpx
+    from tests.infer.server.conftest import httpx, start_uvicorn
     from swift.infer.server import deploy
     answers = {}
 
     def serve_two_requests(app, sock, access_log=False):
-        import uvicorn
-        server = uvicorn.Server(uvicorn.Config(app, log_level='warning'))
-        thread = threading.Thread(target=server.run, kwargs={'sockets': [sock]}, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, 'the server did not start'
-            time.sleep(0.02)
+        server, thread = start_uvicorn(app, sock)
         url = f'http://127.0.0.1:{sock.getsockname()[1]}/v1/chat/completions'
         try:
             for conversation in CONVERSATIONS:
