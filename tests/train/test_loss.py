@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from swift.train.loss import ChunkedLossModel, chunked_cross_entropy
+from swift.train.loss import ChunkedLossModel, chunked_cross_entropy, even_chunk_rows
 
 VOCAB = 96
 
@@ -28,6 +28,16 @@ def test_chunked_cross_entropy_equals_full_logits_cross_entropy(chunk_rows):
     assert int(hits) == int((logits.argmax(-1) == target).sum())
     for ours, theirs in zip(torch.autograd.grad(loss * 0.25, (hidden, weight, bias)), expected_grads):
         torch.testing.assert_close(ours, theirs, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize('total, most, expected', [(1434, 682, 478), (682, 682, 682), (683, 682, 342), (10, 682, 10),
+                                                   (0, 682, 1)])
+def test_chunks_split_evenly_without_a_narrow_remainder(total, most, expected):
+    rows = even_chunk_rows(total, most)
+    assert rows == expected and rows <= max(most, 1)
+    if total:
+        chunks = -(-total // rows)
+        assert total - (chunks - 1) * rows > rows // 2 or chunks == 1  # the last chunk is not a sliver
 
 
 def test_frozen_head_gets_no_gradient_and_no_work():

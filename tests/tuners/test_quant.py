@@ -84,7 +84,9 @@ def load_4bit(path, args):
 def test_qlora_trains_saves_and_reloads_on_cpu(tiny_dir, tokens, tmp_path, qlora_args):
     full_precision_total = count_parameters(load_model(tiny_dir))[1]
     model = prepare_tuner(load_4bit(tiny_dir, qlora_args), qlora_args)
-    assert type(model.base_model.model.model.layers[0].self_attn.q_proj.base_layer).__name__ == 'Linear4bit'
+    q_proj = model.base_model.model.model.layers[0].self_attn.q_proj
+    assert type(q_proj.base_layer).__name__ == 'Linear4bit'
+    assert type(q_proj).__module__ == 'peft.tuners.lora.bnb'  # PEFT's own 4-bit LoRA layer, not the fused one
     trainable, total = count_parameters(model)
     assert total == full_precision_total + trainable  # 4-bit weights counted unpacked
 
