@@ -13,8 +13,9 @@ PEFT's up to float rounding (tested: loss and every gradient).
 `FusedLoraLinear` is PEFT's own `lora.Linear` (same parameters, same saved adapter, same merge);
 only `forward` differs, and only for the plain case: one active adapter, not merged, no variant
 (DoRA, ...), no bias on lora_B, a frozen base weight, one dtype throughout and no autocast, no
-per-call adapter selection. Everything else goes to PEFT's forward. It reaches PEFT through its
-custom-module mapping (`LoraConfig._register_custom_module`), not by patching PEFT.
+per-call adapter selection, no ZeRO-3 partitioned weights. Everything else goes to PEFT's forward.
+It reaches PEFT through its custom-module mapping (`LoraConfig._register_custom_module`), not by
+patching PEFT.
 """
 import torch
 import torch.nn.functional as F
@@ -85,6 +86,9 @@ class FusedLoraLinear(PeftLoraLinear):
         base = self.get_base_layer()
         if type(base) is not torch.nn.Linear or base.weight.requires_grad:
             return None  # a subclass may compute something else; a trained base weight needs its gradient
+        weights = (base.weight, self.lora_A[adapter].weight, self.lora_B[adapter].weight)
+        if any(hasattr(w, 'ds_id') for w in weights):
+            return None  # DeepSpeed ZeRO-3 gathers a weight in its own module's forward, which this path skips
         if not (x.dtype == base.weight.dtype == self.lora_A[adapter].weight.dtype
                 == self.lora_B[adapter].weight.dtype) or torch.is_autocast_enabled(x.device.type):
             return None

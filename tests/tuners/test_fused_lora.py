@@ -111,7 +111,7 @@ def test_a_bias_on_lora_b_runs_peft_forward():
         assert torch.equal(layer(x), PeftLoraLinear.forward(layer, x))
 
 
-@pytest.mark.parametrize('case', ['dora', 'merged', 'disabled', 'bf16_base'])
+@pytest.mark.parametrize('case', ['dora', 'merged', 'disabled', 'bf16_base', 'zero3'])
 def test_cases_the_fused_path_does_not_cover_run_peft_forward(case, base, tokens):
     overrides = dict(use_dora=True) if case == 'dora' else {}
     if case == 'bf16_base':  # PEFT keeps the adapter in float32 beside a bfloat16 base
@@ -125,6 +125,9 @@ def test_cases_the_fused_path_does_not_cover_run_peft_forward(case, base, tokens
     if case == 'disabled':
         assert layer._plain_adapter(x) == 'default'
         layer.enable_adapters(False)
+    if case == 'zero3':  # DeepSpeed marks a partitioned parameter with ds_id
+        assert layer._plain_adapter(x) == 'default'
+        layer.lora_A['default'].weight.ds_id = 0
     assert layer._plain_adapter(x) is None, case
     with torch.no_grad():
         assert torch.equal(layer(x), PeftLoraLinear.forward(layer, x))
