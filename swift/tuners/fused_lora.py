@@ -75,7 +75,7 @@ class FusedLoraLinear(PeftLoraLinear):
                                  self.lora_B[adapter].weight, self.scaling[adapter])
 
     def _plain_adapter(self, x: torch.Tensor):
-        """The one active adapter when the fused path computes exactly PEFT's result, else None."""
+        """The one active adapter when the fused path computes PEFT's result (up to float rounding), else None."""
         if self.disable_adapters or self.merged or len(self.active_adapters) != 1:
             return None
         adapter = self.active_adapters[0]

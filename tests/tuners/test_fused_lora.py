@@ -1,4 +1,4 @@
-"""FusedLoraLinear: PEFT's LoRA linear with the adapter product added in one addmm; same values, same gradients."""
+"""FusedLoraLinear: PEFT's LoRA linear run as one autograd node with in-place addmm; same values, same gradients."""
 import copy
 
 import pytest
@@ -7,7 +7,7 @@ from peft.tuners.lora import Linear as PeftLoraLinear
 
 from swift.tuners import prepare_tuner
 from swift.tuners.fused_lora import FusedLoraLinear
-from tests.tuners.conftest import args_for, load_model
+from tests.tuners.conftest import args_for
 
 pytestmark = pytest.mark.filterwarnings('ignore::UserWarning', 'ignore::FutureWarning')
 
@@ -112,7 +112,7 @@ def test_a_bias_on_lora_b_runs_peft_forward():
 
 
 @pytest.mark.parametrize('case', ['dora', 'merged', 'disabled', 'bf16_base', 'zero3'])
-def test_cases_the_fused_path_does_not_cover_run_peft_forward(case, base, tokens):
+def test_cases_the_fused_path_does_not_cover_run_peft_forward(case, base):
     overrides = dict(use_dora=True) if case == 'dora' else {}
     if case == 'bf16_base':  # PEFT keeps the adapter in float32 beside a bfloat16 base
         base = base.to(torch.bfloat16)
