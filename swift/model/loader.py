@@ -70,11 +70,23 @@ def get_model_tokenizer(model: str,
                         offline: Optional[bool] = None,
                         trust_remote_code: bool = True,
                         model_kwargs: Optional[Dict[str, Any]] = None) -> Tuple[Any, Any]:
-    """(model or None, tokenizer), both tagged with `.model_info`."""
-    from transformers import AutoTokenizer
+    """(model or None, tokenizer), both tagged with `.model_info`.
 
+    The model type's `requires` are checked before anything is read: a registered ID or an explicit
+    model_type before the download, any model type once it is resolved (a local directory's from its
+    config.json), so an incompatible install stops with a pip command instead of failing inside the model code.
+    """
+    from transformers import AutoTokenizer
+    from .registry import get_model_meta, lookup_model
+    from .requirements import check_requirements
+
+    found = None if model_type or Path(os.path.expanduser(model)).is_dir() else lookup_model(model)
+    if model_type or found:
+        check_requirements(get_model_meta(model_type) if model_type else found[0])
     model_dir = get_model_dir(model, use_hf=use_hf, revision=revision, offline=offline)
     info = resolve_model_info(model, model_dir, model_type=model_type, template=template)
+    if info.model_type:
+        check_requirements(get_model_meta(info.model_type))
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(model_dir), trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as e:

@@ -13,7 +13,6 @@ A family file in swift/model/models/ calls register_model(...) once per model ty
 
 Lookups (find_model) are by hub ID (either hub, case-insensitive), alias, or model_type.
 """
-import dataclasses
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
@@ -148,19 +147,7 @@ def find_model(model_id: str) -> Tuple[ModelMeta, Optional[Model]]:
     return found
 
 
-def find_model_by_architecture(architectures: List[str]) -> Optional[ModelMeta]:
-    """The first registered type whose architectures match config.json's (for local directories)."""
-    _ensure_builtin_models()
-    for meta in MODEL_REGISTRY.values():
-        if set(architectures or []) & set(meta.architectures):
-            return meta
-    return None
-
-
 def all_model_ids() -> List[str]:
     _ensure_builtin_models()
     return [i for meta in MODEL_REGISTRY.values() for m in meta.models for i in m.ids]
 
-
-def meta_to_dict(meta: ModelMeta) -> dict:
-    return dataclasses.asdict(meta)

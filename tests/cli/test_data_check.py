@@ -1,9 +1,8 @@
-"""`swift data check`: formats, bad rows with file:line, token statistics, speed."""
+"""`swift data check`: formats, bad rows with file:line, token statistics (its speed: benchmarks/cli_latency.py)."""
 import json
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 
@@ -66,15 +65,13 @@ def test_usage_errors(capsys):
     assert '--max_length' in capsys.readouterr().out
 
 
-def test_alpaca_en_with_the_real_tokenizer_in_seconds(shared_data, smollm_dir):
-    """~4000 rows, SmolLM2 tokenizer and template, in a fresh process: a few seconds."""
+def test_alpaca_en_with_the_real_tokenizer(shared_data, smollm_dir):
+    """~4000 rows, SmolLM2 tokenizer and template, in a fresh process."""
     path = shared_data / 'alpaca_en' / 'alpaca_data_4000.json'
-    started = time.perf_counter()
     done = subprocess.run([
         sys.executable, '-m', 'swift.cli.main', 'data', 'check', '--model',
         str(smollm_dir), '--dataset', str(path), '--max_length', '256'
     ], cwd=REPO, capture_output=True, text=True, timeout=120)
-    elapsed = time.perf_counter() - started
     out = done.stdout
     assert done.returncode == 1, done.stderr  # alpaca_en has one row with an empty output
     assert '3999 of 4000 rows kept (formats: alpaca 3999), 1 bad' in out
@@ -86,4 +83,3 @@ def test_alpaca_en_with_the_real_tokenizer_in_seconds(shared_data, smollm_dir):
     over = int(next(line for line in out.splitlines() if line.startswith('longer than max_length 256')).split(': ')[1]
                .split()[0])
     assert 0 < over < 400
-    assert elapsed < 30, f'swift data check took {elapsed:.1f}s'

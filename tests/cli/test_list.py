@@ -1,4 +1,4 @@
-"""`swift list models|templates`: output, filters, JSON, errors, the lister hook, and speed."""
+"""`swift list models|templates`: output, filters, JSON, errors, the lister hook, and what it imports."""
 import json
 import subprocess
 import sys
@@ -115,23 +115,21 @@ def test_another_lister_plugs_into_the_hook(capsys, monkeypatch):
     assert run(capsys, 'things', '--filter', 'be').out.splitlines() == ['NAME  SIZE', 'beta  3']
 
 
-FAST_AND_LIGHT = '''
-import sys, time
-start = time.perf_counter()
+LIGHT = '''
+import sys
 from swift.cli.main import main
 code = main(["list", "{kind}"])
-elapsed = time.perf_counter() - start
 heavy = sorted(m for m in ("torch", "transformers") if m in sys.modules)
-print("RESULT", code, round(elapsed, 3), ",".join(heavy) or "none", file=sys.stderr)
+print("RESULT", code, ",".join(heavy) or "none", file=sys.stderr)
 '''
 
 
 @pytest.mark.parametrize('kind', ['models', 'templates'])
-def test_list_is_fast_and_imports_neither_torch_nor_transformers(kind):
-    result = subprocess.run([sys.executable, '-c', FAST_AND_LIGHT.format(kind=kind)],
+def test_list_imports_neither_torch_nor_transformers(kind):
+    """What keeps `swift list` fast; its wall time is measured by benchmarks/cli_latency.py, not asserted here."""
+    result = subprocess.run([sys.executable, '-c', LIGHT.format(kind=kind)],
                             cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    _, code, elapsed, heavy = result.stderr.strip().splitlines()[-1].split()
+    _, code, heavy = result.stderr.strip().splitlines()[-1].split()
     assert code == '0' and heavy == 'none'
-    assert float(elapsed) < 1.0, f'swift list {kind} took {elapsed}s'
     assert result.stdout.count('\n') > 20

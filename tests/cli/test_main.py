@@ -1,7 +1,6 @@
-"""`swift --help` answers fast without torch; unknown commands get a suggestion."""
+"""`swift --help` answers without torch (timed by benchmarks/cli_latency.py); unknown commands get a suggestion."""
 import subprocess
 import sys
-import time
 
 from tests.conftest import REPO
 
@@ -11,13 +10,11 @@ def run_swift(*args, **kw):
                           **kw)
 
 
-def test_help_is_fast_and_lists_commands():
-    start = time.time()
+def test_help_lists_commands():
     done = run_swift('--help')
     assert done.returncode == 0
     for command in ('download', 'sft', 'infer', 'deploy', 'eval', 'export', 'list'):
         assert command in done.stdout
-    assert time.time() - start < 5
 
 
 def test_help_does_not_import_torch():

@@ -1,9 +1,8 @@
 """encode_rows: max_length policies, counts, failures, and the template contract."""
-import time
-
 import pytest
 
 from swift.dataset import Rows, encode_rows, load_datasets
+from swift.template import get_template
 from swift.utils import SwiftError
 
 
@@ -109,20 +108,14 @@ def test_preference_groups_are_truncated_separately():
     assert len(encoded[0]['chosen_input_ids']) == 5 and len(encoded[0]['rejected_input_ids']) == 3
 
 
-def test_real_template_on_alpaca(shared_data, request):
-    try:
-        from swift.template import get_template
-    except ImportError:
-        pytest.skip('swift.template.get_template is not in this checkout yet')
-    template = get_template('smollm2', tokenizer=request.getfixturevalue('smollm_tokenizer'))
+def test_real_template_on_alpaca(shared_data, smollm_tokenizer):
+    """The speed of this encoding is measured by benchmarks/cli_latency.py, not asserted here."""
+    template = get_template('smollm2', tokenizer=smollm_tokenizer)
     rows = load_datasets(str(shared_data / 'alpaca_en' / 'alpaca_data_4000.json'), log=False).train
-    started = time.perf_counter()
     encoded, report = encode_rows(rows, template, max_length=128, truncation_strategy='delete', log=False)
-    elapsed = time.perf_counter() - started
     assert report.total == 3999 and report.failed == 0
     assert report.deleted == sum(1 for n in report.lengths if n > 128) > 0
     assert len(encoded) == 3999 - report.deleted - report.no_labels
     sample = encoded[0]
     assert len(sample['input_ids']) == len(sample['labels']) <= 128
     assert any(t != -100 for t in sample['labels']) and sample['labels'][0] == -100
-    assert elapsed < 20, f'encoding 4000 rows took {elapsed:.1f}s'

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 
-from swift.model import registry
 from swift.model.docs import DOCS_PATH, builtin_metas, render_supported_models_md
 from swift.model.registry import find_model, get_model_meta, lookup_model
 from swift.model.resolve import resolve_model
@@ -209,15 +208,6 @@ def test_docs_page_lists_every_checkpoint():
         for model in meta.models:
             for model_id in model.ids:
                 assert f'[{model_id}]' in text
-
-
-@pytest.fixture
-def isolated_registry(monkeypatch):
-    """A copy of the registry for this test only: plugins registered here vanish afterwards."""
-    registry.list_model_types()  # built-ins first, so they are part of the copy
-    monkeypatch.setattr(registry, 'MODEL_REGISTRY', dict(registry.MODEL_REGISTRY))
-    monkeypatch.setattr(registry, '_id_index', dict(registry._id_index))
-    return registry
 
 
 PLUGIN = '''
