@@ -204,7 +204,7 @@ def main() -> None:
     import torch
     torch.set_num_threads(args.threads)
     from swift.infer import InferRequest
-    from swift.infer.pt_engine import PtEngine
+    from swift.infer.transformers_engine import PtEngine
 
     engine = PtEngine('smollm2-135m-instruct', torch_dtype='float32', max_batch_size=args.requests)
     model, tokenizer = engine.model, engine.tokenizer

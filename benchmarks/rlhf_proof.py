@@ -4,13 +4,13 @@
     .venv/bin/python benchmarks/rlhf_proof.py dpo grpo        # some of them
     .venv/bin/python benchmarks/rlhf_proof.py --json out.json
 
-Proofs (data: tests/train/rlhf/trait_data.py; schedules: tests/train/rlhf/proofs.py):
+Proofs (data: tests/training/rlhf/trait_data.py; schedules: tests/training/rlhf/proofs.py):
   base     trait rate of the untrained model's greedy answers to held-out prompts (the "before")
   dpo      trait rate after DPO, and DPO's reward accuracy on held-out pairs
   kto, simpo, orpo   trait rate after each
   rm       reward model ranking held-out chosen above rejected; then ppo with it, end to end
   grpo     mean reward per step (format + accuracy on additions), first third vs last third
-The test suite runs them all with shorter schedules (tests/train/rlhf/test_real_model.py); the
+The test suite runs them all with shorter schedules (tests/training/rlhf/test_real_model.py); the
 numbers of a full run are recorded in docs/rlhf.md.
 """
 import argparse
@@ -33,7 +33,7 @@ def main() -> int:
     parser.add_argument('--out', help='keep the runs here (default: a temporary folder)')
     options = parser.parse_args()
     from swift.model.embedded import ensure_embedded_model
-    from tests.train.rlhf import proofs
+    from tests.training.rlhf import proofs
     model_dir = ensure_embedded_model()
     root = Path(options.out or tempfile.mkdtemp(prefix='rlhf-proof-'))
     results = {}

@@ -80,7 +80,7 @@ def step_clock():
 def run_swift(data_file: str, steps: int, out: str, mode: str = 'packing') -> dict:
     """mode 'packing': 4 rows packed to 512 tokens each; 'padding_free': the same 4 rows per step as the
     baseline, concatenated into one row without padding."""
-    from swift.train.sft import sft_main
+    from swift.training.sft import sft_main
     clock = step_clock()
     sft_main(dict(model='smollm2-135m-instruct', dataset=[data_file], output_dir=out, add_version=False,
                            max_steps=steps, per_device_train_batch_size=4, max_length=512, **{mode: True},

@@ -5,7 +5,7 @@ imported the first time it is used.
 """
 from swift.utils.lazy import lazy_exports
 
-__version__ = '0.1.0'
+from swift.version import __version__  # noqa: F401
 
 # public name → module that defines it
 _LAZY = {
@@ -24,29 +24,40 @@ _LAZY = {
     'VeraConfig': 'swift.tuners',
     'BOFTConfig': 'swift.tuners',
     'IA3Config': 'swift.tuners',
+    # the Python API
     'prepare_model': 'swift.api',
     'train': 'swift.api',
     'load': 'swift.api',
-    'sft_main': 'swift.train.sft',
-    'pt_main': 'swift.train.sft',
-    'SftArguments': 'swift.train.arguments',
-    'PtEngine': 'swift.infer.pt_engine',
-    'TransformersEngine': 'swift.infer.pt_engine',
+    'Trainer': 'swift.api',
+    'DPOConfig': 'swift.api',
+    'train_dpo': 'swift.api',
+    'train_orpo': 'swift.api',
+    'train_simpo': 'swift.api',
+    'train_cpo': 'swift.api',
+    'train_kto': 'swift.api',
+    'train_rm': 'swift.api',
+    'train_ppo': 'swift.api',
+    'train_grpo': 'swift.api',
+    # every stage's entry point (what the CLI runs) and its arguments
+    'sft_main': 'swift.training.sft',
+    'pt_main': 'swift.training.sft',
+    'rlhf_main': 'swift.training.rlhf.workflow',
+    'infer_main': 'swift.infer.main',
+    'deploy_main': 'swift.infer.server.deploy',
+    'eval_main': 'swift.eval.main',
+    'export_main': 'swift.export.main',
+    'SftArguments': 'swift.arguments',
+    'PtArguments': 'swift.arguments',
+    'RLHFArguments': 'swift.arguments',
+    'InferArguments': 'swift.arguments',
+    'DeployArguments': 'swift.arguments',
+    'EvalArguments': 'swift.arguments',
+    'ExportArguments': 'swift.arguments',
+    # inference
+    'TransformersEngine': 'swift.infer.transformers_engine',
+    'PtEngine': 'swift.infer.transformers_engine',
     'InferRequest': 'swift.infer.protocol',
     'RequestConfig': 'swift.infer.protocol',
-    # alignment (swift rlhf)
-    'Trainer': 'swift.train.rlhf',
-    'DPOConfig': 'swift.train.rlhf',
-    'RLHFArguments': 'swift.train.rlhf',
-    'rlhf_main': 'swift.train.rlhf',
-    'train_dpo': 'swift.train.rlhf',
-    'train_orpo': 'swift.train.rlhf',
-    'train_simpo': 'swift.train.rlhf',
-    'train_cpo': 'swift.train.rlhf',
-    'train_kto': 'swift.train.rlhf',
-    'train_rm': 'swift.train.rlhf',
-    'train_ppo': 'swift.train.rlhf',
-    'train_grpo': 'swift.train.rlhf',
 }
 
 

@@ -1,22 +1,34 @@
-"""The friendly Python API: prepare_model, train, load.
+"""The friendly Python API, on top of the stages' entry points (sft_main, rlhf_main, infer engines, evaluate).
 
     model, tokenizer = prepare_model('Qwen/Qwen2.5-0.5B-Instruct')
-    result = train(model='smollm2-135m-instruct', dataset=[{'messages': [...]}], max_epochs=1)
-    handle = load('smollm2-135m-instruct', adapters=[result.last_checkpoint])
-    handle.infer('Who are you?')
+    model = Swift.prepare_model(model, config=LoRAConfig(r=8, target_modules=['q_proj', 'v_proj']))
+    result = train(model=model, dataset=[{'messages': [...]}], max_epochs=1)       # the tokenizer comes with it
+    result = Trainer(model, pairs, dpo_config=DPOConfig(beta=0.1)).train()          # or train_dpo(model, pairs)
+    handle = load('smollm2-135m-instruct', adapters=result.last_checkpoint)
+    handle.infer('Who are you?'); handle.train(more_rows); handle.evaluate('gsm8k', limit=50)
+
+Keywords are the CLI's flags (`max_epochs`, `epochs`, `lr`, `batch_size` and `use_qlora` are accepted too);
+every call builds the command's typed arguments and runs exactly what the CLI runs.
 """
+from dataclasses import dataclass, field, fields
+from types import SimpleNamespace
 from typing import Any, Dict, List, Optional, Sequence, Union
+
+from swift.dataset import PYTHON_ROWS
+from swift.utils import SwiftError
+from swift.utils.args import parse_args
+
+Dataset = Union[str, Sequence[str], List[dict]]
 
 # friendly keyword → swift flag
 _FRIENDLY = {'max_epochs': 'num_train_epochs', 'epochs': 'num_train_epochs', 'lr': 'learning_rate',
              'batch_size': 'per_device_train_batch_size'}
-
+_QLORA = {'tuner_type': 'lora', 'quant_method': 'bnb', 'quant_bits': 4}
 
 # load() option -> the training flag it carries over to
 _CARRIED_TO_TRAINING = {'template': 'template', 'default_system': 'system', 'torch_dtype': 'torch_dtype',
                         'model_type': 'model_type', 'revision': 'revision', 'use_hf': 'use_hf', 'offline': 'offline',
                         'attn_impl': 'attn_impl'}
-
 
 # evaluate() keywords that a handle already fixed, and what to do instead
 _NOT_FOR_A_HANDLE = {'adapters': 'load them with swift.load(model, adapters=[...])',
@@ -25,55 +37,194 @@ _NOT_FOR_A_HANDLE = {'adapters': 'load them with swift.load(model, adapters=[...
                      'eval_url': 'score a server with swift.eval.evaluate(eval_url=...)'}
 
 
-def prepare_model(model: str, **kwargs):
-    """(model, tokenizer) for a registry ID, alias, hub ID or local directory."""
+def prepare_model(model: str, *, use_qlora: bool = False, **kwargs):
+    """(model, tokenizer) for a registry ID, alias, hub ID or local directory. The model carries its tokenizer
+    (model.model_info.tokenizer), so train(model=model) needs nothing more. use_qlora=True loads it in 4-bit."""
     from swift.model.loader import get_model_tokenizer
+    from swift.tuners.quant import build_quantization_config
+    quant = {k: kwargs.pop(k) for k in ('quant_method', 'quant_bits') if k in kwargs}
+    if use_qlora:
+        quant = {'quant_method': 'bnb', 'quant_bits': 4, **quant}
+    if quant:
+        kwargs['quantization_config'] = build_quantization_config(
+            SimpleNamespace(**quant, torch_dtype=kwargs.get('torch_dtype')))
     return get_model_tokenizer(model, **kwargs)
 
 
-def _train_kwargs(kwargs: Dict[str, Any]) -> Dict[str, Any]:
+def _flags(kwargs: Dict[str, Any]) -> Dict[str, Any]:
+    """Friendly keywords → flags; use_qlora=True → LoRA on a 4-bit bitsandbytes model."""
     out = {}
     for key, value in kwargs.items():
         if key == 'use_qlora':
             if value:
-                out.update(tuner_type='lora', quant_method='bnb', quant_bits=4)
+                out.update(_QLORA)
             continue
         out[_FRIENDLY.get(key, key)] = value
     return out
 
 
-def train(model: Any, dataset: Union[str, Sequence[str], List[dict]], tokenizer=None, **kwargs):
+def _dataset(dataset: Dataset, flags: Dict[str, Any]) -> Optional[List[dict]]:
+    """Rows from Python (returned; the dataset flag names them), or dataset IDs/paths (put into flags)."""
+    if isinstance(dataset, list) and dataset and all(isinstance(row, dict) for row in dataset):
+        flags['dataset'] = [PYTHON_ROWS]
+        return dataset
+    if isinstance(dataset, str) and dataset:
+        flags['dataset'] = [dataset]
+    elif isinstance(dataset, (list, tuple)) and dataset and all(isinstance(d, str) for d in dataset):
+        flags['dataset'] = list(dataset)
+    else:
+        raise SwiftError('dataset must be a dataset ID or path, a list of them, or a non-empty list of dicts')
+    return None
+
+
+def _quantized(model) -> bool:
+    return bool(getattr(model, 'is_loaded_in_4bit', False) or getattr(model, 'is_loaded_in_8bit', False))
+
+
+def _module_flags(model, flags: Dict[str, Any]) -> None:
+    """A module is loaded already: QLoRA's 4-bit loading happened (prepare_model(..., use_qlora=True)) or it
+    cannot happen now; the flags record what the module is."""
+    if any(flags.get(k) is not None for k in ('quant_method', 'quant_bits')) and not _quantized(model):
+        raise SwiftError('use_qlora / quant_method quantise a model while loading it, and this model is loaded '
+                         "already: load it with prepare_model(..., use_qlora=True), or pass the model's ID")
+    if _quantized(model):
+        flags.update({k: v for k, v in _QLORA.items() if k != 'tuner_type'})
+
+
+def train(model: Any, dataset: Dataset, tokenizer=None, **kwargs):
     """Fine-tune `model` (ID, path or prepared module) on `dataset` (ID, path, or a list of dicts).
 
     Keywords are `swift sft`'s flags, plus max_epochs, use_qlora and lora_rank. Returns a TrainResult
     (output_dir, last_checkpoint, metrics).
     """
-    from swift.train.sft import sft_main
-    kwargs = _train_kwargs(kwargs)
-    rows = None
-    if isinstance(dataset, list) and dataset and isinstance(dataset[0], dict):
-        rows = dataset
-    else:
-        kwargs['dataset'] = [dataset] if isinstance(dataset, str) else list(dataset)
-    if isinstance(model, str):
-        return sft_main(None, tokenizer=tokenizer, rows=rows, model=model, **kwargs)
-    return sft_main(None, prepared_model=model, tokenizer=tokenizer, rows=rows, **kwargs)
+    from swift.arguments import SftArguments
+    from swift.training.sft import sft_main
+    flags = _flags(kwargs)
+    rows = _dataset(dataset, flags)
+    module = _model_flag(model, flags)
+    return sft_main(parse_args(SftArguments, flags), model=module, tokenizer=tokenizer, rows=rows)
+
+
+def _model_flag(model, flags: Dict[str, Any], key: str = 'model'):
+    """--model for `model`: the name itself, or the origin of a loaded module; returns the module or None."""
+    if model is None or isinstance(model, str):
+        if model is not None:
+            flags[key] = model
+        return None
+    if key == 'model':
+        _module_flags(model, flags)
+    info = getattr(model, 'model_info', None)
+    flags[key] = getattr(info, 'model_id', None) or getattr(info, 'model_dir', None) or 'python-model'
+    return model
+
+
+# ---------------------------------------------------------------- alignment
+
+
+@dataclass
+class DPOConfig:
+    """The DPO-specific settings, with `swift rlhf`'s names and defaults (see swift.arguments.DPOArguments)."""
+    beta: float = 0.1
+    loss_type: Union[str, List[str]] = 'sigmoid'
+    loss_weights: List[float] = field(default_factory=list)
+    label_smoothing: float = 0.0
+    rpo_alpha: Optional[float] = None
+    reference_free: bool = False
+    precompute_ref_log_probs: bool = False
+
+    def to_kwargs(self) -> Dict[str, Any]:
+        kwargs = {f.name: getattr(self, f.name) for f in fields(self)}
+        if isinstance(kwargs['loss_type'], str):
+            kwargs['loss_type'] = [kwargs['loss_type']]
+        return kwargs
+
+
+def _rlhf(rlhf_type: str, model: Any, dataset: Dataset, tokenizer=None, ref_model=None, **kwargs):
+    from swift.arguments import RLHFArguments
+    from swift.training.rlhf.workflow import rlhf_main
+    flags = _flags(kwargs)
+    rows = _dataset(dataset, flags)
+    module = _model_flag(model, flags)
+    ref_module = _model_flag(ref_model, flags, key='ref_model')
+    args = parse_args(RLHFArguments, {'rlhf_type': rlhf_type, **flags})
+    return rlhf_main(args, model=module, tokenizer=tokenizer, ref_model=ref_module, rows=rows)
+
+
+def train_dpo(model, dataset: Dataset, ref_model=None, **kwargs):
+    """DPO; keywords are swift rlhf flags (beta, loss_type, rpo_alpha, reference_free, max_epochs, ...)."""
+    return _rlhf('dpo', model, dataset, ref_model=ref_model, **kwargs)
+
+
+def train_orpo(model, dataset: Dataset, **kwargs):
+    return _rlhf('orpo', model, dataset, **kwargs)
+
+
+def train_simpo(model, dataset: Dataset, **kwargs):
+    return _rlhf('simpo', model, dataset, **kwargs)
+
+
+def train_cpo(model, dataset: Dataset, **kwargs):
+    return _rlhf('cpo', model, dataset, **kwargs)
+
+
+def train_kto(model, dataset: Dataset, ref_model=None, **kwargs):
+    return _rlhf('kto', model, dataset, ref_model=ref_model, **kwargs)
+
+
+def train_rm(model, dataset: Dataset, **kwargs):
+    """A reward model (sequence classification) trained on preference pairs."""
+    return _rlhf('rm', model, dataset, **kwargs)
+
+
+def train_ppo(model, dataset: Dataset, reward_model: str, ref_model=None, **kwargs):
+    return _rlhf('ppo', model, dataset, ref_model=ref_model, reward_model=reward_model, **kwargs)
+
+
+def train_grpo(model, dataset: Dataset, reward_funcs: Sequence[str] = (), ref_model=None, **kwargs):
+    return _rlhf('grpo', model, dataset, ref_model=ref_model, reward_funcs=list(reward_funcs), **kwargs)
+
+
+class Trainer:
+    """`Trainer(model, train_dataset, dpo_config=DPOConfig(...)).train()`.
+
+    With dpo_config the run is DPO; otherwise pass rlhf_type= (and that algorithm's flags as keywords).
+    """
+
+    def __init__(self, model, train_dataset: Dataset, dpo_config: Optional[DPOConfig] = None,
+                 rlhf_type: Optional[str] = None, tokenizer=None, ref_model=None, **kwargs):
+        if dpo_config is not None and rlhf_type not in (None, 'dpo'):
+            raise SwiftError(f'dpo_config was given with rlhf_type={rlhf_type!r}: pass one of them')
+        self.rlhf_type = rlhf_type or 'dpo'
+        self.model = model
+        self.train_dataset = train_dataset
+        self.tokenizer = tokenizer
+        self.ref_model = ref_model
+        self.kwargs = {**(dpo_config.to_kwargs() if dpo_config else {}), **kwargs}
+        self.result = None
+
+    def train(self):
+        self.result = _rlhf(self.rlhf_type, self.model, self.train_dataset, tokenizer=self.tokenizer,
+                            ref_model=self.ref_model, **self.kwargs)
+        return self.result
+
+
+# ---------------------------------------------------------------- a loaded model
 
 
 class ModelHandle:
     """A loaded model with its template: .infer(...) to chat, .train(...) to fine-tune, .evaluate(...) to score."""
 
-    def __init__(self, model: str, adapters: Optional[Sequence[str]] = None, **load_kwargs):
+    def __init__(self, model: str, adapters: Union[None, str, Sequence[str]] = None, **load_kwargs):
         self.model_id = model
-        self.adapters = list(adapters or [])
+        self.adapters = [adapters] if isinstance(adapters, str) else list(adapters or [])
         self.load_kwargs = load_kwargs
         self._engine = None
 
     @property
     def engine(self):
         if self._engine is None:
-            from swift.infer.pt_engine import PtEngine
-            self._engine = PtEngine(self.model_id, adapters=self.adapters, **self.load_kwargs)
+            from swift.infer.transformers_engine import TransformersEngine
+            self._engine = TransformersEngine(self.model_id, adapters=self.adapters, **self.load_kwargs)
         return self._engine
 
     def infer(self, prompt_or_messages: Union[str, List[dict]], system: Optional[str] = None, **generation) -> str:
@@ -106,13 +257,14 @@ class ModelHandle:
         eval_args: dataset_args, dataset_dir, output_dir, chat, batch_size, resume, progress.
         """
         from swift.eval import evaluate
-        from swift.utils import SwiftError
         # These pick another model: scoring this handle's instead would put the scores under the wrong name.
         for key, instead in _NOT_FOR_A_HANDLE.items():
             if key in eval_args:
                 raise SwiftError(f'handle.evaluate scores the loaded model and takes no {key}=: {instead}')
-        return evaluate(self, datasets, limit, **eval_args)
+        return evaluate(self.engine, datasets, limit, identity={'model': self.model_id, 'adapters': self.adapters},
+                        **eval_args)
 
 
-def load(model: str, adapters: Optional[Sequence[str]] = None, **load_kwargs) -> ModelHandle:
+def load(model: str, adapters: Union[None, str, Sequence[str]] = None, **load_kwargs) -> ModelHandle:
+    """A handle on `model` with `adapters` (one checkpoint directory, or several) loaded on first use."""
     return ModelHandle(model, adapters=adapters, **load_kwargs)

@@ -1,4 +1,5 @@
 """The Python API: the names users import from `swift`, and that they run what the CLI runs."""
+import importlib
 import json
 import subprocess
 import sys
@@ -30,13 +31,19 @@ def test_public_names():
     assert swift.TransformersEngine is swift.PtEngine is TransformersEngine
     assert InferRequest is protocol_request and RequestConfig(max_tokens=3).max_tokens == 3
     from swift import DPOConfig, RLHFArguments, Trainer, rlhf_main, train_dpo, train_rm
-    from swift.train.rlhf import api, workflow
+    from swift import api, arguments
+    from swift.training.rlhf import workflow
     assert (Trainer, DPOConfig, train_dpo, train_rm) == (api.Trainer, api.DPOConfig, api.train_dpo, api.train_rm)
-    assert rlhf_main is workflow.rlhf_main and RLHFArguments is api.RLHFArguments
+    assert rlhf_main is workflow.rlhf_main and RLHFArguments is arguments.RLHFArguments
     assert DPOConfig(beta=0.2).to_kwargs()['loss_type'] == ['sigmoid']
     for name in ('train_orpo', 'train_simpo', 'train_cpo', 'train_kto', 'train_ppo', 'train_grpo'):
         assert getattr(swift, name) is getattr(api, name)
-    assert callable(swift.train)  # importing swift.train.rlhf must not break `swift.train(...)`
+    # the training package is swift.training: importing it leaves `swift.train` the function
+    importlib.import_module('swift.training.sft')
+    from swift import train as train_again
+    assert swift.train is train_again is api.train
+    for name in ('sft_main', 'pt_main', 'rlhf_main', 'infer_main', 'deploy_main', 'eval_main', 'export_main'):
+        assert callable(getattr(swift, name)), name
 
 
 def test_prepare_model_and_swift_prepare(tiny_model_dir):

@@ -1,10 +1,13 @@
-from swift.utils.args import format_help
+"""`swift deploy`: serve a model behind an OpenAI-compatible API (swift.infer.server.deploy)."""
+import sys
+
+from swift.cli.stage import run_stage
 
 
 def main(argv) -> int:
-    from swift.infer.server.arguments import DeployArguments
-    if '-h' in argv or '--help' in argv:
-        print(format_help(DeployArguments, 'swift deploy'))
-        return 0
-    from swift.infer.server.deploy import deploy_main
-    return deploy_main(argv)
+    return run_stage('deploy', argv)
+
+
+if __name__ == '__main__':  # `python swift/cli/deploy.py ...` (or under torchrun) runs `swift deploy ...`
+    from swift.cli.main import main as swift_main
+    sys.exit(swift_main(['deploy', *sys.argv[1:]]))

@@ -3,25 +3,12 @@
 A complete local copy is used without a network call; otherwise the model is downloaded from
 ModelScope (default) or Hugging Face (--use_hf, or USE_HF=1).
 """
-from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import List
 
-from swift.arguments.base import BaseArguments
-from swift.utils import SwiftError
+from swift.arguments import DownloadArguments
+from swift.model.hub import download_model
 from swift.utils.args import format_help, parse_args
-
-
-@dataclass
-class DownloadArguments(BaseArguments):
-    model: Optional[str] = field(default=None, metadata={'help': 'registry ID or alias, or a hub ID (org/name)'})
-    use_hf: bool = field(default=False, metadata={'help': 'download from Hugging Face instead of ModelScope'})
-    revision: Optional[str] = field(default=None, metadata={'help': 'branch, tag or commit'})
-    local_dir: Optional[str] = field(default=None, metadata={'help': 'put the files here instead of the hub cache'})
-    offline: bool = field(default=False, metadata={'help': 'never contact a hub; only report a local copy'})
-    allow_patterns: List[str] = field(default_factory=list, metadata={'help': 'only files matching these globs'})
-    ignore_patterns: List[str] = field(default_factory=list, metadata={'help': 'skip files matching these globs'})
-
-    ALIASES = {'model_id_or_path': 'model', 'model_revision': 'revision'}
+from swift.utils.plugins import load_plugins
 
 
 def main(argv: List[str]) -> int:
@@ -29,9 +16,7 @@ def main(argv: List[str]) -> int:
         print(format_help(DownloadArguments, 'swift download'))
         return 0
     args = parse_args(DownloadArguments, argv)
-    if not args.model:
-        raise SwiftError('--model is required: a registry ID such as smollm2-135m-instruct, or a hub ID (org/name)')
-    from swift.model.hub import download_model
+    load_plugins(args.external_plugins)
 
     # False flags mean "not given": USE_HF / HF_HUB_OFFLINE / MODELSCOPE_OFFLINE then decide.
     path = download_model(args.model, use_hf=args.use_hf or None, revision=args.revision, local_dir=args.local_dir,

@@ -1,11 +1,13 @@
-from swift.utils.args import format_help
+"""`swift export`: merge LoRA into a standalone model (swift.export.main)."""
+import sys
+
+from swift.cli.stage import run_stage
 
 
 def main(argv) -> int:
-    from swift.export.arguments import ExportArguments
-    if '-h' in argv or '--help' in argv:
-        print(format_help(ExportArguments, 'swift export'))
-        return 0
-    from swift.export.main import export_main
-    print(export_main(argv))
-    return 0
+    return run_stage('export', argv)
+
+
+if __name__ == '__main__':  # `python swift/cli/export.py ...` (or under torchrun) runs `swift export ...`
+    from swift.cli.main import main as swift_main
+    sys.exit(swift_main(['export', *sys.argv[1:]]))

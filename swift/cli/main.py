@@ -26,9 +26,10 @@ COMMANDS = {
 
 def usage() -> str:
     width = max(map(len, COMMANDS))
-    lines = ['usage: swift <command> [config.yaml] [--name value ...]', '', 'commands:']
+    lines = ['usage: swift <command> [config.yaml] [--name value ...] [--check_args]', '', 'commands:']
     lines += [f'  {name:<{width}}  {desc}' for name, (_, desc) in COMMANDS.items()]
-    lines += ['', 'Run `swift <command> --help` for the options of a command.']
+    lines += ['', 'Run `swift <command> --help` for the options of a command; --check_args validates a command line',
+              'as the run would, without loading anything.']
     return '\n'.join(lines)
 
 
@@ -42,7 +43,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(usage())
         return 0
     if argv[0] in ('-V', '--version'):
-        from swift import __version__
+        from swift.version import __version__
         print(__version__)
         return 0
     command, rest = argv[0], argv[1:]
@@ -56,10 +57,6 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 2
     from swift.utils.errors import SwiftError
     try:
-        from .launch import launch
-        launched = launch(command, rest)
-        if launched is not None:
-            return launched
         module = importlib.import_module(module_name)
         return module.main(rest) or 0
     except SwiftError as e:

@@ -1,12 +1,13 @@
-from swift.utils.args import format_help
+"""`swift rlhf`: alignment: DPO, ORPO, SimPO, CPO, KTO, RM, PPO, GRPO (swift.training.rlhf)."""
+import sys
+
+from swift.cli.stage import run_stage
 
 
 def main(argv) -> int:
-    from swift.train.rlhf.arguments import RLHFArguments
-    if '-h' in argv or '--help' in argv:
-        print(format_help(RLHFArguments, 'swift rlhf'))
-        return 0
-    from swift.train.rlhf.workflow import rlhf_main
-    result = rlhf_main(list(argv))
-    print(f'output_dir: {result.output_dir}\nlast_checkpoint: {result.last_checkpoint}')
-    return 0
+    return run_stage('rlhf', argv)
+
+
+if __name__ == '__main__':  # `python swift/cli/rlhf.py ...` (or under torchrun) runs `swift rlhf ...`
+    from swift.cli.main import main as swift_main
+    sys.exit(swift_main(['rlhf', *sys.argv[1:]]))

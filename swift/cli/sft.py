@@ -1,13 +1,13 @@
-from swift.utils.args import format_help
+"""`swift sft`: supervised fine-tuning (swift.training.sft)."""
+import sys
+
+from swift.cli.stage import run_stage
 
 
-def main(argv, pt: bool = False) -> int:
-    from swift.train.arguments import PtArguments, SftArguments
-    args_class = PtArguments if pt else SftArguments
-    if '-h' in argv or '--help' in argv:
-        print(format_help(args_class, 'swift pt' if pt else 'swift sft'))
-        return 0
-    from swift.train.sft import sft_main
-    result = sft_main(list(argv), args_class=args_class)
-    print(f'output_dir: {result.output_dir}\nlast_checkpoint: {result.last_checkpoint}')
-    return 0
+def main(argv) -> int:
+    return run_stage('sft', argv)
+
+
+if __name__ == '__main__':  # `python swift/cli/sft.py ...` (or under torchrun) runs `swift sft ...`
+    from swift.cli.main import main as swift_main
+    sys.exit(swift_main(['sft', *sys.argv[1:]]))

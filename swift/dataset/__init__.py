@@ -9,8 +9,8 @@ Importing this package loads neither torch, transformers nor datasets (they load
 See docs/datasets.md for the spec syntax, the formats and the registry.
 """
 from .encode import TRUNCATION_STRATEGIES, EncodeReport, encode_rows
-from .formats import RowError, detect_format, standardize_row, validate_messages
-from .loader import LoadResult, Rows, load_dataset, load_datasets, rows_to_standard, sample_indices, split_indices
+from .formats import RowError, detect_format, rejected_messages, standardize_row, validate_messages
+from .loader import PYTHON_ROWS, LoadResult, Rows, load_dataset, load_datasets, sample_indices, split_indices
 from .registry import (DATASET_REGISTRY, DatasetMeta, DatasetOptions, get_dataset_meta, list_datasets,
                        lookup_dataset, register_dataset)
 from .report import BadRow, LoadReport

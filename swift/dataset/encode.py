@@ -23,11 +23,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from swift.arguments.data import TRUNCATION_STRATEGIES
 from swift.utils import SwiftError, get_logger
 
 logger = get_logger()
 
-TRUNCATION_STRATEGIES = ('delete', 'left', 'right', 'error')
 IGNORE_INDEX = -100
 # Per-token fields cut together with their group's input_ids.
 _TOKEN_FIELDS = ('input_ids', 'labels', 'attention_mask', 'loss_scale', 'position_ids', 'token_type_ids')

@@ -429,6 +429,17 @@ def validate_messages(messages: List[Dict[str, Any]], field: str = 'messages', r
         raise RowError(f'{field}: the last turn is {previous!r}; a training row must end with an assistant turn')
 
 
+def rejected_messages(row: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """The rejected conversation of a standard preference row: its rejected_messages, or its messages with the
+    last answer replaced by rejected_response."""
+    if row.get('rejected_messages'):
+        return row['rejected_messages']
+    if row.get('rejected_response') is not None:
+        return row['messages'][:-1] + [{'role': 'assistant', 'content': row['rejected_response']}]
+    raise ValueError('this row has no rejected answer: preference training needs "rejected_response" or '
+                     '"rejected_messages" (or prompt/chosen/rejected columns)')
+
+
 def validate_standard_row(row: Dict[str, Any], require_response: bool = True) -> None:
     has_media = any(row.get(k) for k in MEDIA_KEYS)
     validate_messages(row['messages'], 'messages', require_response, has_media)

@@ -27,6 +27,9 @@ from .self_cognition import name_pair
 from .spec import DatasetSpec, parse_dataset_spec
 
 
+PYTHON_ROWS = '<python list>'  # the dataset spec of rows passed from Python
+
+
 class Rows(Sequence):
     """Standard rows with where each came from (used to name rows in later error messages)."""
 
@@ -168,19 +171,39 @@ def sample_indices(size: int, n: int, seed: int) -> List[int]:
     return list(range(size)) * copies + sorted(rng.sample(range(size), remainder))
 
 
+def _python_records(rows: Sequence[Dict[str, Any]]) -> Iterator[Record]:
+    if isinstance(rows, (str, bytes, dict)) or not isinstance(rows, Sequence):
+        raise SwiftError(f'{PYTHON_ROWS}: expected a list of dicts (rows), got {type(rows).__name__}')
+    for i, row in enumerate(rows):
+        if isinstance(row, dict):
+            yield Record(f'{PYTHON_ROWS}: row {i}', data=row)
+        else:
+            yield Record(f'{PYTHON_ROWS}: row {i}', error=f'a row must be a dict, got {type(row).__name__}')
+
+
 def _load_spec(text: str, options: DatasetOptions, columns, use_hf: bool, require_response: bool,
-               report: LoadReport) -> Rows:
+               report: LoadReport, python_rows: Optional[Sequence[Dict[str, Any]]] = None) -> Rows:
+    if text == PYTHON_ROWS:
+        if python_rows is None:
+            raise SwiftError(f'dataset {PYTHON_ROWS!r} stands for rows passed from Python (rows=[...]); none were')
+        stats = report.start_source(PYTHON_ROWS)
+        return _convert_records(_python_records(python_rows), None, options, columns, require_response, report,
+                                stats) or _no_rows(text, stats, report)
     spec = parse_dataset_spec(text)
     stats = report.start_source(spec.text)
     records, meta = _resolve(spec, use_hf, stats)
     rows = _convert_records(records, meta, options, columns, require_response, report, stats)
     if not rows:
-        raise SwiftError(f'dataset {spec.text!r}: no usable rows ({stats.read} read, {stats.bad} bad, '
-                         f'{stats.skipped} skipped).' + (f' First problem: {report.bad_rows[-1]}' if stats.bad else ''))
+        _no_rows(spec.text, stats, report)
     if spec.sample is not None:
         rows = rows.take(sample_indices(len(rows), spec.sample, options.seed))
         stats.sampled = len(rows)
     return rows
+
+
+def _no_rows(text: str, stats: SourceStats, report: LoadReport):
+    raise SwiftError(f'dataset {text!r}: no usable rows ({stats.read} read, {stats.bad} bad, '
+                     f'{stats.skipped} skipped).' + (f' First problem: {report.bad_rows[-1]}' if stats.bad else ''))
 
 
 def split_indices(size: int, ratio: float, seed: int):
@@ -197,7 +220,7 @@ def split_indices(size: int, ratio: float, seed: int):
     return [i for i in range(size) if i not in val_set], val
 
 
-def load_datasets(dataset: Union[str, Sequence[str]],
+def load_datasets(dataset: Union[str, Sequence[str]] = (),
                   val_dataset: Union[None, str, Sequence[str]] = None,
                   split_dataset_ratio: float = 0.0,
                   seed: int = 42,
@@ -209,10 +232,13 @@ def load_datasets(dataset: Union[str, Sequence[str]],
                   require_response: bool = True,
                   external_plugins: Sequence[str] = (),
                   report_dir: Optional[str] = None,
-                  log: bool = True) -> LoadResult:
+                  log: bool = True,
+                  rows: Optional[Sequence[Dict[str, Any]]] = None) -> LoadResult:
     """Load, convert and validate dataset specs; see the module docstring.
 
     require_response=False keeps rows that end with a user turn (prompts for GRPO or inference).
+    `rows` are rows from Python (any supported format); the spec PYTHON_ROWS ('<python list>') stands for
+    them, and with no spec given they are the dataset.
     The summary is logged (a warning when rows were dropped) and, with report_dir, saved there
     as dataset_report.json.
     """
@@ -220,6 +246,8 @@ def load_datasets(dataset: Union[str, Sequence[str]],
         from swift.utils.plugins import load_plugins
         load_plugins(external_plugins)
     specs = [dataset] if isinstance(dataset, str) else list(dataset or [])
+    if rows is not None and PYTHON_ROWS not in specs:
+        specs.append(PYTHON_ROWS)
     val_specs = [val_dataset] if isinstance(val_dataset, str) else list(val_dataset or [])
     if not specs and not val_specs:
         raise SwiftError('no dataset given: pass --dataset with a file, directory or hub dataset ID')
@@ -232,7 +260,7 @@ def load_datasets(dataset: Union[str, Sequence[str]],
     report = LoadReport(strict=strict)
     train, val = Rows(), Rows()
     for text in specs:
-        train.extend(_load_spec(text, options, columns, use_hf, require_response, report))
+        train.extend(_load_spec(text, options, columns, use_hf, require_response, report, rows))
     for text in val_specs:
         val.extend(_load_spec(text, options, columns, use_hf, require_response, report))
     train_idx, val_idx = split_indices(len(train), split_dataset_ratio, seed)
@@ -249,23 +277,3 @@ def load_datasets(dataset: Union[str, Sequence[str]],
 
 
 load_dataset = load_datasets  # the ms-swift name
-
-
-def rows_to_standard(rows: Sequence[Dict[str, Any]],
-                     source: str = '<python list>',
-                     columns: Optional[Dict[str, str]] = None,
-                     strict: bool = False,
-                     require_response: bool = True,
-                     log: bool = True) -> Rows:
-    """In-memory rows (any supported format) → standard Rows, bad ones reported as '<source>: row N'."""
-    report = LoadReport(strict=strict)
-    stats = report.start_source(source)
-    records = (Record(f'{source}: row {i}', data=row) for i, row in enumerate(rows))
-    converted = _convert_records(records, None, DatasetOptions(), columns, require_response, report, stats)
-    if not converted:
-        raise SwiftError(f'{source}: no usable rows ({stats.read} given, {stats.bad} bad).' +
-                         (f' First problem: {report.bad_rows[0]}' if report.bad_rows else ''))
-    report.train_rows = len(converted)
-    if log:
-        report.log()
-    return converted

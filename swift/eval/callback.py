@@ -19,6 +19,10 @@ from transformers import TrainerCallback
 
 from swift.utils import SwiftError, get_logger
 
+from .evaluator import run_evaluation
+from .local_lm import LocalLM
+from .registry import get_benchmarks
+
 logger = get_logger()
 
 
@@ -27,7 +31,6 @@ class BenchmarkEvalCallback(TrainerCallback):
     def __init__(self, benchmarks: Sequence[str], limit: Optional[int] = None, template=None, *,
                  dataset_dir: Optional[str] = None, dataset_args: Optional[Dict[str, Any]] = None,
                  batch_size: int = 8, chat: bool = False, eval_steps: Optional[int] = None):
-        from .registry import get_benchmarks
         self.benchmarks = [b.name for b in get_benchmarks(list(benchmarks))]  # unknown names fail at start
         self.limit = limit
         self.template = template
@@ -43,8 +46,6 @@ class BenchmarkEvalCallback(TrainerCallback):
 
     def scores(self, model, tokenizer) -> Dict[str, float]:
         """eval_<benchmark>_<metric> for the model as it is now (eval mode while scoring)."""
-        from .evaluator import run_evaluation
-        from .local_lm import LocalLM
         was_training = model.training
         model.eval()
         try:

@@ -12,9 +12,9 @@ continuation, same slicing of logits), and is faster in three ways:
 The shared prefix is found on tokens, not text: text that ends in "\\n\\n" may tokenize differently
 on its own than before the next question.
 
-Generation goes through PtEngine (greedy, stop strings, its continuous batching), with the
+Generation goes through TransformersEngine (greedy, stop strings, its continuous batching), with the
 prompt as plain text or, in chat mode, as messages through the model's chat template. When the
-model belongs to a running PtEngine, every forward pass here holds the engine's model lock.
+model belongs to a running TransformersEngine, every forward pass here holds the engine's model lock.
 """
 import contextlib
 import copy
@@ -22,6 +22,13 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
+import torch
+
+from swift.infer.protocol import InferRequest, RequestConfig
+from swift.infer.transformers_engine import TransformersEngine
+from swift.model.loader import get_model_tokenizer
+from swift.template import get_template
+from swift.tuners import load_adapters
 from swift.utils import SwiftError, get_logger
 
 logger = get_logger()
@@ -100,10 +107,8 @@ class LocalLM:
     def load(cls, model: str, adapters: Sequence[str] = (), template: Optional[str] = None, chat: bool = False,
              batch_size: int = 8, system: Optional[str] = None, max_length: Optional[int] = None,
              **load_kwargs) -> 'LocalLM':
-        from swift.model.loader import get_model_tokenizer
         hf_model, tokenizer = get_model_tokenizer(model, **load_kwargs)
         if adapters:
-            from swift.tuners import load_adapters
             hf_model = load_adapters(hf_model, list(adapters))
         swift_template = chat_template_for(hf_model, tokenizer, template, system) if chat else None
         return cls(hf_model.eval(), tokenizer, template=swift_template, chat=chat, batch_size=batch_size,
@@ -111,7 +116,7 @@ class LocalLM:
 
     @classmethod
     def from_engine(cls, engine, chat: bool = False, batch_size: int = 8) -> 'LocalLM':
-        """Evaluate the model a PtEngine serves (its adapters and template included)."""
+        """Evaluate the model a TransformersEngine serves (its adapters and template included)."""
         return cls(engine.model, engine.tokenizer, template=engine.template, chat=chat, batch_size=batch_size,
                    engine=engine)
 
@@ -152,7 +157,6 @@ class LocalLM:
     # ---- log-likelihood ----
     def loglikelihood(self, requests: Sequence[Tuple[str, str]]) -> List[float]:
         """Summed log-probability of each continuation after its context."""
-        import torch
         rows = self._rows(requests)
         results: List[float] = [0.0] * len(requests)
         with torch.inference_mode(), self._lock:
@@ -225,7 +229,6 @@ class LocalLM:
 
     def _extend(self, prefix: Optional[_Prefix], tokens: List[int]) -> _Prefix:
         """The prefix followed by `tokens`, with its KV cache (batch size 1)."""
-        import torch
         kwargs: Dict[str, Any] = {'logits_to_keep': 1} if self._keep_logits else {}
         if prefix is not None:
             kwargs['past_key_values'] = copy.deepcopy(prefix.cache)
@@ -236,7 +239,6 @@ class LocalLM:
 
     def _row_logprobs(self, batch: List[_Row], prefix: Optional[_Prefix], start: int):
         """Per row: log-softmax over the vocabulary at its last `needed` positions (position i predicts token i+1)."""
-        import torch
         suffixes = [r.tokens[start:] for r in batch]
         width = max(len(s) for s in suffixes)
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
@@ -266,7 +268,6 @@ class LocalLM:
 
     # ---- generation ----
     def generate(self, prompts: Sequence[Prompt], until: Sequence[str], max_new_tokens: int) -> List[str]:
-        from swift.infer.protocol import InferRequest, RequestConfig
         engine = self._generation_engine()
         requests = [InferRequest(messages=p) if isinstance(p, list) else InferRequest(prompt=p) for p in prompts]
         config = RequestConfig(max_tokens=max_new_tokens, temperature=0.0, stop=[s for s in until if s])
@@ -274,8 +275,7 @@ class LocalLM:
 
     def _generation_engine(self):
         if self._engine is None:
-            from swift.infer.pt_engine import PtEngine
-            self._engine = PtEngine(self.model, self.tokenizer, template=self.template)
+            self._engine = TransformersEngine(self.model, self.tokenizer, template=self.template)
             self._own_engine = True
             self._lock = self._engine.model_lock
         return self._engine
@@ -311,7 +311,6 @@ def _common_prefix_length(sequences: List[List[int]], limit: int) -> int:
 
 def chat_template_for(model, tokenizer, name: Optional[str], system: Optional[str] = None):
     """The swift template a chat-mode evaluation renders with: --template, else the model's own."""
-    from swift.template import get_template
     info = getattr(model, 'model_info', None) or getattr(tokenizer, 'model_info', None)
     name = name or (info.template if info and info.template else None) or (info.model_dir if info else None)
     if not name:

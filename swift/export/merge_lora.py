@@ -7,25 +7,25 @@ It loads with plain `transformers.AutoModelForCausalLM.from_pretrained(dir)`.
 
 The directory is written atomically: it appears complete or not at all.
 """
-import json
 from pathlib import Path
-from swift.utils import SwiftError, atomic_dir, atomic_write_json, get_logger
 
-from .arguments import ExportArguments
+from swift.arguments import ExportArguments
+from swift.model.loader import get_model_dir, get_model_tokenizer
+from swift.template import get_template
+from swift.tuners import Swift, load_adapters
+from swift.utils import atomic_dir, get_logger
+from swift.utils.checkpoint import MODEL_CONFIG, adapter_paths, read_json_object, write_run_args
+
 from .chat_template import chat_template_for_export
+from .checks import default_output_dir
 
 logger = get_logger()
 
 
 def merge_lora(args: ExportArguments) -> Path:
     """Merge the adapter into its base model and save the result; returns the output directory."""
-    from swift.model.loader import get_model_dir, get_model_tokenizer
-    from swift.tuners import Swift, load_adapters
-    from swift.tuners.saving import parse_adapter_spec
-
-    _, adapter_dir = parse_adapter_spec(args.adapters[0], 0)
-    output_dir = Path(args.output_dir or f'{str(adapter_dir).rstrip("/")}-merged')
-    _check_output_dir(output_dir)
+    adapter_dir = adapter_paths(args.adapters)[0]
+    output_dir = default_output_dir(args)
     model_dir = get_model_dir(args.model, use_hf=args.use_hf or None, revision=args.revision,
                               offline=args.offline or None)
     dtype = args.torch_dtype if args.torch_dtype != 'auto' else stored_dtype(model_dir)
@@ -43,7 +43,7 @@ def merge_lora(args: ExportArguments) -> Path:
     with atomic_dir(output_dir) as tmp:
         merged.save_pretrained(str(tmp), max_shard_size=args.max_shard_size)
         tokenizer.save_pretrained(str(tmp))
-        atomic_write_json(tmp / 'args.json', {
+        write_run_args(tmp, {
             'model': info.model_id, 'model_type': info.model_type, 'template': template.name,
             'system': args.system, 'merged_adapter': str(adapter_dir), 'torch_dtype': str(dtype)})
     logger.info(f'wrote the merged model to {output_dir} (chat_template: {source})')
@@ -52,21 +52,15 @@ def merge_lora(args: ExportArguments) -> Path:
 
 def stored_dtype(model_dir: Path) -> str:
     """The dtype the base model's weights are stored in (config.json), so a merge keeps the model's size."""
-    config_file = Path(model_dir) / 'config.json'
-    config = json.loads(config_file.read_text()) if config_file.is_file() else {}
+    config_file = Path(model_dir) / MODEL_CONFIG
+    config = read_json_object(config_file) if config_file.is_file() else {}
     text_config = config.get('text_config') or {}
     dtype = config.get('dtype') or config.get('torch_dtype') or text_config.get('dtype') or \
         text_config.get('torch_dtype')
     return dtype if dtype in ('float32', 'float16', 'bfloat16') else 'float32'
 
 
-def _check_output_dir(output_dir: Path) -> None:
-    if output_dir.exists() and (not output_dir.is_dir() or any(output_dir.iterdir())):
-        raise SwiftError(f'{output_dir} already exists: remove it or pass another --output_dir')
-
-
 def _template(args: ExportArguments, model, tokenizer):
-    from swift.template import get_template
     info = model.model_info
     name = args.template or info.template or info.model_dir
     return get_template(name, tokenizer=tokenizer, default_system=args.system)

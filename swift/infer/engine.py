@@ -50,7 +50,7 @@ class PreparedRequest:
 
 
 class InferEngine(ABC):
-    """Base class of PtEngine, VllmEngine, SglangEngine and LmdeployEngine."""
+    """Base class of TransformersEngine, VllmEngine, SglangEngine and LmdeployEngine."""
 
     model_name: str = 'model'
     template = None
@@ -249,3 +249,14 @@ class InferEngine(ABC):
     def stats(self) -> Dict[str, Any]:
         """Counters for a server's periodic log line (backends add what they know)."""
         return {}
+
+
+def right_padded(engine, batch: List[List[int]]):
+    """(input_ids, attention_mask) of token-id lists right-padded to the longest, on the model's device."""
+    import torch
+    device = next(engine.model.parameters()).device
+    width = max(len(ids) for ids in batch)
+    pad = engine.tokenizer.pad_token_id if engine.tokenizer.pad_token_id is not None else 0
+    input_ids = torch.tensor([ids + [pad] * (width - len(ids)) for ids in batch], device=device)
+    mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in batch], device=device)
+    return input_ids, mask

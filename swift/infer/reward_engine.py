@@ -1,6 +1,7 @@
 """Serving a reward model (`swift rlhf --rlhf_type rm`) as a scorer, behind the InferEngine interface.
 
     engine = RewardEngine(RewardModel.load('output/.../checkpoint-40'))       # adapter + head, or a full checkpoint
+    engine = RewardEngine.from_args(args)                                     # what swift infer / deploy build
     engine.infer([InferRequest(conversation)])[0].choices[0].message.content  # '1.2345': the reward, as a string
 
 A request's messages are the whole conversation, answer included, encoded as in training (as
@@ -19,21 +20,24 @@ says rlhf_type rm, or its config.json is a sequence classifier with one label):
 """
 import asyncio
 import json
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, TextIO
 
+from swift.dataset import rejected_messages
 from swift.utils import SwiftError, get_logger
+from swift.utils.checkpoint import REWARD_MODEL, adapter_paths, checkpoint_kind
 
+from .batch import finished_indices
 from .engine import ChoiceUpdate, InferEngine, PreparedRequest
 from .protocol import InferError, InferRequest, RequestConfig
+from .reward_model import RewardModel
 
 logger = get_logger()
 
 
 class RewardEngine(InferEngine):
-    """An InferEngine whose "answer" to a conversation is its reward (swift.train.rlhf.reward_model.RewardModel)."""
+    """An InferEngine whose "answer" to a conversation is its reward (reward_model.RewardModel)."""
 
     def __init__(self, scorer, model_name: Optional[str] = None, max_batch_size: int = 32):
         self.scorer = scorer
@@ -51,12 +55,9 @@ class RewardEngine(InferEngine):
     @classmethod
     def from_args(cls, args) -> 'RewardEngine':
         """The scorer `swift infer` / `swift deploy` serve for a reward model checkpoint."""
-        from swift.train.rlhf.reward_model import RewardModel
-        from swift.tuners.saving import parse_adapter_spec
-        if args.infer_backend != 'pt':
+        if args.infer_backend != 'transformers':
             logger.warning(f'a reward model is scored with PyTorch; --infer_backend {args.infer_backend} is ignored')
-        adapters = [parse_adapter_spec(spec, i)[1] for i, spec in enumerate(args.adapters)]
-        scorer = RewardModel.load(args.model, adapters, template=args.template, system=args.system,
+        scorer = RewardModel.load(args.model, adapter_paths(args.adapters), template=args.template, system=args.system,
                                   model_kwargs=args.model_kwargs())
         scorer.batch_size = args.max_batch_size
         return cls(scorer, max_batch_size=args.max_batch_size)
@@ -116,51 +117,13 @@ def format_score(score: float) -> str:
 # ---------------------------------------------------------------- choosing it
 
 
-def _saved_args(path: Path) -> Dict[str, Any]:
-    for args_file in (path / 'args.json', path.parent / 'args.json'):
-        if args_file.is_file():
-            return json.loads(args_file.read_text(encoding='utf-8'))
-    return {}
-
-
-def _is_scalar_classifier(path: Path) -> bool:
-    config_file = path / 'config.json'
-    if not config_file.is_file():
-        return False
-    config = json.loads(config_file.read_text(encoding='utf-8'))
-    architectures = config.get('architectures') or []
-    return (any(name.endswith('ForSequenceClassification') for name in architectures)
-            and len(config.get('id2label') or {'0': None}) == 1)
-
-
 def is_reward_model(args) -> bool:
     """Whether `swift infer` / `swift deploy` args name a reward model checkpoint (adapter or full)."""
-    from swift.tuners.saving import parse_adapter_spec
-    if args.adapters:
-        path = Path(parse_adapter_spec(args.adapters[0], 0)[1]).expanduser()
-        return path.is_dir() and _saved_args(path).get('rlhf_type') == 'rm'
-    path = Path(str(args.model)).expanduser()
-    return path.is_dir() and (_saved_args(path).get('rlhf_type') == 'rm' or _is_scalar_classifier(path))
+    path = adapter_paths(args.adapters)[0] if args.adapters else str(args.model)
+    return checkpoint_kind(path) == REWARD_MODEL
 
 
-# ---------------------------------------------------------------- swift infer
-
-
-def reward_infer_main(args, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
-    """`swift infer` for a reward model: rewards instead of answers, in pipe or batch mode."""
-    engine = RewardEngine.from_args(args)
-    try:
-        if args.val_dataset:
-            from .batch import load_rows
-            result_path = args.result_path or 'infer_result.jsonl'
-            counts = score_rows(engine, load_rows(args), result_path)
-            stdout.write(f'{result_path}: {counts["done"]} rows scored, {counts["skipped"]} already there, '
-                         f'{counts["errors"]} errors\n')
-        else:
-            score_lines(engine, stdin, stdout)
-    finally:
-        engine.close()
-    return 0
+# ---------------------------------------------------------------- swift infer: rewards instead of answers
 
 
 def parse_conversation(line: str) -> List[Dict[str, Any]]:
@@ -176,14 +139,15 @@ def parse_conversation(line: str) -> List[Dict[str, Any]]:
     return [{'role': 'user', 'content': line}]
 
 
-def score_lines(engine: RewardEngine, stdin: TextIO, stdout: TextIO) -> None:
-    """One conversation per input line, its reward on one output line."""
+def score_lines(engine: RewardEngine, stdin: TextIO, stdout: TextIO) -> int:
+    """One conversation per input line, its reward on one output line; returns how many were scored."""
     if stdin.isatty():
         stdout.write('Score conversations, one per line: JSON messages, or plain text; exit to stop\n')
+    scored = 0
     for number, line in enumerate(stdin, 1):
         line = line.rstrip('\n')
         if line.strip() == 'exit':
-            return
+            break
         if not line.strip():
             continue
         try:
@@ -192,12 +156,12 @@ def score_lines(engine: RewardEngine, stdin: TextIO, stdout: TextIO) -> None:
             raise SwiftError(f'stdin line {number}: {e}') from None
         stdout.write(response.choices[0].message.content + '\n')
         stdout.flush()
+        scored += 1
+    return scored
 
 
 def score_rows(engine: RewardEngine, rows: Sequence[Dict[str, Any]], result_path: str) -> Dict[str, int]:
     """Score every row not yet in result_path (its whole conversation, and its rejected one for a pair)."""
-    from swift.train.rlhf.data import rejected_messages
-    from .batch import finished_indices
     path = Path(result_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     done = finished_indices(path)

@@ -6,7 +6,7 @@ Every loaded model carries `model.model_info` (what was loaded, from where, with
 so later stages (training, inference, export) never have to ask again.
 """
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
@@ -23,6 +23,8 @@ class ModelInfo:
     template: Optional[str]  # template name, None → the tokenizer's own chat_template
     torch_dtype: Any = None
     source: str = 'registry'
+    # the tokenizer loaded with the model, so a module passed on (train(model=model)) brings what training needs
+    tokenizer: Any = field(default=None, repr=False, compare=False)
 
 
 def get_model_dir(model: str, *, use_hf: Optional[bool] = None, revision: Optional[str] = None,
@@ -95,6 +97,7 @@ def get_model_tokenizer(model: str,
         # Padding positions are masked by position, so reusing EOS as pad never hides a trained EOS.
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.model_info = info
+    info.tokenizer = tokenizer
     if not load_model:
         return None, tokenizer
 

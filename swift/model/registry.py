@@ -117,6 +117,12 @@ def list_model_metas() -> List[ModelMeta]:
     return list(MODEL_REGISTRY.values())
 
 
+def builtin_metas() -> List[ModelMeta]:
+    """The built-in families (not plugins'), in model_type order."""
+    from .models import BUILTIN_MODEL_TYPES
+    return [get_model_meta(t) for t in sorted(BUILTIN_MODEL_TYPES)]
+
+
 def get_model_meta(model_type: str) -> ModelMeta:
     _ensure_builtin_models()
     if model_type not in MODEL_REGISTRY:

@@ -24,13 +24,14 @@ imports torch or transformers. The rules, in order:
 3. An unregistered `org/name` is taken for a hub ID: source 'unknown', with a warning.
 4. Anything else is a SwiftError that names the closest registered IDs.
 """
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple, Union
 
 from swift.utils import SwiftError, closest_matches, env_flag, get_logger
+from swift.utils.checkpoint import ARGS_FILE, read_json_object
+
 from .registry import Model, ModelMeta, get_model_meta, list_model_metas, list_model_types, lookup_model
 
 logger = get_logger()
@@ -115,7 +116,7 @@ def _did_you_mean(text: str) -> str:
 
 
 def _resolve_local_dir(local_dir: Path, use_hf: bool) -> ResolvedModel:
-    args = _read_json(local_dir / 'args.json')
+    args = _read_json(local_dir / ARGS_FILE)  # its own: a checkpoint names its base model itself
     if args is not None:
         return _resolve_args_json(local_dir, args, use_hf)
     config = _read_json(local_dir / 'config.json')
@@ -141,20 +142,12 @@ def _resolve_local_dir(local_dir: Path, use_hf: bool) -> ResolvedModel:
 
 
 def _read_json(path: Path) -> Optional[dict]:
-    if not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding='utf-8'))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise SwiftError(f'{path}: not valid JSON ({e})') from None
-    if not isinstance(data, dict):
-        raise SwiftError(f'{path}: expected a JSON object, got {type(data).__name__}')
-    return data
+    return read_json_object(path) if path.is_file() else None
 
 
 def _resolve_args_json(local_dir: Path, args: dict, use_hf: bool) -> ResolvedModel:
     """A training output: args.json records the base model, its type and the template used."""
-    path = local_dir / 'args.json'
+    path = local_dir / ARGS_FILE
     for key in ('model', 'model_type', 'template'):
         if args.get(key) is not None and not isinstance(args[key], str):
             raise SwiftError(f'{path}: "{key}" must be a string, got {args[key]!r}')

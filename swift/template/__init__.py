@@ -12,7 +12,7 @@ from .base import Segment, Template, TemplateMeta
 from .encoding import IGNORE_INDEX, MaxLengthError
 from .jinja_template import JinjaChatTemplate
 from .official import official_reference_status
-from .registry import TEMPLATE_REGISTRY, get_template, list_templates, register_template
+from .registry import TEMPLATE_REGISTRY, check_template_name, get_template, list_templates, register_template
 from . import templates  # noqa: F401,E402  (registers the built-in families)
 
 __all__ = [

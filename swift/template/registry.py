@@ -26,6 +26,13 @@ def list_templates() -> List[str]:
     return sorted(TEMPLATE_REGISTRY)
 
 
+def check_template_name(name: Optional[str]) -> None:
+    """A SwiftError for a --template that is not registered (None: the model's own, always fine)."""
+    if name and name not in TEMPLATE_REGISTRY:
+        raise SwiftError(f'--template {name!r} is not a registered template.{did_you_mean(name, TEMPLATE_REGISTRY)} '
+                         f'Templates: {", ".join(list_templates())}')
+
+
 def get_template(name_or_model: str,
                  tokenizer=None,
                  default_system: Optional[str] = None,

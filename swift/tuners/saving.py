@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Dict, List, Sequence, Tuple, Union
 
 from swift.utils import SwiftError, get_logger
+from swift.utils.checkpoint import ADAPTER_CONFIG, parse_adapter_spec
 
 logger = get_logger()
 
-ADAPTER_CONFIG = 'adapter_config.json'
 CONVERTED_SUBDIR = Path('converted') / 'default'  # ms-swift's place for the converted PiSSA/OLoRA adapter
 _INITIAL_ADAPTER_DIR = 'swift_initial_adapter'
 # PeftModel → its adapter's initial weights, for models initialised with PiSSA / OLoRA
@@ -33,7 +33,8 @@ def remember_initial_adapter(peft_model, adapter_name: str = 'default') -> None:
     _initial_adapters[peft_model] = {k: v.detach().to('cpu', copy=True).contiguous() for k, v in state.items()}
 
 
-def _is_peft_model(model) -> bool:
+def is_peft_model(model) -> bool:
+    """Whether `model` carries PEFT adapters (a peft.PeftModel)."""
     from peft import PeftModel
     return isinstance(model, PeftModel)
 
@@ -42,7 +43,7 @@ def save_tuned_model(model, output_dir: Union[str, Path], tokenizer=None) -> Pat
     """Write what `prepare_tuner` trained into `output_dir` (adapter or full weights), plus the tokenizer."""
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    if _is_peft_model(model):
+    if is_peft_model(model):
         _save_adapter(model, output_dir)
     else:
         model.save_pretrained(str(output_dir))
@@ -65,14 +66,6 @@ def _save_adapter(model, output_dir: Path) -> None:
         model.save_pretrained(str(output_dir / CONVERTED_SUBDIR),
                               path_initial_model_for_weight_conversion=str(initial_dir))
     logger.info(f'{output_dir / CONVERTED_SUBDIR}: the PiSSA/OLoRA adapter as plain LoRA for the original base')
-
-
-def parse_adapter_spec(spec: str, index: int) -> Tuple[str, str]:
-    """'name=path' or 'path' → (name, path); unnamed adapters are 'default', 'adapter_1', 'adapter_2', ..."""
-    name, sep, path = spec.partition('=')
-    if sep and name and not Path(spec).exists():
-        return name, path
-    return ('default' if index == 0 else f'adapter_{index}'), spec
 
 
 def _adapter_dir(path: str) -> str:
@@ -104,7 +97,7 @@ def load_adapters(model, adapter_dirs: Sequence[str], is_trainable: bool = False
     specs = [(name, _adapter_dir(path)) for name, path in specs]
     for index, (name, path) in enumerate(specs):
         try:
-            if index == 0 and not _is_peft_model(model):
+            if index == 0 and not is_peft_model(model):
                 model = PeftModel.from_pretrained(model, path, adapter_name=name, is_trainable=is_trainable)
             else:
                 model.load_adapter(path, adapter_name=name, is_trainable=is_trainable)
@@ -117,7 +110,7 @@ def load_adapters(model, adapter_dirs: Sequence[str], is_trainable: bool = False
 
 def adapter_names(model) -> Dict[str, str]:
     """Adapter name → PEFT type for a PeftModel (empty for a plain model)."""
-    if not _is_peft_model(model):
+    if not is_peft_model(model):
         return {}
     return {name: str(config.peft_type.value) for name, config in model.peft_config.items()}
 

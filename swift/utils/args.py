@@ -1,21 +1,25 @@
 """Typed argument dataclasses, parsed the same way from flags, a YAML/JSON file and keywords.
 
-    @dataclass
-    class InferArguments(BaseArguments):
-        max_new_tokens: int = 512
-
     args = parse_args(InferArguments, ['cfg.yaml', '--max_new_tokens', '64'])
     args = parse_args(InferArguments, {'max_new_tokens': 64})
+    args = parse_args(InferArguments, max_new_tokens=64)
 
 Rules:
 - A first positional argument ending in .yaml/.yml/.json is a config file; flags override it.
-- `--flag value`, `--flag=value`; list fields take several values (`--dataset a b`); a bare
-  boolean flag means true.
-- Unknown keys are errors with a did-you-mean. Renamed keys live in the class attribute
-  `ALIASES = {'old_name': 'new_name'}` and print the new name.
+- `--flag value`, `--flag=value`; list fields take several values (`--dataset a b`), and one value
+  anywhere (flag, file or keyword) is a list of one; a bare boolean flag means true.
+- Values are checked against the field's type: `lora_rank: 8.5` or `--max_steps 1e400` is an error,
+  not a silent 8 or a traceback.
+- Every unknown key is reported at once, each with a did-you-mean. Renamed keys live in the class
+  attribute `ALIASES = {'old_name': 'new_name'}` and print the new name.
+- A class may pick a more specific class from the raw values (`resolve_class`, e.g. `swift rlhf`
+  picks the class of its --rlhf_type) and explain keys that belong to a sibling (`foreign_key`).
+
+Nothing here imports torch: a typo in a long command line answers in about a second.
 """
 import dataclasses
 import json
+import math
 import os
 import types
 import typing
@@ -28,6 +32,7 @@ T = TypeVar('T')
 logger = get_logger()
 _TRUE = {'true', '1', 'yes', 'on', 't', 'y'}
 _FALSE = {'false', '0', 'no', 'off', 'f', 'n'}
+CONFIG_SUFFIXES = ('.yaml', '.yml', '.json')
 
 
 def _unwrap_optional(tp):
@@ -45,12 +50,34 @@ def _is_list(tp) -> bool:
     return not isinstance(tp, list) and typing.get_origin(tp) in (list, List, tuple, Sequence)
 
 
+def _describe(value: Any) -> str:
+    kinds = {dict: 'a mapping', list: 'a list', tuple: 'a list', bool: 'a boolean'}
+    return kinds.get(type(value), repr(value))
+
+
+def _to_number(name: str, tp, value: Any):
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise SwiftError(f'--{name}: expected {"a whole number" if tp is int else "a number"}, got {_describe(value)}')
+    try:
+        number = float(value) if isinstance(value, str) else value
+    except ValueError:
+        raise SwiftError(f'--{name}: expected {"a whole number" if tp is int else "a number"}, '
+                         f'got {value!r}') from None
+    if isinstance(number, float) and not math.isfinite(number):
+        raise SwiftError(f'--{name}: expected a finite number, got {value!r}')
+    if tp is float:
+        return float(number)
+    if isinstance(number, float) and not number.is_integer():
+        raise SwiftError(f'--{name}: expected a whole number, got {value!r}')
+    return int(value) if isinstance(value, str) and value.lstrip('+-').isdigit() else int(number)
+
+
 def _convert(name: str, tp, value: Any):
-    """Convert one raw value (string from the CLI or any object from YAML/kwargs) to type tp."""
+    """Convert one raw value (a string from the CLI, or any object from YAML/keywords) to type tp."""
     tp = _unwrap_optional(tp)
     if value is None:
         return None
-    if isinstance(tp, list):  # Union[A, B]: first that converts
+    if isinstance(tp, list):  # Union[A, B]: the first that converts
         for t in tp:
             try:
                 return _convert(name, t, value)
@@ -62,27 +89,19 @@ def _convert(name: str, tp, value: Any):
     origin = typing.get_origin(tp)
     if origin in (list, List, tuple, Sequence):
         (item_tp, *_) = typing.get_args(tp) or (str, )
-        if isinstance(value, str):
-            value = [value]
+        if isinstance(value, dict):
+            raise SwiftError(f'--{name}: expected a list, got a mapping')
+        if not isinstance(value, (list, tuple)):
+            value = [value]  # as `--name value` on the command line: a list of one
         return [_convert(name, item_tp, v) for v in value]
     if tp is bool:
         if isinstance(value, bool):
             return value
-        if str(value).lower() in _TRUE:
-            return True
-        if str(value).lower() in _FALSE:
-            return False
-        raise SwiftError(f'--{name}: expected true or false, got {value!r}')
+        if isinstance(value, (str, int)) and str(value).lower() in _TRUE | _FALSE:
+            return str(value).lower() in _TRUE
+        raise SwiftError(f'--{name}: expected true or false, got {_describe(value)}')
     if tp in (int, float):
-        try:
-            if tp is int and isinstance(value, str) and ('e' in value.lower() or '.' in value):
-                as_float = float(value)  # '1e3' is a fine int
-                if as_float != int(as_float):
-                    raise ValueError(value)
-                return int(as_float)
-            return tp(value)
-        except (TypeError, ValueError):
-            raise SwiftError(f'--{name}: expected {tp.__name__}, got {value!r}') from None
+        return _to_number(name, tp, value)
     if origin in (dict, Dict) or tp in (dict, Dict):
         if isinstance(value, str):
             try:
@@ -90,11 +109,13 @@ def _convert(name: str, tp, value: Any):
             except json.JSONDecodeError as e:
                 raise SwiftError(f'--{name}: expected JSON, got {value!r} ({e.msg})') from None
         if not isinstance(value, dict):
-            raise SwiftError(f'--{name}: expected a JSON object, got {value!r}')
+            raise SwiftError(f'--{name}: expected a JSON object, got {_describe(value)}')
         return value
     if tp is Any:
         return value
     if tp is str:
+        if isinstance(value, (dict, list, tuple)):
+            raise SwiftError(f'--{name}: expected a string, got {_describe(value)}')
         return str(value)
     return value
 
@@ -110,18 +131,21 @@ def load_config_file(path: str) -> Dict[str, Any]:
         else:
             import yaml
             data = yaml.safe_load(text)
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 (any parser error is the file's: say which file)
         raise SwiftError(f'{path}: cannot parse config file: {e}') from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise SwiftError(f'{path}: a config file must hold a mapping of argument names to values')
+    for key in data:
+        if not isinstance(key, str):
+            raise SwiftError(f'{path}: key {key!r} is not an argument name (names are text, e.g. lora_rank)')
     return data
 
 
-def _split_argv(argv: Sequence[str]) -> Tuple[Dict[str, Any], List[str]]:
+def _split_argv(argv: Sequence[str]) -> Tuple[Dict[str, List[str]], List[str]]:
     """argv → (raw values by flag name, positional arguments)."""
-    raw: Dict[str, Any] = {}
+    raw: Dict[str, List[str]] = {}
     positional: List[str] = []
     key: Optional[str] = None
     for token in argv:
@@ -138,27 +162,16 @@ def _split_argv(argv: Sequence[str]) -> Tuple[Dict[str, Any], List[str]]:
     return raw, positional
 
 
-def _field_map(cls) -> Dict[str, dataclasses.Field]:
+def argument_fields(cls) -> Dict[str, dataclasses.Field]:
     return {f.name: f for f in dataclasses.fields(cls) if f.init}
 
 
-def _aliases(cls) -> Dict[str, str]:
-    """ALIASES of the class and every base it composes (most derived wins)."""
+def aliases(cls) -> Dict[str, str]:
+    """ALIASES of the class and every group it composes (most derived wins)."""
     merged: Dict[str, str] = {}
     for klass in reversed(cls.__mro__):
         merged.update(vars(klass).get('ALIASES', {}))
-    return merged
-
-
-def _resolve_key(cls, key: str, fields: Mapping[str, Any]) -> str:
-    aliases = _aliases(cls)
-    if key in fields:
-        return key
-    if key in aliases:
-        new = aliases[key]
-        logger.warning(f'--{key} is renamed: use --{new}')
-        return new
-    raise SwiftError(f'unknown argument --{key}.{did_you_mean(key, list(fields) + list(aliases))}')
+    return {old: new for old, new in merged.items() if new in argument_fields(cls)}
 
 
 def _finalize_flag_values(name: str, tp, values: List[str]):
@@ -178,40 +191,87 @@ def _finalize_flag_values(name: str, tp, values: List[str]):
     return values[0]
 
 
-def parse_args(cls: Type[T], args: Union[None, Sequence[str], Mapping[str, Any], T] = None, **kwargs) -> T:
-    """Build `cls` from argv, a mapping, or keywords (and an optional config file)."""
-    if isinstance(args, cls):
-        if kwargs:
-            return dataclasses.replace(args, **kwargs)
-        return args
-    fields = _field_map(cls)
-    hints = typing.get_type_hints(cls)
-    values: Dict[str, Any] = {}
+@dataclasses.dataclass
+class _Item:
+    key: str
+    value: Any
+    from_flags: bool
 
-    def put(key, value, from_flags=False):
-        name = _resolve_key(cls, key, fields)
-        if from_flags:
-            value = _finalize_flag_values(name, hints[name], value)
-        values[name] = _convert(name, hints[name], value)
 
+def _collect(args, kwargs) -> List[_Item]:
+    """Every (key, raw value) in the order they apply: config files, then flags or the mapping, then keywords."""
+    items: List[_Item] = []
     if args is None:
         args = []
     if isinstance(args, Mapping):
-        for k, v in args.items():
-            put(k, v)
+        items += [_Item(k, v, False) for k, v in args.items()]
     else:
         raw, positional = _split_argv(list(args))
-        config_files = [p for p in positional if p.endswith(('.yaml', '.yml', '.json'))]
+        config_files = [p for p in positional if p.endswith(CONFIG_SUFFIXES)]
         extra = [p for p in positional if p not in config_files]
         if extra:
             raise SwiftError(f'unexpected argument {extra[0]!r}: options are written --name value')
         for path in config_files:
-            for k, v in load_config_file(path).items():
-                put(k, v)
-        for k, v in raw.items():
-            put(k, v, from_flags=True)
-    for k, v in kwargs.items():
-        put(k, v)
+            items += [_Item(k, v, False) for k, v in load_config_file(path).items()]
+        items += [_Item(k, v, True) for k, v in raw.items()]
+    for key in [*(i.key for i in items), *kwargs]:
+        if not isinstance(key, str):
+            raise SwiftError(f'{key!r} is not an argument name (names are text, e.g. lora_rank)')
+    return items + [_Item(k, v, False) for k, v in kwargs.items()]
+
+
+def _raw_lookup(items: List[_Item], name: str) -> Optional[str]:
+    """The last raw value given for `name` as one string (before the class is known), or None."""
+    for item in reversed(items):
+        if item.key == name:
+            value = item.value
+            if isinstance(value, list) and len(value) == 1:
+                value = value[0]
+            return value if isinstance(value, str) else None if value is None else str(value)
+    return None
+
+
+def unknown_keys_message(cls, keys: List[str]) -> str:
+    """One line per unknown key: why another command (or algorithm) takes it, or the closest names."""
+    candidates = list(argument_fields(cls)) + list(aliases(cls))
+    lines = []
+    for key in keys:
+        foreign = getattr(cls, 'foreign_key', lambda _: None)(key)
+        lines.append(foreign or f'unknown argument --{key}.{did_you_mean(key, candidates)}')
+    return '\n'.join(lines)
+
+
+def parse_args(cls: Type[T], args: Union[None, Sequence[str], Mapping[str, Any], T] = None, **kwargs) -> T:
+    """Build `cls` (or the class it resolves to) from argv, a mapping, or keywords (and config files)."""
+    if isinstance(args, cls):
+        return parse_args(type(args), {**to_dict(args), **kwargs}) if kwargs else args
+    items = _collect(args, kwargs)
+    resolve_class = getattr(cls, 'resolve_class', None)
+    if resolve_class is not None:
+        cls = resolve_class(lambda name: _raw_lookup(items, name))
+    fields = argument_fields(cls)
+    renamed = aliases(cls)
+    hints = typing.get_type_hints(cls)
+    values: Dict[str, Any] = {}
+    unknown: List[str] = []
+    errors: List[str] = []
+    for item in items:
+        name = item.key if item.key in fields else renamed.get(item.key)
+        if name is None:
+            if item.key not in unknown:
+                unknown.append(item.key)
+            continue
+        if name != item.key:
+            logger.warning(f'--{item.key} is renamed: use --{name}')
+        try:
+            value = _finalize_flag_values(name, hints[name], item.value) if item.from_flags else item.value
+            values[name] = _convert(name, hints[name], value)
+        except SwiftError as e:
+            errors.append(str(e))
+    if unknown:
+        errors.insert(0, unknown_keys_message(cls, unknown))
+    if errors:
+        raise SwiftError('\n'.join(errors))
     return cls(**values)
 
 
@@ -220,16 +280,48 @@ def to_dict(args) -> Dict[str, Any]:
     return {f.name: getattr(args, f.name) for f in dataclasses.fields(args) if f.init}
 
 
-def format_help(cls, prog: str) -> str:
-    lines = [f'usage: {prog} [config.yaml] [--name value ...]', '', 'options:']
-    hints = typing.get_type_hints(cls)
+def _type_name(tp) -> str:
+    tp = _unwrap_optional(tp)
+    if isinstance(tp, list):
+        return ' | '.join(_type_name(t) for t in tp)
+    if _is_list(tp):
+        (item_tp, *_) = typing.get_args(tp) or (str, )
+        return f'{_type_name(item_tp)} ...'
+    return getattr(tp, '__name__', str(tp)).replace('typing.', '')
+
+
+def _field_line(f: dataclasses.Field, tp) -> str:
+    if f.default is not dataclasses.MISSING:
+        default = f.default
+    elif f.default_factory is not dataclasses.MISSING:
+        default = f.default_factory()
+    else:
+        default = 'required'
+    return f'  --{f.name} ({_type_name(tp)}, default {default!r}) {f.metadata.get("help", "")}'.rstrip()
+
+
+def field_groups(cls) -> List[Tuple[str, List[dataclasses.Field]]]:
+    """(group title, its fields) in the order the class composes them; a field belongs to the group that
+    declares it last (so a command's own default overrides show under the command)."""
+    owner: Dict[str, type] = {}
+    for klass in reversed(cls.__mro__):
+        for name in vars(klass).get('__annotations__', {}):
+            owner[name] = klass
+    groups: Dict[type, List[dataclasses.Field]] = {}
     for f in dataclasses.fields(cls):
-        if not f.init:
-            continue
-        default = f.default if f.default is not dataclasses.MISSING else (
-            f.default_factory() if f.default_factory is not dataclasses.MISSING else 'required')
-        doc = f.metadata.get('help', '')
-        tp = _unwrap_optional(hints[f.name])
-        tname = getattr(tp, '__name__', str(tp)).replace('typing.', '')
-        lines.append(f'  --{f.name} ({tname}, default {default!r}) {doc}'.rstrip())
+        if f.init:
+            groups.setdefault(owner.get(f.name, cls), []).append(f)
+    order = [k for k in cls.__mro__ if k in groups]
+    return [(getattr(k, 'GROUP_TITLE', None) or k.__name__, groups[k]) for k in reversed(order)]
+
+
+def format_help(cls, prog: str) -> str:
+    hints = typing.get_type_hints(cls)
+    lines = [f'usage: {prog} [config.yaml] [--name value ...] [--check_args]']
+    for title, fields in field_groups(cls):
+        lines += ['', f'{title}:'] + [_field_line(f, hints[f.name]) for f in fields]
+    renamed = aliases(cls)
+    if renamed:
+        lines += ['', 'renamed (still accepted): ' + ', '.join(f'--{old} → --{new}' for old, new in sorted(
+            renamed.items()))]
     return '\n'.join(lines)

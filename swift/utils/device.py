@@ -34,3 +34,15 @@ def resolve_dtype(torch_dtype: Optional[str], device: Optional[str] = None):
     if device == 'mps':
         return torch.float16
     return torch.float32
+
+
+_DTYPE_NAMES = {'bf16': 'bfloat16', 'fp16': 'float16', 'half': 'float16', 'fp32': 'float32', 'float': 'float32'}
+
+
+def dtype_name(torch_dtype) -> str:
+    """The canonical name of a --torch_dtype value or torch dtype: 'bfloat16', 'float16', 'float32' or 'auto'
+    (for engines such as vLLM that take the name; torch is not imported for a string)."""
+    if torch_dtype is None:
+        return 'auto'
+    name = str(torch_dtype).replace('torch.', '')
+    return _DTYPE_NAMES.get(name, name)

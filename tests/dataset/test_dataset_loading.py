@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from swift.dataset import (DATASET_REGISTRY, DatasetMeta, load_datasets, lookup_dataset, parse_dataset_spec,
-                           register_dataset, rows_to_standard, sample_indices, split_indices)
+                           register_dataset, sample_indices, split_indices)
 from swift.utils import SwiftError
 
 
@@ -226,9 +226,16 @@ def test_csv_wrong_field_count(tmp_path):
     assert [str(b) for b in report.bad_rows] == [f'{path}:3: 3 fields, but the header has 2']
 
 
-def test_rows_to_standard_names_rows():
-    rows = rows_to_standard([{'query': 'q', 'response': 'a'}, {'foo': 1}], source='api', log=False)
-    assert len(rows) == 1 and rows.locations == ['api: row 0']
+def test_python_rows_are_a_source_like_a_file():
+    """Rows from Python are checked, named and split exactly as a file's (the API's train(dataset=[...]))."""
+    rows = [{'query': f'q{i}', 'response': 'a'} for i in range(10)] + [{'foo': 1}, 'not a dict']
+    result = load_datasets(rows=rows, split_dataset_ratio=0.2, seed=1, log=False)
+    assert len(result.train) == 8 and len(result.val) == 2
+    assert all(loc.startswith('<python list>: row ') for loc in result.train.locations + result.val.locations)
+    assert [str(b) for b in result.report.bad_rows][1] == '<python list>: row 11: a row must be a dict, got str'
+    assert '<python list>: row 10' in str(result.report.bad_rows[0])
+    with pytest.raises(SwiftError, match='none were'):
+        load_datasets('<python list>', log=False)
 
 
 # ---------------------------------------------------------------- registry, plugins, hub

@@ -157,7 +157,7 @@ def test_hub_loader_fails_fast_with_one_line(monkeypatch):
 def test_importing_the_eval_package_loads_no_torch():
     import subprocess
     import sys
-    code = ('import sys, swift.eval, swift.eval.evaluator, swift.eval.arguments, swift.cli.eval; '
+    code = ('import sys, swift.eval, swift.eval.checks, swift.arguments, swift.cli.eval; '
             'from swift.eval import list_benchmarks; list_benchmarks(); '
             'print(sorted(m for m in ("torch", "transformers", "datasets") if m in sys.modules))')
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=REPO, check=True).stdout

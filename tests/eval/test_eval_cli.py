@@ -94,7 +94,7 @@ def test_adapter_checkpoint(tiny_model_dir, shared_data, tmp_path):
 def test_python_api_with_an_engine_and_a_load_handle(tiny_model_dir, shared_data):
     import swift
     from swift.eval import evaluate
-    from swift.infer.pt_engine import PtEngine
+    from swift.infer.transformers_engine import PtEngine
     engine = PtEngine(str(tiny_model_dir))
     try:
         scores = evaluate(engine, 'arc_e', limit=3, dataset_dir=str(shared_data))
@@ -102,15 +102,14 @@ def test_python_api_with_an_engine_and_a_load_handle(tiny_model_dir, shared_data
         engine.close()
     assert set(scores) == {'arc_e'} and scores['arc_e']['n'] == 3
     assert 0.0 <= scores['arc_e']['acc'] <= 1.0 and 'acc_norm' in scores['arc_e']
-    handle = swift.load(str(tiny_model_dir))
-    again = evaluate(handle, ['arc_e'], limit=3, dataset_dir=str(shared_data))
+    again = swift.load(str(tiny_model_dir)).evaluate(['arc_e'], limit=3, dataset_dir=str(shared_data))
     assert again == scores  # the same model scores the same, whichever way it is passed
 
 
 def test_openai_server_with_and_without_prompt_logprobs(tiny_model_dir, shared_data, tmp_path):
     from swift.eval import evaluate
     from swift.eval.evaluator import build_lm, run_evaluation
-    from swift.infer.pt_engine import PtEngine
+    from swift.infer.transformers_engine import PtEngine
     from tests.eval.openai_server import OpenAIServer
     engine = PtEngine(str(tiny_model_dir))
     args = {'gsm8k': {'few_shot_num': 1, 'max_new_tokens': 8}}
@@ -191,7 +190,7 @@ def test_benchmark_callback_logs_scores_at_each_evaluation(tiny_model_dir, share
 
 def test_other_backends_hand_off(tiny_model_dir, tmp_path, monkeypatch):
     import importlib.util
-    from swift.eval.arguments import EvalArguments
+    from swift.arguments import EvalArguments
     from swift.eval.backends import lm_eval_runs, run_backend
     from swift.utils.args import parse_args
     args = parse_args(EvalArguments, ['--model', str(tiny_model_dir), '--eval_dataset', 'gsm8k', 'arc_c',
@@ -286,7 +285,7 @@ def test_sft_eval_benchmarks_bad_flags_fail_before_training(tiny_model_dir, caps
 def test_eval_against_a_real_swift_deploy_server(tiny_model_dir, shared_data, tmp_path):
     """`swift eval --eval_url` on `swift deploy`: prompt log-likelihoods by echo, the same scores as locally."""
     from swift.eval.evaluator import build_lm, run_evaluation
-    from swift.infer.pt_engine import PtEngine
+    from swift.infer.transformers_engine import PtEngine
     from tests.infer.server.conftest import running_server
     engine = PtEngine(str(tiny_model_dir))
     args = json.dumps(SMALL_ARGS)

@@ -11,7 +11,7 @@ def train_adapter(model_dir: Path, out: Path, **tuner) -> Path:
 
     A high learning rate makes the two steps move lora_B well away from its zero initialisation.
     """
-    from swift.train.sft import sft_main
+    from swift.training.sft import sft_main
     data = out / 'train.jsonl'
     out.mkdir(parents=True, exist_ok=True)
     data.write_text(''.join(json.dumps(r) + '\n' for r in ROWS))

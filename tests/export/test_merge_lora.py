@@ -3,6 +3,7 @@ exported chat_template renders like swift's template."""
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -39,8 +40,9 @@ def test_merged_logits_equal_base_plus_adapter(kind, adapter_checkpoints, tiny_m
     config = json.loads((checkpoint / 'adapter_config.json').read_text())
     assert config['use_dora'] == (kind == 'dora') and config['use_rslora'] == (kind == 'rslora')
 
-    out = export_main(['--adapters', str(checkpoint), '--merge_lora', 'true', '--output_dir', str(tmp_path / 'm')])
-    assert out == tmp_path / 'm'
+    result = export_main(['--adapters', str(checkpoint), '--merge_lora', 'true', '--output_dir', str(tmp_path / 'm')])
+    out = Path(result.output_dir)
+    assert out == tmp_path / 'm' and result.kind == 'merged'
     assert list(out.glob('*.safetensors')) and not list(out.glob('*.bin'))
     merged = AutoModelForCausalLM.from_pretrained(str(out), dtype=torch.float32).eval()
     assert not any('lora' in name for name, _ in merged.named_parameters())
@@ -58,7 +60,8 @@ def test_merged_logits_equal_base_plus_adapter(kind, adapter_checkpoints, tiny_m
 
 def test_exported_chat_template_renders_like_swift(adapter_checkpoints, tmp_path):
     from transformers import AutoTokenizer
-    out = export_main(adapters=[str(adapter_checkpoints('lora'))], merge_lora=True, output_dir=str(tmp_path / 'm'))
+    out = Path(export_main(adapters=[str(adapter_checkpoints('lora'))], merge_lora=True,
+                           output_dir=str(tmp_path / 'm')).output_dir)
     tokenizer = AutoTokenizer.from_pretrained(str(out))
     template = get_template('smollm2')  # the checkpoint's template (args.json), default system prompt
     for messages, add_generation_prompt in CONVERSATIONS:
@@ -73,7 +76,7 @@ def test_exported_chat_template_renders_like_swift(adapter_checkpoints, tmp_path
 def test_system_prompt_of_the_run_is_baked_into_the_chat_template(adapter_checkpoints, tmp_path):
     from transformers import AutoTokenizer
     out = export_main(adapters=[str(adapter_checkpoints('lora'))], merge_lora=True, output_dir=str(tmp_path / 'm'),
-                      system='You are Nova.')
+                      system='You are Nova.').output_dir
     tokenizer = AutoTokenizer.from_pretrained(str(out))
     messages = [{'role': 'user', 'content': 'Who are you?'}]
     rendered = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
@@ -88,7 +91,7 @@ def test_output_is_atomic_and_never_overwritten(adapter_checkpoints, tmp_path, m
     def fail(*args, **kwargs):
         raise RuntimeError('disk full')
 
-    monkeypatch.setattr('swift.export.merge_lora.atomic_write_json', fail)  # fails after the weights are written
+    monkeypatch.setattr('swift.export.merge_lora.write_run_args', fail)  # fails after the weights are written
     with pytest.raises(RuntimeError):
         export_main(adapters=[checkpoint], merge_lora=True, output_dir=str(target))
     assert not target.exists() and list(tmp_path.iterdir()) == []  # no half-written model, no temp dir

@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from swift.infer.arguments import InferArguments
-from swift.infer.chat import infer_main
+from swift.arguments import InferArguments
+from swift.infer.checks import check_infer_args
+from swift.infer.main import infer_main
 from swift.utils import SwiftError
 from swift.utils.args import parse_args
 
@@ -20,11 +21,14 @@ def dataset(tmp_path):
     return path
 
 
-def run(tiny_model_dir, dataset, result, *extra):
+def run(tiny_model_dir, dataset, result_path, *extra):
     args = parse_args(InferArguments, ['--model', str(tiny_model_dir), '--template', 'smollm2', '--val_dataset',
-                                       str(dataset), '--result_path', str(result), '--max_new_tokens', '4', *extra])
+                                       str(dataset), '--result_path', str(result_path), '--max_new_tokens', '4',
+                                       *extra])
     stdout = io.StringIO()
-    assert infer_main(args, io.StringIO(), stdout) == 0
+    result = infer_main(args, io.StringIO(), stdout)
+    assert result.mode == 'batch' and result.result_path == str(result_path) and not result.errors
+    assert result.answered + result.skipped == len(ROWS)
     return stdout.getvalue()
 
 
@@ -66,6 +70,8 @@ def test_result_path_needs_val_dataset(tiny_model_dir):
         parse_args(InferArguments, ['--model', str(tiny_model_dir), '--result_path', 'x.jsonl'])
 
 
-def test_unknown_backend_is_named(tiny_model_dir):
+def test_unknown_backend_is_named_before_loading(tiny_model_dir):
+    args = parse_args(InferArguments, ['--model', str(tiny_model_dir), '--infer_backend', 'vllmm'])
     with pytest.raises(SwiftError, match='Did you mean: vllm'):
-        parse_args(InferArguments, ['--model', str(tiny_model_dir), '--infer_backend', 'vllmm'])
+        check_infer_args(args)
+    assert parse_args(InferArguments, ['--model', 'm', '--infer_backend', 'pt']).infer_backend == 'transformers'

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from swift.infer import InferRequest, RequestConfig
-from swift.infer.pt_engine import PtEngine
+from swift.infer.transformers_engine import PtEngine
 
 PROMPTS = [
     'What is the capital of France?',

@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-import swift.infer.chat as chat
-from swift.infer.arguments import InferArguments
+import swift.infer.main as infer
+from swift.arguments import InferArguments
+from swift.infer.checks import check_infer_args
 from swift.utils.args import parse_args
 
 SYSTEM = 'You are the checkpoint bot.'
@@ -28,10 +29,12 @@ def test_adapters_alone_take_model_template_and_system_from_args_json(tiny_model
                                                                       args_in_parent):
     checkpoint = _checkpoint(tiny_model_dir, tmp_path / 'v0-run' / 'checkpoint-3', args_in_parent)
     args = parse_args(InferArguments, ['--adapters', str(checkpoint), '--max_new_tokens', '3'])
+    assert args.model is None  # parsing reads no files: the check the run makes first fills them in
+    check_infer_args(args)
     assert (args.model, args.template, args.system) == (str(tiny_model_dir), 'chatml', SYSTEM)
 
     engines, prompts = [], []
-    build_engine = chat.build_engine
+    build_engine = infer.build_engine
 
     def recording_build_engine(infer_args):
         engine = build_engine(infer_args)
@@ -40,9 +43,9 @@ def test_adapters_alone_take_model_template_and_system_from_args_json(tiny_model
         engines.append(engine)
         return engine
 
-    monkeypatch.setattr(chat, 'build_engine', recording_build_engine)
+    monkeypatch.setattr(infer, 'build_engine', recording_build_engine)
     stdout = io.StringIO()
-    assert chat.infer_main(args, io.StringIO('hello there\n'), stdout) == 0  # pipe mode: one line, one answer
+    assert infer.infer_main(args, io.StringIO('hello there\n'), stdout).answered == 1  # pipe mode: one answer
     assert len(stdout.getvalue().splitlines()) == 1
     engine = engines[0]
     assert engine.template.name == 'chatml' and engine.adapters == ['default']
@@ -55,6 +58,6 @@ def test_adapters_alone_take_model_template_and_system_from_args_json(tiny_model
 
 def test_flags_win_over_args_json(tiny_model_dir, tmp_path):
     checkpoint = _checkpoint(tiny_model_dir, tmp_path / 'checkpoint-1', args_in_parent=False)
-    args = parse_args(InferArguments, ['--adapters', f'mine={checkpoint}', '--template', 'smollm2',
-                                       '--system', 'Flag system.'])
+    args = check_infer_args(parse_args(InferArguments, ['--adapters', f'mine={checkpoint}', '--template', 'smollm2',
+                                                        '--system', 'Flag system.']))
     assert (args.model, args.template, args.system) == (str(tiny_model_dir), 'smollm2', 'Flag system.')

@@ -6,7 +6,7 @@ import torch
 
 from swift.infer import InferRequest, RequestConfig
 from swift.infer.protocol import BASE_ADAPTER, InferError, PromptTooLongError, UnknownAdapterError
-from swift.infer.pt_engine import PtEngine
+from swift.infer.transformers_engine import PtEngine
 
 TEXTS = ['hi', 'what is up with you today my friend?', 'a b c d e f g h i j k l m n o p', 'tell me', 'x' * 60,
          'one two', 'three four five six seven', '8', 'nine ten eleven twelve thirteen', 'z']

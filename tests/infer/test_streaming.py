@@ -3,7 +3,7 @@ import pytest
 
 from swift.infer import InferRequest, RequestConfig
 from swift.infer.detokenizer import IncrementalDecoder, StopStringMatcher, cut_at_stop
-from swift.infer.pt_engine import PtEngine
+from swift.infer.transformers_engine import PtEngine
 from tests.infer.scripted_model import ScriptedLM
 
 MESSAGES = [{'role': 'user', 'content': 'Say something.'}]

@@ -5,8 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from swift.model.docs import DOCS_PATH, builtin_metas, render_supported_models_md
-from swift.model.registry import find_model, get_model_meta, lookup_model
+from swift.model.registry import builtin_metas, find_model, get_model_meta, lookup_model
 from swift.model.resolve import resolve_model
 from swift.utils import SwiftError
 from swift.utils.plugins import load_plugins
@@ -193,21 +192,6 @@ def test_models_with_official_reference_templates_are_registered():
         assert found is not None, f'{record["model_id"]} ({record["file"]}) is not registered'
         meta, model = found
         assert meta.template_for(model) == REFERENCE_TEMPLATES[record['model_id']], record['model_id']
-
-
-def test_docs_page_is_up_to_date():
-    assert DOCS_PATH.is_file(), 'docs/supported-models.md is missing: run `python -m swift.model.docs`'
-    assert DOCS_PATH.read_text(encoding='utf-8') == render_supported_models_md(), \
-        'docs/supported-models.md is stale: run `python -m swift.model.docs`'
-
-
-def test_docs_page_lists_every_checkpoint():
-    text = render_supported_models_md()
-    for meta in builtin_metas():
-        assert f'### {meta.model_type}\n' in text
-        for model in meta.models:
-            for model_id in model.ids:
-                assert f'[{model_id}]' in text
 
 
 PLUGIN = '''

@@ -85,5 +85,5 @@ def trainable_snapshot(model):
 
 def args_for(**overrides):
     """TunerArguments with dropout off (so train/eval agree) and the given overrides."""
-    from swift.tuners.arguments import TunerArguments
+    from swift.arguments import TunerArguments
     return TunerArguments(**{'lora_dropout': 0.0, **overrides})

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 import pytest
 import torch
 
-from swift.tuners import (QuantizeArguments, TunerArguments, build_quantization_config, count_parameters,
-                          load_adapters, prepare_tuner, save_tuned_model)
+from swift.arguments import ArgumentGroup, QuantizeArguments, TunerArguments
+from swift.tuners import build_quantization_config, count_parameters, load_adapters, prepare_tuner, save_tuned_model
 from swift.utils import SwiftError
 from tests.tuners.conftest import load_model, logits, train
 
@@ -15,7 +15,7 @@ needs_bnb = pytest.mark.skipif(importlib.util.find_spec('bitsandbytes') is None,
 
 
 @dataclass
-class QloraArgs(TunerArguments, QuantizeArguments):
+class QloraArgs(TunerArguments, QuantizeArguments, ArgumentGroup):
     torch_dtype: str = 'float32'
 
 
@@ -55,7 +55,7 @@ def test_config_errors(fields, message):
 
 @needs_bnb
 def test_bad_4bit_options():
-    with pytest.raises(SwiftError, match='nf4 or fp4'):
+    with pytest.raises(SwiftError, match='must be one of nf4, fp4'):
         build_quantization_config(QloraArgs(quant_method='bnb', quant_bits=4, bnb_4bit_quant_type='int4'))
     with pytest.raises(SwiftError, match='--bnb_4bit_compute_dtype'):
         build_quantization_config(QloraArgs(quant_method='bnb', quant_bits=4, bnb_4bit_compute_dtype='fp7'))

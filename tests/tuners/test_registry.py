@@ -5,7 +5,8 @@ import textwrap
 
 import pytest
 
-from swift.tuners import TunerArguments, Tuner, get_tuner, list_tuners, prepare_tuner, register_tuner
+from swift.arguments import TunerArguments
+from swift.tuners import Tuner, get_tuner, list_tuners, prepare_tuner, register_tuner
 from swift.tuners.registry import TUNER_REGISTRY
 from swift.utils import SwiftError
 from swift.utils.args import parse_args
@@ -74,7 +75,7 @@ def test_every_tuner_argument_has_help():
 
 
 def test_importing_tuners_loads_neither_torch_nor_peft():
-    code = ('import sys, swift.tuners, swift.tuners.arguments, swift.tuners.registry; '
+    code = ('import sys, swift.tuners, swift.arguments, swift.tuners.registry; '
             'print(sorted(m for m in ("torch", "peft", "transformers") if m in sys.modules))')
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == '[]'

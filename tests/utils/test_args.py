@@ -65,7 +65,7 @@ def test_aliases_from_every_base_print_the_new_name(caplog):
 
 
 def test_bad_values_name_the_flag():
-    with pytest.raises(SwiftError, match='--max_steps: expected int'):
+    with pytest.raises(SwiftError, match="--max_steps: expected a whole number, got 'ten'"):
         parse_args(Args, ['--max_steps', 'ten'])
     with pytest.raises(SwiftError, match='--packing: expected true or false'):
         parse_args(Args, ['--packing', 'maybe'])
@@ -78,3 +78,64 @@ def test_bad_values_name_the_flag():
 def test_json_and_scalar_conversions():
     args = parse_args(Args, ['--columns', '{"question": "query"}', '--max_steps=1e3', '--packing', 'false'])
     assert args.columns == {'question': 'query'} and args.max_steps == 1000 and args.packing is False
+
+
+@dataclass
+class Weights(Args):
+    reward_weights: List[float] = field(default_factory=list)
+    lora_rank: int = 8
+
+
+@pytest.mark.parametrize('yaml_text, message', [
+    ('lora_rank: 8.5\n', "--lora_rank: expected a whole number, got 8.5"),
+    ('lora_rank: true\n', '--lora_rank: expected a whole number, got a boolean'),
+    ('max_steps: 1e400\n', "--max_steps: expected a finite number, got '1e400'"),
+    ('learning_rate: .nan\n', '--learning_rate: expected a finite number, got nan'),
+    ('reward_weights: {a: 1}\n', '--reward_weights: expected a list, got a mapping'),
+    ('model: [a, b]\n', '--model: expected a string, got a list'),
+    ('columns: [a]\n', '--columns: expected a JSON object, got a list'),
+    ('packing: maybe\n', '--packing: expected true or false'),
+    ('1: x\n', "key 1 is not an argument name"),
+    ('- just a list\n', 'must hold a mapping'),
+    ('model: [unclosed\n', 'cannot parse config file'),
+])
+def test_bad_yaml_values_are_clear_errors(tmp_path, yaml_text, message):
+    cfg = tmp_path / 'cfg.yaml'
+    cfg.write_text(yaml_text)
+    with pytest.raises(SwiftError) as error:
+        parse_args(Weights, [str(cfg)])
+    assert message in str(error.value)
+
+
+def test_numbers_convert_exactly_or_not_at_all():
+    assert parse_args(Weights, ['--max_steps', '1e3', '--lora_rank', '16.0']).max_steps == 1000
+    assert parse_args(Weights, ['--max_steps', '12345678901234567890']).max_steps == 12345678901234567890
+    with pytest.raises(SwiftError, match="--max_steps: expected a finite number, got '1e400'"):
+        parse_args(Weights, ['--max_steps', '1e400'])
+    with pytest.raises(SwiftError, match='--lora_rank: expected a whole number'):
+        parse_args(Weights, {'lora_rank': 8.5})
+
+
+def test_one_value_for_a_list_is_a_list_of_one_whichever_way_it_comes(tmp_path):
+    cfg = tmp_path / 'cfg.yaml'
+    cfg.write_text('reward_weights: 1.0\ndataset: data.jsonl\n')
+    from_yaml = parse_args(Weights, [str(cfg)])
+    from_flags = parse_args(Weights, ['--reward_weights', '1.0', '--dataset', 'data.jsonl'])
+    from_kwargs = parse_args(Weights, reward_weights=1.0, dataset='data.jsonl')
+    assert from_yaml == from_flags == from_kwargs and from_yaml.reward_weights == [1.0]
+
+
+def test_every_unknown_flag_and_bad_value_is_reported_at_once():
+    with pytest.raises(SwiftError) as error:
+        parse_args(Weights, ['--lerning_rate', '1', '--max_step', '3', '--lora_rank', 'x', '--packing', 'maybe'])
+    assert str(error.value).splitlines() == [
+        'unknown argument --lerning_rate. Did you mean: learning_rate?',
+        'unknown argument --max_step. Did you mean: max_steps?',
+        "--lora_rank: expected a whole number, got 'x'",
+        "--packing: expected true or false, got 'maybe'",
+    ]
+
+
+def test_a_non_string_keyword_is_refused():
+    with pytest.raises(SwiftError, match='is not an argument name'):
+        parse_args(Weights, {1: 'x'})

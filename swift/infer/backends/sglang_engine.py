@@ -2,7 +2,7 @@
 
 Prompts are swift's template encodings sent as input_ids; SGLang keeps its tokenizer for stop
 strings and detokenization. Adapters are SGLang LoRA paths chosen per request (lora_path=name).
-n > 1 runs n requests with seeds seed, seed+1, ... (fan_out), like PtEngine.
+n > 1 runs n requests with seeds seed, seed+1, ... (fan_out), like TransformersEngine.
 """
 from typing import Any, AsyncIterator, Dict, List, Optional, Sequence, Tuple
 

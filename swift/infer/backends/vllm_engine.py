@@ -12,6 +12,7 @@ import uuid
 from typing import Any, AsyncIterator, Dict, List, Optional, Sequence, Tuple
 
 from swift.utils import get_logger
+from swift.utils.device import dtype_name
 
 from ..engine import ChoiceUpdate, PreparedRequest
 from ..protocol import LogprobEntry, RequestConfig, TopLogprob
@@ -26,18 +27,12 @@ def vllm_engine_args(model_dir: str, *, torch_dtype: Any = 'auto', max_batch_siz
                      adapters: Sequence[Tuple[str, str]] = (), seed: int = 42,
                      engine_kwargs: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """Keywords of vllm.AsyncEngineArgs."""
-    args: Dict[str, Any] = dict(model=str(model_dir), dtype=_dtype_name(torch_dtype), max_num_seqs=max_batch_size,
+    args: Dict[str, Any] = dict(model=str(model_dir), dtype=dtype_name(torch_dtype), max_num_seqs=max_batch_size,
                                 seed=seed, trust_remote_code=True)
     if adapters:
         args.update(enable_lora=True, max_loras=len(adapters), max_lora_rank=max_lora_rank([p for _, p in adapters]))
     args.update(engine_kwargs or {})
     return args
-
-
-def _dtype_name(torch_dtype: Any) -> str:
-    if torch_dtype is None:
-        return 'auto'
-    return str(torch_dtype).replace('torch.', '')
 
 
 def vllm_sampling_kwargs(config: RequestConfig, stop_token_ids: List[int]) -> Dict[str, Any]:

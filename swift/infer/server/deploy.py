@@ -1,19 +1,32 @@
-"""`swift deploy`: load the engine, build the app, serve it with uvicorn until interrupted."""
-import socket
-from typing import Any, Dict, Sequence, Union
+"""`swift deploy`, top to bottom: parse → check → bind the port → engine → app → serve until interrupted.
 
+    result = deploy_main(['--model', 'smollm2-135m-instruct', '--port', '8000'])   # returns when the server stops
+"""
+import socket
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Sequence, Union
+
+from swift.arguments import DeployArguments
 from swift.utils import SwiftError, get_logger
 from swift.utils.args import parse_args
 
-from .arguments import DeployArguments
+from ..checks import check_infer_args
+from ..main import build_engine
+from .app import ServerConfig, create_app
+from .schemas import GenerationDefaults
 
 logger = get_logger('swift.deploy')
 LOOPBACK_HOSTS = ('127.0.0.1', 'localhost', '::1')
 
 
-def server_config(args: DeployArguments):
-    from .app import ServerConfig
-    from .schemas import GenerationDefaults
+@dataclass
+class DeployResult:
+    """Where the server listened and what it served, once it has stopped."""
+    url: str
+    served_models: List[str] = field(default_factory=list)
+
+
+def server_config(args: DeployArguments) -> ServerConfig:
     defaults = GenerationDefaults(max_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,
                                   top_k=args.top_k, repetition_penalty=args.repetition_penalty,
                                   stop=list(args.stop_words))
@@ -44,21 +57,20 @@ def serve(app, sock: socket.socket, access_log: bool = False) -> None:
     uvicorn.Server(config).run(sockets=[sock])
 
 
-def deploy_main(args: Union[DeployArguments, Sequence[str], Dict[str, Any], None] = None, **kwargs) -> int:
-    args = parse_args(DeployArguments, args, **kwargs)
+def deploy_main(args: Union[DeployArguments, Sequence[str], Dict[str, Any], None] = None, **kwargs) -> DeployResult:
+    """Run exactly what `swift deploy` runs; returns when the server has stopped (Ctrl-C, SIGTERM)."""
+    args = check_infer_args(parse_args(DeployArguments, args, **kwargs))
     if args.host not in LOOPBACK_HOSTS and not args.api_key:
         logger.warning(f'listening on {args.host} without --api_key: anyone who can reach this port can use the model')
     sock = bind_socket(args.host, args.port)  # before loading: a taken port fails in a second, not a minute
-    from ..chat import build_engine  # the same engine `swift infer` builds, any --infer_backend
-    from ..reward_engine import RewardEngine, is_reward_model
-    engine = RewardEngine.from_args(args) if is_reward_model(args) else build_engine(args)  # rm: scores as content
+    engine = build_engine(args)  # the same engine `swift infer` builds: a reward model answers with its score
+    host, port = sock.getsockname()[:2]
+    url = f'http://{f"[{host}]" if ":" in host else host}:{port}/v1'
+    served = []
     try:
-        from .app import create_app
         app = create_app(engine, server_config(args))
-        served = app.state.server.served
-        host, port = sock.getsockname()[:2]
-        shown_host = f'[{host}]' if ':' in host else host
-        logger.info(f'serving {", ".join(served.names)} at http://{shown_host}:{port}/v1 '
+        served = list(app.state.server.served.names)
+        logger.info(f'serving {", ".join(served)} at {url} '
                     f'(max_batch_size {args.max_batch_size}, max_queue_size {args.max_queue_size})')
         serve(app, sock, access_log=args.access_log)
     except KeyboardInterrupt:  # uvicorn has shut down gracefully and re-raised Ctrl-C: the normal way to stop
@@ -66,4 +78,4 @@ def deploy_main(args: Union[DeployArguments, Sequence[str], Dict[str, Any], None
     finally:
         engine.close()
         sock.close()
-    return 0
+    return DeployResult(url, served)

@@ -16,7 +16,8 @@ special tokens) and runs through the transformers model in one forward pass per 
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
-from .embeddings import adapter_kwargs, right_padded
+from ..engine import right_padded
+from .embeddings import adapter_kwargs
 from .errors import APIError
 
 ECHO_BATCH_SIZE = 8

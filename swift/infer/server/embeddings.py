@@ -11,6 +11,7 @@ sees the padding after it, so a vector does not depend on what else is in the ba
 import base64
 from typing import Any, Dict, List, Optional, Sequence, Union
 
+from ..engine import right_padded
 from ..protocol import BASE_ADAPTER
 from .errors import APIError, bad_request
 
@@ -69,17 +70,6 @@ def _embed_batch(engine, batch: List[List[int]], adapter: Optional[str]) -> List
     weights = mask.unsqueeze(-1).to(hidden.dtype)
     pooled = (hidden * weights).sum(dim=1) / weights.sum(dim=1)
     return torch.nn.functional.normalize(pooled, dim=-1).cpu().tolist()
-
-
-def right_padded(engine, batch: List[List[int]]):
-    """(input_ids, attention_mask) of token-id lists right-padded to the longest, on the model's device."""
-    import torch
-    device = next(engine.model.parameters()).device
-    width = max(len(ids) for ids in batch)
-    pad = engine.tokenizer.pad_token_id if engine.tokenizer.pad_token_id is not None else 0
-    input_ids = torch.tensor([ids + [pad] * (width - len(ids)) for ids in batch], device=device)
-    mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in batch], device=device)
-    return input_ids, mask
 
 
 def adapter_kwargs(engine, adapter: Optional[str], rows: int) -> Dict[str, Any]:

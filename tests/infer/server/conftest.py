@@ -101,7 +101,7 @@ class GatedEngine(InferEngine):
 
 @pytest.fixture(scope='session')
 def tiny_engine(tiny_model_dir):
-    from swift.infer.pt_engine import PtEngine
+    from swift.infer.transformers_engine import PtEngine
     engine = PtEngine(str(tiny_model_dir), template='smollm2', max_batch_size=16)
     yield engine
     engine.close()

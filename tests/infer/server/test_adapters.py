@@ -15,7 +15,7 @@ from .conftest import running_server, user
 
 @pytest.fixture(scope='module')
 def adapter_engine(tmp_path_factory, tiny_model_dir):
-    from swift.infer.pt_engine import PtEngine
+    from swift.infer.transformers_engine import PtEngine
     checkpoint = trained_adapter(tmp_path_factory, tiny_model_dir, 'lora')
     engine = PtEngine(str(tiny_model_dir), template='smollm2', adapters=[f'ft={checkpoint}'], max_batch_size=8)
     yield engine, [f'ft={checkpoint}']

@@ -76,9 +76,9 @@ def test_help_imports_neither_torch_nor_fastapi():
 
 
 def test_listens_on_loopback_by_default_and_refuses_batch_flags(tiny_model_dir):
-    from swift.infer.server.arguments import DeployArguments
+    from swift.arguments import DeployArguments
     from swift.utils import SwiftError
     from swift.utils.args import parse_args
     assert parse_args(DeployArguments, ['--model', str(tiny_model_dir)]).host == '127.0.0.1'
-    with pytest.raises(SwiftError, match='val_dataset is for `swift infer` batch mode'):
+    with pytest.raises(SwiftError, match='--val_dataset is an option of swift .*infer.*, not of swift deploy'):
         parse_args(DeployArguments, ['--model', str(tiny_model_dir), '--val_dataset', 'rows.jsonl'])

@@ -9,7 +9,7 @@ from .conftest import httpx, running_server, user
 
 @pytest.fixture(scope='module')
 def smollm_engine(smollm_dir):
-    from swift.infer.pt_engine import PtEngine
+    from swift.infer.transformers_engine import PtEngine
     engine = PtEngine('smollm2-135m-instruct', max_batch_size=4)
     yield engine
     engine.close()

@@ -1,0 +1,87 @@
+"""Arguments of `swift infer` and `swift deploy`: the engine group they share, plus each command's own."""
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from swift.utils import SwiftError
+
+from .base import ArgumentGroup, BaseArguments, check_range
+from .generation import GenerationArguments
+from .model import AdapterArguments, ModelArguments
+from .template import TemplateArguments
+
+# --infer_backend: ms-swift 4 calls the PyTorch (transformers) engine `transformers`; `pt` is its older name
+INFER_BACKEND_ALIASES = {'pt': 'transformers'}
+
+
+@dataclass
+class InferEngineArguments(ArgumentGroup):
+    GROUP_TITLE = 'engine'
+
+    infer_backend: str = field(default='transformers', metadata={'help': 'transformers (alias pt) | vllm | sglang | '
+                                                                         'lmdeploy'})
+    max_batch_size: int = field(default=32, metadata={'help': 'most sequences decoded together'})
+    merge_lora: bool = field(default=False, metadata={'help': 'merge the adapter into the weights before serving'})
+    engine_kwargs: Optional[Dict[str, Any]] = field(
+        default=None, metadata={'help': 'extra keywords for the backend engine, as JSON (e.g. gpu_memory_utilization)'})
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.infer_backend = INFER_BACKEND_ALIASES.get(self.infer_backend, self.infer_backend)
+        check_range('max_batch_size', self.max_batch_size, low=1)
+
+
+@dataclass
+class _InferCommon(InferEngineArguments, GenerationArguments, AdapterArguments, TemplateArguments, ModelArguments,
+                   BaseArguments):
+    """What swift infer and swift deploy both take."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not self.model and not self.adapters:
+            self.require_model(', or --adapters a swift checkpoint')
+
+
+@dataclass
+class InferArguments(_InferCommon):
+    """`swift infer`: chat on a terminal, answer piped lines, or a whole dataset (batch mode)."""
+    GROUP_TITLE = 'swift infer'
+
+    stream: Optional[bool] = field(default=None, metadata={'help': 'stream the reply (default: on a terminal)'})
+    val_dataset: List[str] = field(default_factory=list,
+                                   metadata={'help': 'batch mode: dataset files or IDs to answer, row by row'})
+    result_path: Optional[str] = field(default=None,
+                                       metadata={'help': 'batch mode: JSONL output (resumed when it exists)'})
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.result_path and not self.val_dataset:
+            raise SwiftError('--result_path is for batch mode: pass --val_dataset FILE_OR_ID as well')
+
+
+@dataclass
+class DeployArguments(_InferCommon):
+    """`swift deploy`: serve the model behind an OpenAI-compatible API."""
+    GROUP_TITLE = 'server'
+
+    host: str = field(default='127.0.0.1', metadata={'help': 'address to listen on (0.0.0.0: every interface)'})
+    port: int = field(default=8000, metadata={'help': 'port to listen on (0: any free port, printed at start)'})
+    served_model_name: Optional[str] = field(
+        default=None, metadata={'help': 'the model name clients send (default: the model\'s last path component)'})
+    api_key: Optional[str] = field(
+        default=None, metadata={'help': 'require "Authorization: Bearer <key>" on /v1 routes'})
+    max_queue_size: int = field(
+        default=128, metadata={'help': 'requests waiting for a free slot; past it the server answers 429'})
+    request_timeout: float = field(
+        default=600.0, metadata={'help': 'seconds a request may take from arrival to its last token (0: no limit)'})
+    log_interval: float = field(
+        default=10.0, metadata={'help': 'seconds between status lines (requests in flight, tokens/s); 0: none'})
+    access_log: bool = field(default=False, metadata={'help': 'log every HTTP request'})
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_range('max_queue_size', self.max_queue_size, low=0)
+        check_range('request_timeout', self.request_timeout, low=0, what='>= 0 (0: no limit)')
+        check_range('port', self.port, 0, 65535)
+        check_range('log_interval', self.log_interval, low=0)
+        if self.api_key == '':
+            raise SwiftError('--api_key is empty: give a key, or leave the flag out for no authentication')

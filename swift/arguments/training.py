@@ -1,0 +1,131 @@
+"""The training loop's flags (what the transformers Trainer gets), benchmarks scored while training, and the
+commands that compose them: `swift sft` and `swift pt`."""
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from swift.utils import SwiftError
+
+from .base import ArgumentGroup, BaseArguments, check_range, override
+from .data import DataArguments
+from .model import ModelArguments
+from .quantization import QuantizeArguments
+from .template import TemplateArguments
+from .tuner import TunerArguments
+
+FULL_TUNER_TYPES = ('full', 'freeze')  # tuners that update base weights: a smaller default learning rate
+
+
+@dataclass
+class TrainerArguments(ArgumentGroup):
+    """The training loop, with ms-swift's names; swift.training.runner turns them into transformers.TrainingArguments."""
+    GROUP_TITLE = 'training loop'
+
+    output_dir: Optional[str] = field(default=None, metadata={'help': 'default output/<model>/vN-<timestamp>'})
+    add_version: bool = field(default=True, metadata={'help': 'add vN-<timestamp> under --output_dir'})
+    learning_rate: Optional[float] = field(default=None, metadata={'help': 'default 1e-4 (LoRA), 1e-5 (full)'})
+    num_train_epochs: float = field(default=3.0, metadata={'help': 'passes over the training rows'})
+    max_steps: int = field(default=-1, metadata={'help': 'stop after this many optimizer steps (-1: the epochs decide)'})
+    per_device_train_batch_size: int = field(default=1, metadata={'help': 'rows per device per micro-batch'})
+    per_device_eval_batch_size: int = field(default=1, metadata={'help': 'rows per device per evaluation batch'})
+    gradient_accumulation_steps: int = field(default=1, metadata={'help': 'micro-batches per optimizer step'})
+    gradient_checkpointing: bool = field(default=False, metadata={'help': 'recompute activations in backward'})
+    weight_decay: float = field(default=0.1, metadata={'help': 'AdamW weight decay'})
+    warmup_ratio: float = field(default=0.05, metadata={'help': 'fraction of the steps spent warming up'})
+    lr_scheduler_type: str = field(default='cosine', metadata={'help': 'cosine | linear | constant | ...'})
+    max_grad_norm: float = field(default=1.0, metadata={'help': 'clip gradients to this norm'})
+    logging_steps: int = field(default=5, metadata={'help': 'steps between two log lines'})
+    save_steps: int = field(default=500, metadata={'help': 'steps between two checkpoints'})
+    eval_steps: Optional[int] = field(default=None, metadata={'help': 'steps between two evaluations '
+                                                                      '(default: --save_steps)'})
+    save_total_limit: Optional[int] = field(default=None, metadata={'help': 'keep only the newest N checkpoints'})
+    save_only_model: bool = field(default=False, metadata={'help': 'no optimizer state in checkpoints '
+                                                                   '(smaller; no exact resume)'})
+    resume_from_checkpoint: Optional[str] = field(default=None, metadata={'help': 'a checkpoint-N folder to go on '
+                                                                                  'from'})
+    report_to: List[str] = field(default_factory=lambda: ['tensorboard'],
+                                 metadata={'help': 'tensorboard | wandb | swanlab | none'})
+    dataloader_num_workers: int = field(default=0, metadata={'help': 'processes that build batches'})
+
+    ALIASES = {'batch_size': 'per_device_train_batch_size', 'eval_batch_size': 'per_device_eval_batch_size'}
+
+    def __post_init__(self):
+        super().__post_init__()
+        for flag in ('per_device_train_batch_size', 'per_device_eval_batch_size', 'gradient_accumulation_steps',
+                     'logging_steps', 'save_steps', 'eval_steps', 'save_total_limit'):
+            check_range(flag, getattr(self, flag), low=1)
+        check_range('num_train_epochs', self.num_train_epochs, what='> 0', low=1e-9)
+        check_range('warmup_ratio', self.warmup_ratio, 0, 1)
+        check_range('learning_rate', self.learning_rate, low=0)
+        if self.max_steps == 0 or self.max_steps < -1:
+            raise SwiftError(f'--max_steps must be >= 1 (or -1: the epochs decide), got {self.max_steps}')
+        if self.report_to in (['none'], ['None']):
+            self.report_to = []
+
+
+@dataclass
+class TrainBenchmarkArguments(ArgumentGroup):
+    """Benchmarks (swift eval's) scored at each eval step and logged beside the loss."""
+    GROUP_TITLE = 'benchmarks while training'
+
+    eval_benchmarks: List[str] = field(default_factory=list, metadata={
+        'help': 'benchmarks scored at each eval step and logged beside the loss: gsm8k arc_c mmlu ...'})
+    eval_benchmark_limit: Optional[int] = field(default=None, metadata={
+        'help': 'rows per benchmark subset scored at each eval step (the first ones); default all'})
+    eval_dataset_dir: Optional[str] = field(default=None, metadata={
+        'help': 'local benchmark copies in their original layout, as swift eval --eval_dataset_dir'})
+    eval_dataset_args: Dict[str, Any] = field(default_factory=dict, metadata={
+        'help': 'per benchmark, JSON, as swift eval: {"gsm8k": {"few_shot_num": 4, "max_new_tokens": 128}}'})
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_range('eval_benchmark_limit', self.eval_benchmark_limit, low=1)
+        if not self.eval_benchmarks and (self.eval_benchmark_limit is not None or self.eval_dataset_args
+                                         or self.eval_dataset_dir):
+            raise SwiftError('--eval_benchmark_limit, --eval_dataset_args and --eval_dataset_dir need '
+                             '--eval_benchmarks, e.g. --eval_benchmarks gsm8k arc_c')
+
+
+@dataclass
+class LanguageModelingArguments(ArgumentGroup):
+    """How swift sft / pt batch samples and compute the language-modelling loss."""
+    GROUP_TITLE = 'batching and loss'
+
+    packing: bool = field(default=False, metadata={'help': 'pack samples into max_length rows (SDPA, no flash-attn)'})
+    padding_free: bool = field(default=False, metadata={'help': 'concatenate each batch into one row'})
+    chunked_loss: bool = field(default=True, metadata={
+        'help': "the LM loss in chunks over trained positions only (no full logits tensor); false: the model's own"})
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.packing and self.padding_free:
+            raise SwiftError('--packing and --padding_free are alternatives: choose one')
+
+
+@dataclass
+class TrainingCommonArguments(TrainerArguments, TrainBenchmarkArguments, DataArguments, TunerArguments,
+                              QuantizeArguments, TemplateArguments, ModelArguments, BaseArguments):
+    """What every training command takes (swift sft, pt and rlhf)."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.require_model()
+        if self.learning_rate is None:
+            # Tuners that update base weights want a smaller step than adapters do.
+            self.learning_rate = 1e-5 if self.tuner_type in FULL_TUNER_TYPES else 1e-4
+
+
+@dataclass
+class SftArguments(LanguageModelingArguments, TrainingCommonArguments):
+    """Everything `swift sft` takes."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.packing and not self.max_length:
+            self.max_length = 2048
+
+
+@dataclass
+class PtArguments(SftArguments):
+    """`swift pt`: every token of plain text is trained, with no chat format around it."""
+    loss_scale: str = override(DataArguments, 'loss_scale', 'all')
+    use_chat_template: bool = override(DataArguments, 'use_chat_template', False)

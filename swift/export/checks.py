@@ -1,0 +1,25 @@
+"""What `swift export` checks before loading a model, and `--check_args` runs alone: the plugins load, the
+adapter checkpoint fills in its base model, template and system prompt (its args.json), the output directory
+is free, and the template name exists. Nothing here imports torch."""
+from pathlib import Path
+
+from swift.arguments import ExportArguments
+from swift.template import check_template_name
+from swift.utils import SwiftError
+from swift.utils.checkpoint import adapter_paths, fill_from_checkpoint
+from swift.utils.plugins import load_plugins
+
+
+def default_output_dir(args: ExportArguments) -> Path:
+    return Path(args.output_dir or f'{adapter_paths(args.adapters)[0].rstrip("/")}-merged')
+
+
+def check_export_args(args: ExportArguments) -> ExportArguments:
+    load_plugins(args.external_plugins)
+    fill_from_checkpoint(args)
+    args.require_model(' (or --adapters a swift checkpoint: its args.json names the base model)')
+    check_template_name(args.template)
+    output_dir = default_output_dir(args)
+    if output_dir.exists() and (not output_dir.is_dir() or any(output_dir.iterdir())):
+        raise SwiftError(f'{output_dir} already exists: remove it or pass another --output_dir')
+    return args

@@ -1,0 +1,80 @@
+"""`swift infer`, top to bottom: parse → check → engine → answer (terminal chat, piped lines, or a dataset).
+
+    result = infer_main(['--model', 'smollm2-135m-instruct', '--val_dataset', 'rows.jsonl'])
+    result = infer_main(InferArguments(adapters=['output/v0/checkpoint-40']), stdin=io.StringIO('hi\\n'))
+
+A reward model checkpoint (`swift rlhf --rlhf_type rm`) answers with its score (reward_engine.py).
+"""
+import sys
+from dataclasses import dataclass
+from typing import Any, Dict, Optional, Sequence, TextIO, Union
+
+from swift.arguments import InferArguments
+from swift.utils.args import parse_args
+
+from .backends import get_infer_engine
+from .batch import load_rows, run_batch
+from .chat import interactive_chat, pipe_answers
+from .checks import check_infer_args
+from .protocol import RequestConfig
+from .reward_engine import RewardEngine, is_reward_model, score_lines, score_rows
+
+DEFAULT_RESULT_PATH = 'infer_result.jsonl'
+
+
+@dataclass
+class InferResult:
+    """What `swift infer` did: the mode, how many rows/lines were answered (or scored), and for batch mode the
+    result file with the rows already there and the rows that failed."""
+    mode: str  # 'chat' | 'pipe' | 'batch'
+    answered: int
+    result_path: Optional[str] = None
+    skipped: int = 0
+    errors: int = 0
+
+
+def request_config_from(args) -> RequestConfig:
+    """The generation settings of infer/deploy arguments as a request's settings."""
+    return RequestConfig(max_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,
+                         top_k=args.top_k, repetition_penalty=args.repetition_penalty, stop=list(args.stop_words),
+                         seed=args.seed)
+
+
+def build_engine(args):
+    """The engine of infer/deploy arguments: a reward model scores, any other model generates with
+    --infer_backend."""
+    if is_reward_model(args):
+        return RewardEngine.from_args(args)
+    return get_infer_engine(args.infer_backend, args.model, template=args.template, default_system=args.system,
+                            adapters=args.adapters, merge_lora=args.merge_lora, max_batch_size=args.max_batch_size,
+                            engine_kwargs=args.engine_kwargs, **args.model_kwargs())
+
+
+def _answer(engine, args: InferArguments, stdin: TextIO, stdout: TextIO) -> InferResult:
+    scoring = isinstance(engine, RewardEngine)
+    if args.val_dataset:
+        result_path = args.result_path or DEFAULT_RESULT_PATH
+        rows = load_rows(args)
+        counts = (score_rows(engine, rows, result_path) if scoring else
+                  run_batch(engine, rows, result_path, request_config_from(args), system=args.system))
+        stdout.write(f'{result_path}: {counts["done"]} rows {"scored" if scoring else "answered"}, '
+                     f'{counts["skipped"]} already there, {counts["errors"]} errors\n')
+        return InferResult('batch', counts['done'], result_path, counts['skipped'], counts['errors'])
+    if scoring:
+        return InferResult('pipe', score_lines(engine, stdin, stdout))
+    config = request_config_from(args)
+    if stdin.isatty():
+        stream = True if args.stream is None else args.stream
+        return InferResult('chat', interactive_chat(engine, config, stdin, stdout, system=args.system, stream=stream))
+    return InferResult('pipe', pipe_answers(engine, config, stdin, stdout, system=args.system))
+
+
+def infer_main(args: Union[InferArguments, Sequence[str], Dict[str, Any], None] = None, stdin: TextIO = None,
+               stdout: TextIO = None, **kwargs) -> InferResult:
+    """Run exactly what `swift infer` runs; stdin/stdout default to the process's."""
+    args = check_infer_args(parse_args(InferArguments, args, **kwargs))
+    engine = build_engine(args)
+    try:
+        return _answer(engine, args, stdin or sys.stdin, stdout or sys.stdout)
+    finally:
+        engine.close()

@@ -1,0 +1,42 @@
+"""What a training run checks before it loads anything, and `swift sft|pt|rlhf ... --check_args` runs alone.
+
+The argument classes check each value; these checks need the registries (after --external_plugins are
+loaded: tuner types, templates, benchmarks, reward functions) or the disk (the checkpoint to resume).
+Nothing here imports torch, so a misspelt name fails in a second, not after the model has loaded.
+"""
+from swift.arguments import RLHFArguments
+from swift.arguments.training import TrainingCommonArguments
+from swift.eval.registry import get_benchmark, get_benchmarks
+from swift.template import check_template_name
+from swift.tuners.registry import get_tuner
+from swift.utils import SwiftError
+from swift.utils.checkpoint import check_resumable
+from swift.utils.plugins import load_plugins
+
+from .rlhf.rewards import get_reward_functions
+
+
+def check_train_args(args: TrainingCommonArguments) -> TrainingCommonArguments:
+    """Load the run's plugins and check the names it uses; returns args (benchmark names made canonical)."""
+    load_plugins(args.external_plugins)
+    get_tuner(args.tuner_type)
+    check_template_name(args.template)
+    if args.resume_from_checkpoint:
+        check_resumable(args.resume_from_checkpoint)
+    _check_benchmarks(args)
+    if isinstance(args, RLHFArguments):
+        get_reward_functions(getattr(args, 'reward_funcs', []))
+    return args
+
+
+def _check_benchmarks(args: TrainingCommonArguments) -> None:
+    """--eval_benchmarks names fail now, not at the first eval step after minutes of training."""
+    if not args.eval_benchmarks:
+        return
+    names = {b.name for b in get_benchmarks(args.eval_benchmarks)}
+    args.eval_dataset_args = {get_benchmark(k).name: v for k, v in args.eval_dataset_args.items()}
+    unknown = sorted(set(args.eval_dataset_args) - names)
+    if unknown:
+        raise SwiftError(f'--eval_dataset_args names {unknown[0]!r}, which is not among --eval_benchmarks '
+                         f'({", ".join(sorted(names))})')
+

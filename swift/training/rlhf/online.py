@@ -1,0 +1,65 @@
+"""What PPO and GRPO share: each step samples completions for its prompts, then learns from them.
+
+A batch holds prompts (data.PromptCollator). compute_loss generates with the current policy
+(rollout.py), builds [prompt + completion] rows whose labels are the completion tokens, and hands
+them to the algorithm. One policy update per rollout (on-policy): the "old" log-probs of the
+clipped objective are the current ones, detached, exactly as TRL's GRPO with num_iterations=1.
+"""
+from typing import Any, Dict, List, Sequence
+
+import torch
+
+from .base import RLHFTrainer, sequence_logps
+from .losses import IGNORE_INDEX
+from .rollout import Completion
+
+
+class OnlineTrainer(RLHFTrainer):
+
+    def __init__(self, *args, rollout=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rollout = rollout
+
+    def generate(self, rows: Sequence[Dict[str, Any]], n: int) -> List[List[Completion]]:
+        seed = self.args.seed + 7919 * (self.state.global_step + 1) + (0 if self.model.training else 10**6)
+        return self.rollout.generate(rows, n, seed)
+
+    def build_sequences(self, prompt_ids: Sequence[List[int]], completions: Sequence[Completion]) -> Dict[str, Any]:
+        """Right-padded prompt + completion rows; labels (and the mask) cover the completion tokens only."""
+        rows = []
+        for prompt, completion in zip(prompt_ids, completions):
+            ids = list(prompt) + list(completion.token_ids)
+            rows.append({'input_ids': ids, 'labels': [IGNORE_INDEX] * len(prompt) + list(completion.token_ids)})
+        width = max(len(r['input_ids']) for r in rows)
+        pad = self.processing_class.pad_token_id
+        device = self.args.device
+
+        def padded(key, fill):
+            return torch.tensor([r[key] + [fill] * (width - len(r[key])) for r in rows], device=device)
+
+        attention = torch.tensor([[1] * len(r['input_ids']) + [0] * (width - len(r['input_ids'])) for r in rows],
+                                 device=device)
+        return {'input_ids': padded('input_ids', pad), 'labels': padded('labels', IGNORE_INDEX),
+                'attention_mask': attention}
+
+    def policy_logps(self, model, batch, **forward_kwargs):
+        """(per-token log-probs, completion mask, outputs) at the sampling temperature."""
+        return sequence_logps(model, batch['input_ids'], batch['attention_mask'], batch['labels'],
+                              temperature=self.rlhf_args.temperature, **forward_kwargs)
+
+    @torch.no_grad()
+    def reference_token_logps(self, batch) -> torch.Tensor:
+        with self.reference() as ref:
+            per_token, _, _ = sequence_logps(ref, batch['input_ids'], batch['attention_mask'], batch['labels'],
+                                             temperature=self.rlhf_args.temperature)
+        return per_token
+
+    def record_completions(self, completions: Sequence[Completion]) -> None:
+        lengths = torch.tensor([len(c.token_ids) for c in completions], dtype=torch.float32)
+        self.record(**{'completions/mean_length': lengths.mean(), 'completions/max_length': lengths.max(),
+                       'completions/clipped_ratio': sum(c.finish_reason == 'length' for c in completions)
+                       / len(completions)})
+
+    def close(self) -> None:
+        if self.rollout is not None:
+            self.rollout.close()

@@ -1,0 +1,147 @@
+"""`swift rlhf`, top to bottom: parse → load the policy → rows encoded for the algorithm → tuner → reference
+model → the algorithm's trainer → train.
+
+    result = rlhf_main(['--rlhf_type', 'dpo', '--model', 'smollm2-135m-instruct', '--dataset', 'pairs.jsonl'])
+    result = rlhf_main(RLHFArguments(rlhf_type='grpo', model=..., dataset=[...], reward_funcs=['accuracy']))
+
+The run itself (directory, args.json, callbacks, checkpoints, resume, plots, the result) is
+swift.training.runner.TrainingRun's, exactly as for swift sft.
+"""
+import copy
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+from swift.arguments import RLHFArguments
+from swift.dataset import encode_rows
+from swift.infer.reward_model import RewardModel, load_seq_cls_model
+from swift.model.loader import get_model_tokenizer
+from swift.tuners import load_adapters, prepare_tuner
+from swift.tuners.saving import is_peft_model
+from swift.utils import SwiftError, get_logger
+from swift.utils.args import parse_args
+
+from ..checks import check_train_args
+from ..runner import TrainingRun, TrainResult, python_inputs
+from .base import REF_ADAPTER
+from .data import RowEncoder, add_kl_pairs, collator_for, split_pairs_for_kto
+from .grpo import GRPOTrainer
+from .kto import KTOTrainer
+from .ppo import PPOTrainer
+from .preference import PreferenceTrainer
+from .reward_model import RewardTrainer, prepare_reward_model
+from .rewards import get_reward_functions
+from .rollout import make_rollout
+
+logger = get_logger()
+
+TRAINERS = {'dpo': PreferenceTrainer, 'orpo': PreferenceTrainer, 'simpo': PreferenceTrainer,
+            'cpo': PreferenceTrainer, 'kto': KTOTrainer, 'rm': RewardTrainer, 'ppo': PPOTrainer, 'grpo': GRPOTrainer}
+
+
+# ---------------------------------------------------------------- models
+
+
+def load_policy(run: TrainingRun, model=None, tokenizer=None):
+    """The model to train: a sequence classifier for rm, else as swift sft loads it."""
+    if run.args.rlhf_type == 'rm' and model is None:
+        return load_seq_cls_model(run.args.model, run.args.model_kwargs())
+    return run.load_model(model, tokenizer)
+
+
+def prepare_policy(model, args: RLHFArguments):
+    """The tuner (LoRA by default); a model that already carries adapters (Swift.prepare_model) trains as it is."""
+    if is_peft_model(model):
+        logger.info('the model already has adapters: training them as they are')
+        return model
+    if args.rlhf_type == 'rm':
+        return prepare_reward_model(model, args)
+    return prepare_tuner(model, args)
+
+
+def load_reference(args: RLHFArguments, policy, ref_model=None):
+    """A separate frozen reference model, or None when the policy's LoRA base serves as the reference.
+
+    LoRA: the base with the adapter off (or with --ref_adapters loaded as the 'ref' adapter): no second
+    copy. Full fine-tuning, or an explicit --ref_model: a second model.
+    """
+    if not args.uses_reference:
+        return None
+    if ref_model is not None:
+        return ref_model
+    if is_peft_model(policy) and not args.ref_model:
+        if args.ref_adapters:
+            if len(args.ref_adapters) > 1:
+                raise SwiftError('with LoRA, --ref_adapters takes one adapter (it is loaded beside the trained one)')
+            load_adapters(policy, [f'{REF_ADAPTER}={args.ref_adapters[0]}'])
+            logger.info(f'reference: the base model with adapter {args.ref_adapters[0]}')
+        else:
+            logger.info('reference: the base model with the LoRA adapter switched off (no second copy)')
+        return None
+    name = args.ref_model or args.model
+    reference, _ = get_model_tokenizer(name, **args.model_kwargs())
+    if args.ref_adapters:
+        reference = load_adapters(reference, args.ref_adapters).merge_and_unload()
+    logger.info(f'reference: a separate copy of {name}')
+    return reference
+
+
+# ---------------------------------------------------------------- data
+
+
+def encode_items(args: RLHFArguments, template, rows) -> List[Dict[str, Any]]:
+    """Rows → training items for the algorithm; a row that does not fit is reported with its file:line."""
+    locations = getattr(rows, 'locations', None)
+    if args.rlhf_type == 'kto':
+        rows, locations = split_pairs_for_kto(rows, locations)
+    encoder_template = copy.copy(template)
+    encoder_template.max_length = None  # encode_rows applies max_length to each sequence of an item
+    encoder_template.loss_scale = args.loss_scale
+    items, _ = encode_rows(rows, RowEncoder(encoder_template, args.rlhf_type), max_length=args.max_length,
+                           truncation_strategy=args.truncation_strategy, strict=args.strict, locations=locations)
+    if args.rlhf_type == 'kto' and items:
+        add_kl_pairs(items, args.max_length)
+    return items
+
+
+# ---------------------------------------------------------------- what the online trainers need
+
+
+def online_extras(args: RLHFArguments, model, tokenizer, template) -> Dict[str, Any]:
+    """PPO / GRPO: the rollout engine and the rewards; the offline algorithms need nothing more."""
+    if args.OFFLINE:
+        return {}
+    sequences = args.per_device_train_batch_size * (args.num_generations if args.rlhf_type == 'grpo' else 1)
+    rollout = make_rollout(model, tokenizer, template, args,
+                           max_batch_size=max(sequences, args.per_device_eval_batch_size))
+    scorer = RewardModel.load(args.reward_model, args.reward_adapters,
+                              model_kwargs=args.model_kwargs()) if args.reward_model else None
+    if args.rlhf_type == 'ppo':
+        return {'rollout': rollout, 'reward_model': scorer}
+    functions = get_reward_functions(args.reward_funcs) + ([('reward_model', scorer)] if scorer else [])
+    return {'rollout': rollout, 'reward_functions': functions, 'reward_weights': args.reward_weights}
+
+
+def rlhf_main(args: Union[RLHFArguments, Sequence[str], Dict[str, Any], None] = None, *, model=None, tokenizer=None,
+              ref_model=None, rows: Optional[Sequence[dict]] = None, callbacks: Sequence = (),
+              **kwargs) -> TrainResult:
+    """Run exactly what `swift rlhf` runs.
+
+    `model` / `tokenizer` / `ref_model` / `rows` let the Python API pass objects (a module, a list of
+    dicts); `callbacks` adds transformers TrainerCallbacks to the run.
+    """
+    model = python_inputs(kwargs, model, rows)
+    ref_model = python_inputs(kwargs, ref_model, key='ref_model')
+    args = check_train_args(parse_args(RLHFArguments, args, **kwargs))
+    run = TrainingRun.start(args)
+    model, tokenizer = load_policy(run, model, tokenizer)
+    template = run.template(model, tokenizer)
+    loaded = run.load_rows(rows, require_response=args.OFFLINE)
+    train = encode_items(args, template, loaded.train)
+    val = encode_items(args, template, loaded.val) if loaded.val else []
+    if not train:
+        raise SwiftError(f'no training rows fit --rlhf_type {args.rlhf_type}: see the encoding summary above')
+    logger.info(f'{len(train)} training items, {len(val)} validation items ({args.rlhf_type})')
+    model = prepare_policy(model, args)
+    reference = load_reference(args, model, ref_model)
+    return run.train(TRAINERS[args.rlhf_type], model=model, tokenizer=tokenizer, template=template, train=train,
+                     val=val, collator=collator_for(args.rlhf_type, tokenizer.pad_token_id), callbacks=callbacks,
+                     rlhf_args=args, ref_model=reference, **online_extras(args, model, tokenizer, template))

@@ -1,0 +1,220 @@
+"""One training run, whatever the algorithm: the run directory, args.json, logging, plots, TensorBoard,
+callbacks (benchmarks while training included), checkpoints, resume, the final save and the result.
+
+    run = TrainingRun.start(args)                          # seed, run directory
+    model, tokenizer = run.load_model()                    # or the module the Python API passed
+    template = run.template(model, tokenizer)
+    rows = run.load_rows()                                 # checked rows, split into train / val
+    ...                                                    # encode, prepare the tuner: the workflow's own steps
+    result = run.train(SwiftTrainer, model=model, tokenizer=tokenizer, template=template,
+                       train=train_items, val=val_items, collator=collator)
+
+swift sft / pt (sft.py) and every --rlhf_type (rlhf/workflow.py) are these steps; what they differ in is
+how rows are encoded and which trainer trains.
+"""
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+import transformers
+from transformers.trainer_callback import PrinterCallback
+from transformers.trainer_callback import ProgressCallback as HfProgressCallback
+
+from swift.arguments.training import TrainingCommonArguments
+from swift.dataset import PYTHON_ROWS, LoadResult, load_datasets
+from swift.eval.callback import BenchmarkEvalCallback
+from swift.model.loader import get_model_tokenizer
+from swift.template import get_template
+from swift.tuners import tuner_callback
+from swift.tuners.quant import build_quantization_config
+from swift.utils import SwiftError, get_logger
+from swift.utils.args import to_dict
+from swift.utils.checkpoint import checkpoint_step, last_checkpoint, resolve_output_dir, write_run_args
+from swift.utils.device import detect_device, dtype_name, resolve_dtype
+
+from .callbacks import JsonlLoggerCallback, ProgressCallback, plot_logs
+
+logger = get_logger()
+
+
+@dataclass
+class TrainResult:
+    """What a training run returns (sft_main, pt_main, rlhf_main, swift.train, ...)."""
+    output_dir: str
+    last_checkpoint: Optional[str]
+    metrics: Dict[str, Any] = field(default_factory=dict)
+    log_history: List[Dict[str, Any]] = field(default_factory=list)
+
+
+def python_inputs(kwargs: Dict[str, Any], model=None, rows=None, key: str = 'model'):
+    """Objects passed from Python stand in the flags as what they are: a module's origin becomes --model (so
+    args.json names it), rows add the dataset '<python list>'. Returns the module, or None when `model` is a
+    name (then it is the --model flag)."""
+    if isinstance(model, str):
+        kwargs.setdefault(key, model)
+        model = None
+    elif model is not None:
+        info = getattr(model, 'model_info', None)
+        kwargs[key] = getattr(info, 'model_id', None) or getattr(info, 'model_dir', None) or 'python-model'
+    if rows is not None:
+        kwargs.setdefault('dataset', [PYTHON_ROWS])
+    return model
+
+
+def total_optimizer_steps(args: TrainingCommonArguments, num_items: int) -> int:
+    if args.max_steps and args.max_steps > 0:
+        return args.max_steps
+    per_step = args.per_device_train_batch_size * args.gradient_accumulation_steps
+    return max(1, math.ceil(num_items / per_step) * math.ceil(args.num_train_epochs))
+
+
+def model_type_of(model) -> Optional[str]:
+    base = getattr(model, 'get_base_model', lambda: model)()
+    info = getattr(base, 'model_info', None) or getattr(model, 'model_info', None)
+    return info.model_type if info else None
+
+
+class TrainingRun:
+    """The parts of a training run that do not depend on the algorithm."""
+
+    def __init__(self, args: TrainingCommonArguments, output_dir: Path):
+        self.args = args
+        self.output_dir = output_dir
+
+    @classmethod
+    def start(cls, args: TrainingCommonArguments) -> 'TrainingRun':
+        """Seed everything and create (or, when resuming, find) the run directory."""
+        transformers.set_seed(args.seed)
+        output_dir = resolve_output_dir(args.output_dir, args.model, args.add_version, args.resume_from_checkpoint)
+        what = f' (rlhf_type {args.rlhf_type})' if hasattr(args, 'rlhf_type') else ''
+        logger.info(f'output directory: {output_dir}{what}')
+        return cls(args, output_dir)
+
+    # ---- model, template, rows ------------------------------------------------------------------
+
+    def load_model(self, model=None, tokenizer=None):
+        """(model, tokenizer): loaded from --model, or the module the Python API passed (its tokenizer comes
+        with it when swift loaded it: model.model_info.tokenizer)."""
+        if model is not None:
+            tokenizer = tokenizer or getattr(getattr(model, 'model_info', None), 'tokenizer', None)
+            if tokenizer is None:
+                raise SwiftError('this model was not loaded by swift, so its tokenizer is unknown: pass tokenizer=...')
+            return model, tokenizer
+        args = self.args
+        return get_model_tokenizer(args.model, quantization_config=build_quantization_config(args),
+                                   **args.model_kwargs())
+
+    def template(self, model, tokenizer):
+        args = self.args
+        info = getattr(model, 'model_info', None) or getattr(tokenizer, 'model_info', None)
+        if not args.use_chat_template:
+            name = 'raw'
+        else:
+            name = args.template or (info.template if info else None) or (info.model_dir if info else None)
+        return get_template(name, tokenizer=tokenizer, default_system=args.system, max_length=args.max_length,
+                            loss_scale=args.loss_scale)
+
+    def load_rows(self, rows: Optional[Sequence[Dict[str, Any]]] = None, require_response: bool = True) -> LoadResult:
+        """The checked rows of --dataset (or of a Python list), split into train and validation by
+        --val_dataset / --split_dataset_ratio; the data report goes into the run directory."""
+        args = self.args
+        return load_datasets(args.dataset, val_dataset=args.val_dataset, split_dataset_ratio=args.split_dataset_ratio,
+                             columns=args.columns, strict=args.strict, seed=args.seed, use_hf=args.use_hf,
+                             model_name=args.model_name, model_author=args.model_author,
+                             require_response=require_response, rows=rows, report_dir=str(self.output_dir))
+
+    # ---- the trainer ----------------------------------------------------------------------------
+
+    def training_arguments(self, has_eval: bool) -> transformers.TrainingArguments:
+        args = self.args
+        eval_steps = args.eval_steps or args.save_steps
+        dtype = dtype_name(resolve_dtype(args.torch_dtype))
+        return transformers.TrainingArguments(
+            output_dir=str(self.output_dir),
+            learning_rate=args.learning_rate,
+            num_train_epochs=args.num_train_epochs,
+            max_steps=args.max_steps,
+            per_device_train_batch_size=args.per_device_train_batch_size,
+            per_device_eval_batch_size=args.per_device_eval_batch_size,
+            gradient_accumulation_steps=args.gradient_accumulation_steps,
+            gradient_checkpointing=args.gradient_checkpointing,
+            weight_decay=args.weight_decay,
+            warmup_steps=args.warmup_ratio,  # a float below 1 is a ratio of the total steps
+            lr_scheduler_type=args.lr_scheduler_type,
+            max_grad_norm=args.max_grad_norm,
+            logging_steps=args.logging_steps,
+            save_strategy='steps',
+            save_steps=args.save_steps,
+            save_total_limit=args.save_total_limit,
+            save_only_model=args.save_only_model,
+            eval_strategy='steps' if has_eval else 'no',
+            eval_steps=eval_steps if has_eval else None,
+            seed=args.seed,
+            data_seed=args.seed,
+            report_to=[r for r in args.report_to if r != 'tensorboard'],  # TensorBoard is added as our callback
+            remove_unused_columns=False,
+            dataloader_num_workers=args.dataloader_num_workers,
+            disable_tqdm=True,  # our ProgressCallback draws the bar
+            bf16=dtype == 'bfloat16',
+            fp16=dtype == 'float16',
+            # accelerate runs several CPU processes (torchrun) as DDP over gloo only when told it is on CPU.
+            use_cpu=detect_device() == 'cpu',
+        )
+
+    def callbacks(self, has_val: bool) -> list:
+        """Benchmarks first (their scores join the log entry the logging callbacks then write), then
+        logging.jsonl, the progress display, the tuner's per-step hook and TensorBoard."""
+        args = self.args
+        callbacks = []
+        if args.eval_benchmarks:
+            # Without a validation set the Trainer runs no evaluation (it refuses an eval strategy with no eval
+            # dataset), so the callback keeps the eval_steps schedule itself, beside the training loss.
+            callbacks.append(BenchmarkEvalCallback(
+                args.eval_benchmarks, limit=args.eval_benchmark_limit, dataset_dir=args.eval_dataset_dir,
+                dataset_args=args.eval_dataset_args, eval_steps=None if has_val else args.eval_steps or args.save_steps))
+        resume_step = checkpoint_step(args.resume_from_checkpoint) or 0
+        callbacks += [JsonlLoggerCallback(str(self.output_dir), resume_step=resume_step), ProgressCallback(),
+                      tuner_callback()]
+        if 'tensorboard' in args.report_to:
+            from torch.utils.tensorboard import SummaryWriter
+            from transformers.integrations import TensorBoardCallback
+            callbacks.append(TensorBoardCallback(tb_writer=SummaryWriter(str(self.output_dir / 'runs'))))
+        return callbacks
+
+    def saved_args(self, model, template) -> Dict[str, Any]:
+        """args.json: the arguments plus what a later `swift infer --adapters checkpoint-N` needs to know."""
+        return {**to_dict(self.args), 'template': template.name, 'model_type': model_type_of(model),
+                'output_dir': str(self.output_dir)}
+
+    def train(self, trainer_class, *, model, tokenizer, template, train: Sequence, val: Sequence, collator,
+              callbacks: Sequence = (), **trainer_kwargs) -> TrainResult:
+        """Build the trainer, train (resuming when asked), make sure the final state is a checkpoint, plot the
+        logged metrics; returns the run's result."""
+        args = self.args
+        saved_args = self.saved_args(model, template)
+        write_run_args(self.output_dir, saved_args)
+        trainer = trainer_class(
+            model=model,
+            args=self.training_arguments(has_eval=bool(val)),
+            train_dataset=train,
+            eval_dataset=val or None,
+            data_collator=collator,
+            processing_class=tokenizer,
+            callbacks=self.callbacks(has_val=bool(val)) + list(callbacks),
+            swift_args=saved_args,
+            lorap_lr_ratio=args.lorap_lr_ratio,
+            **trainer_kwargs,
+        )
+        trainer.remove_callback(HfProgressCallback)  # ours draws the progress and prints the log lines
+        trainer.remove_callback(PrinterCallback)
+        try:
+            output = trainer.train(resume_from_checkpoint=args.resume_from_checkpoint)
+            trainer.save_final_checkpoint()
+        finally:
+            trainer.close()
+        plot_logs(str(self.output_dir))
+        final = last_checkpoint(self.output_dir)
+        logger.info(f'last checkpoint: {final}')
+        return TrainResult(str(self.output_dir), str(final) if final else None, dict(output.metrics),
+                           list(trainer.state.log_history))

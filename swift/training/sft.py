@@ -1,0 +1,94 @@
+"""`swift sft` and `swift pt`, top to bottom: parse → load → encode → batch → tuner → train.
+
+    result = sft_main(['--model', 'smollm2-135m-instruct', '--dataset', 'swift/self-cognition'])
+    result = sft_main(SftArguments(model=..., dataset=[...]))
+    result = pt_main(model='smollm2-135m-instruct', dataset=['corpus.txt'])
+
+The steps are the same for every tuner; the run itself (directory, callbacks, checkpoints, resume, the
+result) is runner.TrainingRun's.
+"""
+import contextlib
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+from swift.arguments import PtArguments, SftArguments
+from swift.dataset import encode_rows
+from swift.tuners import prepare_tuner
+from swift.utils import SwiftError, get_logger
+from swift.utils.args import parse_args
+
+from .checks import check_train_args
+from .collator import PackedCollator, PaddingCollator
+from .packed_attention import use_packed_sdpa
+from .packing import pack_samples
+from .runner import TrainingRun, TrainResult, python_inputs, total_optimizer_steps
+from .trainer import SwiftTrainer
+
+logger = get_logger()
+
+
+def encode(args: SftArguments, template, rows) -> List[dict]:
+    """Rows → samples (input_ids, labels); what does not fit --max_length is reported with its file:line."""
+    samples, _ = encode_rows(rows, template, max_length=args.max_length, truncation_strategy=args.truncation_strategy,
+                             loss_scale=args.loss_scale)
+    return samples
+
+
+def batching(args: SftArguments, pad_token_id: int, samples: List[dict]):
+    """(collator, training items): packs of samples with --packing, else the samples themselves."""
+    if args.packing:
+        packs = pack_samples(samples, args.max_length)
+        logger.info(f'packing: {len(samples)} samples into {len(packs)} rows of at most {args.max_length} tokens')
+        return PackedCollator(pad_token_id), packs
+    if args.padding_free:
+        return PackedCollator(pad_token_id, padding_free=True), samples
+    return PaddingCollator(pad_token_id), samples
+
+
+@contextlib.contextmanager
+def packed_attention(args: SftArguments, model):
+    """Packed rows attend per sequence (packed_attention.py) while the run trains; the model's own attention
+    implementation is restored afterwards."""
+    restore = use_packed_sdpa(model) if args.packing or args.padding_free else None
+    if restore:
+        logger.info('attention: sdpa per packed sequence (swift_packed_sdpa)')
+    try:
+        yield
+    finally:
+        if restore:
+            getattr(model, 'get_base_model', lambda: model)().set_attn_implementation(restore)
+
+
+def sft_main(args: Union[SftArguments, Sequence[str], Dict[str, Any], None] = None, *, model=None, tokenizer=None,
+             rows: Optional[Sequence[dict]] = None, callbacks: Sequence = (), **kwargs) -> TrainResult:
+    """Run exactly what `swift sft` runs (`swift pt` with PtArguments).
+
+    `model` / `tokenizer` / `rows` let the Python API pass objects (a loaded or Swift.prepare_model'ed module;
+    a list of dicts); `callbacks` adds transformers TrainerCallbacks.
+    """
+    model = python_inputs(kwargs, model, rows)
+    args = check_train_args(parse_args(SftArguments, args, **kwargs))
+    run = TrainingRun.start(args)
+    model, tokenizer = run.load_model(model, tokenizer)
+    template = run.template(model, tokenizer)
+    loaded = run.load_rows(rows)
+    train = encode(args, template, loaded.train)
+    val = encode(args, template, loaded.val) if loaded.val else []
+    if not train:
+        raise SwiftError('no training samples left after validation and truncation: see the data report above')
+    logger.info(f'{len(train)} training samples, {len(val)} validation samples')
+    collator, train_items = batching(args, tokenizer.pad_token_id, train)
+    val_items = batching(args, tokenizer.pad_token_id, val)[1] if val else []
+    if args.adalora_total_step is None:
+        args.adalora_total_step = total_optimizer_steps(args, len(train_items))  # AdaLoRA's budget schedule
+    model = prepare_tuner(model, args)
+    with packed_attention(args, model):
+        return run.train(SwiftTrainer, model=model, tokenizer=tokenizer, template=template, train=train_items,
+                         val=val_items, collator=collator, callbacks=callbacks, chunked_loss=args.chunked_loss)
+
+
+def pt_main(args: Union[PtArguments, Sequence[str], Dict[str, Any], None] = None, *, model=None, tokenizer=None,
+            rows: Optional[Sequence[dict]] = None, callbacks: Sequence = (), **kwargs) -> TrainResult:
+    """`swift pt`: the same workflow on plain text, training on every token."""
+    model = python_inputs(kwargs, model, rows)
+    return sft_main(parse_args(PtArguments, args, **kwargs), model=model, tokenizer=tokenizer, rows=rows,
+                    callbacks=callbacks)

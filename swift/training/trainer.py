@@ -1,0 +1,151 @@
+"""SwiftTrainer: the transformers Trainer with what swift adds to every training run.
+
+- token accuracy and trained (non-masked) tokens per second in the logs;
+- atomic checkpoints: a checkpoint is written into a staging folder and renamed into place in one
+  step, so a run killed while saving never leaves a `checkpoint-N` that looks complete but is not;
+- swift's `args.json` in every checkpoint, so `swift infer --adapters checkpoint-N` needs no other flag;
+- LoRA+ (a higher learning rate for LoRA's B matrices) through the tuners package.
+"""
+import os
+import shutil
+import time
+from typing import Any, Dict, Optional
+
+import torch
+from transformers import Trainer
+from transformers.trainer_utils import rotate_checkpoints
+
+from swift.tuners import lora_plus_param_groups, save_tuned_model
+from swift.tuners.saving import is_peft_model
+from swift.utils import get_logger
+from swift.utils.checkpoint import CHECKPOINT_PREFIX, write_run_args
+
+from .loss import ChunkedLossModel
+
+logger = get_logger()
+STAGING = '.checkpoint-staging'
+
+
+class SwiftTrainer(Trainer):
+
+    def __init__(self, *args, swift_args: Optional[Dict[str, Any]] = None, lorap_lr_ratio: Optional[float] = None,
+                 chunked_loss: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.swift_args = swift_args or {}
+        self.lorap_lr_ratio = lorap_lr_ratio
+        self.chunked_loss = None
+        if chunked_loss and self.args.n_gpu <= 1:  # DataParallel replicas would not reach the hook
+            self.chunked_loss = ChunkedLossModel(self.model)
+            if self.chunked_loss.reason:
+                logger.info(f"loss: the model's own ({self.chunked_loss.reason})")
+        self._staging_dir: Optional[str] = None
+        self._saved_steps = set()  # the steps this run wrote a checkpoint for
+        self._reset_counters()
+
+    # ---- metrics ------------------------------------------------------------------------------
+    def _reset_counters(self):
+        self._correct = 0
+        self._trained_tokens = 0
+        self._since = time.time()
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        chunked = self.chunked_loss
+        if (model.training and not return_outputs and chunked is not None and self.label_smoother is None
+                and self.compute_loss_func is None and chunked.usable(inputs) and chunked.verify(model, inputs)):
+            return self._chunked_loss(model, inputs, num_items_in_batch)
+        loss, outputs = super().compute_loss(model, inputs, return_outputs=True,
+                                             num_items_in_batch=num_items_in_batch)
+        labels = inputs.get('labels')
+        if model.training and labels is not None and getattr(outputs, 'logits', None) is not None:
+            with torch.no_grad():
+                # Causal LM: the logit at position t predicts the label at t+1.
+                predicted = outputs.logits[:, :-1].argmax(dim=-1)
+                target = labels[:, 1:]
+                mask = target != -100
+                self._correct += int((predicted[mask] == target[mask]).sum())
+                self._trained_tokens += int(mask.sum())
+        return (loss, outputs) if return_outputs else loss
+
+    def _chunked_loss(self, model, inputs, num_items_in_batch):
+        """The causal-LM loss from hidden states (loss.py), normalised as the Trainer normalises the model's."""
+        loss, trained, correct = self.chunked_loss.loss(
+            model, inputs, num_items_in_batch if self.model_accepts_loss_kwargs else None)
+        self._trained_tokens += trained
+        self._correct += correct
+        if self.args.average_tokens_across_devices and self.model_accepts_loss_kwargs and num_items_in_batch is not None:
+            loss = loss * (self.accelerator.num_processes // self.get_tp_size())  # as Trainer.compute_loss
+        return loss
+
+    def log(self, logs: Dict[str, float], start_time: Optional[float] = None) -> None:
+        if 'loss' in logs and self._trained_tokens:
+            elapsed = max(time.time() - self._since, 1e-9)
+            logs['token_acc'] = round(self._correct / self._trained_tokens, 6)
+            logs['trained_tokens'] = self._trained_tokens
+            logs['train_tokens_per_second'] = round(self._trained_tokens / elapsed, 2)
+            self._reset_counters()
+        super().log(logs, start_time)
+
+    # ---- optimizer ----------------------------------------------------------------------------
+    def create_optimizer(self, model=None):
+        if self.optimizer is None and self.lorap_lr_ratio:
+            groups = lora_plus_param_groups(model or self.model, lr=self.args.learning_rate,
+                                            lr_ratio=self.lorap_lr_ratio, weight_decay=self.args.weight_decay)
+            optimizer_cls, optimizer_kwargs = Trainer.get_optimizer_cls_and_kwargs(self.args, model or self.model)
+            optimizer_kwargs.pop('lr', None)
+            self.optimizer = optimizer_cls(groups, lr=self.args.learning_rate, **optimizer_kwargs)
+            return self.optimizer
+        return super().create_optimizer(model)
+
+    # ---- the end of a run ----------------------------------------------------------------------
+    def save_final_checkpoint(self) -> None:
+        """The final state is always a checkpoint written by this run, also when the last step was no save step
+        (a checkpoint of that step left by an earlier, resumed run would hold other weights)."""
+        if self.state.global_step not in self._saved_steps:
+            self._save_checkpoint(self.model, trial=None)
+
+    def close(self) -> None:
+        """Free what the run holds besides the model (rollout engines, ...); the runner calls it in any case."""
+
+    # ---- saving -------------------------------------------------------------------------------
+    def _get_output_dir(self, trial):
+        return self._staging_dir or super()._get_output_dir(trial)
+
+    def _save_checkpoint(self, model, trial):
+        run_dir = super()._get_output_dir(trial)
+        name = f'{CHECKPOINT_PREFIX}{self.state.global_step}'
+        self._staging_dir = os.path.join(run_dir, STAGING)
+        if self.args.should_save:
+            shutil.rmtree(self._staging_dir, ignore_errors=True)
+        # Several processes (DDP) write into the staging folder (each its RNG state): clear it first,
+        # and move it into place only once every process has written its part.
+        self.accelerator.wait_for_everyone()
+        try:
+            super()._save_checkpoint(model, trial)  # writes everything into the staging folder
+        finally:
+            staging, self._staging_dir = self._staging_dir, None
+        self.accelerator.wait_for_everyone()
+        self._saved_steps.add(self.state.global_step)  # on every process: they all skip the final save together
+        if not self.args.should_save:
+            return
+        final = os.path.join(run_dir, name)
+        if os.path.exists(final):
+            shutil.rmtree(final)
+        os.replace(os.path.join(staging, name), final)  # the checkpoint appears complete, or not at all
+        shutil.rmtree(staging, ignore_errors=True)
+        if self.state.best_model_checkpoint and STAGING in self.state.best_model_checkpoint:
+            self.state.best_model_checkpoint = final
+        # keep the newest save_total_limit checkpoints (and the best one), as transformers does
+        rotate_checkpoints(output_dir=run_dir, save_total_limit=self.args.save_total_limit,
+                           best_model_checkpoint=self.state.best_model_checkpoint, use_mtime=False)
+
+    def _save(self, output_dir: Optional[str] = None, state_dict=None) -> None:
+        output_dir = output_dir or self.args.output_dir
+        if is_peft_model(self.model):
+            # The tuners package knows adapter specifics (e.g. PiSSA/OLoRA also save a plain-LoRA copy).
+            if self.args.should_save:
+                save_tuned_model(self.model, output_dir, tokenizer=self.processing_class)
+                torch.save(self.args, os.path.join(output_dir, 'training_args.bin'))
+        else:
+            super()._save(output_dir, state_dict)
+        if self.args.should_save and self.swift_args:
+            write_run_args(output_dir, self.swift_args)
