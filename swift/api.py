@@ -15,8 +15,10 @@ from types import SimpleNamespace
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 from swift.dataset import PYTHON_ROWS
-from swift.utils import SwiftError
+from swift.utils import SwiftError, get_logger
 from swift.utils.args import parse_args
+
+logger = get_logger()
 
 Dataset = Union[str, Sequence[str], List[dict]]
 
@@ -81,14 +83,39 @@ def _quantized(model) -> bool:
     return bool(getattr(model, 'is_loaded_in_4bit', False) or getattr(model, 'is_loaded_in_8bit', False))
 
 
-def _module_flags(model, flags: Dict[str, Any]) -> None:
-    """A module is loaded already: QLoRA's 4-bit loading happened (prepare_model(..., use_qlora=True)) or it
-    cannot happen now; the flags record what the module is."""
+def _as_qlora(model):
+    """QLoRA trains adapters on a 4-bit base. A module loaded in full precision (prepare_model(...) then
+    Swift.prepare_model) is loaded again in 4-bit from its directory, and its adapters (configs and weights)
+    move onto the new base; the tokenizer comes along."""
+    from peft import PeftModel, get_peft_model, get_peft_model_state_dict, set_peft_model_state_dict
+    info = getattr(model, 'model_info', None)
+    if info is None:
+        raise SwiftError('use_qlora=True loads the model in 4-bit, and this model was not loaded by swift: load it '
+                         'with prepare_model(..., use_qlora=True), or pass its ID')
+    logger.warning(f'use_qlora: the model was loaded in full precision; loading {info.model_dir} again in 4-bit '
+                   'with the same adapters')
+    base, _ = prepare_model(info.model_dir, use_qlora=True, model_type=info.model_type, template=info.template)
+    base.model_info.model_id, base.model_info.tokenizer = info.model_id, info.tokenizer
+    if not isinstance(model, PeftModel):
+        return base
+    quantized = None
+    for name, config in model.peft_config.items():
+        if quantized is None:
+            quantized = get_peft_model(base, config, adapter_name=name)
+        else:
+            quantized.add_adapter(name, config)
+        set_peft_model_state_dict(quantized, get_peft_model_state_dict(model, adapter_name=name), adapter_name=name)
+    quantized.set_adapter(model.active_adapter)
+    return quantized
+
+
+def _loaded_module(model, flags: Dict[str, Any]):
+    """The module to train and its flags: QLoRA's 4-bit base when asked for, the quantisation recorded."""
     if any(flags.get(k) is not None for k in ('quant_method', 'quant_bits')) and not _quantized(model):
-        raise SwiftError('use_qlora / quant_method quantise a model while loading it, and this model is loaded '
-                         "already: load it with prepare_model(..., use_qlora=True), or pass the model's ID")
+        model = _as_qlora(model)
     if _quantized(model):
         flags.update({k: v for k, v in _QLORA.items() if k != 'tuner_type'})
+    return model
 
 
 def train(model: Any, dataset: Dataset, tokenizer=None, **kwargs):
@@ -112,7 +139,7 @@ def _model_flag(model, flags: Dict[str, Any], key: str = 'model'):
             flags[key] = model
         return None
     if key == 'model':
-        _module_flags(model, flags)
+        model = _loaded_module(model, flags)
     info = getattr(model, 'model_info', None)
     flags[key] = getattr(info, 'model_id', None) or getattr(info, 'model_dir', None) or 'python-model'
     return model

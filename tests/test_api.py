@@ -112,3 +112,59 @@ def test_use_qlora_trains_a_4bit_model(tiny_model_dir, tmp_path):
     saved = json.loads((Path(result.last_checkpoint) / 'args.json').read_text())
     assert saved['quant_method'] == 'bnb' and saved['quant_bits'] == 4
     assert (Path(result.last_checkpoint) / 'adapter_model.safetensors').is_file()
+
+
+# ---------------------------------------------------------------- the seeds' snippets, as they are written
+
+
+def _adapter_weights(checkpoint):
+    from safetensors.torch import load_file
+    return load_file(str(Path(checkpoint) / 'adapter_model.safetensors'))
+
+
+@pytest.mark.parametrize('load_in_4bit', [False, True], ids=['prepared-in-full-precision', 'prepared-in-4bit'])
+def test_the_seeds_qlora_snippet(tiny_model_dir, tmp_path, monkeypatch, load_in_4bit):
+    """prepare_model → Swift.prepare_model → train(..., use_qlora=True), no tokenizer=: the module carries its
+    tokenizer, and its LoRA trains on a 4-bit base (loaded again in 4-bit when prepare_model loaded it in full)."""
+    monkeypatch.chdir(tmp_path)
+    from swift import LoRAConfig, Swift, prepare_model, train
+    model, tokenizer = prepare_model(str(tiny_model_dir), **({'use_qlora': True} if load_in_4bit else {}))
+    lora_config = LoRAConfig(r=8, target_modules=['q_proj', 'v_proj'], lora_alpha=32, dropout=0.1)
+    model = Swift.prepare_model(model, config=lora_config)
+    result = train(model=model, dataset=ROWS, max_epochs=3, per_device_train_batch_size=4, use_qlora=True,
+                   output_dir='output', template='smollm2', max_steps=2, report_to=['none'], add_version=False)
+    checkpoint = Path(result.last_checkpoint)
+    saved = json.loads((checkpoint / 'args.json').read_text())
+    assert (saved['quant_method'], saved['quant_bits']) == ('bnb', 4) and saved['num_train_epochs'] == 3
+    assert saved['model'] == str(tiny_model_dir) and saved['per_device_train_batch_size'] == 4
+    config = json.loads((checkpoint / 'adapter_config.json').read_text())
+    assert config['r'] == 8 and config['lora_dropout'] == 0.1 and sorted(config['target_modules']) == ['q_proj',
+                                                                                                        'v_proj']
+    assert any(v.abs().max() > 0 for k, v in _adapter_weights(checkpoint).items() if 'lora_B' in k)  # it trained
+
+
+def test_the_seeds_trainer_with_a_dpo_config(tiny_model_dir, tmp_path):
+    from swift import DPOConfig, Trainer
+    pairs = [{'messages': [{'role': 'user', 'content': f'Say {w}.'}, {'role': 'assistant', 'content': w}],
+              'rejected_response': w.upper()} for w in ('apple', 'river', 'cloud', 'stone')]
+    trainer = Trainer(str(tiny_model_dir), pairs, dpo_config=DPOConfig(beta=0.1, loss_type='sigmoid'),
+                      template='smollm2', max_steps=1, report_to=['none'], output_dir=str(tmp_path),
+                      add_version=False)
+    result = trainer.train()
+    saved = json.loads((Path(result.last_checkpoint) / 'args.json').read_text())
+    assert saved['rlhf_type'] == 'dpo' and saved['beta'] == 0.1 and saved['loss_type'] == ['sigmoid']
+
+
+def test_load_takes_one_adapter_path_as_a_string(tiny_model_dir, tmp_path, shared_data):
+    first = swift.train(model=str(tiny_model_dir), dataset=ROWS, template='smollm2', max_steps=1,
+                        report_to=['none'], output_dir=str(tmp_path / 'a'), add_version=False)
+    handle = swift.load(str(tiny_model_dir), adapters=first.last_checkpoint, template='smollm2')
+    assert handle.adapters == [first.last_checkpoint]
+    assert isinstance(handle.infer('Say apple.', max_new_tokens=3), str)
+    assert handle.engine.adapters == ['default']  # the checkpoint is loaded, not split into characters
+    scores = handle.evaluate('arc_e', limit=2, dataset_dir=str(shared_data))
+    assert scores['arc_e']['n'] == 2
+    further = handle.train(ROWS, max_steps=1, learning_rate=0.0, report_to=['none'], output_dir=str(tmp_path / 'b'),
+                           add_version=False)
+    before, after = _adapter_weights(first.last_checkpoint), _adapter_weights(further.last_checkpoint)
+    assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)

@@ -14,6 +14,7 @@ from typing import Tuple
 from swift.utils import get_logger
 
 from .peft_tuners import is_quantized
+from .quant import keep_4bit_weights_trainable
 from .registry import get_tuner
 
 logger = get_logger()
@@ -44,6 +45,7 @@ def log_trainable_parameters(model) -> str:
 def _prepare_quantized(model, args):
     """QLoRA: freeze the quantised base, upcast norms/embeddings to fp32, optional gradient checkpointing."""
     from peft import prepare_model_for_kbit_training
+    keep_4bit_weights_trainable(model)
     return prepare_model_for_kbit_training(
         model, use_gradient_checkpointing=bool(getattr(args, 'gradient_checkpointing', False)))
 
@@ -55,7 +57,13 @@ def prepare_tuner(model, args):
     trains those adapters: wrapping it in a second, new adapter would silently drop the user's.
     """
     if is_quantized(model):
+        # peft's preparation freezes every parameter: adapters the module already carries train all the same
+        adapters = {n for n, p in model.named_parameters() if p.requires_grad} if getattr(
+            model, 'peft_config', None) else set()
         model = _prepare_quantized(model, args)
+        for name, param in model.named_parameters():
+            if name in adapters:
+                param.requires_grad_(True)
     saved = list(getattr(args, 'adapters', None) or [])
     if saved:
         from .saving import load_adapters

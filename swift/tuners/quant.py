@@ -50,3 +50,22 @@ def build_quantization_config(args):
         bnb_4bit_compute_dtype=_dtype(compute_dtype, 'bnb_4bit_compute_dtype'),
         bnb_4bit_quant_storage=_dtype(storage, 'bnb_4bit_quant_storage') if storage else None,  # None: uint8
     )
+
+
+def keep_4bit_weights_trainable(model) -> None:
+    """Keep a 4-bit model's weights in the layout that trains.
+
+    bitsandbytes (0.49 and later, on CPUs with AVX512-BF16) repacks a 4-bit weight for fast inference the first
+    time a layer runs in eval mode without gradients, and never packs it back: forward passes in training
+    through a packed weight then give the adapters no gradients. One evaluation (or swift's chunked-loss
+    check) would silently stop QLoRA from learning. A model being trained switches the repacking off, and
+    unpacks what was packed already (a model that answered questions before training).
+    """
+    for module in model.modules():
+        if hasattr(module, 'support_avx512bf16_for_cpu'):
+            module.support_avx512bf16_for_cpu = False
+        weight = getattr(module, 'weight', None)
+        if getattr(getattr(weight, 'quant_state', None), 'packing_format_for_cpu', False):
+            from bitsandbytes.functional import _convert_weight_packed_for_cpu_inverse  # (bitsandbytes is optional)
+            weight.data, weight.quant_state = _convert_weight_packed_for_cpu_inverse(weight.data, weight.quant_state)
+            module.quant_state = weight.quant_state

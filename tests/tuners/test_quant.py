@@ -7,6 +7,7 @@ import torch
 
 from swift.arguments import ArgumentGroup, QuantizeArguments, TunerArguments
 from swift.tuners import build_quantization_config, count_parameters, load_adapters, prepare_tuner, save_tuned_model
+from swift.tuners.quant import keep_4bit_weights_trainable
 from swift.utils import SwiftError
 from tests.tuners.conftest import load_model, logits, train
 
@@ -95,7 +96,30 @@ def test_qlora_trains_saves_and_reloads_on_cpu(tiny_dir, tokens, tmp_path, qlora
     expected = logits(model, tokens)
     save_tuned_model(model, tmp_path)
     reloaded = load_adapters(load_4bit(tiny_dir, qlora_args), [str(tmp_path)])
+    keep_4bit_weights_trainable(reloaded)  # the same 4-bit kernels as the trained model (not CPU inference's)
     assert torch.allclose(logits(reloaded, tokens), expected, atol=1e-6, rtol=0)
+
+
+def _adapter_grads(model, tokens):
+    model.zero_grad()
+    model.train()
+    model(input_ids=tokens, labels=tokens).loss.backward()
+    return [name for name, param in model.named_parameters() if 'lora_' in name and param.grad is not None]
+
+
+@needs_bnb
+@pytest.mark.parametrize('evaluated_before', [False, True], ids=['prepared-then-evaluated', 'evaluated-then-prepared'])
+def test_qlora_keeps_learning_after_an_evaluation(tiny_dir, tokens, qlora_args, evaluated_before):
+    """An eval-mode forward without gradients (evaluation, the chunked-loss check, a chat before training) must
+    not cut the adapters' gradients: bitsandbytes repacks 4-bit weights for CPU inference there."""
+    model = load_4bit(tiny_dir, qlora_args)
+    if evaluated_before:
+        logits(model, tokens)
+    model = prepare_tuner(model, qlora_args)
+    expected = _adapter_grads(model, tokens)
+    assert expected
+    logits(model, tokens)  # eval mode, no gradients
+    assert _adapter_grads(model, tokens) == expected
 
 
 @needs_bnb

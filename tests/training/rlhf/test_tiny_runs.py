@@ -1,4 +1,5 @@
-"""Every --rlhf_type end to end on the tiny model: checkpoint, args.json, logged metrics, plots, swift infer."""
+"""Every --rlhf_type end to end on the tiny model: checkpoint, args.json, logged metrics, plots, swift infer, and
+that training moves the model the way the algorithm promises (the preference margin, the reward)."""
 import io
 import json
 from pathlib import Path
@@ -74,11 +75,43 @@ def _infer_loads(checkpoint):
     assert len(out.getvalue().splitlines()) == 1
 
 
+def _pair_batch(tiny_model_dir):
+    from transformers import AutoTokenizer
+    from swift.template import get_template
+    from swift.training.rlhf.data import PairCollator, RowEncoder
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_model_dir))
+    encoder = RowEncoder(get_template('smollm2', tokenizer=tokenizer), 'dpo')
+    return PairCollator(tokenizer.pad_token_id)([encoder.encode(row) for row in PAIRS])
+
+
+def _mean_logps(model, batch, temperature: float = 1.0):
+    """Each labelled sequence's mean token log-probability under `model`."""
+    from swift.training.rlhf.base import sequence_logps
+    with torch.no_grad():
+        per_token, mask, _ = sequence_logps(model.eval(), batch['input_ids'], batch['attention_mask'],
+                                            batch['labels'], temperature=temperature)
+    return (per_token * mask).sum(-1) / mask.sum(-1)
+
+
+def _trained(tiny_model_dir, checkpoint):
+    from transformers import AutoModelForCausalLM
+    from swift.tuners import load_adapters
+    return load_adapters(AutoModelForCausalLM.from_pretrained(str(tiny_model_dir)), [str(checkpoint)])
+
+
 @pytest.mark.parametrize('rlhf_type', ['dpo', 'orpo', 'simpo', 'cpo', 'kto'])
 def test_offline_types_end_to_end(tiny_model_dir, tmp_path, rlhf_type):
+    from transformers import AutoModelForCausalLM
     result = run(tiny_model_dir, tmp_path / 'out', rlhf_type, PAIRS)
     checkpoint = _check_run(result, rlhf_type, tiny_model_dir)
     _infer_loads(checkpoint)
+    # Two steps make the policy prefer the chosen answers more than the initial model (the LoRA base) did:
+    # the mean log-probability margin of chosen over rejected answers on the pairs grows.
+    batch = _pair_batch(tiny_model_dir)
+    before = _mean_logps(AutoModelForCausalLM.from_pretrained(str(tiny_model_dir)), batch).view(2, -1)
+    after = _mean_logps(_trained(tiny_model_dir, checkpoint), batch).view(2, -1)
+    margin_before, margin_after = float((before[0] - before[1]).mean()), float((after[0] - after[1]).mean())
+    assert margin_after > margin_before + 0.005, (margin_before, margin_after)
 
 
 def score_with_swift_infer(monkeypatch, argv, stdin: str) -> str:
@@ -92,9 +125,21 @@ def score_with_swift_infer(monkeypatch, argv, stdin: str) -> str:
 
 
 def test_reward_model_end_to_end(tiny_model_dir, reward_checkpoint, monkeypatch):
-    from swift.infer.reward_model import RewardModel
+    import transformers
+    from swift.dataset import rejected_messages
+    from swift.infer.reward_model import RewardModel, load_seq_cls_model
     checkpoint = _check_run_dir(reward_checkpoint, 'rm', tiny_model_dir)
     scorer = RewardModel.load(str(checkpoint))
+    # Trained, it scores chosen answers above rejected ones by more than the head it started from did (the same
+    # seed gives the same initial head: a run with learning rate 0 scores exactly like this).
+    transformers.set_seed(1)
+    initial = RewardModel(*load_seq_cls_model(str(tiny_model_dir)), template=scorer.template)
+
+    def margin(model):
+        return sum(model.score([row['messages'] for row in PAIRS])) - sum(
+            model.score([rejected_messages(row) for row in PAIRS]))
+
+    assert margin(scorer) > margin(initial) + 0.05, (margin(initial), margin(scorer))
     scores = scorer.score([PAIRS[0]['messages'], PAIRS[1]['messages']])
     assert len(scores) == 2 and all(isinstance(s, float) for s in scores)
     # The saved head is the trained one, not a fresh random one: scores are reproducible across loads.
@@ -116,6 +161,44 @@ def test_grpo_end_to_end(tiny_model_dir, tmp_path, reward_checkpoint):
                  reward_model=reward_checkpoint)
     checkpoint = _check_run(result, 'grpo', tiny_model_dir)
     _infer_loads(checkpoint)
+
+
+@pytest.mark.parametrize('rlhf_type', ['grpo', 'ppo'])
+def test_an_online_step_moves_the_policy_towards_the_better_completions(tiny_model_dir, tmp_path, reward_checkpoint,
+                                                                        monkeypatch, rlhf_type):
+    """One update raises the log-probability of the step's completions in proportion to their advantage: the
+    completions that scored above their group (GRPO) or the batch (PPO) became more likely, the others less."""
+    from transformers import AutoModelForCausalLM
+    from swift.training.rlhf.grpo import GRPOTrainer
+    from swift.training.rlhf.online import OnlineTrainer
+    from swift.training.rlhf.ppo import PPOTrainer
+    recorded = {}
+
+    def recording(method, key):
+        def wrapper(self, *args, **kwargs):
+            value = method(self, *args, **kwargs)
+            recorded.setdefault(key, value)  # the first step's
+            return value
+        return wrapper
+
+    monkeypatch.setattr(OnlineTrainer, 'build_sequences', recording(OnlineTrainer.build_sequences, 'batch'))
+    trainer_class = GRPOTrainer if rlhf_type == 'grpo' else PPOTrainer
+    monkeypatch.setattr(trainer_class, 'score', recording(trainer_class.score, 'rewards'))
+    extra = dict(num_generations=4, reward_funcs=['format', 'accuracy']) if rlhf_type == 'grpo' else {}
+    result = run(tiny_model_dir, tmp_path / 'out', rlhf_type, PROMPTS, reward_model=reward_checkpoint, max_steps=1,
+                 warmup_ratio=0.0, **extra)
+    batch = {key: value.cpu() for key, value in recorded['batch'].items()}
+    rewards = recorded['rewards'].cpu().float()
+    if rlhf_type == 'grpo':
+        groups = rewards.view(-1, 4)
+        advantages = ((groups - groups.mean(1, keepdim=True)) / (groups.std(1, keepdim=True) + 1e-4)).view(-1)
+    else:
+        advantages = rewards - rewards.mean()
+    assert advantages.abs().sum() > 0  # the step had something to learn from
+    temperature = 0.9  # the log-probabilities the update works on are the sampling temperature's
+    before = _mean_logps(AutoModelForCausalLM.from_pretrained(str(tiny_model_dir)), batch, temperature)
+    after = _mean_logps(_trained(tiny_model_dir, result.last_checkpoint), batch, temperature)
+    assert float((advantages * (after - before)).sum()) > 0
 
 
 def test_ppo_end_to_end(tiny_model_dir, tmp_path, reward_checkpoint):
