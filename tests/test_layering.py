@@ -125,6 +125,7 @@ def test_imports_point_down_the_layers():
 
 @pytest.mark.parametrize('package, source, allowed', [
     ('infer', 'from swift.training import runner\n', False),  # a stage importing a higher one
+    ('infer', 'from swift.train import sft_main\n', False),  # a package the table does not know
     ('infer', 'def f():\n    from swift.training.rlhf.data import rejected_messages\n', False),  # hidden inside
     ('training', 'from swift.export.main import export_main\n', False),  # the same layer
     ('model', 'from ..template import get_template\n', False),  # relative, upward

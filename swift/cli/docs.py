@@ -12,6 +12,7 @@ from typing import Callable, List
 
 from swift.model.registry import ModelMeta, builtin_metas
 from swift.template import official_reference_status
+from swift.utils import atomic_write_text
 
 DOCS_PATH = Path(__file__).resolve().parents[2] / 'docs' / 'supported-models.md'
 NOT_CHECKED = 'not checked'
@@ -118,7 +119,6 @@ def render_supported_models_md() -> str:
 def main(argv: List[str] = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     target = Path(argv[0]) if argv else DOCS_PATH
-    from swift.utils import atomic_write_text
     atomic_write_text(target, render_supported_models_md())
     print(f'wrote {target}')
     return 0

@@ -14,7 +14,10 @@ import json
 import sys
 from typing import Callable, Dict, Iterable, List, Optional
 
+from swift.model.registry import list_model_metas
+from swift.template import list_templates
 from swift.utils import SwiftError, did_you_mean
+from swift.utils.plugins import load_plugins
 
 Row = Dict[str, object]
 USAGE = 'usage: swift list {models,templates} [--filter TEXT] [--json] [--external_plugins FILE ...]'
@@ -30,7 +33,6 @@ def _matches(filter_text: Optional[str], values: Iterable[Optional[str]]) -> boo
 
 def _list_models(filter_text: Optional[str]) -> List[Row]:
     """One row per checkpoint; a filter matching a model type, template or architecture keeps all its models."""
-    from swift.model.registry import list_model_metas
     rows = []
     for meta in sorted(list_model_metas(), key=lambda m: m.model_type):
         type_matches = _matches(filter_text, [meta.model_type, meta.template, *meta.architectures, *meta.aliases])
@@ -53,8 +55,6 @@ def _list_models(filter_text: Optional[str]) -> List[Row]:
 
 def _list_templates(filter_text: Optional[str]) -> List[Row]:
     """One row per registered template, with the model types that use it."""
-    from swift.model.registry import list_model_metas
-    from swift.template import list_templates
     used_by: Dict[str, List[str]] = {}
     for meta in list_model_metas():
         for name in {meta.template} | {g.template for g in meta.model_groups if g.template}:
@@ -132,7 +132,6 @@ def main(argv: List[str]) -> int:
         return 0
     kind, filter_text, as_json, plugins = _parse(argv)
     if plugins:
-        from swift.utils.plugins import load_plugins
         load_plugins(plugins)
     rows = LISTERS[kind](filter_text)
     if as_json:

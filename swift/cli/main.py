@@ -5,8 +5,12 @@ Errors the user can fix (SwiftError) are printed as one line, without a tracebac
 """
 import importlib
 import importlib.util
+import os
 import sys
 from typing import List, Optional
+
+from swift.utils.errors import SwiftError, did_you_mean
+from swift.version import __version__
 
 # command → (module with main(argv), one-line help)
 COMMANDS = {
@@ -43,19 +47,16 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(usage())
         return 0
     if argv[0] in ('-V', '--version'):
-        from swift.version import __version__
         print(__version__)
         return 0
     command, rest = argv[0], argv[1:]
     if command not in COMMANDS:
-        from swift.utils.errors import did_you_mean
         print(f'swift: unknown command {command!r}.{did_you_mean(command, COMMANDS)}', file=sys.stderr)
         return 2
     module_name = COMMANDS[command][0]
     if not _command_available(module_name):
         print(f'swift {command}: not available in this version yet', file=sys.stderr)
         return 2
-    from swift.utils.errors import SwiftError
     try:
         module = importlib.import_module(module_name)
         return module.main(rest) or 0
@@ -66,7 +67,6 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f'swift {command}: interrupted', file=sys.stderr)
         return 130
     except BrokenPipeError:  # `swift list models | head`: the reader has gone, which is not an error
-        import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit-time flush is quiet too
         return 0
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List
 
 from swift.arguments import COMMAND_ARGUMENTS
+from swift.eval.registry import list_benchmarks
 from swift.utils.args import format_help, parse_args, to_dict
 
 from .launch import launch
@@ -53,9 +54,8 @@ def _help(command: str, argv: List[str]) -> str:
     if resolve_class is not None:  # swift rlhf --rlhf_type kto --help: that algorithm's flags
         flags = dict(zip(argv, argv[1:]))
         cls = resolve_class(lambda name: flags.get(f'--{name}'))
-    text = format_help(cls, f'swift {command}')
+    text = format_help(cls, f'swift {command}', check_args=True)
     if command == 'eval':
-        from swift.eval.registry import list_benchmarks
         text += f'\n\nbenchmarks: {" ".join(list_benchmarks())}'
     if command == 'rlhf':
         text += '\n\n(the options of one algorithm: swift rlhf --rlhf_type <type> --help)'

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
 from swift.utils import SwiftError, did_you_mean
+from swift.utils.plugins import load_plugins
 
 from .formats import RowError, standardize_row
 from .readers import SUFFIXES, Record, data_files, file_kind, is_saved_dataset, read_file, read_saved_dataset
@@ -243,7 +244,6 @@ def load_datasets(dataset: Union[str, Sequence[str]] = (),
     as dataset_report.json.
     """
     if external_plugins:
-        from swift.utils.plugins import load_plugins
         load_plugins(external_plugins)
     specs = [dataset] if isinstance(dataset, str) else list(dataset or [])
     if rows is not None and PYTHON_ROWS not in specs:

@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Set, TextIO
 
+from swift.dataset import load_datasets
 from swift.utils import SwiftError, get_logger
 
 from .protocol import InferError, InferRequest, RequestConfig
@@ -56,7 +57,6 @@ def split_row(row: Dict[str, Any]):
 
 
 def load_rows(args) -> Sequence[Dict[str, Any]]:
-    from swift.dataset import load_datasets
     result = load_datasets([], val_dataset=args.val_dataset, require_response=False, use_hf=args.use_hf,
                            seed=args.seed)
     return result.val

@@ -12,6 +12,8 @@ from typing import Optional
 
 from swift.utils import SwiftError, atomic_dir, cache_dir, get_logger
 
+from .registry import lookup_model
+
 logger = get_logger()
 
 EMBEDDED_MODEL_ID = 'HuggingFaceTB/SmolLM2-135M-Instruct'
@@ -36,7 +38,6 @@ def embedded_model_dir() -> Path:
 
 
 def is_embedded_model(model_id: str) -> bool:
-    from .registry import lookup_model
     found = lookup_model(model_id)
     return bool(found and found[1] is not None and EMBEDDED_MODEL_ID in found[1].ids)
 

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 from swift.utils import SwiftError, atomic_write_json, cache_dir, did_you_mean, env_flag, get_logger
 
 from .embedded import EMBEDDED_MODEL_ID, ensure_embedded_model, is_embedded_model
+from .registry import all_model_ids, lookup_model
 
 logger = get_logger()
 
@@ -73,7 +74,6 @@ class SnapshotRequest:
 
 def resolve_hub_id(model_id: str, use_hf: bool) -> str:
     """The repository ID on the chosen hub: registry IDs and aliases are mapped, other org/name IDs kept."""
-    from .registry import all_model_ids, lookup_model
     found = lookup_model(model_id)
     if found is not None and found[1] is not None:
         return found[1].hub_id(use_hf)

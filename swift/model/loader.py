@@ -11,6 +11,12 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
 from swift.utils import SwiftError, get_logger
+from swift.utils.device import detect_device, resolve_dtype
+
+from .hub import get_model_dir as hub_model_dir
+from .registry import get_model_meta, lookup_model
+from .requirements import check_requirements
+from .resolve import resolve_model
 
 logger = get_logger()
 
@@ -33,15 +39,12 @@ def get_model_dir(model: str, *, use_hf: Optional[bool] = None, revision: Option
     path = Path(os.path.expanduser(model))
     if path.is_dir():
         return path.resolve()
-    from .hub import get_model_dir as hub_model_dir
     return Path(hub_model_dir(model, use_hf=use_hf, revision=revision, offline=offline))
 
 
 def resolve_model_info(model: str, model_dir: Path, model_type: Optional[str] = None,
                        template: Optional[str] = None) -> ModelInfo:
     """Registry type and template for a model, from explicit choices, args.json, the registry or config.json."""
-    from .resolve import resolve_model
-    from .registry import get_model_meta
     resolved = resolve_model(model)
     if resolved.model_meta is None and resolved.template is None and not Path(model).is_dir():
         # An unregistered hub ID: its downloaded config.json may still name a registered family.
@@ -79,8 +82,6 @@ def get_model_tokenizer(model: str,
     config.json), so an incompatible install stops with a pip command instead of failing inside the model code.
     """
     from transformers import AutoTokenizer
-    from .registry import get_model_meta, lookup_model
-    from .requirements import check_requirements
 
     found = None if model_type or Path(os.path.expanduser(model)).is_dir() else lookup_model(model)
     if model_type or found:
@@ -102,7 +103,6 @@ def get_model_tokenizer(model: str,
         return None, tokenizer
 
     from transformers import AutoModelForCausalLM
-    from swift.utils.device import detect_device, resolve_dtype
     device = detect_device()
     dtype = resolve_dtype(torch_dtype, device)
     info.torch_dtype = dtype

@@ -185,7 +185,7 @@ class Template:
 
     def encode(self, row: Dict[str, Any], for_inference: bool = False) -> Dict[str, Any]:
         """Token ids (and, for training, labels) of one dataset row {'messages': [...], 'tools': ...}."""
-        from .encoding import encode_row
+        from .encoding import encode_row  # encoding.py builds on this module's Segment: imported when used
         return encode_row(self, row, for_inference)
 
     # ---- the declarative renderer; subclasses override _render or its hooks ----

@@ -3,9 +3,11 @@ import json
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from swift.model.registry import all_model_ids, lookup_model
 from swift.utils import SwiftError, did_you_mean, get_logger
 
 from .base import Template, TemplateMeta
+from .jinja_template import JinjaChatTemplate
 
 logger = get_logger()
 
@@ -58,11 +60,9 @@ def get_template(name_or_model: str,
         meta = TEMPLATE_REGISTRY[name]
         return (meta.template_cls or Template)(meta, **kwargs)
     if Path(name_or_model).is_dir():
-        from .jinja_template import JinjaChatTemplate
         logger.warning(f'{name_or_model}: unknown model family; using the chat_template shipped with its tokenizer. '
                        'Pass --template to choose one of ours instead.')
         return JinjaChatTemplate.from_model_dir(name_or_model, **kwargs)
-    from swift.model.registry import all_model_ids
     raise SwiftError(f'unknown template or model {name_or_model!r}.'
                      f'{did_you_mean(name_or_model, list(TEMPLATE_REGISTRY) + all_model_ids())} '
                      f'Templates: {", ".join(list_templates())}')
@@ -70,7 +70,6 @@ def get_template(name_or_model: str,
 
 def template_name_for_model(model: str) -> Optional[str]:
     """The template name the model registry gives a hub ID, alias, model_type or local model directory."""
-    from swift.model.registry import lookup_model
     for candidate in [model] + _ids_from_directory(model):
         found = lookup_model(candidate)
         if found is not None:

@@ -14,12 +14,15 @@ forward is "decoder, then a plain Linear head" (no logit soft-capping or scaling
 prompt-learning adapter or adapter with loss terms of its own, no wrapped or adapted head). Before first use it checks on a slice of a
 real batch that the chunked loss equals the model's own loss, and keeps the model's loss if not.
 """
+import inspect
 import math
 from typing import Any, Dict, Optional, Tuple
 
 import torch
 
 from swift.utils import get_logger
+
+from .collator import sequence_boundaries
 
 logger = get_logger()
 IGNORE_INDEX = -100
@@ -131,7 +134,6 @@ class ChunkedLossModel:
         self.reason = self._check(model)
 
     def _check(self, model) -> Optional[str]:
-        import inspect
         from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
         base, adapter_reason = _unwrap_peft(model)
         if adapter_reason:
@@ -205,7 +207,6 @@ class ChunkedLossModel:
         piece = {k: (v[row:row + 1, :length] if isinstance(v, torch.Tensor) and v.dim() == 2 else v)
                  for k, v in inputs.items()}
         if 'cu_seq_lens_q' in piece:  # the sequence boundaries of the slice, not of the batch
-            from .collator import sequence_boundaries
             piece.update(sequence_boundaries(piece['position_ids']))
         was_training = model.training
         model.eval()

@@ -9,6 +9,7 @@ from typing import Union
 from swift.utils import SwiftError, did_you_mean, get_logger
 
 from .registry import Tuner, register_tuner
+from .saving import remember_initial_adapter
 from .target_modules import model_meta_of, resolve_target_modules
 
 logger = get_logger()
@@ -87,7 +88,6 @@ def prepare_lora(model, args):
     if loftq:
         _init_loftq(peft_model)
     if isinstance(init_weights, str) and init_weights.startswith(MUTATING_INIT_PREFIXES):
-        from .saving import remember_initial_adapter
         remember_initial_adapter(peft_model)
     return peft_model
 

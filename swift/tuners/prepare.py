@@ -16,6 +16,7 @@ from swift.utils import get_logger
 from .peft_tuners import is_quantized
 from .quant import keep_4bit_weights_trainable
 from .registry import get_tuner
+from .saving import load_adapters
 
 logger = get_logger()
 
@@ -66,7 +67,6 @@ def prepare_tuner(model, args):
                 param.requires_grad_(True)
     saved = list(getattr(args, 'adapters', None) or [])
     if saved:
-        from .saving import load_adapters
         model = load_adapters(model, saved, is_trainable=True)
         logger.info(f'tuner: continuing the adapters {", ".join(saved)}')
     elif getattr(model, 'peft_config', None):

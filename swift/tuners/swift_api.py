@@ -15,6 +15,8 @@ from peft import AdaLoraConfig, BOFTConfig, IA3Config, LoraConfig, PeftConfig, P
 
 from swift.utils import SwiftError
 
+from .saving import save_tuned_model
+
 __all__ = ['Swift', 'LoRAConfig', 'LoraConfig', 'AdaLoraConfig', 'VeraConfig', 'BOFTConfig', 'IA3Config']
 
 
@@ -62,7 +64,6 @@ class Swift:
         if kwargs:
             model.save_pretrained(save_directory, **kwargs)
             return
-        from .saving import save_tuned_model
         save_tuned_model(model, save_directory)
 
     @staticmethod

@@ -9,6 +9,7 @@ model's modules (ModelArch.language_model prefixes), not the vision tower or the
 import re
 from typing import Any, Iterable, List, Optional, Union
 
+from swift.model.registry import get_model_meta
 from swift.utils import SwiftError
 
 ALL_LINEAR = 'all-linear'
@@ -22,7 +23,6 @@ def model_meta_of(model) -> Optional[Any]:
     model_type = getattr(info, 'model_type', None)
     if not model_type:
         return None
-    from swift.model.registry import get_model_meta
     try:
         return get_model_meta(model_type)
     except SwiftError:

@@ -315,9 +315,10 @@ def field_groups(cls) -> List[Tuple[str, List[dataclasses.Field]]]:
     return [(getattr(k, 'GROUP_TITLE', None) or k.__name__, groups[k]) for k in reversed(order)]
 
 
-def format_help(cls, prog: str) -> str:
+def format_help(cls, prog: str, check_args: bool = False) -> str:
+    """The options of `cls` by group, with types, defaults and help; check_args: the command takes --check_args."""
     hints = typing.get_type_hints(cls)
-    lines = [f'usage: {prog} [config.yaml] [--name value ...] [--check_args]']
+    lines = [f'usage: {prog} [config.yaml] [--name value ...]' + (' [--check_args]' if check_args else '')]
     for title, fields in field_groups(cls):
         lines += ['', f'{title}:'] + [_field_line(f, hints[f.name]) for f in fields]
     renamed = aliases(cls)

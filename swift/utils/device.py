@@ -1,6 +1,8 @@
 """Hardware detection: which device to run on and which dtype suits it."""
 from typing import Optional
 
+from .errors import SwiftError, did_you_mean
+
 
 def detect_device() -> str:
     """'cuda', 'npu' (Ascend), 'mps' (Apple) or 'cpu', in that order of preference."""
@@ -23,7 +25,6 @@ def resolve_dtype(torch_dtype: Optional[str], device: Optional[str] = None):
         if isinstance(torch_dtype, torch.dtype):
             return torch_dtype
         if torch_dtype not in names:
-            from .errors import SwiftError, did_you_mean
             raise SwiftError(f'--torch_dtype {torch_dtype!r} is not a dtype.{did_you_mean(torch_dtype, names)}')
         return names[torch_dtype]
     device = device or detect_device()

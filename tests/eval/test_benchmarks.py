@@ -1,6 +1,5 @@
 """Benchmark loaders over ../shared, the prompt formats, and the errors users see. No model needed."""
 import importlib.util
-import time
 
 import pytest
 
@@ -141,17 +140,16 @@ def test_clear_errors_for_missing_data(shared_data, tmp_path):
 
 
 def test_hub_loader_fails_fast_with_one_line(monkeypatch):
-    """The real hub loader runs; with no route to the hub it says so in one line, in seconds."""
+    """The real hub loader runs; with no route to the hub it says so in one line (how fast: benchmarks/cli_latency.py
+    measures the CLI's failure paths)."""
     monkeypatch.setenv('HF_ENDPOINT', 'http://127.0.0.1:9')  # nothing listens on the discard port
     for var in ('HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy', 'HF_HUB_OFFLINE'):
         monkeypatch.delenv(var, raising=False)
     benchmark = get_benchmark('gsm8k')
-    started = time.time()
     with pytest.raises(SwiftError) as error:
         load_task(benchmark, resolve_settings(benchmark, None, 2), dataset_dir=None)
     message = str(error.value)
     assert 'openai/gsm8k:main/test' in message and '--eval_dataset_dir' in message and '\n' not in message
-    assert time.time() - started < 10
 
 
 def test_importing_the_eval_package_loads_no_torch():

@@ -1,7 +1,6 @@
 """The built-in model registry: size, consistency, lookups, plugins and the generated docs page."""
 import json
 import re
-from pathlib import Path
 
 import pytest
 
@@ -10,7 +9,6 @@ from swift.model.resolve import resolve_model
 from swift.utils import SwiftError
 from swift.utils.plugins import load_plugins
 
-SHARED = Path(__file__).resolve().parents[2] / '..' / 'shared'
 
 # The template names the template package implements (agreed with the template engineer).
 ALLOWED_TEMPLATES = {
@@ -181,10 +179,8 @@ REFERENCE_TEMPLATES = {
 }
 
 
-def test_models_with_official_reference_templates_are_registered():
-    index_path = SHARED / 'data' / 'chat_templates' / 'index.json'
-    if not index_path.is_file():
-        pytest.skip(f'{index_path} not found')
+def test_models_with_official_reference_templates_are_registered(shared_data):
+    index_path = shared_data / 'chat_templates' / 'index.json'
     records = [r for r in json.loads(index_path.read_text()) if r['family'] not in VISION_FAMILIES]
     assert len({r['model_id'] for r in records}) == len(REFERENCE_TEMPLATES)
     for record in records:

@@ -4,7 +4,7 @@ from importlib import metadata
 
 import pytest
 
-from swift.model import hub
+from swift.model import loader
 from swift.model.loader import get_model_tokenizer, load_tokenizer
 from swift.model.registry import Model, ModelGroup, ModelMeta, get_model_meta, register_model
 from swift.model.requirements import check_requirements, unmet_requirements
@@ -84,7 +84,7 @@ def spies(monkeypatch):
             raise Reached(name)
         return record
 
-    monkeypatch.setattr(hub, 'get_model_dir', spy('download'))
+    monkeypatch.setattr(loader, 'hub_model_dir', spy('download'))  # the hub download, as the loader calls it
     monkeypatch.setattr(transformers.AutoTokenizer, 'from_pretrained', spy('tokenizer'))
     monkeypatch.setattr(transformers.AutoModelForCausalLM, 'from_pretrained', spy('weights'))
     return calls

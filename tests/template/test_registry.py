@@ -59,7 +59,8 @@ def test_registered_model_with_missing_template_is_a_clear_error(monkeypatch):
     from swift.model import registry
     meta = registry.ModelMeta('test_missing_template', [registry.ModelGroup([registry.Model('org/Test-1B')])],
                               template='qwen9')
-    monkeypatch.setattr(registry, 'lookup_model', lambda model_id: (meta, None) if model_id == 'org/Test-1B' else None)
+    monkeypatch.setattr('swift.template.registry.lookup_model',
+                        lambda model_id: (meta, None) if model_id == 'org/Test-1B' else None)
     with pytest.raises(SwiftError, match="template 'qwen9', which does not exist"):
         get_template('org/Test-1B')
 

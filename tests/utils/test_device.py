@@ -50,7 +50,7 @@ def test_the_loader_places_the_model_on_the_detected_device(tiny_model_dir, monk
 
     original = transformers.AutoModelForCausalLM.from_pretrained
     monkeypatch.setattr(transformers.AutoModelForCausalLM, 'from_pretrained', spy)
-    monkeypatch.setattr(device_mod, 'detect_device', lambda: 'cuda')
+    monkeypatch.setattr(loader, 'detect_device', lambda: 'cuda')  # as the loader calls it
     monkeypatch.setattr(torch.cuda, 'is_bf16_supported', lambda *a, **k: True)
     loader.get_model_tokenizer(str(tiny_model_dir))
     assert seen['device_map'] == 'cuda' and seen['dtype'] is torch.bfloat16

@@ -7,7 +7,10 @@ import json
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Dict, List, Optional, Sequence, Tuple
 
+from swift.model.loader import get_model_tokenizer
+from swift.template import get_template
 from swift.utils import SwiftError, get_logger
+from swift.utils.checkpoint import parse_adapter_spec
 
 from ..engine import ChoiceUpdate, InferEngine, PreparedRequest
 from ..protocol import LogprobEntry
@@ -36,8 +39,6 @@ class ExternalEngine(InferEngine):
     def _load_tokenizer_and_template(self, model: str, template: Optional[str], default_system: Optional[str],
                                      hub_kwargs: Dict[str, Any]) -> str:
         """Load the tokenizer (no weights) and swift's template; returns the local model directory."""
-        from swift.model.loader import get_model_tokenizer
-        from swift.template import get_template
         hub = {k: v for k, v in hub_kwargs.items() if k in ('model_type', 'use_hf', 'revision', 'offline')}
         _, tokenizer = get_model_tokenizer(model, load_model=False, **hub)
         info = tokenizer.model_info
@@ -49,7 +50,6 @@ class ExternalEngine(InferEngine):
 
     def _set_adapters(self, adapters: Sequence[str], merge_lora: bool) -> List[Tuple[str, str]]:
         """[(name, directory)] of the adapters, checked; the first is the default of requests."""
-        from swift.tuners.saving import parse_adapter_spec
         if merge_lora:
             raise SwiftError(f'--merge_lora with --infer_backend {self.backend}: merge first with `swift export '
                              '--adapters CKPT --merge_lora true` and pass the merged directory as --model')

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
+from swift.utils.checkpoint import parse_adapter_spec
+
 from ..protocol import BASE_ADAPTER
 from .errors import model_not_found
 
@@ -29,7 +31,6 @@ class ServedModels:
         loaded = list(getattr(engine, 'adapters', ()) or ())
         if not loaded:  # no adapters, or merged into the weights
             return cls(base_name, None)
-        from swift.tuners.saving import parse_adapter_spec
         first_named = bool(adapter_specs) and parse_adapter_spec(adapter_specs[0], 0)[1] != adapter_specs[0]
         default = getattr(engine, 'default_adapter', None)
         if first_named:

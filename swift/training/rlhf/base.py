@@ -8,8 +8,9 @@
 - log-probabilities of labelled tokens, and evaluation through compute_loss.
 """
 import contextlib
+import gc
 from collections import defaultdict
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 
@@ -34,6 +35,9 @@ class RLHFTrainer(SwiftTrainer):
     """Base of the alignment trainers; subclasses implement compute_loss."""
     # Our losses are means over the micro-batch: the Trainer divides them by the accumulation steps.
     loss_is_scaled_for_ga = False
+    # --precompute_ref_log_probs: the item fields reference_logps(batch) reads when they are there, in the order
+    # it returns them (the algorithms that can precompute set them)
+    PRECOMPUTED: Tuple[str, ...] = ()
 
     def __init__(self, *args, rlhf_args=None, ref_model=None, **kwargs):
         kwargs.setdefault('chunked_loss', False)  # every algorithm computes its own loss from log-probabilities
@@ -98,11 +102,27 @@ class RLHFTrainer(SwiftTrainer):
         with model.disable_adapter():
             yield model
 
+    @torch.no_grad()
+    def precompute_reference(self, items: List[Dict[str, Any]]) -> None:
+        """Add the reference's log-probabilities (the PRECOMPUTED fields) to every item, a batch of the eval batch
+        size at a time, so that training reads them instead of running the reference."""
+        batch_size = self.args.per_device_eval_batch_size
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            for start in range(0, len(items), batch_size):
+                chunk = items[start:start + batch_size]
+                batch = {k: v.to(self.args.device) for k, v in self.data_collator(chunk).items()}
+                values = [value.tolist() for value in self.reference_logps(batch)]
+                for item, row in zip(chunk, zip(*values)):
+                    item.update(zip(self.PRECOMPUTED, row))
+        finally:
+            self.model.train(was_training)
+
     def free_reference(self) -> None:
         """After --precompute_ref_log_probs the reference model is no longer needed."""
         if self.ref_model is not None:
             self.ref_model = None
-            import gc
             gc.collect()
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()

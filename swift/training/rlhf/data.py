@@ -20,6 +20,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from swift.arguments.rlhf import rlhf_arguments_class
 from swift.dataset.formats import rejected_messages
+from swift.training.collator import PaddingCollator
 from swift.utils import SwiftError
 
 IGNORE_INDEX = -100
@@ -144,7 +145,6 @@ def _prompt_length(item: Dict[str, Any]) -> int:
 
 
 def _padded(features: List[Dict[str, Any]], prefix: str, pad_token_id: int) -> Dict[str, Any]:
-    from swift.training.collator import PaddingCollator
     rows = [{key: f[prefix + key] for key in _TOKEN_KEYS} for f in features]
     return PaddingCollator(pad_token_id)(rows)
 

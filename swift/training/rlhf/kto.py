@@ -7,8 +7,6 @@ reference point z0 is the batch mean of the policy/reference log-ratio on the mi
 Logged: kl (z0), rewards/chosen and rewards/rejected (beta × log-ratio of the desirable and
 undesirable rows of the step), rewards/margins, logps/chosen, logps/rejected.
 """
-from typing import Dict, List
-
 import torch
 
 from . import losses
@@ -22,6 +20,7 @@ def _logps(model, batch, prefix: str = ''):
 
 
 class KTOTrainer(RLHFTrainer):
+    PRECOMPUTED = ('ref_logps', 'ref_kl_logps')
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         args = self.rlhf_args
@@ -51,19 +50,3 @@ class KTOTrainer(RLHFTrainer):
             return inputs['ref_logps'], inputs['ref_kl_logps']
         with torch.no_grad(), self.reference() as ref:
             return _logps(ref, inputs)[0], _logps(ref, inputs, 'kl_')[0]
-
-    @torch.no_grad()
-    def precompute_reference(self, items: List[Dict]) -> None:
-        batch_size = self.args.per_device_eval_batch_size
-        device = self.args.device
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            for start in range(0, len(items), batch_size):
-                chunk = items[start:start + batch_size]
-                batch = {k: v.to(device) for k, v in self.data_collator(chunk).items()}
-                ref_logps, ref_kl_logps = self.reference_logps(batch)
-                for item, r, k in zip(chunk, ref_logps.tolist(), ref_kl_logps.tolist()):
-                    item['ref_logps'], item['ref_kl_logps'] = r, k
-        finally:
-            self.model.train(was_training)

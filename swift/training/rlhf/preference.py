@@ -8,8 +8,6 @@ pairs whose chosen reward is higher), logps/chosen, logps/rejected, and nll_loss
 the loss. Rewards are beta × log-ratio to the reference for DPO (the implicit reward), and beta ×
 (average) log-probability for the reference-free methods, as TRL logs them.
 """
-from typing import Dict, List
-
 import torch
 
 from . import losses
@@ -17,6 +15,7 @@ from .base import RLHFTrainer, sequence_logps
 
 
 class PreferenceTrainer(RLHFTrainer):
+    PRECOMPUTED = ('ref_chosen_logps', 'ref_rejected_logps')
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         args = self.rlhf_args
@@ -81,24 +80,3 @@ class PreferenceTrainer(RLHFTrainer):
             'logps/chosen': chosen_logps,
             'logps/rejected': rejected_logps,
         })
-
-    # ---- --precompute_ref_log_probs -----------------------------------------------------------
-    @torch.no_grad()
-    def precompute_reference(self, items: List[Dict]) -> None:
-        """Add ref_chosen_logps / ref_rejected_logps to every item, in batches of the eval batch size."""
-        batch_size = self.args.per_device_eval_batch_size
-        device = self.args.device
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            for start in range(0, len(items), batch_size):
-                chunk = items[start:start + batch_size]
-                batch = {k: v.to(device) for k, v in self.data_collator(chunk).items()}
-                with self.reference() as ref:
-                    per_token, _, _ = sequence_logps(ref, batch['input_ids'], batch['attention_mask'],
-                                                     batch['labels'])
-                chosen, rejected = per_token.sum(-1).chunk(2)
-                for item, c, r in zip(chunk, chosen.tolist(), rejected.tolist()):
-                    item['ref_chosen_logps'], item['ref_rejected_logps'] = c, r
-        finally:
-            self.model.train(was_training)

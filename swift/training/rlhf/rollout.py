@@ -10,6 +10,10 @@ GRPOTrainer does in colocate mode: the engine is built on first use from the bas
 every rollout the policy's current weights (LoRA merged in) are copied into it with the vLLM model's
 load_weights. Written against vLLM's documented LLM API and checked with a stand-in module, not on a GPU.
 """
+import asyncio
+import importlib.util
+import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Dict, List, Sequence, Tuple
@@ -57,7 +61,6 @@ class PtRollout(_Rollout):
         Each prompt gets its own seed (seed + 1000 × its index; its choices seed + 1000 × index + i), so
         different prompts do not share one random stream.
         """
-        import asyncio
         args = self.args
         was_training = self.model.training
         engine = self._get_engine()  # puts the model in eval mode
@@ -122,8 +125,6 @@ def _base_model_dir(model, args) -> str:
 
 
 def _vllm_available() -> bool:
-    import importlib.util
-    import sys
     if sys.modules.get('vllm') is not None:
         return True
     try:
@@ -157,7 +158,6 @@ class VllmRollout(_Rollout):
 
     def _get_llm(self):
         if self.llm is None:
-            import os
             import vllm
             # external_launcher reads torch.distributed's variables; one process when nothing launched us.
             for key, value in (('RANK', '0'), ('LOCAL_RANK', '0'), ('WORLD_SIZE', '1'), ('MASTER_ADDR', 'localhost'),

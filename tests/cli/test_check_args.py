@@ -1,0 +1,73 @@
+"""`swift <command> ... --check_args`: the whole command line (and config file) validated as the run would, the
+resolved arguments printed, exit 0 or the error, and nothing loaded (no model, no dataset, no torch)."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+NO_TORCH = ('import sys; from swift.cli.main import main; code = main(sys.argv[1:]); '
+            'heavy = [m for m in ("torch", "transformers", "datasets") if m in sys.modules]; '
+            'print("HEAVY", heavy, file=sys.stderr); sys.exit(code)')
+
+
+def swift(*argv, cwd=REPO):
+    """Runs `swift argv` in a fresh interpreter; (exit code, stdout, stderr, modules it imported that it shouldn't)."""
+    done = subprocess.run([sys.executable, '-c', NO_TORCH, *argv], cwd=cwd, capture_output=True, text=True,
+                          timeout=120)
+    heavy_line = [line for line in done.stderr.splitlines() if line.startswith('HEAVY ')][-1]
+    stderr = '\n'.join(line for line in done.stderr.splitlines() if not line.startswith('HEAVY '))
+    return done.returncode, done.stdout, stderr, heavy_line[len('HEAVY '):]
+
+
+def test_a_valid_training_config_is_printed_resolved_without_loading_anything(tmp_path):
+    config = tmp_path / 'grpo.yaml'
+    config.write_text('rlhf_type: grpo\nmodel: some-org/not-downloaded\ndataset: [prompts.jsonl]\n'
+                      'reward_funcs: [accuracy, format]\nmax_completion_length: 64\n')
+    code, out, err, heavy = swift('rlhf', str(config), '--num_generations', '4', '--learning_rate', '1e-6',
+                                  '--check_args')
+    assert code == 0, err
+    assert heavy == '[]'
+    resolved = json.loads(out)
+    assert resolved['command'] == 'swift rlhf' and resolved['arguments'] == 'GRPOArguments'
+    assert resolved['num_generations'] == 4 and resolved['learning_rate'] == 1e-6
+    assert resolved['max_new_tokens'] == 64 and resolved['beta'] == 0.04 and resolved['temperature'] == 0.9
+    assert 'the arguments are valid' in err and '--max_completion_length is renamed: use --max_new_tokens' in err
+    assert not (tmp_path / 'output').exists() and not (REPO / 'output' / 'not-downloaded').exists()
+
+
+@pytest.mark.parametrize('argv, message', [
+    (['sft', '--model', 'm', '--dataset', 'd.jsonl', '--tuner_type', 'lorra'], "unknown --tuner_type 'lorra'"),
+    (['sft', '--model', 'm', '--dataset', 'd.jsonl', '--template', 'chatmll'], "--template 'chatmll' is not"),
+    (['sft', '--model', 'm', '--dataset', 'd.jsonl', '--eval_benchmarks', 'gsm8kk'], "unknown benchmark 'gsm8kk'"),
+    (['sft', '--model', 'm', '--dataset', 'd.jsonl', '--resume_from_checkpoint', 'nowhere'], 'is not a directory'),
+    (['rlhf', '--model', 'm', '--dataset', 'd', '--rlhf_type', 'grpo', '--reward_funcs', 'accurcy'],
+     'Did you mean: accuracy'),
+    (['rlhf', '--model', 'm', '--dataset', 'd', '--vf_coef', '0.1'], '--vf_coef is a PPO option; this run is dpo'),
+    (['infer', '--model', 'm', '--infer_backend', 'vllmm'], 'Did you mean: vllm'),
+    (['infer', '--adapters', 'no-such-checkpoint'], '--model is required'),
+    (['eval', '--model', 'm', '--eval_dataset', 'mmluu'], "unknown benchmark 'mmluu'"),
+    (['export', '--model', 'm', '--adapters', 'a', '--merge_lora', '--temperature', '0'],
+     '--temperature is an option of swift infer, deploy, not of swift export'),
+    (['deploy', '--model', 'm', '--port', '70000'], '--port must be in [0, 65535]'),
+])
+def test_what_the_run_would_refuse_is_refused_in_a_second(argv, message):
+    code, out, err, heavy = swift(*argv, '--check_args')
+    assert code == 1 and out == ''
+    assert message in err and 'Traceback' not in err
+    assert heavy == '[]'
+
+
+def test_a_checkpoint_fills_in_what_infer_would_use(tmp_path):
+    checkpoint = tmp_path / 'v0-run' / 'checkpoint-5'
+    checkpoint.mkdir(parents=True)
+    (checkpoint / 'adapter_config.json').write_text('{}')
+    (checkpoint.parent / 'args.json').write_text(json.dumps({'model': 'base-model', 'template': 'chatml',
+                                                             'system': 'You are Nova.'}))
+    code, out, err, heavy = swift('infer', '--adapters', str(checkpoint), '--check_args')
+    assert code == 0, err
+    resolved = json.loads(out)
+    assert (resolved['model'], resolved['template'], resolved['system']) == ('base-model', 'chatml', 'You are Nova.')
+    assert heavy == '[]'
