@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from types import SimpleNamespace
 from typing import Any, Dict, List, Optional, Sequence, Union
 
-from swift.dataset import PYTHON_ROWS
+from swift.tuners.peft_tuners import is_quantized
 from swift.utils import SwiftError, get_logger
 from swift.utils.args import parse_args
 
@@ -66,9 +66,8 @@ def _flags(kwargs: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def _dataset(dataset: Dataset, flags: Dict[str, Any]) -> Optional[List[dict]]:
-    """Rows from Python (returned; the dataset flag names them), or dataset IDs/paths (put into flags)."""
+    """Rows from Python (returned), or dataset IDs/paths (put into flags)."""
     if isinstance(dataset, list) and dataset and all(isinstance(row, dict) for row in dataset):
-        flags['dataset'] = [PYTHON_ROWS]
         return dataset
     if isinstance(dataset, str) and dataset:
         flags['dataset'] = [dataset]
@@ -77,10 +76,6 @@ def _dataset(dataset: Dataset, flags: Dict[str, Any]) -> Optional[List[dict]]:
     else:
         raise SwiftError('dataset must be a dataset ID or path, a list of them, or a non-empty list of dicts')
     return None
-
-
-def _quantized(model) -> bool:
-    return bool(getattr(model, 'is_loaded_in_4bit', False) or getattr(model, 'is_loaded_in_8bit', False))
 
 
 def _as_qlora(model):
@@ -110,10 +105,12 @@ def _as_qlora(model):
 
 
 def _loaded_module(model, flags: Dict[str, Any]):
-    """The module to train and its flags: QLoRA's 4-bit base when asked for, the quantisation recorded."""
-    if any(flags.get(k) is not None for k in ('quant_method', 'quant_bits')) and not _quantized(model):
+    """A module passed to train: QLoRA's 4-bit base when asked for, the quantisation recorded in the flags."""
+    if isinstance(model, str):
+        return model
+    if any(flags.get(k) is not None for k in ('quant_method', 'quant_bits')) and not is_quantized(model):
         model = _as_qlora(model)
-    if _quantized(model):
+    if is_quantized(model):
         flags.update({k: v for k, v in _QLORA.items() if k != 'tuner_type'})
     return model
 
@@ -125,24 +122,12 @@ def train(model: Any, dataset: Dataset, tokenizer=None, **kwargs):
     (output_dir, last_checkpoint, metrics).
     """
     from swift.arguments import SftArguments
+    from swift.training.runner import python_inputs
     from swift.training.sft import sft_main
     flags = _flags(kwargs)
     rows = _dataset(dataset, flags)
-    module = _model_flag(model, flags)
+    module = python_inputs(flags, _loaded_module(model, flags), rows)
     return sft_main(parse_args(SftArguments, flags), model=module, tokenizer=tokenizer, rows=rows)
-
-
-def _model_flag(model, flags: Dict[str, Any], key: str = 'model'):
-    """--model for `model`: the name itself, or the origin of a loaded module; returns the module or None."""
-    if model is None or isinstance(model, str):
-        if model is not None:
-            flags[key] = model
-        return None
-    if key == 'model':
-        model = _loaded_module(model, flags)
-    info = getattr(model, 'model_info', None)
-    flags[key] = getattr(info, 'model_id', None) or getattr(info, 'model_dir', None) or 'python-model'
-    return model
 
 
 # ---------------------------------------------------------------- alignment
@@ -169,10 +154,11 @@ class DPOConfig:
 def _rlhf(rlhf_type: str, model: Any, dataset: Dataset, tokenizer=None, ref_model=None, **kwargs):
     from swift.arguments import RLHFArguments
     from swift.training.rlhf.workflow import rlhf_main
+    from swift.training.runner import python_inputs
     flags = _flags(kwargs)
     rows = _dataset(dataset, flags)
-    module = _model_flag(model, flags)
-    ref_module = _model_flag(ref_model, flags, key='ref_model')
+    module = python_inputs(flags, _loaded_module(model, flags), rows)
+    ref_module = python_inputs(flags, ref_model, key='ref_model')
     args = parse_args(RLHFArguments, {'rlhf_type': rlhf_type, **flags})
     return rlhf_main(args, model=module, tokenizer=tokenizer, ref_model=ref_module, rows=rows)
 
