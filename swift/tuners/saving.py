@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Dict, List, Sequence, Tuple, Union
 
 from swift.utils import SwiftError, get_logger
-from swift.utils.checkpoint import ADAPTER_CONFIG, parse_adapter_spec
+from swift.utils.checkpoint import ADAPTER_CONFIG, MODEL_CONFIG, parse_adapter_spec
 
 logger = get_logger()
 
@@ -76,7 +76,7 @@ def _adapter_dir(path: str) -> str:
     if (directory / CONVERTED_SUBDIR / ADAPTER_CONFIG).is_file():
         return str(directory / CONVERTED_SUBDIR)
     if not (directory / ADAPTER_CONFIG).is_file():
-        hint = (' It holds full model weights: pass it as --model instead.' if (directory / 'config.json').is_file()
+        hint = (' It holds full model weights: pass it as --model instead.' if (directory / MODEL_CONFIG).is_file()
                 else '')
         raise SwiftError(f'{path} is not an adapter directory (no {ADAPTER_CONFIG}).{hint}')
     return str(directory)

@@ -3,14 +3,13 @@ tokenizer and template from swift's loader (never the library's own chat templat
 specs, stop token ids, and turning a library's cumulative outputs into ChoiceUpdates."""
 import asyncio
 import importlib
-import json
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Dict, List, Optional, Sequence, Tuple
 
 from swift.model.loader import get_model_tokenizer
 from swift.template import get_template
 from swift.utils import SwiftError, get_logger
-from swift.utils.checkpoint import parse_adapter_spec
+from swift.utils.checkpoint import ADAPTER_CONFIG, parse_adapter_spec, read_json_object
 
 from ..engine import ChoiceUpdate, InferEngine, PreparedRequest
 from ..protocol import LogprobEntry
@@ -55,8 +54,8 @@ class ExternalEngine(InferEngine):
                              '--adapters CKPT --merge_lora true` and pass the merged directory as --model')
         specs = [parse_adapter_spec(spec, i) for i, spec in enumerate(adapters)]
         for _, path in specs:
-            if not (Path(path).expanduser() / 'adapter_config.json').is_file():
-                raise SwiftError(f'{path} is not an adapter directory (no adapter_config.json)')
+            if not (Path(path).expanduser() / ADAPTER_CONFIG).is_file():
+                raise SwiftError(f'{path} is not an adapter directory (no {ADAPTER_CONFIG})')
         self.adapters = [name for name, _ in specs]
         self.default_adapter = self.adapters[0] if specs else None
         return specs
@@ -73,7 +72,7 @@ class ExternalEngine(InferEngine):
 
 def max_lora_rank(adapter_dirs: Sequence[str]) -> int:
     """The largest LoRA rank among adapters (vLLM and SGLang size their LoRA buffers with it)."""
-    ranks = [int(json.loads((Path(d) / 'adapter_config.json').read_text()).get('r', 8)) for d in adapter_dirs]
+    ranks = [int(read_json_object(Path(d) / ADAPTER_CONFIG).get('r', 8)) for d in adapter_dirs]
     return max(ranks, default=8)
 
 
