@@ -83,9 +83,9 @@ def run_swift(data_file: str, steps: int, out: str, mode: str = 'packing') -> di
     from swift.training.sft import sft_main
     clock = step_clock()
     sft_main(dict(model='smollm2-135m-instruct', dataset=[data_file], output_dir=out, add_version=False,
-                           max_steps=steps, per_device_train_batch_size=4, max_length=512, **{mode: True},
-                           lora_rank=8, lora_alpha=32, learning_rate=1e-4, logging_steps=1, save_steps=10**6,
-                           report_to=['none'], lora_dropout=0.0), callbacks=[clock])
+                  max_steps=steps, per_device_train_batch_size=4, max_length=512, **{mode: True},
+                  lora_rank=8, lora_alpha=32, learning_rate=1e-4, logging_steps=1, save_steps=10**6,
+                  report_to=['none'], lora_dropout=0.0), callbacks=[clock])
     # The labels never reach the model with swift's chunked loss: take its own count, logged every step.
     logs = [json.loads(line) for line in (Path(out) / 'logging.jsonl').read_text().splitlines()]
     clock.trained = [r['trained_tokens'] for r in logs if 'trained_tokens' in r]

@@ -6,7 +6,7 @@ from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
 from swift.training.collator import sequence_boundaries
 from swift.training.packed_attention import (PACKED_SDPA, _row_segment_lengths, packed_sdpa_attention,
-                                          register_packed_sdpa, use_packed_sdpa)
+                                             register_packed_sdpa, use_packed_sdpa)
 from swift.training.packing import block_diagonal_causal_mask
 
 

@@ -8,7 +8,7 @@ import torch
 from swift.training.collator import PackedCollator
 from swift.training.packed_attention import PACKED_SDPA, register_packed_sdpa
 from swift.training.packing import (IGNORE_INDEX, block_diagonal_causal_mask, merge_pack, pack_indices, pack_samples,
-                                 packing_efficiency)
+                                    packing_efficiency)
 from swift.utils import SwiftError
 
 VOCAB = 128

@@ -52,7 +52,7 @@ class PtRollout(_Rollout):
     def _get_engine(self):
         if self._engine is None:
             self._engine = TransformersEngine(self.model, self.tokenizer, template=self.template,
-                                    max_batch_size=self.max_batch_size)
+                                              max_batch_size=self.max_batch_size)
         return self._engine
 
     def generate(self, rows: Sequence[Dict[str, Any]], n: int, seed: int) -> List[List[Completion]]:

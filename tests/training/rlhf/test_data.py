@@ -5,7 +5,7 @@ import pytest
 
 from swift.arguments import RLHFArguments
 from swift.training.rlhf.data import (KTOCollator, PairCollator, PromptCollator, RowEncoder, add_kl_pairs,
-                                   split_pairs_for_kto)
+                                      split_pairs_for_kto)
 from swift.utils import SwiftError
 from swift.utils.args import parse_args
 
