@@ -30,7 +30,7 @@ _QLORA = {'tuner_type': 'lora', 'quant_method': 'bnb', 'quant_bits': 4}
 # load() option -> the training flag it carries over to
 _CARRIED_TO_TRAINING = {'template': 'template', 'default_system': 'system', 'torch_dtype': 'torch_dtype',
                         'model_type': 'model_type', 'revision': 'revision', 'use_hf': 'use_hf', 'offline': 'offline',
-                        'attn_impl': 'attn_impl'}
+                        'attn_impl': 'attn_impl', 'trust_remote_code': 'trust_remote_code'}
 
 # evaluate() keywords that a handle already fixed, and what to do instead
 _NOT_FOR_A_HANDLE = {'adapters': 'load them with swift.load(model, adapters=[...])',

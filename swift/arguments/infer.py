@@ -76,6 +76,19 @@ class DeployArguments(_InferCommon):
     log_interval: float = field(
         default=10.0, metadata={'help': 'seconds between status lines (requests in flight, tokens/s); 0: none'})
     access_log: bool = field(default=False, metadata={'help': 'log every HTTP request'})
+    max_request_bytes: int = field(
+        default=16 * 1024 * 1024, metadata={'help': 'largest request body in bytes; past it the server answers 413 '
+                                                    '(0: no limit)'})
+    body_timeout: float = field(
+        default=30.0, metadata={'help': 'seconds a client may take to send its request body; past it, 408 '
+                                        '(0: no limit)'})
+    max_embedding_inputs: int = field(
+        default=256, metadata={'help': 'inputs in one /v1/embeddings request; past it, 400'})
+    shutdown_timeout: float = field(
+        default=30.0, metadata={'help': 'seconds running requests get to finish after SIGTERM or Ctrl-C; then each '
+                                        'ends with an error (503, or an error event and [DONE] in a stream)'})
+    enable_docs: bool = field(
+        default=True, metadata={'help': 'serve /docs, /redoc and /openapi.json (behind the key with --api_key)'})
 
     def __post_init__(self):
         super().__post_init__()
@@ -83,5 +96,9 @@ class DeployArguments(_InferCommon):
         check_range('request_timeout', self.request_timeout, low=0, what='>= 0 (0: no limit)')
         check_range('port', self.port, 0, 65535)
         check_range('log_interval', self.log_interval, low=0)
+        check_range('max_request_bytes', self.max_request_bytes, low=0, what='>= 0 (0: no limit)')
+        check_range('body_timeout', self.body_timeout, low=0, what='>= 0 (0: no limit)')
+        check_range('max_embedding_inputs', self.max_embedding_inputs, low=1)
+        check_range('shutdown_timeout', self.shutdown_timeout, low=0)
         if self.api_key == '':
             raise SwiftError('--api_key is empty: give a key, or leave the flag out for no authentication')

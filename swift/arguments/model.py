@@ -25,6 +25,10 @@ class ModelArguments(ArgumentGroup):
     attn_impl: Optional[str] = field(default=None, metadata={'help': 'sdpa | eager | flash_attn (flash_attention_2)'})
     use_hf: bool = field(default=False, metadata={'help': 'download from Hugging Face instead of ModelScope'})
     offline: bool = field(default=False, metadata={'help': 'never contact a hub; use local copies only'})
+    trust_remote_code: bool = field(
+        default=False, metadata={'help': 'run the Python code a model repository ships (its auto_map), as the models '
+                                         'that transformers does not support natively need; only for repositories '
+                                         'you trust'})
 
     ALIASES = {'model_id_or_path': 'model', 'model_revision': 'revision', 'dtype': 'torch_dtype'}
 
@@ -42,7 +46,8 @@ class ModelArguments(ArgumentGroup):
     def model_kwargs(self) -> dict:
         """Keywords for swift.model.loader.get_model_tokenizer."""
         return dict(torch_dtype=self.torch_dtype, attn_implementation=self.attn_impl, model_type=self.model_type,
-                    use_hf=self.use_hf or None, revision=self.revision, offline=self.offline or None)
+                    use_hf=self.use_hf or None, revision=self.revision, offline=self.offline or None,
+                    trust_remote_code=self.trust_remote_code)
 
     def require_model(self, alternatives: str = '') -> None:
         if not self.model:

@@ -21,7 +21,7 @@ SUBCOMMANDS = ('check', )
 
 
 def _template(args: DataCheckArguments):
-    tokenizer = load_tokenizer(args.model)
+    tokenizer = load_tokenizer(args.model, trust_remote_code=args.trust_remote_code)
     info = tokenizer.model_info
     return get_template(args.template or info.template or info.model_dir, tokenizer=tokenizer)
 

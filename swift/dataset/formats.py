@@ -26,11 +26,15 @@ Pre-training text becomes a single assistant message, `[{'role': 'assistant', 'c
 rather than a separate 'text' field: every row then has the same shape, and the template's
 rule "train on assistant tokens" covers pre-training without a special case.
 
-A row that cannot be converted raises RowError with a reason that names the field.
+A row that cannot be converted raises RowError with a reason that names the field. So does a row a later step
+would crash on or choke on: text with a lone UTF-16 surrogate (a "\\ud800" escape in the file: tokenizers raise on
+it), a text field longer than MAX_TEXT_CHARS, nesting deeper than MAX_ROW_DEPTH.
 """
 import json
 import re
 from typing import Any, Callable, Dict, List, Optional, Tuple
+
+from swift.utils.untrusted import find_problem, indexed
 
 ROLES = ('system', 'user', 'assistant', 'tool')
 MEDIA_KEYS = ('images', 'videos', 'audios')
@@ -63,6 +67,10 @@ _STRUCTURED_COLUMNS = ('messages', 'conversations', 'history', 'tools', 'chosen'
                        'rejected_messages', 'images', 'videos', 'audios')
 _JSON_ONLY_COLUMNS = ('messages', 'conversations', 'history', 'tools', 'rejected_messages')
 _HH_TURN = re.compile(r'\n\n(Human|Assistant):')
+# One text field: about a million tokens, more than any model here trains on. Past it a tokenizer spends seconds
+# and hundreds of MB on one row that max_length would drop or cut anyway; split such documents into several rows.
+MAX_TEXT_CHARS = 4 * 1024 * 1024
+MAX_ROW_DEPTH = 64  # messages nest 3 levels, a tool's JSON schema a few more
 
 
 class RowError(ValueError):
@@ -84,7 +92,7 @@ def _decode_structured(key: str, value: Any) -> Any:
         return value
     try:
         decoded = json.loads(value)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # JSONDecodeError, a 5000-digit number, nesting past the recursion limit
         if key in _JSON_ONLY_COLUMNS:
             raise RowError(f"'{key}' is a string that is not valid JSON") from None
         return value
@@ -453,10 +461,24 @@ def validate_standard_row(row: Dict[str, Any], require_response: bool = True) ->
         validate_messages(row['rejected_messages'], 'rejected_messages', True, has_media)
 
 
+def check_row_values(row: Dict[str, Any]) -> None:
+    """RowError naming the field for text a later step would crash on, or that is too long to tokenize sensibly."""
+    problem = find_problem(row, max_depth=MAX_ROW_DEPTH, max_chars=MAX_TEXT_CHARS, finite=False)
+    if problem is None:
+        return
+    if problem.kind == 'too_deep':  # named by its column: the full path would be MAX_ROW_DEPTH steps long
+        raise RowError(f"'{problem.path[0]}' {problem.message}")
+    place = indexed(problem.path).encode('utf-8', 'backslashreplace').decode('utf-8')  # a key may hold it
+    if problem.kind == 'too_long':
+        raise RowError(f"'{place}' {problem.message} characters of one text field; split it into several rows")
+    raise RowError(f"'{place}' {problem.message}; fix the escape in the file (a surrogate pair needs both halves)")
+
+
 def standardize_row(row: Dict[str, Any], columns: Optional[Dict[str, str]] = None,
                     require_response: bool = True) -> Tuple[str, Dict[str, Any]]:
     """Any supported row → (format name, standard row). Raises RowError with the reason."""
     row = clean_row(row, columns)
+    check_row_values(row)
     name = detect_format(row)
     converter = next(convert for fmt, _, convert in FORMATS if fmt == name)
     out, consumed = converter(row)

@@ -70,6 +70,10 @@ def _json_record(location: str, line: str) -> Record:
         value = json.loads(line)
     except json.JSONDecodeError as e:
         return Record(location, error=f'not valid JSON: {e.msg} (column {e.colno})')
+    except RecursionError:
+        return Record(location, error='not readable JSON: nested deeper than Python\'s recursion limit')
+    except ValueError as e:  # an integer of more than 4300 digits
+        return Record(location, error=f'not readable JSON: {str(e).split(";")[0]}')
     if not isinstance(value, dict):
         return Record(location, error=f'expected a JSON object, got {type(value).__name__}')
     return Record(location, data=value)
@@ -102,6 +106,10 @@ def _read_json_array(path: Path, text: str) -> Iterator[Record]:
             raise SwiftError(f'{path}:{e.lineno}:{e.colno}: not valid JSON ({e.msg}). A JSON array must be valid as a '
                              'whole: fix the file, or write one object per line (.jsonl) to get a report per line'
                              ) from None
+        except (ValueError, RecursionError) as e:  # a 5000-digit number; nesting past the recursion limit
+            reason = 'nested too deeply' if isinstance(e, RecursionError) else str(e).split(';')[0]
+            raise SwiftError(f'{path}: element {index} cannot be read ({reason}); fix it, or write one object per '
+                             'line (.jsonl) to get a report per line') from None
         line += text.count('\n', counted_to, pos)
         counted_to = pos
         location = f'{path}: element {index}' + (f' (line {line})' if multiline else '')
@@ -129,8 +137,8 @@ def read_json(path: Path) -> Iterator[Record]:
     if start == '{':
         try:
             value = json.loads(text)
-        except json.JSONDecodeError:
-            yield from read_json_lines(path, text)  # object per line
+        except (ValueError, RecursionError):  # not one object: one per line, each reported on its own
+            yield from read_json_lines(path, text)
             return
         yield Record(f'{path}:1', data=value)
         return

@@ -7,6 +7,7 @@
 Responses serialise with `.to_dict()` into exactly the JSON the OpenAI API returns, so a
 server can send them as they are.
 """
+import math
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -18,6 +19,9 @@ from swift.utils import SwiftError
 # (the name peft uses for "no adapter" in mixed-adapter batches).
 BASE_ADAPTER = '__base__'
 MAX_TOP_LOGPROBS = 20  # as the OpenAI API
+# Below this a temperature is greedy, as in vLLM: dividing logits by 1e-300 overflows float32 to inf (and NaN).
+GREEDY_TEMPERATURE = 1e-5
+SEED_RANGE = (-2**63, 2**63 - 1)  # int64, as OpenAI's seed; torch's generators take no more
 
 
 class InferError(SwiftError):
@@ -67,7 +71,7 @@ class RequestConfig:
 
     @property
     def greedy(self) -> bool:
-        return not self.temperature or self.temperature <= 0
+        return not self.temperature or self.temperature < GREEDY_TEMPERATURE
 
     @property
     def stop_list(self) -> List[str]:
@@ -80,16 +84,20 @@ class RequestConfig:
         checks = [
             (self.max_tokens is None or (isinstance(self.max_tokens, int) and self.max_tokens >= 1),
              'max_tokens', 'an integer >= 1 (or null for the rest of the context)'),
-            (self.temperature is not None and self.temperature >= 0, 'temperature', '>= 0 (0 is greedy)'),
-            (self.top_p is not None and 0 < self.top_p <= 1, 'top_p', 'in (0, 1]'),
+            (_finite(self.temperature) and self.temperature >= 0, 'temperature', 'a finite number >= 0 (0 is greedy)'),
+            (_finite(self.top_p) and 0 < self.top_p <= 1, 'top_p', 'a finite number in (0, 1]'),
             (isinstance(self.top_k, int) and self.top_k >= -1, 'top_k', 'an integer >= 0 (0 or -1 disables it)'),
-            (self.repetition_penalty is not None and self.repetition_penalty > 0, 'repetition_penalty', '> 0'),
-            (-2 <= (self.presence_penalty or 0) <= 2, 'presence_penalty', 'in [-2, 2]'),
-            (-2 <= (self.frequency_penalty or 0) <= 2, 'frequency_penalty', 'in [-2, 2]'),
+            (_finite(self.repetition_penalty) and self.repetition_penalty > 0, 'repetition_penalty',
+             'a finite number > 0'),
+            (_finite(self.presence_penalty or 0) and -2 <= (self.presence_penalty or 0) <= 2, 'presence_penalty',
+             'a finite number in [-2, 2]'),
+            (_finite(self.frequency_penalty or 0) and -2 <= (self.frequency_penalty or 0) <= 2, 'frequency_penalty',
+             'a finite number in [-2, 2]'),
             (isinstance(self.n, int) and self.n >= 1, 'n', 'an integer >= 1'),
             (self.top_logprobs is None or 0 <= self.top_logprobs <= MAX_TOP_LOGPROBS, 'top_logprobs',
              f'in [0, {MAX_TOP_LOGPROBS}]'),
-            (self.seed is None or isinstance(self.seed, int), 'seed', 'an integer'),
+            (self.seed is None or (isinstance(self.seed, int) and SEED_RANGE[0] <= self.seed <= SEED_RANGE[1]), 'seed',
+             f'an integer in [{SEED_RANGE[0]}, {SEED_RANGE[1]}] (int64)'),
             (isinstance(self.stop, (str, list, tuple)) or self.stop is None, 'stop', 'a string or a list of strings'),
         ]
         for ok, name, expected in checks:
@@ -98,6 +106,11 @@ class RequestConfig:
         if self.top_logprobs and not self.logprobs:
             raise InferError('top_logprobs needs logprobs=true')
         return self
+
+
+def _finite(value) -> bool:
+    """A real number, not inf or NaN (NaN slips through every range comparison, inf through the open-ended ones)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @dataclass

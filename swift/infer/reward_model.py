@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import torch
 from transformers import AutoModelForSequenceClassification
 
-from swift.model.loader import get_model_tokenizer
+from swift.model.loader import get_model_tokenizer, load_error
 from swift.template import get_template
 from swift.tuners import load_adapters
 from swift.utils import SwiftError, get_logger
@@ -63,12 +63,16 @@ def load_seq_cls_model(model_id: str, model_kwargs: Optional[Dict[str, Any]] = N
     """
     kwargs = dict(model_kwargs or {})
     _, tokenizer = get_model_tokenizer(model_id, load_model=False, **{k: v for k, v in kwargs.items() if k in (
-        'use_hf', 'revision', 'offline', 'model_type')})
+        'use_hf', 'revision', 'offline', 'model_type', 'trust_remote_code')})
     info = tokenizer.model_info
     if _is_seq_cls_checkpoint(Path(info.model_dir)):
         info.torch_dtype = resolve_dtype(kwargs.get('torch_dtype', 'auto'), detect_device())
-        model = AutoModelForSequenceClassification.from_pretrained(info.model_dir, num_labels=1,
-                                                                   dtype=info.torch_dtype)
+        try:
+            model = AutoModelForSequenceClassification.from_pretrained(
+                info.model_dir, num_labels=1, dtype=info.torch_dtype,
+                trust_remote_code=bool(kwargs.get('trust_remote_code')))
+        except (OSError, ValueError) as e:
+            raise load_error(info.model_dir, 'the reward model', e) from None
     else:
         causal, tokenizer = get_model_tokenizer(model_id, **kwargs)
         info = tokenizer.model_info

@@ -45,7 +45,7 @@ class SequenceSampler:
         scores = self._penalized(logits)
         if self.config.greedy:
             return int(scores.argmax())
-        scores = scores / self.config.temperature
+        scores = _finite(scores / self.config.temperature)
         scores = _top_k(scores, self.config.top_k)
         scores = _top_p(scores, self.config.top_p)
         probs = torch.softmax(scores, dim=-1)
@@ -66,6 +66,14 @@ class SequenceSampler:
             counts = torch.tensor(list(self.output_counts.values()), device=scores.device, dtype=scores.dtype)
             scores[ids] -= c.presence_penalty + c.frequency_penalty * counts
         return scores
+
+
+def _finite(scores):
+    """Scores a tiny (but valid) temperature or penalty overflowed, clipped to the dtype's range: their order stays,
+    and softmax stays defined (an inf or NaN probability makes torch.multinomial raise)."""
+    import torch
+    finfo = torch.finfo(scores.dtype)
+    return torch.nan_to_num(scores, nan=finfo.min, posinf=finfo.max, neginf=finfo.min)
 
 
 def _top_k(scores, k: int):

@@ -5,6 +5,7 @@
 Every loaded model carries `model.model_info` (what was loaded, from where, with which template),
 so later stages (training, inference, export) never have to ask again.
 """
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,32 @@ def resolve_model_info(model: str, model_dir: Path, model_type: Optional[str] = 
                      template=template, source=resolved.source)
 
 
+def remote_code_refused(model_dir) -> SwiftError:
+    return SwiftError(f'{model_dir} ships its own Python code (auto_map in its config), which swift runs only with '
+                      '--trust_remote_code true (trust_remote_code=True in Python): pass it if you trust this '
+                      'repository, or use a model that transformers supports natively')
+
+
+def needs_remote_code(model_dir) -> bool:
+    """Whether loading this model means running the repository's code, as transformers decides it: its config maps
+    an Auto class to a module of its own (auto_map) and transformers does not know its model_type natively."""
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
+    config_file = Path(model_dir) / 'config.json'
+    try:
+        config = json.loads(config_file.read_text(encoding='utf-8')) if config_file.is_file() else {}
+    except (OSError, ValueError):
+        return False  # an unreadable config fails later, with the loader's own message
+    return isinstance(config, dict) and bool(config.get('auto_map')) and config.get('model_type') not in \
+        CONFIG_MAPPING_NAMES
+
+
+def load_error(model_dir, what: str, error: Exception) -> SwiftError:
+    """The SwiftError for a transformers load that failed (a refusal to run remote code names the flag)."""
+    if 'trust_remote_code' in str(error):  # transformers' refusal to run the repository's code without the flag
+        return remote_code_refused(model_dir)
+    return SwiftError(f'{model_dir}: cannot load {what} ({error})')
+
+
 def load_tokenizer(model: str, **hub_kwargs):
     """The tokenizer of `model` (registry ID, alias, hub ID or directory), without loading weights."""
     _, tokenizer = get_model_tokenizer(model, load_model=False, **hub_kwargs)
@@ -73,13 +100,14 @@ def get_model_tokenizer(model: str,
                         use_hf: Optional[bool] = None,
                         revision: Optional[str] = None,
                         offline: Optional[bool] = None,
-                        trust_remote_code: bool = True,
+                        trust_remote_code: bool = False,
                         model_kwargs: Optional[Dict[str, Any]] = None) -> Tuple[Any, Any]:
     """(model or None, tokenizer), both tagged with `.model_info`.
 
     The model type's `requires` are checked before anything is read: a registered ID or an explicit
     model_type before the download, any model type once it is resolved (a local directory's from its
     config.json), so an incompatible install stops with a pip command instead of failing inside the model code.
+    A repository's own Python code runs only with trust_remote_code=True (--trust_remote_code), as in transformers.
     """
     from transformers import AutoTokenizer
 
@@ -93,7 +121,7 @@ def get_model_tokenizer(model: str,
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(model_dir), trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as e:
-        raise SwiftError(f'{model_dir}: cannot load a tokenizer ({e})') from None
+        raise load_error(model_dir, 'a tokenizer', e) from None
     if tokenizer.pad_token is None:
         # Padding positions are masked by position, so reusing EOS as pad never hides a trained EOS.
         tokenizer.pad_token = tokenizer.eos_token
@@ -117,7 +145,7 @@ def get_model_tokenizer(model: str,
         hf_model = AutoModelForCausalLM.from_pretrained(
             str(model_dir), dtype=dtype, device_map=device_map, trust_remote_code=trust_remote_code, **kwargs)
     except (OSError, ValueError) as e:
-        raise SwiftError(f'{model_dir}: cannot load the model ({e})') from None
+        raise load_error(model_dir, 'the model', e) from None
     hf_model.model_info = info
     logger.info(f'Loaded {model} from {model_dir} (type {info.model_type or "unknown"}, '
                 f'template {info.template or "tokenizer chat_template"}, dtype {dtype}, device {device})')

@@ -9,7 +9,10 @@ Rules:
 - `--flag value`, `--flag=value`; list fields take several values (`--dataset a b`), and one value
   anywhere (flag, file or keyword) is a list of one; a bare boolean flag means true.
 - Values are checked against the field's type: `lora_rank: 8.5` or `--max_steps 1e400` is an error,
-  not a silent 8 or a traceback.
+  not a silent 8 or a traceback. Inside mappings and lists too, nothing that would crash a later step gets
+  through: text with a lone surrogate (a "\\ud800" escape in a config file, bytes that are not UTF-8 on the
+  command line: printing or saving it fails), a non-finite number, a YAML alias inside its own anchor, or
+  aliases that expand to millions of values.
 - Every unknown key is reported at once, each with a did-you-mean. Renamed keys live in the class
   attribute `ALIASES = {'old_name': 'new_name'}` and print the new name.
 - A class may pick a more specific class from the raw values (`resolve_class`, e.g. `swift rlhf`
@@ -27,12 +30,17 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type, Ty
 
 from .errors import SwiftError, did_you_mean
 from .logger import get_logger
+from .untrusted import find_problem
 
 T = TypeVar('T')
 logger = get_logger()
 _TRUE = {'true', '1', 'yes', 'on', 't', 'y'}
 _FALSE = {'false', '0', 'no', 'off', 'f', 'n'}
 CONFIG_SUFFIXES = ('.yaml', '.yml', '.json')
+# Far beyond any real argument value (a few levels of engine_kwargs, a few hundred dataset names); a value past
+# them is a YAML alias that contains itself or expands exponentially, which printing or saving would never finish.
+MAX_VALUE_DEPTH = 32
+MAX_VALUE_ITEMS = 100_000
 
 
 def _unwrap_optional(tp):
@@ -118,6 +126,24 @@ def _convert(name: str, tp, value: Any):
             raise SwiftError(f'--{name}: expected a string, got {_describe(value)}')
         return str(value)
     return value
+
+
+def check_value(name: str, value: Any) -> None:
+    """A SwiftError naming the flag (and the place inside its value) for what a later step would crash on."""
+    problem = find_problem(value, max_depth=MAX_VALUE_DEPTH, max_values=MAX_VALUE_ITEMS)
+    if problem is None:
+        return
+    place = f'--{name}' + ''.join(f'[{part}]' if isinstance(part, int) else f'.{part}' for part in problem.path)
+    place = place.encode('utf-8', 'backslashreplace').decode('utf-8')  # a key may hold the surrogate itself
+    if problem.kind == 'too_deep':  # named by the flag alone: the path would be MAX_VALUE_DEPTH steps long
+        raise SwiftError(f'--{name}: nested more than {MAX_VALUE_DEPTH} levels deep, or contains itself (a YAML '
+                         'alias used inside its own anchor?)')
+    if problem.kind == 'too_many':
+        raise SwiftError(f'--{name}: more than {MAX_VALUE_ITEMS:,} values (YAML aliases that expand on each other?)')
+    if problem.kind == 'not_finite':
+        raise SwiftError(f'{place}: expected a finite number, got {problem.message.rsplit(" ", 1)[-1]}')
+    raise SwiftError(f'{place} {problem.message} (from an escape such as "\\ud800" in a config file, or from bytes '
+                     'on the command line that are not UTF-8)')
 
 
 def load_config_file(path: str) -> Dict[str, Any]:
@@ -266,6 +292,7 @@ def parse_args(cls: Type[T], args: Union[None, Sequence[str], Mapping[str, Any],
         try:
             value = _finalize_flag_values(name, hints[name], item.value) if item.from_flags else item.value
             values[name] = _convert(name, hints[name], value)
+            check_value(name, values[name])
         except SwiftError as e:
             errors.append(str(e))
     if unknown:

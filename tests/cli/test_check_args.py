@@ -52,6 +52,10 @@ def test_a_valid_training_config_is_printed_resolved_without_loading_anything(tm
     (['export', '--model', 'm', '--adapters', 'a', '--merge_lora', '--temperature', '0'],
      '--temperature is an option of swift infer, deploy, not of swift export'),
     (['deploy', '--model', 'm', '--port', '70000'], '--port must be in [0, 65535]'),
+    (['deploy', '--model', 'm', '--shutdown_timeout', '-1'], '--shutdown_timeout must be >= 0, got -1.0'),
+    (['deploy', '--model', 'm', '--max_embedding_inputs', '0'], '--max_embedding_inputs must be >= 1, got 0'),
+    (['deploy', '--model', 'm', '--max_request_bytes', '-5'], '--max_request_bytes must be >= 0 (0: no limit)'),
+    (['deploy', '--model', 'm', '--body_timeout', 'nan'], '--body_timeout: expected a finite number'),
 ])
 def test_what_the_run_would_refuse_is_refused_in_a_second(argv, message):
     code, out, err, heavy = swift(*argv, '--check_args')
@@ -71,3 +75,27 @@ def test_a_checkpoint_fills_in_what_infer_would_use(tmp_path):
     resolved = json.loads(out)
     assert (resolved['model'], resolved['template'], resolved['system']) == ('base-model', 'chatml', 'You are Nova.')
     assert heavy == '[]'
+
+
+@pytest.mark.parametrize('yaml_text, message', [
+    ('model: m\nsystem: "hi \\ud800"\n', '--system holds a lone UTF-16 surrogate (\\ud800) at character 3'),
+    ('model: m\nengine_kwargs: &x {a: *x}\n', '--engine_kwargs: nested more than 32 levels deep, or contains itself'),
+    ('model: m\nmax_new_tokens: 1.0e+400\n', '--max_new_tokens: expected a finite number'),
+    ('model: m\n1: x\n', 'key 1 is not an argument name'),
+])
+def test_a_crafted_config_is_one_line_never_a_traceback(tmp_path, yaml_text, message):
+    config = tmp_path / 'crafted.yaml'
+    config.write_text(yaml_text)
+    code, out, err, heavy = swift('infer', str(config), '--check_args')
+    assert code == 1 and out == '' and 'Traceback' not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith('swift infer: error: ') and message in last
+
+
+def test_one_number_for_a_list_flag_is_a_list_of_one(tmp_path):
+    config = tmp_path / 'grpo.yaml'
+    config.write_text('rlhf_type: grpo\nmodel: m\ndataset: d.jsonl\nreward_funcs: accuracy\nreward_weights: 1.0\n')
+    code, out, err, _ = swift('rlhf', str(config), '--check_args')
+    assert code == 0, err
+    resolved = json.loads(out)
+    assert resolved['reward_weights'] == [1.0] and resolved['reward_funcs'] == ['accuracy']

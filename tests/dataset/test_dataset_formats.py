@@ -4,6 +4,7 @@ import json
 import pytest
 
 from swift.dataset import RowError, standardize_row
+from swift.dataset.formats import MAX_TEXT_CHARS
 
 U, A, S, T = 'user', 'assistant', 'system', 'tool'
 
@@ -231,6 +232,17 @@ BAD_ROWS = [
     ('history not pairs', {'query': 'q', 'response': 'a', 'history': [['x']]}, r"history\[0\]' must be a \[query, response\]"),
     ('messages broken JSON string', {'messages': '[{"role": '}, r"'messages' is a string that is not valid JSON"),
     ('tool result without a call', {'messages': [m(U, 'q'), m(A, 'a'), m(T, 'r'), m(A, 'b')]}, r'without tool_calls'),
+    ('lone surrogate', {'messages': [m(U, 'hi \ud800'), m(A, 'a')]},
+     r"'messages\[0\].content' holds a lone UTF-16 surrogate \(\\ud800\) at character 3"),
+    ('lone surrogate in a side column', {'query': 'q', 'response': 'a', 'note': ['x', '\udfff']},
+     r"'note\[1\]' holds a lone UTF-16 surrogate"),
+    ('lone surrogate in a key', {'query': 'q', 'response': 'a', '\ud800': 1}, r"'\\ud800' is a key that holds"),
+    ('text too long to tokenize', {'text': 'x' * (MAX_TEXT_CHARS + 1)},
+     r"'text' is 4,194,305 characters long, more than the limit of 4,194,304 .*split it into several rows"),
+    ('nested too deeply', {'query': 'q', 'response': 'a', 'extra': json.loads('[' * 100 + ']' * 100)},
+     r"'extra' is nested more than 64 levels deep"),
+    ('messages JSON nested past the recursion limit', {'messages': '[' * 100_000 + ']' * 100_000},
+     r"'messages' is a string that is not valid JSON"),
 ]
 
 

@@ -320,3 +320,34 @@ def test_hub_library_failure_is_one_line():
     error = [line for line in done.stderr.splitlines() if line.startswith('swift data: error:')]
     assert len(error) == 1 and "'org/nothing:default/train' from Hugging Face" in error[0]
     assert 'Traceback' not in done.stderr
+
+
+def test_hostile_rows_are_row_errors_with_their_line_never_a_crash(tmp_path):
+    """A lone surrogate, a 10 MB string, nesting past Python's recursion limit, a number Python will not convert:
+    each is one bad row with file:line, and the good rows around them load."""
+    path = tmp_path / 'hostile.jsonl'
+    lines = [json.dumps({'query': 'q1', 'response': 'a1'}),
+             json.dumps({'query': 'hi \ud800', 'response': 'a2'}),  # json.dumps writes the escape "\ud800"
+             json.dumps({'text': 'word ' * 2_000_000}),
+             '{"text": ' + '[' * 100_000 + ']' * 100_000 + '}',
+             '{"query": "q5", "response": "a5", "n": ' + '9' * 5000 + '}',
+             json.dumps({'query': 'q6', 'response': 'a6'})]
+    path.write_text('\n'.join(lines) + '\n', encoding='utf-8')
+    result = load_datasets(str(path), report_dir=str(tmp_path / 'out'), log=False)
+    assert queries(result.train) == ['q1', 'q6']
+    bad = {row.location: row.reason for row in result.report.bad_rows}
+    assert list(bad) == [f'{path}:{n}' for n in (2, 3, 4, 5)]
+    assert 'lone UTF-16 surrogate (\\ud800) at character 3' in bad[f'{path}:2']
+    assert '10,000,000 characters long' in bad[f'{path}:3']
+    assert 'recursion limit' in bad[f'{path}:4'] and '4300 digits' in bad[f'{path}:5']
+    saved = json.loads((tmp_path / 'out' / 'dataset_report.json').read_text(encoding='utf-8'))
+    assert saved['bad_count'] == 4
+    with pytest.raises(SwiftError, match=r'hostile\.jsonl:2: .*lone UTF-16 surrogate'):
+        load_datasets(str(path), strict=True, log=False)
+
+
+def test_a_json_array_with_an_unreadable_element_is_one_clear_error(tmp_path):
+    path = tmp_path / 'arr.json'
+    path.write_text('[{"query": "q", "response": "a"}, {"text": ' + '[' * 100_000 + ']' * 100_000 + '}]')
+    with pytest.raises(SwiftError, match=r'arr\.json: element 1 cannot be read \(nested too deeply\)'):
+        load_datasets(str(path), log=False)

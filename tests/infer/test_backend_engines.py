@@ -199,7 +199,8 @@ def test_vllm_engine(tiny_model_dir, tokenizer, prompt_ids, adapter_dir, monkeyp
         monkeypatch.setitem(sys.modules, name, module)
     from swift.infer.backends import get_infer_engine
     engine = get_infer_engine('vllm', str(tiny_model_dir), template='smollm2', adapters=[f'mine={adapter_dir}'],
-                              max_batch_size=8, torch_dtype='bfloat16', engine_kwargs={'enforce_eager': True})
+                              max_batch_size=8, torch_dtype='bfloat16', engine_kwargs={'enforce_eager': True},
+                              trust_remote_code=True)  # --trust_remote_code reaches vLLM
     assert calls.engine_args == dict(model=str(tiny_model_dir), dtype='bfloat16', max_num_seqs=8, seed=42,
                                      trust_remote_code=True, enable_lora=True, max_loras=1, max_lora_rank=8,
                                      enforce_eager=True)
@@ -275,7 +276,7 @@ def test_sglang_engine(tiny_model_dir, tokenizer, prompt_ids, adapter_dir, monke
     engine = get_infer_engine('sglang', str(tiny_model_dir), template='smollm2', adapters=[f'mine={adapter_dir}'],
                               max_batch_size=4, torch_dtype='float16', engine_kwargs={'mem_fraction_static': 0.5})
     assert calls.engine_kwargs == dict(model_path=str(tiny_model_dir), dtype='float16', max_running_requests=4,
-                                       random_seed=42, trust_remote_code=True, log_level='error', enable_lora=True,
+                                       random_seed=42, trust_remote_code=False, log_level='error', enable_lora=True,
                                        lora_paths={'mine': str(adapter_dir)}, max_loras_per_batch=1,
                                        max_lora_rank=8, mem_fraction_static=0.5)
     assert engine.max_model_len == 4096

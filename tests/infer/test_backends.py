@@ -43,8 +43,9 @@ def test_vllm_arguments(tmp_path):
     (adapter / 'adapter_config.json').write_text('{"r": 16}')
     args = vllm_engine_args('/models/m', torch_dtype='bfloat16', max_batch_size=8, adapters=[('a', str(adapter))],
                             engine_kwargs={'gpu_memory_utilization': 0.5})
-    assert args == dict(model='/models/m', dtype='bfloat16', max_num_seqs=8, seed=42, trust_remote_code=True,
+    assert args == dict(model='/models/m', dtype='bfloat16', max_num_seqs=8, seed=42, trust_remote_code=False,
                         enable_lora=True, max_loras=1, max_lora_rank=16, gpu_memory_utilization=0.5)
+    assert vllm_engine_args('/models/m', trust_remote_code=True)['trust_remote_code'] is True
     config = RequestConfig(max_tokens=7, temperature=0.5, top_k=0, stop='END', seed=3, n=2, logprobs=True,
                            top_logprobs=4).validate()
     kwargs = vllm_sampling_kwargs(config, [2, 7])

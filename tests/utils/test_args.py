@@ -139,3 +139,35 @@ def test_every_unknown_flag_and_bad_value_is_reported_at_once():
 def test_a_non_string_keyword_is_refused():
     with pytest.raises(SwiftError, match='is not an argument name'):
         parse_args(Weights, {1: 'x'})
+
+
+BILLION_LAUGHS = 'columns:\n  a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n' + ''.join(
+    f'  a{i}: &a{i} [{", ".join([f"*a{i - 1}"] * 10)}]\n' for i in range(1, 9))
+
+
+@pytest.mark.parametrize('yaml_text, message', [
+    ('model: "hi \\ud800"\n', '--model holds a lone UTF-16 surrogate (\\ud800) at character 3'),
+    ('dataset: [ok.jsonl, "b\\udfff.jsonl"]\n', '--dataset[1] holds a lone UTF-16 surrogate (\\udfff) at character 1'),
+    ('columns: {"\\ud800": query}\n', '--columns.\\ud800 is a key that holds a lone UTF-16 surrogate'),
+    ('columns: &x {a: *x}\n', '--columns: nested more than 32 levels deep, or contains itself'),
+    ('columns: {a: .inf}\n', '--columns.a: expected a finite number, got inf'),
+    (BILLION_LAUGHS, '--columns: more than 100,000 values'),
+    (f'max_steps: {"9" * 5000}\n', 'cannot parse config file: Exceeds the limit (4300 digits)'),
+    ('columns: ' + '[' * 5000 + ']' * 5000 + '\n', 'cannot parse config file'),
+])
+def test_crafted_yaml_values_are_clear_errors(tmp_path, yaml_text, message):
+    """What printing or saving the arguments would crash on (or never finish) is refused while parsing."""
+    cfg = tmp_path / 'cfg.yaml'
+    cfg.write_text(yaml_text)
+    with pytest.raises(SwiftError) as error:
+        parse_args(Weights, [str(cfg)])
+    assert message in str(error.value)
+    str(error.value).encode('utf-8')  # the message itself prints anywhere: no surrogate in it
+
+
+def test_flag_bytes_that_are_not_utf8_are_a_clear_error():
+    # Python decodes such argv bytes to lone surrogates (surrogateescape); printing them fails later
+    with pytest.raises(SwiftError, match=r'--model holds a lone UTF-16 surrogate \(\\udcff\) at character 1'):
+        parse_args(Weights, ['--model', 'x\udcff'])
+    with pytest.raises(SwiftError, match='--columns.a: expected a finite number, got nan'):
+        parse_args(Weights, {'columns': {'a': float('nan')}})

@@ -6,7 +6,7 @@ import importlib
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Dict, List, Optional, Sequence, Tuple
 
-from swift.model.loader import get_model_tokenizer
+from swift.model.loader import get_model_tokenizer, needs_remote_code, remote_code_refused
 from swift.template import get_template
 from swift.utils import SwiftError, get_logger
 from swift.utils.checkpoint import ADAPTER_CONFIG, parse_adapter_spec, read_json_object
@@ -38,9 +38,12 @@ class ExternalEngine(InferEngine):
     def _load_tokenizer_and_template(self, model: str, template: Optional[str], default_system: Optional[str],
                                      hub_kwargs: Dict[str, Any]) -> str:
         """Load the tokenizer (no weights) and swift's template; returns the local model directory."""
-        hub = {k: v for k, v in hub_kwargs.items() if k in ('model_type', 'use_hf', 'revision', 'offline')}
+        hub = {k: v for k, v in hub_kwargs.items() if k in ('model_type', 'use_hf', 'revision', 'offline',
+                                                             'trust_remote_code')}
         _, tokenizer = get_model_tokenizer(model, load_model=False, **hub)
         info = tokenizer.model_info
+        if not hub_kwargs.get('trust_remote_code') and needs_remote_code(info.model_dir):
+            raise remote_code_refused(info.model_dir)  # before the library, whatever its own rule
         self.tokenizer = tokenizer
         self.template = get_template(template or info.template or info.model_dir, tokenizer=tokenizer,
                                      default_system=default_system)

@@ -113,6 +113,8 @@ class LmdeployEngine(ExternalEngine):
         backend_config = lmdeploy_backend_config(lmdeploy, backend=backend, max_batch_size=max_batch_size,
                                                  adapters=specs, engine_kwargs=engine_kwargs)
         logger.info(f'starting LMDeploy ({backend}): {backend_config}')
+        # LMDeploy has no trust_remote_code switch (it loads configs with it on): a model that needs the repository's
+        # code was refused above unless --trust_remote_code was given
         self.pipeline = lmdeploy.pipeline(str(model_dir), backend_config=backend_config)
         # LMDeploy >= 0.11: Pipeline wraps the AsyncEngine, which runs on the pipeline's own loop thread.
         self.engine = getattr(self.pipeline, 'async_engine', self.pipeline)

@@ -18,12 +18,12 @@ INSTALL = 'pip install "sglang[all]"'
 
 
 def sglang_engine_kwargs(model_dir: str, *, torch_dtype: Any = 'auto', max_batch_size: int = 256,
-                         adapters: Sequence[Tuple[str, str]] = (), seed: int = 42,
+                         adapters: Sequence[Tuple[str, str]] = (), seed: int = 42, trust_remote_code: bool = False,
                          engine_kwargs: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """Keywords of sglang.Engine (its ServerArgs)."""
     kwargs: Dict[str, Any] = dict(model_path=str(model_dir), dtype=str(torch_dtype or 'auto').replace('torch.', ''),
-                                  max_running_requests=max_batch_size, random_seed=seed, trust_remote_code=True,
-                                  log_level='error')
+                                  max_running_requests=max_batch_size, random_seed=seed,
+                                  trust_remote_code=trust_remote_code, log_level='error')
     if adapters:
         kwargs.update(enable_lora=True, lora_paths={name: path for name, path in adapters},
                       max_loras_per_batch=len(adapters), max_lora_rank=max_lora_rank([p for _, p in adapters]))
@@ -70,7 +70,9 @@ class SglangEngine(ExternalEngine):
         model_dir = self._load_tokenizer_and_template(model, template, default_system, hub_kwargs)
         specs = self._set_adapters(adapters, merge_lora)
         kwargs = sglang_engine_kwargs(model_dir, torch_dtype=torch_dtype, max_batch_size=max_batch_size,
-                                      adapters=specs, seed=seed, engine_kwargs=engine_kwargs)
+                                      adapters=specs, seed=seed,
+                                      trust_remote_code=bool(hub_kwargs.get('trust_remote_code')),
+                                      engine_kwargs=engine_kwargs)
         logger.info(f'starting SGLang: {kwargs}')
         self.engine = sglang.Engine(**kwargs)
         self.max_model_len = getattr(getattr(self.engine, 'tokenizer_manager', None), 'context_len', None)

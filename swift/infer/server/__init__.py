@@ -5,9 +5,11 @@
 
     swift deploy --model smollm2-135m-instruct --port 8000
 
-Modules: app (routes), schemas (request bodies), shaping (response bodies), admission (slots and
-the bounded waiting line), auth, models (served names ↔ adapters), embeddings, stats (periodic
-log line), errors (OpenAI-style error bodies) and deploy (the command; its flags are
+Modules: app (routes), body (reading and checking a request body: size, time, depth, text),
+schemas (request bodies), shaping (response bodies), admission (slots and the bounded waiting
+line), auth, models (served names ↔ adapters), embeddings, stats (periodic log line), errors
+(OpenAI-style error bodies), shutdown (what a graceful shutdown does to running requests),
+serving (uvicorn, telling the app when shutdown begins) and deploy (the command; its flags are
 swift.arguments.DeployArguments).
 FastAPI is imported only when the app is built, so `import swift.infer.server` stays cheap.
 """

@@ -7,18 +7,21 @@ once, a bounded waiting line, 429 past it), then runs on the engine's async API,
 scheduler batches whatever is running. A stream holds its slot until its last event; a client
 that goes away mid-stream closes the engine's stream (the engine drops the request before its
 next step) and gives the slot back at once.
+
+Every body is read within limits and checked before any model work (body.py). On shutdown (serving.py tells
+`Server.begin_shutdown`) new requests get 503, running ones may finish for `shutdown_timeout` seconds, and then
+each remaining one ends with an OpenAI-style error: a 503 body, or an error event and [DONE] in a stream.
 """
 import asyncio
 import functools
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Callable, Dict, List, Optional, Sequence
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from swift.utils import SwiftError, get_logger
@@ -26,11 +29,13 @@ from swift.utils import SwiftError, get_logger
 from ..protocol import InferRequest, RequestConfig
 from . import echo, embeddings
 from .admission import Admission, QueueFull, RequestTooLarge
-from .auth import check_api_key
-from .errors import APIError, bad_request, from_exception, queue_full, timed_out
+from .auth import check_api_key, has_api_key
+from .body import BodyLimits, parse_body
+from .errors import APIError, bad_request, client_closed, from_exception, queue_full, shutting_down, timed_out
 from .models import ServedModels
 from .schemas import ChatCompletionRequest, CompletionRequest, EmbeddingRequest, GenerationDefaults
 from .shaping import SSE_DONE, CompletionShaper, chat_body, chat_chunk, sse
+from .shutdown import Shutdown
 from .stats import PeriodicLogger, ServerStats
 
 logger = get_logger('swift.deploy')
@@ -46,7 +51,16 @@ class ServerConfig:
     request_timeout: Optional[float] = 600.0  # seconds from arrival to the last token; None: no limit
     log_interval: float = 10.0  # seconds between status lines; 0: none
     retry_after_s: int = 1  # the Retry-After of a 429
+    max_request_bytes: Optional[int] = 16 * 1024 * 1024  # a larger body is a 413; None: no limit
+    body_timeout: Optional[float] = 30.0  # seconds to receive a whole body, else 408; None: no limit
+    max_embedding_inputs: int = 256  # inputs in one /v1/embeddings request
+    shutdown_timeout: float = 30.0  # seconds running requests may take to finish once shutdown has begun
+    enable_docs: bool = True  # /docs, /redoc, /openapi.json (behind the key when api_key is set)
     defaults: GenerationDefaults = field(default_factory=GenerationDefaults)
+
+    @property
+    def body_limits(self) -> BodyLimits:
+        return BodyLimits(self.max_request_bytes, self.body_timeout or None)
 
 
 def counted(handler):
@@ -75,11 +89,12 @@ class Server:
         self.admission = Admission(config.max_running, config.max_queue_size)
         self.served = ServedModels.for_engine(engine, config.served_model_name, config.adapter_specs)
         self.stats = ServerStats()
+        self.shutdown = Shutdown()
 
     # ---- chat and completions -----------------------------------------------------------------
     @counted
     async def chat_completions(self, request: Request):
-        body = await parse_body(request, ChatCompletionRequest)
+        body = await parse_body(request, ChatCompletionRequest, self.config.body_limits)
         model = body.model or self.served.base_name
         infer_request, config = body.to_engine(self.config.defaults, self.served.adapter_for(body.model))
         if config.stream:
@@ -90,7 +105,7 @@ class Server:
 
     @counted
     async def completions(self, request: Request):
-        body = await parse_body(request, CompletionRequest)
+        body = await parse_body(request, CompletionRequest, self.config.body_limits)
         model = body.model or self.served.base_name
         adapter = self.served.adapter_for(body.model)
         pairs = body.to_engine(self.config.defaults, adapter)
@@ -146,13 +161,14 @@ class Server:
 
     async def _events(self, chunks: AsyncIterator, to_event, started: float, release) -> AsyncIterator[str]:
         timeout = self.config.request_timeout
+        cut = self.shutdown.watch()
         try:
             while True:
                 remaining = None if not timeout else timeout - (time.monotonic() - started)
                 if remaining is not None and remaining <= 0:
                     raise asyncio.TimeoutError()
                 try:
-                    chunk = await asyncio.wait_for(chunks.__anext__(), remaining)
+                    chunk = await _next_chunk(chunks, cut, remaining)
                 except StopAsyncIteration:
                     break
                 if chunk.usage is not None:
@@ -167,6 +183,7 @@ class Server:
             logger.warning(f'stream ended early: {api_error.message}')
             yield sse(api_error.body())
         finally:
+            cut.cancel()
             await chunks.aclose()  # a client that left: the engine drops the request before its next step
             release()
         yield SSE_DONE
@@ -174,10 +191,10 @@ class Server:
     # ---- embeddings -------------------------------------------------------------------------------
     @counted
     async def embeddings(self, request: Request):
-        body = await parse_body(request, EmbeddingRequest)
+        body = await parse_body(request, EmbeddingRequest, self.config.body_limits)
         embeddings.check_supported(self.engine, body.dimensions)
         adapter = self.served.adapter_for(body.model)
-        token_ids = embeddings.tokenize_inputs(self.engine, body.inputs())
+        token_ids = embeddings.tokenize_inputs(self.engine, body.inputs(self.config.max_embedding_inputs))
 
         async def run():
             async with self._slot(1):
@@ -203,9 +220,10 @@ class Server:
         self.admission.release(weight)
 
     async def _with_timeout(self, coroutine):
+        """The coroutine's result within the request timeout, and before a shutdown cuts it (503)."""
         timeout = self.config.request_timeout
         try:
-            return await asyncio.wait_for(coroutine, timeout or None)
+            return await asyncio.wait_for(self.shutdown.before_cut(coroutine), timeout or None)
         except asyncio.TimeoutError:
             raise timed_out(timeout) from None
 
@@ -219,9 +237,23 @@ class Server:
         else:
             self.stats.failed += 1
 
-    def health(self) -> Dict[str, Any]:
+    def health(self, request: Request):
+        """{"status": "ok"} (503 "shutting_down" once shutdown has begun, so a load balancer stops sending); the
+        model name and counters too for a caller with the key (or when the server has none)."""
+        if self.shutdown.begun:
+            return JSONResponse({'status': 'shutting_down'}, status_code=503)
+        if not has_api_key(request.headers.get('authorization'), self.config.api_key):
+            return {'status': 'ok'}
         snapshot = self.stats.snapshot(self.admission, self.engine)
         return {'status': 'ok', 'model': self.served.base_name, **snapshot}
+
+    def begin_shutdown(self) -> None:
+        """Called on the server's loop when it stops accepting connections (SIGTERM, Ctrl-C)."""
+        timeout = self.config.shutdown_timeout
+        running, waiting = self.admission.running_requests, self.admission.waiting
+        logger.info(f'shutting down: {running} running and {waiting} waiting requests get {timeout:g} s to finish '
+                    '(--shutdown_timeout)')
+        self.shutdown.begin(timeout)
 
 
 class _SlotContext:
@@ -265,8 +297,7 @@ async def unless_disconnected(request: Request, coroutine):
             await asyncio.gather(work, return_exceptions=True)
         watcher.cancel()
     if work.cancelled():
-        raise APIError(499, 'the client closed the connection before the answer was ready',
-                       code='client_closed_request')
+        raise client_closed()
     return work.result()
 
 
@@ -274,6 +305,21 @@ async def _disconnected(request: Request) -> None:
     """Returns when the client has gone (the body is already read, so the next message is the disconnect)."""
     while (await request.receive())['type'] != 'http.disconnect':
         pass
+
+
+async def _next_chunk(chunks: AsyncIterator, cut: asyncio.Future, remaining: Optional[float]):
+    """The stream's next chunk; StopAsyncIteration at its end, TimeoutError past `remaining` seconds, a 503 APIError
+    once the shutdown cut has come. The engine's step is cancelled in the two last cases (and when we are)."""
+    step = asyncio.ensure_future(chunks.__anext__())
+    try:
+        done, _ = await asyncio.wait({step, cut}, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not step.done():
+            step.cancel()
+            await asyncio.gather(step, return_exceptions=True)
+    if step in done:
+        return step.result()
+    raise shutting_down() if cut in done else asyncio.TimeoutError()
 
 
 async def gather_or_cancel(coroutines: list) -> list:
@@ -299,34 +345,6 @@ def _once(function: Callable[[], None]) -> Callable[[], None]:
     return wrapper
 
 
-async def parse_body(request: Request, model: type):
-    """The JSON body validated as `model`; 400 with the first problem for malformed JSON or bad fields."""
-    raw = await request.body()
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise bad_request(f'the request body is not valid JSON: {e}', code='invalid_json') from None
-    if not isinstance(data, dict):
-        raise bad_request('the request body must be a JSON object')
-    try:
-        return model.model_validate(data)
-    except ValidationError as e:
-        raise _validation_error(e) from None
-
-
-def _validation_error(error: ValidationError) -> APIError:
-    first = error.errors()[0]
-    param = '.'.join(str(part) for part in first['loc']) or None
-    if first['type'] == 'extra_forbidden':
-        return bad_request(f'unknown parameter {param!r} (not supported by this server)', param=param,
-                           code='unknown_parameter')
-    if first['type'] == 'missing':
-        return bad_request(f'missing required parameter {param!r}', param=param, code='missing_parameter')
-    shown = repr(first.get('input'))
-    shown = shown if len(shown) <= 80 else shown[:77] + '...'
-    return bad_request(f'{param}: {first["msg"]} (got {shown})', param=param)
-
-
 def create_app(engine, config: Optional[ServerConfig] = None) -> FastAPI:
     """The ASGI app serving `engine` (the caller keeps ownership of the engine and closes it)."""
     server = Server(engine, config or ServerConfig())
@@ -340,20 +358,37 @@ def create_app(engine, config: Optional[ServerConfig] = None) -> FastAPI:
         if task is not None:
             task.cancel()
 
-    app = FastAPI(title='swift deploy', lifespan=lifespan)
+    # FastAPI's own docs routes would answer without the key: ours below take it like every /v1 route
+    app = FastAPI(title='swift deploy', lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.server = server
     _add_error_handlers(app)
 
     async def require_key(request: Request) -> None:
         check_api_key(request.headers.get('authorization'), server.config.api_key)
 
+    async def accepting() -> None:
+        server.shutdown.refuse_if_begun()
+
     authorized = [Depends(require_key)]
+    generating = [Depends(require_key), Depends(accepting)]
     app.add_api_route('/health', server.health, methods=['GET'])
     app.add_api_route('/v1/models', lambda: server.served.listing(), methods=['GET'], dependencies=authorized)
-    app.add_api_route('/v1/chat/completions', server.chat_completions, methods=['POST'], dependencies=authorized)
-    app.add_api_route('/v1/completions', server.completions, methods=['POST'], dependencies=authorized)
-    app.add_api_route('/v1/embeddings', server.embeddings, methods=['POST'], dependencies=authorized)
+    app.add_api_route('/v1/chat/completions', server.chat_completions, methods=['POST'], dependencies=generating)
+    app.add_api_route('/v1/completions', server.completions, methods=['POST'], dependencies=generating)
+    app.add_api_route('/v1/embeddings', server.embeddings, methods=['POST'], dependencies=generating)
+    if server.config.enable_docs:
+        _add_docs(app, authorized)
     return app
+
+
+def _add_docs(app: FastAPI, authorized: list) -> None:
+    """/openapi.json, /docs (Swagger UI) and /redoc, behind the same key as the API."""
+    app.add_api_route('/openapi.json', lambda: JSONResponse(app.openapi()), methods=['GET'],
+                      dependencies=authorized, include_in_schema=False)
+    app.add_api_route('/docs', lambda: get_swagger_ui_html(openapi_url='/openapi.json', title=app.title),
+                      methods=['GET'], dependencies=authorized, include_in_schema=False)
+    app.add_api_route('/redoc', lambda: get_redoc_html(openapi_url='/openapi.json', title=app.title),
+                      methods=['GET'], dependencies=authorized, include_in_schema=False)
 
 
 def _add_error_handlers(app: FastAPI) -> None:

@@ -15,3 +15,12 @@ def check_api_key(authorization: Optional[str], api_key: Optional[str]) -> None:
         raise APIError(401, 'Invalid or missing API key: send the header "Authorization: Bearer <key>" with the '
                        'key the server was started with (--api_key)', code='invalid_api_key',
                        headers={'WWW-Authenticate': 'Bearer'})
+
+
+def has_api_key(authorization: Optional[str], api_key: Optional[str]) -> bool:
+    """Whether the header carries `api_key` (always true when no key is configured)."""
+    try:
+        check_api_key(authorization, api_key)
+    except APIError:
+        return False
+    return True

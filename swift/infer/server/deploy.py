@@ -1,8 +1,14 @@
 """`swift deploy`, top to bottom: parse → check → bind the port → engine → app → serve until interrupted.
 
     result = deploy_main(['--model', 'smollm2-135m-instruct', '--port', '8000'])   # returns when the server stops
+
+SIGINT (Ctrl-C) and SIGTERM (docker stop, Kubernetes) both shut down gracefully (serving.py) and return here, so
+the engine is closed and the exit status is 0.
 """
+import contextlib
+import signal
 import socket
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Sequence, Union
 
@@ -33,7 +39,9 @@ def server_config(args: DeployArguments) -> ServerConfig:
     return ServerConfig(served_model_name=args.served_model_name, adapter_specs=list(args.adapters),
                         api_key=args.api_key, max_running=args.max_batch_size, max_queue_size=args.max_queue_size,
                         request_timeout=args.request_timeout or None, log_interval=args.log_interval,
-                        defaults=defaults)
+                        max_request_bytes=args.max_request_bytes or None, body_timeout=args.body_timeout or None,
+                        max_embedding_inputs=args.max_embedding_inputs, shutdown_timeout=args.shutdown_timeout,
+                        enable_docs=args.enable_docs, defaults=defaults)
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -50,11 +58,33 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+class Terminated(Exception):
+    """SIGTERM, as uvicorn raises it again once its graceful shutdown is over."""
+
+
+@contextlib.contextmanager
+def sigterm_returns():
+    """While serving, a SIGTERM ends like Ctrl-C: uvicorn shuts down, then raises the signal again once its own
+    handler is gone; the default action would kill the process there, before the engine is closed."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread takes signals
+        yield
+        return
+
+    def terminated(signum, frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def serve(app, sock: socket.socket, access_log: bool = False) -> None:
-    """Run uvicorn on an already bound socket until Ctrl-C."""
-    import uvicorn
-    config = uvicorn.Config(app, log_level='info', access_log=access_log, timeout_graceful_shutdown=5)
-    uvicorn.Server(config).run(sockets=[sock])
+    """Run the app on an already bound socket until SIGINT or SIGTERM, then shut down gracefully."""
+    from .serving import graceful_server  # uvicorn, only once there is something to serve
+    with sigterm_returns():
+        graceful_server(app, log_level='info', access_log=access_log).run(sockets=[sock])
 
 
 def deploy_main(args: Union[DeployArguments, Sequence[str], Dict[str, Any], None] = None, **kwargs) -> DeployResult:
@@ -73,7 +103,7 @@ def deploy_main(args: Union[DeployArguments, Sequence[str], Dict[str, Any], None
         logger.info(f'serving {", ".join(served)} at {url} '
                     f'(max_batch_size {args.max_batch_size}, max_queue_size {args.max_queue_size})')
         serve(app, sock, access_log=args.access_log)
-    except KeyboardInterrupt:  # uvicorn has shut down gracefully and re-raised Ctrl-C: the normal way to stop
+    except (KeyboardInterrupt, Terminated):  # uvicorn has shut down gracefully and re-raised the signal
         logger.info('server stopped')
     finally:
         engine.close()

@@ -36,11 +36,28 @@ def hidden_size(model) -> int:
     return text_config.hidden_size
 
 
+def vocab_size(engine) -> int:
+    """How many token ids the model's embedding table holds (ids outside [0, size) fail inside the forward pass)."""
+    embeddings = engine.model.get_input_embeddings() if hasattr(engine.model, 'get_input_embeddings') else None
+    return getattr(embeddings, 'num_embeddings', None) or len(engine.tokenizer)
+
+
+def check_token_ids(ids: List[int], size: int, name: str, param: str) -> None:
+    """A 400 naming the first id outside [0, size)."""
+    for position, token_id in enumerate(ids):
+        if not 0 <= token_id < size:
+            raise bad_request(f'{name} holds token id {token_id} at position {position}, outside this model\'s '
+                              f'vocabulary [0, {size})', param=param)
+
+
 def tokenize_inputs(engine, inputs: Sequence[Union[str, List[int]]]) -> List[List[int]]:
-    """Token ids of every input; a 400 for an input longer than the model's context."""
+    """Token ids of every input; a 400 for an id outside the vocabulary or an input longer than the model's context."""
     limit = getattr(engine, 'max_model_len', None)
+    size = vocab_size(engine)
     encoded = []
     for index, item in enumerate(inputs):
+        if isinstance(item, list):
+            check_token_ids(item, size, f'input[{index}]', 'input')
         ids = list(item) if isinstance(item, list) else list(engine.tokenizer(item)['input_ids'])
         if limit is not None and len(ids) > limit:
             raise APIError(400, f'input[{index}] has {len(ids)} tokens but the model\'s context is {limit} tokens',

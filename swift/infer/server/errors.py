@@ -34,6 +34,17 @@ def bad_request(message: str, param: Optional[str] = None, code: Optional[str] =
     return APIError(400, message, param=param, code=code)
 
 
+def client_closed() -> APIError:
+    """The client hung up before the answer (or its own body) was complete: logged as nothing worse than a 4xx."""
+    return APIError(499, 'the client closed the connection before the answer was ready', code='client_closed_request')
+
+
+def shutting_down() -> APIError:
+    return APIError(503, 'the server is shutting down and did not finish this request in time (--shutdown_timeout); '
+                    'retry on another replica or once it is back', type='server_error', code='shutting_down',
+                    headers={'Connection': 'close'})
+
+
 def model_not_found(name: str, served: list) -> APIError:
     return APIError(404, f'The model {name!r} does not exist. Served models: {", ".join(served)}', param='model',
                     code='model_not_found')

@@ -133,7 +133,7 @@ class CompletionRequest(_Request):
                               'log-probabilities)', param='max_tokens')
         if self.echo_only:
             self.prompts()  # the same 400s for a malformed prompt or field as a generating request
-            self._config(defaults, 1, self.logprobs is not None, self.logprobs or None)
+            self._config(defaults, 1, self.logprobs is not None, self.logprobs or None).validate()
             return []
         config = self._config(defaults, self.max_tokens, self.logprobs is not None, self.logprobs or None)
         return [(InferRequest(prompt=p, adapter=adapter), config) for p in self.prompts()]
@@ -148,8 +148,8 @@ class EmbeddingRequest(BaseModel):
     dimensions: Optional[int] = None
     user: Optional[str] = None
 
-    def inputs(self) -> List[Union[str, List[int]]]:
-        """Each input as text or as token ids."""
+    def inputs(self, max_inputs: Optional[int] = None) -> List[Union[str, List[int]]]:
+        """Each input as text or as token ids; a 400 past `max_inputs` (before any of them is tokenized)."""
         value = self.input
         if isinstance(value, str):
             items = [value]
@@ -160,6 +160,9 @@ class EmbeddingRequest(BaseModel):
         if not items or any(len(item) == 0 for item in items):
             raise bad_request('input must be a non-empty string, list of strings, or list of token-id lists',
                               param='input')
+        if max_inputs is not None and len(items) > max_inputs:
+            raise bad_request(f'input has {len(items)} inputs; this server embeds at most {max_inputs} per request '
+                              '(--max_embedding_inputs): split them over several requests', param='input')
         return items
 
 

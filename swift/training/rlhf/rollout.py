@@ -147,7 +147,7 @@ class VllmRollout(_Rollout):
         args = self.args
         kwargs = dict(model=_base_model_dir(self.model, args), dtype=dtype_name(getattr(args, 'torch_dtype', 'auto')),
                       gpu_memory_utilization=args.vllm_gpu_memory_utilization, max_num_seqs=self.max_batch_size,
-                      seed=args.seed, trust_remote_code=True,
+                      seed=args.seed, trust_remote_code=bool(getattr(args, 'trust_remote_code', False)),
                       # the engine runs inside this process (TRL colocate), so its model can take load_weights
                       distributed_executor_backend='external_launcher')
         if args.vllm_max_model_len:

@@ -22,10 +22,11 @@ def _http_client_module():
 httpx = _http_client_module()
 
 
-def start_uvicorn(app, sock, **config):
-    """uvicorn serving `app` on `sock` in a daemon thread, returned once it has started."""
+def start_uvicorn(app, sock, server=None, **config):
+    """uvicorn serving `app` on `sock` in a daemon thread, returned once it has started (`server`: a uvicorn.Server
+    already made for the app; else a plain one with `config`)."""
     import uvicorn
-    server = uvicorn.Server(uvicorn.Config(app, log_level='warning', **config))
+    server = server or uvicorn.Server(uvicorn.Config(app, log_level='warning', **config))
     thread = threading.Thread(target=server.run, kwargs={'sockets': [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -39,23 +40,32 @@ def start_uvicorn(app, sock, **config):
 def running_server(engine, **config) -> Iterator['RunningServer']:
     from swift.infer.server.app import ServerConfig, create_app
     from swift.infer.server.deploy import bind_socket
+    from swift.infer.server.serving import graceful_server
     config.setdefault('log_interval', 0)
+    config.setdefault('shutdown_timeout', 2)
     app = create_app(engine, ServerConfig(**config))
     sock = bind_socket('127.0.0.1', 0)
-    server, thread = start_uvicorn(app, sock, timeout_graceful_shutdown=2)
+    server, thread = start_uvicorn(app, sock, server=graceful_server(app, log_level='warning'))
+    running = RunningServer(f'http://127.0.0.1:{sock.getsockname()[1]}', app.state.server, server, thread)
     try:
-        yield RunningServer(f'http://127.0.0.1:{sock.getsockname()[1]}', app.state.server)
+        yield running
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        running.stop()
+        thread.join(timeout=30)
         sock.close()
 
 
 class RunningServer:
 
-    def __init__(self, url: str, state):
+    def __init__(self, url: str, state, uvicorn_server=None, thread=None):
         self.url = url
         self.state = state  # swift.infer.server.app.Server: admission, stats
+        self.uvicorn_server = uvicorn_server
+        self.thread = thread
+
+    def stop(self) -> None:
+        """Begin a graceful shutdown, as SIGTERM does (uvicorn's signal handler sets the same flag)."""
+        self.uvicorn_server.should_exit = True
 
     def client(self, api_key: str = 'none', timeout: float = 60.0):
         import openai

@@ -142,6 +142,7 @@ def test_vllm_rollout(parts, tiny_model_dir, monkeypatch):
     assert kwargs['gpu_memory_utilization'] == 0.25 and kwargs['max_model_len'] == 1024
     assert kwargs['distributed_executor_backend'] == 'external_launcher' and kwargs['dtype'] == 'float32'
     assert 'enable_sleep_mode' not in kwargs
+    assert kwargs['trust_remote_code'] is False  # the repository's own code runs only with --trust_remote_code
 
     # the weights: the base model's parameter names, no LoRA entries, values of the merged model
     assert len(calls.loaded) == 1
@@ -201,9 +202,11 @@ def test_sleep_mode_flag(parts, tiny_model_dir, monkeypatch):
     vllm.LLM.wake_up = lambda self, tags=None: events.append(('wake_up', tags))
     monkeypatch.setitem(sys.modules, 'vllm', vllm)
     rollout = make_rollout(parts.model, parts.tokenizer, parts.template,
-                           _args(tiny_model_dir, vllm_enable_sleep_mode=True, vllm_max_model_len=None), 2)
+                           _args(tiny_model_dir, vllm_enable_sleep_mode=True, vllm_max_model_len=None,
+                                 trust_remote_code=True), 2)
     rollout.generate(ROWS[:1], n=2, seed=0)
     assert calls.llm_kwargs[0]['enable_sleep_mode'] is True and 'max_model_len' not in calls.llm_kwargs[0]
+    assert calls.llm_kwargs[0]['trust_remote_code'] is True
     assert events == [('wake_up', None), ('sleep', 1)]
 
 
