@@ -4,11 +4,10 @@ Each log step appends one JSON line: step, epoch, loss, token accuracy, grad nor
 peak memory, trained tokens per second and ETA.
 """
 import json
-import os
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 from transformers import TrainerCallback
 

@@ -2,7 +2,6 @@
 import pytest
 import torch
 
-from swift.utils import device as device_mod
 from swift.utils.device import detect_device, resolve_dtype
 from swift.utils.errors import SwiftError
 
