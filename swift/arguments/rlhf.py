@@ -42,7 +42,7 @@ class RLHFArguments(TrainingCommonArguments):
     OFFLINE: ClassVar[bool] = True  # rows carry answers (False: prompts, answered while training)
     PAIRWISE: ClassVar[bool] = False  # rows need a rejected answer
 
-    rlhf_type: str = field(default='dpo', metadata={'help': 'dpo | orpo | simpo | cpo | kto | rm | ppo | grpo'})
+    rlhf_type: str = field(default='dpo', metadata={'help': 'dpo | orpo | simpo | cpo | kto | rm | ppo | grpo | gkd'})
     # Pairs and KTO score the last answer only, as TRL does; a row's earlier turns are its prompt.
     loss_scale: str = override(DataArguments, 'loss_scale', 'last_round')
 
@@ -318,10 +318,48 @@ class GRPOArguments(ReferenceArguments, RewardSourceArguments, RolloutArguments,
         return self.beta != 0.0
 
 
+# ---------------------------------------------------------------- distillation
+
+
+@dataclass
+class GKDArguments(RolloutArguments, RLHFArguments):
+    """GKD (Agarwal et al. 2024, TRL's GKDTrainer): the student learns the teacher's next-token distributions.
+
+    Rows carry answers (off-policy steps train on them); with probability --lmbda a step answers the prompts
+    with the student instead (on-policy), else with --seq_kd the teacher answers them.
+    """
+    GROUP_TITLE = 'GKD'
+    RLHF_TYPE = 'gkd'
+
+    rlhf_type: str = override(RLHFArguments, 'rlhf_type', 'gkd')
+    teacher_model: Optional[str] = field(default=None, metadata={'help': 'the teacher (must share the student\'s '
+                                                                         'tokenizer)'})
+    teacher_adapters: List[str] = field(default_factory=list, metadata={'help': 'adapters merged into the teacher'})
+    beta: float = field(default=0.5, metadata={'help': 'generalized JSD interpolation: 0 forward KL(teacher||student)'
+                                                       ', 1 reverse KL, between: JSD'})
+    lmbda: float = field(default=0.5, metadata={'help': 'probability that a step trains on the student\'s own '
+                                                        'answers (on-policy)'})
+    seq_kd: bool = field(default=False, metadata={'help': 'off-policy steps train on the teacher\'s answers instead '
+                                                          'of the dataset\'s (sequence-level KD)'})
+    sft_alpha: float = field(default=0.0, metadata={'help': 'add sft_alpha × the NLL of the labelled tokens'})
+
+    ALIASES = {'teacher_model_id_or_path': 'teacher_model'}
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not self.teacher_model:
+            raise SwiftError('GKD needs --teacher_model: a model with the same tokenizer as --model')
+        check_range('beta', self.beta, what='in [0, 1]', low=0, high=1)
+        check_range('lmbda', self.lmbda, what='in [0, 1]', low=0, high=1)
+        check_range('sft_alpha', self.sft_alpha, low=0)
+        if self.temperature <= 0:
+            raise SwiftError('GKD samples answers and divides logits by --temperature: it must be > 0')
+
+
 RLHF_ARGUMENT_CLASSES: Dict[str, Type[RLHFArguments]] = {
     c.RLHF_TYPE: c
     for c in (DPOArguments, ORPOArguments, SimPOArguments, CPOArguments, KTOArguments, RMArguments, PPOArguments,
-              GRPOArguments)
+              GRPOArguments, GKDArguments)
 }
 RLHF_TYPES = tuple(RLHF_ARGUMENT_CLASSES)
 

@@ -288,6 +288,36 @@ def grpo_loss(per_token_logps: torch.Tensor, old_per_token_logps: torch.Tensor,
     return aggregate_token_loss(per_token_loss, mask, loss_type, max_completion_length)
 
 
+# ---------------------------------------------------------------- GKD
+
+
+def generalized_jsd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor,
+                         beta: float = 0.5, temperature: float = 1.0) -> torch.Tensor:
+    """GKD's generalized Jensen-Shannon divergence (Agarwal et al. 2024, eq. 1), averaged over labelled positions.
+
+    Logits [B, T, V] are already aligned (position t of both predicts the same token); labels [B, T] mark the
+    positions to score (IGNORE_INDEX: skipped). With M = beta·P_teacher + (1-beta)·P_student:
+    JSD_beta = beta·KL(P_teacher‖M) + (1-beta)·KL(P_student‖M); beta 0 is KL(P_teacher‖P_student), beta 1
+    KL(P_student‖P_teacher) — TRL's GKDTrainer.generalized_jsd_loss conventions, summed over the vocabulary.
+    """
+    dtype = torch.promote_types(student_logits.dtype, torch.float32)  # half-precision log-softmax is too coarse
+    student = F.log_softmax(student_logits.to(dtype) / temperature, dim=-1)
+    teacher = F.log_softmax(teacher_logits.to(dtype) / temperature, dim=-1)
+
+    def kl(target, approx):  # KL(target ‖ approx) per position, from log-probabilities
+        return (target.exp() * (target - approx)).sum(-1)
+
+    if beta == 0:
+        per_position = kl(teacher, student)
+    elif beta == 1:
+        per_position = kl(student, teacher)
+    else:
+        mixture = torch.logsumexp(torch.stack([student + math.log1p(-beta), teacher + math.log(beta)]), dim=0)
+        per_position = beta * kl(teacher, mixture) + (1 - beta) * kl(student, mixture)
+    mask = labels != IGNORE_INDEX
+    return per_position[mask].sum() / mask.sum().clamp(min=1)
+
+
 # ---------------------------------------------------------------- PPO
 
 def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
