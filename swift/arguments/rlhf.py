@@ -297,10 +297,22 @@ class GRPOArguments(ReferenceArguments, RewardSourceArguments, RolloutArguments,
     reward_weights: List[float] = field(default_factory=list,
                                         metadata={'help': 'one weight per reward: --reward_funcs, then --reward_model'})
     scale_rewards: bool = field(default=True, metadata={'help': 'divide advantages by the group std'})
+    num_iterations: int = field(default=1, metadata={'help': 'policy updates per rollout (GRPO\'s mu): each '
+                                                             'step\'s prompts come back this many times'})
+    log_completions: bool = field(default=False, metadata={'help': 'write every completion with its rewards and '
+                                                                   'advantage to <output_dir>/completions.jsonl'})
+    overlong_filter: bool = field(default=False, metadata={'help': 'completions cut at --max_new_tokens take no '
+                                                                   'part in the loss (DAPO)'})
+    dynamic_sample: bool = field(default=False, metadata={'help': 'replace groups whose rewards are all equal '
+                                                                  '(no signal) by new prompts (DAPO)'})
+    max_resample_times: int = field(default=3, metadata={'help': '--dynamic_sample: rounds of new prompts per '
+                                                                 'step before keeping what it has'})
 
     def __post_init__(self):
         super().__post_init__()
         _check_loss_type('grpo', self.loss_type, GRPO_LOSS_TYPES)
+        check_range('num_iterations', self.num_iterations, low=1)
+        check_range('max_resample_times', self.max_resample_times, low=0)
         if not self.reward_funcs and not self.reward_model:
             raise SwiftError('GRPO needs rewards: --reward_funcs (accuracy, format, length, repetition or a plugin\'s) '
                              'and/or --reward_model')

@@ -188,7 +188,8 @@ def test_an_online_step_moves_the_policy_towards_the_better_completions(tiny_mod
     result = run(tiny_model_dir, tmp_path / 'out', rlhf_type, PROMPTS, reward_model=reward_checkpoint, max_steps=1,
                  warmup_ratio=0.0, **extra)
     batch = {key: value.cpu() for key, value in recorded['batch'].items()}
-    rewards = recorded['rewards'].cpu().float()
+    rewards = recorded['rewards']
+    rewards = (rewards[0] if rlhf_type == 'grpo' else rewards).cpu().float()  # GRPO: (total, per function)
     if rlhf_type == 'grpo':
         groups = rewards.view(-1, 4)
         advantages = ((groups - groups.mean(1, keepdim=True)) / (groups.std(1, keepdim=True) + 1e-4)).view(-1)
