@@ -20,10 +20,11 @@ COMMANDS = {
     'data': ('swift.cli.data', 'check a dataset: format, bad rows, token lengths'),
     'sft': ('swift.cli.sft', 'supervised fine-tuning (full, LoRA, QLoRA, ...)'),
     'pt': ('swift.cli.pt', 'continued pre-training on plain text'),
-    'rlhf': ('swift.cli.rlhf', 'alignment: DPO, ORPO, SimPO, CPO, KTO, RM, PPO, GRPO'),
+    'rlhf': ('swift.cli.rlhf', 'alignment: DPO, ORPO, SimPO, CPO, KTO, RM, PPO, GRPO, GKD'),
     'deploy': ('swift.cli.deploy', 'serve a model behind an OpenAI-compatible API'),
     'eval': ('swift.cli.eval', 'evaluate on MMLU, C-Eval, CMMLU, GSM8K, ARC, ...'),
     'export': ('swift.cli.export', 'merge LoRA, quantize, export'),
+    'sample': ('swift.cli.sample', 'rejection sampling / distillation into a dataset for swift sft'),
     'web-ui': ('swift.cli.web_ui', 'the web UI'),
 }
 

@@ -29,6 +29,14 @@ def check_train_args(args: TrainingCommonArguments) -> TrainingCommonArguments:
     return args
 
 
+def check_sample_args(args):
+    """`swift sample`: the infer checks (plugins, checkpoint, backend, template) and the reward function names."""
+    from swift.infer.checks import check_infer_args
+    check_infer_args(args)
+    get_reward_functions(args.reward_funcs)
+    return args
+
+
 def _check_benchmarks(args: TrainingCommonArguments) -> None:
     """--eval_benchmarks names fail now, not at the first eval step after minutes of training."""
     if not args.eval_benchmarks:
