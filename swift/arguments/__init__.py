@@ -31,6 +31,7 @@ from .model import AdapterArguments, ModelArguments
 from .quantization import QuantizeArguments
 from .rlhf import (RLHF_ARGUMENT_CLASSES, RLHF_TYPES, CPOArguments, DPOArguments, GKDArguments, GRPOArguments,
                    KTOArguments, ORPOArguments, PPOArguments, RLHFArguments, RMArguments, SimPOArguments)
+from .rollout import RolloutServerArguments
 from .sample import SampleArguments
 from .template import TemplateArguments
 from .tools import DataCheckArguments, DownloadArguments

@@ -6,6 +6,7 @@ from .eval import EvalArguments
 from .export import ExportArguments
 from .infer import DeployArguments, InferArguments
 from .rlhf import RLHFArguments
+from .rollout import RolloutServerArguments
 from .sample import SampleArguments
 from .tools import DataCheckArguments, DownloadArguments
 from .training import PtArguments, SftArguments
@@ -19,6 +20,7 @@ COMMAND_ARGUMENTS: Dict[str, Type[BaseArguments]] = {
     'eval': EvalArguments,
     'export': ExportArguments,
     'sample': SampleArguments,
+    'rollout': RolloutServerArguments,
     'download': DownloadArguments,
     'data check': DataCheckArguments,
 }

@@ -116,11 +116,34 @@ class RolloutArguments(GenerationArguments):
         default=None, metadata={'help': '--use_vllm: vLLM context length (default: the model\'s)'})
     vllm_enable_sleep_mode: bool = field(
         default=False, metadata={'help': '--use_vllm: free vLLM\'s memory between rollouts (sleep / wake_up)'})
+    vllm_mode: str = field(default='colocate', metadata={'help': '--use_vllm: colocate (an engine in this process) | '
+                                                                 'server (a `swift rollout` server)'})
+    vllm_server_host: str = field(default='127.0.0.1', metadata={'help': '--vllm_mode server: the server\'s host'})
+    vllm_server_port: int = field(default=8000, metadata={'help': '--vllm_mode server: the server\'s port'})
+    vllm_server_timeout: float = field(default=240.0, metadata={'help': '--vllm_mode server: seconds to wait for '
+                                                                        'the server (start-up, one rollout)'})
+    sleep_level: int = field(default=0, metadata={'help': '--use_vllm colocate: 1 or 2 puts vLLM to sleep between '
+                                                          'rollouts at that level (2 also frees the weights)'})
+    offload_model: bool = field(default=False, metadata={'help': '--use_vllm colocate: move the policy to CPU while '
+                                                                 'vLLM generates'})
+    offload_optimizer: bool = field(default=False, metadata={'help': '--use_vllm colocate: move the optimizer state '
+                                                                     'to CPU while vLLM generates'})
 
     def __post_init__(self):
         super().__post_init__()
         if self.max_new_tokens is None:
             raise SwiftError('--max_new_tokens (--max_completion_length) must be set for rollouts')
+        check_choice('vllm_mode', self.vllm_mode, ('colocate', 'server'))
+        check_choice('sleep_level', self.sleep_level, (0, 1, 2))
+        colocate_only = [f'--{name}' for name in ('sleep_level', 'offload_model', 'offload_optimizer')
+                         if getattr(self, name)]
+        if colocate_only and not (self.use_vllm and self.vllm_mode == 'colocate'):
+            raise SwiftError(f'{", ".join(colocate_only)} free GPU memory for a vLLM engine that shares the GPU with '
+                             'training: they apply to --use_vllm true --vllm_mode colocate only (without vLLM the '
+                             'policy generates itself; a rollout server has its own memory)')
+        if self.vllm_mode == 'server' and not self.use_vllm:
+            raise SwiftError('--vllm_mode server generates on a `swift rollout` server: add --use_vllm true (ms-swift '
+                             'spells it so; the server may run any --infer_backend)')
         check_range('vllm_gpu_memory_utilization', self.vllm_gpu_memory_utilization, what='in (0, 1]', low=1e-9,
                     high=1)
 

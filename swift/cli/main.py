@@ -24,6 +24,7 @@ COMMANDS = {
     'deploy': ('swift.cli.deploy', 'serve a model behind an OpenAI-compatible API'),
     'eval': ('swift.cli.eval', 'evaluate on MMLU, C-Eval, CMMLU, GSM8K, ARC, ...'),
     'export': ('swift.cli.export', 'merge LoRA, quantize, export'),
+    'rollout': ('swift.cli.rollout', 'serve a model for swift rlhf rollouts (--vllm_mode server), weights synced'),
     'sample': ('swift.cli.sample', 'rejection sampling / distillation into a dataset for swift sft'),
     'web-ui': ('swift.cli.web_ui', 'the web UI'),
 }

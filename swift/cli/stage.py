@@ -40,6 +40,7 @@ STAGES: Dict[str, Stage] = {
     'eval': Stage('swift.eval.checks:check_eval_args', 'swift.eval.main:eval_main'),
     'export': Stage('swift.export.checks:check_export_args', 'swift.export.main:export_main',
                     lambda result: result.output_dir),
+    'rollout': Stage('swift.infer.checks:check_infer_args', 'swift.infer.server.rollout:rollout_main'),
     'sample': Stage('swift.training.checks:check_sample_args', 'swift.training.sample:sample_main',
                     lambda result: f'{result.output_path}: {result.kept} rows ({result.sampled} answers sampled)'),
 }

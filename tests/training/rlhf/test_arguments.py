@@ -53,7 +53,7 @@ def test_another_algorithms_flag_is_refused_with_its_owner():
         parse(rlhf_type='dpo', vf_coef=0.1)
     with pytest.raises(SwiftError, match='--num_generations is a GRPO option; this run is ppo'):
         parse(rlhf_type='ppo', reward_model='rm', num_generations=4)
-    with pytest.raises(SwiftError, match='--beta is a DPO/ORPO/SimPO/CPO/KTO/PPO/GRPO option; this run is rm'
+    with pytest.raises(SwiftError, match='--beta is a DPO/ORPO/SimPO/CPO/KTO/PPO/GRPO/GKD option; this run is rm'
                        .replace('SimPO', 'SIMPO')):
         parse(rlhf_type='rm', beta=0.1)
     with pytest.raises(SwiftError, match='--packing is an option of swift sft, pt, not of swift rlhf'):
