@@ -37,7 +37,8 @@ from .rollout import Completion
 
 class RepeatBatchSampler(Sampler):
     """A shuffled order in chunks of `chunk` indices (one optimizer step's prompts), each chunk repeated `repeats`
-    times in a row, so a step's prompts come back for the next repeats-1 steps (--num_iterations)."""
+    times in a row, so a step's prompts come back for the next repeats-1 steps (--num_iterations). A short last
+    chunk is completed with the epoch's first indices, so that batches never straddle two repeats."""
 
     def __init__(self, size: int, chunk: int, repeats: int, seed: int):
         self.size, self.chunk, self.repeats, self.seed = size, chunk, repeats, seed
@@ -47,11 +48,13 @@ class RepeatBatchSampler(Sampler):
         order = torch.randperm(self.size, generator=torch.Generator().manual_seed(self.seed + self.epoch)).tolist()
         self.epoch += 1
         for start in range(0, self.size, self.chunk):
+            chunk = order[start:start + self.chunk]
+            chunk += order[:self.chunk - len(chunk)]
             for _ in range(self.repeats):
-                yield from order[start:start + self.chunk]
+                yield from chunk
 
     def __len__(self) -> int:
-        return self.size * self.repeats
+        return -(-self.size // self.chunk) * self.chunk * self.repeats
 
 
 class GRPOTrainer(OnlineTrainer):

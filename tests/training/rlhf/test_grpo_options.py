@@ -33,6 +33,11 @@ def test_repeat_sampler_hands_each_steps_prompts_in_num_iterations_times():
     assert len(order) == 18 and sorted(order) == sorted(list(range(6)) * 3)
     chunks = [order[i:i + 2] for i in range(0, 18, 2)]
     assert chunks[0] == chunks[1] == chunks[2] and chunks[3] == chunks[4] == chunks[5] != chunks[0]
+    # 5 prompts in steps of 2: the last step's pair is completed from the start, never split across repeats
+    order = list(RepeatBatchSampler(5, chunk=2, repeats=2, seed=1))
+    assert len(order) == len(RepeatBatchSampler(5, chunk=2, repeats=2, seed=1)) == 12 and set(order) == set(range(5))
+    pairs = [order[i:i + 2] for i in range(0, 12, 2)]
+    assert pairs[0] == pairs[1] and pairs[2] == pairs[3] and pairs[4] == pairs[5] and len(set(pairs[4])) == 2
 
 
 def test_num_iterations_reuses_the_rollout_and_logs_completions(tiny_model_dir, tmp_path, monkeypatch):
