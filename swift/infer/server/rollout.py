@@ -61,7 +61,9 @@ def load_weights(model, weights: Dict[str, Any]) -> int:
 def create_rollout_app(engine):
     from fastapi import FastAPI, Request
     from fastapi.responses import JSONResponse
+    from ..transformers_engine import TransformersEngine
     app = FastAPI(title='swift rollout')
+    syncs = isinstance(engine, TransformersEngine)  # its model is a torch module we can copy weights into
     lock = asyncio.Lock()  # a weight update waits for the rollouts in flight, and the next ones wait for it
 
     @app.get('/health/')
@@ -74,7 +76,7 @@ def create_rollout_app(engine):
 
     @app.get('/get_engine_type/')
     async def engine_type():
-        return {'engine_type': type(engine).__name__, 'weight_sync': hasattr(engine, 'model')}
+        return {'engine_type': type(engine).__name__, 'weight_sync': syncs}
 
     @app.post('/infer/')
     async def infer(request: Request):
@@ -97,7 +99,7 @@ def create_rollout_app(engine):
     @app.post('/update_weights/')
     async def update_weights(request: Request):
         from safetensors.torch import load
-        if not hasattr(engine, 'model'):
+        if not syncs:
             return JSONResponse({'error': f'{type(engine).__name__} takes no weight updates; serve with '
                                           '--infer_backend transformers'}, status_code=501)
         data = await request.body()
