@@ -64,7 +64,7 @@ def test_another_algorithms_flag_is_refused_with_its_owner():
                                    '--lora_rank', '8.5'])
     lines = str(error.value).splitlines()
     assert lines == ['--vf_coef is a PPO option; this run is dpo',
-                     'unknown argument --lora_rnk. Did you mean: lora_rank, vera_rank, lora_dropout?',
+                     'unknown argument --lora_rnk. Did you mean: lora_rank?',
                      "--lora_rank: expected a whole number, got '8.5'"]
 
 
