@@ -112,11 +112,13 @@ def online_extras(args: RLHFArguments, model, tokenizer, template) -> Dict[str, 
     sequences = args.per_device_train_batch_size * (args.num_generations if args.rlhf_type == 'grpo' else 1)
     rollout = make_rollout(model, tokenizer, template, args,
                            max_batch_size=max(sequences, args.per_device_eval_batch_size))
-    scorer = RewardModel.load(args.reward_model, args.reward_adapters,
-                              model_kwargs=args.model_kwargs()) if args.reward_model else None
+    scorers = [RewardModel.load(path, args.reward_adapters, model_kwargs=args.model_kwargs())
+               for path in args.reward_model]
     if args.rlhf_type == 'ppo':
-        return {'rollout': rollout, 'reward_model': scorer}
-    functions = get_reward_functions(args.reward_funcs) + ([('reward_model', scorer)] if scorer else [])
+        return {'rollout': rollout, 'reward_model': scorers[0]}
+    # each reward model is one more reward, logged as reward_model (reward_model_2, ... when several)
+    names = ['reward_model' + (f'_{i + 1}' if i else '') for i in range(len(scorers))]
+    functions = get_reward_functions(args.reward_funcs) + list(zip(names, scorers))
     return {'rollout': rollout, 'reward_functions': functions, 'reward_weights': args.reward_weights}
 
 
