@@ -1,18 +1,19 @@
 """Which rows a run trains on and how they are encoded: the data group of swift sft / pt / rlhf."""
 from dataclasses import dataclass, field
-from typing import List
+from typing import ClassVar, List
 
 from swift.utils import SwiftError
 
 from .base import ArgumentGroup, check_choice, check_range
 
-TRUNCATION_STRATEGIES = ('delete', 'left', 'right', 'error')
+TRUNCATION_STRATEGIES = ('delete', 'left', 'right', 'error', 'split')  # split: swift pt only
 LOSS_SCALES = ('default', 'last_round', 'all')
 
 
 @dataclass
 class DataArguments(ArgumentGroup):
     GROUP_TITLE = 'data'
+    SPLIT_TRUNCATION: ClassVar[bool] = False  # swift pt's class allows --truncation_strategy split
 
     dataset: List[str] = field(default_factory=list,
                                metadata={'help': '[hf::|ms::]ID_OR_PATH[:subset][#N], several are concatenated'})
@@ -33,6 +34,9 @@ class DataArguments(ArgumentGroup):
             raise SwiftError('--dataset is required (a file, directory, registered or hub dataset)')
         check_range('split_dataset_ratio', self.split_dataset_ratio, what='in [0, 1)', low=0, high=0.999999)
         check_choice('truncation_strategy', self.truncation_strategy, TRUNCATION_STRATEGIES)
+        if self.truncation_strategy == 'split' and not self.SPLIT_TRUNCATION:
+            raise SwiftError('--truncation_strategy split cuts plain text into max_length pieces: it is for swift pt '
+                             '(a conversation cut in pieces loses its prompt); use delete, left or right')
         check_choice('loss_scale', self.loss_scale, LOSS_SCALES)
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in self.columns.items()):
             raise SwiftError(f'--columns must map column names to names, e.g. {{"question": "query"}}; '

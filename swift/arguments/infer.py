@@ -4,13 +4,14 @@ from typing import Any, Dict, List, Optional
 
 from swift.utils import SwiftError
 
-from .base import ArgumentGroup, BaseArguments, check_range
+from .base import ArgumentGroup, BaseArguments, check_choice, check_range
 from .generation import GenerationArguments
 from .model import AdapterArguments, ModelArguments
 from .template import TemplateArguments
 
 # --infer_backend: ms-swift 4 calls the PyTorch (transformers) engine `transformers`; `pt` is its older name
 INFER_BACKEND_ALIASES = {'pt': 'transformers'}
+PROMPT_TRUNCATION = ('delete', 'left', 'right')  # --truncation_strategy for prompts
 
 
 @dataclass
@@ -23,11 +24,14 @@ class InferEngineArguments(ArgumentGroup):
     merge_lora: bool = field(default=False, metadata={'help': 'merge the adapter into the weights before serving'})
     engine_kwargs: Optional[Dict[str, Any]] = field(
         default=None, metadata={'help': 'extra keywords for the backend engine, as JSON (e.g. gpu_memory_utilization)'})
+    truncation_strategy: str = field(default='delete', metadata={
+        'help': 'a prompt longer than --max_length: delete (refuse the request) | left (keep its end) | right'})
 
     def __post_init__(self):
         super().__post_init__()
         self.infer_backend = INFER_BACKEND_ALIASES.get(self.infer_backend, self.infer_backend)
         check_range('max_batch_size', self.max_batch_size, low=1)
+        check_choice('truncation_strategy', self.truncation_strategy, PROMPT_TRUNCATION)
 
 
 @dataclass

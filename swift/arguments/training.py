@@ -1,7 +1,7 @@
 """The training loop's flags (what the transformers Trainer gets), benchmarks scored while training, and the
 commands that compose them: `swift sft` and `swift pt`."""
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, ClassVar, Dict, List, Optional
 
 from swift.utils import SwiftError
 
@@ -165,5 +165,6 @@ class SftArguments(LanguageModelingArguments, TrainingCommonArguments):
 @dataclass
 class PtArguments(SftArguments):
     """`swift pt`: every token of plain text is trained, with no chat format around it."""
+    SPLIT_TRUNCATION: ClassVar[bool] = True
     loss_scale: str = override(DataArguments, 'loss_scale', 'all')
     use_chat_template: bool = override(DataArguments, 'use_chat_template', False)

@@ -10,6 +10,7 @@ truncation_strategy for rows longer than max_length:
     delete   drop the row (counted)
     left     keep the last max_length tokens (per-token lists: ids, labels, masks, loss scales)
     right    keep the first max_length tokens
+    split    cut the row into consecutive max_length pieces, each a sample (swift pt: no token wasted)
     error    stop with a SwiftError naming the row
 A row whose labels are all -100 after truncation has nothing to learn and is dropped (counted).
 How many rows each rule touched is always logged.
@@ -44,6 +45,7 @@ class EncodeReport:
     too_long: int = 0  # rows over max_length, whatever happened to them
     deleted: int = 0
     truncated: int = 0
+    split: int = 0  # rows cut into pieces (truncation_strategy 'split')
     no_labels: int = 0  # dropped: no trainable token left (or none to begin with)
     failed: int = 0  # the template could not encode the row
     failures: List[Tuple[str, str]] = field(default_factory=list)
@@ -64,7 +66,7 @@ class EncodeReport:
             lines.append('tokens: min {min} / mean {mean:.1f} / p95 {p95} / max {max}'.format(**stats))
         if self.max_length is not None:
             action = {'delete': 'deleted', 'left': 'truncated on the left', 'right': 'truncated on the right',
-                      'error': 'refused'}[self.truncation_strategy]
+                      'error': 'refused', 'split': 'split into pieces'}[self.truncation_strategy]
             lines.append(f'{self.too_long} row(s) longer than max_length {self.max_length} ({action})')
         if self.no_labels:
             lines.append(f'{self.no_labels} row(s) dropped: no trainable (label) token left')
@@ -82,6 +84,7 @@ class EncodeReport:
             'too_long': self.too_long,
             'deleted': self.deleted,
             'truncated': self.truncated,
+            'split': self.split,
             'no_labels': self.no_labels,
             'failed': self.failed,
             'failures': [{'location': loc, 'reason': reason} for loc, reason in self.failures],
@@ -105,6 +108,21 @@ def _truncate(encoded: Dict[str, Any], prefix: str, max_length: int, side: str) 
             encoded[key] = encoded[key][-max_length:] if side == 'left' else encoded[key][:max_length]
     if isinstance(encoded.get(prefix + _LENGTH_FIELD), int):
         encoded[prefix + _LENGTH_FIELD] = len(encoded[prefix + 'input_ids'])
+
+
+def _split(encoded: Dict[str, Any], max_length: int) -> List[Dict[str, Any]]:
+    """Consecutive pieces of at most max_length tokens of a one-group sample, each a sample of its own."""
+    total = len(encoded['input_ids'])
+    pieces = []
+    for start in range(0, total, max_length):
+        piece = dict(encoded)
+        for name in _TOKEN_FIELDS:
+            if isinstance(encoded.get(name), list):
+                piece[name] = encoded[name][start:start + max_length]
+        if isinstance(encoded.get(_LENGTH_FIELD), int):
+            piece[_LENGTH_FIELD] = len(piece['input_ids'])
+        pieces.append(piece)
+    return pieces
 
 
 def _has_labels(encoded: Dict[str, Any], prefixes: List[str]) -> bool:
@@ -200,6 +218,15 @@ def encode_rows(rows: Sequence[Dict[str, Any]],
                                  "(truncation_strategy 'error'); raise --max_length or choose delete/left/right")
             if truncation_strategy == 'delete':
                 report.deleted += 1
+                continue
+            if truncation_strategy == 'split':
+                if prefixes != ['']:
+                    raise SwiftError("truncation_strategy 'split' cuts one token sequence (swift pt); these samples "
+                                     f'hold several ({", ".join(p + "input_ids" for p in prefixes)})')
+                report.split += 1
+                pieces = [p for p in _split(encoded, max_length) if _has_labels(p, prefixes)]
+                report.no_labels += not pieces
+                encoded_rows += pieces
                 continue
             for prefix in prefixes:
                 _truncate(encoded, prefix, max_length, truncation_strategy)

@@ -21,6 +21,7 @@ from .rlhf.rewards import get_reward_functions
 def check_train_args(args: TrainingCommonArguments) -> TrainingCommonArguments:
     """Load the run's plugins and check the names it uses; returns args (benchmark names made canonical)."""
     load_plugins(args.external_plugins)
+    args.read_system_file()
     get_tuner(args.tuner_type)
     check_template_name(args.template)
     if args.resume_from_checkpoint:
