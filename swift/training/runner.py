@@ -145,8 +145,10 @@ class TrainingRun:
         """The checked rows of --dataset (or of a Python list), split into train and validation by
         --val_dataset / --split_dataset_ratio; the data report goes into the run directory."""
         args = self.args
+        seed = args.seed if args.data_seed is None else args.data_seed
         return load_datasets(args.dataset, val_dataset=args.val_dataset, split_dataset_ratio=args.split_dataset_ratio,
-                             columns=args.columns, strict=args.strict, seed=args.seed, use_hf=args.use_hf,
+                             columns=args.columns, strict=args.strict, seed=seed, use_hf=args.use_hf,
+                             shuffle=args.dataset_shuffle, val_shuffle=args.val_dataset_shuffle,
                              model_name=args.model_name, model_author=args.model_author,
                              require_response=require_response, rows=rows, report_dir=str(self.output_dir))
 
@@ -199,7 +201,7 @@ class TrainingRun:
             eval_steps=eval_steps if eval_strategy == 'steps' else None,
             eval_on_start=args.eval_on_start and eval_strategy != 'no',
             seed=args.seed,
-            data_seed=getattr(args, 'data_seed', None) or args.seed,
+            data_seed=args.seed if args.data_seed is None else args.data_seed,
             report_to=[r for r in args.report_to if r != 'tensorboard'],  # TensorBoard is added as our callback
             remove_unused_columns=False,
             dataloader_num_workers=args.dataloader_num_workers,

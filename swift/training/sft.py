@@ -11,7 +11,7 @@ import contextlib
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 from swift.arguments import PtArguments, SftArguments
-from swift.dataset import encode_rows
+from swift.dataset import cached_encoding, encode_rows
 from swift.tuners import prepare_tuner
 from swift.utils import SwiftError, get_logger
 from swift.utils.args import parse_args
@@ -28,9 +28,12 @@ logger = get_logger()
 
 def encode(args: SftArguments, template, rows) -> List[dict]:
     """Rows → samples (input_ids, labels); what does not fit --max_length is reported with its file:line."""
-    samples, _ = encode_rows(rows, template, max_length=args.max_length, truncation_strategy=args.truncation_strategy,
-                             loss_scale=args.loss_scale)
-    return samples
+    settings = dict(max_length=args.max_length, truncation_strategy=args.truncation_strategy,
+                    loss_scale=args.loss_scale)
+    return cached_encoding(  # --load_from_cache_file: the same rows, tokenizer, template and settings → no encoding
+        rows, template, {**settings, 'model': args.model},
+        lambda: encode_rows(rows, template, num_proc=args.dataset_num_proc, **settings)[0],
+        enabled=args.load_from_cache_file)
 
 
 def batching(args: SftArguments, pad_token_id: int, samples: List[dict]):

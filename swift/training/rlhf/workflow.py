@@ -11,7 +11,7 @@ import copy
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 from swift.arguments import RLHFArguments
-from swift.dataset import encode_rows
+from swift.dataset import cached_encoding, encode_rows
 from swift.infer.reward_model import RewardModel, load_seq_cls_model
 from swift.model.loader import get_model_tokenizer
 from swift.tuners import load_adapters, prepare_tuner
@@ -95,8 +95,12 @@ def encode_items(args: RLHFArguments, template, rows) -> List[Dict[str, Any]]:
     encoder_template = copy.copy(template)
     encoder_template.max_length = None  # encode_rows applies max_length to each sequence of an item
     encoder_template.loss_scale = args.loss_scale
-    items, _ = encode_rows(rows, RowEncoder(encoder_template, args.rlhf_type), max_length=args.max_length,
-                           truncation_strategy=args.truncation_strategy, strict=args.strict, locations=locations)
+    encoder = RowEncoder(encoder_template, args.rlhf_type)
+    settings = dict(model=args.model, rlhf_type=args.rlhf_type, max_length=args.max_length,
+                    truncation_strategy=args.truncation_strategy, strict=args.strict)
+    items = cached_encoding(rows, encoder, settings, lambda: encode_rows(
+        rows, encoder, max_length=args.max_length, truncation_strategy=args.truncation_strategy, strict=args.strict,
+        locations=locations, num_proc=args.dataset_num_proc)[0], enabled=args.load_from_cache_file)
     if args.rlhf_type == 'kto' and items:
         add_kl_pairs(items, args.max_length)
     return items
