@@ -64,7 +64,7 @@ class BaseArguments(ArgumentGroup):
     def unsupported_key(cls, key: str) -> Optional[str]:
         """Why an ms-swift flag swift does not have is refused, and what to use (swift/arguments/unsupported.py)."""
         from .unsupported import unsupported_flag_message
-        return unsupported_flag_message(key)
+        return unsupported_flag_message(key, takes_engine_kwargs='engine_kwargs' in cls.__dataclass_fields__)
 
     @classmethod
     def check_keys(cls, keys) -> None:

@@ -55,11 +55,18 @@ class InferArguments(_InferCommon):
                                    metadata={'help': 'batch mode: dataset files or IDs to answer, row by row'})
     result_path: Optional[str] = field(default=None,
                                        metadata={'help': 'batch mode: JSONL output (resumed when it exists)'})
+    load_data_args: bool = field(default=False, metadata={
+        'help': 'batch mode on the validation rows of the training run that saved --adapters (its args.json: '
+                'the same datasets, split and seed)'})
 
     def __post_init__(self):
         super().__post_init__()
-        if self.result_path and not self.val_dataset:
-            raise SwiftError('--result_path is for batch mode: pass --val_dataset FILE_OR_ID as well')
+        if self.result_path and not self.val_dataset and not self.load_data_args:
+            raise SwiftError('--result_path is for batch mode: pass --val_dataset FILE_OR_ID (or --load_data_args '
+                             'true) as well')
+        if self.load_data_args and self.val_dataset:
+            raise SwiftError('--load_data_args answers the training run\'s validation rows; --val_dataset names '
+                             'other rows: choose one')
 
 
 @dataclass

@@ -21,7 +21,7 @@ GKD = 'GKD and teacher models (--rlhf_type gkd): see docs/compat.md'
 GRPO = 'this GRPO / rollout option: docs/rlhf.md lists the GRPO options swift has'
 PPO = 'this PPO option: docs/rlhf.md lists the PPO options swift has'
 RLHF = 'this RLHF option: docs/rlhf.md lists the options of each --rlhf_type'
-SAMPLE = 'swift sample (rejection sampling, distillation): see docs/compat.md'
+SAMPLE = 'rejection sampling and distillation, swift sample: see docs/compat.md'
 VLLM = 'vLLM options as flags: see docs/infer.md'
 SGLANG = 'SGLang options as flags: see docs/infer.md'
 LMDEPLOY = 'LMDeploy options as flags: see docs/infer.md'
@@ -73,17 +73,17 @@ _GROUPS: List[Tuple[str, Optional[str], str]] = [
      'prm_model orm_model sampler_type sampler_engine output_file override_exist_file num_sampling_batch_size '
      'num_sampling_batches n_best_to_keep data_range prm_threshold easy_query_threshold num_return_sequences '
      'cache_files'),
-    (VLLM, ENGINE_KWARGS + ' with --infer_backend vllm',
+    (VLLM, ENGINE_KWARGS.replace('the prefix', 'vllm_') + ' with --infer_backend vllm',
      'vllm_tensor_parallel_size vllm_pipeline_parallel_size vllm_data_parallel_size vllm_enable_expert_parallel '
      'vllm_max_num_seqs vllm_disable_custom_all_reduce vllm_enforce_eager vllm_speculative_config '
      'vllm_disable_cascade_attn vllm_max_lora_rank vllm_quantization vllm_enable_prefix_caching '
      'vllm_use_async_engine vllm_reasoning_parser vllm_engine_kwargs'),
-    (SGLANG, ENGINE_KWARGS + ' with --infer_backend sglang',
+    (SGLANG, ENGINE_KWARGS.replace('the prefix', 'sglang_') + ' with --infer_backend sglang',
      'sglang_tp_size sglang_pp_size sglang_dp_size sglang_ep_size sglang_enable_ep_moe sglang_mem_fraction_static '
      'sglang_context_length sglang_disable_cuda_graph sglang_quantization sglang_kv_cache_dtype '
      'sglang_enable_dp_attention sglang_disable_custom_all_reduce sglang_speculative_algorithm '
      'sglang_speculative_num_steps sglang_speculative_eagle_topk sglang_speculative_num_draft_tokens'),
-    (LMDEPLOY, ENGINE_KWARGS + ' with --infer_backend lmdeploy',
+    (LMDEPLOY, ENGINE_KWARGS.replace('the prefix', 'lmdeploy_') + ' with --infer_backend lmdeploy',
      'lmdeploy_tp lmdeploy_session_len lmdeploy_cache_max_entry_count lmdeploy_quant_policy '
      'lmdeploy_vision_batch_size'),
     (TUNER, TUNER_ALTERNATIVE,
@@ -107,7 +107,7 @@ _GROUPS: List[Tuple[str, Optional[str], str]] = [
     (DATA, None,
      'cached_dataset cached_val_dataset streaming interleave_prob '
      'stopping_strategy shuffle_buffer_size download_mode remove_unused_columns disable_auto_column_mapping '
-     'custom_dataset_info load_data_args lazy_tokenize packing_length packing_num_proc '
+     'custom_dataset_info lazy_tokenize packing_length packing_num_proc '
      'packing_strategy padding_side template_backend response_prefix to_cached_dataset'),
     (TRAINING, None,
      'gradient_checkpointing_kwargs logging_dir predict_with_generate max_epochs resume_only_model ignore_data_skip '
@@ -147,14 +147,37 @@ UNSUPPORTED_ENV: Dict[str, Tuple[str, Optional[str], Optional[Tuple[str, ...]]]]
 }
 
 
+# ms-swift commands swift does not have: the CLI answers with the reason instead of "unknown command"
+UNSUPPORTED_COMMANDS: Dict[str, Tuple[str, Optional[str]]] = {
+    'sample': (SAMPLE, None),
+    'rollout': ('the rollout server (swift rollout): see docs/compat.md', 'swift rlhf --rlhf_type grpo generates '
+                'its own rollouts'),
+    'web-ui': (WEB_UI, 'swift deploy, with any OpenAI-compatible chat UI'),
+    'app': (WEB_UI, 'swift deploy, with any OpenAI-compatible chat UI'),
+    'merge-lora': ('this command name', 'swift export --adapters checkpoint-N --merge_lora true'),
+}
+ENGINE_PREFIXES = {'vllm_': VLLM, 'sglang_': SGLANG, 'lmdeploy_': LMDEPLOY}
+
+
 def _message(what: str, reason: str, alternative: Optional[str]) -> str:
     return f'{what} is not supported yet ({reason})' + (f'; instead: {alternative}' if alternative else '')
 
 
-def unsupported_flag_message(key: str) -> Optional[str]:
-    """The refusal of an ms-swift flag swift does not have, or None when the table does not list it."""
+def unsupported_flag_message(key: str, takes_engine_kwargs: bool = False) -> Optional[str]:
+    """The refusal of an ms-swift flag swift does not have, or None when the table does not list it. A command
+    with --engine_kwargs refuses any vllm_* / sglang_* / lmdeploy_* flag by pointing at it."""
     row = UNSUPPORTED_FLAGS.get(key)
+    if row is None and takes_engine_kwargs:
+        prefix = next((p for p in ENGINE_PREFIXES if key.startswith(p)), None)
+        if prefix:
+            row = (ENGINE_PREFIXES[prefix], ENGINE_KWARGS.replace('the prefix', prefix) + f' with --infer_backend '
+                   f'{prefix[:-1]}')
     return _message(f'--{key}', *row) if row else None
+
+
+def unsupported_command_message(command: str) -> Optional[str]:
+    row = UNSUPPORTED_COMMANDS.get(command)
+    return _message(f'swift {command}', *row) if row else None
 
 
 def unsupported_env_messages(command: str, env: Optional[Mapping[str, str]] = None) -> List[str]:

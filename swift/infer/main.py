@@ -54,7 +54,7 @@ def build_engine(args):
 
 def _answer(engine, args: InferArguments, stdin: TextIO, stdout: TextIO) -> InferResult:
     scoring = isinstance(engine, RewardEngine)
-    if args.val_dataset:
+    if args.val_dataset or args.load_data_args:
         result_path = args.result_path or DEFAULT_RESULT_PATH
         rows = load_rows(args)
         counts = (score_rows(engine, rows, result_path) if scoring else

@@ -297,7 +297,7 @@ def unknown_keys_message(cls, keys: List[str]) -> str:
         unsupported = getattr(cls, 'unsupported_key', lambda _: None)(key)
         matches = same_meaning_names(key, candidates)
         suggestion = f" Did you mean: {', '.join(matches)}?" if matches else ''
-        lines.append(foreign or unsupported or f'unknown argument --{key}.{suggestion}')
+        lines.append(unsupported or foreign or f'unknown argument --{key}.{suggestion}')
     return '\n'.join(lines)
 
 
