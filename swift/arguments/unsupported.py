@@ -113,7 +113,7 @@ _GROUPS: List[Tuple[str, Optional[str], str]] = [
      'gradient_checkpointing_kwargs logging_dir predict_with_generate max_epochs resume_only_model ignore_data_skip '
      'enable_dft_loss enable_channel_loss check_model create_checkpoint_symlink use_logits_to_keep acc_strategy '
      'optimizer eval_metric callbacks early_stop_interval eval_use_evalscope eval_generation_config use_flash_ckpt '
-     'safe_serialization'),
+     'safe_serialization metric_for_best_model greater_is_better'),
     (INFER, None,
      'num_beams logprobs top_logprobs structured_outputs_regex min_p write_batch_size metric val_dataset_sample '
      'owned_by verbose max_logprobs extra_eval_args local_dataset'),

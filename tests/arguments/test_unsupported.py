@@ -1,6 +1,7 @@
 """The refusal table: ms-swift flags and environment variables swift does not support are refused with their
 reason, never guessed at ("did you mean: seed?") and never ignored."""
 import subprocess
+from pathlib import Path
 import sys
 
 import pytest
@@ -84,3 +85,26 @@ def test_use_hf_environment_variable_is_honoured(monkeypatch):
     assert parse_args(InferArguments, ['--model', 'm']).use_hf is True
     monkeypatch.delenv('USE_HF')
     assert parse_args(InferArguments, ['--model', 'm']).use_hf is False
+
+
+# ms-swift variables swift uses as ms-swift does (or that the libraries underneath read themselves)
+USED_ENV = {'USE_HF', 'NPROC_PER_NODE', 'NNODES', 'NODE_RANK', 'MASTER_ADDR', 'MASTER_PORT', 'CUDA_VISIBLE_DEVICES',
+            'ASCEND_RT_VISIBLE_DEVICES', 'PYTORCH_CUDA_ALLOC_CONF', 'MODELSCOPE_CACHE', 'VLLM_USE_V1'}
+
+
+def _ms_swift_names():
+    lines = (Path(__file__).parent / 'ms_swift_names.txt').read_text().splitlines()
+    names = [line for line in lines if line and not line.startswith('#')]
+    return [n[2:] for n in names if n.startswith('--')], [n for n in names if not n.startswith('--')]
+
+
+def test_every_ms_swift_flag_is_taken_or_refused():
+    flags, _ = _ms_swift_names()
+    assert len(flags) > 400
+    neither = [f for f in flags if f not in _every_option() and f not in UNSUPPORTED_FLAGS]
+    assert neither == [], 'add these to swift/arguments/unsupported.py (or implement them)'
+
+
+def test_every_ms_swift_variable_is_used_or_refused():
+    _, variables = _ms_swift_names()
+    assert [v for v in variables if v not in USED_ENV and v not in UNSUPPORTED_ENV] == []
