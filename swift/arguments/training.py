@@ -130,6 +130,8 @@ class LanguageModelingArguments(ArgumentGroup):
 
     packing: bool = field(default=False, metadata={'help': 'pack samples into max_length rows (SDPA, no flash-attn)'})
     padding_free: bool = field(default=False, metadata={'help': 'concatenate each batch into one row'})
+    streaming: bool = field(default=False, metadata={
+        'help': 'encode training rows as training consumes them (needs --max_steps; no --packing)'})
     chunked_loss: bool = field(default=True, metadata={
         'help': "the LM loss in chunks over trained positions only (no full logits tensor); false: the model's own"})
 
@@ -137,6 +139,14 @@ class LanguageModelingArguments(ArgumentGroup):
         super().__post_init__()
         if self.packing and self.padding_free:
             raise SwiftError('--packing and --padding_free are alternatives: choose one')
+        if self.streaming:
+            if self.max_steps < 1:
+                raise SwiftError('--streaming: the stream has no length, so pass --max_steps (as in ms-swift)')
+            clashes = [flag for flag in ('packing', 'padding_free', 'load_from_cache_file', 'group_by_length')
+                       if getattr(self, flag)] + (['dataset_num_proc'] if self.dataset_num_proc > 1 else [])
+            if clashes:
+                raise SwiftError(f'--streaming encodes rows one by one as training goes: it does not combine with '
+                                 f'--{", --".join(clashes)} (for parallel encoding use --dataloader_num_workers)')
 
 
 @dataclass

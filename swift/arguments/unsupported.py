@@ -105,7 +105,7 @@ _GROUPS: List[Tuple[str, Optional[str], str]] = [
      'model_kwargs experts_impl new_special_tokens rope_scaling max_model_len device_map max_memory '
      'local_repo_path init_strategy enable_npu_model_patch load_args ignore_args_error'),
     (DATA, None,
-     'cached_dataset cached_val_dataset streaming interleave_prob '
+     'cached_dataset cached_val_dataset interleave_prob '
      'stopping_strategy shuffle_buffer_size download_mode remove_unused_columns disable_auto_column_mapping '
      'custom_dataset_info lazy_tokenize packing_length packing_num_proc '
      'packing_strategy padding_side template_backend response_prefix to_cached_dataset'),

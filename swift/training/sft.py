@@ -21,6 +21,7 @@ from .collator import PackedCollator, PaddingCollator
 from .packed_attention import use_packed_sdpa
 from .packing import pack_samples
 from .runner import TrainingRun, TrainResult, python_inputs, total_optimizer_steps
+from .streaming import streaming_samples
 from .trainer import SwiftTrainer
 
 logger = get_logger()
@@ -74,14 +75,18 @@ def sft_main(args: Union[SftArguments, Sequence[str], Dict[str, Any], None] = No
     model, tokenizer = run.load_model(model, tokenizer)
     template = run.template(model, tokenizer)
     loaded = run.load_rows(rows)
-    train = encode(args, template, loaded.train)
     val = encode(args, template, loaded.val) if loaded.val else []
-    if not train:
-        raise SwiftError('no training samples left after validation and truncation: see the data report above')
-    logger.info(f'{len(train)} training samples, {len(val)} validation samples')
-    collator, train_items = batching(args, tokenizer.pad_token_id, train)
+    if args.streaming:  # encoded as training consumes them (streaming.py); --max_steps is the length
+        collator, train_items = PaddingCollator(tokenizer.pad_token_id), streaming_samples(args, template, loaded.train)
+        logger.info(f'streaming {len(loaded.train)} training rows, {len(val)} validation samples')
+    else:
+        train = encode(args, template, loaded.train)
+        if not train:
+            raise SwiftError('no training samples left after validation and truncation: see the data report above')
+        logger.info(f'{len(train)} training samples, {len(val)} validation samples')
+        collator, train_items = batching(args, tokenizer.pad_token_id, train)
     val_items = batching(args, tokenizer.pad_token_id, val)[1] if val else []
-    if args.adalora_total_step is None:
+    if args.adalora_total_step is None and not args.streaming:
         args.adalora_total_step = total_optimizer_steps(args, len(train_items))  # AdaLoRA's budget schedule
     model = prepare_tuner(model, args)
     with packed_attention(args, model):
