@@ -28,7 +28,8 @@ def check_train_args(args: TrainingCommonArguments) -> TrainingCommonArguments:
         check_resumable(args.resume_from_checkpoint)
     _check_benchmarks(args)
     if args.use_liger_kernel and importlib.util.find_spec('liger_kernel') is None:
-        raise SwiftError('--use_liger_kernel needs the liger-kernel package (CUDA GPUs only): pip install liger-kernel')
+        raise SwiftError('--use_liger_kernel needs the liger-kernel package (CUDA GPUs only): '
+                         'pip install "swift[liger]" (or liger-kernel)')
     if isinstance(args, RLHFArguments):
         get_reward_functions(getattr(args, 'reward_funcs', []))
     return args

@@ -9,8 +9,8 @@ from swift.template import get_template
 
 
 def _rows(n):
-    return [{'messages': [{'role': 'user', 'content': f'question {i}'}, {'role': 'assistant', 'content': f'answer {i}'}]}
-            for i in range(n)]
+    return [{'messages': [{'role': 'user', 'content': f'question {i}'},
+                          {'role': 'assistant', 'content': f'answer {i}'}]} for i in range(n)]
 
 
 @pytest.fixture()

@@ -67,7 +67,8 @@ class Llama32Template(Template):
         text = header('system')
         if tools is not None:
             text += 'Environment: ipython\n'
-        text += 'Cutting Knowledge Date: December 2023\n' + 'Today Date: ' + (date_string or self.default_date()) + '\n\n'
+        date = date_string or self.default_date()
+        text += 'Cutting Knowledge Date: December 2023\n' + 'Today Date: ' + date + '\n\n'
         if tools is not None and not in_user:
             text += ('You have access to the following functions. To call a function, please respond with JSON for a '
                      'function call.' + self.TOOLS_GUIDE + self._tools_json(tools))
