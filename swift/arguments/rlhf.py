@@ -23,6 +23,7 @@ DPO_LOSS_TYPES = ('sigmoid', 'hinge', 'ipo', 'exo_pair', 'nca_pair', 'robust', '
 CPO_LOSS_TYPES = ('sigmoid', 'hinge', 'ipo', 'simpo')
 KTO_LOSS_TYPES = ('kto', 'apo_zero_unpaired')
 GRPO_LOSS_TYPES = ('grpo', 'bnpo', 'dr_grpo', 'dapo')
+SCALE_REWARDS = ('group', 'batch', 'none')  # TRL's --scale_rewards
 
 
 def _check_loss_type(rlhf_type: str, loss_type: List[str], allowed, several: bool = False) -> None:
@@ -94,11 +95,18 @@ class ReferenceArguments(ArgumentGroup):
 class RewardSourceArguments(ArgumentGroup):
     GROUP_TITLE = 'reward model'
 
-    reward_model: Optional[str] = field(default=None, metadata={'help': 'a reward model (swift rlhf --rlhf_type rm '
-                                                                        'output)'})
-    reward_adapters: List[str] = field(default_factory=list, metadata={'help': 'adapters of --reward_model'})
+    reward_model: List[str] = field(default_factory=list, metadata={
+        'help': 'reward models (swift rlhf --rlhf_type rm output); GRPO takes several, PPO one'})
+    reward_adapters: List[str] = field(default_factory=list, metadata={'help': 'adapters of --reward_model (one '
+                                                                               'reward model)'})
 
     ALIASES = {'reward_model_id_or_path': 'reward_model'}
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.reward_adapters and len(self.reward_model) > 1:
+            raise SwiftError(f'--reward_adapters applies to one --reward_model, got {len(self.reward_model)}: merge '
+                             'each adapter into its model (swift export --merge_lora true) and pass the merged models')
 
 
 @dataclass
@@ -296,9 +304,9 @@ class PPOArguments(ReferenceArguments, RewardSourceArguments, RolloutArguments, 
 
     def __post_init__(self):
         super().__post_init__()
-        if not self.reward_model:
-            raise SwiftError('PPO needs --reward_model: a sequence-classification reward model, e.g. the output '
-                             'of swift rlhf --rlhf_type rm')
+        if len(self.reward_model) != 1:
+            raise SwiftError('PPO needs one --reward_model: a sequence-classification reward model, e.g. the output '
+                             f'of swift rlhf --rlhf_type rm (got {len(self.reward_model)})')
 
     @property
     def uses_reference(self) -> bool:
@@ -319,7 +327,9 @@ class GRPOArguments(ReferenceArguments, RewardSourceArguments, RolloutArguments,
                                     metadata={'help': 'accuracy format length repetition, or a plugin\'s'})
     reward_weights: List[float] = field(default_factory=list,
                                         metadata={'help': 'one weight per reward: --reward_funcs, then --reward_model'})
-    scale_rewards: bool = field(default=True, metadata={'help': 'divide advantages by the group std'})
+    scale_rewards: str = field(default='group', metadata={
+        'help': 'divide advantages by the std of: group (each prompt\'s completions) | batch | none; '
+                'true = group, false = none'})
     num_iterations: int = field(default=1, metadata={'help': 'policy updates per rollout (GRPO\'s mu): each '
                                                              'step\'s prompts come back this many times'})
     log_completions: bool = field(default=False, metadata={'help': 'write every completion with its rewards and '
@@ -341,10 +351,14 @@ class GRPOArguments(ReferenceArguments, RewardSourceArguments, RolloutArguments,
                              'and/or --reward_model')
         if self.num_generations < 2:
             raise SwiftError('GRPO compares completions of the same prompt: --num_generations must be 2 or more')
-        sources = len(self.reward_funcs) + (1 if self.reward_model else 0)
+        # TRL's spelling: a boolean means group (true) or none (false)
+        self.scale_rewards = {'true': 'group', 'false': 'none'}.get(str(self.scale_rewards).lower(),
+                                                                    str(self.scale_rewards))
+        check_choice('scale_rewards', self.scale_rewards, SCALE_REWARDS)
+        sources = len(self.reward_funcs) + len(self.reward_model)
         if self.reward_weights and len(self.reward_weights) != sources:
             raise SwiftError(f'--reward_weights has {len(self.reward_weights)} values for {sources} rewards '
-                             '(--reward_funcs, then --reward_model)')
+                             '(--reward_funcs, then each --reward_model)')
         if self.beta == 0.0 and (self.ref_model or self.ref_adapters):
             raise SwiftError('--beta 0 uses no reference model: drop --ref_model / --ref_adapters')
 

@@ -53,7 +53,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     command, rest = argv[0], argv[1:]
     if command not in COMMANDS:
-        print(f'swift: unknown command {command!r}.{did_you_mean(command, COMMANDS)}', file=sys.stderr)
+        from swift.arguments.unsupported import unsupported_command_message  # ms-swift's commands we lack
+        message = unsupported_command_message(command) or f'unknown command {command!r}.' + did_you_mean(
+            command, COMMANDS)
+        print(f'swift: {message}', file=sys.stderr)
         return 2
     module_name = COMMANDS[command][0]
     if not _command_available(module_name):

@@ -238,12 +238,18 @@ def reward_model_loss(chosen_rewards: torch.Tensor, rejected_rewards: torch.Tens
 
 
 
-def group_advantages(rewards: torch.Tensor, num_generations: int, scale_rewards: bool = True) -> torch.Tensor:
-    """GRPO advantages: each reward minus its group's mean, over the group's std (unbiased) when scale_rewards."""
+def group_advantages(rewards: torch.Tensor, num_generations: int, scale_rewards='group') -> torch.Tensor:
+    """GRPO advantages as TRL's: each reward minus its group's mean, over the (unbiased) std of its group
+    (scale_rewards 'group' or True), of the whole batch ('batch'), or not scaled ('none' or False)."""
+    scale_rewards = {True: 'group', False: 'none'}.get(scale_rewards, scale_rewards)
     grouped = rewards.view(-1, num_generations)
     advantages = grouped - grouped.mean(dim=1, keepdim=True)
-    if scale_rewards:
+    if scale_rewards == 'group':
         advantages = advantages / (grouped.std(dim=1, keepdim=True) + 1e-4)
+    elif scale_rewards == 'batch':
+        advantages = advantages / (rewards.std() + 1e-4)
+    elif scale_rewards != 'none':
+        raise ValueError(f'scale_rewards must be group, batch or none, not {scale_rewards!r}')
     return advantages.view(-1)
 
 

@@ -11,7 +11,7 @@ import copy
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 from swift.arguments import RLHFArguments
-from swift.dataset import encode_rows
+from swift.dataset import cached_encoding, encode_rows
 from swift.infer.reward_model import RewardModel, load_seq_cls_model
 from swift.model.loader import get_model_tokenizer
 from swift.tuners import load_adapters, prepare_tuner
@@ -108,8 +108,12 @@ def encode_items(args: RLHFArguments, template, rows) -> List[Dict[str, Any]]:
     encoder_template = copy.copy(template)
     encoder_template.max_length = None  # encode_rows applies max_length to each sequence of an item
     encoder_template.loss_scale = args.loss_scale
-    items, _ = encode_rows(rows, RowEncoder(encoder_template, args.rlhf_type), max_length=args.max_length,
-                           truncation_strategy=args.truncation_strategy, strict=args.strict, locations=locations)
+    encoder = RowEncoder(encoder_template, args.rlhf_type)
+    settings = dict(model=args.model, rlhf_type=args.rlhf_type, max_length=args.max_length,
+                    truncation_strategy=args.truncation_strategy, strict=args.strict)
+    items = cached_encoding(rows, encoder, settings, lambda: encode_rows(
+        rows, encoder, max_length=args.max_length, truncation_strategy=args.truncation_strategy, strict=args.strict,
+        locations=locations, num_proc=args.dataset_num_proc)[0], enabled=args.load_from_cache_file)
     if args.rlhf_type == 'kto' and items:
         add_kl_pairs(items, args.max_length)
     return items
@@ -129,11 +133,13 @@ def online_extras(args: RLHFArguments, model, tokenizer, template, teacher_model
     sequences = args.per_device_train_batch_size * (args.num_generations if args.rlhf_type == 'grpo' else 1)
     rollout = make_rollout(model, tokenizer, template, args,
                            max_batch_size=max(sequences, args.per_device_eval_batch_size))
-    scorer = RewardModel.load(args.reward_model, args.reward_adapters,
-                              model_kwargs=args.model_kwargs()) if args.reward_model else None
+    scorers = [RewardModel.load(path, args.reward_adapters, model_kwargs=args.model_kwargs())
+               for path in args.reward_model]
     if args.rlhf_type == 'ppo':
-        return {'rollout': rollout, 'reward_model': scorer}
-    functions = get_reward_functions(args.reward_funcs) + ([('reward_model', scorer)] if scorer else [])
+        return {'rollout': rollout, 'reward_model': scorers[0]}
+    # each reward model is one more reward, logged as reward_model (reward_model_2, ... when several)
+    names = ['reward_model' + (f'_{i + 1}' if i else '') for i in range(len(scorers))]
+    functions = get_reward_functions(args.reward_funcs) + list(zip(names, scorers))
     return {'rollout': rollout, 'reward_functions': functions, 'reward_weights': args.reward_weights}
 
 
