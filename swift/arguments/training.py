@@ -9,6 +9,7 @@ from .base import ArgumentGroup, BaseArguments, check_range, override
 from .data import DataArguments
 from .model import ModelArguments
 from .quantization import QuantizeArguments
+from .task import TaskArguments
 from .template import TemplateArguments
 from .tuner import TunerArguments
 
@@ -115,7 +116,7 @@ class TrainingCommonArguments(TrainerArguments, TrainBenchmarkArguments, DataArg
 
 
 @dataclass
-class SftArguments(LanguageModelingArguments, TrainingCommonArguments):
+class SftArguments(LanguageModelingArguments, TaskArguments, TrainingCommonArguments):
     """Everything `swift sft` takes."""
 
     def __post_init__(self):

@@ -8,11 +8,13 @@
 
 Importing this package registers the built-in templates; it does not import torch or transformers.
 """
+from .agent import AGENT_TEMPLATES, get_agent_template, tool_parser_for
 from .base import Segment, Template, TemplateMeta
 from .encoding import IGNORE_INDEX, MaxLengthError
 from .jinja_template import JinjaChatTemplate
 from .official import official_reference_status
-from .registry import TEMPLATE_REGISTRY, check_template_name, get_template, list_templates, register_template
+from .registry import (TEMPLATE_REGISTRY, check_template_name, configure_template, get_template, list_templates,
+                       register_template)
 from . import templates  # noqa: F401,E402  (registers the built-in families)
 
 __all__ = [
