@@ -6,7 +6,7 @@ as OpenAI sends them), its `content` is the text before the first call (null whe
 finish_reason is "tool_calls".
 
 Streaming: text is passed on as it comes until the start of a call could be in it (a suffix that begins the
-format's call marker is held back); from the marker on, the rest is held and read at the end, then sent as one
+format's call marker is held back, and trailing whitespace); from the marker on, the rest is held and read at the end, then sent as one
 tool_calls delta. Formats without a marker (glm4) hold the whole reply.
 """
 import json
@@ -96,4 +96,5 @@ class ToolCallStream:
             if state.text.endswith(marker[:size]):
                 end -= size
                 break
-        return state.text[state.sent:end]
+        end = len(state.text[:end].rstrip())  # whitespace before a call is not content: held until text follows
+        return state.text[state.sent:end] if end > state.sent else ''
