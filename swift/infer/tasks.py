@@ -254,7 +254,8 @@ def task_engine(args):
     """The engine `swift infer` / `swift deploy` serve a task checkpoint with (None for a causal LM)."""
     if checkpoint_task_type(args.model, args.adapters) == 'causal_lm':
         return None
-    from .reward_engine import RewardEngine
+    from .engine import ChoiceUpdate
+    from .reward_engine import RewardEngine, format_score
 
     class TaskEngine(RewardEngine):
         """A chat request's answer is the model's output: seq_cls the predicted class index, a reranker the
@@ -266,6 +267,12 @@ def task_engine(args):
                 raise InferError('this is an embedding model: POST /v1/embeddings (chat completions need a causal '
                                  'LM)')
             return self.scorer.encode(request.messages) if request.messages else super()._encode(request)
+
+        async def _generate(self, prepared):
+            score = await self._score(prepared.prompt_ids)
+            classifier = self.scorer.task_type == 'seq_cls' and self.scorer.problem_type != 'regression'
+            text = str(int(score)) if classifier else format_score(score)  # a class index, or the score
+            yield [ChoiceUpdate(i, text, finish_reason='stop') for i in range(prepared.config.n)]
 
     scorer = TaskModel.load(args.model, args.adapters, template=args.template, system=args.system,
                             model_kwargs=args.model_kwargs(), args=args)

@@ -19,5 +19,6 @@ from . import templates  # noqa: F401,E402  (registers the built-in families)
 
 __all__ = [
     'Template', 'TemplateMeta', 'Segment', 'JinjaChatTemplate', 'TEMPLATE_REGISTRY', 'get_template', 'list_templates',
-    'register_template', 'official_reference_status', 'IGNORE_INDEX', 'MaxLengthError'
+    'register_template', 'official_reference_status', 'IGNORE_INDEX', 'MaxLengthError', 'AGENT_TEMPLATES',
+    'get_agent_template', 'tool_parser_for', 'configure_template'
 ]

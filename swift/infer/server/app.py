@@ -225,6 +225,7 @@ class Server:
         return await unless_disconnected(request, self._with_timeout(run()))
 
     async def _task_embeddings(self, request: Request, body: EmbeddingRequest):
+        self.served.adapter_for(body.model)  # a 404 for a model name not served
         model = task_routes.task_model(self.engine, 'embedding')
         texts = body.inputs(self.config.max_embedding_inputs)
         if not all(isinstance(t, str) for t in texts):
@@ -240,6 +241,7 @@ class Server:
     @counted
     async def rerank(self, request: Request):
         body = await parse_body(request, task_routes.RerankRequest, self.config.body_limits)
+        self.served.adapter_for(body.model)
         model = task_routes.task_model(self.engine, 'reranker', 'generative_reranker')
         texts = body.texts()
         scores = await self._run_task(request, model.rerank, body.query, texts)
@@ -249,6 +251,7 @@ class Server:
     @counted
     async def classify(self, request: Request):
         body = await parse_body(request, task_routes.ClassifyRequest, self.config.body_limits)
+        self.served.adapter_for(body.model)
         model = task_routes.task_model(self.engine, 'seq_cls')
         texts = body.texts()
         probabilities = await self._run_task(request, model.classify, texts)
