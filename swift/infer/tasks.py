@@ -7,8 +7,8 @@ with these same functions, so what `swift deploy` serves is exactly what was tra
     model.classify(['great film!'])                               # seq_cls: class probabilities
     model.rerank('query', ['doc 1', 'doc 2'])                     # reranker / generative_reranker: scores
 
-- Inputs are chat messages rendered by the model's template without a generation prompt (a plain text is one
-  user message); a reranker reads one user message, `<Query>: ...\\n<Document>: ...`, after a system prompt
+- Inputs are chat messages rendered by the model's template, up to the generation prompt when they end with a
+  user turn (a plain text is one user message); a reranker reads one user message, `<Query>: ...\\n<Document>: ...`, after a system prompt
   that asks for yes or no (ms-swift's Qwen3-Reranker layout).
 - embedding: the backbone's last hidden state at the last token, L2-normalised (as Qwen3-Embedding pools).
 - seq_cls / reranker: the classification head at the last token (reward_model.sequence_logits).
@@ -72,12 +72,13 @@ def rerank_messages(query: Union[str, Messages], document: Union[str, Messages])
 
 
 def task_input_ids(template, messages: Messages, task_type: str) -> List[int]:
-    """Token ids of what a task model reads: the rendering without a generation prompt, or with one for a
-    generative reranker (the next token is its yes/no)."""
-    messages = [m for m in messages if m.get('role') != 'assistant'] if task_type == 'generative_reranker' \
-        else messages
-    encoded = template.encode({'messages': messages}, for_inference=task_type == 'generative_reranker')
-    return list(encoded['input_ids'])
+    """Token ids of what a task model reads: a conversation that ends with a user turn is rendered up to the
+    generation prompt, where a causal LM's state sums up what it is about to answer (and where a generative
+    reranker's next token is its yes/no); one that ends with an assistant turn is rendered whole."""
+    if task_type == 'generative_reranker':
+        messages = [m for m in messages if m.get('role') != 'assistant']
+    ends_with_answer = bool(messages) and messages[-1].get('role') == 'assistant'
+    return list(template.encode({'messages': messages}, for_inference=not ends_with_answer)['input_ids'])
 
 
 def yes_no_ids(tokenizer) -> List[int]:

@@ -158,3 +158,25 @@ def test_seq_cls_learns_a_two_class_task(smollm_dir, tmp_path):
     probabilities = served.classify([r['messages'] for r in test])
     accuracy = sum(int(p[1] > p[0]) == r['label'] for p, r in zip(probabilities, test)) / len(test)
     assert accuracy >= 0.9, accuracy
+
+
+COLORS = ['red', 'blue', 'green', 'yellow', 'black', 'white', 'purple', 'orange', 'pink', 'brown', 'grey', 'gold']
+OBJECTS = ['apple', 'house', 'kite', 'ball', 'hat', 'shoe', 'lamp', 'door', 'chair', 'boat', 'pen', 'cup', 'book',
+           'bag', 'car', 'flag', 'rose', 'fish', 'bird', 'coat', 'ring', 'box', 'drum', 'bell']
+
+
+@pytest.mark.slow
+def test_infonce_embedding_ranks_the_positive_first(smollm_dir, tmp_path):
+    """Query 'What color is the X?' ↔ 'The X is painted C.'; held out: other objects, ranked among each other."""
+    rows = [{'messages': [{'role': 'user', 'content': f'What color is the {o}?'}],
+             'positive_messages': [[{'role': 'user', 'content': f'The {o} is painted {COLORS[i % len(COLORS)]}.'}]]}
+            for i, o in enumerate(OBJECTS)]
+    train, test = rows[:16], rows[16:]
+    result = sft_main(model=str(smollm_dir), rows=train, task_type='embedding', loss_type='infonce', system='',
+                      output_dir=str(tmp_path / 'out'), max_steps=10, per_device_train_batch_size=8,
+                      learning_rate=2e-3, warmup_ratio=0.0, lora_dropout=0.0, save_steps=1000, report_to=['none'])
+    served = TaskModel.load(None, [result.last_checkpoint])
+    queries = torch.tensor(served.embed([r['messages'] for r in test]))
+    documents = torch.tensor(served.embed([r['positive_messages'][0] for r in test]))
+    first = (queries @ documents.T).argmax(dim=1) == torch.arange(len(test))
+    assert first.float().mean() >= 0.9, first.tolist()
