@@ -8,6 +8,21 @@ from .base import ArgumentGroup, check_choice, check_range
 
 TRUNCATION_STRATEGIES = ('delete', 'left', 'right', 'error', 'split')  # split: swift pt only
 LOSS_SCALES = ('default', 'last_round', 'all')
+# ms-swift's weightings on top of a base strategy, e.g. hermes, last_round+hermes, hermes+ignore_empty_think
+LOSS_SCALE_WEIGHTINGS = ('react', 'hermes', 'ignore_empty_think')  # swift.template.loss_scale
+
+
+def split_loss_scale(value: str):
+    """'last_round+hermes' → ('last_round', ['hermes']); 'react' → ('default', ['react'])."""
+    parts = [p for p in str(value).split('+') if p]
+    base = parts.pop(0) if parts and parts[0] in LOSS_SCALES else 'default'
+    for part in parts:
+        check_choice('loss_scale', part, LOSS_SCALES + LOSS_SCALE_WEIGHTINGS)
+        if part in LOSS_SCALES:
+            raise SwiftError(f'--loss_scale {value}: {part!r} is a base strategy; it may only come first')
+    if not parts and value not in LOSS_SCALES:
+        check_choice('loss_scale', value, LOSS_SCALES + LOSS_SCALE_WEIGHTINGS)
+    return base, parts
 
 
 @dataclass
@@ -24,7 +39,9 @@ class DataArguments(ArgumentGroup):
     truncation_strategy: str = field(default='delete', metadata={'help': ' | '.join(TRUNCATION_STRATEGIES)})
     model_name: List[str] = field(default_factory=list, metadata={'help': 'name for swift/self-cognition'})
     model_author: List[str] = field(default_factory=list, metadata={'help': 'author for swift/self-cognition'})
-    loss_scale: str = field(default='default', metadata={'help': 'which answers are trained: ' + ' | '.join(LOSS_SCALES)})
+    loss_scale: str = field(default='default', metadata={
+        'help': 'which answers are trained: ' + ' | '.join(LOSS_SCALES) + ', optionally + a weighting: '
+                + ' | '.join(LOSS_SCALE_WEIGHTINGS) + ' (e.g. last_round+hermes)'})
     data_seed: Optional[int] = field(default=None, metadata={
         'help': 'seed of the data\'s sampling, split and shuffle (default: --seed)'})
     dataset_shuffle: bool = field(default=True, metadata={
@@ -47,7 +64,7 @@ class DataArguments(ArgumentGroup):
         if self.truncation_strategy == 'split' and not self.SPLIT_TRUNCATION:
             raise SwiftError('--truncation_strategy split cuts plain text into max_length pieces: it is for swift pt '
                              '(a conversation cut in pieces loses its prompt); use delete, left or right')
-        check_choice('loss_scale', self.loss_scale, LOSS_SCALES)
+        split_loss_scale(self.loss_scale)
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in self.columns.items()):
             raise SwiftError(f'--columns must map column names to names, e.g. {{"question": "query"}}; '
                              f'got {self.columns!r}')

@@ -16,6 +16,11 @@ class TemplateArguments(ArgumentGroup):
     system: Optional[str] = field(default=None, metadata={
         'help': 'system prompt, or a .txt file holding it (default: the template\'s); \\n in the text is a newline'})
     max_length: Optional[int] = field(default=None, metadata={'help': 'max tokens per sample'})
+    agent_template: Optional[str] = field(default=None, metadata={
+        'help': 'how tools, tool calls and tool results are written: hermes | react_en | react_zh | qwen_en | qwen_zh '
+                '| glm4 | llama3 | mistral (default: the template\'s own tool format)'})
+    enable_thinking: Optional[bool] = field(default=None, metadata={
+        'help': 'thinking models: true/false is passed to the template (default: the template\'s default)'})
 
     def __post_init__(self):
         super().__post_init__()

@@ -9,6 +9,7 @@ from .base import ArgumentGroup, BaseArguments, check_choice, check_range, overr
 from .data import DataArguments
 from .model import ModelArguments
 from .quantization import QuantizeArguments
+from .task import TaskArguments
 from .template import TemplateArguments
 from .tuner import TunerArguments
 
@@ -163,7 +164,7 @@ class TrainingCommonArguments(TrainerArguments, TrainBenchmarkArguments, DataArg
 
 
 @dataclass
-class SftArguments(LanguageModelingArguments, TrainingCommonArguments):
+class SftArguments(LanguageModelingArguments, TaskArguments, TrainingCommonArguments):
     """Everything `swift sft` takes."""
 
     def __post_init__(self):

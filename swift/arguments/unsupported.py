@@ -15,8 +15,8 @@ from typing import Dict, List, Mapping, Optional, Tuple
 # ---- reasons (each points at the docs) ---------------------------------------------------------------------
 DISTRIBUTED = 'distributed training: see docs/distributed.md'
 MULTIMODAL = 'multimodal models: see docs/multimodal.md'
-TASKS = 'task types other than causal_lm (seq_cls, embedding, reranker): see docs/compat.md'
-AGENT = 'tool calling and agent templates: see docs/compat.md'
+TASKS = 'this task-type option: docs/training.md lists the options of --task_type'
+AGENT = 'this agent/thinking option: docs/deploy.md and docs/training.md list the tool-calling options'
 GKD = 'this GKD option: docs/rlhf.md lists the options of --rlhf_type gkd'
 GRPO = 'this GRPO / rollout option: docs/rlhf.md lists the GRPO options swift has'
 PPO = 'this PPO option: docs/rlhf.md lists the PPO options swift has'
@@ -47,8 +47,8 @@ _GROUPS: List[Tuple[str, Optional[str], str]] = [
     (MULTIMODAL, None,
      'max_pixels freeze_llm freeze_vit freeze_aligner vit_lr aligner_lr vit_gradient_checkpointing norm_bbox '
      'vllm_limit_mm_per_prompt vllm_mm_processor_cache_gb is_multimodal'),
-    (TASKS, None, 'task_type num_labels problem_type mrl_dims reranker_use_activation'),
-    (AGENT, None, 'agent_template enable_thinking preserve_thinking add_non_thinking_prefix '
+    (TASKS, None, 'mrl_dims reranker_use_activation'),
+    (AGENT, None, 'preserve_thinking add_non_thinking_prefix '
                   'disable_ignore_empty_think is_binary_loss_scale'),
     (GKD, None,
      'gkd_logits_topk teacher_model_type teacher_model_revision '

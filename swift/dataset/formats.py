@@ -193,6 +193,10 @@ def _openai_message(message: Any, field: str) -> Dict[str, Any]:
     if 'content' not in message and not message.get('tool_calls'):
         raise RowError(f'{field} has no "content"')
     message.setdefault('content', '')
+    if message['role'] == 'tool_call':  # ms-swift's agent rows: a call as JSON text, then its tool_response
+        return {'role': 'assistant', 'content': '', 'tool_calls': _parse_tool_calls(message['content'], field)}
+    if message['role'] == 'tool_response':
+        return {**message, 'role': 'tool'}
     return message
 
 
@@ -352,7 +356,17 @@ def _as_bool(value: Any) -> bool:
         return bool(value)
     if isinstance(value, str) and value.strip().lower() in ('true', 'false', '1', '0'):
         return value.strip().lower() in ('true', '1')
-    raise RowError(f"'label' must be true or false (KTO), got {value!r}")
+    raise RowError(f"'label' must be true or false (KTO), a number or a list of numbers, got {value!r:.60}")
+
+
+def _label(value: Any) -> Any:
+    """KTO's true/false (also written 1/0), or a class index, a score or a list of them (swift sft --task_type
+    seq_cls, embedding losses with labels): kept as numbers."""
+    if isinstance(value, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value not in (0, 1):
+        return value
+    return _as_bool(value)
 
 
 def _add_shared_fields(row: Dict[str, Any], out: Dict[str, Any], consumed: Tuple[str, ...]) -> None:
@@ -376,7 +390,7 @@ def _add_shared_fields(row: Dict[str, Any], out: Dict[str, Any], consumed: Tuple
                 raise RowError(f"'tools' must be a list of function definitions (or their JSON), got {value!r:.60}")
             out['tools'] = value
         elif key == 'label':
-            out['label'] = _as_bool(value)
+            out['label'] = _label(value)
         else:
             out[key] = value
 

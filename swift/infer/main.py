@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Optional, Sequence, TextIO, Union
 
 from swift.arguments import InferArguments
+from swift.template import configure_template
 from swift.utils.args import parse_args
 
 from .backends import get_infer_engine
@@ -18,6 +19,7 @@ from .chat import interactive_chat, pipe_answers
 from .checks import check_infer_args
 from .protocol import RequestConfig
 from .reward_engine import RewardEngine, is_reward_model, score_lines, score_rows
+from .tasks import task_engine
 
 DEFAULT_RESULT_PATH = 'infer_result.jsonl'
 
@@ -43,12 +45,17 @@ def request_config_from(args) -> RequestConfig:
 def build_engine(args):
     """The engine of infer/deploy arguments: a reward model scores, any other model generates with
     --infer_backend."""
+    engine = task_engine(args)  # a seq_cls / embedding / reranker checkpoint (its args.json says)
+    if engine is not None:
+        return engine
     if is_reward_model(args):
         return RewardEngine.from_args(args)
     engine = get_infer_engine(args.infer_backend, args.model, template=args.template, default_system=args.system,
                               adapters=args.adapters, merge_lora=args.merge_lora, max_batch_size=args.max_batch_size,
                               engine_kwargs=args.engine_kwargs, **args.model_kwargs())
     engine.max_length, engine.truncation_strategy = args.max_length, args.truncation_strategy
+    if getattr(engine, 'template', None) is not None:  # --agent_template, --enable_thinking
+        configure_template(engine.template, args)
     return engine
 
 

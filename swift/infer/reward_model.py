@@ -44,17 +44,22 @@ def _backbone_and_head(model):
     return backbone, head
 
 
-def sequence_scores(model, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-    """One score per right-padded row: the head applied at the row's last attended token."""
+def sequence_logits(model, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """[rows, num_labels]: the head applied at each right-padded row's last attended token."""
     backbone, head = _backbone_and_head(model)
     hidden = backbone(input_ids=input_ids, attention_mask=attention_mask, use_cache=False).last_hidden_state
     last = attention_mask.sum(dim=1) - 1
     pooled = hidden[torch.arange(hidden.size(0), device=hidden.device), last]
-    return head(pooled.to(head.weight.dtype if hasattr(head, 'weight') else pooled.dtype)).squeeze(-1).float()
+    return head(pooled.to(head.weight.dtype if hasattr(head, 'weight') else pooled.dtype)).float()
 
 
-def load_seq_cls_model(model_id: str, model_kwargs: Optional[Dict[str, Any]] = None):
-    """(sequence-classification model with one output, tokenizer) for a registry ID, hub ID or directory.
+def sequence_scores(model, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """One score per right-padded row (a one-output head, as a reward model's)."""
+    return sequence_logits(model, input_ids, attention_mask).squeeze(-1)
+
+
+def load_seq_cls_model(model_id: str, model_kwargs: Optional[Dict[str, Any]] = None, num_labels: int = 1):
+    """(sequence-classification model with num_labels outputs, tokenizer) for a registry ID, hub ID or directory.
 
     A reward model checkpoint (…ForSequenceClassification) loads as it is. A causal LM is loaded as a
     causal LM first and its body moved under a new score head: transformers' own loading then handles
@@ -69,14 +74,14 @@ def load_seq_cls_model(model_id: str, model_kwargs: Optional[Dict[str, Any]] = N
         info.torch_dtype = resolve_dtype(kwargs.get('torch_dtype', 'auto'), detect_device())
         try:
             model = AutoModelForSequenceClassification.from_pretrained(
-                info.model_dir, num_labels=1, dtype=info.torch_dtype,
+                info.model_dir, num_labels=num_labels, dtype=info.torch_dtype,
                 trust_remote_code=bool(kwargs.get('trust_remote_code')))
         except (OSError, ValueError) as e:
             raise load_error(info.model_dir, 'the reward model', e) from None
     else:
         causal, tokenizer = get_model_tokenizer(model_id, **kwargs)
         info = tokenizer.model_info
-        model = _seq_cls_from_causal(causal)
+        model = _seq_cls_from_causal(causal, num_labels)
     model.config.pad_token_id = tokenizer.pad_token_id
     model.model_info = info
     return model, tokenizer
@@ -88,9 +93,9 @@ def _is_seq_cls_checkpoint(model_dir: Path) -> bool:
     return any(name.endswith('ForSequenceClassification') for name in architectures)
 
 
-def _seq_cls_from_causal(causal):
+def _seq_cls_from_causal(causal, num_labels: int = 1):
     config = copy.deepcopy(causal.config)
-    config.num_labels = 1
+    config.num_labels = num_labels
     try:
         model = AutoModelForSequenceClassification.from_config(config, dtype=causal.dtype)
     except ValueError as e:

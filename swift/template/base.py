@@ -128,9 +128,8 @@ class Template:
                  max_length: Optional[int] = None,
                  loss_scale: str = 'default',
                  truncation_strategy: str = 'delete'):
-        if loss_scale not in LOSS_SCALES:
-            raise SwiftError(f'unknown loss_scale {loss_scale!r}; choose one of {", ".join(LOSS_SCALES)}.'
-                             f'{did_you_mean(loss_scale, LOSS_SCALES)}')
+        from .loss_scale import split_loss_scale
+        split_loss_scale(loss_scale)  # a SwiftError naming the choices
         if truncation_strategy not in TRUNCATION_STRATEGIES:
             raise SwiftError(f'unknown truncation_strategy {truncation_strategy!r}; choose one of '
                              f'{", ".join(TRUNCATION_STRATEGIES)}')
@@ -142,6 +141,8 @@ class Template:
         self.max_length = max_length
         self.loss_scale = loss_scale
         self.truncation_strategy = truncation_strategy
+        self.agent_template = None  # an AgentTemplate (agent.py): tools and tool calls written in its format
+        self.enable_thinking: Optional[bool] = None  # the default of requests that do not say
         if tokenizer is not None:
             self._check_tokenizer(tokenizer)
 
@@ -174,8 +175,12 @@ class Template:
                         tools: Optional[List[Dict[str, Any]]] = None,
                         enable_thinking: Optional[bool] = None,
                         **options: Any) -> List[Segment]:
-        chat = Chat(normalize_messages(messages, self.name), normalize_tools(tools, self.name),
-                    bool(add_generation_prompt), enable_thinking, options)
+        messages, tools = normalize_messages(messages, self.name), normalize_tools(tools, self.name)
+        if self.agent_template is not None:  # tools and calls become plain text in the agent template's format
+            messages, tools = self.agent_template.to_plain_messages(messages, tools, self.default_system), None
+        if enable_thinking is None:
+            enable_thinking = self.enable_thinking
+        chat = Chat(messages, tools, bool(add_generation_prompt), enable_thinking, options)
         if chat.tools is not None and not self.supports_tools:
             raise SwiftError(f'template {self.name!r} has no tool format (its official chat template does not '
                              'render tool definitions); remove "tools" or choose a template that supports them')

@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from swift.utils import SwiftError, get_logger
 
 from .base import Segment
+from .loss_scale import answer_weights, split_loss_scale
 
 logger = get_logger()
 IGNORE_INDEX = -100
@@ -36,12 +37,34 @@ def encode_row(template, row: Dict[str, Any], for_inference: bool = False) -> Di
         segments = template.render_segments(messages, add_generation_prompt=False, tools=row.get('tools'), **options)
         if template.meta.train_suffix and segments and segments[-1].answer_of is not None:
             segments.append(Segment(template.meta.train_suffix, segments[-1].answer_of))
-    input_ids, labels = tokenize_segments(template.tokenizer, segments, template.loss_scale)
+    base, weightings = split_loss_scale(template.loss_scale)
+    offsets: List[int] = []
+    input_ids, labels = tokenize_segments(template.tokenizer, segments, base, offsets)
+    weights = None
+    if weightings and not for_inference:
+        labels, weights = _weigh(segments, base, weightings, labels, offsets)
     input_ids, labels = _truncate(template, input_ids, labels)
     encoded = {'input_ids': input_ids, 'attention_mask': [1] * len(input_ids), 'length': len(input_ids)}
     if not for_inference:
         encoded['labels'] = labels
+        if weights is not None:
+            encoded['loss_scale'] = weights[:len(input_ids)] if template.truncation_strategy != 'left' else \
+                weights[-len(input_ids):]
     return encoded
+
+
+def _weigh(segments: List[Segment], base: str, weightings: List[str], labels: List[int], offsets: List[int]):
+    """(labels with weight-0 tokens untrained, per-token weights or None when every weight is 0 or 1)."""
+    spans = trained_spans(segments, base)
+    answers, position = [], 0
+    for segment in segments:
+        if any(start <= position < end for start, end in spans):
+            answers.append((position, segment.text))
+        position += len(segment.text)
+    changed = answer_weights(answers, weightings)
+    weights = [changed.get(start, 1.0) if label != IGNORE_INDEX else 0.0 for label, start in zip(labels, offsets)]
+    labels = [IGNORE_INDEX if w == 0 else label for label, w in zip(labels, weights)]
+    return labels, (weights if any(w not in (0.0, 1.0) for w in weights) else None)
 
 
 def trained_spans(segments: List[Segment], loss_scale: str) -> List[Tuple[int, int]]:
@@ -61,15 +84,19 @@ def trained_spans(segments: List[Segment], loss_scale: str) -> List[Tuple[int, i
     return spans
 
 
-def tokenize_segments(tokenizer, segments: List[Segment], loss_scale: str) -> Tuple[List[int], List[int]]:
+def tokenize_segments(tokenizer, segments: List[Segment], loss_scale: str,
+                      offsets: Optional[List[int]] = None) -> Tuple[List[int], List[int]]:
+    """(input_ids, labels); `offsets`, when given, receives each token's first character position."""
     spans = trained_spans(segments, loss_scale)
     if not getattr(tokenizer, 'is_fast', False):
-        return _tokenize_piecewise(tokenizer, segments, spans)
+        return _tokenize_piecewise(tokenizer, segments, spans, offsets)
     text = ''.join(s.text for s in segments)
     encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     starts = [start for start, _ in spans]
     labels = []
     for token_id, (start, _) in zip(encoded['input_ids'], encoded['offset_mapping']):
+        if offsets is not None:
+            offsets.append(start)
         k = bisect.bisect_right(starts, start) - 1
         labels.append(token_id if k >= 0 and start < spans[k][1] else IGNORE_INDEX)
     return list(encoded['input_ids']), labels
@@ -78,7 +105,7 @@ def tokenize_segments(tokenizer, segments: List[Segment], loss_scale: str) -> Tu
 _warned_slow = False
 
 
-def _tokenize_piecewise(tokenizer, segments: List[Segment], spans) -> Tuple[List[int], List[int]]:
+def _tokenize_piecewise(tokenizer, segments: List[Segment], spans, offsets=None) -> Tuple[List[int], List[int]]:
     """Slow tokenizers give no character offsets: tokenize segment by segment (ids may differ at the seams)."""
     global _warned_slow
     if not _warned_slow:
@@ -91,6 +118,8 @@ def _tokenize_piecewise(tokenizer, segments: List[Segment], spans) -> Tuple[List
         trained = any(start <= position < end for start, end in spans)
         input_ids += ids
         labels += ids if trained else [IGNORE_INDEX] * len(ids)
+        if offsets is not None:
+            offsets += [position] * len(ids)
         position += len(segment.text)
     return input_ids, labels
 

@@ -92,3 +92,13 @@ def _ids_from_directory(path: str) -> List[str]:
         ids.append(hf_cache_name[len('models--'):].replace('--', '/'))
     ids.append(directory.name.replace('___', '.'))  # ModelScope's cache writes 'Qwen2.5' as 'Qwen2___5'
     return ids
+
+
+def configure_template(template: Template, args) -> Template:
+    """Apply the template flags every command shares beyond the name: --agent_template, --enable_thinking."""
+    from .agent import get_agent_template
+    if getattr(args, 'agent_template', None):
+        template.agent_template = get_agent_template(args.agent_template)
+    if getattr(args, 'enable_thinking', None) is not None:
+        template.enable_thinking = args.enable_thinking
+    return template

@@ -9,7 +9,7 @@ import importlib.util
 from swift.arguments import RLHFArguments
 from swift.arguments.training import TrainingCommonArguments
 from swift.eval.registry import get_benchmark, get_benchmarks
-from swift.template import check_template_name
+from swift.template import check_template_name, get_agent_template
 from swift.tuners.registry import get_tuner
 from swift.utils import SwiftError
 from swift.utils.checkpoint import check_resumable
@@ -24,6 +24,8 @@ def check_train_args(args: TrainingCommonArguments) -> TrainingCommonArguments:
     args.read_system_file()
     get_tuner(args.tuner_type)
     check_template_name(args.template)
+    if getattr(args, 'agent_template', None):
+        get_agent_template(args.agent_template)
     if args.resume_from_checkpoint:
         check_resumable(args.resume_from_checkpoint)
     _check_benchmarks(args)

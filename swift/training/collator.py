@@ -73,7 +73,12 @@ class PaddingCollator:
         }
         if all(with_labels):
             batch['labels'] = [self._pad(f['labels'], width, self.label_pad) for f in features]
-        return {key: torch.tensor(rows, dtype=torch.long) for key, rows in batch.items()}
+        tensors = {key: torch.tensor(rows, dtype=torch.long) for key, rows in batch.items()}
+        if any(f.get('loss_scale') is not None for f in features):
+            # per-token loss weights (--loss_scale hermes, react, ...); a sample without them weighs its labels 1
+            weights = [f.get('loss_scale') or [float(t != IGNORE_INDEX) for t in f['labels']] for f in features]
+            tensors['loss_scale'] = torch.tensor([self._pad(w, width, 0.0) for w in weights], dtype=torch.float32)
+        return tensors
 
     def _pad(self, values: Sequence[int], width: int, fill: int) -> List[int]:
         padding = [fill] * (width - len(values))

@@ -25,7 +25,7 @@ from swift.arguments.training import TrainingCommonArguments
 from swift.dataset import PYTHON_ROWS, LoadResult, load_datasets
 from swift.eval.callback import BenchmarkEvalCallback
 from swift.model.loader import get_model_tokenizer
-from swift.template import get_template
+from swift.template import configure_template, get_template
 from swift.tuners import tuner_callback
 from swift.tuners.quant import build_quantization_config
 from swift.utils import SwiftError, get_logger
@@ -138,8 +138,9 @@ class TrainingRun:
             name = 'raw'
         else:
             name = args.template or (info.template if info else None) or (info.model_dir if info else None)
-        return get_template(name, tokenizer=tokenizer, default_system=args.system, max_length=args.max_length,
-                            loss_scale=args.loss_scale)
+        template = get_template(name, tokenizer=tokenizer, default_system=args.system, max_length=args.max_length,
+                                loss_scale=args.loss_scale)
+        return configure_template(template, args)
 
     def load_rows(self, rows: Optional[Sequence[Dict[str, Any]]] = None, require_response: bool = True) -> LoadResult:
         """The checked rows of --dataset (or of a Python list), split into train and validation by

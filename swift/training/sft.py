@@ -72,6 +72,9 @@ def sft_main(args: Union[SftArguments, Sequence[str], Dict[str, Any], None] = No
     model = python_inputs(kwargs, model, rows)
     args = check_train_args(parse_args(SftArguments, args, **kwargs))
     run = TrainingRun.start(args)
+    if args.task_type != 'causal_lm':  # seq_cls, embedding, reranker: the same run with the task's pieces
+        from .tasks import train_task
+        return train_task(args, run, model, tokenizer, rows, callbacks)
     model, tokenizer = run.load_model(model, tokenizer)
     template = run.template(model, tokenizer)
     loaded = run.load_rows(rows)
@@ -84,6 +87,9 @@ def sft_main(args: Union[SftArguments, Sequence[str], Dict[str, Any], None] = No
         if not train:
             raise SwiftError('no training samples left after validation and truncation: see the data report above')
         logger.info(f'{len(train)} training samples, {len(val)} validation samples')
+        if (args.packing or args.padding_free) and any(s.get('loss_scale') for s in train):
+            raise SwiftError(f'--loss_scale {args.loss_scale} weighs tokens, which --packing / --padding_free do not '
+                             'carry yet: drop one of them')
         collator, train_items = batching(args, tokenizer.pad_token_id, train)
     val_items = batching(args, tokenizer.pad_token_id, val)[1] if val else []
     if args.adalora_total_step is None and not args.streaming:

@@ -49,6 +49,8 @@ class SwiftTrainer(Trainer):
         self._since = time.time()
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if inputs.get('loss_scale') is not None:
+            return self._weighted_loss(model, inputs, return_outputs, num_items_in_batch)
         chunked = self.chunked_loss
         if (model.training and not return_outputs and chunked is not None and self.label_smoother is None
                 and self.compute_loss_func is None and chunked.usable(inputs) and chunked.verify(model, inputs)):
@@ -63,6 +65,25 @@ class SwiftTrainer(Trainer):
                 target = labels[:, 1:]
                 mask = target != -100
                 self._correct += int((predicted[mask] == target[mask]).sum())
+                self._trained_tokens += int(mask.sum())
+        return (loss, outputs) if return_outputs else loss
+
+    def _weighted_loss(self, model, inputs, return_outputs, num_items_in_batch):
+        """The causal-LM loss with a weight per token (--loss_scale hermes / react): sum(w * CE) over the
+        trained tokens, divided by their number (or the batch's, as transformers divides)."""
+        inputs = dict(inputs)
+        weights, labels = inputs.pop('loss_scale'), inputs.pop('labels')
+        outputs = model(**inputs)
+        logits = outputs.logits[:, :-1].float()
+        target, weight = labels[:, 1:], weights[:, 1:].to(logits.device)
+        mask = target != -100
+        per_token = torch.nn.functional.cross_entropy(logits[mask], target[mask], reduction='none')
+        divisor = num_items_in_batch if num_items_in_batch is not None else mask.sum().clamp(min=1)
+        loss = (per_token * weight[mask]).sum() / divisor.to(logits.device) if isinstance(divisor, torch.Tensor) \
+            else (per_token * weight[mask]).sum() / divisor
+        if model.training:
+            with torch.no_grad():
+                self._correct += int((logits[mask].argmax(dim=-1) == target[mask]).sum())
                 self._trained_tokens += int(mask.sum())
         return (loss, outputs) if return_outputs else loss
 

@@ -68,6 +68,9 @@ PARSES = {
         '--save_only_model true --output_dir {out}/full --eval_strategy no --dataset_num_proc 2',
         {'optim': 'adamw_torch', 'neftune_noise_alpha': 5.0, 'dataloader_drop_last': True}),
     'dpo': (f'rlhf --rlhf_type dpo {TINY} --dataset {{pairs}} --beta 0.1 --max_steps 1 --rpo_alpha 0.1', None),
+    'sequence classification': (f'sft {TINY} --dataset {{data}} --task_type seq_cls --num_labels 2',
+                                {'task_type': 'seq_cls', 'num_labels': 2}),
+    'agent template': (f'sft {TINY} --dataset {{data}} --agent_template hermes', {'agent_template': 'hermes'}),
     'rejection sampling': (
         'sample --model {model} --dataset {prompts} --sampler_type sample --num_return_sequences 4 '
         '--orm_model accuracy --n_best_to_keep 2', {'num_return_sequences': 4, 'n_best_to_keep': 2}),
@@ -84,10 +87,6 @@ REFUSED = {
     'grpo on a vLLM colocate engine': (
         'rlhf --rlhf_type grpo --model {model} --dataset {prompts} --reward_funcs accuracy --use_vllm true '
         '--vllm_mode colocate', None, '--use_vllm: vLLM is not installed'),
-    'sequence classification': (f'sft {TINY} --dataset {{data}} --task_type seq_cls --num_labels 2', None,
-                                '--task_type is not supported yet (task types'),
-    'agent template': (f'sft {TINY} --dataset {{data}} --agent_template hermes', None,
-                       '--agent_template is not supported yet (tool calling'),
     'streaming without max_steps': (f'sft {TINY} --dataset {{data}} --streaming true', None,
                                     '--streaming: the stream has no length, so pass --max_steps'),
     'cached dataset': (f'sft {TINY} --cached_dataset {{out}}/cached', None, '--cached_dataset is not supported yet'),

@@ -24,10 +24,11 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from swift.template.agent import tool_parser_for
 from swift.utils import SwiftError, get_logger
 
 from ..protocol import InferRequest, RequestConfig
-from . import echo, embeddings
+from . import echo, embeddings, task_routes
 from .admission import Admission, QueueFull, RequestTooLarge
 from .auth import check_api_key, has_api_key
 from .body import BodyLimits, parse_body
@@ -37,6 +38,7 @@ from .schemas import ChatCompletionRequest, CompletionRequest, EmbeddingRequest,
 from .shaping import SSE_DONE, CompletionShaper, chat_body, chat_chunk, sse
 from .shutdown import Shutdown
 from .stats import PeriodicLogger, ServerStats
+from .tool_calls import ToolCallStream, apply_tool_calls
 
 logger = get_logger('swift.deploy')
 
@@ -97,11 +99,19 @@ class Server:
         body = await parse_body(request, ChatCompletionRequest, self.config.body_limits)
         model = body.model or self.served.base_name
         infer_request, config = body.to_engine(self.config.defaults, self.served.adapter_for(body.model))
+        # the model's tool calls become OpenAI tool_calls when the request offers tools
+        parser = tool_parser_for(self.engine.template) if body.tools and body.tool_choice != 'none' else None
         if config.stream:
             to_event = lambda chunk: chat_chunk(chunk, model, body.include_usage)  # noqa: E731
+            if parser is not None:
+                calls, plain = ToolCallStream(parser, body.tools), to_event
+                to_event = lambda chunk: calls(plain(chunk))  # noqa: E731
             return await self._stream(infer_request, config, to_event)
         response = await self._complete(request, [(infer_request, config)], weight=config.n)
-        return chat_body(response[0], model)
+        result = chat_body(response[0], model)
+        if parser is not None:
+            apply_tool_calls(result, parser, body.tools)
+        return result
 
     @counted
     async def completions(self, request: Request):
@@ -192,6 +202,8 @@ class Server:
     @counted
     async def embeddings(self, request: Request):
         body = await parse_body(request, EmbeddingRequest, self.config.body_limits)
+        if getattr(self.engine, 'task_model', None) is not None:  # a trained embedding model
+            return await self._task_embeddings(request, body)
         embeddings.check_supported(self.engine, body.dimensions)
         adapter = self.served.adapter_for(body.model)
         token_ids = embeddings.tokenize_inputs(self.engine, body.inputs(self.config.max_embedding_inputs))
@@ -203,6 +215,48 @@ class Server:
         vectors = await unless_disconnected(request, self._with_timeout(run()))
         return embeddings.response_body(vectors, body.model or self.served.base_name, sum(map(len, token_ids)),
                                         body.encoding_format)
+
+    # ---- task models (swift sft --task_type): embeddings, rerank, classify ------------------------------
+    async def _run_task(self, request: Request, function, *args):
+        async def run():
+            async with self._slot(1):
+                return await asyncio.to_thread(function, *args)
+
+        return await unless_disconnected(request, self._with_timeout(run()))
+
+    async def _task_embeddings(self, request: Request, body: EmbeddingRequest):
+        self.served.adapter_for(body.model)  # a 404 for a model name not served
+        model = task_routes.task_model(self.engine, 'embedding')
+        texts = body.inputs(self.config.max_embedding_inputs)
+        if not all(isinstance(t, str) for t in texts):
+            raise bad_request('this embedding model takes text inputs, not token ids', param='input')
+        vectors = await self._run_task(request, model.embed, texts)
+        if body.dimensions is not None and body.dimensions != len(vectors[0]):
+            raise bad_request(f'dimensions: this model\'s embeddings have {len(vectors[0])} dimensions',
+                              param='dimensions')
+        usage = task_routes.usage(model, texts)
+        return embeddings.response_body(vectors, body.model or self.served.base_name, usage['prompt_tokens'],
+                                        body.encoding_format)
+
+    @counted
+    async def rerank(self, request: Request):
+        body = await parse_body(request, task_routes.RerankRequest, self.config.body_limits)
+        self.served.adapter_for(body.model)
+        model = task_routes.task_model(self.engine, 'reranker', 'generative_reranker')
+        texts = body.texts()
+        scores = await self._run_task(request, model.rerank, body.query, texts)
+        return task_routes.rerank_body(body, texts, scores, body.model or self.served.base_name,
+                                       task_routes.usage(model, [body.query] + texts))
+
+    @counted
+    async def classify(self, request: Request):
+        body = await parse_body(request, task_routes.ClassifyRequest, self.config.body_limits)
+        self.served.adapter_for(body.model)
+        model = task_routes.task_model(self.engine, 'seq_cls')
+        texts = body.texts()
+        probabilities = await self._run_task(request, model.classify, texts)
+        return task_routes.classify_body(probabilities, body.model or self.served.base_name,
+                                         task_routes.usage(model, texts))
 
     # ---- slots, timeouts, counters -------------------------------------------------------------------
     def _slot(self, weight: int):
@@ -376,6 +430,9 @@ def create_app(engine, config: Optional[ServerConfig] = None) -> FastAPI:
     app.add_api_route('/v1/chat/completions', server.chat_completions, methods=['POST'], dependencies=generating)
     app.add_api_route('/v1/completions', server.completions, methods=['POST'], dependencies=generating)
     app.add_api_route('/v1/embeddings', server.embeddings, methods=['POST'], dependencies=generating)
+    for path in ('/v1/rerank', '/rerank'):
+        app.add_api_route(path, server.rerank, methods=['POST'], dependencies=generating)
+    app.add_api_route('/v1/classify', server.classify, methods=['POST'], dependencies=generating)
     if server.config.enable_docs:
         _add_docs(app, authorized)
     return app

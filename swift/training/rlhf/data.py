@@ -77,7 +77,9 @@ class RowEncoder:
                              '(or a rejected_response, to use a pair as two rows)')
         _check_ends_with_answer(row['messages'], 'a KTO conversation')
         item = _encode(self.template, row, row['messages'])
-        item['label'] = bool(row['label'])
+        if not isinstance(row['label'], bool):
+            raise ValueError(f'a KTO "label" is true or false (or 1/0), got {row["label"]!r}')
+        item['label'] = row['label']
         return item
 
     def encode_distill(self, row: Dict[str, Any]) -> Dict[str, Any]:

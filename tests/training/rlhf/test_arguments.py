@@ -44,8 +44,10 @@ def test_a_class_holds_exactly_its_algorithms_flags():
     common = fields(SftArguments) & fields(DPOArguments)
     sft, dpo = SftArguments(**BASE), DPOArguments(**BASE)
     assert {'learning_rate', 'lora_rank', 'max_steps', 'eval_benchmarks', 'save_total_limit'} <= common
-    assert {name: getattr(sft, name) for name in common - {'loss_scale'}} == {
-        name: getattr(dpo, name) for name in common - {'loss_scale'}}
+    # --loss_type names sft's task loss (embedding / reranker) and each algorithm's loss: the same flag as ms-swift's
+    differ = {'loss_scale', 'loss_type'}
+    assert {name: getattr(sft, name) for name in common - differ} == {
+        name: getattr(dpo, name) for name in common - differ}
 
 
 def test_another_algorithms_flag_is_refused_with_its_owner():
