@@ -153,7 +153,7 @@ def test_seq_cls_learns_a_two_class_task(smollm_dir, tmp_path):
     test = _classes(ANIMALS[10:], VEHICLES[10:], SENTENCES[3:], 1)
     result = sft_main(model=str(smollm_dir), rows=train, task_type='seq_cls', num_labels=2, system='',
                       output_dir=str(tmp_path / 'out'), max_steps=8, per_device_train_batch_size=8,
-                      learning_rate=3e-3, warmup_ratio=0.0, lora_dropout=0.0, save_steps=1000, report_to=['none'])
+                      learning_rate=1e-3, warmup_ratio=0.0, lora_dropout=0.0, save_steps=1000, report_to=['none'])
     served = TaskModel.load(None, [result.last_checkpoint])
     probabilities = served.classify([r['messages'] for r in test])
     accuracy = sum(int(p[1] > p[0]) == r['label'] for p, r in zip(probabilities, test)) / len(test)
