@@ -19,7 +19,8 @@ def test_streaming_trains_max_steps_over_the_rows_again(tiny_model_dir, tmp_path
                                   per_device_train_batch_size=2, save_steps=10, report_to=['none']))
     records = [json.loads(line) for line in (Path(result.output_dir) / 'logging.jsonl').read_text().splitlines()]
     steps = [r for r in records if 'loss' in r]
-    assert [r['global_step'] for r in steps] == [1, 2, 3]  # 3 rows, batches of 2: a second pass began
+    # 3 rows in batches of 2 (the last one short) make two steps a pass: step 3 is on a second pass
+    assert [r['global_step'] for r in steps] == [1, 2, 3]
     assert Path(result.last_checkpoint).name == 'checkpoint-3'
 
 
