@@ -4,6 +4,8 @@ The argument classes check each value; these checks need the registries (after -
 loaded: tuner types, templates, benchmarks, reward functions) or the disk (the checkpoint to resume).
 Nothing here imports torch, so a misspelt name fails in a second, not after the model has loaded.
 """
+import importlib.util
+
 from swift.arguments import RLHFArguments
 from swift.arguments.training import TrainingCommonArguments
 from swift.eval.registry import get_benchmark, get_benchmarks
@@ -13,6 +15,7 @@ from swift.utils import SwiftError
 from swift.utils.checkpoint import check_resumable
 from swift.utils.plugins import load_plugins
 
+from .distributed import deepspeed_config, fsdp_settings
 from .rlhf.rewards import get_reward_functions
 
 
@@ -24,6 +27,7 @@ def check_train_args(args: TrainingCommonArguments) -> TrainingCommonArguments:
     if args.resume_from_checkpoint:
         check_resumable(args.resume_from_checkpoint)
     _check_benchmarks(args)
+    _check_distributed(args)
     if isinstance(args, RLHFArguments):
         get_reward_functions(getattr(args, 'reward_funcs', []))
     return args
@@ -40,3 +44,11 @@ def _check_benchmarks(args: TrainingCommonArguments) -> None:
         raise SwiftError(f'--eval_dataset_args names {unknown[0]!r}, which is not among --eval_benchmarks '
                          f'({", ".join(sorted(names))})')
 
+
+
+def _check_distributed(args: TrainingCommonArguments) -> None:
+    """--deepspeed / --fsdp files are read now (a typo in a JSON file fails before any process starts)."""
+    fsdp_settings(args)
+    if deepspeed_config(args) is not None and importlib.util.find_spec('deepspeed') is None:
+        raise SwiftError('--deepspeed needs the deepspeed package: pip install "swift[deepspeed]" '
+                         '(on a CPU-only machine DeepSpeed runs with DS_ACCELERATOR=cpu)')

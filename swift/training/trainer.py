@@ -20,6 +20,7 @@ from swift.tuners.saving import is_peft_model
 from swift.utils import get_logger
 from swift.utils.checkpoint import CHECKPOINT_PREFIX, write_run_args
 
+from .distributed import reduce_counts, use_fsdp_on_cpu
 from .loss import ChunkedLossModel
 
 logger = get_logger()
@@ -41,6 +42,10 @@ class SwiftTrainer(Trainer):
         self._staging_dir: Optional[str] = None
         self._saved_steps = set()  # the steps this run wrote a checkpoint for
         self._reset_counters()
+
+    def create_accelerator_and_postprocess(self):
+        super().create_accelerator_and_postprocess()
+        self.is_fsdp_enabled = self.is_fsdp_enabled or use_fsdp_on_cpu(self.accelerator, self.args)
 
     # ---- metrics ------------------------------------------------------------------------------
     def _reset_counters(self):
@@ -77,11 +82,14 @@ class SwiftTrainer(Trainer):
         return loss
 
     def log(self, logs: Dict[str, float], start_time: Optional[float] = None) -> None:
-        if 'loss' in logs and self._trained_tokens:
-            elapsed = max(time.time() - self._since, 1e-9)
-            logs['token_acc'] = round(self._correct / self._trained_tokens, 6)
-            logs['trained_tokens'] = self._trained_tokens
-            logs['train_tokens_per_second'] = round(self._trained_tokens / elapsed, 2)
+        if 'loss' in logs:
+            # every rank logs at the same step (the Trainer gathers the loss there too): sum the counts over ranks
+            correct, trained = reduce_counts(self.accelerator, self._correct, self._trained_tokens)
+            if trained:
+                elapsed = max(time.time() - self._since, 1e-9)
+                logs['token_acc'] = round(correct / trained, 6)
+                logs['trained_tokens'] = trained
+                logs['train_tokens_per_second'] = round(trained / elapsed, 2)
             self._reset_counters()
         super().log(logs, start_time)
 
