@@ -149,8 +149,14 @@ class SwiftTrainer(Trainer):
     def _save(self, output_dir: Optional[str] = None, state_dict=None) -> None:
         output_dir = output_dir or self.args.output_dir
         if is_peft_model(self.model):
-            # The tuners package knows adapter specifics (e.g. PiSSA/OLoRA also save a plain-LoRA copy).
-            if self.args.should_save:
+            if self.args.should_save and state_dict is not None and self.is_fsdp_enabled:
+                # FSDP: the full state was gathered from every rank's shard (save_model); the adapter's part of it
+                self.accelerator.unwrap_model(self.model).save_pretrained(output_dir, state_dict=state_dict)
+                if self.processing_class is not None:
+                    self.processing_class.save_pretrained(output_dir)
+                torch.save(self.args, os.path.join(output_dir, 'training_args.bin'))
+            elif self.args.should_save:
+                # The tuners package knows adapter specifics (e.g. PiSSA/OLoRA also save a plain-LoRA copy).
                 save_tuned_model(self.model, output_dir, tokenizer=self.processing_class)
                 torch.save(self.args, os.path.join(output_dir, 'training_args.bin'))
         else:
