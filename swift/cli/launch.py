@@ -86,6 +86,9 @@ def launch(command: str, argv: List[str], args=None, env: Optional[Dict[str, str
     cmd = torchrun_command(command, argv, env)
     if cmd is None:
         return None
+    if command == 'infer' and args is not None and not args.val_dataset:
+        raise SwiftError('NPROC_PER_NODE splits the rows of --val_dataset across processes; '
+                         'chat and piped lines run in one process')
     extra = _run_dir_flags(command, args)
     cmd += extra
     if getattr(args, 'deepspeed', None) and _cpu_only():

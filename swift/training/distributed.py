@@ -129,7 +129,24 @@ def trainer_kwargs(args, use_cpu: bool) -> Dict[str, Any]:
     ds = deepspeed_config(args)
     if ds is not None:
         kwargs['deepspeed'] = ds
+        if use_cpu:
+            kwargs.update(_deepspeed_on_cpu(args))
     return kwargs
+
+
+def _deepspeed_on_cpu(args) -> Dict[str, Any]:
+    """accelerate takes DeepSpeed only off its CPU path, and there it finds no backend without a GPU (so it would
+    count one process). Configure its state here, as DeepSpeed over gloo with DeepSpeed's CPU accelerator
+    (DS_ACCELERATOR=cpu), and let the Trainer use that state."""
+    from accelerate.state import AcceleratorState, PartialState
+    os.environ.setdefault('DS_ACCELERATOR', 'cpu')
+    os.environ['ACCELERATE_USE_DEEPSPEED'] = 'true'
+    AcceleratorState._reset_state(reset_partial_state=True)  # as TrainingArguments does before it sets one up
+    try:
+        PartialState(backend=args.ddp_backend or 'gloo', timeout=timedelta(seconds=args.ddp_timeout))
+    finally:
+        del os.environ['ACCELERATE_USE_DEEPSPEED']
+    return {'use_cpu': False, 'accelerator_config': {'use_configured_state': True}}
 
 
 # ---------------------------------------------------------------- the process group and the run directory
@@ -206,12 +223,14 @@ def redirect_rank_stderr(output_dir) -> Optional[Path]:
         tee.start()
 
         def _drain():  # let the last lines (a traceback included) reach both before the process ends
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a stop now ends the process, not this handler
             sys.stderr.flush()
             os.dup2(terminal, 2)
             tee.join(timeout=5)
         atexit.register(_drain)
 
     def _stopped(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         write_rank_status(output_dir, _current_step[0], 'stopped by the launcher')
         raise SystemExit(128 + signum)
     signal.signal(signal.SIGTERM, _stopped)

@@ -35,6 +35,10 @@ class SwiftTrainer(Trainer):
         self.swift_args = swift_args or {}
         self.lorap_lr_ratio = lorap_lr_ratio
         self.chunked_loss = None
+        plugin = getattr(self.accelerator.state, 'deepspeed_plugin', None)
+        if plugin is not None and plugin.zero_stage == 3:
+            chunked_loss = False  # ZeRO-3 gathers lm_head's partitioned weight only inside the model's forward
+            logger.info("loss: the model's own (DeepSpeed ZeRO-3 partitions the output layer)")
         if chunked_loss and self.args.n_gpu <= 1:  # DataParallel replicas would not reach the hook
             self.chunked_loss = ChunkedLossModel(self.model)
             if self.chunked_loss.reason:

@@ -2,9 +2,10 @@
 
 2 processes × per-device batch 2 see, at every optimizer step, the same 4 rows as 1 process × batch 4, so their
 per-step losses must be equal (to float32 rounding): for DDP, with gradient accumulation, with packing, and under
-FSDP2 (full and LoRA). The multi-process runs share one torchrun launch (tests/helpers/distributed_worker.py):
+FSDP2 (full and LoRA) and DeepSpeed ZeRO-2 / ZeRO-3. The multi-process runs share one torchrun launch (tests/helpers/distributed_worker.py):
 starting processes is what costs here.
 """
+import importlib.util
 import json
 import os
 import subprocess
@@ -20,6 +21,7 @@ from swift.utils.args import parse_args
 from tests.conftest import REPO
 
 STEPS = 3
+HAS_DEEPSPEED = importlib.util.find_spec('deepspeed') is not None
 
 
 def _rows(path):
@@ -54,6 +56,9 @@ def distributed_runs(tiny_model_dir, tmp_path_factory):
         'fsdp_full': _flags(model, data, tmp / 'fsdp_full', fsdp='full_shard', tuner_type='full'),
         'fsdp_lora': _flags(model, data, tmp / 'fsdp_lora', sharding_strategy='FULL_SHARD'),
     }
+    if HAS_DEEPSPEED:  # DeepSpeed on its CPU accelerator (DS_ACCELERATOR=cpu) over gloo
+        runs.update(zero2=_flags(model, data, tmp / 'zero2', deepspeed='zero2'),
+                    zero3_full=_flags(model, data, tmp / 'zero3', deepspeed='zero3', tuner_type='full'))
     (tmp / 'runs.json').write_text(json.dumps(runs))
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONPATH': str(REPO)}
     done = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
@@ -70,8 +75,11 @@ def distributed_runs(tiny_model_dir, tmp_path_factory):
 
 
 @pytest.mark.parametrize('run, reference', [('ddp', 'lora'), ('ddp_grad_accum', 'lora'), ('ddp_packing', 'packing'),
-                                            ('fsdp_full', 'full'), ('fsdp_lora', 'lora')])
+                                            ('fsdp_full', 'full'), ('fsdp_lora', 'lora'), ('zero2', 'lora'),
+                                            ('zero3_full', 'full')])
 def test_two_processes_equal_one_process_with_the_same_global_batch(distributed_runs, run, reference):
+    if run.startswith('zero') and not HAS_DEEPSPEED:
+        pytest.skip('deepspeed is not installed (the deepspeed extra)')
     launched, one, _ = distributed_runs
     assert len(launched[run]['loss']) == STEPS and len(one[reference]) == STEPS
     assert launched[run]['loss'] == pytest.approx(one[reference], abs=1e-5)
