@@ -33,6 +33,7 @@ LAYERS: Dict[str, int] = {
     'training': 6, 'export': 6,
     'api': 7, 'ui': 7,
     'cli': 8, '__init__': 8,  # swift/__init__.py: the lazy table of public names
+    '__main__': 9,  # python -m swift (and torchrun -m swift): runs the command line
 }
 # which packages each package may import: the table the architecture promises
 ALLOWED: Dict[str, List[str]] = {

@@ -8,6 +8,7 @@ it needs. Parse any of them with swift.utils.args.parse_args (flags, a YAML/JSON
     tuner.py         TunerArguments (full, freeze, LoRA and the other PEFT tuners)
     quantization.py  QuantizeArguments (QLoRA loading)
     generation.py    GenerationArguments (one name per sampling setting)
+    distributed.py   DistributedArguments (DDP, FSDP2, DeepSpeed)
     training.py      TrainerArguments, TrainBenchmarkArguments, LanguageModelingArguments; SftArguments, PtArguments
     rlhf.py          RLHFArguments and one class per --rlhf_type (DPOArguments, ..., GRPOArguments)
     infer.py         InferEngineArguments; InferArguments, DeployArguments

@@ -7,6 +7,7 @@ from swift.utils import SwiftError
 
 from .base import ArgumentGroup, BaseArguments, check_choice, check_range, override
 from .data import DataArguments
+from .distributed import DistributedArguments
 from .model import ModelArguments
 from .quantization import QuantizeArguments
 from .task import TaskArguments
@@ -151,8 +152,8 @@ class LanguageModelingArguments(ArgumentGroup):
 
 
 @dataclass
-class TrainingCommonArguments(TrainerArguments, TrainBenchmarkArguments, DataArguments, TunerArguments,
-                              QuantizeArguments, TemplateArguments, ModelArguments, BaseArguments):
+class TrainingCommonArguments(TrainerArguments, DistributedArguments, TrainBenchmarkArguments, DataArguments,
+                              TunerArguments, QuantizeArguments, TemplateArguments, ModelArguments, BaseArguments):
     """What every training command takes (swift sft, pt and rlhf)."""
 
     def __post_init__(self):

@@ -41,8 +41,8 @@ TUNER_ALTERNATIVE = '--tuner_type lora (or any PEFT tuner in docs/tuners.md, or 
 # ---- flags: reason, alternative (or None) and the names ----------------------------------------------------
 _GROUPS: List[Tuple[str, Optional[str], str]] = [
     (DISTRIBUTED, None,
-     'deepspeed fsdp zero_hpz_partition_size deepspeed_autotp_size ddp_timeout ddp_backend '
-     'ddp_find_unused_parameters save_on_each_node average_tokens_across_devices sequence_parallel_size '
+     'zero_hpz_partition_size deepspeed_autotp_size '
+     'save_on_each_node average_tokens_across_devices sequence_parallel_size '
      'use_ray ray_exp_name device_groups teacher_deepspeed'),
     (MULTIMODAL, None,
      'max_pixels freeze_llm freeze_vit freeze_aligner vit_lr aligner_lr vit_gradient_checkpointing norm_bbox '
@@ -134,10 +134,11 @@ _MM_ENV = ('IMAGE_FACTOR MIN_PIXELS MAX_PIXELS MAX_RATIO VIDEO_MIN_PIXELS VIDEO_
            'NUM_CROPS N_MELS ROOT_IMAGE_DIR SWIFT_AUDIO_LOAD_BACKEND')
 UNSUPPORTED_ENV: Dict[str, Tuple[str, Optional[str], Optional[Tuple[str, ...]]]] = {
     **{name: (MULTIMODAL, None, None) for name in _MM_ENV.split()},
-    # swift sft / pt / rlhf launch torchrun with it (cli/launch.py); data-parallel inference is the distributed issue
-    'NPROC_PER_NODE': ('data-parallel inference: see docs/distributed.md',
-                       'unset it; swift infer / deploy / eval / export run in one process',
-                       ('infer', 'deploy', 'eval', 'export')),
+    # swift sft / pt / rlhf and swift infer (data-parallel batch inference) launch torchrun with it (cli/launch.py)
+    'NPROC_PER_NODE': ('several processes for this command: see docs/distributed.md',
+                       'unset it; swift deploy / eval / export run in one process '
+                       '(swift infer --val_dataset splits its rows across NPROC_PER_NODE processes)',
+                       ('deploy', 'eval', 'export')),
     'REASONING_EFFORT': (AGENT, "a row's or request's own system prompt", None),
     'SWIFT_UPDATE_WEIGHTS_BUCKET_SIZE': (GRPO, None, None),
     'SWIFT_SINGLE_DEVICE_MODE': (DISTRIBUTED, None, None),

@@ -7,6 +7,7 @@ command line answers in about a second, and a multi-process launch (NPROC_PER_NO
 """
 import importlib
 import json
+import os
 import sys
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List
@@ -84,10 +85,10 @@ def run_stage(command: str, argv: List[str]) -> int:
                          indent=2, ensure_ascii=False, default=str))
         print(f'swift {command}: the arguments are valid', file=sys.stderr)
         return 0
-    launched = launch(command, argv)  # NPROC_PER_NODE: the same command under torchrun, checked once here
+    launched = launch(command, argv, args)  # NPROC_PER_NODE: the same command under torchrun, checked once here
     if launched is not None:
         return launched
     report = stage.report(_function(stage.run)(args))
-    if report:
+    if report and os.environ.get('RANK', '0') == '0':  # one report for a multi-process run
         print(report)
     return 0

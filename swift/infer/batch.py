@@ -97,12 +97,14 @@ def saved_data_args(args) -> Dict[str, Any]:
 
 
 def run_batch(engine, rows: Sequence[Dict[str, Any]], result_path: str, config: RequestConfig,
-              system: Optional[str] = None, in_flight: Optional[int] = None, progress: bool = True) -> Dict[str, int]:
-    """Answer the rows not yet in result_path; returns counts {'done', 'skipped', 'errors'}."""
+              system: Optional[str] = None, in_flight: Optional[int] = None, progress: bool = True,
+              indices: Optional[Sequence[int]] = None) -> Dict[str, int]:
+    """Answer the rows (those at `indices` only, when given: one rank's share) not yet in result_path; returns
+    counts {'done', 'skipped', 'errors'}."""
     path = Path(result_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     done = finished_indices(path)
-    todo = [i for i in range(len(rows)) if i not in done]
+    todo = [i for i in (range(len(rows)) if indices is None else indices) if i not in done]
     if done:
         logger.info(f'{path}: {len(done)} rows already answered, {len(todo)} to go')
     in_flight = in_flight or 4 * getattr(engine, 'max_batch_size', 8)

@@ -5,17 +5,20 @@
 
 A reward model checkpoint (`swift rlhf --rlhf_type rm`) answers with its score (reward_engine.py).
 """
+import os
 import sys
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Sequence, TextIO, Union
 
 from swift.arguments import InferArguments
 from swift.template import configure_template
+from swift.utils import SwiftError
 from swift.utils.args import parse_args
 
 from .backends import get_infer_engine
 from .batch import load_rows, run_batch
 from .chat import interactive_chat, pipe_answers
+from .data_parallel import run_batch_data_parallel, world
 from .checks import check_infer_args
 from .protocol import RequestConfig
 from .reward_engine import RewardEngine, is_reward_model, score_lines, score_rows
@@ -64,10 +67,15 @@ def _answer(engine, args: InferArguments, stdin: TextIO, stdout: TextIO) -> Infe
     if args.val_dataset or args.load_data_args:
         result_path = args.result_path or DEFAULT_RESULT_PATH
         rows = load_rows(args)
-        counts = (score_rows(engine, rows, result_path) if scoring else
-                  run_batch(engine, rows, result_path, request_config_from(args), system=args.system))
-        stdout.write(f'{result_path}: {counts["done"]} rows {"scored" if scoring else "answered"}, '
-                     f'{counts["skipped"]} already there, {counts["errors"]} errors\n')
+        rank, size = world()
+        if size > 1:  # NPROC_PER_NODE=N: the rows split across the processes, one merged file in the input order
+            counts = run_batch_data_parallel(engine, rows, result_path, request_config_from(args), system=args.system)
+        else:
+            counts = (score_rows(engine, rows, result_path) if scoring else
+                      run_batch(engine, rows, result_path, request_config_from(args), system=args.system))
+        if rank == 0:
+            stdout.write(f'{result_path}: {counts["done"]} rows {"scored" if scoring else "answered"}, '
+                         f'{counts["skipped"]} already there, {counts["errors"]} errors\n')
         return InferResult('batch', counts['done'], result_path, counts['skipped'], counts['errors'])
     if scoring:
         return InferResult('pipe', score_lines(engine, stdin, stdout))
@@ -82,8 +90,20 @@ def infer_main(args: Union[InferArguments, Sequence[str], Dict[str, Any], None] 
                stdout: TextIO = None, **kwargs) -> InferResult:
     """Run exactly what `swift infer` runs; stdin/stdout default to the process's."""
     args = check_infer_args(parse_args(InferArguments, args, **kwargs))
+    if world()[1] > 1:
+        _one_device_per_process(args)
     engine = build_engine(args)
     try:
         return _answer(engine, args, stdin or sys.stdin, stdout or sys.stdout)
     finally:
         engine.close()
+
+
+def _one_device_per_process(args) -> None:
+    """Several processes (NPROC_PER_NODE): batch mode only, each process on its own GPU when there are GPUs."""
+    if not args.val_dataset or is_reward_model(args):
+        raise SwiftError('several processes (NPROC_PER_NODE) answer the rows of --val_dataset with a generating '
+                         'model; chat, piped lines and reward scoring run in one process')
+    import torch
+    if torch.cuda.is_available():
+        torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', '0')))

@@ -13,6 +13,8 @@ from transformers import TrainerCallback
 
 from swift.utils import get_logger
 
+from .distributed import note_step
+
 logger = get_logger()
 
 
@@ -65,6 +67,20 @@ class JsonlLoggerCallback(TrainerCallback):
                           eta_s=round(remaining, 1))
         with open(self.path, 'a', encoding='utf-8') as f:
             f.write(json.dumps(record, ensure_ascii=False) + '\n')
+
+
+class RankStatusCallback(TrainerCallback):
+    """logs/rank<k>.json: the step each process is at (several processes only), so that when one dies the
+    launcher can say which, and where."""
+
+    def __init__(self, output_dir: str):
+        self.output_dir = output_dir
+
+    def on_step_begin(self, args, state, control, **kwargs):
+        note_step(self.output_dir, state.global_step + 1)
+
+    def on_train_end(self, args, state, control, **kwargs):
+        note_step(self.output_dir, state.global_step, 'finished')
 
 
 class ProgressCallback(TrainerCallback):

@@ -15,6 +15,7 @@ from swift.utils import SwiftError
 from swift.utils.checkpoint import check_resumable
 from swift.utils.plugins import load_plugins
 
+from .distributed import deepspeed_config, fsdp_settings
 from .rlhf.rewards import get_reward_functions
 
 
@@ -32,6 +33,7 @@ def check_train_args(args: TrainingCommonArguments) -> TrainingCommonArguments:
     if args.use_liger_kernel and importlib.util.find_spec('liger_kernel') is None:
         raise SwiftError('--use_liger_kernel needs the liger-kernel package (CUDA GPUs only): '
                          'pip install "swift[liger]" (or liger-kernel)')
+    _check_distributed(args)
     if isinstance(args, RLHFArguments):
         get_reward_functions(getattr(args, 'reward_funcs', []))
     return args
@@ -56,3 +58,11 @@ def _check_benchmarks(args: TrainingCommonArguments) -> None:
         raise SwiftError(f'--eval_dataset_args names {unknown[0]!r}, which is not among --eval_benchmarks '
                          f'({", ".join(sorted(names))})')
 
+
+
+def _check_distributed(args: TrainingCommonArguments) -> None:
+    """--deepspeed / --fsdp files are read now (a typo in a JSON file fails before any process starts)."""
+    fsdp_settings(args)
+    if deepspeed_config(args) is not None and importlib.util.find_spec('deepspeed') is None:
+        raise SwiftError('--deepspeed needs the deepspeed package: pip install "swift[deepspeed]" '
+                         '(on a CPU-only machine DeepSpeed runs with DS_ACCELERATOR=cpu)')

@@ -33,7 +33,8 @@ from swift.utils.args import to_dict
 from swift.utils.checkpoint import checkpoint_step, last_checkpoint, resolve_output_dir, write_run_args
 from swift.utils.device import detect_device, dtype_name, resolve_dtype
 
-from .callbacks import JsonlLoggerCallback, ProgressCallback, plot_logs
+from . import distributed
+from .callbacks import JsonlLoggerCallback, ProgressCallback, RankStatusCallback, plot_logs
 
 logger = get_logger()
 
@@ -110,7 +111,10 @@ class TrainingRun:
         if args.use_liger_kernel and device != 'cuda':
             raise SwiftError(f'--use_liger_kernel: Liger kernels are Triton kernels for CUDA GPUs, and this machine '
                              f'trains on {device}; leave the flag out')
-        output_dir = resolve_output_dir(args.output_dir, args.model, args.add_version, args.resume_from_checkpoint)
+        distributed.init_process_group(args, use_cpu=device == 'cpu')  # no-op in a single process
+        output_dir = distributed.shared_output_dir(lambda: resolve_output_dir(
+            args.output_dir, args.model, args.add_version, args.resume_from_checkpoint))
+        distributed.redirect_rank_stderr(output_dir)
         what = f' (rlhf_type {args.rlhf_type})' if hasattr(args, 'rlhf_type') else ''
         logger.info(f'output directory: {output_dir}{what}')
         return cls(args, output_dir)
@@ -170,7 +174,8 @@ class TrainingRun:
         eval_steps = args.eval_steps or args.save_steps
         eval_strategy = self.evaluation_strategy(has_eval)
         dtype = dtype_name(resolve_dtype(args.torch_dtype))
-        return transformers.TrainingArguments(
+        use_cpu = detect_device() == 'cpu'
+        kwargs = dict(
             output_dir=str(self.output_dir),
             learning_rate=args.learning_rate,
             num_train_epochs=args.num_train_epochs,
@@ -216,8 +221,10 @@ class TrainingRun:
             bf16=dtype == 'bfloat16',
             fp16=dtype == 'float16',
             # accelerate runs several CPU processes (torchrun) as DDP over gloo only when told it is on CPU.
-            use_cpu=detect_device() == 'cpu',
+            use_cpu=use_cpu,
         )
+        kwargs.update(distributed.trainer_kwargs(args, use_cpu))  # DDP settings, FSDP2, DeepSpeed
+        return transformers.TrainingArguments(**kwargs)
 
     def callbacks(self, has_val: bool) -> list:
         """Benchmarks first (their scores join the log entry the logging callbacks then write), then
@@ -232,7 +239,7 @@ class TrainingRun:
                 dataset_args=args.eval_dataset_args, eval_steps=None if has_val else args.eval_steps or args.save_steps))
         resume_step = checkpoint_step(args.resume_from_checkpoint) or 0
         callbacks += [JsonlLoggerCallback(str(self.output_dir), resume_step=resume_step), ProgressCallback(),
-                      tuner_callback()]
+                      tuner_callback(), RankStatusCallback(str(self.output_dir))]
         if 'tensorboard' in args.report_to:
             from torch.utils.tensorboard import SummaryWriter
             from transformers.integrations import TensorBoardCallback
@@ -268,6 +275,9 @@ class TrainingRun:
         try:
             output = trainer.train(resume_from_checkpoint=args.resume_from_checkpoint)
             trainer.save_final_checkpoint()
+        except Exception as e:  # several processes: the launcher reports which rank failed, and where
+            distributed.note_step(self.output_dir, trainer.state.global_step + 1, f'error: {type(e).__name__}: {str(e)[:300]}')
+            raise
         finally:
             trainer.close()
         plot_logs(str(self.output_dir))

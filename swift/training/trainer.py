@@ -20,6 +20,7 @@ from swift.tuners.saving import is_peft_model
 from swift.utils import get_logger
 from swift.utils.checkpoint import CHECKPOINT_PREFIX, write_run_args
 
+from .distributed import reduce_counts, use_fsdp_on_cpu
 from .loss import ChunkedLossModel
 
 logger = get_logger()
@@ -34,6 +35,10 @@ class SwiftTrainer(Trainer):
         self.swift_args = swift_args or {}
         self.lorap_lr_ratio = lorap_lr_ratio
         self.chunked_loss = None
+        plugin = getattr(self.accelerator.state, 'deepspeed_plugin', None)
+        if plugin is not None and plugin.zero_stage == 3:
+            chunked_loss = False  # ZeRO-3 gathers lm_head's partitioned weight only inside the model's forward
+            logger.info("loss: the model's own (DeepSpeed ZeRO-3 partitions the output layer)")
         if chunked_loss and self.args.n_gpu <= 1:  # DataParallel replicas would not reach the hook
             self.chunked_loss = ChunkedLossModel(self.model)
             if self.chunked_loss.reason:
@@ -41,6 +46,10 @@ class SwiftTrainer(Trainer):
         self._staging_dir: Optional[str] = None
         self._saved_steps = set()  # the steps this run wrote a checkpoint for
         self._reset_counters()
+
+    def create_accelerator_and_postprocess(self):
+        super().create_accelerator_and_postprocess()
+        self.is_fsdp_enabled = self.is_fsdp_enabled or use_fsdp_on_cpu(self.accelerator, self.args)
 
     # ---- metrics ------------------------------------------------------------------------------
     def _reset_counters(self):
@@ -98,11 +107,14 @@ class SwiftTrainer(Trainer):
         return loss
 
     def log(self, logs: Dict[str, float], start_time: Optional[float] = None) -> None:
-        if 'loss' in logs and self._trained_tokens:
-            elapsed = max(time.time() - self._since, 1e-9)
-            logs['token_acc'] = round(self._correct / self._trained_tokens, 6)
-            logs['trained_tokens'] = self._trained_tokens
-            logs['train_tokens_per_second'] = round(self._trained_tokens / elapsed, 2)
+        if 'loss' in logs:
+            # every rank logs at the same step (the Trainer gathers the loss there too): sum the counts over ranks
+            correct, trained = reduce_counts(self.accelerator, self._correct, self._trained_tokens)
+            if trained:
+                elapsed = max(time.time() - self._since, 1e-9)
+                logs['token_acc'] = round(correct / trained, 6)
+                logs['trained_tokens'] = trained
+                logs['train_tokens_per_second'] = round(trained / elapsed, 2)
             self._reset_counters()
         super().log(logs, start_time)
 
@@ -162,8 +174,14 @@ class SwiftTrainer(Trainer):
     def _save(self, output_dir: Optional[str] = None, state_dict=None) -> None:
         output_dir = output_dir or self.args.output_dir
         if is_peft_model(self.model):
-            # The tuners package knows adapter specifics (e.g. PiSSA/OLoRA also save a plain-LoRA copy).
-            if self.args.should_save:
+            if self.args.should_save and state_dict is not None and self.is_fsdp_enabled:
+                # FSDP: the full state was gathered from every rank's shard (save_model); the adapter's part of it
+                self.accelerator.unwrap_model(self.model).save_pretrained(output_dir, state_dict=state_dict)
+                if self.processing_class is not None:
+                    self.processing_class.save_pretrained(output_dir)
+                torch.save(self.args, os.path.join(output_dir, 'training_args.bin'))
+            elif self.args.should_save:
+                # The tuners package knows adapter specifics (e.g. PiSSA/OLoRA also save a plain-LoRA copy).
                 save_tuned_model(self.model, output_dir, tokenizer=self.processing_class)
                 torch.save(self.args, os.path.join(output_dir, 'training_args.bin'))
         else:

@@ -64,10 +64,11 @@ def test_environment_variables_refused_when_set():
     [message] = unsupported_env_messages('sft', {'MAX_PIXELS': '1003520'})
     assert message == ('the environment variable MAX_PIXELS is not supported yet (multimodal models: see '
                        'docs/multimodal.md)')
-    # NPROC_PER_NODE launches training; with swift infer it would be ignored, so it is refused there
+    # NPROC_PER_NODE launches training and data-parallel swift infer; with swift deploy it would be ignored
     assert unsupported_env_messages('sft', {'NPROC_PER_NODE': '2'}) == []
-    [message] = unsupported_env_messages('infer', {'NPROC_PER_NODE': '2'})
-    assert 'NPROC_PER_NODE with swift infer is not supported yet' in message
+    assert unsupported_env_messages('infer', {'NPROC_PER_NODE': '2'}) == []
+    [message] = unsupported_env_messages('deploy', {'NPROC_PER_NODE': '2'})
+    assert 'NPROC_PER_NODE with swift deploy is not supported yet' in message
     assert {'FPS_MAX_FRAMES', 'IMAGE_MAX_TOKEN_NUM', 'VIDEO_MAX_PIXELS'} <= set(UNSUPPORTED_ENV)
 
 

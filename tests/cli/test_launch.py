@@ -1,8 +1,11 @@
 """`NPROC_PER_NODE=N swift sft ...` runs the command under torchrun (DDP; gloo on this CPU)."""
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +18,7 @@ from tests.conftest import REPO
 def test_single_process_without_nproc_or_inside_torchrun():
     assert torchrun_command('sft', ['--model', 'm'], {}) is None
     assert torchrun_command('sft', [], {'NPROC_PER_NODE': '2', 'LOCAL_RANK': '0'}) is None
-    assert torchrun_command('infer', [], {'NPROC_PER_NODE': '2'}) is None  # only training commands
+    assert torchrun_command('deploy', [], {'NPROC_PER_NODE': '2'}) is None  # training and batch inference only
 
 
 def test_torchrun_command_line_from_the_environment():
@@ -57,3 +60,99 @@ def test_two_processes_train_with_ddp(tiny_model_dir, tmp_path):
     assert (out / 'checkpoint-2' / 'adapter_model.safetensors').is_file()
     assert {'rng_state_0.pth', 'rng_state_1.pth'} <= {p.name for p in (out / 'checkpoint-2').iterdir()}
     assert len([l for l in (out / 'logging.jsonl').read_text().splitlines() if '"loss"' in l]) == 2  # rank 0 only
+    assert done.stdout.count('last_checkpoint:') == 1  # one report, from rank 0
+    assert 'output directory' in (out / 'logs' / 'rank1.log').read_text()  # each rank's stderr in its own file
+
+
+def test_a_typo_is_one_error_before_any_process_starts(tmp_path):
+    env = {**os.environ, 'NPROC_PER_NODE': '2', 'PYTHONPATH': str(REPO)}
+    done = subprocess.run([sys.executable, '-m', 'swift', 'sft', '--model', 'm', '--dataset', 'd', '--lerning_rate',
+                           '1e-4'], capture_output=True, text=True, env=env, timeout=120, cwd=REPO)
+    assert done.returncode == 1 and done.stderr.count('unknown argument --lerning_rate') == 1
+    assert 'launching' not in done.stderr
+
+
+def _wait_for(predicate, timeout_s, what):
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f'timed out waiting for {what}')
+
+
+def test_a_killed_rank_ends_the_run_with_a_clear_message_and_resumes_on_one_process(tiny_model_dir, tmp_path):
+    from swift.training.sft import sft_main
+    rows = [{'messages': [{'role': 'user', 'content': f'Say {i}.'}, {'role': 'assistant', 'content': f'{i} ' * (i % 4 + 1)}]}
+            for i in range(32)]
+    data = tmp_path / 'rows.jsonl'
+    data.write_text(''.join(json.dumps(r) + '\n' for r in rows))
+    out = tmp_path / 'out'
+    common = ['--model', str(tiny_model_dir), '--template', 'smollm2', '--dataset', str(data), '--add_version', 'false',
+              '--logging_steps', '1', '--report_to', 'none', '--lora_dropout', '0', '--warmup_ratio', '0',
+              '--lr_scheduler_type', 'constant', '--learning_rate', '1e-3']
+    env = {**os.environ, 'NPROC_PER_NODE': '2', 'OMP_NUM_THREADS': '1', 'PYTHONPATH': str(REPO)}
+    launcher = subprocess.Popen([sys.executable, '-m', 'swift', 'sft', *common, '--output_dir', str(out),
+                                 '--max_steps', '500', '--save_steps', '2', '--per_device_train_batch_size', '2',
+                                 '--ddp_timeout', '60'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=env, cwd=REPO)
+    try:
+        _wait_for(lambda: (out / 'checkpoint-4').is_dir(), 400, 'checkpoint-4')
+        status = json.loads((out / 'logs' / 'rank1.json').read_text())
+        os.kill(status['pid'], signal.SIGKILL)  # rank 1, a process this test started
+        killed_at = time.time()
+        stdout, stderr = launcher.communicate(timeout=120)
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+    assert launcher.returncode != 0
+    assert time.time() - killed_at < 90  # within --ddp_timeout (and torchrun's own shutdown)
+    match = re.search(r'rank 1 died at step (\d+)', stderr)
+    assert match, stderr[-3000:]
+    last = re.search(r'last complete checkpoint: (\S+);', stderr).group(1)
+    step = int(last.rsplit('-', 1)[1])
+    assert step >= 4 and (Path(last) / 'adapter_model.safetensors').is_file()
+    # go on at world size 1 (batch 4 = 2 x 2): the later losses equal an uninterrupted one-process run's
+    resumed = sft_main([*common, '--resume_from_checkpoint', last, '--max_steps', str(step + 2),
+                        '--save_steps', '100', '--per_device_train_batch_size', '4'])
+    straight = sft_main([*common, '--output_dir', str(tmp_path / 'straight'), '--max_steps', str(step + 2),
+                         '--save_steps', '100', '--per_device_train_batch_size', '4'])
+    later = [h['loss'] for h in resumed.log_history if 'loss' in h and h['step'] > step]
+    expected = [h['loss'] for h in straight.log_history if 'loss' in h and h['step'] > step]
+    assert len(later) == 2 and later == pytest.approx(expected, abs=1e-5)
+
+
+def test_two_nodes_on_one_machine_train_as_one_process(tiny_model_dir, tmp_path):
+    """NNODES=2, one process per node (two torchrun groups, as on two machines) = 1 process with both batches."""
+    import socket
+
+    from swift.training.sft import sft_main
+    rows = [{'messages': [{'role': 'user', 'content': f'Say {i}.'}, {'role': 'assistant', 'content': str(i)}]}
+            for i in range(16)]
+    data = tmp_path / 'rows.jsonl'
+    data.write_text(''.join(json.dumps(r) + '\n' for r in rows))
+    common = ['--model', str(tiny_model_dir), '--template', 'smollm2', '--dataset', str(data), '--add_version', 'false',
+              '--max_steps', '2', '--save_steps', '100', '--logging_steps', '1', '--report_to', 'none',
+              '--lora_dropout', '0', '--warmup_ratio', '0', '--learning_rate', '1e-3']
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    nodes = []
+    for node_rank in (0, 1):
+        env = {**os.environ, 'NPROC_PER_NODE': '1', 'NNODES': '2', 'NODE_RANK': str(node_rank),
+               'MASTER_ADDR': '127.0.0.1', 'MASTER_PORT': str(port), 'OMP_NUM_THREADS': '1', 'PYTHONPATH': str(REPO)}
+        nodes.append(subprocess.Popen([sys.executable, '-m', 'swift', 'sft', *common, '--output_dir',
+                                       str(tmp_path / 'two_nodes'), '--per_device_train_batch_size', '2'],
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO))
+    try:
+        results = [node.communicate(timeout=600) for node in nodes]
+    finally:
+        for node in nodes:
+            if node.poll() is None:
+                node.kill()
+    assert [node.returncode for node in nodes] == [0, 0], results[0][1][-2000:] + results[1][1][-2000:]
+    records = [json.loads(line) for line in (tmp_path / 'two_nodes' / 'logging.jsonl').read_text().splitlines()]
+    losses = [r['loss'] for r in records if 'loss' in r]
+    one = sft_main([*common, '--output_dir', str(tmp_path / 'one'), '--per_device_train_batch_size', '4'])
+    assert losses == pytest.approx([h['loss'] for h in one.log_history if 'loss' in h], abs=1e-5)

@@ -71,6 +71,8 @@ PARSES = {
     'sequence classification': (f'sft {TINY} --dataset {{data}} --task_type seq_cls --num_labels 2',
                                 {'task_type': 'seq_cls', 'num_labels': 2}),
     'agent template': (f'sft {TINY} --dataset {{data}} --agent_template hermes', {'agent_template': 'hermes'}),
+    'deepspeed zero2': (f'sft {TINY} --dataset {{data}} --deepspeed zero2', {'deepspeed': 'zero2'}),
+    'fsdp as ms-swift spells it': (f"sft {TINY} --dataset {{data}} --fsdp 'full_shard auto_wrap'", None),
     'rejection sampling': (
         'sample --model {model} --dataset {prompts} --sampler_type sample --num_return_sequences 4 '
         '--orm_model accuracy --n_best_to_keep 2', {'num_return_sequences': 4, 'n_best_to_keep': 2}),
@@ -80,10 +82,9 @@ PARSES = {
 }
 
 REFUSED = {
-    'deepspeed': (f'sft {TINY} --dataset {{data}} --deepspeed zero2', None,
-                  '--deepspeed is not supported yet (distributed training: see docs/distributed.md)'),
-    'fsdp': (f"sft {TINY} --dataset {{data}} --fsdp 'full_shard auto_wrap'", None,
-             '--fsdp is not supported yet (distributed training'),
+    'sequence parallelism': (f'sft {TINY} --dataset {{data}} --deepspeed zero2 --sequence_parallel_size 2', None,
+                             '--sequence_parallel_size is not supported yet (distributed training: see '
+                             'docs/distributed.md)'),
     'grpo on a vLLM colocate engine': (
         'rlhf --rlhf_type grpo --model {model} --dataset {prompts} --reward_funcs accuracy --use_vllm true '
         '--vllm_mode colocate', None, '--use_vllm: vLLM is not installed'),
@@ -92,8 +93,8 @@ REFUSED = {
     'cached dataset': (f'sft {TINY} --cached_dataset {{out}}/cached', None, '--cached_dataset is not supported yet'),
     'vLLM deploy flags': ('deploy --model {model} --infer_backend vllm --vllm_max_model_len 4096', None,
                           "--engine_kwargs '{\"<option without vllm_>\": value}'"),
-    'data-parallel infer': ('infer --model {model} --val_dataset {data}', {'NPROC_PER_NODE': '2'},
-                            'NPROC_PER_NODE with swift infer is not supported yet'),
+    'data-parallel deploy': ('deploy --model {model}', {'NPROC_PER_NODE': '2'},
+                             'NPROC_PER_NODE with swift deploy is not supported yet'),
     'multimodal pixels': (f'sft {TINY} --dataset {{data}}', {'MAX_PIXELS': '1003520'},
                           'the environment variable MAX_PIXELS is not supported yet (multimodal models'),
     'ollama export': ('export --model {model} --to_ollama true', None, '--to_ollama is not supported yet'),

@@ -1,0 +1,175 @@
+"""Distributed training on this CPU (gloo): the invariant that makes it trustworthy, and its flags.
+
+2 processes × per-device batch 2 see, at every optimizer step, the same 4 rows as 1 process × batch 4, so their
+per-step losses must be equal (to float32 rounding): for DDP, with gradient accumulation, with packing, and under
+FSDP2 (full and LoRA) and DeepSpeed ZeRO-2 / ZeRO-3. The multi-process runs share one torchrun launch (tests/helpers/distributed_worker.py):
+starting processes is what costs here.
+"""
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from swift.arguments import SftArguments
+from swift.training.distributed import CONFIG_DIR, deepspeed_config, fsdp_settings, trainer_kwargs
+from swift.training.sft import sft_main
+from swift.utils import SwiftError
+from swift.utils.args import parse_args
+from tests.conftest import REPO
+
+STEPS = 3
+HAS_DEEPSPEED = importlib.util.find_spec('deepspeed') is not None
+
+
+def _rows(path):
+    rows = [{'messages': [{'role': 'user', 'content': f'Say {i} a few times.'},
+                          {'role': 'assistant', 'content': f'{i} ' * (1 + i % 5)}]} for i in range(32)]
+    path.write_text(''.join(json.dumps(r) + '\n' for r in rows))
+    return path
+
+
+def _flags(model, data, out, **extra):
+    flags = {'model': model, 'template': 'smollm2', 'dataset': data, 'output_dir': out, 'add_version': 'false',
+             'max_steps': STEPS, 'save_steps': 100, 'logging_steps': 1, 'report_to': 'none', 'lora_dropout': 0,
+             'warmup_ratio': 0, 'learning_rate': 1e-3, 'per_device_train_batch_size': 2, **extra}
+    return [x for k, v in flags.items() for x in (f'--{k}', str(v))]
+
+
+def _losses(result):
+    return [h['loss'] for h in result.log_history if 'loss' in h]
+
+
+@pytest.fixture(scope='module')
+def distributed_runs(tiny_model_dir, tmp_path_factory):
+    """(losses of the 2-process runs, losses of the 1-process references)."""
+    tmp = tmp_path_factory.mktemp('dist')
+    data, model = str(_rows(tmp / 'rows.jsonl')), str(tiny_model_dir)
+    packing = {'packing': 'true', 'max_length': 96}
+    runs = {
+        'ddp': _flags(model, data, tmp / 'ddp'),
+        'ddp_grad_accum': _flags(model, data, tmp / 'ga', per_device_train_batch_size=1,
+                                 gradient_accumulation_steps=2),
+        'ddp_packing': _flags(model, data, tmp / 'packing', **packing),
+        'fsdp_full': _flags(model, data, tmp / 'fsdp_full', fsdp='full_shard', tuner_type='full'),
+        'fsdp_lora': _flags(model, data, tmp / 'fsdp_lora', sharding_strategy='FULL_SHARD'),
+    }
+    if HAS_DEEPSPEED:  # DeepSpeed on its CPU accelerator (DS_ACCELERATOR=cpu) over gloo
+        runs.update(zero2=_flags(model, data, tmp / 'zero2', deepspeed='zero2'),
+                    zero3_full=_flags(model, data, tmp / 'zero3', deepspeed='zero3', tuner_type='full'))
+    (tmp / 'runs.json').write_text(json.dumps(runs))
+    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONPATH': str(REPO)}
+    done = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
+                           str(REPO / 'tests/helpers/distributed_worker.py'), str(tmp / 'runs.json'),
+                           str(tmp / 'out.json')], capture_output=True, text=True, env=env, timeout=900, cwd=REPO)
+    assert done.returncode == 0, done.stderr[-4000:]
+    launched = json.loads((tmp / 'out.json').read_text())
+    one = {  # 1 process, batch 4 (FSDP LoRA's reference is plain LoRA)
+        'lora': sft_main(_flags(model, data, tmp / 'one_lora', per_device_train_batch_size=4)),
+        'packing': sft_main(_flags(model, data, tmp / 'one_packing', per_device_train_batch_size=4, **packing)),
+        'full': sft_main(_flags(model, data, tmp / 'one_full', per_device_train_batch_size=4, tuner_type='full')),
+    }
+    return launched, {name: _losses(result) for name, result in one.items()}, tmp
+
+
+@pytest.mark.parametrize('run, reference', [('ddp', 'lora'), ('ddp_grad_accum', 'lora'), ('ddp_packing', 'packing'),
+                                            ('fsdp_full', 'full'), ('fsdp_lora', 'lora'), ('zero2', 'lora'),
+                                            ('zero3_full', 'full')])
+def test_two_processes_equal_one_process_with_the_same_global_batch(distributed_runs, run, reference):
+    if run.startswith('zero') and not HAS_DEEPSPEED:
+        pytest.skip('deepspeed is not installed (the deepspeed extra)')
+    launched, one, _ = distributed_runs
+    assert len(launched[run]['loss']) == STEPS and len(one[reference]) == STEPS
+    assert launched[run]['loss'] == pytest.approx(one[reference], abs=1e-5)
+    assert one[reference][0] != pytest.approx(one[reference][-1], abs=1e-3)  # the steps did change the weights
+
+
+def test_checkpoints_of_sharded_runs_are_plain_model_folders(distributed_runs):
+    launched, _, tmp = distributed_runs
+    full = tmp / 'fsdp_full' / f'checkpoint-{STEPS}'
+    assert (full / 'model.safetensors').is_file() and (full / 'config.json').is_file()
+    lora = tmp / 'fsdp_lora' / f'checkpoint-{STEPS}'
+    assert (lora / 'adapter_model.safetensors').is_file()
+    from safetensors.torch import load_file
+    weights = load_file(str(lora / 'adapter_model.safetensors'))
+    assert weights and all('lora_' in k for k in weights)  # the whole adapter, gathered from both shards
+    assert all(t.dim() == 2 for t in weights.values())
+
+
+def test_logged_tokens_are_counted_over_all_ranks(distributed_runs):
+    launched, _, tmp = distributed_runs
+    # per-device batch 2 on 2 ranks: each step trained the tokens of 4 rows; the 1-process run logs the same
+    records = [json.loads(line) for line in (tmp / 'one_lora' / 'logging.jsonl').read_text().splitlines()]
+    assert launched['ddp']['trained_tokens'] == [r['trained_tokens'] for r in records if 'loss' in r]
+    logs = tmp / 'ddp' / 'logs'
+    assert {p.name for p in logs.iterdir()} >= {'rank0.log', 'rank1.log', 'rank0.json', 'rank1.json'}
+    assert 'FSDP2 over the CPU processes' in (tmp / 'fsdp_full' / 'logs' / 'rank1.log').read_text()
+
+
+# ---------------------------------------------------------------- the flags, without processes
+
+
+def _args(*flags):
+    return parse_args(SftArguments, ['--model', 'm', '--dataset', 'd', *flags])
+
+
+def test_fsdp_presets_and_the_seeds_spellings():
+    assert fsdp_settings(_args()) == (False, None)
+    on, config = fsdp_settings(_args('--fsdp', 'full_shard'))
+    assert on and config['version'] == 2 and config['reshard_after_forward'] is True
+    assert config['state_dict_type'] == 'FULL_STATE_DICT'
+    assert fsdp_settings(_args('--fsdp', 'shard_grad_op'))[1]['reshard_after_forward'] is False
+    assert fsdp_settings(_args('--fsdp', 'full_shard offload'))[1]['cpu_offload'] is True
+    # --sharding_strategy alone turns FSDP on; NO_SHARD is plain DDP
+    assert fsdp_settings(_args('--sharding_strategy', 'SHARD_GRAD_OP'))[1]['reshard_after_forward'] is False
+    assert fsdp_settings(_args('--sharding_strategy', 'NO_SHARD')) == (False, None)
+    # --train_type fsdp: full-parameter training, sharded
+    args = _args('--train_type', 'fsdp', '--sharding_strategy', 'SHARD_GRAD_OP')
+    assert args.tuner_type == 'full' and fsdp_settings(args)[1]['reshard_after_forward'] is False
+    assert args.learning_rate == 1e-5  # the full-training default
+    # ms-swift's fsdp2.json: sharded checkpoints, FSDP's activation checkpointing
+    config = fsdp_settings(_args('--fsdp', 'fsdp2'))[1]
+    assert config['state_dict_type'] == 'SHARDED_STATE_DICT' and config['activation_checkpointing'] is True
+    # --gradient_checkpointing under FSDP becomes FSDP's own
+    kwargs = trainer_kwargs(_args('--fsdp', 'full_shard', '--gradient_checkpointing', 'true'), use_cpu=True)
+    assert kwargs['fsdp'] is True and kwargs['fsdp_config']['activation_checkpointing'] is True
+    assert kwargs['gradient_checkpointing'] is False
+
+
+def test_fsdp_config_file(tmp_path):
+    path = tmp_path / 'fsdp.json'
+    path.write_text(json.dumps({'fsdp': 'shard_grad_op auto_wrap', 'fsdp_config': {'fsdp_version': 2,
+                                                                                  'cpu_offload': True}}))
+    on, config = fsdp_settings(_args('--fsdp', str(path)))
+    assert on and config['cpu_offload'] is True and config['reshard_after_forward'] is False
+    path.write_text('{"fsdp": ')
+    with pytest.raises(SwiftError, match='not valid JSON'):
+        fsdp_settings(_args('--fsdp', str(path)))
+    path.write_text(json.dumps({'fsdp_config': {'fsdp_version': 1}}))
+    with pytest.raises(SwiftError, match='only FSDP2'):
+        fsdp_settings(_args('--fsdp', str(path)))
+
+
+@pytest.mark.parametrize('flags, message', [
+    (['--fsdp', 'full_shrad'], 'full_shard'), (['--sharding_strategy', 'FULL'], 'FULL_SHARD'),
+    (['--deepspeed', 'zero4'], 'zero3'), (['--deepspeed', 'zero2', '--fsdp', 'full_shard'], 'alternatives'),
+    (['--ddp_timeout', '0'], 'ddp_timeout'), (['--ddp_backend', 'ncl'], 'nccl')])
+def test_bad_distributed_flags_are_clear_errors(flags, message):
+    with pytest.raises(SwiftError, match=message):
+        _args(*flags)
+
+
+def test_deepspeed_presets_are_ms_swifts_files():
+    names = ('zero0', 'zero1', 'zero2', 'zero3', 'zero2_offload', 'zero3_offload')
+    assert {p.stem for p in CONFIG_DIR.glob('zero*.json')} == set(names)
+    for name in names:
+        config = deepspeed_config(_args('--deepspeed', name))
+        assert config['zero_optimization']['stage'] == int(name[4])
+        # what the transformers integration fills from swift's own flags
+        assert config['train_micro_batch_size_per_gpu'] == 'auto' and config['gradient_accumulation_steps'] == 'auto'
+        assert config['gradient_clipping'] == 'auto' and config['bf16']['enabled'] == 'auto'
+        offload = config['zero_optimization'].get('offload_optimizer', {}).get('device')
+        assert (offload == 'cpu') == name.endswith('offload')
+    assert deepspeed_config(_args()) is None
