@@ -26,18 +26,19 @@ def test_no_refused_flag_is_also_an_option():
     assert not set(UNSUPPORTED_FLAGS) & _every_option()
 
 
-def test_deepspeed_is_refused_with_its_reason_not_a_lookalike():
+def test_sequence_parallelism_is_refused_with_its_reason_not_a_lookalike():
     with pytest.raises(SwiftError) as error:
-        parse_args(SftArguments, BASE + ['--deepspeed', 'zero2'])
-    assert str(error.value) == '--deepspeed is not supported yet (distributed training: see docs/distributed.md)'
+        parse_args(SftArguments, BASE + ['--sequence_parallel_size', '2'])
+    assert str(error.value) == ('--sequence_parallel_size is not supported yet (distributed training: see '
+                                'docs/distributed.md)')
 
 
 def test_every_unknown_flag_at_once_each_with_its_own_answer():
     with pytest.raises(SwiftError) as error:
-        parse_args(SftArguments, BASE + ['--fsdp', 'full_shard', '--lora_rnak', '4', '--vllm_max_num_seqs', '8',
+        parse_args(SftArguments, BASE + ['--use_ray', 'true', '--lora_rnak', '4', '--vllm_max_num_seqs', '8',
                                          '--frobnicate', '1', '--max_len', '10', '--lora_rank', 'x'])
     lines = str(error.value).splitlines()
-    assert lines[0] == '--fsdp is not supported yet (distributed training: see docs/distributed.md)'
+    assert lines[0] == '--use_ray is not supported yet (distributed training: see docs/distributed.md)'
     assert lines[1] == 'unknown argument --lora_rnak. Did you mean: lora_rank?'
     assert lines[2].startswith('--vllm_max_num_seqs is not supported yet (vLLM options as flags')
     assert '--engine_kwargs' in lines[2]
