@@ -1,6 +1,6 @@
 """Which rows a run trains on and how they are encoded: the data group of swift sft / pt / rlhf."""
 from dataclasses import dataclass, field
-from typing import List
+from typing import List, Optional
 
 from swift.utils import SwiftError
 
@@ -24,6 +24,9 @@ class DataArguments(ArgumentGroup):
     model_name: List[str] = field(default_factory=list, metadata={'help': 'name for swift/self-cognition'})
     model_author: List[str] = field(default_factory=list, metadata={'help': 'author for swift/self-cognition'})
     loss_scale: str = field(default='default', metadata={'help': 'which answers are trained: ' + ' | '.join(LOSS_SCALES)})
+    image_folder: Optional[str] = field(
+        default=None, metadata={'help': 'folder where relative image/video/audio paths are looked up first '
+                                        "(else the dataset file's folder)"})
     use_chat_template: bool = field(default=True, metadata={
         'help': "false: plain text with no chat format (template 'raw'; swift pt's default)"})
 

@@ -27,6 +27,7 @@ class DatasetOptions:
     model_name: Optional[tuple] = None  # (zh, en)
     model_author: Optional[tuple] = None  # (zh, en)
     seed: int = 42
+    image_folder: Optional[str] = None  # where relative media paths are looked up first (media.py)
 
 
 @dataclass

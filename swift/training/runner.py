@@ -122,7 +122,8 @@ class TrainingRun:
         return load_datasets(args.dataset, val_dataset=args.val_dataset, split_dataset_ratio=args.split_dataset_ratio,
                              columns=args.columns, strict=args.strict, seed=args.seed, use_hf=args.use_hf,
                              model_name=args.model_name, model_author=args.model_author,
-                             require_response=require_response, rows=rows, report_dir=str(self.output_dir))
+                             require_response=require_response, rows=rows, report_dir=str(self.output_dir),
+                             image_folder=args.image_folder)
 
     # ---- the trainer ----------------------------------------------------------------------------
 
