@@ -12,6 +12,8 @@ truncation_strategy for rows longer than max_length:
     right    keep the first max_length tokens
     error    stop with a SwiftError naming the row
 A row whose labels are all -100 after truncation has nothing to learn and is dropped (counted).
+A row with media (a multimodal template's 'media_spans') is never truncated inside or past its media tokens:
+such a row counts as failed, with the reason, instead.
 How many rows each rule touched is always logged.
 
 It runs in this process, one row after another: on a 2-core machine a worker pool costs more in
@@ -107,6 +109,14 @@ def _truncate(encoded: Dict[str, Any], prefix: str, max_length: int, side: str) 
         encoded[prefix + _LENGTH_FIELD] = len(encoded[prefix + 'input_ids'])
 
 
+def _cuts_media(encoded: Dict[str, Any], max_length: int, side: str) -> bool:
+    """Whether keeping max_length tokens from `side` would cut into, or drop, a media expansion (the token spans
+    a multimodal template records as 'media_spans'): the model matches media tokens to pixels one for one."""
+    length = len(encoded['input_ids'])
+    keep_from, keep_to = (length - max_length, length) if side == 'left' else (0, max_length)
+    return any(start < keep_from or end > keep_to for start, end in encoded.get('media_spans') or [])
+
+
 def _has_labels(encoded: Dict[str, Any], prefixes: List[str]) -> bool:
     label_lists = [encoded[p + 'labels'] for p in prefixes if isinstance(encoded.get(p + 'labels'), list)]
     if not label_lists:
@@ -200,6 +210,15 @@ def encode_rows(rows: Sequence[Dict[str, Any]],
                                  "(truncation_strategy 'error'); raise --max_length or choose delete/left/right")
             if truncation_strategy == 'delete':
                 report.deleted += 1
+                continue
+            if _cuts_media(encoded, max_length, truncation_strategy):
+                reason = (f'{length} tokens, more than max_length {max_length}, and truncating on the '
+                          f'{truncation_strategy} would cut media tokens (never done); raise --max_length')
+                if strict:
+                    raise SwiftError(f'{location}: {reason}')
+                report.failed += 1
+                if len(report.failures) < _KEEP_FAILURES:
+                    report.failures.append((location, reason))
                 continue
             for prefix in prefixes:
                 _truncate(encoded, prefix, max_length, truncation_strategy)
