@@ -112,6 +112,8 @@ def _truncate(encoded: Dict[str, Any], prefix: str, max_length: int, side: str) 
 def _cuts_media(encoded: Dict[str, Any], max_length: int, side: str) -> bool:
     """Whether keeping max_length tokens from `side` would cut into, or drop, a media expansion (the token spans
     a multimodal template records as 'media_spans'): the model matches media tokens to pixels one for one."""
+    if not encoded.get('media_spans'):
+        return False
     length = len(encoded['input_ids'])
     keep_from, keep_to = (length - max_length, length) if side == 'left' else (0, max_length)
     return any(start < keep_from or end > keep_to for start, end in encoded.get('media_spans') or [])
