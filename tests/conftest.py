@@ -47,3 +47,11 @@ def tiny_model_dir(tmp_path_factory, smollm_dir) -> Path:
     LlamaForCausalLM(config).save_pretrained(str(path))
     tokenizer.save_pretrained(str(path))
     return path
+
+
+@pytest.fixture(scope='session')
+def tiny_vlm_dir(tmp_path_factory, tiny_model_dir) -> Path:
+    """A tiny Idefics3 (SmolVLM architecture) on the tiny random Llama: 32-pixel images, 4 image tokens each."""
+    from swift.model.tiny_vlm import build_idefics3
+    return build_idefics3(tiny_model_dir, tmp_path_factory.mktemp('tiny-vlm') / 'model', image_size=32, patch_size=8,
+                          scale_factor=2, vision_hidden=64)

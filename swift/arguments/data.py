@@ -51,6 +51,9 @@ class DataArguments(ArgumentGroup):
     load_from_cache_file: bool = field(default=False, metadata={
         'help': 'reuse the encoded rows of an earlier run with the same data, tokenizer, template and settings '
                 '($SWIFT_CACHE/encoded)'})
+    image_folder: Optional[str] = field(
+        default=None, metadata={'help': 'folder where relative image/video/audio paths are looked up first '
+                                        "(else the dataset file's folder)"})
     use_chat_template: bool = field(default=True, metadata={
         'help': "false: plain text with no chat format (template 'raw'; swift pt's default)"})
 

@@ -45,6 +45,8 @@ class DataCheckArguments(BaseArguments):
     split_dataset_ratio: float = field(default=0.0, metadata={'help': 'fraction held out as validation rows'})
     output_dir: Optional[str] = field(default=None, metadata={'help': 'also save the report as JSON here'})
     show_bad_rows: int = field(default=20, metadata={'help': 'how many bad rows to list'})
+    image_folder: Optional[str] = field(
+        default=None, metadata={'help': 'folder where relative image/video/audio paths are looked up first'})
     trust_remote_code: bool = field(default=False,
                                     metadata={'help': 'run the Python code the model repository ships (a custom '
                                                       'tokenizer); only for repositories you trust'})

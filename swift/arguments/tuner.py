@@ -46,6 +46,15 @@ class TunerArguments(ArgumentGroup):
     trainable_parameters: List[str] = field(
         default_factory=list, metadata={'help': 'parameter name prefixes trained even when frozen above'})
 
+    # multimodal models: their parts, by the registry's model_arch prefixes (ms-swift's names and defaults)
+    freeze_llm: bool = field(default=False, metadata={'help': 'multimodal: leave the language model untrained'})
+    freeze_vit: bool = field(default=True, metadata={'help': 'multimodal: leave the vision tower untrained'})
+    freeze_aligner: bool = field(
+        default=True, metadata={'help': 'multimodal: leave the aligner (projector) untrained; false trains it in '
+                                        'full, also beside LoRA'})
+    vit_lr: Optional[float] = field(default=None, metadata={'help': 'multimodal: learning rate of the vision tower'})
+    aligner_lr: Optional[float] = field(default=None, metadata={'help': 'multimodal: learning rate of the aligner'})
+
     # AdaLoRA
     adalora_target_r: int = field(default=8, metadata={'help': 'AdaLoRA: average rank after budgeting'})
     adalora_init_r: int = field(default=12, metadata={'help': 'AdaLoRA: initial rank of every matrix'})

@@ -45,7 +45,7 @@ _GROUPS: List[Tuple[str, Optional[str], str]] = [
      'save_on_each_node average_tokens_across_devices sequence_parallel_size '
      'use_ray ray_exp_name device_groups teacher_deepspeed'),
     (MULTIMODAL, None,
-     'max_pixels freeze_llm freeze_vit freeze_aligner vit_lr aligner_lr vit_gradient_checkpointing norm_bbox '
+     'max_pixels vit_gradient_checkpointing norm_bbox '
      'vllm_limit_mm_per_prompt vllm_mm_processor_cache_gb is_multimodal'),
     (TASKS, None, 'mrl_dims reranker_use_activation'),
     (AGENT, None, 'preserve_thinking add_non_thinking_prefix '
@@ -126,12 +126,14 @@ UNSUPPORTED_FLAGS: Dict[str, Tuple[str, Optional[str]]] = {
     name: (reason, alternative) for reason, alternative, names in _GROUPS for name in names.split()}
 
 # ---- environment variables ms-swift reads: reason, alternative, the commands that refuse it (None: all) ------
-_MM_ENV = ('IMAGE_FACTOR MIN_PIXELS MAX_PIXELS MAX_RATIO VIDEO_MIN_PIXELS VIDEO_MAX_PIXELS VIDEO_TOTAL_PIXELS '
-           'FRAME_FACTOR FPS FPS_MIN_FRAMES FPS_MAX_FRAMES QWENVL_BBOX_FORMAT SAMPLING_RATE SPATIAL_MERGE_SIZE '
-           'IMAGE_MIN_TOKEN_NUM IMAGE_MAX_TOKEN_NUM VIDEO_MIN_TOKEN_NUM VIDEO_MAX_TOKEN_NUM USE_AUDIO_IN_VIDEO '
+_MM_ENV = ('IMAGE_FACTOR MAX_RATIO VIDEO_MIN_PIXELS VIDEO_TOTAL_PIXELS '
+           'FRAME_FACTOR FPS_MIN_FRAMES QWENVL_BBOX_FORMAT SPATIAL_MERGE_SIZE '
+           'IMAGE_MIN_TOKEN_NUM VIDEO_MIN_TOKEN_NUM VIDEO_MAX_TOKEN_NUM USE_AUDIO_IN_VIDEO '
            'ENABLE_AUDIO_OUTPUT MAX_NUM INPUT_SIZE VIDEO_MAX_NUM VIDEO_SEGMENTS MAX_SLICE_NUMS VIDEO_MAX_SLICE_NUMS '
            'MAX_NUM_FRAMES DOWNSAMPLE_MODE STACK_FRAMES INIT_TTS INIT_AUDIO MAX_PARTITION MIX_PIXELS NUM_FRAMES HD_NUM '
            'NUM_CROPS N_MELS ROOT_IMAGE_DIR SWIFT_AUDIO_LOAD_BACKEND')
+# (the media size controls swift uses, MAX_PIXELS, MIN_PIXELS, IMAGE_MAX_TOKEN_NUM, VIDEO_MAX_PIXELS, FPS, FPS_MAX_FRAMES
+# and SAMPLING_RATE, are read by swift/template/media_options.py, which refuses one a model's processor cannot use)
 UNSUPPORTED_ENV: Dict[str, Tuple[str, Optional[str], Optional[Tuple[str, ...]]]] = {
     **{name: (MULTIMODAL, None, None) for name in _MM_ENV.split()},
     # swift sft / pt / rlhf and swift infer (data-parallel batch inference) launch torchrun with it (cli/launch.py)

@@ -50,7 +50,7 @@ def check(args: DataCheckArguments) -> int:
     result = load_datasets(args.dataset, val_dataset=args.val_dataset, split_dataset_ratio=args.split_dataset_ratio,
                            seed=args.seed, columns=args.columns, strict=args.strict, use_hf=args.use_hf,
                            model_name=args.model_name, model_author=args.model_author,
-                           external_plugins=args.external_plugins, log=False)
+                           external_plugins=args.external_plugins, log=False, image_folder=args.image_folder)
     report = result.report
     lines = report.source_lines()
     formats = ', '.join(f'{name} {count}' for name, count in report.formats.most_common())

@@ -13,6 +13,8 @@ truncation_strategy for rows longer than max_length:
     split    cut the row into consecutive max_length pieces, each a sample (swift pt: no token wasted)
     error    stop with a SwiftError naming the row
 A row whose labels are all -100 after truncation has nothing to learn and is dropped (counted).
+A row with media (a multimodal template's 'media_spans') is never truncated inside or past its media tokens:
+such a row counts as failed, with the reason, instead.
 How many rows each rule touched is always logged.
 
 By default it runs in this process, one row after another: on a small machine a worker pool costs more in
@@ -128,6 +130,16 @@ def _split(encoded: Dict[str, Any], max_length: int) -> List[Dict[str, Any]]:
             piece[_LENGTH_FIELD] = len(piece['input_ids'])
         pieces.append(piece)
     return pieces
+
+
+def _cuts_media(encoded: Dict[str, Any], max_length: int, side: str) -> bool:
+    """Whether keeping max_length tokens from `side` would cut into, or drop, a media expansion (the token spans
+    a multimodal template records as 'media_spans'): the model matches media tokens to pixels one for one."""
+    if not encoded.get('media_spans'):
+        return False
+    length = len(encoded['input_ids'])
+    keep_from, keep_to = (length - max_length, length) if side == 'left' else (0, max_length)
+    return any(start < keep_from or end > keep_to for start, end in encoded.get('media_spans') or [])
 
 
 def _has_labels(encoded: Dict[str, Any], prefixes: List[str]) -> bool:
@@ -268,6 +280,15 @@ def _encode_serial(rows, template, max_length, truncation_strategy, loss_scale, 
                                  "(truncation_strategy 'error'); raise --max_length or choose delete/left/right")
             if truncation_strategy == 'delete':
                 report.deleted += 1
+                continue
+            if _cuts_media(encoded, max_length, truncation_strategy):
+                reason = (f'{length} tokens, more than max_length {max_length}, and truncating on the '
+                          f'{truncation_strategy} would cut media tokens (never done); raise --max_length')
+                if strict:
+                    raise SwiftError(f'{location}: {reason}')
+                report.failed += 1
+                if len(report.failures) < _KEEP_FAILURES:
+                    report.failures.append((location, reason))
                 continue
             if truncation_strategy == 'split':
                 if prefixes != ['']:

@@ -21,6 +21,7 @@ from swift.utils import SwiftError, did_you_mean
 from swift.utils.plugins import load_plugins
 
 from .formats import RowError, standardize_row
+from .media import base_dir_of, media_counts, normalize_media
 from .readers import SUFFIXES, Record, data_files, file_kind, is_saved_dataset, read_file, read_saved_dataset
 from .registry import DatasetMeta, DatasetOptions, list_datasets, lookup_dataset
 from .report import LoadReport, SourceStats
@@ -154,11 +155,13 @@ def _convert_records(records: Iterator[Record], meta: Optional[DatasetMeta], opt
                     stats.skipped += 1
                     continue
             name, standard = standardize_row(row, require_response=require_response)
+            standard = normalize_media(standard, base_dir_of(record.location), options.image_folder)
         except (RowError, ValueError, KeyError, TypeError, AttributeError, IndexError) as e:
             reason = str(e) if isinstance(e, RowError) else f'{type(e).__name__}: {e}'
             report.add_bad_row(stats, record.location, reason)
             continue
         stats.formats[name] += 1
+        stats.media.update({k: n for k, n in media_counts(standard).items() if n})
         rows.rows.append(standard)
         rows.locations.append(record.location)
     stats.kept = len(rows)
@@ -244,7 +247,9 @@ def load_datasets(dataset: Union[str, Sequence[str]] = (),
                   log: bool = True,
                   rows: Optional[Sequence[Dict[str, Any]]] = None,
                   shuffle: bool = False,
-                  val_shuffle: bool = False) -> LoadResult:
+                  val_shuffle: bool = False,
+
+                  image_folder: Optional[str] = None) -> LoadResult:
     """Load, convert and validate dataset specs; see the module docstring.
 
     require_response=False keeps rows that end with a user turn (prompts for GRPO or inference).
@@ -252,6 +257,7 @@ def load_datasets(dataset: Union[str, Sequence[str]] = (),
     them, and with no spec given they are the dataset.
     shuffle / val_shuffle: the training / validation rows in a seeded random order (ms-swift's --dataset_shuffle,
     --val_dataset_shuffle); without shuffle, `#N` samples take the first N rows.
+    image_folder: where relative media paths are looked up first (else the dataset file's folder; media.py).
     The summary is logged (a warning when rows were dropped) and, with report_dir, saved there
     as dataset_report.json.
     """
@@ -268,7 +274,7 @@ def load_datasets(dataset: Union[str, Sequence[str]] = (),
         raise SwiftError(f'columns must map column names to names, e.g. {{"question": "query"}}; got {columns!r}')
     options = DatasetOptions(model_name=name_pair(model_name, 'model_name'),
                              model_author=name_pair(model_author, 'model_author'),
-                             seed=seed, shuffle=shuffle)
+                             seed=seed, shuffle=shuffle, image_folder=image_folder)
     report = LoadReport(strict=strict)
     train, val = Rows(), Rows()
     for text in specs:

@@ -28,6 +28,7 @@ class DatasetOptions:
     model_author: Optional[tuple] = None  # (zh, en)
     seed: int = 42
     shuffle: bool = True  # False: `#N` takes the first rows (ms-swift's --dataset_shuffle false)
+    image_folder: Optional[str] = None  # where relative media paths are looked up first (media.py)
 
 
 @dataclass

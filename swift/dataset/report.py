@@ -36,6 +36,7 @@ class SourceStats:
     bad: int = 0
     skipped: int = 0  # rows a registered preprocessor deliberately filtered out
     formats: Counter = field(default_factory=Counter)
+    media: Counter = field(default_factory=Counter)  # images / videos / audios in the kept rows
     sampled: Optional[int] = None  # rows after #N sampling
 
     def to_dict(self) -> dict:
@@ -47,6 +48,7 @@ class SourceStats:
             'bad': self.bad,
             'skipped': self.skipped,
             'formats': dict(self.formats),
+            'media': dict(self.media),
             'sampled': self.sampled,
         }
 
@@ -103,6 +105,8 @@ class LoadReport:
                 line += f', {s.skipped} skipped by the dataset preprocessor'
             if s.sampled is not None:
                 line += f', sampled to {s.sampled}'
+            if s.media:
+                line += '; media: ' + ', '.join(f'{count} {kind}' for kind, count in sorted(s.media.items()))
             lines.append(line)
         lines.append(f'train rows: {self.train_rows}, validation rows: {self.val_rows}')
         return lines

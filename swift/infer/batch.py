@@ -147,8 +147,12 @@ async def _answer_row(engine, index: int, row: Dict[str, Any], config: RequestCo
     if system is not None and not (messages and messages[0].get('role') == 'system'):
         messages = [{'role': 'system', 'content': system}] + messages
     record: Dict[str, Any] = {'index': index, 'messages': messages}
+    for key in ('images', 'videos', 'audios'):  # media as the data layer resolved them (paths, URLs)
+        if row.get(key) and all(isinstance(item, str) for item in row[key]):
+            record[key] = row[key]
     try:
-        response = await engine.infer_async(InferRequest(messages, tools=row.get('tools')), config)
+        media = {key: row[key] for key in ('images', 'videos', 'audios') if row.get(key)}
+        response = await engine.infer_async(InferRequest(messages, tools=row.get('tools'), **media), config)
     except InferError as e:
         record['error'] = str(e)
         return record

@@ -28,6 +28,12 @@ from .protocol import (BASE_ADAPTER, ChatCompletionResponse, ChatCompletionStrea
                        RequestConfig, StreamChoice, UnknownAdapterError, Usage)
 
 logger = get_logger()
+# what a template's encoding holds besides the processor's tensors
+_NOT_MODEL_INPUTS = ('input_ids', 'labels', 'attention_mask', 'length', 'media_spans')
+
+
+def _has_content_parts(messages) -> bool:
+    return any(isinstance(m, dict) and isinstance(m.get('content'), list) for m in messages or [])
 
 
 @dataclass
@@ -47,6 +53,7 @@ class PreparedRequest:
     prompt_ids: List[int]
     config: RequestConfig  # a validated copy; max_tokens is set and fits in the context
     adapter: Optional[str]  # None: the base model (or the only merged weights)
+    media: Dict[str, Any] = field(default_factory=dict)  # the processor's tensors (pixel_values, ...) for prefill
 
 
 class InferEngine(ABC):
@@ -71,13 +78,23 @@ class InferEngine(ABC):
         """Async iterator of updates until every choice has a finish_reason. Closing it early
         (a client went away) must cancel the request and free what it holds."""
 
-    def _encode(self, request: InferRequest) -> List[int]:
+    def _encode(self, request: InferRequest) -> Union[List[int], Dict[str, Any]]:
+        """Prompt ids; for a request with media, the template's whole encoding (ids and the processor's tensors)."""
         if request.prompt is not None and not request.messages:
             return list(self.tokenizer(request.prompt)['input_ids'])
-        if request.images:
-            raise InferError('images are not supported by the text templates yet; send text messages')
-        encoded = self.template.encode({'messages': request.messages, 'tools': request.tools}, for_inference=True)
-        return list(encoded['input_ids'])
+        row = {'messages': request.messages, 'tools': request.tools}
+        media = {key: list(getattr(request, key) or []) for key in ('images', 'videos', 'audios')}
+        if any(media.values()) or _has_content_parts(request.messages):
+            if not getattr(self.template, 'is_multimodal', False):
+                raise InferError(f'this model\'s template ({self.template.name}) is text-only: it takes no images, '
+                                 'videos or audios; send text messages')
+            try:
+                return self.template.encode({**row, **media}, for_inference=True)
+            except InferError:
+                raise
+            except (ValueError, KeyError, TypeError) as e:  # SwiftError included: a bad image, a count mismatch
+                raise InferError(str(e)) from None
+        return list(self.template.encode(row, for_inference=True)['input_ids'])
 
     def close(self) -> None:
         """Stop background work; the engine takes no more requests."""
@@ -100,7 +117,12 @@ class InferEngine(ABC):
         config = copy(request_config or RequestConfig()).validate()
         config.stop = config.stop_list
         adapter = self.resolve_adapter(request.adapter)
-        prompt_ids = self._encode(request)
+        encoded = self._encode(request)
+        media = {}
+        if isinstance(encoded, dict):
+            media = {k: v for k, v in encoded.items() if k not in _NOT_MODEL_INPUTS}
+            encoded = list(encoded['input_ids'])
+        prompt_ids = encoded
         if not prompt_ids:
             raise InferError('the prompt is empty')
         prompt_ids = self._limit_prompt(prompt_ids)
@@ -110,7 +132,7 @@ class InferEngine(ABC):
                                      f'{self.max_model_len} tokens; shorten the conversation')
         if config.max_tokens is None or (room is not None and config.max_tokens > room):
             config.max_tokens = room if room is not None else 2048
-        return PreparedRequest(request, prompt_ids, config, adapter)
+        return PreparedRequest(request, prompt_ids, config, adapter, media)
 
     def _limit_prompt(self, prompt_ids: List[int]) -> List[int]:
         """--max_length with --truncation_strategy, as ms-swift's infer: refuse, or keep the last / first tokens."""

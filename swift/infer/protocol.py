@@ -44,7 +44,9 @@ class EngineClosedError(InferError):
 class InferRequest:
     messages: List[Dict[str, Any]] = field(default_factory=list)
     tools: Optional[List[Dict[str, Any]]] = None
-    images: List[str] = field(default_factory=list)  # carried for the multimodal stage
+    images: List[Any] = field(default_factory=list)  # paths, URLs, data: URIs, bytes or PIL images
+    videos: List[Any] = field(default_factory=list)
+    audios: List[Any] = field(default_factory=list)
     adapter: Optional[str] = None  # a loaded adapter's name; None: the engine's default; BASE_ADAPTER: none
     prompt: Optional[str] = None  # raw text continued without a chat template (/v1/completions)
 

@@ -290,15 +290,26 @@ class TransformersEngine(InferEngine):
         prepared = job.prepared
         device = self._device()
         cache = DynamicCache()
+        media = self._media_inputs(prepared.media, device)  # images enter the KV cache here; decoding needs none
         with self.model_lock:
             out = self.model(input_ids=torch.tensor([prepared.prompt_ids], device=device), past_key_values=cache,
-                             use_cache=True, logits_to_keep=1, **self._adapter_kwargs([prepared.adapter]))
+                             use_cache=True, logits_to_keep=1, **media, **self._adapter_kwargs([prepared.adapter]))
         logits = out.logits[:, -1, :].float()
         job.sequences = [self._new_sequence(job, i, device) for i in range(job.n)]
         self._kv.add([(layer.keys, layer.values) for layer in cache.layers], job.sequences)
         del cache, out
         tokens = choose_tokens(logits.expand(job.n, -1), [s.sampler for s in job.sequences])
         self._emit_tokens(job.sequences, tokens, logits.expand(job.n, -1))
+
+    def _media_inputs(self, media: Dict[str, Any], device) -> Dict[str, Any]:
+        """The processor's tensors on the model's device; floating ones in the model's dtype."""
+        dtype = getattr(self.model, 'dtype', None)
+        moved = {}
+        for key, value in media.items():
+            if hasattr(value, 'to'):
+                value = value.to(device=device, dtype=dtype) if value.is_floating_point() and dtype else value.to(device)
+            moved[key] = value
+        return moved
 
     def _new_sequence(self, job: _Job, index: int, device) -> _Sequence:
         config = job.prepared.config

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 from swift.utils import SwiftError, atomic_write_json, cache_dir, did_you_mean, env_flag, get_logger
 
 from .embedded import EMBEDDED_MODEL_ID, ensure_embedded_model, is_embedded_model
+from .tiny_vlm import built_model_dir
 from .registry import all_model_ids, lookup_model
 
 logger = get_logger()
@@ -125,6 +126,9 @@ def get_model_dir(model_id: str,
         return path.resolve()
     if _looks_like_path(model_id):
         raise SwiftError(f'{model_id}: no such model directory (a hub ID is written org/name)')
+    built = built_model_dir(model_id)  # models swift assembles locally (smolvlm-tiny): never on a hub
+    if built is not None:
+        return built
     kwargs = dict(use_hf=use_hf, revision=revision, local_dir=local_dir, offline=offline,
                   allow_patterns=allow_patterns, ignore_patterns=ignore_patterns)
     if not is_embedded_model(model_id):

@@ -30,8 +30,11 @@ class ModelInfo:
     template: Optional[str]  # template name, None → the tokenizer's own chat_template
     torch_dtype: Any = None
     source: str = 'registry'
+    is_multimodal: bool = False
     # the tokenizer loaded with the model, so a module passed on (train(model=model)) brings what training needs
     tokenizer: Any = field(default=None, repr=False, compare=False)
+    # a multimodal model's transformers processor (image processor + tokenizer); templates encode media with it
+    processor: Any = field(default=None, repr=False, compare=False)
 
 
 def get_model_dir(model: str, *, use_hf: Optional[bool] = None, revision: Optional[str] = None,
@@ -53,7 +56,7 @@ def resolve_model_info(model: str, model_dir: Path, model_type: Optional[str] = 
     meta = get_model_meta(model_type) if model_type else resolved.model_meta
     template = template or resolved.template or (meta.template if meta else None)
     return ModelInfo(model_id=model, model_dir=str(model_dir), model_type=meta.model_type if meta else None,
-                     template=template, source=resolved.source)
+                     template=template, source=resolved.source, is_multimodal=bool(meta and meta.is_multimodal))
 
 
 def remote_code_refused(model_dir) -> SwiftError:
@@ -119,9 +122,14 @@ def get_model_tokenizer(model: str,
     if info.model_type:
         check_requirements(get_model_meta(info.model_type))
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(model_dir), trust_remote_code=trust_remote_code)
+        if info.is_multimodal:
+            from transformers import AutoProcessor
+            info.processor = AutoProcessor.from_pretrained(str(model_dir), trust_remote_code=trust_remote_code)
+            tokenizer = info.processor.tokenizer
+        else:
+            tokenizer = AutoTokenizer.from_pretrained(str(model_dir), trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as e:
-        raise load_error(model_dir, 'a tokenizer', e) from None
+        raise load_error(model_dir, 'a processor' if info.is_multimodal else 'a tokenizer', e) from None
     if tokenizer.pad_token is None:
         # Padding positions are masked by position, so reusing EOS as pad never hides a trained EOS.
         tokenizer.pad_token = tokenizer.eos_token
@@ -130,7 +138,8 @@ def get_model_tokenizer(model: str,
     if not load_model:
         return None, tokenizer
 
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM, AutoModelForImageTextToText
+    auto_class = AutoModelForImageTextToText if info.is_multimodal else AutoModelForCausalLM
     device = detect_device()
     dtype = resolve_dtype(torch_dtype, device)
     info.torch_dtype = dtype
@@ -142,7 +151,7 @@ def get_model_tokenizer(model: str,
     if quantization_config is not None:
         kwargs['quantization_config'] = quantization_config
     try:
-        hf_model = AutoModelForCausalLM.from_pretrained(
+        hf_model = auto_class.from_pretrained(
             str(model_dir), dtype=dtype, device_map=device_map, trust_remote_code=trust_remote_code, **kwargs)
     except (OSError, ValueError) as e:
         raise load_error(model_dir, 'the model', e) from None

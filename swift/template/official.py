@@ -52,6 +52,12 @@ OFFICIAL_REFERENCES: Dict[str, Tuple[str, ...]] = {
     'command_r7b': ('CohereLabs__c4ai-command-r7b-12-2024.jinja', ),
 }
 
+# Multimodal templates: copies under ../shared/data/chat_templates_multimodal, rendered with content-part lists
+# (tests/template/test_multimodal_templates.py).
+MULTIMODAL_REFERENCES: Dict[str, Tuple[str, ...]] = {
+    'smolvlm': ('HuggingFaceTB__SmolVLM-Instruct.jinja', 'HuggingFaceTB__SmolVLM2-2.2B-Instruct.jinja'),
+}
+
 # Why the remaining built-in templates have no official reference to compare with.
 UNVERIFIED: Dict[str, str] = {
     'chatml': 'generic ChatML; no single official template',
@@ -65,6 +71,7 @@ UNVERIFIED: Dict[str, str] = {
 
 def official_reference_status() -> Dict[str, str]:
     """Template name -> 'verified against <official files>' or 'unverified: <reason>', for every built-in template."""
-    status = {name: 'verified against ' + ', '.join(files) for name, files in OFFICIAL_REFERENCES.items()}
+    status = {name: 'verified against ' + ', '.join(files)
+              for name, files in {**OFFICIAL_REFERENCES, **MULTIMODAL_REFERENCES}.items()}
     status.update({name: 'unverified: ' + reason for name, reason in UNVERIFIED.items()})
     return dict(sorted(status.items()))

@@ -40,11 +40,13 @@ def get_template(name_or_model: str,
                  default_system: Optional[str] = None,
                  max_length: Optional[int] = None,
                  loss_scale: str = 'default',
-                 truncation_strategy: str = 'delete') -> Template:
+                 truncation_strategy: str = 'delete',
+                 media_kwargs: Optional[dict] = None) -> Template:
     """A Template by template name, registered model ID/alias/model_type, or local model directory.
 
     default_system: None keeps the family's default system prompt; a string replaces it ('' removes it).
     A model directory of an unknown family falls back to its tokenizer's own Jinja chat_template.
+    media_kwargs: media size controls (max_pixels, ...) for a multimodal template (swift/template/media_options.py).
     """
     if not isinstance(name_or_model, str) or not name_or_model:
         raise SwiftError(f'get_template needs a template name, model ID or model directory, got {name_or_model!r}; '
@@ -58,7 +60,10 @@ def get_template(name_or_model: str,
                              f'{did_you_mean(name, TEMPLATE_REGISTRY)} Pass --template with one of: '
                              f'{", ".join(list_templates())}')
         meta = TEMPLATE_REGISTRY[name]
-        return (meta.template_cls or Template)(meta, **kwargs)
+        template_cls = meta.template_cls or Template
+        if getattr(template_cls, 'plugin', None) is not None:  # a multimodal template (media.py)
+            kwargs['media_kwargs'] = media_kwargs
+        return template_cls(meta, **kwargs)
     if Path(name_or_model).is_dir():
         logger.warning(f'{name_or_model}: unknown model family; using the chat_template shipped with its tokenizer. '
                        'Pass --template to choose one of ours instead.')

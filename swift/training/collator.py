@@ -178,3 +178,17 @@ def _concatenate_rows(rows: Sequence[Sample]) -> Sample:
     """Rows already carry restarting position_ids and masked boundary labels, so plain concatenation keeps
     every sequence separate."""
     return {key: [value for row in rows for value in row[key]] for key in ('input_ids', 'labels', 'position_ids')}
+
+
+class MediaCollator:
+    """A token collator's batch plus the media tensors (pixel_values, ...) of multimodal samples, which the
+    template collates (swift/template/media.py: each family knows how its processor's tensors batch)."""
+
+    def __init__(self, collator, template):
+        self.collator = collator
+        self.template = template
+
+    def __call__(self, features: Sequence[Sample]) -> Dict[str, Any]:
+        batch = self.collator(features)
+        batch.update(self.template.collate_media(features))
+        return batch

@@ -27,6 +27,7 @@ from swift.eval.callback import BenchmarkEvalCallback
 from swift.model.loader import get_model_tokenizer
 from swift.template import configure_template, get_template
 from swift.tuners import tuner_callback
+from swift.tuners.multimodal import part_learning_rates
 from swift.tuners.quant import build_quantization_config
 from swift.utils import SwiftError, get_logger
 from swift.utils.args import to_dict
@@ -46,6 +47,13 @@ class TrainResult:
     last_checkpoint: Optional[str]
     metrics: Dict[str, Any] = field(default_factory=dict)
     log_history: List[Dict[str, Any]] = field(default_factory=list)
+
+
+def _processing_class(model, tokenizer):
+    """What checkpoints save beside the weights: a multimodal model's whole processor (image processor, chat
+    template and tokenizer), so that a checkpoint loads like the original directory; else the tokenizer."""
+    info = getattr(model, 'model_info', None) or getattr(tokenizer, 'model_info', None)
+    return getattr(info, 'processor', None) or tokenizer
 
 
 def python_inputs(kwargs: Dict[str, Any], model=None, rows=None, key: str = 'model'):
@@ -155,7 +163,8 @@ class TrainingRun:
                              columns=args.columns, strict=args.strict, seed=seed, use_hf=args.use_hf,
                              shuffle=args.dataset_shuffle, val_shuffle=args.val_dataset_shuffle,
                              model_name=args.model_name, model_author=args.model_author,
-                             require_response=require_response, rows=rows, report_dir=str(self.output_dir))
+                             require_response=require_response, rows=rows, report_dir=str(self.output_dir),
+                             image_folder=args.image_folder)
 
     # ---- the trainer ----------------------------------------------------------------------------
 
@@ -264,10 +273,11 @@ class TrainingRun:
             train_dataset=train,
             eval_dataset=val or None,
             data_collator=collator,
-            processing_class=tokenizer,
+            processing_class=_processing_class(model, tokenizer),
             callbacks=self.callbacks(has_val=bool(val)) + list(callbacks),
             swift_args=saved_args,
             lorap_lr_ratio=args.lorap_lr_ratio,
+            part_lrs=part_learning_rates(model, args),
             **trainer_kwargs,
         )
         trainer.remove_callback(HfProgressCallback)  # ours draws the progress and prints the log lines

@@ -17,7 +17,7 @@ from swift.utils import SwiftError, get_logger
 from swift.utils.args import parse_args
 
 from .checks import check_train_args
-from .collator import PackedCollator, PaddingCollator
+from .collator import MediaCollator, PackedCollator, PaddingCollator
 from .packed_attention import use_packed_sdpa
 from .packing import pack_samples
 from .runner import TrainingRun, TrainResult, python_inputs, total_optimizer_steps
@@ -37,8 +37,14 @@ def encode(args: SftArguments, template, rows) -> List[dict]:
         enabled=args.load_from_cache_file)
 
 
-def batching(args: SftArguments, pad_token_id: int, samples: List[dict]):
-    """(collator, training items): packs of samples with --packing, else the samples themselves."""
+def batching(args: SftArguments, pad_token_id: int, samples: List[dict], template=None):
+    """(collator, training items): packs of samples with --packing, else the samples themselves; a multimodal
+    template's media tensors join each batch."""
+    if getattr(template, 'is_multimodal', False):
+        if args.packing or args.padding_free:
+            raise SwiftError('--packing / --padding_free are not implemented for multimodal templates yet: '
+                             'train without them')
+        return MediaCollator(PaddingCollator(pad_token_id), template), samples
     if args.packing:
         packs = pack_samples(samples, args.max_length)
         logger.info(f'packing: {len(samples)} samples into {len(packs)} rows of at most {args.max_length} tokens')
@@ -90,8 +96,8 @@ def sft_main(args: Union[SftArguments, Sequence[str], Dict[str, Any], None] = No
         if (args.packing or args.padding_free) and any(s.get('loss_scale') for s in train):
             raise SwiftError(f'--loss_scale {args.loss_scale} weighs tokens, which --packing / --padding_free do not '
                              'carry yet: drop one of them')
-        collator, train_items = batching(args, tokenizer.pad_token_id, train)
-    val_items = batching(args, tokenizer.pad_token_id, val)[1] if val else []
+        collator, train_items = batching(args, tokenizer.pad_token_id, train, template)
+    val_items = batching(args, tokenizer.pad_token_id, val, template)[1] if val else []
     if args.adalora_total_step is None and not args.streaming:
         args.adalora_total_step = total_optimizer_steps(args, len(train_items))  # AdaLoRA's budget schedule
     model = prepare_tuner(model, args)

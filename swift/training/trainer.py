@@ -30,10 +30,11 @@ STAGING = '.checkpoint-staging'
 class SwiftTrainer(Trainer):
 
     def __init__(self, *args, swift_args: Optional[Dict[str, Any]] = None, lorap_lr_ratio: Optional[float] = None,
-                 chunked_loss: bool = True, **kwargs):
+                 chunked_loss: bool = True, part_lrs: Optional[Dict[str, float]] = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.swift_args = swift_args or {}
         self.lorap_lr_ratio = lorap_lr_ratio
+        self.part_lrs = part_lrs or {}  # multimodal --vit_lr / --aligner_lr: {module prefix: lr}
         self.chunked_loss = None
         plugin = getattr(self.accelerator.state, 'deepspeed_plugin', None)
         if plugin is not None and plugin.zero_stage == 3:
@@ -120,9 +121,10 @@ class SwiftTrainer(Trainer):
 
     # ---- optimizer ----------------------------------------------------------------------------
     def create_optimizer(self, model=None):
-        if self.optimizer is None and self.lorap_lr_ratio:
+        if self.optimizer is None and (self.lorap_lr_ratio or self.part_lrs):
             groups = lora_plus_param_groups(model or self.model, lr=self.args.learning_rate,
-                                            lr_ratio=self.lorap_lr_ratio, weight_decay=self.args.weight_decay)
+                                            lr_ratio=self.lorap_lr_ratio, weight_decay=self.args.weight_decay,
+                                            part_lrs=self.part_lrs)
             optimizer_cls, optimizer_kwargs = Trainer.get_optimizer_cls_and_kwargs(self.args, model or self.model)
             optimizer_kwargs.pop('lr', None)
             self.optimizer = optimizer_cls(groups, lr=self.args.learning_rate, **optimizer_kwargs)

@@ -10,6 +10,7 @@ from typing import Iterable, List
 
 from swift.utils import SwiftError, did_you_mean, get_logger
 
+from .multimodal import apply_part_freezing
 from .registry import Tuner, register_tuner
 
 logger = get_logger()
@@ -69,6 +70,7 @@ def apply_freezing(model, args) -> None:
 def prepare_full(model, args):
     reject_quantized(model, getattr(args, 'tuner_type', 'full'))
     model.requires_grad_(True)
+    apply_part_freezing(model, args)  # multimodal parts first: --trainable_parameters may still revive some
     apply_freezing(model, args)
     if not any(p.requires_grad for p in model.parameters()):
         raise SwiftError('every parameter is frozen: lower --freeze_parameters_ratio or add --trainable_parameters')

@@ -23,11 +23,13 @@ def _decays(name: str, param) -> bool:
 
 
 def lora_plus_param_groups(model, lr: float, lr_ratio: Optional[float] = None,
-                           weight_decay: float = 0.0) -> List[Dict]:
-    """Trainable parameters in up to four groups: (LoRA B or not) × (decayed or not); empty groups left out.
+                           weight_decay: float = 0.0, part_lrs: Optional[Dict[str, float]] = None) -> List[Dict]:
+    """Trainable parameters in groups: (learning rate) × (decayed or not); empty groups left out.
 
-    With lr_ratio None or 1 this is a plain weight-decay split at one learning rate.
+    With lr_ratio None or 1 this is a plain weight-decay split at one learning rate. part_lrs ({module prefix:
+    lr}, multimodal --vit_lr / --aligner_lr; swift/tuners/multimodal.py) sets the base rate of those parts.
     """
+    from .multimodal import part_of
     if lr_ratio is not None and lr_ratio <= 0:
         raise SwiftError(f'--lorap_lr_ratio must be positive, not {lr_ratio}')
     ratio = lr_ratio or 1.0
@@ -35,12 +37,14 @@ def lora_plus_param_groups(model, lr: float, lr_ratio: Optional[float] = None,
     for name, param in model.named_parameters():
         if not param.requires_grad:
             continue
-        key = (is_lora_b(name), _decays(name, param))
+        base = part_of(name, part_lrs) if part_lrs else None
+        lora_b = is_lora_b(name)
+        rate = (lr if base is None else base) * (ratio if lora_b else 1.0)
+        key = (lora_b, rate, _decays(name, param))
         buckets.setdefault(key, []).append(param)
-    if lr_ratio and lr_ratio != 1.0 and not any(b for b, _ in buckets):
+    if lr_ratio and lr_ratio != 1.0 and not any(b for b, _, _ in buckets):
         raise SwiftError('--lorap_lr_ratio (LoRA+) needs LoRA B matrices to train: use it with --tuner_type lora')
     groups = []
-    for (lora_b, decays), params in sorted(buckets.items()):
-        groups.append({'params': params, 'lr': lr * ratio if lora_b else lr,
-                       'weight_decay': weight_decay if decays else 0.0})
+    for (_, rate, decays), params in sorted(buckets.items(), key=lambda item: item[0]):
+        groups.append({'params': params, 'lr': rate, 'weight_decay': weight_decay if decays else 0.0})
     return groups

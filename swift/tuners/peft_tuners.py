@@ -10,6 +10,7 @@ from swift.utils import SwiftError, did_you_mean, get_logger
 
 from .registry import Tuner, register_tuner
 from .saving import remember_initial_adapter
+from .multimodal import adapter_modules_to_save
 from .target_modules import model_meta_of, resolve_target_modules
 
 logger = get_logger()
@@ -46,8 +47,9 @@ def is_quantized(model) -> bool:
 
 
 def _common(model, args) -> dict:
+    modules_to_save = list(args.modules_to_save) + adapter_modules_to_save(model, args)
     return dict(task_type='CAUSAL_LM', target_modules=resolve_target_modules(model, args, model_meta_of(model)),
-                modules_to_save=list(args.modules_to_save) or None)
+                modules_to_save=modules_to_save or None)
 
 
 def _wrap(model, config, tuner_name: str):

@@ -4,7 +4,8 @@ Special names (ms-swift's):
 - all-linear: every linear layer except the output head (PEFT's own 'all-linear' shorthand);
 - all-embedding: the embedding layers.
 For a multimodal model (its registry entry says so) the special names cover only the language
-model's modules (ModelArch.language_model prefixes), not the vision tower or the aligner.
+model's modules (ModelArch.language_model prefixes), and the vision tower's with --freeze_vit false
+(swift/tuners/multimodal.py); never the aligner (trained in full with --freeze_aligner false).
 """
 import re
 from typing import Any, Iterable, List, Optional, Union
@@ -59,10 +60,6 @@ def _module_names(model, predicate, prefixes: Iterable[str] = ()) -> List[str]:
     return names
 
 
-def _language_model_prefixes(model_meta) -> List[str]:
-    if model_meta is None or not getattr(model_meta, 'is_multimodal', False):
-        return []
-    return list(model_meta.model_arch.language_model)
 
 
 def resolve_target_modules(model, args, model_meta=None, expand: bool = False) -> Union[str, List[str]]:
@@ -77,7 +74,8 @@ def resolve_target_modules(model, args, model_meta=None, expand: bool = False) -
             raise SwiftError(f'--target_regex {args.target_regex!r} is not a valid regex: {e}') from None
         return args.target_regex
     targets = list(getattr(args, 'target_modules', None) or [ALL_LINEAR])
-    prefixes = _language_model_prefixes(model_meta if model_meta is not None else model_meta_of(model))
+    from .multimodal import lora_prefixes  # multimodal.py imports model_meta_of from here
+    prefixes = lora_prefixes(model_meta if model_meta is not None else model_meta_of(model), args)
     if targets == [ALL_LINEAR] and not prefixes and not expand:
         return ALL_LINEAR
     if not any(t in SPECIAL for t in targets):

@@ -18,7 +18,9 @@ ALLOWED_TEMPLATES = {
     'internlm3', 'yi', 'baichuan2', 'falcon3', 'granite', 'granite3_2', 'olmo', 'olmo2', 'minicpm', 'minicpm3',
     'command_r', 'command_r7b',
     # added by the template package where a release's format differs from its family's
-    'granite3_1', 'granite3_3', 'phi3_medium', 'llama3_1'
+    'granite3_1', 'granite3_3', 'phi3_medium', 'llama3_1',
+    # multimodal (swift/template/media.py)
+    'smolvlm',
 }
 DTYPES = {'bfloat16', 'float16', 'float32'}
 
@@ -73,7 +75,9 @@ def test_metadata_is_well_formed():
         assert meta.architectures and all(re.fullmatch(r'[A-Z]\w+', a) for a in meta.architectures), meta.model_type
         assert meta.lora_target_modules, meta.model_type
         assert meta.torch_dtype in DTYPES, meta.model_type
-        assert meta.is_multimodal is False, meta.model_type
+        if meta.is_multimodal:  # its parts are named, for --freeze_vit / --freeze_aligner / --vit_lr ...
+            arch = meta.model_arch
+            assert arch.language_model and arch.vision_tower and arch.aligner, meta.model_type
         assert meta.description, meta.model_type
         for requirement in meta.requires:
             Requirement(requirement)  # raises on a malformed requirement

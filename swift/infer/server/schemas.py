@@ -171,7 +171,8 @@ def _or(value, default):
 
 
 def _flatten_messages(messages: List[Dict[str, Any]]) -> Tuple[List[Dict[str, Any]], List[str]]:
-    """OpenAI content-part lists → plain text contents (text parts joined); image URLs collected apart."""
+    """OpenAI content-part lists → plain text contents (text parts joined, each image as an `<image>` tag where
+    its part was, the convention of swift's rows); image URLs (http(s) or data:) collected apart, in order."""
     if not messages:
         raise bad_request('messages must hold at least one message', param='messages')
     flat, images = [], []
@@ -185,7 +186,12 @@ def _flatten_messages(messages: List[Dict[str, Any]]) -> Tuple[List[Dict[str, An
                     texts.append(str(part.get('text', '')))
                 elif kind == 'image_url':
                     url = part.get('image_url')
-                    images.append(url.get('url') if isinstance(url, dict) else url)
+                    url = url.get('url') if isinstance(url, dict) else url
+                    if not isinstance(url, str) or not url.startswith(('http://', 'https://', 'data:')):
+                        raise bad_request(f'messages[{i}].content: an image_url must be an http(s) URL or a data: '
+                                          'URI', param='messages')
+                    images.append(url)
+                    texts.append('<image>')
                 else:
                     raise bad_request(f'messages[{i}].content: unsupported content part {kind!r} (text and '
                                       'image_url parts are understood)', param='messages')

@@ -1,0 +1,128 @@
+"""A SmolVLM-architecture model learns from pixels through swift sft, and the trained checkpoint answers the same
+through TransformersEngine (batched with text requests), `swift infer --val_dataset` and `swift deploy` with the
+official openai client (an http URL from a local server, and a data: URI).
+
+The proof runs on the tiny SmolVLM (tests/conftest.py tiny_vlm_dir: random 2-layer LM and vision tower) so that
+it fits the suite's time on 2 CPU cores: the colour of a large shape, from chance (an untrained model answers one
+word for every image) to >= 90% on held-out images. It fails if images do not reach the model (the answer can
+only come from the pixels). The full-size version, on smolvlm-tiny (SmolLM2-135M) with colour and shape
+questions, is scripts/demo_vlm.py.
+"""
+import base64
+import functools
+import http.server
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from swift.infer.protocol import InferRequest, RequestConfig
+from swift.infer.transformers_engine import TransformersEngine
+
+from tests.helpers.shapes import make_rows, write_jsonl
+from tests.infer.server.conftest import running_server
+
+GREEDY = RequestConfig(max_tokens=4, temperature=0)
+
+
+def _requests(rows, folder: Path):
+    return [InferRequest(messages=[r['messages'][0]], images=[str(folder / r['images'][0])]) for r in rows]
+
+
+def _accuracy(engine, rows, folder):
+    answers = [o.choices[0].message.content.strip() for o in engine.infer(_requests(rows, folder), GREEDY)]
+    return sum(a == r['messages'][1]['content'] for a, r in zip(answers, rows)) / len(rows), answers
+
+
+@pytest.fixture(scope='module')
+def shapes(tmp_path_factory):
+    folder = tmp_path_factory.mktemp('shapes')
+    train = make_rows(folder, 192, seed=1, kinds=('colour', ), min_side=100)
+    held_out = make_rows(folder, 40, seed=2, kinds=('colour', ), min_side=100)
+    return folder, write_jsonl(folder / 'train.jsonl', train), write_jsonl(folder / 'val.jsonl', held_out), held_out
+
+
+@pytest.fixture(scope='module')
+def trained(tiny_vlm_dir, shapes, tmp_path_factory):
+    from swift.training.sft import sft_main
+    folder, train, _, _ = shapes
+    result = sft_main(model=str(tiny_vlm_dir), dataset=[str(train)], tuner_type='full', freeze_vit=False,
+                      freeze_aligner=False, learning_rate=3e-3, per_device_train_batch_size=16, num_train_epochs=5,
+                      output_dir=str(tmp_path_factory.mktemp('vlm-run')), save_steps=10000, logging_steps=20,
+                      report_to=[], seed=42)
+    return result.last_checkpoint
+
+
+@pytest.fixture(scope='module')
+def engine(trained):
+    engine = TransformersEngine(trained, max_batch_size=8)
+    yield engine
+    engine.close()
+
+
+def test_untrained_model_is_at_chance(tiny_vlm_dir, shapes):
+    folder, _, _, held_out = shapes
+    with TransformersEngine(str(tiny_vlm_dir)) as untrained:
+        accuracy, _ = _accuracy(untrained, held_out, folder)
+    assert accuracy < 0.5
+
+
+def test_sft_learns_the_colour_from_pixels(engine, shapes):
+    folder, _, _, held_out = shapes
+    accuracy, answers = _accuracy(engine, held_out, folder)
+    assert accuracy >= 0.9, answers
+
+
+def test_text_and_image_requests_batch_together(engine, shapes):
+    folder, _, _, held_out = shapes
+    single = engine.infer(_requests(held_out[:2], folder), GREEDY)
+    mixed = engine.infer([InferRequest(messages=[{'role': 'user', 'content': 'Hello'}])] +
+                         _requests(held_out[:2], folder), GREEDY)
+    assert [o.choices[0].message.content for o in mixed[1:]] == [o.choices[0].message.content for o in single]
+    assert mixed[0].choices[0].finish_reason in ('stop', 'length')
+
+
+def test_swift_infer_answers_val_dataset_rows_with_images(trained, shapes, engine, tmp_path):
+    from swift.infer.main import infer_main
+    folder, _, val, held_out = shapes
+    result_path = tmp_path / 'answers.jsonl'
+    infer_main(['--model', trained, '--val_dataset', str(val), '--result_path', str(result_path),
+                '--max_new_tokens', '4', '--temperature', '0'])
+    records = sorted((json.loads(line) for line in result_path.read_text().splitlines()), key=lambda r: r['index'])
+    in_process = [o.choices[0].message.content for o in engine.infer(_requests(held_out, folder), GREEDY)]
+    assert [r['response'] for r in records] == in_process
+    assert records[0]['images'] == [str(folder / held_out[0]['images'][0])]
+
+
+@pytest.fixture(scope='module')
+def image_server(shapes):
+    """A local HTTP server for the image files (what a client's image_url points at)."""
+    folder = shapes[0]
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f'http://127.0.0.1:{server.server_address[1]}'
+    server.shutdown()
+
+
+def test_deploy_takes_openai_image_url_parts(engine, shapes, image_server):
+    folder, _, _, held_out = shapes
+    expected = [o.choices[0].message.content for o in engine.infer(_requests(held_out[:3], folder), GREEDY)]
+    with running_server(engine) as server:
+        client = server.client()
+        served = client.models.list().data[0].id
+        for row, answer in zip(held_out[:3], expected):
+            name = row['images'][0]
+            data_uri = 'data:image/png;base64,' + base64.b64encode((folder / name).read_bytes()).decode()
+            for url in (f'{image_server}/{name}', data_uri):
+                response = client.chat.completions.create(
+                    model=served, max_tokens=4, temperature=0,
+                    messages=[{'role': 'user', 'content': [{'type': 'image_url', 'image_url': {'url': url}},
+                                                           {'type': 'text', 'text': row['messages'][0]['content']}]}])
+                assert response.choices[0].message.content == answer
+        import openai
+        with pytest.raises(openai.BadRequestError, match='http'):
+            client.chat.completions.create(model=served, messages=[{'role': 'user', 'content': [
+                {'type': 'image_url', 'image_url': {'url': str(folder / held_out[0]['images'][0])}}]}])
