@@ -50,7 +50,6 @@ VIDEO_FAMILIES = {'qwen2_vl', 'qwen3_vl', 'llava_onevision', 'internvl_hf'}
 # (template, case) -> why that case is not compared (every other pair is).
 SKIPPED = {
     ('llava1_5', 'text_first'): 'the official template adds a space after each text part; a tagged row has one',
-    ('idefics2', 'text_first'): 'equal, but kept to image-first cases like SmolVLM',
 }
 # (file, case) -> the error the official template raises (ours must refuse too).
 REFUSALS = {
