@@ -56,7 +56,8 @@ register_model(ModelMeta(
 
 register_model(ModelMeta(
     model_type='qwen3_vl_moe',
-    model_groups=[ModelGroup(_same('Qwen/Qwen3-VL-30B-A3B-Instruct', 'Qwen/Qwen3-VL-235B-A22B-Instruct'), tags=VIDEO)],
+    model_groups=[ModelGroup(_same(*[f'Qwen/Qwen3-VL-{s}-Instruct{q}' for s in ('30B-A3B', '235B-A22B')
+                                     for q in ('', '-FP8')]), tags=VIDEO)],
     template='qwen3_vl', architectures=['Qwen3VLMoeForConditionalGeneration'], model_arch=QWEN3_VL_ARCH,
     is_multimodal=True, description='Qwen3-VL instruct (mixture of experts)'))
 

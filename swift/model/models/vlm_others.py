@@ -36,15 +36,16 @@ register_model(ModelMeta(
     is_multimodal=True,
     description='InternVL3 / InternVL3.5 in transformers format (-hf); the template is verified for InternVL3'))
 
+# google/gemma-3-{4,12,27}b-{it,pt} stay registered under the text type `gemma3` (swift/model/models/gemma.py,
+# "used as text models for now"); moving them here is the lead's call (see docs/multimodal.md, "Families").
 register_model(ModelMeta(
     model_type='gemma3_vl',
-    model_groups=[ModelGroup(_same(*[f'google/gemma-3-{s}-{k}' for s in ('4b', '12b', '27b') for k in ('it', 'pt')]),
+    model_groups=[ModelGroup(_same(*[f'google/gemma-3-{s}-it-qat-q4_0-unquantized' for s in ('4b', '12b', '27b')]),
                              tags=['vision']),
-                  ModelGroup(_same(*[f'google/gemma-3-{s}-it-qat-q4_0-unquantized' for s in ('4b', '12b', '27b')]),
-                             tags=['vision']),
-                  ModelGroup(_same('google/medgemma-4b-it', 'google/medgemma-4b-pt'), tags=['vision'])],
+                  ModelGroup(_same('google/medgemma-4b-it', 'google/medgemma-4b-pt', 'google/medgemma-27b-it'),
+                             tags=['vision'])],
     template='gemma3_vl', architectures=['Gemma3ForConditionalGeneration'], model_arch=LLAVA_LAYOUT,
-    is_multimodal=True, description='Gemma 3 with SigLIP vision (4B and up; 1B is text only: model type gemma3)'))
+    is_multimodal=True, description='Gemma 3 with SigLIP vision: QAT and MedGemma checkpoints (4B and up)'))
 
 register_model(ModelMeta(
     model_type='llama3_2_vision',
