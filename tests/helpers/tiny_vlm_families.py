@@ -53,3 +53,29 @@ def build_llava(config_dir: Path, smollm_dir: Path, out: Path) -> Path:
 
 # Qwen2.5-VL (config in ../shared/data/vlm_configs too) is not built here: transformers 5 makes Qwen2_5_VLProcessor
 # load its video processor, which needs torchvision, not installed in this environment.
+
+
+def build_llava_next(smollm_dir: Path, out: Path) -> Path:
+    """LLaVA-NeXT (anyres: the base image plus tiles of the best grid pinpoint, one newline feature per row):
+    transformers' LlavaNextConfig defaults shrunk, 28-pixel tiles of 14-pixel patches. No published config is stored
+    here for it; the architecture and the image processor are the real ones."""
+    import torch
+    from transformers import (CLIPVisionConfig, LlavaNextConfig, LlavaNextForConditionalGeneration,
+                              LlavaNextImageProcessorPil, LlavaNextProcessor, LlamaConfig)
+    tokenizer = _tokenizer(smollm_dir, ['<image>'])
+    text = LlamaConfig(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, **TEXT)
+    vision = CLIPVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                              image_size=28, patch_size=14, projection_dim=32)
+    pinpoints = [[28, 28], [28, 56], [56, 28], [56, 56]]
+    config = LlavaNextConfig(vision_config=vision.to_dict(), text_config=text.to_dict(),
+                             image_token_index=tokenizer.convert_tokens_to_ids('<image>'),
+                             image_grid_pinpoints=pinpoints, vision_feature_layer=-1, tie_word_embeddings=False)
+    config.architectures = ['LlavaNextForConditionalGeneration']
+    torch.manual_seed(SEED)
+    model = LlavaNextForConditionalGeneration(config)
+    image_processor = LlavaNextImageProcessorPil(size={'shortest_edge': 28}, crop_size={'height': 28, 'width': 28},
+                                                 image_grid_pinpoints=pinpoints)
+    processor = LlavaNextProcessor(image_processor=image_processor, tokenizer=tokenizer, patch_size=14,
+                                   vision_feature_select_strategy='default', num_additional_image_tokens=1,
+                                   image_token='<image>')
+    return _save(model, processor, out)

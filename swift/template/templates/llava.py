@@ -5,6 +5,8 @@ the parts; we do the same with a row's tags. The processor expands `<image>` to 
 LLaVA-1.5 adds a space after each text part: with one text part per message (what a tagged row has) ours is equal.
 LLaVA-NeXT-mistral has no generation prompt (the prompt ends with ` [/INST]`) and ends each answer with `</s> `.
 """
+from typing import Any, List
+
 from ..base import Chat, Rendering, TemplateMeta
 from ..media import MediaPlugin
 from ..registry import register_template
@@ -16,6 +18,21 @@ IMAGE_LINE = '<image>\n'
 
 class LlavaPlugin(MediaPlugin):
     placeholders = {'images': '<image>'}
+
+
+class LlavaNextPlugin(LlavaPlugin):
+    """Anyres: each image is [tiles, 3, H, W] with its own tile count (its aspect ratio picks the grid); a batch pads
+    the tiles with zeros to the most any image has, as LlavaNextProcessor pads within one call (the model reads
+    `image_sizes` to know how many are real)."""
+
+    def collate(self, key: str, values: List[Any]):
+        import torch
+        present = [v for v in values if v is not None]
+        if key != 'pixel_values' or not present:
+            return super().collate(key, values)
+        tiles = max(v.shape[1] for v in present)
+        padded = [torch.cat([v, v.new_zeros((v.shape[0], tiles - v.shape[1], *v.shape[2:]))], dim=1) for v in present]
+        return torch.cat(padded, dim=0)
 
 
 class LlavaVideoPlugin(MediaPlugin):
@@ -40,7 +57,7 @@ class Llava15Template(MediaFirstTemplate):
 
 
 class LlavaNextMistralTemplate(MediaFirstTemplate):
-    plugin = LlavaPlugin()
+    plugin = LlavaNextPlugin()
     render_tags = {'images': IMAGE_LINE}
 
     def _render(self, chat: Chat, out: Rendering) -> None:
