@@ -15,6 +15,7 @@ def _same(*ids):
 
 register_model(ModelMeta(
     model_type='llava1_5_hf',
+    requires=['transformers>=4.36'],
     model_groups=[ModelGroup(_same('llava-hf/llava-1.5-7b-hf', 'llava-hf/llava-1.5-13b-hf', 'llava-hf/bakLlava-v1-hf'),
                              tags=['vision'])],
     template='llava1_5', architectures=['LlavaForConditionalGeneration'], model_arch=LLAVA_ARCH, is_multimodal=True,
@@ -22,6 +23,7 @@ register_model(ModelMeta(
 
 register_model(ModelMeta(
     model_type='llava_next_hf',
+    requires=['transformers>=4.39'],
     model_groups=[ModelGroup(_same('llava-hf/llava-v1.6-mistral-7b-hf'), tags=['vision'])],
     template='llava_next_mistral', architectures=['LlavaNextForConditionalGeneration'], model_arch=LLAVA_ARCH,
     is_multimodal=True, torch_dtype='float16',
@@ -29,6 +31,7 @@ register_model(ModelMeta(
 
 register_model(ModelMeta(
     model_type='llava_onevision_hf',
+    requires=['transformers>=4.45'],
     model_groups=[ModelGroup(_same(*[f'llava-hf/llava-onevision-qwen2-{s}-{k}-hf' for s in ('0.5b', '7b', '72b')
                                      for k in ('ov', 'si')]), tags=['vision', 'video']),
                   ModelGroup(_same('llava-hf/llava-onevision-qwen2-7b-ov-chat-hf',
@@ -38,12 +41,14 @@ register_model(ModelMeta(
 
 register_model(ModelMeta(
     model_type='pixtral',
+    requires=['transformers>=4.45'],
     model_groups=[ModelGroup(_same('mistral-community/pixtral-12b'), tags=['vision'])],
     template='pixtral', architectures=['LlavaForConditionalGeneration'], model_arch=LLAVA_ARCH, is_multimodal=True,
     description='Pixtral-12B (Pixtral vision encoder + Mistral Nemo LM, LLaVA layout)'))
 
 register_model(ModelMeta(
     model_type='mistral3',
+    requires=['transformers>=4.50'],
     model_groups=[ModelGroup(_same('mistralai/Mistral-Small-3.1-24B-Instruct-2503',
                                    'mistralai/Mistral-Small-3.1-24B-Base-2503',
                                    'mistralai/Mistral-Small-3.2-24B-Instruct-2506'), tags=['vision'])],

@@ -31,6 +31,7 @@ VIDEO = ['vision', 'video']
 
 register_model(ModelMeta(
     model_type='qwen2_vl',
+    requires=['transformers>=4.45'],
     model_groups=[
         ModelGroup(_same(*[f'Qwen/Qwen2-VL-{s}-Instruct{q}' for s in ('2B', '7B', '72B')
                            for q in ('', '-AWQ', '-GPTQ-Int4', '-GPTQ-Int8')]), tags=VIDEO),
@@ -42,6 +43,7 @@ register_model(ModelMeta(
 
 register_model(ModelMeta(
     model_type='qwen2_5_vl',
+    requires=['transformers>=4.49'],
     model_groups=[ModelGroup(_same(*[f'Qwen/Qwen2.5-VL-{s}-Instruct{q}' for s in ('3B', '7B', '32B', '72B')
                                      for q in ('', '-AWQ')]), tags=VIDEO)],
     template='qwen2_vl', architectures=['Qwen2_5_VLForConditionalGeneration'], model_arch=QWEN2_VL_ARCH,
@@ -49,6 +51,7 @@ register_model(ModelMeta(
 
 register_model(ModelMeta(
     model_type='qwen3_vl',
+    requires=['transformers>=4.57'],
     model_groups=[ModelGroup(_same(*[f'Qwen/Qwen3-VL-{s}-Instruct{q}' for s in ('2B', '4B', '8B', '32B')
                                      for q in ('', '-FP8')]), tags=VIDEO)],
     template='qwen3_vl', architectures=['Qwen3VLForConditionalGeneration'], model_arch=QWEN3_VL_ARCH,
@@ -56,6 +59,7 @@ register_model(ModelMeta(
 
 register_model(ModelMeta(
     model_type='qwen3_vl_moe',
+    requires=['transformers>=4.57'],
     model_groups=[ModelGroup(_same(*[f'Qwen/Qwen3-VL-{s}-Instruct{q}' for s in ('30B-A3B', '235B-A22B')
                                      for q in ('', '-FP8')]), tags=VIDEO)],
     template='qwen3_vl', architectures=['Qwen3VLMoeForConditionalGeneration'], model_arch=QWEN3_VL_ARCH,
@@ -63,12 +67,14 @@ register_model(ModelMeta(
 
 register_model(ModelMeta(
     model_type='qwen2_audio',
+    requires=['transformers>=4.45'],
     model_groups=[ModelGroup(_same('Qwen/Qwen2-Audio-7B-Instruct', 'Qwen/Qwen2-Audio-7B'), tags=['audio'])],
     template='qwen2_audio', architectures=['Qwen2AudioForConditionalGeneration'], model_arch=QWEN2_AUDIO_ARCH,
     is_multimodal=True, description='Qwen2-Audio (audio in, text out)'))
 
 register_model(ModelMeta(
     model_type='qwen2_5_omni',
+    requires=['transformers>=4.52'],
     model_groups=[ModelGroup(_same('Qwen/Qwen2.5-Omni-3B', 'Qwen/Qwen2.5-Omni-7B', 'Qwen/Qwen2.5-Omni-7B-AWQ',
                                    'Qwen/Qwen2.5-Omni-7B-GPTQ-Int4'), tags=['vision', 'video', 'audio'])],
     template='qwen2_5_omni', architectures=['Qwen2_5OmniForConditionalGeneration'], model_arch=QWEN2_5_OMNI_ARCH,

@@ -27,6 +27,7 @@ PHI3V_ARCH = ModelArch(language_model=['model.layers', 'model.embed_tokens', 'mo
 
 register_model(ModelMeta(
     model_type='internvl_hf',
+    requires=['transformers>=4.52'],
     model_groups=[ModelGroup(_same(*[f'OpenGVLab/InternVL3-{s}-hf' for s in ('1B', '2B', '8B', '9B', '14B', '38B',
                                                                             '78B')]), tags=['vision', 'video']),
                   ModelGroup(_same(*[f'OpenGVLab/InternVL3_5-{s}-HF' for s in ('1B', '2B', '4B', '8B', '14B', '38B',
@@ -40,6 +41,7 @@ register_model(ModelMeta(
 # "used as text models for now"); moving them here is the lead's call (see docs/multimodal.md, "Families").
 register_model(ModelMeta(
     model_type='gemma3_vl',
+    requires=['transformers>=4.50'],
     model_groups=[ModelGroup(_same(*[f'google/gemma-3-{s}-it-qat-q4_0-unquantized' for s in ('4b', '12b', '27b')]),
                              tags=['vision']),
                   ModelGroup(_same('google/medgemma-4b-it', 'google/medgemma-4b-pt', 'google/medgemma-27b-it'),
@@ -49,6 +51,7 @@ register_model(ModelMeta(
 
 register_model(ModelMeta(
     model_type='llama3_2_vision',
+    requires=['transformers>=4.45'],
     model_groups=[ModelGroup([Model(f'LLM-Research/Llama-3.2-{s}', f'meta-llama/Llama-3.2-{s}')
                               for s in ('11B-Vision-Instruct', '90B-Vision-Instruct', '11B-Vision', '90B-Vision')],
                              tags=['vision'])],
@@ -57,12 +60,14 @@ register_model(ModelMeta(
 
 register_model(ModelMeta(
     model_type='idefics3',
+    requires=['transformers>=4.46'],
     model_groups=[ModelGroup(_same('HuggingFaceM4/Idefics3-8B-Llama3'), tags=['vision'])],
     template='idefics3', architectures=['Idefics3ForConditionalGeneration'], model_arch=IDEFICS3_ARCH,
     is_multimodal=True, description='Idefics3 (SigLIP + pixel shuffle + Llama 3)'))
 
 register_model(ModelMeta(
     model_type='smolvlm2',
+    requires=['transformers>=4.50'],
     model_groups=[ModelGroup(_same('HuggingFaceTB/SmolVLM2-2.2B-Instruct', 'HuggingFaceTB/SmolVLM2-500M-Video-Instruct',
                                    'HuggingFaceTB/SmolVLM2-256M-Video-Instruct'), tags=['vision'])],
     template='smolvlm', architectures=['SmolVLMForConditionalGeneration'], model_arch=IDEFICS3_ARCH,
@@ -70,6 +75,7 @@ register_model(ModelMeta(
 
 register_model(ModelMeta(
     model_type='idefics2',
+    requires=['transformers>=4.40'],
     model_groups=[ModelGroup(_same('HuggingFaceM4/idefics2-8b', 'HuggingFaceM4/idefics2-8b-chatty',
                                    'HuggingFaceM4/idefics2-8b-base'), tags=['vision'])],
     template='idefics2', architectures=['Idefics2ForConditionalGeneration'], model_arch=IDEFICS3_ARCH,
@@ -91,6 +97,7 @@ register_model(ModelMeta(
 
 register_model(ModelMeta(
     model_type='glm4v',
+    requires=['transformers>=4.53'],
     model_groups=[ModelGroup([Model('ZhipuAI/GLM-4.1V-9B-Thinking', 'zai-org/GLM-4.1V-9B-Thinking'),
                               Model('ZhipuAI/GLM-4.1V-9B-Base', 'zai-org/GLM-4.1V-9B-Base')], tags=['vision', 'video'])],
     template='glm4v', architectures=['Glm4vForConditionalGeneration'], model_arch=GLM4V_ARCH, is_multimodal=True,
