@@ -20,7 +20,23 @@ from swift.utils import SwiftError, did_you_mean
 from swift.utils.plugins import load_plugins
 
 Row = Dict[str, object]
-USAGE = 'usage: swift list {models,templates} [--filter TEXT] [--json] [--external_plugins FILE ...]'
+USAGE = ('usage: swift list {models,templates} [--filter TEXT] [--modality image|video|audio] [--json] '
+         '[--external_plugins FILE ...]')
+# --modality → the group tag multimodal models carry for it (swift/model/models/*: 'vision', 'video', 'audio')
+MODALITY_TAGS = {'image': 'vision', 'video': 'video', 'audio': 'audio'}
+
+
+def _pop_modality(argv: List[str]):
+    """(argv without --modality X, X or None); refuses an unknown modality."""
+    args, modality = list(argv), None
+    for i, arg in enumerate(args):
+        if arg == '--modality' or arg.startswith('--modality='):
+            value = arg.split('=', 1)[1] if '=' in arg else (args[i + 1] if i + 1 < len(args) else None)
+            if value not in MODALITY_TAGS:
+                raise SwiftError(f'--modality takes one of {", ".join(MODALITY_TAGS)}, not {value!r}')
+            del args[i:i + (1 if '=' in arg else 2)]
+            return args, value
+    return args, modality
 
 
 def _matches(filter_text: Optional[str], values: Iterable[Optional[str]]) -> bool:
@@ -130,10 +146,15 @@ def main(argv: List[str]) -> int:
     if any(arg in ('-h', '--help') for arg in argv):
         print(USAGE)
         return 0
+    argv, modality = _pop_modality(argv)
     kind, filter_text, as_json, plugins = _parse(argv)
     if plugins:
         load_plugins(plugins)
     rows = LISTERS[kind](filter_text)
+    if modality is not None:
+        if kind != 'models':
+            raise SwiftError('--modality applies to `swift list models`')
+        rows = [r for r in rows if MODALITY_TAGS[modality] in r['tags']]
     if as_json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
     elif rows:

@@ -58,6 +58,23 @@ MULTIMODAL_REFERENCES: Dict[str, Tuple[str, ...]] = {
     'smolvlm': ('HuggingFaceTB__SmolVLM-Instruct.jinja', 'HuggingFaceTB__SmolVLM2-2.2B-Instruct.jinja'),
 }
 
+# The multimodal families' templates (tests/template/test_multimodal_families.py): '<folder>/<file>' under
+# ../shared/data, compared with content-part lists and with `<image>`-tagged strings.
+VLM_REFERENCES: Dict[str, Tuple[str, ...]] = {
+    'qwen2_vl': ('chat_templates/Qwen__Qwen2-VL-7B-Instruct.jinja',
+                 'chat_templates_multimodal/Qwen__Qwen2.5-VL-7B-Instruct.jinja'),
+    'qwen3_vl': ('chat_templates_multimodal/Qwen__Qwen3-VL-2B-Instruct.jinja', ),
+    'llava1_5': ('chat_templates_multimodal/llava-hf__llava-1.5-7b-hf.jinja', ),
+    'llava_next_mistral': ('chat_templates_multimodal/llava-hf__llava-v1.6-mistral-7b-hf.jinja', ),
+    'llava_onevision': ('chat_templates_multimodal/llava-hf__llava-onevision-qwen2-7b-si-hf.jinja', ),
+    'internvl_hf': ('chat_templates_multimodal/OpenGVLab__InternVL3-78B-hf.jinja', ),
+    'gemma3_vl': ('chat_templates_multimodal/google__gemma-3-4b-it.jinja', ),
+    'idefics2': ('chat_templates_multimodal/HuggingFaceM4__idefics2-8b-chatty.jinja', ),
+    'idefics3': ('chat_templates_multimodal/HuggingFaceM4__Idefics3-8B-Llama3.jinja', ),
+    'phi3_vision': ('chat_templates/microsoft__Phi-3-vision-128k-instruct.jinja', ),
+    'llama3_2_vision': ('chat_templates/meta-llama__Llama-3.2-11B-Vision-Instruct.jinja', ),
+}
+
 # Why the remaining built-in templates have no official reference to compare with.
 UNVERIFIED: Dict[str, str] = {
     'chatml': 'generic ChatML; no single official template',
@@ -66,12 +83,17 @@ UNVERIFIED: Dict[str, str] = {
     'baichuan2': 'Baichuan2 publishes no chat template (format taken from its generation code)',
     'olmo2': 'no copy of the OLMo-2 template was available offline',
     'raw': 'plain text for pre-training: no chat format to compare',
+    'qwen2_audio': 'no copy of the released Qwen2-Audio-Instruct template was found (see the shared README)',
+    'qwen2_5_omni': 'no verbatim copy of the Qwen2.5-Omni template was found',
+    'minicpmv2_6': 'no verbatim copy of the MiniCPM-V 2.6 template was found',
+    'pixtral': 'no verbatim copy of the Pixtral / Mistral-Small-3.1 template was found',
+    'glm4v': 'no verbatim copy of the GLM-4.1V / GLM-4V template was found',
 }
 
 
 def official_reference_status() -> Dict[str, str]:
     """Template name -> 'verified against <official files>' or 'unverified: <reason>', for every built-in template."""
     status = {name: 'verified against ' + ', '.join(files)
-              for name, files in {**OFFICIAL_REFERENCES, **MULTIMODAL_REFERENCES}.items()}
+              for name, files in {**OFFICIAL_REFERENCES, **MULTIMODAL_REFERENCES, **VLM_REFERENCES}.items()}
     status.update({name: 'unverified: ' + reason for name, reason in UNVERIFIED.items()})
     return dict(sorted(status.items()))

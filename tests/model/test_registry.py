@@ -22,6 +22,10 @@ ALLOWED_TEMPLATES = {
     # multimodal (swift/template/media.py)
     'smolvlm',
 }
+# multimodal families (tests/template/test_multimodal_families.py)
+ALLOWED_TEMPLATES |= {'smolvlm', 'qwen2_vl', 'qwen3_vl', 'qwen2_audio', 'qwen2_5_omni', 'llava1_5', 'llava_next_mistral',
+                      'llava_onevision', 'pixtral', 'internvl_hf', 'gemma3_vl', 'llama3_2_vision', 'idefics2', 'idefics3',
+                      'minicpmv2_6', 'phi3_vision', 'glm4v'}
 DTYPES = {'bfloat16', 'float16', 'float32'}
 
 
@@ -75,9 +79,8 @@ def test_metadata_is_well_formed():
         assert meta.architectures and all(re.fullmatch(r'[A-Z]\w+', a) for a in meta.architectures), meta.model_type
         assert meta.lora_target_modules, meta.model_type
         assert meta.torch_dtype in DTYPES, meta.model_type
-        if meta.is_multimodal:  # its parts are named, for --freeze_vit / --freeze_aligner / --vit_lr ...
-            arch = meta.model_arch
-            assert arch.language_model and arch.vision_tower and arch.aligner, meta.model_type
+        if meta.is_multimodal:  # a multimodal family names its parts (--freeze_vit / --freeze_aligner)
+            assert meta.model_arch.vision_tower and meta.model_arch.language_model, meta.model_type
         assert meta.description, meta.model_type
         for requirement in meta.requires:
             Requirement(requirement)  # raises on a malformed requirement

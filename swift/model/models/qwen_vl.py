@@ -1,0 +1,81 @@
+"""Qwen2-VL, Qwen2.5-VL, Qwen3-VL (dense and MoE), Qwen2-Audio, Qwen2.5-Omni.
+
+Module prefixes (transformers 5): the vision encoder is `model.visual` with its patch merger inside it
+(`model.visual.merger`, the aligner), so the vision tower is named by its other parts to keep the two disjoint.
+"""
+from ..registry import Model, ModelArch, ModelGroup, ModelMeta, register_model
+
+
+def _same(*ids):
+    return [Model(i, i) for i in ids]
+
+
+# Qwen2/2.5-VL: model.visual.{patch_embed, blocks, merger}; model.language_model; lm_head
+QWEN2_VL_ARCH = ModelArch(language_model=['model.language_model'],
+                          vision_tower=['model.visual.patch_embed', 'model.visual.blocks'],
+                          aligner=['model.visual.merger'], lm_head=['lm_head'])
+# Qwen3-VL adds a learned position embedding to the tower and DeepStack mergers to the aligner
+QWEN3_VL_ARCH = ModelArch(language_model=['model.language_model'],
+                          vision_tower=['model.visual.patch_embed', 'model.visual.pos_embed', 'model.visual.blocks'],
+                          aligner=['model.visual.merger', 'model.visual.deepstack_merger_list'], lm_head=['lm_head'])
+# Qwen2-Audio: model.audio_tower (Whisper-style encoder), model.multi_modal_projector, model.language_model
+QWEN2_AUDIO_ARCH = ModelArch(language_model=['model.language_model'], vision_tower=['model.audio_tower'],
+                             aligner=['model.multi_modal_projector'], lm_head=['lm_head'])
+# Qwen2.5-Omni: the thinker holds the encoders and the LM (the talker speaks; it is not trained here)
+QWEN2_5_OMNI_ARCH = ModelArch(language_model=['thinker.model.language_model'],
+                              vision_tower=['thinker.model.visual.patch_embed', 'thinker.model.visual.blocks',
+                                            'thinker.model.audio_tower'],
+                              aligner=['thinker.model.visual.merger'], lm_head=['thinker.lm_head'])
+
+VIDEO = ['vision', 'video']
+
+register_model(ModelMeta(
+    model_type='qwen2_vl',
+    requires=['transformers>=4.45'],
+    model_groups=[
+        ModelGroup(_same(*[f'Qwen/Qwen2-VL-{s}-Instruct{q}' for s in ('2B', '7B', '72B')
+                           for q in ('', '-AWQ', '-GPTQ-Int4', '-GPTQ-Int8')]), tags=VIDEO),
+        ModelGroup(_same('Qwen/Qwen2-VL-2B', 'Qwen/Qwen2-VL-7B', 'Qwen/Qwen2-VL-72B'), tags=VIDEO),
+        ModelGroup(_same('Qwen/QVQ-72B-Preview'), tags=VIDEO),
+    ],
+    template='qwen2_vl', architectures=['Qwen2VLForConditionalGeneration'], model_arch=QWEN2_VL_ARCH,
+    is_multimodal=True, description='Qwen2-VL (images and videos, dynamic resolution)'))
+
+register_model(ModelMeta(
+    model_type='qwen2_5_vl',
+    requires=['transformers>=4.49'],
+    model_groups=[ModelGroup(_same(*[f'Qwen/Qwen2.5-VL-{s}-Instruct{q}' for s in ('3B', '7B', '32B', '72B')
+                                     for q in ('', '-AWQ')]), tags=VIDEO)],
+    template='qwen2_vl', architectures=['Qwen2_5_VLForConditionalGeneration'], model_arch=QWEN2_VL_ARCH,
+    is_multimodal=True, description='Qwen2.5-VL (images and videos; same official template as Qwen2-VL)'))
+
+register_model(ModelMeta(
+    model_type='qwen3_vl',
+    requires=['transformers>=4.57'],
+    model_groups=[ModelGroup(_same(*[f'Qwen/Qwen3-VL-{s}-Instruct{q}' for s in ('2B', '4B', '8B', '32B')
+                                     for q in ('', '-FP8')]), tags=VIDEO)],
+    template='qwen3_vl', architectures=['Qwen3VLForConditionalGeneration'], model_arch=QWEN3_VL_ARCH,
+    is_multimodal=True, description='Qwen3-VL instruct (dense)'))
+
+register_model(ModelMeta(
+    model_type='qwen3_vl_moe',
+    requires=['transformers>=4.57'],
+    model_groups=[ModelGroup(_same(*[f'Qwen/Qwen3-VL-{s}-Instruct{q}' for s in ('30B-A3B', '235B-A22B')
+                                     for q in ('', '-FP8')]), tags=VIDEO)],
+    template='qwen3_vl', architectures=['Qwen3VLMoeForConditionalGeneration'], model_arch=QWEN3_VL_ARCH,
+    is_multimodal=True, description='Qwen3-VL instruct (mixture of experts)'))
+
+register_model(ModelMeta(
+    model_type='qwen2_audio',
+    requires=['transformers>=4.45'],
+    model_groups=[ModelGroup(_same('Qwen/Qwen2-Audio-7B-Instruct', 'Qwen/Qwen2-Audio-7B'), tags=['audio'])],
+    template='qwen2_audio', architectures=['Qwen2AudioForConditionalGeneration'], model_arch=QWEN2_AUDIO_ARCH,
+    is_multimodal=True, description='Qwen2-Audio (audio in, text out)'))
+
+register_model(ModelMeta(
+    model_type='qwen2_5_omni',
+    requires=['transformers>=4.52'],
+    model_groups=[ModelGroup(_same('Qwen/Qwen2.5-Omni-3B', 'Qwen/Qwen2.5-Omni-7B', 'Qwen/Qwen2.5-Omni-7B-AWQ',
+                                   'Qwen/Qwen2.5-Omni-7B-GPTQ-Int4'), tags=['vision', 'video', 'audio'])],
+    template='qwen2_5_omni', architectures=['Qwen2_5OmniForConditionalGeneration'], model_arch=QWEN2_5_OMNI_ARCH,
+    is_multimodal=True, description='Qwen2.5-Omni (thinker: images, videos, audio in; text out)'))

@@ -1,0 +1,104 @@
+"""InternVL 3 / 3.5 (HF format), Gemma 3 (vision), Llama 3.2 Vision, Idefics2/3, SmolVLM2, MiniCPM-V 2.6,
+Phi-3/3.5-vision and GLM-4.1V: one ModelMeta each, with the module prefixes of their transformers 5 classes
+(MiniCPM-V and Phi-3-vision: of their remote code, as ms-swift names them).
+"""
+from ..registry import Model, ModelArch, ModelGroup, ModelMeta, register_model
+from .smolvlm import IDEFICS3_ARCH
+
+
+def _same(*ids):
+    return [Model(i, i) for i in ids]
+
+
+# InternVL, Gemma 3, Mistral3 share the LLaVA layout in transformers 5
+LLAVA_LAYOUT = ModelArch(language_model=['model.language_model'], vision_tower=['model.vision_tower'],
+                         aligner=['model.multi_modal_projector'], lm_head=['lm_head'])
+MLLAMA_ARCH = ModelArch(language_model=['model.language_model'], vision_tower=['model.vision_model'],
+                        aligner=['model.multi_modal_projector'], lm_head=['lm_head'])
+GLM4V_ARCH = ModelArch(language_model=['model.language_model'],
+                       vision_tower=['model.visual.embeddings', 'model.visual.patch_embed', 'model.visual.blocks',
+                                     'model.visual.post_conv_layernorm', 'model.visual.post_layernorm',
+                                     'model.visual.downsample'],
+                       aligner=['model.visual.merger'], lm_head=['lm_head'])
+MINICPMV_ARCH = ModelArch(language_model=['llm'], vision_tower=['vpm'], aligner=['resampler'], lm_head=['llm.lm_head'])
+PHI3V_ARCH = ModelArch(language_model=['model.layers', 'model.embed_tokens', 'model.norm'],
+                       vision_tower=['model.vision_embed_tokens.img_processor'],
+                       aligner=['model.vision_embed_tokens.img_projection'], lm_head=['lm_head'])
+
+register_model(ModelMeta(
+    model_type='internvl_hf',
+    requires=['transformers>=4.52'],
+    model_groups=[ModelGroup(_same(*[f'OpenGVLab/InternVL3-{s}-hf' for s in ('1B', '2B', '8B', '9B', '14B', '38B',
+                                                                            '78B')]), tags=['vision', 'video']),
+                  ModelGroup(_same(*[f'OpenGVLab/InternVL3_5-{s}-HF' for s in ('1B', '2B', '4B', '8B', '14B', '38B',
+                                                                              '30B-A3B', '241B-A28B')]),
+                             tags=['vision', 'video'])],
+    template='internvl_hf', architectures=['InternVLForConditionalGeneration'], model_arch=LLAVA_LAYOUT,
+    is_multimodal=True,
+    description='InternVL3 / InternVL3.5 in transformers format (-hf); the template is verified for InternVL3'))
+
+# google/gemma-3-{4,12,27}b-{it,pt} stay registered under the text type `gemma3` (swift/model/models/gemma.py,
+# "used as text models for now"); moving them here is the lead's call (see docs/multimodal.md, "Families").
+register_model(ModelMeta(
+    model_type='gemma3_vl',
+    requires=['transformers>=4.50'],
+    model_groups=[ModelGroup(_same(*[f'google/gemma-3-{s}-it-qat-q4_0-unquantized' for s in ('4b', '12b', '27b')]),
+                             tags=['vision']),
+                  ModelGroup(_same('google/medgemma-4b-it', 'google/medgemma-4b-pt', 'google/medgemma-27b-it'),
+                             tags=['vision'])],
+    template='gemma3_vl', architectures=['Gemma3ForConditionalGeneration'], model_arch=LLAVA_LAYOUT,
+    is_multimodal=True, description='Gemma 3 with SigLIP vision: QAT and MedGemma checkpoints (4B and up)'))
+
+register_model(ModelMeta(
+    model_type='llama3_2_vision',
+    requires=['transformers>=4.45'],
+    model_groups=[ModelGroup([Model(f'LLM-Research/Llama-3.2-{s}', f'meta-llama/Llama-3.2-{s}')
+                              for s in ('11B-Vision-Instruct', '90B-Vision-Instruct', '11B-Vision', '90B-Vision')],
+                             tags=['vision'])],
+    template='llama3_2_vision', architectures=['MllamaForConditionalGeneration'], model_arch=MLLAMA_ARCH,
+    is_multimodal=True, description='Llama 3.2 Vision (Mllama: cross-attention to image features)'))
+
+register_model(ModelMeta(
+    model_type='idefics3',
+    requires=['transformers>=4.46'],
+    model_groups=[ModelGroup(_same('HuggingFaceM4/Idefics3-8B-Llama3'), tags=['vision'])],
+    template='idefics3', architectures=['Idefics3ForConditionalGeneration'], model_arch=IDEFICS3_ARCH,
+    is_multimodal=True, description='Idefics3 (SigLIP + pixel shuffle + Llama 3)'))
+
+register_model(ModelMeta(
+    model_type='smolvlm2',
+    requires=['transformers>=4.50'],
+    model_groups=[ModelGroup(_same('HuggingFaceTB/SmolVLM2-2.2B-Instruct', 'HuggingFaceTB/SmolVLM2-500M-Video-Instruct',
+                                   'HuggingFaceTB/SmolVLM2-256M-Video-Instruct'), tags=['vision'])],
+    template='smolvlm', architectures=['SmolVLMForConditionalGeneration'], model_arch=IDEFICS3_ARCH,
+    is_multimodal=True, description='SmolVLM2 (Idefics3 layout; video through its processor is not wired here yet)'))
+
+register_model(ModelMeta(
+    model_type='idefics2',
+    requires=['transformers>=4.40'],
+    model_groups=[ModelGroup(_same('HuggingFaceM4/idefics2-8b', 'HuggingFaceM4/idefics2-8b-chatty',
+                                   'HuggingFaceM4/idefics2-8b-base'), tags=['vision'])],
+    template='idefics2', architectures=['Idefics2ForConditionalGeneration'], model_arch=IDEFICS3_ARCH,
+    is_multimodal=True, description='Idefics2 (renders; encoding images is refused: see its template)'))
+
+register_model(ModelMeta(
+    model_type='minicpmv2_6',
+    model_groups=[ModelGroup(_same('openbmb/MiniCPM-V-2_6', 'openbmb/MiniCPM-V-2_6-int4'), tags=['vision', 'video'])],
+    template='minicpmv2_6', architectures=['MiniCPMV'], model_arch=MINICPMV_ARCH, is_multimodal=True,
+    description='MiniCPM-V 2.6 (remote code: trust_remote_code; encoding images not supported yet)'))
+
+register_model(ModelMeta(
+    model_type='phi3_vision',
+    model_groups=[ModelGroup([Model('LLM-Research/Phi-3-vision-128k-instruct', 'microsoft/Phi-3-vision-128k-instruct'),
+                              Model('LLM-Research/Phi-3.5-vision-instruct', 'microsoft/Phi-3.5-vision-instruct')],
+                             tags=['vision'])],
+    template='phi3_vision', architectures=['Phi3VForCausalLM'], model_arch=PHI3V_ARCH, is_multimodal=True,
+    description='Phi-3 / Phi-3.5-vision (remote code: trust_remote_code; encoding images not supported yet)'))
+
+register_model(ModelMeta(
+    model_type='glm4v',
+    requires=['transformers>=4.53'],
+    model_groups=[ModelGroup([Model('ZhipuAI/GLM-4.1V-9B-Thinking', 'zai-org/GLM-4.1V-9B-Thinking'),
+                              Model('ZhipuAI/GLM-4.1V-9B-Base', 'zai-org/GLM-4.1V-9B-Base')], tags=['vision', 'video'])],
+    template='glm4v', architectures=['Glm4vForConditionalGeneration'], model_arch=GLM4V_ARCH, is_multimodal=True,
+    description='GLM-4.1V (transformers Glm4v; the older remote-code glm-4v-9b is not registered)'))

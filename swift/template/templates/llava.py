@@ -1,0 +1,89 @@
+"""LLaVA-1.5, LLaVA-NeXT (v1.6-mistral) and LLaVA-OneVision (llava-hf formats).
+
+Their official templates write a message's images first (`<image>\\n` each), then its text, whatever the order of
+the parts; we do the same with a row's tags. The processor expands `<image>` to one token per patch feature.
+LLaVA-1.5 adds a space after each text part: with one text part per message (what a tagged row has) ours is equal.
+LLaVA-NeXT-mistral has no generation prompt (the prompt ends with ` [/INST]`) and ends each answer with `</s> `.
+"""
+from typing import Any, List
+
+from ..base import Chat, Rendering, TemplateMeta
+from ..media import MediaPlugin
+from ..registry import register_template
+from .chatml import chatml_meta
+from .vlm_common import MediaFirstTemplate
+
+IMAGE_LINE = '<image>\n'
+
+
+class LlavaPlugin(MediaPlugin):
+    placeholders = {'images': '<image>'}
+
+
+class LlavaNextPlugin(LlavaPlugin):
+    """Anyres: each image is [tiles, 3, H, W] with its own tile count (its aspect ratio picks the grid); a batch pads
+    the tiles with zeros to the most any image has, as LlavaNextProcessor pads within one call (the model reads
+    `image_sizes` to know how many are real)."""
+
+    def collate(self, key: str, values: List[Any]):
+        import torch
+        present = [v for v in values if v is not None]
+        if key != 'pixel_values' or not present:
+            return super().collate(key, values)
+        tiles = max(v.shape[1] for v in present)
+        padded = [torch.cat([v, v.new_zeros((v.shape[0], tiles - v.shape[1], *v.shape[2:]))], dim=1) for v in present]
+        return torch.cat(padded, dim=0)
+
+
+class LlavaVideoPlugin(MediaPlugin):
+    placeholders = {'images': '<image>', 'videos': '<video>'}
+
+
+class Llava15Template(MediaFirstTemplate):
+    plugin = LlavaPlugin()
+    render_tags = {'images': IMAGE_LINE}
+
+    def _render(self, chat: Chat, out: Rendering) -> None:
+        for index, message in enumerate(chat.messages):
+            content = message.get('content') or ''
+            if message['role'] == 'assistant':
+                self._emit_answer(chat, out, 'ASSISTANT:', f' {content} ', index)
+            elif message['role'] == 'system':
+                out.prompt(content + ' ')
+            else:
+                out.prompt(f'{message["role"].upper()}: {content} ')
+        if chat.add_generation_prompt:
+            out.prompt('ASSISTANT:')
+
+
+class LlavaNextMistralTemplate(MediaFirstTemplate):
+    plugin = LlavaNextPlugin()
+    render_tags = {'images': IMAGE_LINE}
+
+    def _render(self, chat: Chat, out: Rendering) -> None:
+        for index, message in enumerate(chat.messages):
+            content, role = message.get('content') or '', message['role']
+            if role == 'system':
+                out.prompt(f'<<SYS>>\n{content}\n<</SYS>>\n\n')
+            elif role == 'user':
+                out.prompt(f'[INST] {content} [/INST]')
+            elif role == 'assistant':
+                self._emit_answer(chat, out, '', f' {content}</s> ', index)
+            else:
+                from swift.utils import SwiftError
+                raise SwiftError(f'template {self.name!r}: only user and assistant roles are supported, not {role!r}')
+
+
+class LlavaOneVisionTemplate(MediaFirstTemplate):
+    plugin = LlavaVideoPlugin()
+    render_tags = {'images': IMAGE_LINE, 'videos': '<video>\n'}
+
+
+register_template(TemplateMeta('llava1_5', response='ASSISTANT: {{RESPONSE}} ', generation_prompt='ASSISTANT:',
+                               stop_words=['</s>'], template_cls=Llava15Template,
+                               description='LLaVA-1.5 (llava-hf), images'))
+register_template(TemplateMeta('llava_next_mistral', response=' {{RESPONSE}}</s> ', generation_prompt='',
+                               stop_words=['</s>'], template_cls=LlavaNextMistralTemplate,
+                               description='LLaVA-NeXT v1.6-mistral (llava-hf), images'))
+register_template(chatml_meta('llava_onevision', stop_words=['<|im_end|>'], template_cls=LlavaOneVisionTemplate,
+                              description='LLaVA-OneVision (llava-hf, Qwen2 LM), images and videos'))

@@ -1,0 +1,207 @@
+"""Gemma 3 (vision), InternVL 2.5/3 (HF format), Idefics2/Idefics3, Phi-3/3.5-vision, Llama 3.2 Vision, and the
+families with no official template stored here (MiniCPM-V, GLM-4V, Pixtral/Mistral-Small-3.1).
+
+- Gemma 3: `<start_of_image>` where the row has the image; the official template trims every text part, so the
+  text on each side of a tag is trimmed; the processor expands `<start_of_image>` to its image sequence.
+- InternVL (-hf): `<image>\\n` in place; the processor expands `<image>` to `<img><IMG_CONTEXT>…</img>`.
+- Idefics2/3: SmolVLM's layout (`User:<image>…<end_of_utterance>\\n`), Idefics3 opening with `<|begin_of_text|>`.
+- Phi-3-vision: `<|image_1|>\\n`, numbered through the conversation, as its processor expects in the text.
+- Llama 3.2 Vision: `<|image|>` in place; with images there is no system block (the official template refuses a
+  system message together with images, and so do we).
+"""
+from ..base import Chat, Rendering, TemplateMeta
+from ..media import MediaPlugin, ROW_TAGS
+from ..registry import register_template
+from .chatml import chatml_meta
+from .smolvlm import Idefics3Plugin
+from .vlm_common import NoProcessorPlugin, TaggedTemplate
+from swift.utils import SwiftError
+
+END = '<end_of_utterance>'
+
+
+class Gemma3Plugin(MediaPlugin):
+    placeholders = {'images': '<start_of_image>'}
+
+
+class Gemma3VLTemplate(TaggedTemplate):
+    plugin = Gemma3Plugin()
+    render_tags = {'images': '<start_of_image>'}
+
+    def _content(self, content: str, role: str) -> str:
+        pieces = content.split(ROW_TAGS['images'])
+        return self.render_tags['images'].join(p.strip() for p in pieces)
+
+    def _render(self, chat: Chat, out: Rendering) -> None:
+        messages, prefix = chat.messages, ''
+        if messages and messages[0]['role'] == 'system':
+            prefix, messages = (messages[0].get('content') or '') + '\n\n', messages[1:]
+            offset = 1
+        else:
+            offset = 0
+        out.prompt('<bos>')
+        for i, message in enumerate(messages):
+            if (message['role'] == 'user') != (i % 2 == 0):
+                raise SwiftError(f'template {self.name!r}: conversation roles must alternate user/assistant/...')
+            first = prefix if i == 0 else ''
+            content = message.get('content') or ''
+            if message['role'] == 'assistant':
+                self._emit_answer(chat, out, '<start_of_turn>model\n', first + content + '<end_of_turn>', i + offset)
+                out.prompt('\n')
+            else:
+                out.prompt(f'<start_of_turn>{message["role"]}\n{first}{content}<end_of_turn>\n')
+        if chat.add_generation_prompt:
+            out.prompt('<start_of_turn>model\n')
+
+
+class InternVLPlugin(MediaPlugin):
+    placeholders = {'images': '<image>', 'videos': '<video>'}
+
+
+class InternVLTemplate(TaggedTemplate):
+    plugin = InternVLPlugin()
+    render_tags = {'images': '<image>\n', 'videos': '<video>\n'}
+
+
+class Idefics2Plugin(NoProcessorPlugin):
+    reason = "transformers' Idefics2Processor has no replace_image_token; use Idefics3/SmolVLM"
+    placeholders = {'images': '<image>'}
+
+
+class IdeficsTemplate(TaggedTemplate):
+    """Idefics2 / Idefics3: the SmolVLM layout without SmolVLM's `<|im_start|>` (Idefics3 writes its BOS)."""
+    render_tags = {'images': '<image>'}
+
+    def _render(self, chat: Chat, out: Rendering) -> None:
+        out.prompt(self.meta.prefix)
+        for index, message in enumerate(chat.messages):
+            content = message.get('content') or ''
+            separator = ':' if content.startswith('<image>') else ': '
+            if message['role'] == 'assistant':
+                self._emit_answer(chat, out, 'Assistant', f'{separator}{content}{END}\n', index)
+            else:
+                out.prompt(f'{message["role"].capitalize()}{separator}{content}{END}\n')
+        if chat.add_generation_prompt:
+            out.prompt('Assistant:')
+
+
+class Idefics2Template(IdeficsTemplate):
+    plugin = Idefics2Plugin()
+
+
+class Idefics3Template(IdeficsTemplate):
+    plugin = Idefics3Plugin()  # SmolVLM's processor is Idefics3's
+
+
+class Phi3VisionPlugin(NoProcessorPlugin):
+    reason = "Phi-3/3.5-vision's processor is remote code (trust_remote_code) that transformers does not ship"
+    placeholders = {'images': '<|image|>'}
+
+
+class Phi3VisionTemplate(TaggedTemplate):
+    """`<|image_N|>\\n` numbered through the conversation; the generation prompt only after a non-assistant turn."""
+    plugin = Phi3VisionPlugin()
+
+    def render_segments(self, messages, add_generation_prompt=False, tools=None, enable_thinking=None, **options):
+        self._count = 0
+        if messages and messages[-1].get('role') == 'assistant':
+            add_generation_prompt = False
+        return super().render_segments(messages, add_generation_prompt, tools, enable_thinking, **options)
+
+    def _content(self, content: str, role: str) -> str:
+        pieces = content.split(ROW_TAGS['images'])
+        out = pieces[0]
+        for piece in pieces[1:]:
+            self._count += 1
+            out += f'<|image_{self._count}|>\n' + piece
+        return out
+
+
+class MllamaPlugin(MediaPlugin):
+    placeholders = {'images': '<|image|>'}
+
+
+class Llama32VisionTemplate(TaggedTemplate):
+    plugin = MllamaPlugin()
+    render_tags = {'images': '<|image|>'}
+    DEFAULT_DATE = '26 Jul 2024'
+
+    def _render(self, chat: Chat, out: Rendering) -> None:
+        messages, start, system = chat.messages, 0, ''
+        if messages[0]['role'] == 'system':
+            system, start = (messages[0].get('content') or '').strip(), 1
+        has_images = any('<|image|>' in (m.get('content') or '') for m in messages[start:])
+        if has_images and system:
+            raise SwiftError(f'template {self.name!r}: prompting with images is incompatible with system messages '
+                             '(as in the official template); remove the system message')
+        out.prompt('<|begin_of_text|>')
+        if not has_images:
+            date = chat.options.get('date_string') or self.DEFAULT_DATE
+            out.prompt('<|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\n'
+                       f'Today Date: {date}\n\n{system}<|eot_id|>')
+        for index in range(start, len(messages)):
+            message = messages[index]
+            header = f'<|start_header_id|>{message["role"]}<|end_header_id|>\n\n'
+            if message['role'] == 'assistant':
+                self._emit_answer(chat, out, header, (message.get('content') or '') + '<|eot_id|>', index)
+            else:
+                out.prompt(header + (message.get('content') or '') + '<|eot_id|>')
+        if chat.add_generation_prompt:
+            out.prompt('<|start_header_id|>assistant<|end_header_id|>\n\n')
+
+
+class MiniCPMVTemplate(TaggedTemplate):
+    """MiniCPM-V 2.6: ChatML with `(<image>./</image>)\\n` per image (its model card's format)."""
+    plugin = NoProcessorPlugin()
+    render_tags = {'images': '(<image>./</image>)\n'}
+
+
+class PixtralPlugin(MediaPlugin):
+    placeholders = {'images': '[IMG]'}
+
+
+class PixtralTemplate(TaggedTemplate):
+    """Pixtral / Mistral-Small-3.1: `[INST]…[/INST]` with `[IMG]` in place (expanded by PixtralProcessor to rows of
+    `[IMG]`, `[IMG_BREAK]`, `[IMG_END]`); no official copy stored here to compare with."""
+    plugin = PixtralPlugin()
+    render_tags = {'images': '[IMG]'}
+
+
+class Glm4vPlugin(MediaPlugin):
+    placeholders = {'images': '<|image|>', 'videos': '<|video|>'}
+
+
+class Glm4vTemplate(TaggedTemplate):
+    """GLM-4.1V / GLM-4.5V (HF Glm4vForConditionalGeneration): `<|begin_of_image|><|image|><|end_of_image|>`."""
+    plugin = Glm4vPlugin()
+    render_tags = {'images': '<|begin_of_image|><|image|><|end_of_image|>',
+                   'videos': '<|begin_of_video|><|video|><|end_of_video|>'}
+
+
+register_template(TemplateMeta('gemma3_vl', prefix='<bos>', response='<start_of_turn>model\n{{RESPONSE}}<end_of_turn>',
+                               stop_words=['<end_of_turn>', '<eos>'], template_cls=Gemma3VLTemplate,
+                               description='Gemma 3 with images (4B and up)'))
+register_template(chatml_meta('internvl_hf', stop_words=['<|im_end|>'], template_cls=InternVLTemplate,
+                              description='InternVL 2.5 / 3 (HF format), images and videos'))
+register_template(TemplateMeta('idefics2', response='Assistant: {{RESPONSE}}' + END + '\n', generation_prompt='Assistant:',
+                               stop_words=[END], template_cls=Idefics2Template, description='Idefics2, images'))
+register_template(TemplateMeta('idefics3', prefix='<|begin_of_text|>', response='Assistant: {{RESPONSE}}' + END + '\n',
+                               generation_prompt='Assistant:', stop_words=[END], template_cls=Idefics3Template,
+                               description='Idefics3 (Llama 3 LM), images'))
+register_template(TemplateMeta('phi3_vision', system_prefix='<|system|>\n{{SYSTEM}}<|end|>\n',
+                               prompt='<|user|>\n{{QUERY}}<|end|>\n', response='<|assistant|>\n{{RESPONSE}}<|end|>',
+                               chat_sep='\n', stop_words=['<|end|>', '<|endoftext|>'], template_cls=Phi3VisionTemplate,
+                               description='Phi-3-vision / Phi-3.5-vision, images (encoding needs remote code)'))
+register_template(TemplateMeta('llama3_2_vision', prefix='<|begin_of_text|>',
+                               response='<|start_header_id|>assistant<|end_header_id|>\n\n{{RESPONSE}}<|eot_id|>',
+                               stop_words=['<|eot_id|>'], template_cls=Llama32VisionTemplate,
+                               description='Llama 3.2 Vision (Mllama), images'))
+register_template(chatml_meta('minicpmv2_6', stop_words=['<|im_end|>', '<|endoftext|>'], template_cls=MiniCPMVTemplate,
+                              description='MiniCPM-V 2.6 (encoding needs remote code)'))
+register_template(TemplateMeta('pixtral', prefix='<s>', prompt='[INST]{{QUERY}}[/INST]', response='{{RESPONSE}}</s>',
+                               system_prefix='<s>[SYSTEM_PROMPT]{{SYSTEM}}[/SYSTEM_PROMPT]', stop_words=['</s>'],
+                               template_cls=PixtralTemplate, description='Pixtral / Mistral-Small-3.1, images'))
+register_template(TemplateMeta('glm4v', prefix='[gMASK]<sop>', system_prefix='[gMASK]<sop><|system|>\n{{SYSTEM}}',
+                               prompt='<|user|>\n{{QUERY}}', response='<|assistant|>\n{{RESPONSE}}',
+                               generation_prompt='<|assistant|>\n', stop_words=['<|user|>', '<|endoftext|>'],
+                               template_cls=Glm4vTemplate, description='GLM-4.1V / GLM-4.5V, images and videos'))
