@@ -24,7 +24,9 @@ COMMANDS = {
     'deploy': ('swift.cli.deploy', 'serve a model behind an OpenAI-compatible API'),
     'eval': ('swift.cli.eval', 'evaluate on MMLU, C-Eval, CMMLU, GSM8K, ARC, ...'),
     'export': ('swift.cli.export', 'merge LoRA, quantize, export'),
-    'web-ui': ('swift.cli.web_ui', 'the web UI'),
+    'web-ui': ('swift.cli.web_ui', 'the web UI: a form per stage, jobs with live curves, chat'),
+    'app': ('swift.cli.app', 'a chat page for one model (local engine or OpenAI-compatible server)'),
+    'menu': ('swift.cli.menu', 'the one-click flow in a terminal: download, train, chat, eval, export, deploy'),
 }
 
 

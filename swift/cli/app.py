@@ -1,0 +1,11 @@
+"""`swift app --model M [--adapters ckpt] [--base_url URL] [--studio_title T]`: a chat page for one model."""
+from swift.arguments.ui import AppArguments
+from swift.utils.args import format_help
+
+
+def main(argv) -> int:
+    if '-h' in argv or '--help' in argv:
+        print(format_help(AppArguments, 'swift app'))
+        return 0
+    from swift.ui.app import app_main
+    return app_main(argv)
