@@ -11,7 +11,6 @@ from swift.utils.args import parse_args
 
 from .chat import SETTINGS, LocalChat, ServerChat
 from .chat_view import ChatView
-from .form_view import CSS
 from .i18n import Labels
 from .web_ui import launch_page
 

@@ -1,7 +1,7 @@
 """A chat panel: system prompt, generation settings (swift infer's fields, with their defaults and help),
 the conversation streamed as it is generated, and a button that clears it. Used by the web UI's Infer tab and
 by `swift app`."""
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, Optional
 
 import gradio as gr
 

@@ -17,7 +17,7 @@ import re
 import shlex
 import typing
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 from swift.arguments import COMMAND_ARGUMENTS, RLHF_ARGUMENT_CLASSES
 from swift.utils import SwiftError
@@ -191,15 +191,8 @@ class FormSpec:
         return found
 
 
-def parse_form_values(form: FormSpec, names: List[str], values: List[Any]) -> Dict[str, Any]:
-    return dict(zip(names, values))
-
-
 def field_label(spec: FieldSpec) -> str:
     """The flag name the CLI takes (and, for rlhf, which algorithms take it)."""
     owners = f'  [{"/".join(spec.owners)}]' if spec.owners else ''
     return f'--{spec.name}{owners}'
 
-
-def optional_text(value: Optional[str]) -> Optional[str]:
-    return value.strip() if value and value.strip() else None

@@ -44,7 +44,7 @@ TEXTS = {
     'status_killed': ('killed', '已终止'),
     'status_lost': ('lost (its process is gone)', '丢失（进程已不存在）'),
     'no_points': ('No logged steps yet.', '还没有记录的步数。'),
-    'points': ('{key}: {n} points, last {last}', '{key}：{n} 个点，最新 {last}'),
+    'points': ('{curve}: {n} points, last {last}', '{curve}：{n} 个点，最新 {last}'),
     'checkpoint': ('Checkpoint of a finished job', '已完成任务的检查点'),
     'model': ('Model (registry ID, hub ID or local directory)', '模型（注册名、hub ID 或本地目录）'),
     'system': ('System prompt', '系统提示词'),

@@ -56,8 +56,8 @@ class JobsView:
     def __init__(self, labels: Labels, store: JobStore, fixed_lang: Optional[str]):
         self.store = store
         self.fixed_lang = fixed_lang
-        headers = [labels('col_id'), labels('col_command'), labels('col_status'), labels('col_elapsed'),
-                   labels('col_eta')] if fixed_lang else ['job', 'command', 'status', 'elapsed', 'ETA']
+        headers = [labels('col_id'), labels('col_status'), labels('col_elapsed'), labels('col_eta'),
+                   labels('col_command')] if fixed_lang else ['job', 'status', 'elapsed', 'ETA', 'command']
         self.table = gr.Dataframe(headers=headers, value=[], interactive=False, wrap=True, elem_id='jobs-table',
                                   label=labels('jobs_table'))
         with gr.Row():
@@ -79,7 +79,7 @@ class JobsView:
     def refresh(self, picked: Optional[str], drawn, request: gr.Request):
         lang = request_lang(request, self.fixed_lang)
         jobs = self.store.jobs()
-        rows = [[job.id, job.info['display'], _status(job, lang), _duration(job.elapsed()), _duration(job.eta())]
+        rows = [[job.id, _status(job, lang), _duration(job.elapsed()), _duration(job.eta()), job.info['display']]
                 for job in jobs]
         ids = [job.id for job in jobs]
         picked = picked if picked in ids else (ids[0] if ids else None)
@@ -96,7 +96,7 @@ class JobsView:
             plot = points = metrics = gr.skip()
         else:
             plot = plot_curves(records)
-            points = '  \n'.join(text('points', lang, key=k, n=sum(k in r for r in records),
+            points = '  \n'.join(text('points', lang, curve=k, n=sum(k in r for r in records),
                                       last=f'{[r[k] for r in records if k in r][-1]:.4g}')
                                  for k in curve_keys(records)) or text('no_points', lang)
             metrics = json.dumps(records[-1], indent=1, ensure_ascii=False) if records else ''
