@@ -81,7 +81,8 @@ class MenuArguments(BaseArguments):
     model: Optional[str] = field(default=None, metadata={'help': 'the model to propose first (default: the '
                                                                  'embedded one)'})
     work_dir: str = field(default='swift-menu', metadata={'help': 'where the runs and exports go'})
-    max_steps: int = field(default=10, metadata={'help': 'training steps of the default run'})
+    max_steps: int = field(default=16, metadata={'help': 'training steps of the default run (16: one pass over '
+                                                         'the 240 self-cognition rows, packed)'})
     model_name: List[str] = field(default_factory=lambda: ['Swifty'], metadata={
         'help': 'the name the model learns in self-cognition training'})
     model_author: List[str] = field(default_factory=lambda: ['the swift menu'], metadata={
