@@ -2,10 +2,13 @@
 from swift.arguments.ui import AppArguments
 from swift.utils.args import format_help
 
+from .ui_deps import require_gradio
+
 
 def main(argv) -> int:
     if '-h' in argv or '--help' in argv:
         print(format_help(AppArguments, 'swift app'))
         return 0
+    require_gradio()
     from swift.ui.app import app_main
     return app_main(argv)

@@ -2,10 +2,13 @@
 from swift.arguments.ui import WebUIArguments
 from swift.utils.args import format_help
 
+from .ui_deps import require_gradio
+
 
 def main(argv) -> int:
     if '-h' in argv or '--help' in argv:
         print(format_help(WebUIArguments, 'swift web-ui'))
         return 0
+    require_gradio()
     from swift.ui.web_ui import web_ui_main
     return web_ui_main(argv)

@@ -25,8 +25,8 @@ def free_port() -> int:
 class Page:
     """A swift page served by a subprocess; stop() ends it (and only it)."""
 
-    def __init__(self, argv, cwd: Path, log: Path, timeout: float = 120):
-        env = {**os.environ, 'PYTHONPATH': str(REPO), 'GRADIO_ANALYTICS_ENABLED': 'False'}
+    def __init__(self, argv, cwd: Path, log: Path, timeout: float = 300):
+        env = {**os.environ, 'PYTHONPATH': str(REPO), 'GRADIO_ANALYTICS_ENABLED': 'False', 'PYTHONUNBUFFERED': '1'}
         self.log = log
         self.process = subprocess.Popen([sys.executable, '-m', 'swift.cli.main', *argv], cwd=cwd, env=env,
                                         stdout=open(log, 'w'), stderr=subprocess.STDOUT)
