@@ -1,6 +1,7 @@
 """A chat panel: system prompt, generation settings (swift infer's fields, with their defaults and help),
 the conversation streamed as it is generated, and a button that clears it. Used by the web UI's Infer tab and
 by `swift app`."""
+import time
 from typing import Any, Callable, Dict, Optional
 
 import gradio as gr
@@ -35,12 +36,12 @@ class ChatView:
             self.message = gr.Textbox(label=labels('message'), scale=5, elem_id=f'{prefix}-message')
             self.send = gr.Button(labels('send'), variant='primary', scale=1, elem_id=f'{prefix}-send')
             self.clear = gr.Button(labels('clear'), scale=1, elem_id=f'{prefix}-clear')
-        self.error = gr.Markdown(elem_id=f'{prefix}-error')
+        self.status = gr.Markdown(elem_id=f'{prefix}-status')  # errors, or how long the answer took
         inputs = {self.message, self.chatbot, self.system, *self.settings.values()}
-        outputs = [self.message, self.chatbot, self.error]
+        outputs = [self.message, self.chatbot, self.status]
         self.send.click(self.answer, inputs=inputs, outputs=outputs)
         self.message.submit(self.answer, inputs=inputs, outputs=outputs)
-        self.clear.click(lambda: ([], ''), outputs=[self.chatbot, self.error])
+        self.clear.click(lambda: ([], ''), outputs=[self.chatbot, self.status])
 
     def answer(self, data: Dict[Any, Any], request: gr.Request):
         """Stream the answer into the chat: the user's turn at once, then the reply as it grows."""
@@ -63,12 +64,15 @@ class ChatView:
         messages = history_messages(system, history, query)
         history = history + [{'role': 'user', 'content': query}, {'role': 'assistant', 'content': ''}]
         yield '', history, ''
+        start = time.time()
         try:
             for reply in backend.stream(messages, values):
                 history[-1] = {'role': 'assistant', 'content': reply}
                 yield '', history, ''
         except Exception as e:  # noqa: BLE001 (the page shows what went wrong; the chat goes on)
             yield '', history, f'⚠ {type(e).__name__}: {e}'
+            return
+        yield '', history, text('answered', lang, seconds=f'{time.time() - start:.1f}')
 
     def _settings(self, values) -> Dict[str, Any]:
         """The settings as swift infer parses them: a bad value is the CLI's message."""

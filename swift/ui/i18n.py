@@ -56,6 +56,7 @@ TEXTS = {
     'message': ('Message', '消息'),
     'send': ('Send', '发送'),
     'clear': ('Clear history', '清空历史'),
+    'answered': ('Answered in {seconds} s.', '回答用时 {seconds} 秒。'),
     'generation': ('Generation settings', '生成设置'),
     'sub_sft': ('sft (supervised)', 'sft（有监督微调）'),
     'sub_pt': ('pt (pre-training)', 'pt（继续预训练）'),
