@@ -65,3 +65,18 @@ def test_the_zh_page_has_chinese_tabs(tmp_path):
     config = demo.get_config_file()
     labels = {c['props'].get('label') for c in config['components'] if c.get('type') == 'tabitem'}
     assert {'训练', '人类对齐', '推理', '部署', '评测', '导出', '任务'} <= labels
+
+
+def test_bad_flags_answer_on_one_line_before_gradio_loads():
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+    for argv, message in [(['web-ui', '--lang', 'fr'], "--lang must be one of en, zh, not 'fr'"),
+                          (['app', '--studio_titel', 'x', '--model', 'm'], 'Did you mean: studio_title'),
+                          (['menu', '--max_steps', '0'], '--max_steps must be >= 1')]:
+        code = ('import sys; from swift.cli.main import main; rc = main(sys.argv[1:]); '
+                'assert "gradio" not in sys.modules and "torch" not in sys.modules; sys.exit(rc)')
+        done = subprocess.run([sys.executable, '-c', code, *argv], cwd=REPO, capture_output=True, text=True)
+        assert done.returncode == 1 and message in done.stderr, done.stderr
+        assert done.stderr.strip().count('\n') == 0, done.stderr
