@@ -36,7 +36,7 @@ class ChatView:
             self.message = gr.Textbox(label=labels('message'), scale=5, elem_id=f'{prefix}-message')
             self.send = gr.Button(labels('send'), variant='primary', scale=1, elem_id=f'{prefix}-send')
             self.clear = gr.Button(labels('clear'), scale=1, elem_id=f'{prefix}-clear')
-        self.status = gr.Markdown(elem_id=f'{prefix}-status')  # errors, or how long the answer took
+        self.status = gr.Markdown(elem_id=f'{prefix}-answer-status')  # errors, or how long the answer took
         inputs = {self.message, self.chatbot, self.system, *self.settings.values()}
         outputs = [self.message, self.chatbot, self.status]
         self.send.click(self.answer, inputs=inputs, outputs=outputs)

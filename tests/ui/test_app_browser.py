@@ -20,12 +20,12 @@ def test_app_streams_the_answer_paris(browser, smollm_dir, tmp_path, screenshots
         bot = page.locator('#app-chatbot [data-testid="bot"]')
         seen = []  # each distinct text of the answer while it grows, until the page says it has ended
         deadline = time.time() + 180
-        while time.time() < deadline and 'Answered in' not in page.locator('#app-status').inner_text():
+        while time.time() < deadline and 'Answered in' not in page.locator('#app-answer-status').inner_text():
             answer = bot.last.inner_text() if bot.count() else ''
             if answer.strip() and (not seen or answer != seen[-1]):
                 seen.append(answer)
             time.sleep(0.05)
-        assert 'Answered in' in page.locator('#app-status').inner_text(), 'no answer within 180 s'
+        assert 'Answered in' in page.locator('#app-answer-status').inner_text(), 'no answer within 180 s'
         final = bot.last.inner_text()
         if not seen or seen[-1] != final:
             seen.append(final)

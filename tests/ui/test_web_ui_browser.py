@@ -113,7 +113,7 @@ def test_train_job_survives_a_restart_then_chats_from_its_checkpoint(browser, ui
         wait_text(page, '#infer-status', 'Loaded', timeout=120)
         page.locator('#infer-message textarea').fill('What is 3 plus 4?')
         page.click('#infer-send')
-        wait_text(page, '#infer-status', r'Answered in', timeout=180)  # the stream has ended
+        wait_text(page, '#infer-answer-status', r'Answered in', timeout=180)  # the stream has ended
         assert page.locator('#infer-chatbot [data-testid="bot"]').last.inner_text().strip()
         page.screenshot(path=str(screenshots / 'infer.png'), full_page=True)
         for name in ('RLHF', 'Deploy', 'Eval', 'Export'):
