@@ -106,7 +106,9 @@ def test_train_job_survives_a_restart_then_chats_from_its_checkpoint(browser, ui
 
         tab(page, 'Infer')
         page.click('#infer-refresh')
-        wait_text(page, '#infer-checkpoint', r'')  # rendered
+        deadline = time.time() + 60  # the refreshed list arrives from the server
+        while not page.locator('#infer-checkpoint input').input_value() and time.time() < deadline:
+            time.sleep(0.3)
         checkpoint = page.locator('#infer-checkpoint input').input_value()
         assert checkpoint.endswith('checkpoint-5'), checkpoint
         page.click('#infer-load')
