@@ -38,6 +38,7 @@ _LAZY = {
     'train_rm': 'swift.api',
     'train_ppo': 'swift.api',
     'train_grpo': 'swift.api',
+    'train_gkd': 'swift.api',
     # every stage's entry point (what the CLI runs) and its arguments
     'sft_main': 'swift.training.sft',
     'pt_main': 'swift.training.sft',

@@ -151,7 +151,8 @@ class DPOConfig:
         return kwargs
 
 
-def _rlhf(rlhf_type: str, model: Any, dataset: Dataset, tokenizer=None, ref_model=None, **kwargs):
+def _rlhf(rlhf_type: str, model: Any, dataset: Dataset, tokenizer=None, ref_model=None, teacher_model=None,
+          **kwargs):
     from swift.arguments import RLHFArguments
     from swift.training.rlhf.workflow import rlhf_main
     from swift.training.runner import python_inputs
@@ -159,8 +160,10 @@ def _rlhf(rlhf_type: str, model: Any, dataset: Dataset, tokenizer=None, ref_mode
     rows = _dataset(dataset, flags)
     module = python_inputs(flags, _loaded_module(model, flags), rows)
     ref_module = python_inputs(flags, ref_model, key='ref_model')
+    teacher_module = python_inputs(flags, teacher_model, key='teacher_model')
     args = parse_args(RLHFArguments, {'rlhf_type': rlhf_type, **flags})
-    return rlhf_main(args, model=module, tokenizer=tokenizer, ref_model=ref_module, rows=rows)
+    return rlhf_main(args, model=module, tokenizer=tokenizer, ref_model=ref_module, teacher_model=teacher_module,
+                     rows=rows)
 
 
 def train_dpo(model, dataset: Dataset, ref_model=None, **kwargs):
@@ -195,6 +198,12 @@ def train_ppo(model, dataset: Dataset, reward_model: str, ref_model=None, **kwar
 
 def train_grpo(model, dataset: Dataset, reward_funcs: Sequence[str] = (), ref_model=None, **kwargs):
     return _rlhf('grpo', model, dataset, ref_model=ref_model, reward_funcs=list(reward_funcs), **kwargs)
+
+
+def train_gkd(model, dataset: Dataset, teacher_model, **kwargs):
+    """GKD: the student `model` learns `teacher_model`'s distributions (a name, or a module with the same tokenizer);
+    keywords are swift rlhf flags (lmbda, beta, seq_kd, temperature, max_new_tokens, ...)."""
+    return _rlhf('gkd', model, dataset, teacher_model=teacher_model, **kwargs)
 
 
 class Trainer:

@@ -36,7 +36,7 @@ def test_public_names():
     assert (Trainer, DPOConfig, train_dpo, train_rm) == (api.Trainer, api.DPOConfig, api.train_dpo, api.train_rm)
     assert rlhf_main is workflow.rlhf_main and RLHFArguments is arguments.RLHFArguments
     assert DPOConfig(beta=0.2).to_kwargs()['loss_type'] == ['sigmoid']
-    for name in ('train_orpo', 'train_simpo', 'train_cpo', 'train_kto', 'train_ppo', 'train_grpo'):
+    for name in ('train_orpo', 'train_simpo', 'train_cpo', 'train_kto', 'train_ppo', 'train_grpo', 'train_gkd'):
         assert getattr(swift, name) is getattr(api, name)
     # the training package is swift.training: importing it leaves `swift.train` the function
     importlib.import_module('swift.training.sft')

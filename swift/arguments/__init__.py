@@ -29,8 +29,10 @@ from .generation import GenerationArguments
 from .infer import DeployArguments, InferArguments, InferEngineArguments
 from .model import AdapterArguments, ModelArguments
 from .quantization import QuantizeArguments
-from .rlhf import (RLHF_ARGUMENT_CLASSES, RLHF_TYPES, CPOArguments, DPOArguments, GRPOArguments, KTOArguments,
-                   ORPOArguments, PPOArguments, RLHFArguments, RMArguments, SimPOArguments)
+from .rlhf import (RLHF_ARGUMENT_CLASSES, RLHF_TYPES, CPOArguments, DPOArguments, GKDArguments, GRPOArguments,
+                   KTOArguments, ORPOArguments, PPOArguments, RLHFArguments, RMArguments, SimPOArguments)
+from .rollout import RolloutServerArguments
+from .sample import SampleArguments
 from .template import TemplateArguments
 from .tools import DataCheckArguments, DownloadArguments
 from .training import LanguageModelingArguments, PtArguments, SftArguments, TrainBenchmarkArguments, TrainerArguments

@@ -61,6 +61,12 @@ class BaseArguments(ArgumentGroup):
         return f'--{key} is an option of swift {", ".join(owners)}, not of swift {this[0] if this else "this command"}'
 
     @classmethod
+    def unsupported_key(cls, key: str) -> Optional[str]:
+        """Why an ms-swift flag swift does not have is refused, and what to use (swift/arguments/unsupported.py)."""
+        from .unsupported import unsupported_flag_message
+        return unsupported_flag_message(key, takes_engine_kwargs='engine_kwargs' in cls.__dataclass_fields__)
+
+    @classmethod
     def check_keys(cls, keys) -> None:
         """A SwiftError listing every key that is not an argument of this command (as parse_args reports them)."""
         known = set(cls.__dataclass_fields__) | set(aliases(cls))

@@ -6,6 +6,8 @@ from .eval import EvalArguments
 from .export import ExportArguments
 from .infer import DeployArguments, InferArguments
 from .rlhf import RLHFArguments
+from .rollout import RolloutServerArguments
+from .sample import SampleArguments
 from .tools import DataCheckArguments, DownloadArguments
 from .training import PtArguments, SftArguments
 
@@ -17,6 +19,8 @@ COMMAND_ARGUMENTS: Dict[str, Type[BaseArguments]] = {
     'deploy': DeployArguments,
     'eval': EvalArguments,
     'export': ExportArguments,
+    'sample': SampleArguments,
+    'rollout': RolloutServerArguments,
     'download': DownloadArguments,
     'data check': DataCheckArguments,
 }

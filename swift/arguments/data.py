@@ -1,18 +1,19 @@
 """Which rows a run trains on and how they are encoded: the data group of swift sft / pt / rlhf."""
 from dataclasses import dataclass, field
-from typing import List
+from typing import ClassVar, List, Optional
 
 from swift.utils import SwiftError
 
 from .base import ArgumentGroup, check_choice, check_range
 
-TRUNCATION_STRATEGIES = ('delete', 'left', 'right', 'error')
+TRUNCATION_STRATEGIES = ('delete', 'left', 'right', 'error', 'split')  # split: swift pt only
 LOSS_SCALES = ('default', 'last_round', 'all')
 
 
 @dataclass
 class DataArguments(ArgumentGroup):
     GROUP_TITLE = 'data'
+    SPLIT_TRUNCATION: ClassVar[bool] = False  # swift pt's class allows --truncation_strategy split
 
     dataset: List[str] = field(default_factory=list,
                                metadata={'help': '[hf::|ms::]ID_OR_PATH[:subset][#N], several are concatenated'})
@@ -24,6 +25,15 @@ class DataArguments(ArgumentGroup):
     model_name: List[str] = field(default_factory=list, metadata={'help': 'name for swift/self-cognition'})
     model_author: List[str] = field(default_factory=list, metadata={'help': 'author for swift/self-cognition'})
     loss_scale: str = field(default='default', metadata={'help': 'which answers are trained: ' + ' | '.join(LOSS_SCALES)})
+    data_seed: Optional[int] = field(default=None, metadata={
+        'help': 'seed of the data\'s sampling, split and shuffle (default: --seed)'})
+    dataset_shuffle: bool = field(default=True, metadata={
+        'help': 'training rows in a seeded random order; false: file order, and #N takes the first N rows'})
+    val_dataset_shuffle: bool = field(default=False, metadata={'help': 'validation rows in a seeded random order'})
+    dataset_num_proc: int = field(default=1, metadata={'help': 'processes that encode (tokenize) the rows'})
+    load_from_cache_file: bool = field(default=False, metadata={
+        'help': 'reuse the encoded rows of an earlier run with the same data, tokenizer, template and settings '
+                '($SWIFT_CACHE/encoded)'})
     use_chat_template: bool = field(default=True, metadata={
         'help': "false: plain text with no chat format (template 'raw'; swift pt's default)"})
 
@@ -33,6 +43,10 @@ class DataArguments(ArgumentGroup):
             raise SwiftError('--dataset is required (a file, directory, registered or hub dataset)')
         check_range('split_dataset_ratio', self.split_dataset_ratio, what='in [0, 1)', low=0, high=0.999999)
         check_choice('truncation_strategy', self.truncation_strategy, TRUNCATION_STRATEGIES)
+        check_range('dataset_num_proc', self.dataset_num_proc, low=1)
+        if self.truncation_strategy == 'split' and not self.SPLIT_TRUNCATION:
+            raise SwiftError('--truncation_strategy split cuts plain text into max_length pieces: it is for swift pt '
+                             '(a conversation cut in pieces loses its prompt); use delete, left or right')
         check_choice('loss_scale', self.loss_scale, LOSS_SCALES)
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in self.columns.items()):
             raise SwiftError(f'--columns must map column names to names, e.g. {{"question": "query"}}; '

@@ -4,13 +4,14 @@ from typing import Any, Dict, List, Optional
 
 from swift.utils import SwiftError
 
-from .base import ArgumentGroup, BaseArguments, check_range
+from .base import ArgumentGroup, BaseArguments, check_choice, check_range
 from .generation import GenerationArguments
 from .model import AdapterArguments, ModelArguments
 from .template import TemplateArguments
 
 # --infer_backend: ms-swift 4 calls the PyTorch (transformers) engine `transformers`; `pt` is its older name
 INFER_BACKEND_ALIASES = {'pt': 'transformers'}
+PROMPT_TRUNCATION = ('delete', 'left', 'right')  # --truncation_strategy for prompts
 
 
 @dataclass
@@ -23,11 +24,14 @@ class InferEngineArguments(ArgumentGroup):
     merge_lora: bool = field(default=False, metadata={'help': 'merge the adapter into the weights before serving'})
     engine_kwargs: Optional[Dict[str, Any]] = field(
         default=None, metadata={'help': 'extra keywords for the backend engine, as JSON (e.g. gpu_memory_utilization)'})
+    truncation_strategy: str = field(default='delete', metadata={
+        'help': 'a prompt longer than --max_length: delete (refuse the request) | left (keep its end) | right'})
 
     def __post_init__(self):
         super().__post_init__()
         self.infer_backend = INFER_BACKEND_ALIASES.get(self.infer_backend, self.infer_backend)
         check_range('max_batch_size', self.max_batch_size, low=1)
+        check_choice('truncation_strategy', self.truncation_strategy, PROMPT_TRUNCATION)
 
 
 @dataclass
@@ -51,11 +55,18 @@ class InferArguments(_InferCommon):
                                    metadata={'help': 'batch mode: dataset files or IDs to answer, row by row'})
     result_path: Optional[str] = field(default=None,
                                        metadata={'help': 'batch mode: JSONL output (resumed when it exists)'})
+    load_data_args: bool = field(default=False, metadata={
+        'help': 'batch mode on the validation rows of the training run that saved --adapters (its args.json: '
+                'the same datasets, split and seed)'})
 
     def __post_init__(self):
         super().__post_init__()
-        if self.result_path and not self.val_dataset:
-            raise SwiftError('--result_path is for batch mode: pass --val_dataset FILE_OR_ID as well')
+        if self.result_path and not self.val_dataset and not self.load_data_args:
+            raise SwiftError('--result_path is for batch mode: pass --val_dataset FILE_OR_ID (or --load_data_args '
+                             'true) as well')
+        if self.load_data_args and self.val_dataset:
+            raise SwiftError('--load_data_args answers the training run\'s validation rows; --val_dataset names '
+                             'other rows: choose one')
 
 
 @dataclass

@@ -2,7 +2,7 @@
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-from swift.utils import SwiftError, did_you_mean
+from swift.utils import SwiftError, did_you_mean, env_flag
 
 from .base import ArgumentGroup
 
@@ -23,7 +23,8 @@ class ModelArguments(ArgumentGroup):
     revision: Optional[str] = field(default=None, metadata={'help': 'hub revision (branch, tag or commit)'})
     torch_dtype: str = field(default='auto', metadata={'help': 'auto | bfloat16 | float16 | float32'})
     attn_impl: Optional[str] = field(default=None, metadata={'help': 'sdpa | eager | flash_attn (flash_attention_2)'})
-    use_hf: bool = field(default=False, metadata={'help': 'download from Hugging Face instead of ModelScope'})
+    use_hf: bool = field(default_factory=lambda: env_flag('USE_HF'),  # ms-swift's USE_HF=1 means the same
+                         metadata={'help': 'download from Hugging Face instead of ModelScope (default: $USE_HF)'})
     offline: bool = field(default=False, metadata={'help': 'never contact a hub; use local copies only'})
     trust_remote_code: bool = field(
         default=False, metadata={'help': 'run the Python code a model repository ships (its auto_map), as the models '

@@ -23,6 +23,7 @@ DPO_LOSS_TYPES = ('sigmoid', 'hinge', 'ipo', 'exo_pair', 'nca_pair', 'robust', '
 CPO_LOSS_TYPES = ('sigmoid', 'hinge', 'ipo', 'simpo')
 KTO_LOSS_TYPES = ('kto', 'apo_zero_unpaired')
 GRPO_LOSS_TYPES = ('grpo', 'bnpo', 'dr_grpo', 'dapo')
+SCALE_REWARDS = ('group', 'batch', 'none')  # TRL's --scale_rewards
 
 
 def _check_loss_type(rlhf_type: str, loss_type: List[str], allowed, several: bool = False) -> None:
@@ -42,7 +43,7 @@ class RLHFArguments(TrainingCommonArguments):
     OFFLINE: ClassVar[bool] = True  # rows carry answers (False: prompts, answered while training)
     PAIRWISE: ClassVar[bool] = False  # rows need a rejected answer
 
-    rlhf_type: str = field(default='dpo', metadata={'help': 'dpo | orpo | simpo | cpo | kto | rm | ppo | grpo'})
+    rlhf_type: str = field(default='dpo', metadata={'help': 'dpo | orpo | simpo | cpo | kto | rm | ppo | grpo | gkd'})
     # Pairs and KTO score the last answer only, as TRL does; a row's earlier turns are its prompt.
     loss_scale: str = override(DataArguments, 'loss_scale', 'last_round')
 
@@ -94,11 +95,18 @@ class ReferenceArguments(ArgumentGroup):
 class RewardSourceArguments(ArgumentGroup):
     GROUP_TITLE = 'reward model'
 
-    reward_model: Optional[str] = field(default=None, metadata={'help': 'a reward model (swift rlhf --rlhf_type rm '
-                                                                        'output)'})
-    reward_adapters: List[str] = field(default_factory=list, metadata={'help': 'adapters of --reward_model'})
+    reward_model: List[str] = field(default_factory=list, metadata={
+        'help': 'reward models (swift rlhf --rlhf_type rm output); GRPO takes several, PPO one'})
+    reward_adapters: List[str] = field(default_factory=list, metadata={'help': 'adapters of --reward_model (one '
+                                                                               'reward model)'})
 
     ALIASES = {'reward_model_id_or_path': 'reward_model'}
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.reward_adapters and len(self.reward_model) > 1:
+            raise SwiftError(f'--reward_adapters applies to one --reward_model, got {len(self.reward_model)}: merge '
+                             'each adapter into its model (swift export --merge_lora true) and pass the merged models')
 
 
 @dataclass
@@ -116,11 +124,34 @@ class RolloutArguments(GenerationArguments):
         default=None, metadata={'help': '--use_vllm: vLLM context length (default: the model\'s)'})
     vllm_enable_sleep_mode: bool = field(
         default=False, metadata={'help': '--use_vllm: free vLLM\'s memory between rollouts (sleep / wake_up)'})
+    vllm_mode: str = field(default='colocate', metadata={'help': '--use_vllm: colocate (an engine in this process) | '
+                                                                 'server (a `swift rollout` server)'})
+    vllm_server_host: str = field(default='127.0.0.1', metadata={'help': '--vllm_mode server: the server\'s host'})
+    vllm_server_port: int = field(default=8000, metadata={'help': '--vllm_mode server: the server\'s port'})
+    vllm_server_timeout: float = field(default=240.0, metadata={'help': '--vllm_mode server: seconds to wait for '
+                                                                        'the server (start-up, one rollout)'})
+    sleep_level: int = field(default=0, metadata={'help': '--use_vllm colocate: 1 or 2 puts vLLM to sleep between '
+                                                          'rollouts at that level (2 also frees the weights)'})
+    offload_model: bool = field(default=False, metadata={'help': '--use_vllm colocate: move the policy to CPU while '
+                                                                 'vLLM generates'})
+    offload_optimizer: bool = field(default=False, metadata={'help': '--use_vllm colocate: move the optimizer state '
+                                                                     'to CPU while vLLM generates'})
 
     def __post_init__(self):
         super().__post_init__()
         if self.max_new_tokens is None:
             raise SwiftError('--max_new_tokens (--max_completion_length) must be set for rollouts')
+        check_choice('vllm_mode', self.vllm_mode, ('colocate', 'server'))
+        check_choice('sleep_level', self.sleep_level, (0, 1, 2))
+        colocate_only = [f'--{name}' for name in ('sleep_level', 'offload_model', 'offload_optimizer')
+                         if getattr(self, name)]
+        if colocate_only and not (self.use_vllm and self.vllm_mode == 'colocate'):
+            raise SwiftError(f'{", ".join(colocate_only)} free GPU memory for a vLLM engine that shares the GPU with '
+                             'training: they apply to --use_vllm true --vllm_mode colocate only (without vLLM the '
+                             'policy generates itself; a rollout server has its own memory)')
+        if self.vllm_mode == 'server' and not self.use_vllm:
+            raise SwiftError('--vllm_mode server generates on a `swift rollout` server: add --use_vllm true (ms-swift '
+                             'spells it so; the server may run any --infer_backend)')
         check_range('vllm_gpu_memory_utilization', self.vllm_gpu_memory_utilization, what='in (0, 1]', low=1e-9,
                     high=1)
 
@@ -273,9 +304,9 @@ class PPOArguments(ReferenceArguments, RewardSourceArguments, RolloutArguments, 
 
     def __post_init__(self):
         super().__post_init__()
-        if not self.reward_model:
-            raise SwiftError('PPO needs --reward_model: a sequence-classification reward model, e.g. the output '
-                             'of swift rlhf --rlhf_type rm')
+        if len(self.reward_model) != 1:
+            raise SwiftError('PPO needs one --reward_model: a sequence-classification reward model, e.g. the output '
+                             f'of swift rlhf --rlhf_type rm (got {len(self.reward_model)})')
 
     @property
     def uses_reference(self) -> bool:
@@ -296,20 +327,38 @@ class GRPOArguments(ReferenceArguments, RewardSourceArguments, RolloutArguments,
                                     metadata={'help': 'accuracy format length repetition, or a plugin\'s'})
     reward_weights: List[float] = field(default_factory=list,
                                         metadata={'help': 'one weight per reward: --reward_funcs, then --reward_model'})
-    scale_rewards: bool = field(default=True, metadata={'help': 'divide advantages by the group std'})
+    scale_rewards: str = field(default='group', metadata={
+        'help': 'divide advantages by the std of: group (each prompt\'s completions) | batch | none; '
+                'true = group, false = none'})
+    num_iterations: int = field(default=1, metadata={'help': 'policy updates per rollout (GRPO\'s mu): each '
+                                                             'step\'s prompts come back this many times'})
+    log_completions: bool = field(default=False, metadata={'help': 'write every completion with its rewards and '
+                                                                   'advantage to <output_dir>/completions.jsonl'})
+    overlong_filter: bool = field(default=False, metadata={'help': 'completions cut at --max_new_tokens take no '
+                                                                   'part in the loss (DAPO)'})
+    dynamic_sample: bool = field(default=False, metadata={'help': 'replace groups whose rewards are all equal '
+                                                                  '(no signal) by new prompts (DAPO)'})
+    max_resample_times: int = field(default=3, metadata={'help': '--dynamic_sample: rounds of new prompts per '
+                                                                 'step before keeping what it has'})
 
     def __post_init__(self):
         super().__post_init__()
         _check_loss_type('grpo', self.loss_type, GRPO_LOSS_TYPES)
+        check_range('num_iterations', self.num_iterations, low=1)
+        check_range('max_resample_times', self.max_resample_times, low=0)
         if not self.reward_funcs and not self.reward_model:
             raise SwiftError('GRPO needs rewards: --reward_funcs (accuracy, format, length, repetition or a plugin\'s) '
                              'and/or --reward_model')
         if self.num_generations < 2:
             raise SwiftError('GRPO compares completions of the same prompt: --num_generations must be 2 or more')
-        sources = len(self.reward_funcs) + (1 if self.reward_model else 0)
+        # TRL's spelling: a boolean means group (true) or none (false)
+        self.scale_rewards = {'true': 'group', 'false': 'none'}.get(str(self.scale_rewards).lower(),
+                                                                    str(self.scale_rewards))
+        check_choice('scale_rewards', self.scale_rewards, SCALE_REWARDS)
+        sources = len(self.reward_funcs) + len(self.reward_model)
         if self.reward_weights and len(self.reward_weights) != sources:
             raise SwiftError(f'--reward_weights has {len(self.reward_weights)} values for {sources} rewards '
-                             '(--reward_funcs, then --reward_model)')
+                             '(--reward_funcs, then each --reward_model)')
         if self.beta == 0.0 and (self.ref_model or self.ref_adapters):
             raise SwiftError('--beta 0 uses no reference model: drop --ref_model / --ref_adapters')
 
@@ -318,10 +367,48 @@ class GRPOArguments(ReferenceArguments, RewardSourceArguments, RolloutArguments,
         return self.beta != 0.0
 
 
+# ---------------------------------------------------------------- distillation
+
+
+@dataclass
+class GKDArguments(RolloutArguments, RLHFArguments):
+    """GKD (Agarwal et al. 2024, TRL's GKDTrainer): the student learns the teacher's next-token distributions.
+
+    Rows carry answers (off-policy steps train on them); with probability --lmbda a step answers the prompts
+    with the student instead (on-policy), else with --seq_kd the teacher answers them.
+    """
+    GROUP_TITLE = 'GKD'
+    RLHF_TYPE = 'gkd'
+
+    rlhf_type: str = override(RLHFArguments, 'rlhf_type', 'gkd')
+    teacher_model: Optional[str] = field(default=None, metadata={'help': 'the teacher (must share the student\'s '
+                                                                         'tokenizer)'})
+    teacher_adapters: List[str] = field(default_factory=list, metadata={'help': 'adapters merged into the teacher'})
+    beta: float = field(default=0.5, metadata={'help': 'generalized JSD interpolation: 0 forward KL(teacher||student)'
+                                                       ', 1 reverse KL, between: JSD'})
+    lmbda: float = field(default=0.5, metadata={'help': 'probability that a step trains on the student\'s own '
+                                                        'answers (on-policy)'})
+    seq_kd: bool = field(default=False, metadata={'help': 'off-policy steps train on the teacher\'s answers instead '
+                                                          'of the dataset\'s (sequence-level KD)'})
+    sft_alpha: float = field(default=0.0, metadata={'help': 'add sft_alpha × the NLL of the labelled tokens'})
+
+    ALIASES = {'teacher_model_id_or_path': 'teacher_model'}
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not self.teacher_model:
+            raise SwiftError('GKD needs --teacher_model: a model with the same tokenizer as --model')
+        check_range('beta', self.beta, what='in [0, 1]', low=0, high=1)
+        check_range('lmbda', self.lmbda, what='in [0, 1]', low=0, high=1)
+        check_range('sft_alpha', self.sft_alpha, low=0)
+        if self.temperature <= 0:
+            raise SwiftError('GKD samples answers and divides logits by --temperature: it must be > 0')
+
+
 RLHF_ARGUMENT_CLASSES: Dict[str, Type[RLHFArguments]] = {
     c.RLHF_TYPE: c
     for c in (DPOArguments, ORPOArguments, SimPOArguments, CPOArguments, KTOArguments, RMArguments, PPOArguments,
-              GRPOArguments)
+              GRPOArguments, GKDArguments)
 }
 RLHF_TYPES = tuple(RLHF_ARGUMENT_CLASSES)
 

@@ -1,11 +1,11 @@
 """The training loop's flags (what the transformers Trainer gets), benchmarks scored while training, and the
 commands that compose them: `swift sft` and `swift pt`."""
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, ClassVar, Dict, List, Optional
 
 from swift.utils import SwiftError
 
-from .base import ArgumentGroup, BaseArguments, check_range, override
+from .base import ArgumentGroup, BaseArguments, check_choice, check_range, override
 from .data import DataArguments
 from .model import ModelArguments
 from .quantization import QuantizeArguments
@@ -13,6 +13,7 @@ from .template import TemplateArguments
 from .tuner import TunerArguments
 
 FULL_TUNER_TYPES = ('full', 'freeze')  # tuners that update base weights: a smaller default learning rate
+STRATEGIES = ('no', 'steps', 'epoch')  # --save_strategy / --eval_strategy
 
 
 @dataclass
@@ -28,13 +29,36 @@ class TrainerArguments(ArgumentGroup):
     per_device_train_batch_size: int = field(default=1, metadata={'help': 'rows per device per micro-batch'})
     per_device_eval_batch_size: int = field(default=1, metadata={'help': 'rows per device per evaluation batch'})
     gradient_accumulation_steps: int = field(default=1, metadata={'help': 'micro-batches per optimizer step'})
-    gradient_checkpointing: bool = field(default=False, metadata={'help': 'recompute activations in backward'})
+    gradient_checkpointing: Optional[bool] = field(default=None, metadata={
+        'help': 'recompute activations in backward (default: on a GPU/NPU as ms-swift, off on CPU)'})
     weight_decay: float = field(default=0.1, metadata={'help': 'AdamW weight decay'})
     warmup_ratio: float = field(default=0.05, metadata={'help': 'fraction of the steps spent warming up'})
-    lr_scheduler_type: str = field(default='cosine', metadata={'help': 'cosine | linear | constant | ...'})
+    lr_scheduler_type: str = field(default='cosine', metadata={'help': 'cosine | linear | constant | '
+                                                                       'cosine_with_min_lr | ... (transformers\')'})
+    lr_scheduler_kwargs: Dict[str, Any] = field(default_factory=dict, metadata={
+        'help': 'JSON keywords of the scheduler, e.g. {"min_lr": 1e-6} with cosine_with_min_lr'})
+    optim: str = field(default='adamw_torch', metadata={'help': "transformers' optimizer name: adamw_torch | "
+                                                                'adamw_torch_fused | adafactor | sgd | ...'})
+    optim_args: Optional[str] = field(default=None, metadata={'help': "extra optimizer arguments (transformers')"})
+    adam_beta1: float = field(default=0.9, metadata={'help': 'Adam beta1'})
+    adam_beta2: float = field(default=0.95, metadata={'help': 'Adam beta2 (ms-swift\'s 0.95)'})
+    adam_epsilon: float = field(default=1e-8, metadata={'help': 'Adam epsilon'})
+    neftune_noise_alpha: Optional[float] = field(default=None, metadata={
+        'help': 'NEFTune: noise on the input embeddings while training (5, 10, 15)'})
+    use_liger_kernel: bool = field(default=False, metadata={
+        'help': 'Liger kernels (needs a CUDA GPU and pip install liger-kernel)'})
+    router_aux_loss_coef: float = field(default=0.0, metadata={
+        'help': "MoE models: weight of the router's load-balancing loss (> 0 turns the loss on)"})
+    full_determinism: bool = field(default=False, metadata={'help': 'deterministic algorithms (slower)'})
     max_grad_norm: float = field(default=1.0, metadata={'help': 'clip gradients to this norm'})
     logging_steps: int = field(default=5, metadata={'help': 'steps between two log lines'})
+    logging_first_step: bool = field(default=True, metadata={'help': 'log the first step too'})
+    save_strategy: str = field(default='steps', metadata={'help': 'steps | epoch | no (the final checkpoint is '
+                                                                  'always saved)'})
     save_steps: int = field(default=500, metadata={'help': 'steps between two checkpoints'})
+    eval_strategy: Optional[str] = field(default=None, metadata={
+        'help': 'steps | epoch | no (default: --save_strategy when there is validation data, else no)'})
+    eval_on_start: bool = field(default=False, metadata={'help': 'evaluate once before the first step'})
     eval_steps: Optional[int] = field(default=None, metadata={'help': 'steps between two evaluations '
                                                                       '(default: --save_steps)'})
     save_total_limit: Optional[int] = field(default=None, metadata={'help': 'keep only the newest N checkpoints'})
@@ -45,6 +69,13 @@ class TrainerArguments(ArgumentGroup):
     report_to: List[str] = field(default_factory=lambda: ['tensorboard'],
                                  metadata={'help': 'tensorboard | wandb | swanlab | none'})
     dataloader_num_workers: int = field(default=0, metadata={'help': 'processes that build batches'})
+    dataloader_drop_last: bool = field(default=False, metadata={'help': 'drop the last incomplete batch'})
+    dataloader_pin_memory: bool = field(default=True, metadata={'help': 'pin batches in page-locked memory'})
+    dataloader_persistent_workers: bool = field(default=False, metadata={'help': 'keep the workers between epochs'})
+    dataloader_prefetch_factor: Optional[int] = field(default=None, metadata={
+        'help': 'batches each worker loads ahead (needs --dataloader_num_workers > 0)'})
+    group_by_length: bool = field(default=False, metadata={'help': 'batch rows of similar length together'})
+    train_dataloader_shuffle: bool = field(default=True, metadata={'help': 'false: batches in the rows\' order'})
 
     ALIASES = {'batch_size': 'per_device_train_batch_size', 'eval_batch_size': 'per_device_eval_batch_size'}
 
@@ -56,6 +87,13 @@ class TrainerArguments(ArgumentGroup):
         check_range('num_train_epochs', self.num_train_epochs, what='> 0', low=1e-9)
         check_range('warmup_ratio', self.warmup_ratio, 0, 1)
         check_range('learning_rate', self.learning_rate, low=0)
+        check_choice('save_strategy', self.save_strategy, STRATEGIES)
+        if self.eval_strategy is not None:
+            check_choice('eval_strategy', self.eval_strategy, STRATEGIES)
+        check_range('router_aux_loss_coef', self.router_aux_loss_coef, low=0)
+        check_range('dataloader_num_workers', self.dataloader_num_workers, low=0)
+        if self.dataloader_prefetch_factor is not None and not self.dataloader_num_workers:
+            raise SwiftError('--dataloader_prefetch_factor needs --dataloader_num_workers > 0')
         if self.max_steps == 0 or self.max_steps < -1:
             raise SwiftError(f'--max_steps must be >= 1 (or -1: the epochs decide), got {self.max_steps}')
         if self.report_to in (['none'], ['None']):
@@ -92,6 +130,8 @@ class LanguageModelingArguments(ArgumentGroup):
 
     packing: bool = field(default=False, metadata={'help': 'pack samples into max_length rows (SDPA, no flash-attn)'})
     padding_free: bool = field(default=False, metadata={'help': 'concatenate each batch into one row'})
+    streaming: bool = field(default=False, metadata={
+        'help': 'encode training rows as training consumes them (needs --max_steps; no --packing)'})
     chunked_loss: bool = field(default=True, metadata={
         'help': "the LM loss in chunks over trained positions only (no full logits tensor); false: the model's own"})
 
@@ -99,6 +139,14 @@ class LanguageModelingArguments(ArgumentGroup):
         super().__post_init__()
         if self.packing and self.padding_free:
             raise SwiftError('--packing and --padding_free are alternatives: choose one')
+        if self.streaming:
+            if self.max_steps < 1:
+                raise SwiftError('--streaming: the stream has no length, so pass --max_steps (as in ms-swift)')
+            clashes = [flag for flag in ('packing', 'padding_free', 'load_from_cache_file', 'group_by_length')
+                       if getattr(self, flag)] + (['dataset_num_proc'] if self.dataset_num_proc > 1 else [])
+            if clashes:
+                raise SwiftError(f'--streaming encodes rows one by one as training goes: it does not combine with '
+                                 f'--{", --".join(clashes)} (for parallel encoding use --dataloader_num_workers)')
 
 
 @dataclass
@@ -127,5 +175,6 @@ class SftArguments(LanguageModelingArguments, TrainingCommonArguments):
 @dataclass
 class PtArguments(SftArguments):
     """`swift pt`: every token of plain text is trained, with no chat format around it."""
+    SPLIT_TRUNCATION: ClassVar[bool] = True
     loss_scale: str = override(DataArguments, 'loss_scale', 'all')
     use_chat_template: bool = override(DataArguments, 'use_chat_template', False)

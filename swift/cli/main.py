@@ -20,10 +20,12 @@ COMMANDS = {
     'data': ('swift.cli.data', 'check a dataset: format, bad rows, token lengths'),
     'sft': ('swift.cli.sft', 'supervised fine-tuning (full, LoRA, QLoRA, ...)'),
     'pt': ('swift.cli.pt', 'continued pre-training on plain text'),
-    'rlhf': ('swift.cli.rlhf', 'alignment: DPO, ORPO, SimPO, CPO, KTO, RM, PPO, GRPO'),
+    'rlhf': ('swift.cli.rlhf', 'alignment: DPO, ORPO, SimPO, CPO, KTO, RM, PPO, GRPO, GKD'),
     'deploy': ('swift.cli.deploy', 'serve a model behind an OpenAI-compatible API'),
     'eval': ('swift.cli.eval', 'evaluate on MMLU, C-Eval, CMMLU, GSM8K, ARC, ...'),
     'export': ('swift.cli.export', 'merge LoRA, quantize, export'),
+    'rollout': ('swift.cli.rollout', 'serve a model for swift rlhf rollouts (--vllm_mode server), weights synced'),
+    'sample': ('swift.cli.sample', 'rejection sampling / distillation into a dataset for swift sft'),
     'web-ui': ('swift.cli.web_ui', 'the web UI: a form per stage, jobs with live curves, chat'),
     'app': ('swift.cli.app', 'a chat page for one model (local engine or OpenAI-compatible server)'),
     'menu': ('swift.cli.menu', 'the one-click flow in a terminal: download, train, chat, eval, export, deploy'),
@@ -53,7 +55,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     command, rest = argv[0], argv[1:]
     if command not in COMMANDS:
-        print(f'swift: unknown command {command!r}.{did_you_mean(command, COMMANDS)}', file=sys.stderr)
+        from swift.arguments.unsupported import unsupported_command_message  # ms-swift's commands we lack
+        message = unsupported_command_message(command) or f'unknown command {command!r}.' + did_you_mean(
+            command, COMMANDS)
+        print(f'swift: {message}', file=sys.stderr)
         return 2
     module_name = COMMANDS[command][0]
     if not _command_available(module_name):

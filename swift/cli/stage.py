@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List
 
 from swift.arguments import COMMAND_ARGUMENTS
+from swift.arguments.unsupported import unsupported_env_messages
 from swift.eval.registry import list_benchmarks
+from swift.utils import SwiftError
 from swift.utils.args import format_help, parse_args, to_dict
 
 from .launch import launch
@@ -40,6 +42,9 @@ STAGES: Dict[str, Stage] = {
     'eval': Stage('swift.eval.checks:check_eval_args', 'swift.eval.main:eval_main'),
     'export': Stage('swift.export.checks:check_export_args', 'swift.export.main:export_main',
                     lambda result: result.output_dir),
+    'rollout': Stage('swift.infer.checks:check_infer_args', 'swift.infer.server.rollout:rollout_main'),
+    'sample': Stage('swift.training.checks:check_sample_args', 'swift.training.sample:sample_main',
+                    lambda result: f'{result.output_path}: {result.kept} rows ({result.sampled} answers sampled)'),
 }
 
 
@@ -67,6 +72,9 @@ def run_stage(command: str, argv: List[str]) -> int:
     if '-h' in argv or '--help' in argv:
         print(_help(command, argv))
         return 0
+    refused = unsupported_env_messages(command)  # ms-swift's variables swift would otherwise ignore
+    if refused:
+        raise SwiftError('\n'.join(refused))
     check_only = CHECK_ARGS in argv
     argv = [a for a in argv if a != CHECK_ARGS]
     stage = STAGES[command]

@@ -8,6 +8,7 @@ report bad rows with their location, and encode rows for training.
 Importing this package loads neither torch, transformers nor datasets (they load when needed).
 See docs/datasets.md for the spec syntax, the formats and the registry.
 """
+from .cache import cached_encoding
 from .encode import TRUNCATION_STRATEGIES, EncodeReport, encode_rows
 from .formats import RowError, detect_format, rejected_messages, standardize_row, validate_messages
 from .loader import PYTHON_ROWS, LoadResult, Rows, load_dataset, load_datasets, sample_indices, split_indices

@@ -10,16 +10,22 @@ truncation_strategy for rows longer than max_length:
     delete   drop the row (counted)
     left     keep the last max_length tokens (per-token lists: ids, labels, masks, loss scales)
     right    keep the first max_length tokens
+    split    cut the row into consecutive max_length pieces, each a sample (swift pt: no token wasted)
     error    stop with a SwiftError naming the row
 A row whose labels are all -100 after truncation has nothing to learn and is dropped (counted).
 How many rows each rule touched is always logged.
 
-It runs in this process, one row after another: on a 2-core machine a worker pool costs more in
-start-up and pickling than it saves, and fast tokenizers already run thousands of rows a second.
+By default it runs in this process, one row after another: on a small machine a worker pool costs more in
+start-up and pickling than it saves, and fast tokenizers already run thousands of rows a second. num_proc > 1
+(--dataset_num_proc) encodes contiguous shards in forked worker processes and joins them in order: the samples
+and the report are the same as in one process.
 """
 import copy
 import inspect
 import math
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -44,6 +50,7 @@ class EncodeReport:
     too_long: int = 0  # rows over max_length, whatever happened to them
     deleted: int = 0
     truncated: int = 0
+    split: int = 0  # rows cut into pieces (truncation_strategy 'split')
     no_labels: int = 0  # dropped: no trainable token left (or none to begin with)
     failed: int = 0  # the template could not encode the row
     failures: List[Tuple[str, str]] = field(default_factory=list)
@@ -64,7 +71,7 @@ class EncodeReport:
             lines.append('tokens: min {min} / mean {mean:.1f} / p95 {p95} / max {max}'.format(**stats))
         if self.max_length is not None:
             action = {'delete': 'deleted', 'left': 'truncated on the left', 'right': 'truncated on the right',
-                      'error': 'refused'}[self.truncation_strategy]
+                      'error': 'refused', 'split': 'split into pieces'}[self.truncation_strategy]
             lines.append(f'{self.too_long} row(s) longer than max_length {self.max_length} ({action})')
         if self.no_labels:
             lines.append(f'{self.no_labels} row(s) dropped: no trainable (label) token left')
@@ -82,6 +89,7 @@ class EncodeReport:
             'too_long': self.too_long,
             'deleted': self.deleted,
             'truncated': self.truncated,
+            'split': self.split,
             'no_labels': self.no_labels,
             'failed': self.failed,
             'failures': [{'location': loc, 'reason': reason} for loc, reason in self.failures],
@@ -105,6 +113,21 @@ def _truncate(encoded: Dict[str, Any], prefix: str, max_length: int, side: str) 
             encoded[key] = encoded[key][-max_length:] if side == 'left' else encoded[key][:max_length]
     if isinstance(encoded.get(prefix + _LENGTH_FIELD), int):
         encoded[prefix + _LENGTH_FIELD] = len(encoded[prefix + 'input_ids'])
+
+
+def _split(encoded: Dict[str, Any], max_length: int) -> List[Dict[str, Any]]:
+    """Consecutive pieces of at most max_length tokens of a one-group sample, each a sample of its own."""
+    total = len(encoded['input_ids'])
+    pieces = []
+    for start in range(0, total, max_length):
+        piece = dict(encoded)
+        for name in _TOKEN_FIELDS:
+            if isinstance(encoded.get(name), list):
+                piece[name] = encoded[name][start:start + max_length]
+        if isinstance(encoded.get(_LENGTH_FIELD), int):
+            piece[_LENGTH_FIELD] = len(piece['input_ids'])
+        pieces.append(piece)
+    return pieces
 
 
 def _has_labels(encoded: Dict[str, Any], prefixes: List[str]) -> bool:
@@ -147,6 +170,41 @@ def _encode_kwargs(template: Any, loss_scale: Optional[str]) -> Dict[str, Any]:
                      'a loss_scale and the template has no loss_scale setting')
 
 
+_SHARED: Dict[str, Any] = {}  # what forked workers read: set before the pool starts, so nothing big is pickled
+
+
+def _encode_shard(bounds: Tuple[int, int]) -> Tuple[List[Dict[str, Any]], EncodeReport]:
+    start, end = bounds
+    rows, locations, kwargs = _SHARED['rows'], _SHARED['locations'], _SHARED['kwargs']
+    shard_locations = [locations[i] if locations is not None else f'row {i}' for i in range(start, end)]
+    return _encode_serial([rows[i] for i in range(start, end)], locations=shard_locations, **kwargs)
+
+
+def _merge(reports: Sequence[EncodeReport], into: EncodeReport) -> EncodeReport:
+    for report in reports:
+        for name in ('encoded', 'too_long', 'deleted', 'truncated', 'split', 'no_labels', 'failed'):
+            setattr(into, name, getattr(into, name) + getattr(report, name))
+        into.failures += report.failures[:_KEEP_FAILURES - len(into.failures)]
+        into.lengths += report.lengths
+    return into
+
+
+def _encode_parallel(rows, num_proc: int, locations, kwargs) -> Tuple[List[Dict[str, Any]], EncodeReport]:
+    size = math.ceil(len(rows) / num_proc)
+    shards = [(start, min(start + size, len(rows))) for start in range(0, len(rows), size)]
+    _SHARED.update(rows=rows, locations=locations, kwargs=kwargs)
+    os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')  # the Rust tokenizer's threads do not survive a fork
+    try:
+        with ProcessPoolExecutor(len(shards), mp_context=multiprocessing.get_context('fork')) as pool:
+            results = list(pool.map(_encode_shard, shards))
+    finally:
+        _SHARED.clear()
+    report = EncodeReport(total=len(rows), max_length=kwargs['max_length'],
+                          truncation_strategy=kwargs['truncation_strategy'])
+    _merge([r for _, r in results], report)
+    return [sample for samples, _ in results for sample in samples], report
+
+
 def encode_rows(rows: Sequence[Dict[str, Any]],
                 template: Any,
                 max_length: Optional[int] = None,
@@ -154,7 +212,8 @@ def encode_rows(rows: Sequence[Dict[str, Any]],
                 loss_scale: Optional[str] = None,
                 strict: bool = False,
                 locations: Optional[Sequence[str]] = None,
-                log: bool = True) -> Tuple[List[Dict[str, Any]], EncodeReport]:
+                log: bool = True,
+                num_proc: int = 1) -> Tuple[List[Dict[str, Any]], EncodeReport]:
     """Encode every row; see the module docstring. `locations` defaults to rows.locations when present.
 
     loss_scale ('default' | 'last_round' | 'all') selects which tokens are trained: set on (a copy
@@ -169,6 +228,15 @@ def encode_rows(rows: Sequence[Dict[str, Any]],
         raise SwiftError(f'max_length must be positive, got {max_length}')
     if locations is None:
         locations = getattr(rows, 'locations', None)
+    if num_proc > 1 and len(rows) > 1 and 'fork' in multiprocessing.get_all_start_methods():
+        encoded_rows, report = _encode_parallel(rows, min(num_proc, len(rows)), locations, dict(
+            template=template, max_length=max_length, truncation_strategy=truncation_strategy, loss_scale=loss_scale,
+            strict=strict))
+        return _finish(encoded_rows, report, log)
+    return _finish(*_encode_serial(rows, template, max_length, truncation_strategy, loss_scale, strict, locations), log)
+
+
+def _encode_serial(rows, template, max_length, truncation_strategy, loss_scale, strict, locations):
     kwargs = _encode_kwargs(template, loss_scale)
     template = _template_for_encoding(template, loss_scale)
     report = EncodeReport(total=len(rows), max_length=max_length, truncation_strategy=truncation_strategy)
@@ -201,6 +269,15 @@ def encode_rows(rows: Sequence[Dict[str, Any]],
             if truncation_strategy == 'delete':
                 report.deleted += 1
                 continue
+            if truncation_strategy == 'split':
+                if prefixes != ['']:
+                    raise SwiftError("truncation_strategy 'split' cuts one token sequence (swift pt); these samples "
+                                     f'hold several ({", ".join(p + "input_ids" for p in prefixes)})')
+                report.split += 1
+                pieces = [p for p in _split(encoded, max_length) if _has_labels(p, prefixes)]
+                report.no_labels += not pieces
+                encoded_rows += pieces
+                continue
             for prefix in prefixes:
                 _truncate(encoded, prefix, max_length, truncation_strategy)
             report.truncated += 1
@@ -209,6 +286,10 @@ def encode_rows(rows: Sequence[Dict[str, Any]],
             continue
         encoded_rows.append(encoded)
     report.encoded = len(encoded_rows)
+    return encoded_rows, report
+
+
+def _finish(encoded_rows: List[Dict[str, Any]], report: EncodeReport, log: bool):
     if report.total and not encoded_rows and report.failed:
         location, reason = report.failures[0]
         raise SwiftError(f'the template could not encode any row; the first failure, {location}: {reason}')

@@ -165,11 +165,13 @@ def _convert_records(records: Iterator[Record], meta: Optional[DatasetMeta], opt
     return rows
 
 
-def sample_indices(size: int, n: int, seed: int) -> List[int]:
-    """n row indices out of size: a seeded sample, or whole copies plus a sample when n > size."""
+def sample_indices(size: int, n: int, seed: int, shuffle: bool = True) -> List[int]:
+    """n row indices out of size: a seeded sample, or whole copies plus a sample when n > size; shuffle=False
+    takes the first rows instead of a sample."""
     rng = random.Random(seed)
     copies, remainder = divmod(n, size)
-    return list(range(size)) * copies + sorted(rng.sample(range(size), remainder))
+    part = sorted(rng.sample(range(size), remainder)) if shuffle else list(range(remainder))
+    return list(range(size)) * copies + part
 
 
 def _python_records(rows: Sequence[Dict[str, Any]]) -> Iterator[Record]:
@@ -197,7 +199,7 @@ def _load_spec(text: str, options: DatasetOptions, columns, use_hf: bool, requir
     if not rows:
         _no_rows(spec.text, stats, report)
     if spec.sample is not None:
-        rows = rows.take(sample_indices(len(rows), spec.sample, options.seed))
+        rows = rows.take(sample_indices(len(rows), spec.sample, options.seed, options.shuffle))
         stats.sampled = len(rows)
     return rows
 
@@ -205,6 +207,12 @@ def _load_spec(text: str, options: DatasetOptions, columns, use_hf: bool, requir
 def _no_rows(text: str, stats: SourceStats, report: LoadReport):
     raise SwiftError(f'dataset {text!r}: no usable rows ({stats.read} read, {stats.bad} bad, '
                      f'{stats.skipped} skipped).' + (f' First problem: {report.bad_rows[-1]}' if stats.bad else ''))
+
+
+def _shuffled(size: int, seed: int) -> List[int]:
+    order = list(range(size))
+    random.Random(seed).shuffle(order)
+    return order
 
 
 def split_indices(size: int, ratio: float, seed: int):
@@ -234,12 +242,16 @@ def load_datasets(dataset: Union[str, Sequence[str]] = (),
                   external_plugins: Sequence[str] = (),
                   report_dir: Optional[str] = None,
                   log: bool = True,
-                  rows: Optional[Sequence[Dict[str, Any]]] = None) -> LoadResult:
+                  rows: Optional[Sequence[Dict[str, Any]]] = None,
+                  shuffle: bool = False,
+                  val_shuffle: bool = False) -> LoadResult:
     """Load, convert and validate dataset specs; see the module docstring.
 
     require_response=False keeps rows that end with a user turn (prompts for GRPO or inference).
     `rows` are rows from Python (any supported format); the spec PYTHON_ROWS ('<python list>') stands for
     them, and with no spec given they are the dataset.
+    shuffle / val_shuffle: the training / validation rows in a seeded random order (ms-swift's --dataset_shuffle,
+    --val_dataset_shuffle); without shuffle, `#N` samples take the first N rows.
     The summary is logged (a warning when rows were dropped) and, with report_dir, saved there
     as dataset_report.json.
     """
@@ -256,7 +268,7 @@ def load_datasets(dataset: Union[str, Sequence[str]] = (),
         raise SwiftError(f'columns must map column names to names, e.g. {{"question": "query"}}; got {columns!r}')
     options = DatasetOptions(model_name=name_pair(model_name, 'model_name'),
                              model_author=name_pair(model_author, 'model_author'),
-                             seed=seed)
+                             seed=seed, shuffle=shuffle)
     report = LoadReport(strict=strict)
     train, val = Rows(), Rows()
     for text in specs:
@@ -268,6 +280,10 @@ def load_datasets(dataset: Union[str, Sequence[str]] = (),
         split_off = train.take(val_idx)
         split_off.extend(val)
         train, val = train.take(train_idx), split_off
+    if shuffle:
+        train = train.take(_shuffled(len(train), seed))
+    if val_shuffle:
+        val = val.take(_shuffled(len(val), seed + 1))
     report.train_rows, report.val_rows = len(train), len(val)
     if log:
         report.log()

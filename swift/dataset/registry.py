@@ -27,6 +27,7 @@ class DatasetOptions:
     model_name: Optional[tuple] = None  # (zh, en)
     model_author: Optional[tuple] = None  # (zh, en)
     seed: int = 42
+    shuffle: bool = True  # False: `#N` takes the first rows (ms-swift's --dataset_shuffle false)
 
 
 @dataclass

@@ -12,6 +12,7 @@ from .registry import get_benchmark, get_benchmarks
 
 def check_eval_args(args: EvalArguments) -> EvalArguments:
     load_plugins(args.external_plugins)
+    args.read_system_file()
     if not args.eval_url:
         fill_from_checkpoint(args, keys=('model', 'model_type', 'template'))
         args.require_model(', or --adapters a swift checkpoint, or --eval_url a running OpenAI-compatible server')

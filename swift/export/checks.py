@@ -16,6 +16,7 @@ def default_output_dir(args: ExportArguments) -> Path:
 
 def check_export_args(args: ExportArguments) -> ExportArguments:
     load_plugins(args.external_plugins)
+    args.read_system_file()
     fill_from_checkpoint(args)
     args.require_model(' (or --adapters a swift checkpoint: its args.json names the base model)')
     check_template_name(args.template)

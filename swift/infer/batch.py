@@ -15,8 +15,9 @@ import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Set, TextIO
 
-from swift.dataset import load_datasets
+from swift.dataset import PYTHON_ROWS, load_datasets
 from swift.utils import SwiftError, get_logger
+from swift.utils.checkpoint import adapter_paths, read_run_args
 
 from .protocol import InferError, InferRequest, RequestConfig
 
@@ -57,9 +58,42 @@ def split_row(row: Dict[str, Any]):
 
 
 def load_rows(args) -> Sequence[Dict[str, Any]]:
+    if getattr(args, 'load_data_args', False):
+        return training_val_rows(args)
     result = load_datasets([], val_dataset=args.val_dataset, require_response=False, use_hf=args.use_hf,
                            seed=args.seed)
     return result.val
+
+
+def training_val_rows(args) -> Sequence[Dict[str, Any]]:
+    """--load_data_args: the validation rows of the run that saved the checkpoint, split again exactly as that
+    run split them (its datasets, --split_dataset_ratio, seed and shuffles from its args.json)."""
+    saved = saved_data_args(args)
+    seed = saved.get('data_seed') if saved.get('data_seed') is not None else saved.get('seed', 42)
+    result = load_datasets(saved.get('dataset') or [], val_dataset=saved.get('val_dataset') or [],
+                           split_dataset_ratio=saved.get('split_dataset_ratio', 0.0), seed=seed,
+                           columns=saved.get('columns') or None, strict=saved.get('strict', False),
+                           use_hf=saved.get('use_hf', False), model_name=saved.get('model_name') or None,
+                           model_author=saved.get('model_author') or None,
+                           shuffle=saved.get('dataset_shuffle', False), val_shuffle=saved.get('val_dataset_shuffle',
+                                                                                               False))
+    if not result.val:
+        raise SwiftError('--load_data_args: the training run had no validation rows (no --val_dataset, '
+                         '--split_dataset_ratio 0): pass --val_dataset instead')
+    return result.val
+
+
+def saved_data_args(args) -> Dict[str, Any]:
+    """The args.json of the first adapter checkpoint (or the model directory) that has one, with its data."""
+    for path in [*adapter_paths(args.adapters), args.model]:
+        saved = read_run_args(path) if path else {}
+        if saved.get('dataset') or saved.get('val_dataset'):
+            if PYTHON_ROWS in (saved.get('dataset') or []):
+                raise SwiftError(f'--load_data_args: {path} was trained on rows passed from Python, which it did '
+                                 'not save: pass them as --val_dataset')
+            return saved
+    raise SwiftError('--load_data_args reads the training run\'s args.json, and --adapters / --model has none with '
+                     'a dataset: pass --adapters a swift checkpoint, or --val_dataset')
 
 
 def run_batch(engine, rows: Sequence[Dict[str, Any]], result_path: str, config: RequestConfig,

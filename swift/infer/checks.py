@@ -12,6 +12,7 @@ from .backends import check_infer_backend
 def check_infer_args(args: InferArguments) -> InferArguments:
     """The same for swift infer (InferArguments) and swift deploy (DeployArguments); returns args, filled in."""
     load_plugins(args.external_plugins)
+    args.read_system_file()
     fill_from_checkpoint(args)
     args.require_model(', or --adapters a swift checkpoint (its args.json names the model)')
     check_infer_backend(args.infer_backend)

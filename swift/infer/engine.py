@@ -58,6 +58,8 @@ class InferEngine(ABC):
     max_model_len: Optional[int] = None  # context window in tokens, None if unknown
     adapters: Sequence[str] = ()  # names a request may pick with InferRequest.adapter
     default_adapter: Optional[str] = None  # used when a request names none
+    max_length: Optional[int] = None  # --max_length: the longest prompt, in tokens (None: the context decides)
+    truncation_strategy: str = 'delete'  # a longer prompt: refused (delete), or its start (left) / end (right) cut
 
     _loop: Optional[asyncio.AbstractEventLoop] = None
     _loop_thread: Optional[threading.Thread] = None
@@ -101,6 +103,7 @@ class InferEngine(ABC):
         prompt_ids = self._encode(request)
         if not prompt_ids:
             raise InferError('the prompt is empty')
+        prompt_ids = self._limit_prompt(prompt_ids)
         room = None if self.max_model_len is None else self.max_model_len - len(prompt_ids)
         if room is not None and room < 1:
             raise PromptTooLongError(f'the prompt has {len(prompt_ids)} tokens but the model\'s context is '
@@ -108,6 +111,18 @@ class InferEngine(ABC):
         if config.max_tokens is None or (room is not None and config.max_tokens > room):
             config.max_tokens = room if room is not None else 2048
         return PreparedRequest(request, prompt_ids, config, adapter)
+
+    def _limit_prompt(self, prompt_ids: List[int]) -> List[int]:
+        """--max_length with --truncation_strategy, as ms-swift's infer: refuse, or keep the last / first tokens."""
+        limit = self.max_length
+        if limit is None or len(prompt_ids) <= limit:
+            return prompt_ids
+        if self.truncation_strategy == 'left':
+            return prompt_ids[-limit:]
+        if self.truncation_strategy == 'right':
+            return prompt_ids[:limit]
+        raise PromptTooLongError(f'the prompt has {len(prompt_ids)} tokens, more than --max_length {limit} '
+                                 '(--truncation_strategy delete; left or right would cut it)')
 
     def resolve_adapter(self, name: Optional[str]) -> Optional[str]:
         if name is None:

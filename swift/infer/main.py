@@ -45,14 +45,16 @@ def build_engine(args):
     --infer_backend."""
     if is_reward_model(args):
         return RewardEngine.from_args(args)
-    return get_infer_engine(args.infer_backend, args.model, template=args.template, default_system=args.system,
-                            adapters=args.adapters, merge_lora=args.merge_lora, max_batch_size=args.max_batch_size,
-                            engine_kwargs=args.engine_kwargs, **args.model_kwargs())
+    engine = get_infer_engine(args.infer_backend, args.model, template=args.template, default_system=args.system,
+                              adapters=args.adapters, merge_lora=args.merge_lora, max_batch_size=args.max_batch_size,
+                              engine_kwargs=args.engine_kwargs, **args.model_kwargs())
+    engine.max_length, engine.truncation_strategy = args.max_length, args.truncation_strategy
+    return engine
 
 
 def _answer(engine, args: InferArguments, stdin: TextIO, stdout: TextIO) -> InferResult:
     scoring = isinstance(engine, RewardEngine)
-    if args.val_dataset:
+    if args.val_dataset or args.load_data_args:
         result_path = args.result_path or DEFAULT_RESULT_PATH
         rows = load_rows(args)
         counts = (score_rows(engine, rows, result_path) if scoring else

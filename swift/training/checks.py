@@ -4,6 +4,8 @@ The argument classes check each value; these checks need the registries (after -
 loaded: tuner types, templates, benchmarks, reward functions) or the disk (the checkpoint to resume).
 Nothing here imports torch, so a misspelt name fails in a second, not after the model has loaded.
 """
+import importlib.util
+
 from swift.arguments import RLHFArguments
 from swift.arguments.training import TrainingCommonArguments
 from swift.eval.registry import get_benchmark, get_benchmarks
@@ -19,13 +21,25 @@ from .rlhf.rewards import get_reward_functions
 def check_train_args(args: TrainingCommonArguments) -> TrainingCommonArguments:
     """Load the run's plugins and check the names it uses; returns args (benchmark names made canonical)."""
     load_plugins(args.external_plugins)
+    args.read_system_file()
     get_tuner(args.tuner_type)
     check_template_name(args.template)
     if args.resume_from_checkpoint:
         check_resumable(args.resume_from_checkpoint)
     _check_benchmarks(args)
+    if args.use_liger_kernel and importlib.util.find_spec('liger_kernel') is None:
+        raise SwiftError('--use_liger_kernel needs the liger-kernel package (CUDA GPUs only): '
+                         'pip install "swift[liger]" (or liger-kernel)')
     if isinstance(args, RLHFArguments):
         get_reward_functions(getattr(args, 'reward_funcs', []))
+    return args
+
+
+def check_sample_args(args):
+    """`swift sample`: the infer checks (plugins, checkpoint, backend, template) and the reward function names."""
+    from swift.infer.checks import check_infer_args
+    check_infer_args(args)
+    get_reward_functions(args.reward_funcs)
     return args
 
 

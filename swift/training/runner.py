@@ -75,6 +75,24 @@ def model_type_of(model) -> Optional[str]:
     return info.model_type if info else None
 
 
+def use_router_aux_loss(model, coef: float) -> None:
+    """--router_aux_loss_coef > 0: a mixture-of-experts model adds its router's load-balancing loss to the loss
+    (transformers' MoE models do when output_router_logits is on; they copy the coefficient at construction)."""
+    if not coef:
+        return
+    base = getattr(model, 'get_base_model', lambda: model)()
+    config = base.config
+    if not hasattr(config, 'router_aux_loss_coef'):
+        raise SwiftError(f'--router_aux_loss_coef is for mixture-of-experts models; this model '
+                         f'({config.model_type}) has no router')
+    config.router_aux_loss_coef = coef
+    config.output_router_logits = True
+    for module in base.modules():
+        if hasattr(module, 'router_aux_loss_coef'):
+            module.router_aux_loss_coef = coef
+    logger.info(f'router load-balancing loss on, weight {coef}')
+
+
 class TrainingRun:
     """The parts of a training run that do not depend on the algorithm."""
 
@@ -86,6 +104,12 @@ class TrainingRun:
     def start(cls, args: TrainingCommonArguments) -> 'TrainingRun':
         """Seed everything and create (or, when resuming, find) the run directory."""
         transformers.set_seed(args.seed)
+        device = detect_device()
+        if args.gradient_checkpointing is None:  # ms-swift's default (on) where memory is scarce: not on CPU
+            args.gradient_checkpointing = device != 'cpu'
+        if args.use_liger_kernel and device != 'cuda':
+            raise SwiftError(f'--use_liger_kernel: Liger kernels are Triton kernels for CUDA GPUs, and this machine '
+                             f'trains on {device}; leave the flag out')
         output_dir = resolve_output_dir(args.output_dir, args.model, args.add_version, args.resume_from_checkpoint)
         what = f' (rlhf_type {args.rlhf_type})' if hasattr(args, 'rlhf_type') else ''
         logger.info(f'output directory: {output_dir}{what}')
@@ -96,14 +120,16 @@ class TrainingRun:
     def load_model(self, model=None, tokenizer=None):
         """(model, tokenizer): loaded from --model, or the module the Python API passed (its tokenizer comes
         with it when swift loaded it: model.model_info.tokenizer)."""
+        args = self.args
         if model is not None:
             tokenizer = tokenizer or getattr(getattr(model, 'model_info', None), 'tokenizer', None)
             if tokenizer is None:
                 raise SwiftError('this model was not loaded by swift, so its tokenizer is unknown: pass tokenizer=...')
-            return model, tokenizer
-        args = self.args
-        return get_model_tokenizer(args.model, quantization_config=build_quantization_config(args),
-                                   **args.model_kwargs())
+        else:
+            model, tokenizer = get_model_tokenizer(args.model, quantization_config=build_quantization_config(args),
+                                                   **args.model_kwargs())
+        use_router_aux_loss(model, args.router_aux_loss_coef)
+        return model, tokenizer
 
     def template(self, model, tokenizer):
         args = self.args
@@ -119,16 +145,29 @@ class TrainingRun:
         """The checked rows of --dataset (or of a Python list), split into train and validation by
         --val_dataset / --split_dataset_ratio; the data report goes into the run directory."""
         args = self.args
+        seed = args.seed if args.data_seed is None else args.data_seed
         return load_datasets(args.dataset, val_dataset=args.val_dataset, split_dataset_ratio=args.split_dataset_ratio,
-                             columns=args.columns, strict=args.strict, seed=args.seed, use_hf=args.use_hf,
+                             columns=args.columns, strict=args.strict, seed=seed, use_hf=args.use_hf,
+                             shuffle=args.dataset_shuffle, val_shuffle=args.val_dataset_shuffle,
                              model_name=args.model_name, model_author=args.model_author,
                              require_response=require_response, rows=rows, report_dir=str(self.output_dir))
 
     # ---- the trainer ----------------------------------------------------------------------------
 
+    def evaluation_strategy(self, has_eval: bool) -> str:
+        """--eval_strategy, by default --save_strategy's (as ms-swift); 'no' without validation rows."""
+        args = self.args
+        if not has_eval:
+            if args.eval_strategy not in (None, 'no'):
+                logger.warning(f'--eval_strategy {args.eval_strategy}: there are no validation rows, so nothing is '
+                               'evaluated (give --val_dataset or --split_dataset_ratio)')
+            return 'no'
+        return args.eval_strategy or args.save_strategy
+
     def training_arguments(self, has_eval: bool) -> transformers.TrainingArguments:
         args = self.args
         eval_steps = args.eval_steps or args.save_steps
+        eval_strategy = self.evaluation_strategy(has_eval)
         dtype = dtype_name(resolve_dtype(args.torch_dtype))
         return transformers.TrainingArguments(
             output_dir=str(self.output_dir),
@@ -142,19 +181,36 @@ class TrainingRun:
             weight_decay=args.weight_decay,
             warmup_steps=args.warmup_ratio,  # a float below 1 is a ratio of the total steps
             lr_scheduler_type=args.lr_scheduler_type,
+            lr_scheduler_kwargs=args.lr_scheduler_kwargs,
+            optim=args.optim,
+            optim_args=args.optim_args,
+            adam_beta1=args.adam_beta1,
+            adam_beta2=args.adam_beta2,
+            adam_epsilon=args.adam_epsilon,
+            neftune_noise_alpha=args.neftune_noise_alpha,
+            use_liger_kernel=args.use_liger_kernel,
+            full_determinism=args.full_determinism,
             max_grad_norm=args.max_grad_norm,
             logging_steps=args.logging_steps,
-            save_strategy='steps',
+            logging_first_step=args.logging_first_step,
+            save_strategy=args.save_strategy,
             save_steps=args.save_steps,
             save_total_limit=args.save_total_limit,
             save_only_model=args.save_only_model,
-            eval_strategy='steps' if has_eval else 'no',
-            eval_steps=eval_steps if has_eval else None,
+            eval_strategy=eval_strategy,
+            eval_steps=eval_steps if eval_strategy == 'steps' else None,
+            eval_on_start=args.eval_on_start and eval_strategy != 'no',
             seed=args.seed,
-            data_seed=args.seed,
+            data_seed=args.seed if args.data_seed is None else args.data_seed,
             report_to=[r for r in args.report_to if r != 'tensorboard'],  # TensorBoard is added as our callback
             remove_unused_columns=False,
             dataloader_num_workers=args.dataloader_num_workers,
+            dataloader_drop_last=args.dataloader_drop_last,
+            dataloader_pin_memory=args.dataloader_pin_memory,
+            dataloader_persistent_workers=args.dataloader_persistent_workers,
+            dataloader_prefetch_factor=args.dataloader_prefetch_factor,
+            train_sampling_strategy=('group_by_length' if args.group_by_length else
+                                     'random' if args.train_dataloader_shuffle else 'sequential'),
             disable_tqdm=True,  # our ProgressCallback draws the bar
             bf16=dtype == 'bfloat16',
             fp16=dtype == 'float16',

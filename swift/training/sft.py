@@ -11,7 +11,7 @@ import contextlib
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 from swift.arguments import PtArguments, SftArguments
-from swift.dataset import encode_rows
+from swift.dataset import cached_encoding, encode_rows
 from swift.tuners import prepare_tuner
 from swift.utils import SwiftError, get_logger
 from swift.utils.args import parse_args
@@ -21,6 +21,7 @@ from .collator import PackedCollator, PaddingCollator
 from .packed_attention import use_packed_sdpa
 from .packing import pack_samples
 from .runner import TrainingRun, TrainResult, python_inputs, total_optimizer_steps
+from .streaming import streaming_samples
 from .trainer import SwiftTrainer
 
 logger = get_logger()
@@ -28,9 +29,12 @@ logger = get_logger()
 
 def encode(args: SftArguments, template, rows) -> List[dict]:
     """Rows → samples (input_ids, labels); what does not fit --max_length is reported with its file:line."""
-    samples, _ = encode_rows(rows, template, max_length=args.max_length, truncation_strategy=args.truncation_strategy,
-                             loss_scale=args.loss_scale)
-    return samples
+    settings = dict(max_length=args.max_length, truncation_strategy=args.truncation_strategy,
+                    loss_scale=args.loss_scale)
+    return cached_encoding(  # --load_from_cache_file: the same rows, tokenizer, template and settings → no encoding
+        rows, template, {**settings, 'model': args.model},
+        lambda: encode_rows(rows, template, num_proc=args.dataset_num_proc, **settings)[0],
+        enabled=args.load_from_cache_file)
 
 
 def batching(args: SftArguments, pad_token_id: int, samples: List[dict]):
@@ -71,19 +75,25 @@ def sft_main(args: Union[SftArguments, Sequence[str], Dict[str, Any], None] = No
     model, tokenizer = run.load_model(model, tokenizer)
     template = run.template(model, tokenizer)
     loaded = run.load_rows(rows)
-    train = encode(args, template, loaded.train)
     val = encode(args, template, loaded.val) if loaded.val else []
-    if not train:
-        raise SwiftError('no training samples left after validation and truncation: see the data report above')
-    logger.info(f'{len(train)} training samples, {len(val)} validation samples')
-    collator, train_items = batching(args, tokenizer.pad_token_id, train)
+    if args.streaming:  # encoded as training consumes them (streaming.py); --max_steps is the length
+        collator, train_items = PaddingCollator(tokenizer.pad_token_id), streaming_samples(args, template, loaded.train)
+        logger.info(f'streaming {len(loaded.train)} training rows, {len(val)} validation samples')
+    else:
+        train = encode(args, template, loaded.train)
+        if not train:
+            raise SwiftError('no training samples left after validation and truncation: see the data report above')
+        logger.info(f'{len(train)} training samples, {len(val)} validation samples')
+        collator, train_items = batching(args, tokenizer.pad_token_id, train)
     val_items = batching(args, tokenizer.pad_token_id, val)[1] if val else []
-    if args.adalora_total_step is None:
+    if args.adalora_total_step is None and not args.streaming:
         args.adalora_total_step = total_optimizer_steps(args, len(train_items))  # AdaLoRA's budget schedule
     model = prepare_tuner(model, args)
     with packed_attention(args, model):
         return run.train(SwiftTrainer, model=model, tokenizer=tokenizer, template=template, train=train_items,
-                         val=val_items, collator=collator, callbacks=callbacks, chunked_loss=args.chunked_loss)
+                         val=val_items, collator=collator, callbacks=callbacks,
+                         # the router's loss is added by the model's own loss only
+                         chunked_loss=args.chunked_loss and not args.router_aux_loss_coef)
 
 
 def pt_main(args: Union[PtArguments, Sequence[str], Dict[str, Any], None] = None, *, model=None, tokenizer=None,

@@ -28,7 +28,7 @@ import types
 import typing
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Type, TypeVar, Union
 
-from .errors import SwiftError, did_you_mean
+from .errors import SwiftError
 from .logger import get_logger
 from .untrusted import find_problem
 
@@ -257,13 +257,47 @@ def _raw_lookup(items: List[_Item], name: str) -> Optional[str]:
     return None
 
 
+def _edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance with adjacent transpositions (a swapped pair of letters is one typo)."""
+    rows = [list(range(len(b) + 1))]
+    for i, ca in enumerate(a, 1):
+        row = [i]
+        for j, cb in enumerate(b, 1):
+            cost = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, rows[-2][j - 2] + 1)
+            row.append(cost)
+        rows.append(row)
+    return rows[-1][-1]
+
+
+def _abbreviates(key: str, name: str) -> bool:
+    """max_len for max_length: as many words, each the start of the name's word."""
+    words, full = key.split('_'), name.split('_')
+    return len(words) == len(full) and key != name and all(w and f.startswith(w) for w, f in zip(words, full))
+
+
+def same_meaning_names(key: str, candidates: Sequence[str], n: int = 3) -> List[str]:
+    """Names that `key` misspells (a typo or two, by length) or abbreviates: a suggestion must mean the same
+    thing, so --deepspeed never suggests --seed, nor --eval_steps --eval_strategy."""
+    key = key.lower()
+    allowed = 1 if len(key) <= 5 else 2 if len(key) <= 12 else 3
+    scored = sorted((_edit_distance(key, c.lower()), c) for c in set(candidates))
+    typos = [c for d, c in scored if d <= allowed]
+    return (typos + [c for c in candidates if _abbreviates(key, c) and c not in typos])[:n]
+
+
 def unknown_keys_message(cls, keys: List[str]) -> str:
-    """One line per unknown key: why another command (or algorithm) takes it, or the closest names."""
+    """One line per unknown key: why another command (or algorithm) takes it, why swift does not support it
+    yet (swift/arguments/unsupported.py), or the names it misspells."""
     candidates = list(argument_fields(cls)) + list(aliases(cls))
     lines = []
     for key in keys:
         foreign = getattr(cls, 'foreign_key', lambda _: None)(key)
-        lines.append(foreign or f'unknown argument --{key}.{did_you_mean(key, candidates)}')
+        unsupported = getattr(cls, 'unsupported_key', lambda _: None)(key)
+        matches = same_meaning_names(key, candidates)
+        suggestion = f" Did you mean: {', '.join(matches)}?" if matches else ''
+        lines.append(unsupported or foreign or f'unknown argument --{key}.{suggestion}')
     return '\n'.join(lines)
 
 

@@ -50,7 +50,7 @@ def test_a_valid_training_config_is_printed_resolved_without_loading_anything(tm
     (['infer', '--adapters', 'no-such-checkpoint'], '--model is required'),
     (['eval', '--model', 'm', '--eval_dataset', 'mmluu'], "unknown benchmark 'mmluu'"),
     (['export', '--model', 'm', '--adapters', 'a', '--merge_lora', '--temperature', '0'],
-     '--temperature is an option of swift infer, deploy, not of swift export'),
+     '--temperature is an option of swift infer, deploy, sample, rollout, not of swift export'),
     (['deploy', '--model', 'm', '--port', '70000'], '--port must be in [0, 65535]'),
     (['deploy', '--model', 'm', '--shutdown_timeout', '-1'], '--shutdown_timeout must be >= 0, got -1.0'),
     (['deploy', '--model', 'm', '--max_embedding_inputs', '0'], '--max_embedding_inputs must be >= 1, got 0'),

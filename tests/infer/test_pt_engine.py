@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from swift.infer import InferRequest, RequestConfig
+from swift.infer.protocol import PromptTooLongError
 from swift.infer.transformers_engine import IncrementalDecoder, PtEngine
 from tests.conftest import REPO
 
@@ -74,3 +75,20 @@ def test_cli_pipe_mode_one_answer_per_line(smollm_dir):
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert len(lines) == 2 and 'Paris' in lines[0]
+
+
+@pytest.mark.parametrize('strategy', ['delete', 'left', 'right'])
+def test_max_length_limits_the_prompt(engine, strategy):
+    """--max_length with --truncation_strategy (swift infer / deploy): refuse, or keep the end / the start."""
+    request = InferRequest(messages=[{'role': 'user', 'content': 'one two three four five six seven eight'}])
+    full = engine.prepare(request).prompt_ids
+    engine.max_length, engine.truncation_strategy = 8, strategy
+    try:
+        if strategy == 'delete':
+            with pytest.raises(PromptTooLongError, match='more than --max_length 8'):
+                engine.prepare(request)
+        else:
+            ids = engine.prepare(request).prompt_ids
+            assert ids == (full[-8:] if strategy == 'left' else full[:8])
+    finally:
+        engine.max_length, engine.truncation_strategy = None, 'delete'

@@ -18,7 +18,7 @@ ALLOWED_TEMPLATES = {
     'internlm3', 'yi', 'baichuan2', 'falcon3', 'granite', 'granite3_2', 'olmo', 'olmo2', 'minicpm', 'minicpm3',
     'command_r', 'command_r7b',
     # added by the template package where a release's format differs from its family's
-    'granite3_1', 'granite3_3', 'phi3_medium'
+    'granite3_1', 'granite3_3', 'phi3_medium', 'llama3_1'
 }
 DTYPES = {'bfloat16', 'float16', 'float32'}
 
@@ -139,9 +139,9 @@ REFERENCE_TEMPLATES = {
     'Qwen/Qwen3-1.7B': 'qwen3',
     'meta-llama/Llama-2-7b-chat-hf': 'llama',
     'meta-llama/Meta-Llama-3-8B-Instruct': 'llama3',
-    'meta-llama/Llama-3.1-8B-Instruct': 'llama3_2',
+    'meta-llama/Llama-3.1-8B-Instruct': 'llama3_1',
     'meta-llama/Llama-3.2-3B-Instruct': 'llama3_2',
-    'meta-llama/Llama-3.3-70B-Instruct': 'llama3_2',
+    'meta-llama/Llama-3.3-70B-Instruct': 'llama3_1',
     'mistralai/Mistral-7B-Instruct-v0.1': 'mistral',
     'mistralai/Mistral-7B-Instruct-v0.3': 'mistral_v3',
     'mistralai/Mixtral-8x7B-Instruct-v0.1': 'mistral',

@@ -158,7 +158,7 @@ def test_unnamed_local_dir_takes_the_first_registered_type(tmp_path, warnings_lo
     assert any('shared by the model types qwen2_5, qwen2, qwq' in m for m in warnings_logged)
 
     llama = make_model_dir(tmp_path, 'checkpoint-100', ['LlamaForCausalLM'])
-    assert summary(resolve_model(llama)) == ('local', 'llama3_1', 'llama3_2', None)
+    assert summary(resolve_model(llama)) == ('local', 'llama3_1', 'llama3_1', None)
 
     gemma3 = make_model_dir(tmp_path, 'out', ['Gemma3ForCausalLM'])
     assert summary(resolve_model(gemma3)) == ('local', 'gemma3_text', 'gemma3', None)

@@ -205,7 +205,7 @@ def test_llama2_answer_starts_with_its_space(smollm_tokenizer):
 # suffix follows the last answer.)
 FALLBACK_AGREES = ['qwen2_5', 'qwq', 'llama', 'llama3', 'llama3_2', 'mistral', 'mistral_v3', 'mistral_nemo', 'gemma3',
                    'phi4', 'deepseek', 'deepseek_v3', 'deepseek_r1', 'deepseek_v3_1', 'internlm2', 'yi', 'falcon3',
-                   'granite3_2', 'olmo', 'minicpm3', 'command_r', 'command_r7b']
+                   'granite3_2', 'olmo', 'minicpm3', 'command_r', 'command_r7b', 'llama3_1']
 
 
 @pytest.mark.parametrize('name', FALLBACK_AGREES)

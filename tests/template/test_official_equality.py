@@ -47,7 +47,8 @@ TOOL_CASES = {
     'qwen2_5': _dict_tool_cases,
     'qwen3': {**_dict_tool_cases, **C.qwen3_tool_thinking_case()},
     'qwq': _dict_tool_cases,
-    'llama3_2': C.tool_cases(False),  # one tool call per message only
+    'llama3_1': C.tool_cases(False),  # one tool call per message only
+    'llama3_2': C.tool_cases(False),
     'mistral_v3': _dict_tool_cases,
     'mistral_nemo': _dict_tool_cases,
     'falcon3': _dict_tool_cases,
@@ -118,21 +119,38 @@ def test_granite_default_date_is_today_like_official(name, file):
     assert datetime.now().strftime('%B %d, %Y') in expected
 
 
-def test_llama3_2_default_date_is_the_llama3_1_default():
-    """Without date_string, llama3_2 writes Llama 3.1's default "26 Jul 2024" (Llama 3.2's template asks the clock)."""
+def test_llama3_2_default_date_is_today_like_official():
+    """Without date_string, llama3_2 writes today's date as Llama 3.2's template does through transformers'
+    apply_chat_template (strftime_now); date_string pins it."""
     messages = C.rounds(1, open_end=True)
     ours = get_template('llama3_2').render(messages, add_generation_prompt=True)
-    assert 'Today Date: 26 Jul 2024\n' in ours
-    with pinned_clock(datetime(2024, 7, 26)):
-        assert ours == render_official('meta-llama__Llama-3.2-3B-Instruct.jinja', messages, True)
+    assert ours == render_official('meta-llama__Llama-3.2-3B-Instruct.jinja', messages, True)
+    assert f'Today Date: {datetime.now().strftime("%d %b %Y")}\n' in ours
+    pinned = get_template('llama3_2').render(messages, add_generation_prompt=True, date_string='26 Jul 2024')
+    assert 'Today Date: 26 Jul 2024\n' in pinned
+
+
+@pytest.mark.parametrize('file', OFFICIAL_REFERENCES['llama3_1'])
+def test_llama3_1_and_3_3_default_date_is_their_official_fixed_date(file):
+    """Llama 3.1's and 3.3's official templates have no clock: "26 Jul 2024" unless date_string is given."""
+    messages = C.rounds(1, open_end=True)
+    ours = get_template('llama3_1').render(messages, add_generation_prompt=True)
+    assert 'Today Date: 26 Jul 2024\n' in ours and ours == render_official(file, messages, True)
+
+
+def test_a_row_date_string_pins_the_date_when_encoding(smollm_tokenizer):
+    template = get_template('llama3_2', tokenizer=smollm_tokenizer)
+    row = {'messages': C.rounds(1), 'date_string': '01 Jan 2030'}
+    assert 'Today Date: 01 Jan 2030' in smollm_tokenizer.decode(template.encode(row)['input_ids'])
 
 
 def test_llama3_2_tools_in_system_block():
     messages = [C.SYSTEM, C.ASK]
-    for file in OFFICIAL_REFERENCES['llama3_2']:
-        kwargs = {'tools_in_user_message': False, 'date_string': '26 Jul 2024'}
-        expected = render_official(file, messages, True, tools=C.TOOLS, **kwargs)
-        assert get_template('llama3_2').render(messages, True, tools=C.TOOLS, **kwargs) == expected
+    for name in ('llama3_1', 'llama3_2'):
+        for file in OFFICIAL_REFERENCES[name]:
+            kwargs = {'tools_in_user_message': False, 'date_string': '26 Jul 2024'}
+            expected = render_official(file, messages, True, tools=C.TOOLS, **kwargs)
+            assert get_template(name).render(messages, True, tools=C.TOOLS, **kwargs) == expected
 
 
 def test_every_official_file_is_covered_or_explained():

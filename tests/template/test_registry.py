@@ -17,7 +17,7 @@ REQUIRED_NAMES = (
     'chatml smollm2 qwen qwen2_5 qwen3 qwen3_thinking qwq llama llama3 llama3_2 mistral mistral_v3 mistral_nemo gemma '
     'gemma3 phi3 phi3_small phi4 phi4_mini phi4_reasoning deepseek deepseek_v3 deepseek_r1 deepseek_r1_distill '
     'deepseek_v3_1 chatglm3 glm4 internlm2 internlm3 yi baichuan2 falcon3 granite granite3_2 olmo olmo2 minicpm '
-    'minicpm3 command_r command_r7b').split()
+    'minicpm3 command_r command_r7b llama3_1').split()
 HI = [{'role': 'user', 'content': 'Hi'}]
 
 

@@ -27,13 +27,12 @@ def test_untouched_form_runs_the_defaults_and_values_parse_as_the_cli():
     defaults = {name: spec.default for name, spec in form.fields.items()}
     assert form.argv(defaults) == []
     values = {**defaults, 'model': 'smollm2-135m-instruct', 'dataset': 'a.jsonl "b c.jsonl"', 'max_steps': '7',
-              'gradient_checkpointing': True, 'columns': '{"q": "query"}', 'report_to': ''}
+              'packing': True, 'columns': '{"q": "query"}', 'report_to': ''}
     argv = form.argv(values)
     assert form.command_line(argv) == ("swift sft --model smollm2-135m-instruct --dataset a.jsonl 'b c.jsonl' "
-                                       "--columns '{\"q\": \"query\"}' --max_steps 7 --gradient_checkpointing true "
-                                       "--report_to")
+                                       "--columns '{\"q\": \"query\"}' --max_steps 7 --report_to --packing true")
     args = parse_args(SftArguments, argv)
-    assert args.dataset == ['a.jsonl', 'b c.jsonl'] and args.max_steps == 7 and args.gradient_checkpointing
+    assert args.dataset == ['a.jsonl', 'b c.jsonl'] and args.max_steps == 7 and args.packing
     assert args.columns == {'q': 'query'} and args.report_to == []
 
 

@@ -4,8 +4,9 @@ ModelScope mirrors Meta's checkpoints under other organisations (LLM-Research, m
 Meta renamed the Hugging Face repositories of Llama 3.1 from Meta-Llama-3.1-* to Llama-3.1-*;
 the old names still redirect, so they are kept as aliases.
 
-Llama 3.1 and 3.3 share Llama 3.2's chat format (a system header with the knowledge cutoff and
-today's date), hence the llama3_2 template. llama3_1 is registered first: an unnamed local
+Llama 3.1, 3.2 and 3.3 share one chat format (a system header with the knowledge cutoff and a date); the
+official templates differ in the date: Llama 3.2's is today's, Llama 3.1's and 3.3's the fixed "26 Jul 2024",
+hence the templates llama3_2 and llama3_1. The model type llama3_1 is registered first: an unnamed local
 LlamaForCausalLM directory resolves to it (see swift/model/resolve.py).
 """
 from ..registry import Model, ModelGroup, ModelMeta, register_model
@@ -44,7 +45,7 @@ register_model(
             ],
                        tags=['quantized']),
         ],
-        template='llama3_2',
+        template='llama3_1',
         architectures=['LlamaForCausalLM'],
         requires=['transformers>=4.43'],
         description='Llama 3.1 (8B, 70B, 405B) and fine-tunes that keep its chat format.',
@@ -77,7 +78,7 @@ register_model(
             ModelGroup([Model('LLM-Research/Llama-3.3-70B-Instruct', 'meta-llama/Llama-3.3-70B-Instruct')]),
             ModelGroup(same_id('unsloth/Llama-3.3-70B-Instruct-bnb-4bit'), tags=['quantized']),
         ],
-        template='llama3_2',
+        template='llama3_1',
         architectures=['LlamaForCausalLM'],
         requires=['transformers>=4.45'],
         description='Llama 3.3 70B Instruct.',

@@ -1,4 +1,5 @@
 """Llama 2 chat, Llama 3 instruct, and Llama 3.1/3.2/3.3 (date block and JSON tool calls)."""
+from datetime import datetime
 from typing import Any, Dict, List, Optional
 
 from swift.utils import SwiftError
@@ -23,15 +24,20 @@ class Llama2Template(Template):
 
 
 class Llama32Template(Template):
-    """Llama 3.1 / 3.2 / 3.3: a system block with the knowledge-cutoff and today's date, and JSON tool calls.
+    """Llama 3.2: a system block with the knowledge-cutoff and today's date, and JSON tool calls.
 
-    The date: `date_string` if given, else "26 Jul 2024", the default of Llama 3.1's official template.
-    (Llama 3.2's template asks transformers for today's date instead; pass date_string for that.)
+    The date: `date_string` if given (a row's key, or render(..., date_string=...): pin it for reproducible
+    training data), else today's, as the official template renders it through transformers' apply_chat_template
+    (strftime_now("%d %b %Y")) and as vLLM serves it. Llama 3.1 and 3.3 (Llama31Template) write their official
+    template's fixed "26 Jul 2024" instead.
     Tools go into the first user message (tools_in_user_message=True, the official default) or the
     system block (tools_in_user_message=False).
     """
     supports_tools = True
-    DEFAULT_DATE = '26 Jul 2024'
+    DEFAULT_DATE: Optional[str] = None  # None: today's date, as the official template
+
+    def default_date(self) -> str:
+        return self.DEFAULT_DATE or datetime.now().strftime('%d %b %Y')
     TOOLS_GUIDE = ('Respond in the format {"name": function name, "parameters": dictionary of argument name and its '
                    'value}.Do not use variables.\n\n')
 
@@ -61,7 +67,8 @@ class Llama32Template(Template):
         text = header('system')
         if tools is not None:
             text += 'Environment: ipython\n'
-        text += 'Cutting Knowledge Date: December 2023\n' + 'Today Date: ' + (date_string or self.DEFAULT_DATE) + '\n\n'
+        date = date_string or self.default_date()
+        text += 'Cutting Knowledge Date: December 2023\n' + 'Today Date: ' + date + '\n\n'
         if tools is not None and not in_user:
             text += ('You have access to the following functions. To call a function, please respond with JSON for a '
                      'function call.' + self.TOOLS_GUIDE + self._tools_json(tools))
@@ -93,6 +100,11 @@ class Llama32Template(Template):
         return header('assistant')
 
 
+class Llama31Template(Llama32Template):
+    """Llama 3.1 / 3.3: Llama 3.2's format; their official templates fix the date to "26 Jul 2024"."""
+    DEFAULT_DATE = '26 Jul 2024'
+
+
 register_template(
     TemplateMeta(
         name='llama',
@@ -118,9 +130,17 @@ register_template(
         description='Meta-Llama-3 instruct'))
 register_template(
     TemplateMeta(
+        name='llama3_1',
+        prefix=BOS3,
+        response=header('assistant') + '{{RESPONSE}}<|eot_id|>',
+        stop_words=['<|eot_id|>', '<|eom_id|>'],
+        template_cls=Llama31Template,
+        description='Llama 3.1 / 3.3 instruct (date block with the fixed "26 Jul 2024", JSON tool calls)'))
+register_template(
+    TemplateMeta(
         name='llama3_2',
         prefix=BOS3,
         response=header('assistant') + '{{RESPONSE}}<|eot_id|>',
         stop_words=['<|eot_id|>', '<|eom_id|>'],
         template_cls=Llama32Template,
-        description='Llama 3.1 / 3.2 / 3.3 instruct (date block, JSON tool calls)'))
+        description='Llama 3.2 instruct (date block with today\'s date, JSON tool calls)'))

@@ -12,6 +12,9 @@ Prompts (ppo, grpo): `messages` ending with a user turn; a final assistant turn 
 `solution` when the row has none (so query/response data works with the accuracy reward). Every
 other column travels with the prompt to the reward functions.
 
+Distillation (gkd): `messages` ending with an answer, encoded as SFT encodes it, plus its prompt (the row
+without the answer) for the steps where the student or the teacher answers it.
+
 A row that does not fit the algorithm raises ValueError with the reason; encode_rows reports it
 with the row's file:line, as for SFT.
 """
@@ -50,6 +53,8 @@ class RowEncoder:
         self.args_class = rlhf_arguments_class(rlhf_type)
 
     def encode(self, row: Dict[str, Any]) -> Dict[str, Any]:
+        if self.rlhf_type == 'gkd':
+            return self.encode_distill(row)
         if self.args_class.PAIRWISE:
             return self.encode_pair(row)
         if self.args_class.OFFLINE:
@@ -75,6 +80,15 @@ class RowEncoder:
         item['label'] = bool(row['label'])
         return item
 
+    def encode_distill(self, row: Dict[str, Any]) -> Dict[str, Any]:
+        """GKD: the conversation as SFT encodes it (off-policy steps), and its prompt (on-policy steps)."""
+        _check_ends_with_answer(row['messages'], 'a GKD conversation')
+        item = _encode(self.template, row, row['messages'])
+        prompt = prompt_row(row)
+        item['prompt_ids'] = list(self.template.encode(prompt, for_inference=True)['input_ids'])
+        item['row'] = prompt
+        return item
+
     def encode_prompt(self, row: Dict[str, Any]) -> Dict[str, Any]:
         row = prompt_row(row)
         encoded = self.template.encode(row, for_inference=True)
@@ -90,7 +104,7 @@ def prompt_row(row: Dict[str, Any]) -> Dict[str, Any]:
         answer = messages.pop()
         row.setdefault('solution', answer.get('content'))
     if not messages or messages[-1].get('role') != 'user':
-        raise ValueError('a prompt for PPO/GRPO must end with a user turn')
+        raise ValueError('a prompt for PPO/GRPO/GKD must end with a user turn')
     row['messages'] = messages
     for key in ('rejected_response', 'rejected_messages'):
         row.pop(key, None)
@@ -199,7 +213,21 @@ class PromptCollator:
                                                                                   for f in features]}
 
 
+class DistillCollator:
+    """GKD: the padded conversations, and their prompts as lists (for on-policy answers)."""
+
+    def __init__(self, pad_token_id: int):
+        self.pad_token_id = pad_token_id
+
+    def __call__(self, features: List[Dict[str, Any]]) -> Dict[str, Any]:
+        batch = _padded(features, '', self.pad_token_id)
+        batch.update(PromptCollator()([{'input_ids': f['prompt_ids'], 'row': f['row']} for f in features]))
+        return batch
+
+
 def collator_for(rlhf_type: str, pad_token_id: int):
+    if rlhf_type == 'gkd':
+        return DistillCollator(pad_token_id)
     args_class = rlhf_arguments_class(rlhf_type)
     if args_class.PAIRWISE:
         return PairCollator(pad_token_id)

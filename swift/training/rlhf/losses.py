@@ -238,12 +238,18 @@ def reward_model_loss(chosen_rewards: torch.Tensor, rejected_rewards: torch.Tens
 
 
 
-def group_advantages(rewards: torch.Tensor, num_generations: int, scale_rewards: bool = True) -> torch.Tensor:
-    """GRPO advantages: each reward minus its group's mean, over the group's std (unbiased) when scale_rewards."""
+def group_advantages(rewards: torch.Tensor, num_generations: int, scale_rewards='group') -> torch.Tensor:
+    """GRPO advantages as TRL's: each reward minus its group's mean, over the (unbiased) std of its group
+    (scale_rewards 'group' or True), of the whole batch ('batch'), or not scaled ('none' or False)."""
+    scale_rewards = {True: 'group', False: 'none'}.get(scale_rewards, scale_rewards)
     grouped = rewards.view(-1, num_generations)
     advantages = grouped - grouped.mean(dim=1, keepdim=True)
-    if scale_rewards:
+    if scale_rewards == 'group':
         advantages = advantages / (grouped.std(dim=1, keepdim=True) + 1e-4)
+    elif scale_rewards == 'batch':
+        advantages = advantages / (rewards.std() + 1e-4)
+    elif scale_rewards != 'none':
+        raise ValueError(f'scale_rewards must be group, batch or none, not {scale_rewards!r}')
     return advantages.view(-1)
 
 
@@ -286,6 +292,36 @@ def grpo_loss(per_token_logps: torch.Tensor, old_per_token_logps: torch.Tensor,
     if beta != 0.0:
         per_token_loss = per_token_loss + beta * k3_kl(per_token_logps, ref_per_token_logps)
     return aggregate_token_loss(per_token_loss, mask, loss_type, max_completion_length)
+
+
+# ---------------------------------------------------------------- GKD
+
+
+def generalized_jsd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor,
+                         beta: float = 0.5, temperature: float = 1.0) -> torch.Tensor:
+    """GKD's generalized Jensen-Shannon divergence (Agarwal et al. 2024, eq. 1), averaged over labelled positions.
+
+    Logits [B, T, V] are already aligned (position t of both predicts the same token); labels [B, T] mark the
+    positions to score (IGNORE_INDEX: skipped). With M = beta·P_teacher + (1-beta)·P_student:
+    JSD_beta = beta·KL(P_teacher‖M) + (1-beta)·KL(P_student‖M); beta 0 is KL(P_teacher‖P_student), beta 1
+    KL(P_student‖P_teacher) — TRL's GKDTrainer.generalized_jsd_loss conventions, summed over the vocabulary.
+    """
+    dtype = torch.promote_types(student_logits.dtype, torch.float32)  # half-precision log-softmax is too coarse
+    student = F.log_softmax(student_logits.to(dtype) / temperature, dim=-1)
+    teacher = F.log_softmax(teacher_logits.to(dtype) / temperature, dim=-1)
+
+    def kl(target, approx):  # KL(target ‖ approx) per position, from log-probabilities
+        return (target.exp() * (target - approx)).sum(-1)
+
+    if beta == 0:
+        per_position = kl(teacher, student)
+    elif beta == 1:
+        per_position = kl(student, teacher)
+    else:
+        mixture = torch.logsumexp(torch.stack([student + math.log1p(-beta), teacher + math.log(beta)]), dim=0)
+        per_position = beta * kl(teacher, mixture) + (1 - beta) * kl(student, mixture)
+    mask = labels != IGNORE_INDEX
+    return per_position[mask].sum() / mask.sum().clamp(min=1)
 
 
 # ---------------------------------------------------------------- PPO

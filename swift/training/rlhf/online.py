@@ -22,6 +22,8 @@ class OnlineTrainer(RLHFTrainer):
 
     def generate(self, rows: Sequence[Dict[str, Any]], n: int) -> List[List[Completion]]:
         seed = self.args.seed + 7919 * (self.state.global_step + 1) + (0 if self.model.training else 10**6)
+        if hasattr(self.rollout, 'optimizer'):  # --offload_optimizer moves its state out while vLLM generates
+            self.rollout.optimizer = self.optimizer
         return self.rollout.generate(rows, n, seed)
 
     def build_sequences(self, prompt_ids: Sequence[List[int]], completions: Sequence[Completion]) -> Dict[str, Any]:

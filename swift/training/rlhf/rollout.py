@@ -9,11 +9,21 @@ entries, so training scores exactly the tokens that were sampled (stop token inc
 GRPOTrainer does in colocate mode: the engine is built on first use from the base model's directory, and before
 every rollout the policy's current weights (LoRA merged in) are copied into it with the vLLM model's
 load_weights. Written against vLLM's documented LLM API and checked with a stand-in module, not on a GPU.
+--sleep_level puts that engine to sleep between rollouts; --offload_model / --offload_optimizer move the policy
+and the optimizer state to CPU while it generates (verified on GPU: no).
+
+--use_vllm true --vllm_mode server generates on a `swift rollout` server (swift.infer.server.rollout): before each
+rollout the policy's weights are POSTed to its /update_weights/, then the prompts to its /infer/.
 """
 import asyncio
+import contextlib
 import importlib.util
+import json
 import os
 import sys
+import time
+import urllib.error
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Dict, List, Sequence, Tuple
@@ -152,7 +162,7 @@ class VllmRollout(_Rollout):
                       distributed_executor_backend='external_launcher')
         if args.vllm_max_model_len:
             kwargs['max_model_len'] = args.vllm_max_model_len
-        if args.vllm_enable_sleep_mode:
+        if self._sleep_level():
             kwargs['enable_sleep_mode'] = True
         return kwargs
 
@@ -180,9 +190,36 @@ class VllmRollout(_Rollout):
         encoded = self.template.encode({'messages': row['messages'], 'tools': row.get('tools')}, for_inference=True)
         return list(encoded['input_ids'])
 
+    optimizer = None  # the trainer's, for --offload_optimizer (OnlineTrainer.generate sets it)
+
+    def _sleep_level(self) -> int:
+        return getattr(self.args, 'sleep_level', 0) or (1 if getattr(self.args, 'vllm_enable_sleep_mode', False) else 0)
+
+    @contextlib.contextmanager
+    def offloaded(self):
+        """--offload_model / --offload_optimizer: policy and optimizer state on CPU while vLLM generates."""
+        import torch
+        device = next(self.model.parameters()).device
+        moved = []
+        if getattr(self.args, 'offload_model', False):
+            self.model.to('cpu')
+        if getattr(self.args, 'offload_optimizer', False) and self.optimizer is not None:
+            for state in self.optimizer.state.values():
+                for key, value in state.items():
+                    if isinstance(value, torch.Tensor) and value.device != torch.device('cpu'):
+                        moved.append((state, key, value.device))
+                        state[key] = value.to('cpu')
+        try:
+            yield
+        finally:
+            if getattr(self.args, 'offload_model', False):
+                self.model.to(device)
+            for state, key, original in moved:
+                state[key] = state[key].to(original)
+
     def sync_weights(self) -> None:
         llm = self._get_llm()
-        if getattr(self.args, 'vllm_enable_sleep_mode', False):
+        if self._sleep_level():
             llm.wake_up()
         vllm_model = llm.llm_engine.model_executor.driver_worker.model_runner.model
         vllm_model.load_weights(policy_weights(self.model))
@@ -203,9 +240,10 @@ class VllmRollout(_Rollout):
                                       stop=list(self.template.stop_words), stop_token_ids=stop_ids, logprobs=0,
                                       skip_special_tokens=True)
                   for index in range(len(rows))]
-        outputs = self.llm.generate(prompts, params, use_tqdm=False)
-        if getattr(args, 'vllm_enable_sleep_mode', False):
-            self.llm.sleep(level=1)
+        with self.offloaded():
+            outputs = self.llm.generate(prompts, params, use_tqdm=False)
+        if self._sleep_level():
+            self.llm.sleep(level=self._sleep_level())
         return [[Completion(list(out.token_ids), out.text, 'length' if out.finish_reason == 'length' else 'stop')
                  for out in result.outputs] for result in outputs]
 
@@ -213,7 +251,64 @@ class VllmRollout(_Rollout):
         self.llm = None  # vLLM frees the engine with its last reference
 
 
+class ServerRollout(_Rollout):
+    """Completions from a `swift rollout` server (--use_vllm true --vllm_mode server), weights pushed first."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.url = f'http://{self.args.vllm_server_host}:{self.args.vllm_server_port}'
+        self._wait_until_up()
+
+    def _post(self, route: str, data: bytes, content_type: str):
+        request = urllib.request.Request(self.url + route, data=data, headers={'Content-Type': content_type})
+        try:
+            with urllib.request.urlopen(request, timeout=self.args.vllm_server_timeout) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as e:
+            detail = e.read().decode(errors='replace')
+            raise SwiftError(f'rollout server {self.url}{route}: HTTP {e.code}: {detail}') from None
+        except OSError as e:
+            raise SwiftError(f'rollout server {self.url}{route}: {e}') from None
+
+    def _wait_until_up(self) -> None:
+        deadline = time.monotonic() + self.args.vllm_server_timeout
+        while True:
+            try:
+                with urllib.request.urlopen(self.url + '/health/', timeout=5):
+                    return
+            except OSError as e:
+                if time.monotonic() > deadline:
+                    raise SwiftError(f'no rollout server at {self.url} after {self.args.vllm_server_timeout:.0f} s '
+                                     f'({e}): start one with `swift rollout --model ... --port '
+                                     f'{self.args.vllm_server_port}`, or check --vllm_server_host/--vllm_server_port')
+                time.sleep(1)
+
+    def sync_weights(self) -> None:
+        """The policy's current weights (LoRA merged, base-model names) into the server's model."""
+        from safetensors.torch import save
+        weights = {name: tensor.detach().contiguous().cpu() for name, tensor in policy_weights(self.model)}
+        self._post('/update_weights/', save(weights), 'application/octet-stream')
+
+    def generate(self, rows: Sequence[Dict[str, Any]], n: int, seed: int) -> List[List[Completion]]:
+        """n completions per row; prompt `index` gets seed + 1000 × index (as PtRollout; the server applies it)."""
+        args = self.args
+        self.sync_weights()
+        body = {'infer_requests': [{'messages': row['messages'], 'tools': row.get('tools')} for row in rows],
+                'request_config': {'max_tokens': args.max_new_tokens, 'temperature': args.temperature,
+                                   'top_p': args.top_p, 'top_k': args.top_k,
+                                   'repetition_penalty': args.repetition_penalty, 'n': n, 'seed': seed,
+                                   'logprobs': True}}
+        responses = self._post('/infer/', json.dumps(body).encode(), 'application/json')
+        return [[Completion(choice['token_ids'], choice['message']['content'] or '', choice['finish_reason'])
+                 for choice in response['choices']] for response in responses]
+
+    def close(self) -> None:
+        pass  # the server outlives the run
+
+
 def make_rollout(model, tokenizer, template, args, max_batch_size: int):
+    if args.use_vllm and getattr(args, 'vllm_mode', 'colocate') == 'server':
+        return ServerRollout(model, tokenizer, template, args, max_batch_size)
     if args.use_vllm:
         if not _vllm_available():
             raise SwiftError('--use_vllm: vLLM is not installed (pip install "swift-llm[vllm]", CUDA GPU needed); '

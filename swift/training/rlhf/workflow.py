@@ -11,7 +11,7 @@ import copy
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 from swift.arguments import RLHFArguments
-from swift.dataset import encode_rows
+from swift.dataset import cached_encoding, encode_rows
 from swift.infer.reward_model import RewardModel, load_seq_cls_model
 from swift.model.loader import get_model_tokenizer
 from swift.tuners import load_adapters, prepare_tuner
@@ -23,6 +23,7 @@ from ..checks import check_train_args
 from ..runner import TrainingRun, TrainResult, python_inputs
 from .base import REF_ADAPTER
 from .data import RowEncoder, add_kl_pairs, collator_for, split_pairs_for_kto
+from .gkd import GKDTrainer, check_same_tokenizer
 from .grpo import GRPOTrainer
 from .kto import KTOTrainer
 from .ppo import PPOTrainer
@@ -34,7 +35,8 @@ from .rollout import make_rollout
 logger = get_logger()
 
 TRAINERS = {'dpo': PreferenceTrainer, 'orpo': PreferenceTrainer, 'simpo': PreferenceTrainer,
-            'cpo': PreferenceTrainer, 'kto': KTOTrainer, 'rm': RewardTrainer, 'ppo': PPOTrainer, 'grpo': GRPOTrainer}
+            'cpo': PreferenceTrainer, 'kto': KTOTrainer, 'rm': RewardTrainer, 'ppo': PPOTrainer, 'grpo': GRPOTrainer,
+            'gkd': GKDTrainer}
 
 
 # ---------------------------------------------------------------- models
@@ -84,6 +86,17 @@ def load_reference(args: RLHFArguments, policy, ref_model=None):
     return reference
 
 
+def load_teacher(args: RLHFArguments, tokenizer, teacher_model=None):
+    """GKD's frozen teacher (--teacher_model, --teacher_adapters merged in); it must share the student's tokenizer."""
+    if teacher_model is None:
+        teacher_model, teacher_tokenizer = get_model_tokenizer(args.teacher_model, **args.model_kwargs())
+        check_same_tokenizer(tokenizer, teacher_tokenizer, args.teacher_model)
+        if args.teacher_adapters:
+            teacher_model = load_adapters(teacher_model, args.teacher_adapters).merge_and_unload()
+    logger.info(f'teacher: {args.teacher_model}')
+    return teacher_model
+
+
 # ---------------------------------------------------------------- data
 
 
@@ -95,8 +108,12 @@ def encode_items(args: RLHFArguments, template, rows) -> List[Dict[str, Any]]:
     encoder_template = copy.copy(template)
     encoder_template.max_length = None  # encode_rows applies max_length to each sequence of an item
     encoder_template.loss_scale = args.loss_scale
-    items, _ = encode_rows(rows, RowEncoder(encoder_template, args.rlhf_type), max_length=args.max_length,
-                           truncation_strategy=args.truncation_strategy, strict=args.strict, locations=locations)
+    encoder = RowEncoder(encoder_template, args.rlhf_type)
+    settings = dict(model=args.model, rlhf_type=args.rlhf_type, max_length=args.max_length,
+                    truncation_strategy=args.truncation_strategy, strict=args.strict)
+    items = cached_encoding(rows, encoder, settings, lambda: encode_rows(
+        rows, encoder, max_length=args.max_length, truncation_strategy=args.truncation_strategy, strict=args.strict,
+        locations=locations, num_proc=args.dataset_num_proc)[0], enabled=args.load_from_cache_file)
     if args.rlhf_type == 'kto' and items:
         add_kl_pairs(items, args.max_length)
     return items
@@ -105,31 +122,38 @@ def encode_items(args: RLHFArguments, template, rows) -> List[Dict[str, Any]]:
 # ---------------------------------------------------------------- what the online trainers need
 
 
-def online_extras(args: RLHFArguments, model, tokenizer, template) -> Dict[str, Any]:
-    """PPO / GRPO: the rollout engine and the rewards; the offline algorithms need nothing more."""
+def online_extras(args: RLHFArguments, model, tokenizer, template, teacher_model=None) -> Dict[str, Any]:
+    """PPO / GRPO: the rollout engine and the rewards; GKD: the rollout engine (on-policy steps) and the teacher;
+    the offline algorithms need nothing more."""
+    if args.rlhf_type == 'gkd':
+        rollout = make_rollout(model, tokenizer, template, args, max_batch_size=args.per_device_train_batch_size)
+        return {'rollout': rollout, 'teacher_model': load_teacher(args, tokenizer, teacher_model)}
     if args.OFFLINE:
         return {}
     sequences = args.per_device_train_batch_size * (args.num_generations if args.rlhf_type == 'grpo' else 1)
     rollout = make_rollout(model, tokenizer, template, args,
                            max_batch_size=max(sequences, args.per_device_eval_batch_size))
-    scorer = RewardModel.load(args.reward_model, args.reward_adapters,
-                              model_kwargs=args.model_kwargs()) if args.reward_model else None
+    scorers = [RewardModel.load(path, args.reward_adapters, model_kwargs=args.model_kwargs())
+               for path in args.reward_model]
     if args.rlhf_type == 'ppo':
-        return {'rollout': rollout, 'reward_model': scorer}
-    functions = get_reward_functions(args.reward_funcs) + ([('reward_model', scorer)] if scorer else [])
+        return {'rollout': rollout, 'reward_model': scorers[0]}
+    # each reward model is one more reward, logged as reward_model (reward_model_2, ... when several)
+    names = ['reward_model' + (f'_{i + 1}' if i else '') for i in range(len(scorers))]
+    functions = get_reward_functions(args.reward_funcs) + list(zip(names, scorers))
     return {'rollout': rollout, 'reward_functions': functions, 'reward_weights': args.reward_weights}
 
 
 def rlhf_main(args: Union[RLHFArguments, Sequence[str], Dict[str, Any], None] = None, *, model=None, tokenizer=None,
-              ref_model=None, rows: Optional[Sequence[dict]] = None, callbacks: Sequence = (),
+              ref_model=None, teacher_model=None, rows: Optional[Sequence[dict]] = None, callbacks: Sequence = (),
               **kwargs) -> TrainResult:
     """Run exactly what `swift rlhf` runs.
 
-    `model` / `tokenizer` / `ref_model` / `rows` let the Python API pass objects (a module, a list of
+    `model` / `tokenizer` / `ref_model` / `teacher_model` / `rows` let the Python API pass objects (a module, a list of
     dicts); `callbacks` adds transformers TrainerCallbacks to the run.
     """
     model = python_inputs(kwargs, model, rows)
     ref_model = python_inputs(kwargs, ref_model, key='ref_model')
+    teacher_model = python_inputs(kwargs, teacher_model, key='teacher_model')
     args = check_train_args(parse_args(RLHFArguments, args, **kwargs))
     run = TrainingRun.start(args)
     model, tokenizer = load_policy(run, model, tokenizer)
@@ -144,4 +168,5 @@ def rlhf_main(args: Union[RLHFArguments, Sequence[str], Dict[str, Any], None] = 
     reference = load_reference(args, model, ref_model)
     return run.train(TRAINERS[args.rlhf_type], model=model, tokenizer=tokenizer, template=template, train=train,
                      val=val, collator=collator_for(args.rlhf_type, tokenizer.pad_token_id), callbacks=callbacks,
-                     rlhf_args=args, ref_model=reference, **online_extras(args, model, tokenizer, template))
+                     rlhf_args=args, ref_model=reference,
+                     **online_extras(args, model, tokenizer, template, teacher_model))

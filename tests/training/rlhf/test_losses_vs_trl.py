@@ -378,3 +378,23 @@ def test_ppo_token_rewards_put_the_score_on_the_last_token():
     rewards = losses.ppo_token_rewards(torch.tensor([2.0, -1.0]), logps, ref, mask, kl_coef=0.1)
     expected = torch.tensor([[-0.05, -0.05, 1.95, 0.0], [-0.05, -0.05, -0.05, -1.05]])
     torch.testing.assert_close(rewards, expected)
+
+
+@pytest.mark.parametrize('beta,temperature', [(0.0, 1.0), (0.5, 1.0), (0.1, 0.9), (1.0, 2.0)])
+def test_gkd_generalized_jsd_matches_trl(beta, temperature):
+    """TRL's GKDTrainer.generalized_jsd_loss (a static method) on the same logits and labels: value and gradients
+    with respect to the student logits; padded and prompt positions (-100) are left out by both."""
+    from trl.experimental.gkd import GKDTrainer
+    generator = torch.Generator().manual_seed(16)
+    student = torch.randn(3, 7, 11, generator=generator, dtype=torch.float64).requires_grad_()
+    teacher = 2 * torch.randn(3, 7, 11, generator=generator, dtype=torch.float64)
+    labels = torch.randint(0, 11, (3, 7), generator=generator)
+    labels[:, :2] = -100  # the prompt
+    labels[1, 5:] = -100  # padding
+    trl_loss = GKDTrainer.generalized_jsd_loss(student, teacher, labels=labels, beta=beta, temperature=temperature)
+    swift_loss = losses.generalized_jsd_loss(student, teacher, labels, beta=beta, temperature=temperature)
+    assert_same(trl_loss, swift_loss, student)
+    assert float(swift_loss) > 0
+    # A student equal to the teacher has nothing to learn.
+    same = losses.generalized_jsd_loss(teacher, teacher, labels, beta=beta, temperature=temperature)
+    assert float(same) == pytest.approx(0.0, abs=1e-9)

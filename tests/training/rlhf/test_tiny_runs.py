@@ -25,7 +25,8 @@ EXPECTED_METRICS = {
     'kto': ('kl', 'rewards/chosen', 'rewards/rejected', 'logps/chosen', 'logps/rejected'),
     'rm': ('rewards/chosen', 'rewards/rejected', 'rewards/margins', 'rewards/accuracies'),
     'grpo': ('reward', 'reward_std', 'kl', 'rewards/accuracy/mean', 'rewards/format/mean',
-             'rewards/reward_model/mean', 'completions/mean_length', 'completions/clipped_ratio'),
+             'rewards/reward_model/mean', 'rewards/reward_model_2/mean', 'completions/mean_length',
+             'completions/clipped_ratio'),
     'ppo': ('reward', 'kl', 'policy_loss', 'value_loss', 'values/mean', 'completions/mean_length'),
 }
 
@@ -157,8 +158,9 @@ def _check_run_dir(checkpoint, rlhf_type, tiny_model_dir):
 
 
 def test_grpo_end_to_end(tiny_model_dir, tmp_path, reward_checkpoint):
+    # two reward models (ms-swift's --reward_model a b), each one more reward
     result = run(tiny_model_dir, tmp_path / 'out', 'grpo', PROMPTS, reward_funcs=['accuracy', 'format'],
-                 reward_model=reward_checkpoint)
+                 reward_model=[reward_checkpoint, reward_checkpoint], scale_rewards='batch')
     checkpoint = _check_run(result, 'grpo', tiny_model_dir)
     _infer_loads(checkpoint)
 
@@ -188,7 +190,8 @@ def test_an_online_step_moves_the_policy_towards_the_better_completions(tiny_mod
     result = run(tiny_model_dir, tmp_path / 'out', rlhf_type, PROMPTS, reward_model=reward_checkpoint, max_steps=1,
                  warmup_ratio=0.0, **extra)
     batch = {key: value.cpu() for key, value in recorded['batch'].items()}
-    rewards = recorded['rewards'].cpu().float()
+    rewards = recorded['rewards']
+    rewards = (rewards[0] if rlhf_type == 'grpo' else rewards).cpu().float()  # GRPO: (total, per function)
     if rlhf_type == 'grpo':
         groups = rewards.view(-1, 4)
         advantages = ((groups - groups.mean(1, keepdim=True)) / (groups.std(1, keepdim=True) + 1e-4)).view(-1)

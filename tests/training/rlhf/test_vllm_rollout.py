@@ -214,3 +214,24 @@ def test_missing_vllm_is_refused(parts, tiny_model_dir, monkeypatch):
     monkeypatch.setitem(sys.modules, 'vllm', None)  # import vllm fails, as when it is not installed
     with pytest.raises(SwiftError, match='vLLM is not installed'):
         make_rollout(parts.model, parts.tokenizer, parts.template, _args(tiny_model_dir), 2)
+
+
+def test_sleep_level_and_offload_model(parts, tiny_model_dir, monkeypatch):
+    """--sleep_level 2 sleeps vLLM at level 2 after each rollout; --offload_model moves the policy to CPU while
+    vLLM generates and back to its device after (here the device is the CPU: the calls are what is checked)."""
+    vllm, calls = fake_vllm(parts.tokenizer, parts.tokenizer.eos_token_id)
+    events = []
+    vllm.LLM.sleep = lambda self, level=1: events.append(('sleep', level))
+    vllm.LLM.wake_up = lambda self, tags=None: events.append(('wake_up', tags))
+    generate = vllm.LLM.generate
+    vllm.LLM.generate = lambda self, *a, **k: events.append('generate') or generate(self, *a, **k)
+    monkeypatch.setitem(sys.modules, 'vllm', vllm)
+    model = parts.model
+    to = type(model).to
+    monkeypatch.setattr(type(model), 'to', lambda self, *a, **k: events.append(('to', str(a[0]))) or to(self, *a, **k))
+    rollout = make_rollout(model, parts.tokenizer, parts.template,
+                           _args(tiny_model_dir, sleep_level=2, offload_model=True, offload_optimizer=True), 2)
+    rollout.optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad])
+    rollout.generate(ROWS[:1], n=1, seed=0)
+    assert calls.llm_kwargs[0]['enable_sleep_mode'] is True
+    assert events == [('wake_up', None), ('to', 'cpu'), 'generate', ('to', 'cpu'), ('sleep', 2)]

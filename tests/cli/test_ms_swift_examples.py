@@ -1,0 +1,156 @@
+"""ms-swift 4 example-style commands (written from its docs and examples/, not copied), the model swapped for the
+tiny one (plus --template smollm2, which the tiny model's tokenizer needs) and the data for a few rows.
+
+Each command either runs (features swift has: a step or two), parses (`--check_args`: valid and resolved as
+ms-swift means it), or is refused with the refusal table's message (swift/arguments/unsupported.py). As features
+land, a command moves from REFUSED to PARSES or RUNS.
+"""
+import json
+import shlex
+from pathlib import Path
+
+import pytest
+
+from swift.cli.main import main as swift
+
+ROW = {'messages': [{'role': 'user', 'content': 'What is 2 plus 2?'}, {'role': 'assistant', 'content': '4.'}]}
+
+
+@pytest.fixture(scope='module')
+def files(tmp_path_factory, tiny_model_dir):
+    root = tmp_path_factory.mktemp('ms-swift-examples')
+    rows = [{'messages': [{'role': 'user', 'content': f'What is {i} plus {i}?'},
+                          {'role': 'assistant', 'content': f'{i} plus {i} is {2 * i}.'}]} for i in range(9)]
+    pairs = [{**row, 'rejected_response': 'I do not know.'} for row in rows[:4]]
+    prompts = [{'messages': row['messages'][:1], 'solution': str(2 * i)} for i, row in enumerate(rows[:4])]
+    texts = [{'text': 'The quick brown fox jumps over the lazy dog. ' * 6} for _ in range(2)]
+    for name, data in (('data.jsonl', rows), ('pairs.jsonl', pairs), ('prompts.jsonl', prompts),
+                       ('text.jsonl', texts)):
+        (root / name).write_text(''.join(json.dumps(r) + '\n' for r in data))
+    (root / 'system.txt').write_text('You are a careful assistant.\nAnswer briefly.')
+    return {'model': str(tiny_model_dir), 'data': str(root / 'data.jsonl'), 'pairs': str(root / 'pairs.jsonl'),
+            'prompts': str(root / 'prompts.jsonl'), 'text': str(root / 'text.jsonl'),
+            'system': str(root / 'system.txt'), 'out': str(root / 'output')}
+
+
+def run(command: str, files, capsys, monkeypatch, env=None):
+    for name, value in (env or {}).items():
+        monkeypatch.setenv(name, value)
+    capsys.readouterr()
+    code = swift(shlex.split(command.format(**files)))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+TINY = '--model {model} --template smollm2 --torch_dtype float32 --report_to none'
+
+PARSES = {
+    'sft, hub revision and flash attention spelled as ms-swift': (
+        f'sft {TINY} --model_revision master --dataset {{data}} --attn_impl flash_attn --use_hf true '
+        "--lr_scheduler_type cosine_with_min_lr --lr_scheduler_kwargs '{{\"min_lr\": 1e-6}}' --adam_beta2 0.95 "
+        '--warmup_ratio 0.05 --gradient_checkpointing true --save_strategy epoch --optim adamw_torch_fused',
+        {'attn_impl': 'flash_attention_2', 'revision': 'master', 'lr_scheduler_kwargs': {'min_lr': 1e-6}}),
+    'grpo with two reward models and batch-scaled rewards': (
+        'rlhf --rlhf_type grpo --model {model} --dataset {prompts} --reward_funcs accuracy format '
+        '--reward_model {model} {model} --reward_weights 1 1 0.5 0.5 --num_generations 4 --scale_rewards batch '
+        '--max_completion_length 64 --temperature 0.9 --beta 0.04',
+        {'scale_rewards': 'batch', 'max_new_tokens': 64}),
+    'deploy with the pt backend and prompt truncation': (
+        'deploy --model {model} --infer_backend pt --served_model_name tiny --port 8000 --max_new_tokens 64 '
+        '--truncation_strategy left --max_length 1024',
+        {'infer_backend': 'transformers', 'truncation_strategy': 'left'}),
+    'infer with a system prompt file': (
+        'infer --model {model} --infer_backend transformers --system {system} --stream true --temperature 0',
+        {'system': 'You are a careful assistant.\nAnswer briefly.'}),
+    'full sft with ms-swift trainer flags': (
+        f'sft {TINY} --tuner_type full --dataset {{data}} --max_steps 1 --optim adamw_torch --lr_scheduler_type '
+        'constant --gradient_checkpointing true --attn_impl sdpa --neftune_noise_alpha 5 --dataloader_drop_last true '
+        '--save_only_model true --output_dir {out}/full --eval_strategy no --dataset_num_proc 2',
+        {'optim': 'adamw_torch', 'neftune_noise_alpha': 5.0, 'dataloader_drop_last': True}),
+    'dpo': (f'rlhf --rlhf_type dpo {TINY} --dataset {{pairs}} --beta 0.1 --max_steps 1 --rpo_alpha 0.1', None),
+    'rejection sampling': (
+        'sample --model {model} --dataset {prompts} --sampler_type sample --num_return_sequences 4 '
+        '--orm_model accuracy --n_best_to_keep 2', {'num_return_sequences': 4, 'n_best_to_keep': 2}),
+    'pt with split truncation': (
+        'pt --model {model} --dataset {text} --max_length 32 --truncation_strategy split',
+        None),
+}
+
+REFUSED = {
+    'deepspeed': (f'sft {TINY} --dataset {{data}} --deepspeed zero2', None,
+                  '--deepspeed is not supported yet (distributed training: see docs/distributed.md)'),
+    'fsdp': (f"sft {TINY} --dataset {{data}} --fsdp 'full_shard auto_wrap'", None,
+             '--fsdp is not supported yet (distributed training'),
+    'grpo on a vLLM colocate engine': (
+        'rlhf --rlhf_type grpo --model {model} --dataset {prompts} --reward_funcs accuracy --use_vllm true '
+        '--vllm_mode colocate', None, '--use_vllm: vLLM is not installed'),
+    'sequence classification': (f'sft {TINY} --dataset {{data}} --task_type seq_cls --num_labels 2', None,
+                                '--task_type is not supported yet (task types'),
+    'agent template': (f'sft {TINY} --dataset {{data}} --agent_template hermes', None,
+                       '--agent_template is not supported yet (tool calling'),
+    'streaming without max_steps': (f'sft {TINY} --dataset {{data}} --streaming true', None,
+                                    '--streaming: the stream has no length, so pass --max_steps'),
+    'cached dataset': (f'sft {TINY} --cached_dataset {{out}}/cached', None, '--cached_dataset is not supported yet'),
+    'vLLM deploy flags': ('deploy --model {model} --infer_backend vllm --vllm_max_model_len 4096', None,
+                          "--engine_kwargs '{\"<option without vllm_>\": value}'"),
+    'data-parallel infer': ('infer --model {model} --val_dataset {data}', {'NPROC_PER_NODE': '2'},
+                            'NPROC_PER_NODE with swift infer is not supported yet'),
+    'multimodal pixels': (f'sft {TINY} --dataset {{data}}', {'MAX_PIXELS': '1003520'},
+                          'the environment variable MAX_PIXELS is not supported yet (multimodal models'),
+    'ollama export': ('export --model {model} --to_ollama true', None, '--to_ollama is not supported yet'),
+    'liger on CPU': (f'sft {TINY} --dataset {{data}} --use_liger_kernel true --check_args', None,
+                     '--use_liger_kernel needs the liger-kernel package'),
+}
+
+
+@pytest.mark.parametrize('name', list(PARSES))
+def test_parses_as_ms_swift_means_it(name, files, capsys, monkeypatch):
+    command, expected = PARSES[name]
+    code, out, err = run(command + ' --check_args', files, capsys, monkeypatch)
+    assert code == 0, err
+    resolved = json.loads(out)
+    for key, value in (expected or {}).items():
+        assert resolved[key] == value, key
+
+
+@pytest.mark.parametrize('name', list(REFUSED))
+def test_refused_with_the_reason(name, files, capsys, monkeypatch):
+    command, env, message = REFUSED[name]
+    code, out, err = run(command, files, capsys, monkeypatch, env)
+    assert code != 0 and message in err, err
+    assert 'Did you mean' not in err
+
+
+def test_train_then_infer_on_its_validation_split_then_merge(files, capsys, monkeypatch, tmp_path):
+    """sft (LoRA, ms-swift's usual flags) → infer --load_data_args on the run's validation rows → export merge."""
+    monkeypatch.setenv('SWIFT_CACHE', str(tmp_path / 'cache'))
+    code, out, err = run(
+        f'sft {TINY} --tuner_type lora --dataset {{data}}#6 --num_train_epochs 1 --per_device_train_batch_size 1 '
+        '--learning_rate 1e-4 --lora_rank 8 --lora_alpha 32 --target_modules all-linear '
+        '--gradient_accumulation_steps 2 --eval_steps 1 --save_steps 1 --save_total_limit 2 --logging_steps 1 '
+        '--max_length 2048 --output_dir {out}/lora --system "You are a helpful assistant." --warmup_ratio 0.05 '
+        '--dataloader_num_workers 0 --dataset_num_proc 2 --split_dataset_ratio 0.34 --load_from_cache_file true '
+        '--eval_strategy steps --save_strategy steps --data_seed 7 --dataset_shuffle true --max_steps 1',
+        files, capsys, monkeypatch)
+    assert code == 0, err
+    checkpoint = out.split('last_checkpoint: ')[1].split()[0]
+    assert list((tmp_path / 'cache' / 'encoded').glob('*.json'))  # --load_from_cache_file wrote the encoded rows
+    result = tmp_path / 'val.jsonl'
+    code, out, err = run(f'infer --adapters {checkpoint} --load_data_args true --infer_backend transformers '
+                         f'--max_new_tokens 2 --temperature 0 --result_path {result}', files, capsys, monkeypatch)
+    assert code == 0, err
+    answered = [json.loads(line) for line in result.read_text().splitlines()]
+    from swift.dataset import load_datasets
+    split = load_datasets([files['data'] + '#6'], split_dataset_ratio=0.34, seed=7, shuffle=True, log=False)
+    assert [a['labels'] for a in answered] == [row['messages'][-1]['content'] for row in split.val]
+    code, out, err = run(f'export --adapters {checkpoint} --merge_lora true --output_dir {tmp_path}/merged', files,
+                         capsys, monkeypatch)
+    assert code == 0, err
+    assert (tmp_path / 'merged' / 'config.json').is_file()
+
+
+def test_pt_runs_a_step_with_split_truncation(files, capsys, monkeypatch):
+    code, out, err = run('pt --model {model} --torch_dtype float32 --report_to none --dataset {text} --max_length 32 '
+                         '--truncation_strategy split --max_steps 1 --output_dir {out}/pt', files, capsys, monkeypatch)
+    assert code == 0, err
+    assert Path(out.split('last_checkpoint: ')[1].split()[0]).name == 'checkpoint-1'

@@ -1,0 +1,84 @@
+"""ms-swift's trainer flags reach the transformers Trainer and change what it does (not accepted and ignored)."""
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import TrainerCallback
+
+from swift.arguments import SftArguments
+from swift.training.runner import use_router_aux_loss
+from swift.training.sft import sft_main
+from swift.utils import SwiftError
+from swift.utils.args import parse_args
+from tests.training.test_sft import ROWS, common_args
+
+
+class Capture(TrainerCallback):
+
+    def on_train_begin(self, args, state, control, optimizer=None, model=None, train_dataloader=None, **kwargs):
+        self.args, self.optimizer, self.model = args, optimizer, model
+        self.batches = len(train_dataloader) if train_dataloader is not None else None
+        base = getattr(model, 'get_base_model', lambda: model)()
+        self.neftune = getattr(base.get_input_embeddings(), 'neftune_noise_alpha', None)
+
+
+@pytest.fixture()
+def data_file(tmp_path):
+    path = tmp_path / 'train.jsonl'
+    path.write_text(''.join(json.dumps(r) + '\n' for r in ROWS[:7]))
+    return path
+
+
+def test_trainer_flags_change_the_run(tiny_model_dir, data_file, tmp_path):
+    capture = Capture()
+    result = sft_main(common_args(
+        tiny_model_dir, data_file, tmp_path / 'out', max_steps=-1, num_train_epochs=1, report_to=['none'],
+        per_device_train_batch_size=2, dataloader_drop_last=True, optim='sgd', lr_scheduler_type='constant',
+        neftune_noise_alpha=5.0, save_strategy='epoch', split_dataset_ratio=0.3, eval_strategy='epoch',
+        adam_beta2=0.9), callbacks=[capture])
+    args = capture.args
+    assert isinstance(capture.optimizer.optimizer if hasattr(capture.optimizer, 'optimizer') else capture.optimizer,
+                      torch.optim.SGD)
+    assert (args.save_strategy, args.eval_strategy, args.lr_scheduler_type) == ('epoch', 'epoch', 'constant')
+    assert capture.batches == 2  # 5 training rows in batches of 2: the last one dropped
+    assert capture.neftune == 5.0  # transformers' NEFTune hook on the input embeddings
+    assert args.gradient_checkpointing is False  # the default on CPU (on GPUs: true, as ms-swift)
+    records = [json.loads(line) for line in (Path(result.output_dir) / 'logging.jsonl').read_text().splitlines()]
+    assert [r['global_step'] for r in records if 'eval_loss' in r] == [2]  # once, at the epoch's end
+    assert [p.name for p in Path(result.output_dir).glob('checkpoint-*')] == ['checkpoint-2']
+    saved = json.loads((Path(result.output_dir) / 'args.json').read_text())
+    assert saved['optim'] == 'sgd' and saved['gradient_checkpointing'] is False
+
+
+def test_liger_kernel_refused_where_it_cannot_run(tiny_model_dir, data_file, tmp_path):
+    with pytest.raises(SwiftError, match='--use_liger_kernel'):
+        sft_main(common_args(tiny_model_dir, data_file, tmp_path / 'out', use_liger_kernel=True, report_to=['none']))
+
+
+def test_router_aux_loss_is_added_for_moe_models_only(tiny_model_dir):
+    from transformers import AutoModelForCausalLM, Qwen3MoeConfig
+    config = Qwen3MoeConfig(vocab_size=64, hidden_size=16, intermediate_size=32, moe_intermediate_size=8,
+                            num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1, num_experts=4,
+                            num_experts_per_tok=2, head_dim=8)
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(config)
+    ids = torch.randint(0, 64, (1, 8))
+    plain = model(input_ids=ids, labels=ids).loss
+    use_router_aux_loss(model, 0.5)
+    output = model(input_ids=ids, labels=ids)
+    assert output.aux_loss is not None
+    assert float(output.loss) == pytest.approx(float(plain + 0.5 * output.aux_loss), rel=1e-5)
+    dense = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    with pytest.raises(SwiftError, match='--router_aux_loss_coef is for mixture-of-experts models'):
+        use_router_aux_loss(dense, 0.01)
+
+
+def test_strategies_checked_when_parsed():
+    base = ['--model', 'm', '--dataset', 'd']
+    with pytest.raises(SwiftError, match='--save_strategy must be one of no, steps, epoch'):
+        parse_args(SftArguments, base + ['--save_strategy', 'sometimes'])
+    with pytest.raises(SwiftError, match='--eval_strategy must be one of'):
+        parse_args(SftArguments, base + ['--eval_strategy', 'step'])
+    args = parse_args(SftArguments, base)
+    assert (args.warmup_ratio, args.adam_beta2, args.gradient_checkpointing) == (0.05, 0.95, None)
