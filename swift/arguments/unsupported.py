@@ -27,7 +27,6 @@ SGLANG = 'SGLang options as flags: see docs/infer.md'
 LMDEPLOY = 'LMDeploy options as flags: see docs/infer.md'
 TUNER = 'this tuner: docs/tuners.md lists the tuners swift has'
 HUB_UPLOAD = 'uploading to a hub: see docs/compat.md'
-WEB_UI = 'swift web-ui and swift app: see docs/compat.md'
 EXPORT = 'quantized and converted export (GPTQ, AWQ, BNB, Ollama, Megatron): see docs/export.md'
 MODEL_LOADING = 'this model-loading option: see docs/compat.md'
 DATA = 'this data option: docs/datasets.md lists the data options swift has'
@@ -96,8 +95,6 @@ _GROUPS: List[Tuple[str, Optional[str], str]] = [
      'trainable_parameters_regex'),
     (HUB_UPLOAD, 'upload the checkpoint directory with `huggingface-cli upload` or `modelscope upload`',
      'push_to_hub hub_model_id hub_private_repo hub_token commit_message'),
-    (WEB_UI, 'swift deploy serves an OpenAI-compatible API that any chat UI can use',
-     'server_name server_port share lang base_url studio_title'),
     (EXPORT, 'swift export --merge_lora true, then quantize the merged model with its own tool',
      'quant_n_samples quant_batch_size group_size to_ollama to_mcore to_hf mcore_model mcore_adapter thread_count '
      'offload_bridge test_convert_precision test_convert_dtype exist_ok template_mode hqq_axis'),
@@ -152,8 +149,6 @@ UNSUPPORTED_ENV: Dict[str, Tuple[str, Optional[str], Optional[Tuple[str, ...]]]]
 
 # ms-swift commands swift does not have: the CLI answers with the reason instead of "unknown command"
 UNSUPPORTED_COMMANDS: Dict[str, Tuple[str, Optional[str]]] = {
-    'web-ui': (WEB_UI, 'swift deploy, with any OpenAI-compatible chat UI'),
-    'app': (WEB_UI, 'swift deploy, with any OpenAI-compatible chat UI'),
     'merge-lora': ('this command name', 'swift export --adapters checkpoint-N --merge_lora true'),
 }
 ENGINE_PREFIXES = {'vllm_': VLLM, 'sglang_': SGLANG, 'lmdeploy_': LMDEPLOY}

@@ -26,7 +26,9 @@ COMMANDS = {
     'export': ('swift.cli.export', 'merge LoRA, quantize, export'),
     'rollout': ('swift.cli.rollout', 'serve a model for swift rlhf rollouts (--vllm_mode server), weights synced'),
     'sample': ('swift.cli.sample', 'rejection sampling / distillation into a dataset for swift sft'),
-    'web-ui': ('swift.cli.web_ui', 'the web UI'),
+    'web-ui': ('swift.cli.web_ui', 'the web UI: a form per stage, jobs with live curves, chat'),
+    'app': ('swift.cli.app', 'a chat page for one model (local engine or OpenAI-compatible server)'),
+    'menu': ('swift.cli.menu', 'the one-click flow in a terminal: download, train, chat, eval, export, deploy'),
 }
 
 

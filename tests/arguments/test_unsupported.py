@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from swift.arguments import COMMAND_ARGUMENTS, RLHF_ARGUMENT_CLASSES, InferArguments, SftArguments
+from swift.arguments.ui import AppArguments, MenuArguments, WebUIArguments
 from swift.arguments.unsupported import UNSUPPORTED_ENV, UNSUPPORTED_FLAGS, unsupported_env_messages
 from swift.utils import SwiftError
 from swift.utils.args import aliases, argument_fields, parse_args, same_meaning_names
@@ -16,7 +17,8 @@ BASE = ['--model', 'm', '--dataset', 'd.jsonl']
 
 def _every_option():
     names = set()
-    for cls in [*COMMAND_ARGUMENTS.values(), *RLHF_ARGUMENT_CLASSES.values()]:
+    pages = [WebUIArguments, AppArguments, MenuArguments]  # swift web-ui / app / menu
+    for cls in [*COMMAND_ARGUMENTS.values(), *RLHF_ARGUMENT_CLASSES.values(), *pages]:
         names |= set(argument_fields(cls)) | set(aliases(cls))
     return names
 
