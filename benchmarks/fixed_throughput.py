@@ -80,6 +80,7 @@ def run_fixed(engine, args) -> Dict[str, Dict[str, float]]:
         f'engine {n}': lambda: _engine(engine, messages, max_tokens, concurrent=True),
     }
     _engine(engine, messages[:1], 4, concurrent=False)  # warm-up: the engine's thread, allocator, first shapes
+    kv_peak = _watch_kv_bytes(engine)
     best: Dict[str, Dict[str, float]] = {}
     for round_index in range(args.rounds):
         names = list(methods) if round_index % 2 == 0 else list(reversed(methods))
@@ -95,7 +96,7 @@ def run_fixed(engine, args) -> Dict[str, Dict[str, float]]:
         print(f'  {engine_name:<11} {e["tok_s"]:8.1f} tok/s vs {base} {g["tok_s"]:8.1f}: '
               f'{e["tok_s"] / g["tok_s"]:.2f}x wall, {e["tok_cpu_s"] / g["tok_cpu_s"]:.2f}x per CPU-second', flush=True)
     best.update(_time_to_first_token(engine, args))
-    best['kv_cache_mib'] = _kv_memory(engine, messages, prompts, max_tokens)
+    best['kv_cache_mib'] = _kv_memory(engine, kv_peak[0], prompts, max_tokens)
     _other_engines(prompts, single, max_tokens, args)
     return best
 
@@ -125,11 +126,9 @@ def _time_to_first_token(engine, args) -> Dict[str, Dict[str, float]]:
     return {'ttft': {'engine_s': min(ours), 'generate_s': min(gen), 'prompt_tokens': len(ids)}}
 
 
-def _kv_memory(engine, messages, prompts: List[List[int]], max_tokens: int) -> Dict[str, float]:
-    """KV bytes: the engine's batch buffers at their peak in a batch-N run, and what generate's DynamicCache
-    holds at the end of the same batch (N rows x (longest prompt + max_tokens) columns)."""
-    kv = engine._kv
-    peak = [0]
+def _watch_kv_bytes(engine) -> List[int]:
+    """[peak bytes of the engine's batch KV buffers], updated after every decoding step from now on."""
+    kv, peak = engine._kv, [0]
     original = kv.commit_column
 
     def commit_and_measure():
@@ -137,16 +136,18 @@ def _kv_memory(engine, messages, prompts: List[List[int]], max_tokens: int) -> D
         peak[0] = max(peak[0], sum(t.numel() * t.element_size() for t in kv.keys + kv.values if t is not None))
 
     kv.commit_column = commit_and_measure
-    try:
-        _engine(engine, messages, max_tokens, concurrent=True)
-    finally:
-        del kv.commit_column
+    return peak
+
+
+def _kv_memory(engine, peak: int, prompts: List[List[int]], max_tokens: int) -> Dict[str, float]:
+    """KV bytes: the engine's batch buffers at their peak over the runs above, and what generate's DynamicCache
+    holds at the end of the batch-N run (N rows x (longest prompt + max_tokens) columns)."""
     config = engine.model.config
     heads = getattr(config, 'num_key_value_heads', config.num_attention_heads)
     head_dim = getattr(config, 'head_dim', None) or config.hidden_size // config.num_attention_heads
     per_token = 2 * config.num_hidden_layers * heads * head_dim * engine.model.dtype.itemsize
     generate_bytes = len(prompts) * (max(len(p) for p in prompts) + max_tokens) * per_token
-    result = {'engine_batch_mib': peak[0] / 2**20, 'generate_mib': generate_bytes / 2**20,
+    result = {'engine_batch_mib': peak / 2**20, 'generate_mib': generate_bytes / 2**20,
               'prefix_cache_mib': engine.prefix_cache.nbytes / 2**20}
     print(f'KV cache at batch {len(prompts)}: engine buffers peak {result["engine_batch_mib"]:.0f} MiB '
           f'(+ prefix cache {result["prefix_cache_mib"]:.0f} MiB, bounded by prefix_cache_mb), '
