@@ -168,7 +168,8 @@ def _other_engines(prompts, single, max_tokens: int, args) -> None:
         for name, batch in (('vllm b1', single), (f'vllm {len(prompts)}', prompts)):
             start = time.perf_counter()
             if name == 'vllm b1':
-                tokens = sum(len(llm.generate([{'prompt_token_ids': p}], params)[0].outputs[0].token_ids) for p in batch)
+                tokens = sum(len(llm.generate([{'prompt_token_ids': p}], params)[0].outputs[0].token_ids)
+                             for p in batch)
             else:
                 tokens = sum(len(o.outputs[0].token_ids) for o in llm.generate(
                     [{'prompt_token_ids': p} for p in batch], params))

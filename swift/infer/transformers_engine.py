@@ -97,7 +97,8 @@ class TransformersEngine(InferEngine):
         if max_batch_size < 1:
             raise SwiftError(f'max_batch_size must be >= 1, got {max_batch_size}')
         if not isinstance(prefix_cache_mb, (int, float)) or prefix_cache_mb < 0:
-            raise SwiftError(f'prefix_cache_mb must be a number >= 0 (0 turns prefix caching off), got {prefix_cache_mb!r}')
+            raise SwiftError(f'prefix_cache_mb must be a number >= 0 (0 turns prefix caching off), '
+                             f'got {prefix_cache_mb!r}')
         model = self._with_adapters(model, adapters, merge_lora)
         self.model = model.eval()
         self.tokenizer = tokenizer

@@ -1,8 +1,8 @@
 """The request bodies the server accepts (pydantic), and their translation into engine requests.
 
 Fields follow the OpenAI API. Extensions, as vLLM and ms-swift accept them: `top_k`,
-`repetition_penalty`, `ignore_eos`. Fields a client may send that change nothing here (`user`, `metadata`, ...)
-are accepted and ignored; any other unknown field is a 400 naming it, so a client never believes
+`repetition_penalty`, `ignore_eos`. Fields a client may send that change nothing here (`user`,
+`metadata`, ...) are accepted and ignored; any other unknown field is a 400 naming it, so a client never believes
 a setting took effect when it did not. Omitted sampling fields take the server's defaults
 (`swift deploy --max_new_tokens/--temperature/...`).
 """
