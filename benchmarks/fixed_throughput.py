@@ -64,14 +64,17 @@ def _timed(fn) -> Dict[str, float]:
     return {'tokens': tokens, 'tok_s': tokens / wall, 'tok_cpu_s': tokens / cpu}
 
 
-def run_fixed(engine, args) -> Dict[str, Dict[str, float]]:
-    model, pad = engine.model, engine.tokenizer.pad_token_id
+def run_fixed(engine, args, generate_model=None) -> Dict[str, Dict[str, float]]:
+    """generate_model: what `generate` runs on (default: the engine's own model)."""
+    model = generate_model if generate_model is not None else engine.model
+    pad = engine.tokenizer.pad_token_id
     n, max_tokens = args.requests, args.max_tokens
     from swift.infer import InferRequest
     messages = _messages(n)
     prompts = [engine._encode(InferRequest(m)) for m in messages]  # the ids generate gets: the engine's own
     single = prompts[:args.batch1_requests]
-    print(f'\n== fixed-length workload: {max_tokens} new tokens per request (EOS ignored), {args.dtype}, '
+    print(f'\n== fixed-length workload: {max_tokens} new tokens per request (EOS ignored), '
+          f'engine {engine.model.dtype}, generate {model.dtype}, '
           f'batch 1 on {len(single)} prompts, batch {n} on {n} prompts, {args.rounds} rounds', flush=True)
     methods = {
         'generate b1': lambda: sum(_generate(model, [p], max_tokens, pad) for p in single),
@@ -95,13 +98,13 @@ def run_fixed(engine, args) -> Dict[str, Dict[str, float]]:
         e, g = best[engine_name], best[base]
         print(f'  {engine_name:<11} {e["tok_s"]:8.1f} tok/s vs {base} {g["tok_s"]:8.1f}: '
               f'{e["tok_s"] / g["tok_s"]:.2f}x wall, {e["tok_cpu_s"] / g["tok_cpu_s"]:.2f}x per CPU-second', flush=True)
-    best.update(_time_to_first_token(engine, args))
-    best['kv_cache_mib'] = _kv_memory(engine, kv_peak[0], prompts, max_tokens)
+    best.update(_time_to_first_token(engine, model, args))
+    best['kv_cache_mib'] = _kv_memory(engine, model, kv_peak[0], prompts, max_tokens)
     _other_engines(prompts, single, max_tokens, args)
     return best
 
 
-def _time_to_first_token(engine, args) -> Dict[str, Dict[str, float]]:
+def _time_to_first_token(engine, model, args) -> Dict[str, Dict[str, float]]:
     """A ~500-token prompt: the engine's time until its first token against generate's prefill + first token."""
     import torch
     from swift.infer import InferRequest, RequestConfig
@@ -113,7 +116,7 @@ def _time_to_first_token(engine, args) -> Dict[str, Dict[str, float]]:
     for _ in range(max(2, args.rounds)):
         start = time.perf_counter()
         with torch.inference_mode():
-            engine.model.generate(torch.tensor([ids]), max_new_tokens=1, do_sample=False,
+            model.generate(torch.tensor([ids]), max_new_tokens=1, do_sample=False,
                                   pad_token_id=engine.tokenizer.pad_token_id)
         gen.append(time.perf_counter() - start)
         engine.prefix_cache.clear()
@@ -139,13 +142,13 @@ def _watch_kv_bytes(engine) -> List[int]:
     return peak
 
 
-def _kv_memory(engine, peak: int, prompts: List[List[int]], max_tokens: int) -> Dict[str, float]:
+def _kv_memory(engine, model, peak: int, prompts: List[List[int]], max_tokens: int) -> Dict[str, float]:
     """KV bytes: the engine's batch buffers at their peak over the runs above, and what generate's DynamicCache
     holds at the end of the batch-N run (N rows x (longest prompt + max_tokens) columns)."""
-    config = engine.model.config
+    config = model.config
     heads = getattr(config, 'num_key_value_heads', config.num_attention_heads)
     head_dim = getattr(config, 'head_dim', None) or config.hidden_size // config.num_attention_heads
-    per_token = 2 * config.num_hidden_layers * heads * head_dim * engine.model.dtype.itemsize
+    per_token = 2 * config.num_hidden_layers * heads * head_dim * model.dtype.itemsize
     generate_bytes = len(prompts) * (max(len(p) for p in prompts) + max_tokens) * per_token
     result = {'engine_batch_mib': peak / 2**20, 'generate_mib': generate_bytes / 2**20,
               'prefix_cache_mib': engine.prefix_cache.nbytes / 2**20}

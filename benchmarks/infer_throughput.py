@@ -208,6 +208,8 @@ def main() -> None:
     parser.add_argument('--rounds', type=int, default=2, help='fixed workload: alternating rounds (best is kept)')
     parser.add_argument('--batch1_requests', type=int, default=2, help='fixed workload: prompts run at batch 1')
     parser.add_argument('--dtype', default='float32', help='torch dtype of the model (both generate and engine)')
+    parser.add_argument('--generate_dtype', help='fixed workload: run generate in this dtype instead (e.g. the engine '
+                        'in bfloat16 against generate in float32, in the same run)')
     parser.add_argument('--skip_deploy', action='store_true')
     parser.add_argument('--json', help='also write the results here')
     args = parser.parse_args()
@@ -223,7 +225,10 @@ def main() -> None:
     from benchmarks.fixed_throughput import machine_line, run_fixed
     print(machine_line(args), flush=True)
     if 'fixed' in args.workloads:
-        run_fixed(engine, args)
+        generate_model = model
+        if args.generate_dtype and args.generate_dtype != args.dtype:
+            generate_model = PtEngine('smollm2-135m-instruct', torch_dtype=args.generate_dtype, max_batch_size=1).model
+        run_fixed(engine, args, generate_model)
     if 'mixed' not in args.workloads:
         engine.close()
         return
