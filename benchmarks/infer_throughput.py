@@ -1,4 +1,11 @@
-"""Inference throughput on the embedded SmolLM2-135M-Instruct (fp32, greedy), three ways in one run:
+"""Inference throughput on the embedded SmolLM2-135M-Instruct (greedy; --dtype float32 by default).
+
+Part one, the fixed-length workload (fixed_throughput.py): every request generates exactly
+--max_tokens tokens (EOS ignored), HF `generate` at batch 1 and static batch N against PtEngine
+one request at a time and N concurrent requests, in alternating rounds; then time to first token
+for a ~500-token prompt and the KV cache memory. vLLM runs on the same prompts when importable.
+
+Part two, the mixed-length workload, three ways in one run:
 
   sequential   model.generate, one request at a time
   static       model.generate on all requests at once, left-padded to the longest prompt
@@ -6,10 +13,11 @@
 
     .venv/bin/python benchmarks/infer_throughput.py [--requests 32] [--max_tokens 128] [--threads 2]
     .venv/bin/python benchmarks/infer_throughput.py --quick        # 8 requests, 32 tokens: a smoke run
+    .venv/bin/python benchmarks/infer_throughput.py --workloads fixed --rounds 3
 
 All requests arrive at t=0; a request's latency is the time until its answer is complete. Printed
 per method: output tokens/s (generated tokens up to and including EOS, no padding) and p50/p95
-latency, then the engine's speed-up. Part two drives `swift deploy` with concurrent streaming
+latency, then the engine's speed-up. Part three drives `swift deploy` with concurrent streaming
 clients (tokens/s and time to first token).
 """
 import argparse
@@ -144,7 +152,7 @@ def bench_deploy(args) -> None:
         s.bind(('127.0.0.1', 0))
         port = s.getsockname()[1]
     server = subprocess.Popen([sys.executable, '-m', 'swift.cli.main', 'deploy', '--model', 'smollm2-135m-instruct',
-                               '--torch_dtype', 'float32', '--host', '127.0.0.1', '--port', str(port),
+                               '--torch_dtype', args.dtype, '--host', '127.0.0.1', '--port', str(port),
                                '--max_batch_size', str(args.requests)], cwd=REPO)
     try:
         asyncio.run(_deploy_clients(args, port))
@@ -195,25 +203,42 @@ def main() -> None:
     parser.add_argument('--max_tokens', type=int, default=128)
     parser.add_argument('--threads', type=int, default=2, help='torch CPU threads (the machine has 2 cores)')
     parser.add_argument('--methods', default='sequential,static,engine')
-    parser.add_argument('--quick', action='store_true', help='8 requests of 32 tokens')
+    parser.add_argument('--quick', action='store_true', help='8 requests of 32 tokens, one round')
+    parser.add_argument('--workloads', default='fixed,mixed', help='fixed, mixed or both')
+    parser.add_argument('--rounds', type=int, default=2, help='fixed workload: alternating rounds (best is kept)')
+    parser.add_argument('--batch1_requests', type=int, default=2, help='fixed workload: prompts run at batch 1')
+    parser.add_argument('--dtype', default='float32', help='torch dtype of the model (both generate and engine)')
+    parser.add_argument('--generate_dtype', help='fixed workload: run generate in this dtype instead (e.g. the engine '
+                        'in bfloat16 against generate in float32, in the same run)')
     parser.add_argument('--skip_deploy', action='store_true')
     parser.add_argument('--json', help='also write the results here')
     args = parser.parse_args()
     if args.quick:
-        args.requests, args.max_tokens = 8, 32
+        args.requests, args.max_tokens, args.rounds, args.batch1_requests = 8, 32, 1, 1
     import torch
     torch.set_num_threads(args.threads)
     from swift.infer import InferRequest
     from swift.infer.transformers_engine import PtEngine
 
-    engine = PtEngine('smollm2-135m-instruct', torch_dtype='float32', max_batch_size=args.requests)
+    engine = PtEngine('smollm2-135m-instruct', torch_dtype=args.dtype, max_batch_size=args.requests)
     model, tokenizer = engine.model, engine.tokenizer
+    from benchmarks.fixed_throughput import machine_line, run_fixed
+    print(machine_line(args), flush=True)
+    if 'fixed' in args.workloads:
+        generate_model = model
+        if args.generate_dtype and args.generate_dtype != args.dtype:
+            generate_model = PtEngine('smollm2-135m-instruct', torch_dtype=args.generate_dtype, max_batch_size=1).model
+        run_fixed(engine, args, generate_model)
+    if 'mixed' not in args.workloads:
+        engine.close()
+        return
+    print('\n== mixed-length workload', flush=True)
     prompts = build_prompts(args.requests)
     prompts_ids = [engine._encode(InferRequest(p)) for p in prompts]
     eos_ids = set(engine._stop_ids)
     lengths = sorted(len(p) for p in prompts_ids)
     print(f'{args.requests} requests, prompt tokens min {lengths[0]} / median {lengths[len(lengths) // 2]} / '
-          f'max {lengths[-1]}, {args.max_tokens} new tokens max, greedy, fp32, torch threads {args.threads}, '
+          f'max {lengths[-1]}, {args.max_tokens} new tokens max, greedy, {args.dtype}, torch threads {args.threads}, '
           f'{os.cpu_count()} CPUs', flush=True)
     results, outputs = [], {}
     for method in args.methods.split(','):

@@ -1,6 +1,13 @@
 """LoRA SFT throughput on the embedded SmolLM2-135M-Instruct: swift (packing) vs plain Trainer + PEFT.
 
     .venv/bin/python benchmarks/train_throughput.py [--steps 12] [--rows 256] [--rounds 2]
+    .venv/bin/python benchmarks/train_throughput.py --data alpaca_en --rows 80    # real data, one epoch
+    .venv/bin/python benchmarks/train_throughput.py --data alpaca_zh --rows 80
+
+With --data alpaca_en / alpaca_zh (../shared/data), every job trains one epoch over the same rows
+(as a user would run it: packing needs fewer steps for the same rows), and what compares is the
+wall time of the whole job process, from its start (interpreter, imports, model load, dataset
+encoding) to its exit: the time a user waits. The synthetic default keeps its per-step figures.
 
 Both jobs train the same LoRA (rank 8, all linear layers, lr 1e-4) on the same synthetic chat data,
 max_length 512, batch 4 (the baseline: 4 rows padded to the longest; swift: 4 packed rows of up to
@@ -39,6 +46,24 @@ def synthetic_rows(n: int, seed: int = 0):
     return rows
 
 
+def alpaca_rows(name: str, n: int):
+    """The first n rows of the shared Alpaca file (en: instruction/input/output; zh: the Chinese fields)."""
+    folder = REPO.parent / 'shared' / 'data' / name
+    rows = []
+    for path in sorted(folder.glob('*.json')):
+        rows += json.loads(path.read_text(encoding='utf-8'))
+        if len(rows) >= n:
+            break
+    if len(rows) < n:
+        sys.exit(f'{folder}: {len(rows)} rows, fewer than --rows {n}')
+    chats = []
+    for row in rows[:n]:
+        question = row['instruction'] + ('\n\n' + row['input'] if row.get('input') else '')
+        chats.append({'messages': [{'role': 'user', 'content': question},
+                                   {'role': 'assistant', 'content': row['output']}]})
+    return chats
+
+
 def step_clock():
     """A TrainerCallback that stamps the wall-clock end of every optimizer step and counts, per step, the
     trained label tokens and all the token positions (padding included) that the model was given."""
@@ -69,6 +94,9 @@ def step_clock():
         def figures(self) -> dict:
             """Steps 2..N (step 1 includes warm-up)."""
             seconds = self.ends[-1] - self.ends[0]
+            if len(self.ends) < 2:  # one step in all (a tiny epoch): nothing after the warm-up step to time
+                return {'tokens_per_s': float('nan'), 'positions_per_s': float('nan'),
+                        'trained_fraction': float('nan'), 'peak_rss_before_training_gib': self.rss_at_start}
             return {'tokens_per_s': sum(self.trained[1:]) / seconds,
                     'positions_per_s': sum(self.positions[1:]) / seconds,
                     'trained_fraction': sum(self.trained[1:]) / sum(self.positions[1:]),
@@ -77,13 +105,18 @@ def step_clock():
     return StepClock()
 
 
+def _length(steps: int) -> dict:
+    """steps > 0: that many optimizer steps; 0: one epoch over the data."""
+    return {'max_steps': steps} if steps > 0 else {'num_train_epochs': 1}
+
+
 def run_swift(data_file: str, steps: int, out: str, mode: str = 'packing') -> dict:
     """mode 'packing': 4 rows packed to 512 tokens each; 'padding_free': the same 4 rows per step as the
     baseline, concatenated into one row without padding."""
     from swift.training.sft import sft_main
     clock = step_clock()
     sft_main(dict(model='smollm2-135m-instruct', dataset=[data_file], output_dir=out, add_version=False,
-                  max_steps=steps, per_device_train_batch_size=4, max_length=512, **{mode: True},
+                  **_length(steps), per_device_train_batch_size=4, max_length=512, **{mode: True},
                   lora_rank=8, lora_alpha=32, learning_rate=1e-4, logging_steps=1, save_steps=10**6,
                   report_to=['none'], lora_dropout=0.0), callbacks=[clock])
     # The labels never reach the model with swift's chunked loss: take its own count, logged every step.
@@ -116,7 +149,7 @@ def run_baseline(data_file: str, steps: int, out: str) -> dict:
     clock = step_clock()
     trainer = Trainer(model=model, train_dataset=samples,
                               data_collator=DataCollatorForSeq2Seq(tokenizer, padding=True),
-                              args=TrainingArguments(output_dir=out, max_steps=steps, per_device_train_batch_size=4,
+                              args=TrainingArguments(output_dir=out, **_length(steps), per_device_train_batch_size=4,
                                                      learning_rate=1e-4, logging_steps=1, save_strategy='no',
                                                      report_to=[], disable_tqdm=True, seed=42),
                               callbacks=[clock])
@@ -137,17 +170,23 @@ def child(kind: str, data_file: str, steps: int) -> None:
 
 
 def run_child(kind: str, data: Path, steps: int) -> dict:
+    start = time.perf_counter()
     done = subprocess.run([sys.executable, __file__, '--child', kind, '--data', str(data), '--steps', str(steps)],
                           capture_output=True, text=True)
     line = [l for l in done.stdout.splitlines() if l.startswith('RESULT ')]
     if done.returncode or not line:
         sys.exit(f'{kind} failed:\n{done.stderr[-3000:]}')
-    return json.loads(line[0][7:])
+    figures = json.loads(line[0][7:])
+    figures['process_wall_s'] = time.perf_counter() - start  # from the job's start to its exit
+    return figures
 
 
 def report(results: dict, title: str) -> None:
     b = results['baseline']
     print(title)
+    print('  wall time from process start to exit: ' + ', '.join(
+        f'{kind} {r["process_wall_s"]:.1f}s' + (f' ({b["process_wall_s"] / r["process_wall_s"]:.2f}x)'
+                                                if kind != 'baseline' else '') for kind, r in results.items()))
     print(f'  plain Trainer + PEFT (batch 4, padded):  {b["tokens_per_s"]:.1f} trained tokens/s, '
           f'peak RSS {b["peak_rss_gib"]:.2f} GiB; {b["positions_per_s"]:.1f} positions/s, '
           f'{b["trained_fraction"]:.0%} of them trained')
@@ -166,19 +205,25 @@ def main():
     parser.add_argument('--rows', type=int, default=256)
     parser.add_argument('--rounds', type=int, default=2,
                         help='each round runs every job once, in alternating order; the speed of a shared VM drifts')
+    parser.add_argument('--data', default='synthetic', help='synthetic, alpaca_en or alpaca_zh (../shared/data: '
+                        'one epoch per job, wall time from process start compared)')
     parser.add_argument('--child', choices=KINDS)
-    parser.add_argument('--data')
     opts = parser.parse_args()
     if opts.child:
         return child(opts.child, opts.data, opts.steps)
+    real = opts.data != 'synthetic'
+    steps = 0 if real else opts.steps  # real data: one epoch
+    print(f'machine: {len(os.sched_getaffinity(0))} CPUs usable, load average '
+          f'{" / ".join(f"{x:.1f}" for x in os.getloadavg())}; data {opts.data}, {opts.rows} rows')
     sys.stdout.reconfigure(line_buffering=True)  # each round's figures as soon as it ends
     rounds = []
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / 'synthetic.jsonl'
-        data.write_text(''.join(json.dumps(r) + '\n' for r in synthetic_rows(opts.rows)))
+        data = Path(tmp) / f'{opts.data}.jsonl'
+        rows = alpaca_rows(opts.data, opts.rows) if real else synthetic_rows(opts.rows)
+        data.write_text(''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in rows), encoding='utf-8')
         for number in range(opts.rounds):
             order = KINDS if number % 2 == 0 else KINDS[::-1]
-            rounds.append({kind: run_child(kind, data, opts.steps) for kind in order})
+            rounds.append({kind: run_child(kind, data, steps) for kind in order})
             report(rounds[-1], f'round {number + 1} (order: {", ".join(order)})')
     if len(rounds) > 1:
         # Each job's fastest round (the one least slowed by the VM) and its highest peak memory.

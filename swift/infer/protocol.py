@@ -70,6 +70,7 @@ class RequestConfig:
     stream: bool = False
     logprobs: bool = False
     top_logprobs: Optional[int] = None
+    ignore_eos: bool = False  # vLLM's extension: EOS / end-of-turn tokens do not stop (fixed-length benchmarks)
 
     @property
     def greedy(self) -> bool:

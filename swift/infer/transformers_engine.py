@@ -29,6 +29,7 @@ from swift.utils import SwiftError, get_logger
 from .detokenizer import IncrementalDecoder, StopStringMatcher, cut_at_stop
 from .engine import ChoiceUpdate, InferEngine, PreparedRequest
 from .kv_cache import BatchKVCache
+from .prefix_cache import PrefixCache
 from .protocol import BASE_ADAPTER, EngineClosedError, InferError, LogprobEntry
 from .sampling import LogprobFormatter, SequenceSampler, choose_tokens
 
@@ -38,6 +39,7 @@ __all__ = ['TransformersEngine', 'PtEngine', 'IncrementalDecoder']
 
 DEFAULT_MAX_BATCH_SIZE = 32
 DEFAULT_PREFILL_TOKENS_PER_STEP = 4096  # bounds how long new prompts can pause running sequences
+DEFAULT_PREFIX_CACHE_MB = 512  # prompt KV kept for reuse (SmolLM2-135M fp32: 45 KB a token, ~11k tokens)
 
 
 @dataclass(eq=False)  # identity, not field equality
@@ -78,12 +80,15 @@ class TransformersEngine(InferEngine):
     adapters: adapter directories ('name=path' names them); requests pick one by name with
     InferRequest.adapter (default: the first; BASE_ADAPTER: none), in the same batch.
     merge_lora: merge the (single) adapter into the weights before serving.
+    prefix_cache_mb: memory for prompt KV caches that later prompts with the same prefix reuse (0: off);
+    `--engine_kwargs '{"prefix_cache_mb": 0}'` from the CLI.
     """
 
     def __init__(self, model, tokenizer=None, *, template=None, default_system: Optional[str] = None,
                  adapters: Sequence[str] = (), merge_lora: bool = False,
                  max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
-                 prefill_tokens_per_step: int = DEFAULT_PREFILL_TOKENS_PER_STEP, **load_kwargs):
+                 prefill_tokens_per_step: int = DEFAULT_PREFILL_TOKENS_PER_STEP,
+                 prefix_cache_mb: float = DEFAULT_PREFIX_CACHE_MB, **load_kwargs):
         if isinstance(model, str):
             from swift.model.loader import get_model_tokenizer
             model, tokenizer = get_model_tokenizer(model, **load_kwargs)
@@ -91,6 +96,9 @@ class TransformersEngine(InferEngine):
             raise SwiftError('TransformersEngine(model_module) needs tokenizer= as well')
         if max_batch_size < 1:
             raise SwiftError(f'max_batch_size must be >= 1, got {max_batch_size}')
+        if not isinstance(prefix_cache_mb, (int, float)) or prefix_cache_mb < 0:
+            raise SwiftError(f'prefix_cache_mb must be a number >= 0 (0 turns prefix caching off), '
+                             f'got {prefix_cache_mb!r}')
         model = self._with_adapters(model, adapters, merge_lora)
         self.model = model.eval()
         self.tokenizer = tokenizer
@@ -105,6 +113,8 @@ class TransformersEngine(InferEngine):
         self._stop_ids = self._stop_token_ids()
         self._logprob_formatter = LogprobFormatter(tokenizer)
         self._kv = BatchKVCache(max_batch_size)
+        self.prefix_cache = PrefixCache(int(prefix_cache_mb * 2**20))
+        self._weights_seen = None  # what the prefix cache's entries were computed with
         self._waiting: deque = deque()
         self._running: List[_Job] = []
         self._wakeup = threading.Condition()
@@ -231,7 +241,7 @@ class TransformersEngine(InferEngine):
 
     def stats(self) -> Dict[str, Any]:
         return dict(self._counters, running_requests=len(self._running), waiting_requests=len(self._waiting),
-                    running_sequences=self._kv.rows)
+                    running_sequences=self._kv.rows, **self.prefix_cache.counters)
 
     # ---- the scheduler thread ---------------------------------------------------------------------------
     def _serve(self) -> None:
@@ -290,13 +300,27 @@ class TransformersEngine(InferEngine):
         prepared = job.prepared
         device = self._device()
         cache = DynamicCache()
+        ids = prepared.prompt_ids
         media = self._media_inputs(prepared.media, device)  # images enter the KV cache here; decoding needs none
+        # a prompt with media is never cached nor served from the cache: its media tokens' ids are the same for
+        # every image, their KV is not
+        use_prefixes = not media
+        if use_prefixes:
+            self._forget_prefixes_if_weights_changed()
+        reused, prefix_kv = self.prefix_cache.lookup(prepared.adapter, ids) if use_prefixes else (0, None)
+        for layer, (k, v) in enumerate(prefix_kv or ()):
+            cache.update(k[:, :, :reused], v[:, :, :reused], layer)  # the next update concatenates: no write here
+        positions = {'position_ids': torch.arange(reused, len(ids), device=device)[None]} if reused else {}
         with self.model_lock:
-            out = self.model(input_ids=torch.tensor([prepared.prompt_ids], device=device), past_key_values=cache,
-                             use_cache=True, logits_to_keep=1, **media, **self._adapter_kwargs([prepared.adapter]))
+            out = self.model(input_ids=torch.tensor([ids[reused:]], device=device), past_key_values=cache,
+                             use_cache=True, logits_to_keep=1, **positions, **media,
+                             **self._adapter_kwargs([prepared.adapter]))
         logits = out.logits[:, -1, :].float()
         job.sequences = [self._new_sequence(job, i, device) for i in range(job.n)]
-        self._kv.add([(layer.keys, layer.values) for layer in cache.layers], job.sequences)
+        layer_kv = [(layer.keys, layer.values) for layer in cache.layers]
+        self._kv.add(layer_kv, job.sequences)  # copies: the batch never writes into these tensors
+        if use_prefixes:
+            self.prefix_cache.store(prepared.adapter, ids, layer_kv)
         del cache, out
         tokens = choose_tokens(logits.expand(job.n, -1), [s.sampler for s in job.sequences])
         self._emit_tokens(job.sequences, tokens, logits.expand(job.n, -1))
@@ -310,6 +334,16 @@ class TransformersEngine(InferEngine):
                 value = value.to(device=device, dtype=dtype) if value.is_floating_point() and dtype else value.to(device)
             moved[key] = value
         return moved
+
+    def _forget_prefixes_if_weights_changed(self) -> None:
+        """A model trained between requests (an RLHF rollout's policy) or given other adapters makes cached KV stale:
+        every in-place update bumps a tensor's version, and replaced or added parameters change the set."""
+        if not self.prefix_cache.enabled:
+            return
+        seen = hash(tuple((p.data_ptr(), p._version) for p in self.model.parameters()))
+        if seen != self._weights_seen:
+            self.prefix_cache.clear()
+            self._weights_seen = seen
 
     def _new_sequence(self, job: _Job, index: int, device) -> _Sequence:
         config = job.prepared.config
@@ -377,7 +411,7 @@ class TransformersEngine(InferEngine):
         seq.last_token = token
         seq.sampler.record(token)
         text = ''
-        if token in self._stop_ids:
+        if token in self._stop_ids and not config.ignore_eos:
             seq.finish_reason = 'stop'
         else:
             text, stopped = seq.matcher.feed(seq.decoder.push(token))
@@ -391,7 +425,8 @@ class TransformersEngine(InferEngine):
 
     def _final_text_tail(self, seq: _Sequence) -> str:
         """What is still to be shown at the end: held-back text, reconciled with a full decode."""
-        ids = seq.output_ids[:-1] if seq.output_ids and seq.output_ids[-1] in self._stop_ids else seq.output_ids
+        ends_on_stop = seq.finish_reason == 'stop' and seq.output_ids and seq.output_ids[-1] in self._stop_ids
+        ids = seq.output_ids[:-1] if ends_on_stop else seq.output_ids
         full, _ = cut_at_stop(self.tokenizer.decode(ids, skip_special_tokens=True), seq.matcher.stops)
         shown = seq.matcher.text[:seq.matcher.emitted]
         if full.startswith(shown):

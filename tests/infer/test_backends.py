@@ -131,3 +131,16 @@ def test_bridge_runs_a_generator_on_another_loop():
     finally:
         other.call_soon_threadsafe(other.stop)
         thread.join(timeout=5)
+
+
+def test_ignore_eos_reaches_every_backend_and_drops_the_stop_token_ids():
+    config = RequestConfig(max_tokens=9, ignore_eos=True).validate()
+    assert vllm_sampling_kwargs(config, [2])['ignore_eos'] is True
+    assert vllm_sampling_kwargs(config, [2])['stop_token_ids'] == []
+    assert sglang_sampling_params(config, [2], None)['ignore_eos'] is True
+    assert sglang_sampling_params(config, [2], None)['stop_token_ids'] == []
+    assert lmdeploy_gen_config_kwargs(config, [2], None)['ignore_eos'] is True
+    assert lmdeploy_gen_config_kwargs(config, [2], None)['stop_token_ids'] == []
+    plain = RequestConfig(max_tokens=9).validate()
+    assert 'ignore_eos' not in vllm_sampling_kwargs(plain, [2]) and 'ignore_eos' not in sglang_sampling_params(
+        plain, [2], None) and 'ignore_eos' not in lmdeploy_gen_config_kwargs(plain, [2], None)

@@ -121,7 +121,8 @@ def recording_engine(tokenizer, text: str):
     template = get_template('smollm2', tokenizer=tokenizer)
     model = PromptRecordingLM(tokenizer.encode(text, add_special_tokens=False), len(tokenizer),
                               tokenizer.eos_token_id, 0)
-    return PtEngine(model, tokenizer, template=template), model
+    # no prefix cache: a later turn would reach the model as its new tokens only, and this checks whole prompts
+    return PtEngine(model, tokenizer, template=template, prefix_cache_mb=0), model
 
 
 def test_interactive_chat_sends_history_and_reset_system_replaces_the_system_prompt(smollm_tokenizer):

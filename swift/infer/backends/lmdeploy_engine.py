@@ -46,6 +46,8 @@ def lmdeploy_gen_config_kwargs(config: RequestConfig, stop_token_ids: List[int],
                                   stop_token_ids=list(stop_token_ids), skip_special_tokens=True)
     if seed is not None:
         kwargs['random_seed'] = seed
+    if config.ignore_eos:
+        kwargs.update(ignore_eos=True, stop_token_ids=[])
     if config.logprobs:
         kwargs['logprobs'] = max(1, config.top_logprobs or 1)
     return kwargs

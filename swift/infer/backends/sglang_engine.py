@@ -40,6 +40,8 @@ def sglang_sampling_params(config: RequestConfig, stop_token_ids: List[int], see
                   stop_token_ids=list(stop_token_ids), skip_special_tokens=True)
     if seed is not None:
         params['sampling_seed'] = seed
+    if config.ignore_eos:
+        params.update(ignore_eos=True, stop_token_ids=[])
     return params
 
 

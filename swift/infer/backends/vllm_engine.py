@@ -43,6 +43,8 @@ def vllm_sampling_kwargs(config: RequestConfig, stop_token_ids: List[int]) -> Di
                   frequency_penalty=config.frequency_penalty, stop=list(config.stop_list),
                   stop_token_ids=list(stop_token_ids), seed=config.seed, skip_special_tokens=True,
                   include_stop_str_in_output=False)
+    if config.ignore_eos:
+        kwargs.update(ignore_eos=True, stop_token_ids=[])
     if config.logprobs:
         kwargs['logprobs'] = config.top_logprobs or 0  # vLLM always adds the sampled token's own logprob
     return kwargs

@@ -1,8 +1,8 @@
 """The request bodies the server accepts (pydantic), and their translation into engine requests.
 
 Fields follow the OpenAI API. Extensions, as vLLM and ms-swift accept them: `top_k`,
-`repetition_penalty`. Fields a client may send that change nothing here (`user`, `metadata`, ...)
-are accepted and ignored; any other unknown field is a 400 naming it, so a client never believes
+`repetition_penalty`, `ignore_eos`. Fields a client may send that change nothing here (`user`,
+`metadata`, ...) are accepted and ignored; any other unknown field is a 400 naming it, so a client never believes
 a setting took effect when it did not. Omitted sampling fields take the server's defaults
 (`swift deploy --max_new_tokens/--temperature/...`).
 """
@@ -47,6 +47,7 @@ class _Request(BaseModel):
     stream: bool = False
     stream_options: Optional[StreamOptions] = None
     logit_bias: Optional[Dict[str, float]] = None
+    ignore_eos: bool = False
     # accepted and ignored: they change nothing here
     user: Optional[str] = None
     metadata: Optional[Dict[str, Any]] = None
@@ -76,7 +77,8 @@ class _Request(BaseModel):
             presence_penalty=_or(self.presence_penalty, 0.0),
             frequency_penalty=_or(self.frequency_penalty, 0.0),
             stop=own_stops + [s for s in defaults.stop if s not in own_stops],
-            seed=self.seed, n=self.n, stream=self.stream, logprobs=logprobs, top_logprobs=top_logprobs)
+            seed=self.seed, n=self.n, stream=self.stream, logprobs=logprobs, top_logprobs=top_logprobs,
+            ignore_eos=self.ignore_eos)
 
 
 class ChatCompletionRequest(_Request):
