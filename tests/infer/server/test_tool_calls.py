@@ -98,9 +98,10 @@ def test_fine_tuned_model_calls_the_right_function(smollm_dir, tmp_path):
     try:
         with running_server(engine) as server:
             client = server.client()
+            served = client.models.list().data[0].id
             right = 0
             for name, city, question in held_out:
-                answer = client.chat.completions.create(model=engine.model_name, tools=TOOLS, max_tokens=40,
+                answer = client.chat.completions.create(model=served, tools=TOOLS, max_tokens=40,
                                                         messages=[{'role': 'user', 'content': question}])
                 calls = answer.choices[0].message.tool_calls or []
                 right += bool(calls) and calls[0].function.name == name and \
@@ -109,7 +110,7 @@ def test_fine_tuned_model_calls_the_right_function(smollm_dir, tmp_path):
             # a streamed call, and the conversation continued with the tool's result (role: tool)
             name, city, question = held_out[0]
             messages = [{'role': 'user', 'content': question}]
-            stream = client.chat.completions.create(model=engine.model_name, tools=TOOLS, max_tokens=40,
+            stream = client.chat.completions.create(model=served, tools=TOOLS, max_tokens=40,
                                                     messages=messages, stream=True)
             chunks = [c for c in stream if c.choices]
             streamed = [t for c in chunks for t in (c.choices[0].delta.tool_calls or [])]
@@ -118,7 +119,7 @@ def test_fine_tuned_model_calls_the_right_function(smollm_dir, tmp_path):
                 {'id': streamed[0].id, 'type': 'function',
                  'function': {'name': name, 'arguments': streamed[0].function.arguments}}]},
                 {'role': 'tool', 'tool_call_id': streamed[0].id, 'content': 'sunny, 21 C'}]
-            follow_up = client.chat.completions.create(model=engine.model_name, tools=TOOLS, max_tokens=20,
+            follow_up = client.chat.completions.create(model=served, tools=TOOLS, max_tokens=20,
                                                        messages=messages)
             assert follow_up.choices[0].finish_reason in ('stop', 'length', 'tool_calls')
     finally:
