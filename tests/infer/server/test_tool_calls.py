@@ -86,10 +86,11 @@ def test_fine_tuned_model_calls_the_right_function(smollm_dir, tmp_path):
     from swift.training.sft import sft_main
     from swift.utils.args import parse_args
 
-    train = [_row(*r) for r in _requests(CITIES[:8], 0)]
+    # every phrasing of both intents for 8 cities; held out: 5 other cities
+    train = [_row(name, city, ask.format(city)) for city in CITIES[:8] for name, asks in ASKS.items() for ask in asks]
     held_out = _requests(CITIES[8:13], 1)
     result = sft_main(model=str(smollm_dir), rows=train, agent_template='hermes', system='',
-                      output_dir=str(tmp_path / 'out'), max_steps=8, per_device_train_batch_size=4,
+                      output_dir=str(tmp_path / 'out'), max_steps=12, per_device_train_batch_size=4,
                       learning_rate=2e-3, warmup_ratio=0.0, lora_dropout=0.0, save_steps=1000, report_to=['none'])
     # what `swift deploy --adapters checkpoint-N` builds: base model, template and agent template from args.json
     args = check_infer_args(parse_args(DeployArguments, None, adapters=[result.last_checkpoint]))
@@ -98,7 +99,7 @@ def test_fine_tuned_model_calls_the_right_function(smollm_dir, tmp_path):
     try:
         with running_server(engine) as server:
             client = server.client()
-            served = client.models.list().data[0].id  # what a user of the server asks for
+            served = client.models.list().data[0].id
             right = 0
             for name, city, question in held_out:
                 answer = client.chat.completions.create(model=served, tools=TOOLS, max_tokens=40,
