@@ -30,6 +30,7 @@ demo: $(STAMP)
 	$(PY) scripts/demo.py
 
 test: $(STAMP)
+	@command -v go >/dev/null 2>&1 || (apt-get update -q && apt-get install -y -q golang-go)  # Ollama template tests
 	$(PY) -m pytest tests -q -p no:cacheprovider
 
 clean-venv:
