@@ -10,7 +10,7 @@ from .model import AdapterArguments, ModelArguments
 from .template import TemplateArguments
 
 # method → the bit widths it writes; the formats each library serializes (swift.export.quantize)
-EXPORT_QUANT_BITS = {'bnb': (4, 8), 'hqq': (2, 3, 4, 8), 'gptq': (2, 3, 4, 8), 'awq': (4, ), 'fp8': (8, )}
+EXPORT_QUANT_BITS = {'bnb': (4, 8), 'gptq': (4, 8), 'awq': (4, ), 'fp8': (8, )}
 GGUF_QUANTS = ('f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'q2_k', 'q3_k_s', 'q3_k_m', 'q3_k_l',
                'q4_k_s', 'q4_k_m', 'q5_k_s', 'q5_k_m', 'q6_k')
 
@@ -35,7 +35,7 @@ class ExportArguments(AdapterArguments, TemplateArguments, ModelArguments, BaseA
     quant_n_samples: int = field(default=64, metadata={'help': 'calibration rows (the rest measure perplexity)'})
     quant_batch_size: int = field(default=1, metadata={'help': 'calibration batch size'})
     max_length: int = field(default=512, metadata={'help': 'tokens per calibration / perplexity row'})
-    group_size: int = field(default=128, metadata={'help': 'weights sharing one scale (gptq, awq, hqq)'})
+    group_size: int = field(default=128, metadata={'help': 'weights sharing one scale (gptq, awq)'})
 
     def __post_init__(self):
         super().__post_init__()

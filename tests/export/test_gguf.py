@@ -110,12 +110,9 @@ def top2_gap_where_they_part(model, tokenizer, prompt, ours, theirs):
 
 
 def test_k_quants_need_llama_cpp(tiny_model_dir, tmp_path):
-    pytest.importorskip('gguf')
-    try:
-        import llama_cpp  # noqa: F401
+    import importlib.util
+    if importlib.util.find_spec('llama_cpp') is not None:
         pytest.skip('llama-cpp-python is installed: the K-quant path runs instead (scripts/verify_gguf_llamacpp.py)')
-    except ImportError:
-        pass
     with pytest.raises(SwiftError, match='llama-cpp-python'):
         export_main(model=str(tiny_model_dir), template='smollm2', to_gguf=True, gguf_quant='q4_k_m',
                     output_dir=str(tmp_path / 'k'))
