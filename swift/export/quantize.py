@@ -16,7 +16,7 @@ import importlib.util
 import math
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 from swift.arguments import ExportArguments
 from swift.utils import SwiftError, atomic_dir, get_logger
