@@ -50,7 +50,8 @@ def main() -> int:
             if len(got) == len(expected) or token == llm.token_eos():
                 break
         same += got == expected
-        print(f'{"same" if got == expected else "DIFFERENT"}: {prompt!r} → {llm.detokenize(got).decode(errors="replace")!r}')
+        text = llm.detokenize(got).decode(errors='replace')
+        print(f'{"same" if got == expected else "DIFFERENT"}: {prompt!r} → {text!r}')
     print(f'{same}/{len(PROMPTS)} greedy continuations identical')
 
     metadata = llm.metadata
@@ -59,7 +60,8 @@ def main() -> int:
     rendered = formatter(messages=MESSAGES).prompt
     template = get_template(args.template or resolve_model(args.model).template)
     expected_text = template.render(MESSAGES, add_generation_prompt=True)
-    print('chat template:', 'same as swift' if rendered == expected_text else f'DIFFERENT\n{rendered!r}\n{expected_text!r}')
+    verdict = 'same as swift' if rendered == expected_text else f'DIFFERENT\n{rendered!r}\n{expected_text!r}'
+    print('chat template:', verdict)
     return 0 if rendered == expected_text and same >= len(PROMPTS) - 1 else 1
 
 

@@ -164,5 +164,6 @@ def _go_string(text: str) -> str:
 
 def _triple_quoted(text: str, what: str) -> str:
     if '"""' in text:
-        raise SwiftError(f'--to_ollama: the {what} contains """, which ends a Modelfile block; no Modelfile can hold it')
+        raise SwiftError(f'--to_ollama: the {what} contains """, which ends a Modelfile block; '
+                         'no Modelfile can hold it')
     return text

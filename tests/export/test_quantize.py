@@ -42,6 +42,14 @@ def test_bnb_export_loads_in_plain_transformers(tiny_model_dir, rows_file, tmp_p
         assert torch.isfinite(model(ids).logits).all()
     # a random tiny model: perplexity is huge either way; the quantized one stays within 10% of it
     assert abs(report['perplexity_after'] / report['perplexity_before'] - 1) < 0.1
+    if bits == 4:  # swift infer --model <exported dir>: the template comes from its args.json
+        from swift.infer import InferRequest, RequestConfig
+        from swift.infer.transformers_engine import PtEngine
+        with PtEngine(str(out), max_batch_size=1) as engine:
+            assert engine.template.name == 'smollm2'
+            response = engine.infer([InferRequest([{'role': 'user', 'content': 'Hi'}])],
+                                    RequestConfig(max_tokens=4, temperature=0))[0]
+            assert response.usage.completion_tokens == 4
 
 
 def test_bits_and_methods_are_checked():
