@@ -27,7 +27,7 @@ SGLANG = 'SGLang options as flags: see docs/infer.md'
 LMDEPLOY = 'LMDeploy options as flags: see docs/infer.md'
 TUNER = 'this tuner: docs/tuners.md lists the tuners swift has'
 HUB_UPLOAD = 'uploading to a hub: see docs/compat.md'
-EXPORT = 'quantized and converted export (GPTQ, AWQ, BNB, Ollama, Megatron): see docs/export.md'
+EXPORT = 'this export option (Megatron conversion, HQQ): see docs/export.md'
 MODEL_LOADING = 'this model-loading option: see docs/compat.md'
 DATA = 'this data option: docs/datasets.md lists the data options swift has'
 TRAINING = 'this training option: docs/training.md lists the training options swift has'
@@ -95,8 +95,8 @@ _GROUPS: List[Tuple[str, Optional[str], str]] = [
      'trainable_parameters_regex'),
     (HUB_UPLOAD, 'upload the checkpoint directory with `huggingface-cli upload` or `modelscope upload`',
      'push_to_hub hub_model_id hub_private_repo hub_token commit_message'),
-    (EXPORT, 'swift export --merge_lora true, then quantize the merged model with its own tool',
-     'quant_n_samples quant_batch_size group_size to_ollama to_mcore to_hf mcore_model mcore_adapter thread_count '
+    (EXPORT, 'swift export --merge_lora, --quant_method bnb|gptq|awq|fp8, --to_gguf or --to_ollama',
+     'to_mcore to_hf mcore_model mcore_adapter thread_count '
      'offload_bridge test_convert_precision test_convert_dtype exist_ok template_mode hqq_axis'),
     (MODEL_LOADING, None,
      'model_kwargs experts_impl new_special_tokens rope_scaling max_model_len device_map max_memory '

@@ -11,7 +11,12 @@ from swift.utils.plugins import load_plugins
 
 
 def default_output_dir(args: ExportArguments) -> Path:
-    return Path(args.output_dir or f'{adapter_paths(args.adapters)[0].rstrip("/")}-merged')
+    """--output_dir, or next to the adapter (<checkpoint>-merged), or <model name>-<kind> in the working dir."""
+    if args.output_dir:
+        return Path(args.output_dir)
+    if args.adapters:
+        return Path(f'{adapter_paths(args.adapters)[0].rstrip("/")}-{args.export_kind}')
+    return Path(f'{Path(str(args.model).rstrip("/")).name}-{args.export_kind}')
 
 
 def check_export_args(args: ExportArguments) -> ExportArguments:

@@ -1,6 +1,7 @@
-"""`swift export`, top to bottom: parse → check → the export the flags ask for (today: --merge_lora).
+"""`swift export`, top to bottom: parse → check → the one export the flags ask for.
 
     result = export_main(['--adapters', 'output/v0/checkpoint-40', '--merge_lora', 'true'])
+    result = export_main(['--model', 'SmolLM2-135M-Instruct', '--to_gguf', 'true', '--gguf_quant', 'q8_0'])
     result.output_dir
 """
 from dataclasses import dataclass
@@ -17,11 +18,16 @@ from .merge_lora import merge_lora
 class ExportResult:
     """The directory written and what it holds."""
     output_dir: str
-    kind: str  # 'merged' (a standalone model with the adapter merged in)
+    kind: str  # 'merged' | 'gguf' | 'ollama' | '<method>-int<bits>' (ExportArguments.export_kind)
 
 
 def export_main(args: Union[ExportArguments, Sequence[str], Dict[str, Any], None] = None, **kwargs) -> ExportResult:
     """Run exactly what `swift export` runs."""
     args = check_export_args(parse_args(ExportArguments, args, **kwargs))
-    # One action today; quantized export (GPTQ / AWQ / BNB / GGUF / Ollama) dispatches here on its own flags.
+    if args.to_gguf or args.to_ollama:
+        from .gguf_export import export_gguf
+        return ExportResult(str(export_gguf(args)), args.export_kind)
+    if args.quant_method:
+        from .quantize import export_quantized
+        return ExportResult(str(export_quantized(args)), args.export_kind)
     return ExportResult(str(merge_lora(args)), 'merged')

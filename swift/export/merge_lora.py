@@ -7,7 +7,9 @@ It loads with plain `transformers.AutoModelForCausalLM.from_pretrained(dir)`.
 
 The directory is written atomically: it appears complete or not at all.
 """
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Optional
 
 from swift.arguments import ExportArguments
 from swift.model.loader import get_model_dir, get_model_tokenizer
@@ -22,24 +24,44 @@ from .checks import default_output_dir
 logger = get_logger()
 
 
+@dataclass
+class ExportModel:
+    """The model an export writes: the base with --adapters merged in, its tokenizer (chat_template set to
+    one that renders like swift's template) and swift template."""
+    model: Any
+    tokenizer: Any
+    template: Any
+    info: Any  # the base model's ModelInfo
+    dtype: str
+    chat_template_source: str
+
+
+def load_export_model(args: ExportArguments, dtype: Optional[str] = None) -> ExportModel:
+    """Load --model (in its stored dtype unless --torch_dtype or `dtype` says otherwise), merge --adapters."""
+    model_dir = get_model_dir(args.model, use_hf=args.use_hf or None, revision=args.revision,
+                              offline=args.offline or None)
+    dtype = dtype or (args.torch_dtype if args.torch_dtype != 'auto' else stored_dtype(model_dir))
+    model, tokenizer = get_model_tokenizer(args.model, **{**args.model_kwargs(), 'torch_dtype': dtype})
+    template = _template(args, model, tokenizer)
+    info = model.model_info
+    if args.adapters:
+        adapter_dir = adapter_paths(args.adapters)[0]
+        model = Swift.merge_and_unload(load_adapters(model, [adapter_dir]))
+        logger.info(f'merged {adapter_dir} into {args.model} ({dtype})')
+    chat_template, source = chat_template_for_export(template, tokenizer)
+    tokenizer.chat_template = chat_template
+    _set_end_of_turn_tokens(model, tokenizer, template.stop_words)
+    return ExportModel(model, tokenizer, template, info, dtype, source)
+
+
 def merge_lora(args: ExportArguments) -> Path:
     """Merge the adapter into its base model and save the result; returns the output directory."""
     adapter_dir = adapter_paths(args.adapters)[0]
     output_dir = default_output_dir(args)
-    model_dir = get_model_dir(args.model, use_hf=args.use_hf or None, revision=args.revision,
-                              offline=args.offline or None)
-    dtype = args.torch_dtype if args.torch_dtype != 'auto' else stored_dtype(model_dir)
-    model, tokenizer = get_model_tokenizer(args.model, **{**args.model_kwargs(), 'torch_dtype': dtype})
-    template = _template(args, model, tokenizer)
-
-    info = model.model_info
-    model = load_adapters(model, [adapter_dir])
-    merged = Swift.merge_and_unload(model)
-    logger.info(f'merged {adapter_dir} into {args.model} ({dtype})')
-
-    chat_template, source = chat_template_for_export(template, tokenizer)
-    tokenizer.chat_template = chat_template
-    _set_end_of_turn_tokens(merged, tokenizer, template.stop_words)
+    loaded = load_export_model(args)
+    merged, tokenizer, template = loaded.model, loaded.tokenizer, loaded.template
+    info, dtype = loaded.info, loaded.dtype
+    source = loaded.chat_template_source
     with atomic_dir(output_dir) as tmp:
         merged.save_pretrained(str(tmp), max_shard_size=args.max_shard_size)
         tokenizer.save_pretrained(str(tmp))

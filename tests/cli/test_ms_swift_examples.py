@@ -73,6 +73,7 @@ PARSES = {
     'agent template': (f'sft {TINY} --dataset {{data}} --agent_template hermes', {'agent_template': 'hermes'}),
     'deepspeed zero2': (f'sft {TINY} --dataset {{data}} --deepspeed zero2', {'deepspeed': 'zero2'}),
     'fsdp as ms-swift spells it': (f"sft {TINY} --dataset {{data}} --fsdp 'full_shard auto_wrap'", None),
+    'ollama export': ('export --model {model} --to_ollama true', {'to_ollama': True}),
     'rejection sampling': (
         'sample --model {model} --dataset {prompts} --sampler_type sample --num_return_sequences 4 '
         '--orm_model accuracy --n_best_to_keep 2', {'num_return_sequences': 4, 'n_best_to_keep': 2}),
@@ -97,7 +98,7 @@ REFUSED = {
                              'NPROC_PER_NODE with swift deploy is not supported yet'),
     'InternVL tiles': (f'sft {TINY} --dataset {{data}}', {'MAX_NUM': '12'},
                        'the environment variable MAX_NUM is not supported yet (multimodal models'),
-    'ollama export': ('export --model {model} --to_ollama true', None, '--to_ollama is not supported yet'),
+    'megatron conversion': ('export --model {model} --to_mcore true', None, '--to_mcore is not supported yet'),
     'liger on CPU': (f'sft {TINY} --dataset {{data}} --use_liger_kernel true --check_args', None,
                      '--use_liger_kernel needs the liger-kernel package'),
 }

@@ -431,3 +431,23 @@ def test_turbomind_refuses_adapters_in_one_line(tiny_model_dir, tokenizer, adapt
     engine = get_infer_engine('lmdeploy', str(tiny_model_dir), template='smollm2')
     assert type(calls.pipeline['backend_config']).__name__ == 'TurbomindEngineConfig'
     engine.close()
+
+
+@pytest.mark.parametrize('method,expected', [('compressed-tensors', 'compressed-tensors'), ('gptq', 'gptq'),
+                                             ('awq', 'awq'), ('fp8', 'fp8')])
+def test_vllm_gets_the_quantization_of_an_exported_dir(tiny_model_dir, tokenizer, tmp_path, monkeypatch, method,
+                                                       expected):
+    """A GPTQ / AWQ / FP8 export (config.json quantization_config) reaches vLLM as quantization=."""
+    import json
+    import shutil
+    model_dir = tmp_path / 'quantized'
+    shutil.copytree(tiny_model_dir, model_dir)
+    config = json.loads((model_dir / 'config.json').read_text())
+    config['quantization_config'] = {'quant_method': method}
+    (model_dir / 'config.json').write_text(json.dumps(config))
+    modules, calls = fake_vllm(tokenizer)
+    for name, module in modules.items():
+        monkeypatch.setitem(sys.modules, name, module)
+    from swift.infer.backends import get_infer_engine
+    get_infer_engine('vllm', str(model_dir), template='smollm2').close()
+    assert calls.engine_args['quantization'] == expected

@@ -29,10 +29,29 @@ def vllm_engine_args(model_dir: str, *, torch_dtype: Any = 'auto', max_batch_siz
     """Keywords of vllm.AsyncEngineArgs."""
     args: Dict[str, Any] = dict(model=str(model_dir), dtype=dtype_name(torch_dtype), max_num_seqs=max_batch_size,
                                 seed=seed, trust_remote_code=trust_remote_code)
+    quantization = vllm_quantization(model_dir)
+    if quantization:
+        args['quantization'] = quantization
     if adapters:
         args.update(enable_lora=True, max_loras=len(adapters), max_lora_rank=max_lora_rank([p for _, p in adapters]))
     args.update(engine_kwargs or {})
     return args
+
+
+# config.json quantization_config.quant_method → vLLM's `quantization=` name (swift export writes the first four)
+_VLLM_QUANTIZATION = {'compressed-tensors': 'compressed-tensors', 'gptq': 'gptq', 'awq': 'awq', 'fp8': 'fp8',
+                      'bitsandbytes': 'bitsandbytes'}
+
+
+def vllm_quantization(model_dir: str) -> Optional[str]:
+    """The quantization a model directory declares (GPTQ / AWQ / FP8 exports: compressed-tensors), or None."""
+    import json
+    from pathlib import Path
+    config_file = Path(model_dir) / 'config.json'
+    if not config_file.is_file():
+        return None
+    method = (json.loads(config_file.read_text(encoding='utf-8')).get('quantization_config') or {}).get('quant_method')
+    return _VLLM_QUANTIZATION.get(method) if method else None
 
 
 def vllm_sampling_kwargs(config: RequestConfig, stop_token_ids: List[int]) -> Dict[str, Any]:

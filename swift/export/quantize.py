@@ -1,0 +1,161 @@
+"""`swift export --quant_method bnb|gptq|awq|fp8 --quant_bits N`: a quantized model directory that its consumer
+loads without swift, with the tokenizer, chat template and generation config beside it.
+
+    bnb   bitsandbytes NF4/FP4 (double quantization) or LLM.int8, saved with transformers' serialization:
+          plain `AutoModelForCausalLM.from_pretrained(dir)` loads it (CPU and GPU).
+    gptq  llm-compressor's GPTQModifier (W4A16 / W8A16), compressed-tensors format: vLLM, SGLang, transformers.
+    awq   llm-compressor's AWQModifier (W4A16). AutoAWQ is archived upstream and its kernels were never ported
+          past torch 2.x releases it pinned; llm-compressor is where AWQ is maintained now.
+    fp8   llm-compressor's QuantizationModifier scheme FP8_DYNAMIC (W8A8, dynamic per-token activations).
+
+Quality is measured, not assumed: the rows of --dataset are split into calibration rows (the first
+--quant_n_samples) and held-out rows; perplexity on the held-out rows is printed before and after, with the
+size on disk, and written to the directory's export_report.json.
+"""
+import importlib.util
+import math
+import tempfile
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+from swift.arguments import ExportArguments
+from swift.utils import SwiftError, atomic_dir, get_logger
+from swift.utils.checkpoint import write_run_args
+from swift.utils.io import atomic_write_json
+
+from .checks import default_output_dir
+from .merge_lora import load_export_model
+
+logger = get_logger()
+
+HELD_OUT_ROWS = 32  # perplexity rows: enough for a stable number, few enough for CPU
+# llm-compressor preset schemes (compressed-tensors) per method and bits
+LLMC_SCHEMES = {('gptq', 4): 'W4A16', ('gptq', 8): 'W8A16', ('awq', 4): 'W4A16', ('fp8', 8): 'FP8_DYNAMIC'}
+
+
+def export_quantized(args: ExportArguments) -> Path:
+    output_dir = default_output_dir(args)
+    if args.quant_method in ('gptq', 'awq', 'fp8'):
+        _require_llm_compressor(args.quant_method)
+    loaded = load_export_model(args, dtype='float32')
+    calibration, held_out = _rows(args, loaded.template, loaded.tokenizer)
+    before = perplexity(loaded.model, held_out)
+    logger.info(f'perplexity before quantization: {before:.3f} on {len(held_out)} held-out rows')
+    with atomic_dir(output_dir) as tmp:
+        if args.quant_method == 'bnb':
+            model = _bnb(args, loaded)
+        else:
+            model = _llm_compressor(args, loaded, calibration)
+        after = perplexity(model, held_out)
+        model.save_pretrained(str(tmp), max_shard_size=args.max_shard_size,
+                              **({'save_compressed': True} if args.quant_method != 'bnb' else {}))
+        loaded.tokenizer.save_pretrained(str(tmp))
+        report = {'method': args.quant_method, 'bits': args.quant_bits, 'perplexity_before': before,
+                  'perplexity_after': after, 'held_out_rows': len(held_out), 'calibration_rows': len(calibration),
+                  'size_bytes': directory_size(tmp)}
+        write_run_args(tmp, {'model': loaded.info.model_id, 'model_type': loaded.info.model_type,
+                             'template': loaded.template.name, 'system': args.system, 'adapters': args.adapters,
+                             'quant_method': args.quant_method, 'quant_bits': args.quant_bits})
+        atomic_write_json(Path(tmp) / 'export_report.json', report)
+    change = 100 * (after / before - 1)
+    message = (f'{args.quant_method} int{args.quant_bits}: perplexity {before:.3f} → {after:.3f} ({change:+.1f}%), '
+               f'{report["size_bytes"] / 2**20:.1f} MiB on disk in {output_dir}')
+    logger.info(message)
+    print(message)
+    return output_dir
+
+
+# ---- bitsandbytes ----
+def _bnb(args: ExportArguments, loaded):
+    """Quantized by transformers at load time: save the (merged) fp32 model, reload it with a BitsAndBytesConfig."""
+    if importlib.util.find_spec('bitsandbytes') is None:
+        raise SwiftError('--quant_method bnb needs bitsandbytes: pip install "swift-llm[qlora]"')
+    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
+    if args.quant_bits == 8:
+        config = BitsAndBytesConfig(load_in_8bit=True)
+    else:
+        config = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=args.bnb_4bit_quant_type,
+                                    bnb_4bit_use_double_quant=args.bnb_4bit_use_double_quant,
+                                    bnb_4bit_compute_dtype='float32')
+    with tempfile.TemporaryDirectory() as tmp:
+        loaded.model.save_pretrained(tmp)
+        model = AutoModelForCausalLM.from_pretrained(tmp, quantization_config=config, dtype='float32')
+    model.generation_config = loaded.model.generation_config
+    return model.eval()
+
+
+# ---- llm-compressor (GPTQ, AWQ, FP8) ----
+def _require_llm_compressor(method: str) -> None:
+    if importlib.util.find_spec('llmcompressor') is None:
+        raise SwiftError(f'--quant_method {method} uses llm-compressor: pip install llmcompressor (it pins its own '
+                         'transformers; install it in the environment you export in). Verified on GPU: no.')
+
+
+def _llm_compressor(args: ExportArguments, loaded, calibration: List[Dict[str, Any]]):
+    """One-shot calibration with llm-compressor's recipe for the method (its documented examples' recipes)."""
+    from datasets import Dataset
+    from llmcompressor import oneshot
+    from llmcompressor.modifiers.quantization import GPTQModifier, QuantizationModifier
+    from compressed_tensors.quantization import preset_name_to_scheme
+    scheme = LLMC_SCHEMES[(args.quant_method, args.quant_bits)]
+    ignore = ['lm_head']
+    if args.quant_method in ('gptq', 'awq'):
+        grouped = preset_name_to_scheme(scheme, ['Linear'])
+        grouped.weights.group_size = args.group_size  # --group_size (the presets use 128)
+        modifier = GPTQModifier if args.quant_method == 'gptq' else _awq_modifier()
+        recipe = modifier(config_groups={'group_0': grouped}, ignore=ignore)
+    else:
+        recipe = QuantizationModifier(targets='Linear', scheme=scheme, ignore=ignore)
+    dataset = Dataset.from_list([{'input_ids': row['input_ids'], 'attention_mask': [1] * len(row['input_ids'])}
+                                 for row in calibration])
+    oneshot(model=loaded.model, dataset=dataset, recipe=recipe, max_seq_length=args.max_length,
+            num_calibration_samples=len(calibration), batch_size=args.quant_batch_size)
+    return loaded.model
+
+
+def _awq_modifier():
+    from llmcompressor.modifiers.awq import AWQModifier
+    return AWQModifier
+
+
+# ---- rows and perplexity ----
+def _rows(args: ExportArguments, template, tokenizer) -> Tuple[List[Dict], List[Dict]]:
+    """(calibration rows, held-out rows), each {'input_ids': [...]}, rendered with the model's template."""
+    from swift.dataset import load_datasets
+    specs = args.dataset or ['swift/self-cognition']
+    rows = load_datasets(specs, use_hf=args.use_hf, seed=args.seed, model_name=['Swift', 'Swift'],
+                         model_author=['ModelScope', 'ModelScope'], log=False).train
+    encoded = []
+    for row in rows:
+        text = template.render(row['messages'], add_generation_prompt=False)
+        ids = tokenizer(text, add_special_tokens=False).input_ids[:args.max_length]
+        if len(ids) >= 2:
+            encoded.append({'input_ids': ids})
+    if not encoded:
+        raise SwiftError(f'--dataset {" ".join(specs)} yielded no rows with text to calibrate on or measure with')
+    if len(encoded) < 2:
+        raise SwiftError(f'--dataset {" ".join(specs)} yielded 1 row: at least 2 are needed (calibration and '
+                         'held-out perplexity)')
+    n_calibration = min(args.quant_n_samples, len(encoded) // 2) if len(encoded) <= args.quant_n_samples \
+        else args.quant_n_samples
+    return encoded[:n_calibration], encoded[n_calibration:n_calibration + HELD_OUT_ROWS]
+
+
+def perplexity(model, rows: List[Dict]) -> float:
+    """exp(mean next-token loss) over all tokens of the rows, one row per forward pass (no padding effects)."""
+    import torch
+    total, count = 0.0, 0
+    device = next(model.parameters()).device
+    with torch.inference_mode():
+        for row in rows:
+            input_ids = torch.tensor([row['input_ids']], device=device)
+            logits = model(input_ids=input_ids).logits[0, :-1].float()
+            loss = torch.nn.functional.cross_entropy(logits, input_ids[0, 1:], reduction='sum')
+            total += float(loss)
+            count += input_ids.shape[1] - 1
+    return math.exp(total / count)
+
+
+def directory_size(path) -> int:
+    return sum(f.stat().st_size for f in Path(path).rglob('*') if f.is_file())
+

@@ -1,0 +1,134 @@
+"""`swift export --to_gguf`: the GGUF loads back in transformers (`gguf_file=`) with the same weights (tiny
+model, exact), the same tokenizer and chat template, and the embedded model answers the same greedy tokens."""
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from swift.arguments.export import GGUF_QUANTS
+from swift.export.gguf import K_QUANTS, SIMPLE_TYPES, permute_rotary, pre_tokenizer_name
+from swift.export.main import export_main
+from swift.utils import SwiftError
+
+PROMPTS = ['The capital of France is', 'def fibonacci(n):', 'Once upon a time, there was a',
+           'The three primary colors are', 'Water boils at a temperature of', 'import numpy as np\n',
+           'Q: What is 12 times 7?\nA:', 'The largest planet in our solar system is',
+           'To make a cup of tea, first', 'Les fleurs du jardin sont']
+
+
+def exported_gguf(model_dir, out: Path, quant: str) -> Path:
+    result = export_main(model=str(model_dir), template='smollm2', to_gguf=True, gguf_quant=quant,
+                         output_dir=str(out))
+    assert result.kind == 'gguf'
+    files = list(Path(result.output_dir).glob('*.gguf'))
+    assert len(files) == 1 and files[0].name.endswith(f'-{quant.upper()}.gguf')
+    return files[0]
+
+
+def load_gguf(path: Path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch.float32)
+    return model.eval(), AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+
+
+def greedy(model, tokenizer, prompts, new_tokens=16):
+    """Each prompt's greedy continuation, all prompts in one left-padded batch (the same batch for every model)."""
+    tokenizer.padding_side = 'left'
+    batch = tokenizer(prompts, return_tensors='pt', padding=True)
+    with torch.inference_mode():
+        out = model.generate(**batch, max_new_tokens=new_tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id)
+    return out[:, batch.input_ids.shape[1]:].tolist()
+
+
+def test_quant_lists_agree():
+    assert set(GGUF_QUANTS) == set(SIMPLE_TYPES) | set(K_QUANTS)
+
+
+def test_tiny_model_round_trip_is_exact(tiny_model_dir, tmp_path):
+    """f32: every tensor name, the q/k permutation and the tied embeddings survive exactly (logits equal)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    path = exported_gguf(tiny_model_dir, tmp_path / 'g', 'f32')
+    source = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir), dtype=torch.float32).eval()
+    loaded, tokenizer = load_gguf(path)
+    input_ids = AutoTokenizer.from_pretrained(str(tiny_model_dir))('Hello there, 123!', return_tensors='pt').input_ids
+    with torch.inference_mode():
+        assert torch.equal(source(input_ids).logits, loaded(input_ids).logits)
+    args = json.loads((path.parent / 'args.json').read_text())
+    assert args['gguf_quant'] == 'f32' and args['template'] == 'smollm2'
+
+
+def test_permutation_is_llama_cpps():
+    """Row order for 1 head of 4 rows: HF halves (0,1 | 2,3) → llama.cpp pairs (0,2,1,3)."""
+    rows = torch.arange(8.).reshape(4, 2).numpy()
+    assert permute_rotary(rows, 1)[:, 0].tolist() == [0., 4., 2., 6.]
+
+
+def test_embedded_model_f16_and_q8_0_answer_like_the_source(smollm_dir, tmp_path):
+    """f16: the same 16 greedy tokens on all 10 prompts. q8_0: the same on most, and where a continuation
+    differs, the source itself was at a near-tie there (its top two logits closer than q8_0's rounding moves
+    them). The embedded weights are Q4_1 values already: Q8_0 rounds them off their grid, which is enough to
+    flip a 135M model's near-ties (measured: 7 of 10 identical over 16 tokens, top-2 gaps 0.0004-0.13)."""
+    from gguf import GGUFReader
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    source = AutoModelForCausalLM.from_pretrained(str(smollm_dir), dtype=torch.float32).eval()
+    smollm_tokenizer = AutoTokenizer.from_pretrained(str(smollm_dir))
+    expected = greedy(source, smollm_tokenizer, PROMPTS)
+    assert len(set(map(tuple, expected))) == len(PROMPTS)  # ten different answers: the comparison can fail
+    matches = {}
+    for quant in ('f16', 'q8_0'):
+        path = exported_gguf(smollm_dir, tmp_path / quant, quant)
+        fields = GGUFReader(str(path)).fields
+        # the embedded tokenizer was itself rebuilt from a GGUF by transformers, with GPT-2's split (no Digits step)
+        assert fields['tokenizer.ggml.pre'].contents() == 'gpt-2'
+        model, tokenizer = load_gguf(path)
+        for prompt in PROMPTS + ['<|im_start|>user\n  spaced 你好 🌍 3.14159<|im_end|>']:
+            assert tokenizer(prompt).input_ids == smollm_tokenizer(prompt).input_ids
+        assert tokenizer.eos_token == smollm_tokenizer.eos_token and tokenizer.bos_token == smollm_tokenizer.bos_token
+        assert tokenizer.pad_token_id == smollm_tokenizer.pad_token_id
+        messages = [{'role': 'system', 'content': 'Be brief.'}, {'role': 'user', 'content': 'Hi'}]
+        from swift.template import get_template
+        assert tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True) == \
+            get_template('smollm2').render(messages, add_generation_prompt=True)
+        got = greedy(model, tokenizer, PROMPTS)
+        matches[quant] = sum(a == b for a, b in zip(got, expected))
+        for prompt, ours, theirs in zip(PROMPTS, got, expected):
+            if ours != theirs:
+                assert top2_gap_where_they_part(source, smollm_tokenizer, prompt, ours, theirs) < 0.25, prompt
+        del model
+    assert matches['f16'] == 10, matches
+    assert matches['q8_0'] >= 7, matches
+
+
+def top2_gap_where_they_part(model, tokenizer, prompt, ours, theirs):
+    """The source's margin between its best two tokens at the first position where two continuations differ."""
+    first = next(i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b)
+    input_ids = torch.tensor([tokenizer(prompt).input_ids + theirs[:first]])
+    with torch.inference_mode():
+        top = model(input_ids).logits[0, -1].topk(2).values
+    return float(top[0] - top[1])
+
+
+def test_k_quants_need_llama_cpp(tiny_model_dir, tmp_path):
+    import importlib.util
+    if importlib.util.find_spec('llama_cpp') is not None:
+        pytest.skip('llama-cpp-python is installed: the K-quant path runs instead (scripts/verify_gguf_llamacpp.py)')
+    with pytest.raises(SwiftError, match='llama-cpp-python'):
+        export_main(model=str(tiny_model_dir), template='smollm2', to_gguf=True, gguf_quant='q4_k_m',
+                    output_dir=str(tmp_path / 'k'))
+    assert not (tmp_path / 'k').exists()
+
+
+def test_pre_tokenizer_names():
+    assert pre_tokenizer_name({'pre_tokenizer': {'type': 'ByteLevel', 'use_regex': True}}) == 'gpt-2'
+    smollm = {'type': 'Sequence', 'pretokenizers': [{'type': 'Digits', 'individual_digits': True},
+                                                    {'type': 'ByteLevel'}]}
+    assert pre_tokenizer_name({'pre_tokenizer': smollm}) == 'smollm'
+    assert pre_tokenizer_name({'pre_tokenizer': {'type': 'Whitespace'}}) == 'default'
+
+
+def test_arguments_errors():
+    with pytest.raises(SwiftError, match='gguf_quant must be one of'):
+        export_main(model='x', to_gguf=True, gguf_quant='q9_0')
+    with pytest.raises(SwiftError, match='one export at a time'):
+        export_main(model='x', to_gguf=True, quant_method='bnb', quant_bits=4)
