@@ -106,6 +106,17 @@ def _seq_cls_from_causal(causal, num_labels: int = 1):
     return model.to(next(causal.parameters()).device)
 
 
+def trained_template(tokenizer, saved: Dict[str, Any], template: Optional[str] = None,
+                     system: Optional[str] = None):
+    """The template (and system prompt) a checkpoint was trained with, from its args.json `saved`, unless
+    template / system say otherwise; else the model's registered template."""
+    info = getattr(tokenizer, 'model_info', None)
+    name = template or saved.get('template') or (info.template if info else None) or (
+        info.model_dir if info else None)
+    system = system if system is not None else saved.get('system')
+    return get_template(name, tokenizer=tokenizer, default_system=system)
+
+
 def resolve_reward_model(reward_model: str, reward_adapters: Sequence[str] = ()) -> Tuple[str, List[str]]:
     """(base model, adapters) for --reward_model/--reward_adapters; an adapter checkpoint names its own base."""
     path = Path(reward_model).expanduser()
@@ -139,12 +150,8 @@ class RewardModel:
         model, tokenizer = load_seq_cls_model(base, model_kwargs)
         if adapters:
             model = load_adapters(model, adapters)
-        info = getattr(tokenizer, 'model_info', None)
-        name = template or saved.get('template') or (info.template if info else None) or (
-            info.model_dir if info else None)
-        system = system if system is not None else saved.get('system')
         logger.info(f'reward model: {base}' + (f' + {", ".join(adapters)}' if adapters else ''))
-        return cls(model, tokenizer, get_template(name, tokenizer=tokenizer, default_system=system))
+        return cls(model, tokenizer, trained_template(tokenizer, saved, template, system))
 
     def score(self, conversations: Sequence[List[Dict[str, Any]]]) -> List[float]:
         return self.score_ids([self.template.encode({'messages': list(messages)})['input_ids']

@@ -22,12 +22,12 @@ from typing import Any, Dict, List, Optional, Sequence, Union
 import torch
 
 from swift.model.loader import get_model_tokenizer
-from swift.template import configure_template, get_template
+from swift.template import configure_template
 from swift.tuners import load_adapters
 from swift.utils import SwiftError, get_logger
 from swift.utils.checkpoint import adapter_paths, read_run_args
 
-from .reward_model import load_seq_cls_model, sequence_logits
+from .reward_model import load_seq_cls_model, sequence_logits, trained_template
 
 logger = get_logger()
 CLASSIFIER_TASKS = ('seq_cls', 'reranker')
@@ -182,11 +182,7 @@ class TaskModel:
             hf_model, tokenizer = get_model_tokenizer(base, **(model_kwargs or {}))
         if adapters:
             hf_model = load_adapters(hf_model, adapters)
-        info = getattr(tokenizer, 'model_info', None)
-        name = template or saved.get('template') or (info.template if info else None) or (
-            info.model_dir if info else None)
-        system = system if system is not None else saved.get('system')
-        chat_template = get_template(name, tokenizer=tokenizer, default_system=system)
+        chat_template = trained_template(tokenizer, saved, template, system)
         configure_template(chat_template, args if args is not None else _Saved(saved))
         logger.info(f'{task_type} model: {base}' + (f' + {", ".join(adapters)}' if adapters else ''))
         return cls(hf_model, tokenizer, chat_template, task_type)

@@ -13,7 +13,6 @@ does besides the training itself, and the --fsdp / --deepspeed flags as the tran
 Nothing at import time needs torch: swift/training/checks.py resolves the config files from here.
 """
 import atexit
-import json
 import os
 import signal
 import sys
@@ -24,6 +23,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 
 from swift.arguments.distributed import SHARDING_STRATEGIES
 from swift.utils import SwiftError, get_logger
+from swift.utils.checkpoint import read_json_object
 from swift.utils.io import atomic_write_json
 
 logger = get_logger()
@@ -46,12 +46,9 @@ def _read_json(path: Path, flag: str) -> Dict[str, Any]:
     if not path.is_file():
         raise SwiftError(f'--{flag} {path}: no such file (expected a preset name or a JSON file)')
     try:
-        data = json.loads(path.read_text(encoding='utf-8'))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise SwiftError(f'--{flag} {path}: not valid JSON ({e})') from None
-    if not isinstance(data, dict):
-        raise SwiftError(f'--{flag} {path}: expected a JSON object, got {type(data).__name__}')
-    return data
+        return read_json_object(path)
+    except SwiftError as e:
+        raise SwiftError(f'--{flag} {e}') from None
 
 
 def deepspeed_config(args) -> Optional[Dict[str, Any]]:
