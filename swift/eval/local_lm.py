@@ -26,6 +26,7 @@ import torch
 
 from swift.infer.protocol import InferRequest, RequestConfig
 from swift.infer.transformers_engine import TransformersEngine
+from swift.model.cache_arg import cache_kwargs, output_cache
 from swift.model.loader import get_model_tokenizer
 from swift.template import get_template
 from swift.tuners import load_adapters
@@ -231,11 +232,12 @@ class LocalLM:
         """The prefix followed by `tokens`, with its KV cache (batch size 1)."""
         kwargs: Dict[str, Any] = {'logits_to_keep': 1} if self._keep_logits else {}
         if prefix is not None:
-            kwargs['past_key_values'] = copy.deepcopy(prefix.cache)
+            kwargs.update(cache_kwargs(self.model, copy.deepcopy(prefix.cache)))
         out = self.model(input_ids=torch.tensor([tokens], device=self._device()), use_cache=True, **kwargs)
-        if out.past_key_values is None:
+        cache = output_cache(out)
+        if cache is None:
             raise SwiftError('the model returned no KV cache')
-        return _Prefix((prefix.tokens if prefix else ()) + tuple(tokens), out.past_key_values)
+        return _Prefix((prefix.tokens if prefix else ()) + tuple(tokens), cache)
 
     def _row_logprobs(self, batch: List[_Row], prefix: Optional[_Prefix], start: int):
         """Per row: log-softmax over the vocabulary at its last `needed` positions (position i predicts token i+1)."""
@@ -255,7 +257,7 @@ class LocalLM:
             cache = copy.deepcopy(prefix.cache)
             if len(batch) > 1:
                 cache.batch_repeat_interleave(len(batch))
-            kwargs.update(past_key_values=cache, use_cache=True)
+            kwargs.update(cache_kwargs(self.model, cache), use_cache=True)
         else:
             kwargs['use_cache'] = False
         # Right padding needs no attention mask: causal attention never looks ahead at the pad tokens.

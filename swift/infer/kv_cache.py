@@ -188,7 +188,7 @@ class BatchKVCache:
         return torch.tensor([[self.end - s] for s in self.row_start], device=device)
 
     def transformers_cache(self):
-        """The object to pass as past_key_values: a transformers Cache whose layers write here."""
+        """The object to pass as the forward's KV cache: a transformers Cache whose layers write here."""
         if self._view is None or len(self._view.layers) != len(self.keys):
             self._view = _cache_view_class()(self, len(self.keys))
         return self._view

@@ -24,6 +24,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator, Callable, Dict, List, Optional, Sequence
 
+from swift.model.cache_arg import cache_kwargs
 from swift.utils import SwiftError, get_logger
 
 from .detokenizer import IncrementalDecoder, StopStringMatcher, cut_at_stop
@@ -312,7 +313,7 @@ class TransformersEngine(InferEngine):
             cache.update(k[:, :, :reused], v[:, :, :reused], layer)  # the next update concatenates: no write here
         positions = {'position_ids': torch.arange(reused, len(ids), device=device)[None]} if reused else {}
         with self.model_lock:
-            out = self.model(input_ids=torch.tensor([ids[reused:]], device=device), past_key_values=cache,
+            out = self.model(input_ids=torch.tensor([ids[reused:]], device=device), **cache_kwargs(self.model, cache),
                              use_cache=True, logits_to_keep=1, **positions, **media,
                              **self._adapter_kwargs([prepared.adapter]))
         logits = out.logits[:, -1, :].float()
@@ -361,7 +362,7 @@ class TransformersEngine(InferEngine):
         input_ids = torch.tensor([[s.last_token] for s in sequences], device=device)
         with self.model_lock:
             out = self.model(input_ids=input_ids, attention_mask=self._kv.attention_mask(),
-                             position_ids=self._kv.position_ids(), past_key_values=self._kv.transformers_cache(),
+                             position_ids=self._kv.position_ids(), **cache_kwargs(self.model, self._kv.transformers_cache()),
                              use_cache=True, logits_to_keep=1,
                              **self._adapter_kwargs([s.job.prepared.adapter for s in sequences]))
         self._kv.commit_column()
