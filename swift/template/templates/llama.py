@@ -128,19 +128,20 @@ register_template(
         strip_content=True,
         stop_words=['<|eot_id|>'],
         description='Meta-Llama-3 instruct'))
-register_template(
-    TemplateMeta(
-        name='llama3_1',
-        prefix=BOS3,
-        response=header('assistant') + '{{RESPONSE}}<|eot_id|>',
-        stop_words=['<|eot_id|>', '<|eom_id|>'],
-        template_cls=Llama31Template,
-        description='Llama 3.1 / 3.3 instruct (date block with the fixed "26 Jul 2024", JSON tool calls)'))
-register_template(
-    TemplateMeta(
-        name='llama3_2',
-        prefix=BOS3,
-        response=header('assistant') + '{{RESPONSE}}<|eot_id|>',
-        stop_words=['<|eot_id|>', '<|eom_id|>'],
-        template_cls=Llama32Template,
-        description='Llama 3.2 instruct (date block with today\'s date, JSON tool calls)'))
+
+
+def _register_dated_llama3(name: str, template_cls: type, description: str) -> None:
+    """Llama 3.1/3.3 and 3.2 share one format; their template classes differ only in the date they render."""
+    register_template(
+        TemplateMeta(
+            name=name,
+            prefix=BOS3,
+            response=header('assistant') + '{{RESPONSE}}<|eot_id|>',
+            stop_words=['<|eot_id|>', '<|eom_id|>'],
+            template_cls=template_cls,
+            description=description))
+
+
+_register_dated_llama3('llama3_1', Llama31Template,
+                       'Llama 3.1 / 3.3 instruct (date block with the fixed "26 Jul 2024", JSON tool calls)')
+_register_dated_llama3('llama3_2', Llama32Template, "Llama 3.2 instruct (date block with today's date, JSON tool calls)")
