@@ -78,6 +78,7 @@ class DeployArguments(_InferCommon):
     port: int = field(default=8000, metadata={'help': 'port to listen on (0: any free port, printed at start)'})
     served_model_name: Optional[str] = field(
         default=None, metadata={'help': 'the model name clients send (default: the model\'s last path component)'})
+    owned_by: str = field(default='swift', metadata={'help': 'the owned_by field of the models in /v1/models'})
     api_key: Optional[str] = field(
         default=None, metadata={'help': 'require "Authorization: Bearer <key>" on /v1 routes'})
     max_queue_size: int = field(
