@@ -157,12 +157,14 @@ def test_train_then_infer_on_its_validation_split_then_merge(files, capsys, monk
     assert list((tmp_path / 'cache' / 'encoded').glob('*.json'))  # --load_from_cache_file wrote the encoded rows
     result = tmp_path / 'val.jsonl'
     code, out, err = run(f'infer --adapters {checkpoint} --load_data_args true --infer_backend transformers '
-                         f'--max_new_tokens 2 --temperature 0 --result_path {result}', files, capsys, monkeypatch)
+                         f'--max_new_tokens 2 --temperature 0 --result_path {result} --val_dataset_sample 1', files,
+                         capsys, monkeypatch)
     assert code == 0, err
     answered = [json.loads(line) for line in result.read_text().splitlines()]
     from swift.dataset import load_datasets
     split = load_datasets([files['data'] + '#6'], split_dataset_ratio=0.34, seed=7, shuffle=True, log=False)
-    assert [a['labels'] for a in answered] == [row['messages'][-1]['content'] for row in split.val]
+    assert [a['labels'] for a in answered] == [row['messages'][-1]['content'] for row in split.val][:1]
+    assert len(split.val) == 2  # --val_dataset_sample 1 answered the first
     # swift eval --load_data_args scores the same rows teacher-forced: the run's own eval_loss at that step
     code, out, err = run(f'eval --adapters {checkpoint} --load_data_args true --eval_output_dir {tmp_path}/eval',
                          files, capsys, monkeypatch)
