@@ -58,6 +58,6 @@ def test_truncation_strategy_on_infer_and_deploy_and_where_export_encodes():
     with pytest.raises(SwiftError, match='--truncation_strategy must be one of delete, left, right'):
         parse_args(InferArguments, ['--model', 'm', '--truncation_strategy', 'split'])
     with pytest.raises(SwiftError, match='--truncation_strategy: this export reads no rows'):
-        parse_args(ExportArguments, ['--model', 'm', '--merge_lora', 'true', '--truncation_strategy', 'left'])
+        parse_args(ExportArguments, ['--model', 'm', '--to_ollama', 'true', '--truncation_strategy', 'left'])
     assert parse_args(ExportArguments, ['--model', 'm', '--to_cached_dataset', 'true', '--dataset', 'd.jsonl',
                                         '--truncation_strategy', 'split']).truncation_strategy == 'split'
