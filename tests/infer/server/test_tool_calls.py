@@ -117,6 +117,7 @@ def test_fine_tuned_model_calls_the_right_function(smollm_dir, tmp_path):
                     json.loads(calls[0].function.arguments) == {'city': city}
             with ThreadPoolExecutor(len(held_out)) as pool:
                 right = sum(pool.map(ask, held_out))
+            print(f'held-out tool calls right: {right} of {len(held_out)}')
             assert right / len(held_out) >= 0.9, f'{right} of {len(held_out)}'  # issue 16: >= 90%
             # a streamed call, and the conversation continued with the tool's result (role: tool)
             name, city, question = held_out[0]
