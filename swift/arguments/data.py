@@ -29,6 +29,7 @@ def split_loss_scale(value: str):
 class DataArguments(ArgumentGroup):
     GROUP_TITLE = 'data'
     SPLIT_TRUNCATION: ClassVar[bool] = False  # swift pt's class allows --truncation_strategy split
+    DATASET_REQUIRED: ClassVar[bool] = True  # (unless --cached_dataset brings the samples)
 
     dataset: List[str] = field(default_factory=list,
                                metadata={'help': '[hf::|ms::]ID_OR_PATH[:subset][#N], several are concatenated'})
@@ -59,8 +60,9 @@ class DataArguments(ArgumentGroup):
 
     def __post_init__(self):
         super().__post_init__()
-        if not self.dataset:
-            raise SwiftError('--dataset is required (a file, directory, registered or hub dataset)')
+        if not self.dataset and self.DATASET_REQUIRED and not getattr(self, 'cached_dataset', None):
+            raise SwiftError('--dataset is required (a file, directory, registered or hub dataset; or '
+                             '--cached_dataset, a dataset swift export --to_cached_dataset wrote)')
         check_range('split_dataset_ratio', self.split_dataset_ratio, what='in [0, 1)', low=0, high=0.999999)
         check_choice('truncation_strategy', self.truncation_strategy, TRUNCATION_STRATEGIES)
         check_range('dataset_num_proc', self.dataset_num_proc, low=1)
@@ -71,3 +73,15 @@ class DataArguments(ArgumentGroup):
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in self.columns.items()):
             raise SwiftError(f'--columns must map column names to names, e.g. {{"question": "query"}}; '
                              f'got {self.columns!r}')
+
+
+@dataclass
+class CachedDataArguments(ArgumentGroup):
+    """Samples encoded beforehand by `swift export --to_cached_dataset true` (swift.dataset.cached)."""
+    GROUP_TITLE = 'cached data'
+
+    cached_dataset: List[str] = field(default_factory=list, metadata={
+        'help': 'pre-tokenized training samples: a directory swift export --to_cached_dataset wrote, or its train '
+                'folder (with --dataset, both are trained on)'})
+    cached_val_dataset: List[str] = field(default_factory=list, metadata={
+        'help': 'pre-tokenized validation samples (default: the val folder of a --cached_dataset directory)'})

@@ -36,13 +36,20 @@ class EvalArguments(AdapterArguments, TemplateArguments, ModelArguments, BaseArg
         default=False,
         metadata={'help': 'ask through the chat template (default: plain text, as the reference harness)'})
     eval_resume: bool = field(default=True, metadata={'help': 'skip questions already in the sample log'})
+    load_data_args: bool = field(default=False, metadata={
+        'help': 'also score --adapters on the validation rows of the run that saved it (its args.json): '
+                'loss and token accuracy, as val_split'})
 
     ALIASES = {'eval_datasets': 'eval_dataset', 'eval_api_key': 'api_key'}
 
     def __post_init__(self):
         super().__post_init__()
-        if not self.eval_dataset:
-            raise SwiftError('--eval_dataset is required: one or more of mmlu ceval cmmlu gsm8k arc_c arc_e hellaswag')
+        if not self.eval_dataset and not self.load_data_args:
+            raise SwiftError('--eval_dataset is required: one or more of mmlu ceval cmmlu gsm8k arc_c arc_e hellaswag '
+                             '(or --load_data_args true: the training run\'s validation rows)')
+        if self.load_data_args and (self.eval_url or self.eval_backend != 'native'):
+            raise SwiftError('--load_data_args scores the validation rows with the model\'s weights: it needs '
+                             '--eval_backend native and a local model (--model / --adapters), not --eval_url')
         check_choice('eval_backend', self.eval_backend, EVAL_BACKENDS)
         check_range('eval_limit', self.eval_limit, low=1)
         check_range('eval_batch_size', self.eval_batch_size, low=1)

@@ -1,11 +1,12 @@
 """Arguments of `swift export`: the model (or `--adapters checkpoint-N`, whose args.json names it), what to
-export (a merged model, a quantized model, a GGUF, an Ollama directory), and where."""
-from dataclasses import dataclass, field
-from typing import List, Optional
+export (a merged model, a quantized model, a GGUF, an Ollama directory, a pre-tokenized dataset), and where."""
+from dataclasses import MISSING, dataclass, field, fields
+from typing import ClassVar, List, Optional
 
 from swift.utils import SwiftError
 
 from .base import BaseArguments, check_choice
+from .data import DataArguments
 from .model import AdapterArguments, ModelArguments
 from .template import TemplateArguments
 
@@ -15,9 +16,18 @@ GGUF_QUANTS = ('f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'q2
                'q4_k_s', 'q4_k_m', 'q5_k_s', 'q5_k_m', 'q6_k')
 
 
+# ms-swift's modes: 'train' (swift sft / pt), 'rlhf' and 'kto' (swift rlhf): swift encodes the first
+TEMPLATE_MODES = ('train', 'rlhf', 'kto')
+# what calibration rows use besides --dataset; the other data flags shape a --to_cached_dataset export only
+CALIBRATION_DATA_FLAGS = ('dataset', 'truncation_strategy')
+CALIBRATION_LENGTH = 512  # tokens per calibration / perplexity row when --max_length is not given
+
+
 @dataclass
-class ExportArguments(AdapterArguments, TemplateArguments, ModelArguments, BaseArguments):
+class ExportArguments(AdapterArguments, TemplateArguments, ModelArguments, DataArguments, BaseArguments):
     GROUP_TITLE = 'swift export'
+    DATASET_REQUIRED: ClassVar[bool] = False  # only calibration and --to_cached_dataset read rows
+    SPLIT_TRUNCATION: ClassVar[bool] = True  # a cached dataset for swift pt may be split
 
     merge_lora: bool = field(default=False, metadata={'help': 'merge the adapter into the base weights'})
     output_dir: Optional[str] = field(
@@ -31,21 +41,30 @@ class ExportArguments(AdapterArguments, TemplateArguments, ModelArguments, BaseA
     bnb_4bit_quant_type: str = field(default='nf4', metadata={'help': 'nf4 | fp4 (--quant_method bnb)'})
     bnb_4bit_use_double_quant: bool = field(default=True, metadata={'help': 'also quantize the scales (bnb)'})
     dataset: List[str] = field(default_factory=list, metadata={
-        'help': 'calibration and perplexity rows, [hf::|ms::]ID_OR_PATH[#N] (default: swift\'s built-in sample)'})
+        'help': 'rows of --to_cached_dataset, or calibration and perplexity rows, [hf::|ms::]ID_OR_PATH[#N] '
+                '(calibration default: swift\'s built-in sample)'})
     quant_n_samples: int = field(default=64, metadata={'help': 'calibration rows (the rest measure perplexity)'})
     quant_batch_size: int = field(default=1, metadata={'help': 'calibration batch size'})
-    max_length: int = field(default=512, metadata={'help': 'tokens per calibration / perplexity row'})
+    max_length: Optional[int] = field(default=None, metadata={
+        'help': f'max tokens per sample (--to_cached_dataset), per calibration / perplexity row (default '
+                f'{CALIBRATION_LENGTH})'})
     group_size: int = field(default=128, metadata={'help': 'weights sharing one scale (gptq, awq)'})
+    to_cached_dataset: bool = field(default=False, metadata={
+        'help': 'encode --dataset (and its validation rows) once, into --output_dir/train and /val, for '
+                'swift sft / pt --cached_dataset'})
+    template_mode: str = field(default='train', metadata={
+        'help': 'train (the encoding of swift sft / pt; rlhf and kto are not supported yet)'})
 
     def __post_init__(self):
         super().__post_init__()
         check_choice('gguf_quant', self.gguf_quant, GGUF_QUANTS)
         actions = [name for name, on in (('--merge_lora', self.merge_lora), ('--to_gguf', self.to_gguf),
                                          ('--to_ollama', self.to_ollama),
-                                         ('--quant_method', self.quant_method is not None)) if on]
+                                         ('--quant_method', self.quant_method is not None),
+                                         ('--to_cached_dataset', self.to_cached_dataset)) if on]
         if not actions:
             raise SwiftError('nothing to export: pass --merge_lora true (with --adapters checkpoint-N), '
-                             '--quant_method, --to_gguf true or --to_ollama true')
+                             '--quant_method, --to_gguf true, --to_ollama true or --to_cached_dataset true')
         if len(actions) > 1:
             raise SwiftError(f'{" and ".join(actions)}: one export at a time (--adapters with any of them merges '
                              'the adapter first)')
@@ -53,6 +72,37 @@ class ExportArguments(AdapterArguments, TemplateArguments, ModelArguments, BaseA
             raise SwiftError(f'--merge_lora merges one adapter, got {len(self.adapters)}: pass one --adapters '
                              'directory (merge several by exporting one, then passing its output as --model)')
         self._check_quant()
+        self._check_data_flags()
+
+    def _check_data_flags(self) -> None:
+        """The data flags mean something to --to_cached_dataset (all) and to calibration (--dataset,
+        --truncation_strategy, --max_length): anywhere else they would be accepted and ignored."""
+        check_choice('template_mode', self.template_mode, TEMPLATE_MODES)
+        if self.to_cached_dataset:
+            if self.template_mode != 'train':
+                raise SwiftError(f'--template_mode {self.template_mode} is not supported yet (swift rlhf encodes its '
+                                 'rows when it trains; --load_from_cache_file caches that encoding); instead: '
+                                 '--template_mode train, for swift sft / pt')
+            if not self.dataset:
+                raise SwiftError('--to_cached_dataset encodes --dataset: pass one or more datasets')
+            if self.adapters:
+                raise SwiftError('--to_cached_dataset: samples depend on the tokenizer and template only, not on '
+                                 'adapters; pass --model (and --template) instead of --adapters')
+            return
+        allowed = CALIBRATION_DATA_FLAGS + ('max_length', ) if self.quant_method else ()
+        given = [f.name for f in fields(DataArguments) if f.name not in allowed and getattr(self, f.name) !=
+                 (f.default_factory() if f.default_factory is not MISSING else f.default)]
+        given += ['max_length'] if self.max_length is not None and 'max_length' not in allowed else []
+        given += ['template_mode'] if self.template_mode != 'train' else []
+        if given:
+            what = 'quantization uses --dataset, --max_length and --truncation_strategy only' if self.quant_method \
+                else 'this export reads no rows'
+            raise SwiftError(f'{", ".join("--" + g for g in given)}: {what}; the data flags shape the dataset of '
+                             '--to_cached_dataset true')
+
+    @property
+    def calibration_length(self) -> int:
+        return self.max_length or CALIBRATION_LENGTH
 
     def _check_quant(self) -> None:
         if self.quant_method is None:
@@ -66,13 +116,15 @@ class ExportArguments(AdapterArguments, TemplateArguments, ModelArguments, BaseA
             raise SwiftError(f'--quant_method {self.quant_method} writes {" or ".join(map(str, bits))}-bit weights, '
                              f'not --quant_bits {self.quant_bits}')
         check_choice('bnb_4bit_quant_type', self.bnb_4bit_quant_type, ('nf4', 'fp4'))
-        for name in ('quant_n_samples', 'quant_batch_size', 'max_length', 'group_size'):
+        for name in ('quant_n_samples', 'quant_batch_size', 'group_size'):
             if getattr(self, name) < 1:
                 raise SwiftError(f'--{name} must be at least 1, not {getattr(self, name)}')
 
     @property
     def export_kind(self) -> str:
-        """What is written: merged | gguf | ollama | <method>-int<bits> (also the default output suffix)."""
+        """What is written: merged | gguf | ollama | <method>-int<bits> | cached (also the default output suffix)."""
+        if self.to_cached_dataset:
+            return 'cached'
         if self.quant_method:
             return f'{self.quant_method}-int{self.quant_bits}'
         return 'gguf' if self.to_gguf else 'ollama' if self.to_ollama else 'merged'

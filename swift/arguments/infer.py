@@ -58,11 +58,17 @@ class InferArguments(_InferCommon):
     load_data_args: bool = field(default=False, metadata={
         'help': 'batch mode on the validation rows of the training run that saved --adapters (its args.json: '
                 'the same datasets, split and seed)'})
+    val_dataset_sample: Optional[int] = field(default=None, metadata={
+        'help': 'batch mode: answer only the first N rows (of --val_dataset or the training run\'s validation rows)'})
 
     def __post_init__(self):
         super().__post_init__()
         if self.result_path and not self.val_dataset and not self.load_data_args:
             raise SwiftError('--result_path is for batch mode: pass --val_dataset FILE_OR_ID (or --load_data_args '
+                             'true) as well')
+        check_range('val_dataset_sample', self.val_dataset_sample, low=1)
+        if self.val_dataset_sample and not (self.val_dataset or self.load_data_args):
+            raise SwiftError('--val_dataset_sample limits batch mode\'s rows: pass --val_dataset (or --load_data_args '
                              'true) as well')
         if self.load_data_args and self.val_dataset:
             raise SwiftError('--load_data_args answers the training run\'s validation rows; --val_dataset names '
@@ -78,6 +84,7 @@ class DeployArguments(_InferCommon):
     port: int = field(default=8000, metadata={'help': 'port to listen on (0: any free port, printed at start)'})
     served_model_name: Optional[str] = field(
         default=None, metadata={'help': 'the model name clients send (default: the model\'s last path component)'})
+    owned_by: str = field(default='swift', metadata={'help': 'the owned_by field of the models in /v1/models'})
     api_key: Optional[str] = field(
         default=None, metadata={'help': 'require "Authorization: Bearer <key>" on /v1 routes'})
     max_queue_size: int = field(

@@ -6,7 +6,7 @@ from typing import Any, ClassVar, Dict, List, Optional
 from swift.utils import SwiftError
 
 from .base import ArgumentGroup, BaseArguments, check_choice, check_range, override
-from .data import DataArguments
+from .data import CachedDataArguments, DataArguments
 from .distributed import DistributedArguments
 from .model import ModelArguments
 from .quantization import QuantizeArguments
@@ -33,6 +33,8 @@ class TrainerArguments(ArgumentGroup):
     gradient_accumulation_steps: int = field(default=1, metadata={'help': 'micro-batches per optimizer step'})
     gradient_checkpointing: Optional[bool] = field(default=None, metadata={
         'help': 'recompute activations in backward (default: on a GPU/NPU as ms-swift, off on CPU)'})
+    gradient_checkpointing_kwargs: Dict[str, Any] = field(default_factory=dict, metadata={
+        'help': 'JSON keywords of torch\'s checkpointing, e.g. {"use_reentrant": false}'})
     weight_decay: float = field(default=0.1, metadata={'help': 'AdamW weight decay'})
     warmup_ratio: float = field(default=0.05, metadata={'help': 'fraction of the steps spent warming up'})
     lr_scheduler_type: str = field(default='cosine', metadata={'help': 'cosine | linear | constant | '
@@ -64,12 +66,21 @@ class TrainerArguments(ArgumentGroup):
     eval_steps: Optional[int] = field(default=None, metadata={'help': 'steps between two evaluations '
                                                                       '(default: --save_steps)'})
     save_total_limit: Optional[int] = field(default=None, metadata={'help': 'keep only the newest N checkpoints'})
+    metric_for_best_model: Optional[str] = field(default=None, metadata={
+        'help': 'an eval metric (loss, token_acc, ...) that marks the best checkpoint, which --save_total_limit keeps'})
+    greater_is_better: Optional[bool] = field(default=None, metadata={
+        'help': 'whether a larger --metric_for_best_model is better (default: true unless it is a loss)'})
+    create_checkpoint_symlink: bool = field(default=False, metadata={
+        'help': 'link <run>/last to the final checkpoint and <run>/best to the best one'})
     save_only_model: bool = field(default=False, metadata={'help': 'no optimizer state in checkpoints '
                                                                    '(smaller; no exact resume)'})
     resume_from_checkpoint: Optional[str] = field(default=None, metadata={'help': 'a checkpoint-N folder to go on '
                                                                                   'from'})
+    ignore_data_skip: bool = field(default=False, metadata={
+        'help': 'when resuming, start the data from its beginning instead of skipping the batches already seen'})
     report_to: List[str] = field(default_factory=lambda: ['tensorboard'],
                                  metadata={'help': 'tensorboard | wandb | swanlab | none'})
+    logging_dir: Optional[str] = field(default=None, metadata={'help': 'TensorBoard\'s folder (default <run>/runs)'})
     dataloader_num_workers: int = field(default=0, metadata={'help': 'processes that build batches'})
     dataloader_drop_last: bool = field(default=False, metadata={'help': 'drop the last incomplete batch'})
     dataloader_pin_memory: bool = field(default=True, metadata={'help': 'pin batches in page-locked memory'})
@@ -100,6 +111,8 @@ class TrainerArguments(ArgumentGroup):
             raise SwiftError(f'--max_steps must be >= 1 (or -1: the epochs decide), got {self.max_steps}')
         if self.report_to in (['none'], ['None']):
             self.report_to = []
+        if self.greater_is_better is not None and not self.metric_for_best_model:
+            raise SwiftError('--greater_is_better says how to compare --metric_for_best_model: pass that too')
 
 
 @dataclass
@@ -152,7 +165,8 @@ class LanguageModelingArguments(ArgumentGroup):
 
 
 @dataclass
-class TrainingCommonArguments(TrainerArguments, DistributedArguments, TrainBenchmarkArguments, DataArguments,
+class TrainingCommonArguments(TrainerArguments, DistributedArguments, TrainBenchmarkArguments, CachedDataArguments,
+                              DataArguments,
                               TunerArguments, QuantizeArguments, TemplateArguments, ModelArguments, BaseArguments):
     """What every training command takes (swift sft, pt and rlhf)."""
 

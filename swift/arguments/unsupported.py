@@ -97,23 +97,23 @@ _GROUPS: List[Tuple[str, Optional[str], str]] = [
      'push_to_hub hub_model_id hub_private_repo hub_token commit_message'),
     (EXPORT, 'swift export --merge_lora, --quant_method bnb|gptq|awq|fp8, --to_gguf or --to_ollama',
      'to_mcore to_hf mcore_model mcore_adapter thread_count '
-     'offload_bridge test_convert_precision test_convert_dtype exist_ok template_mode hqq_axis'),
+     'offload_bridge test_convert_precision test_convert_dtype exist_ok hqq_axis'),
     (MODEL_LOADING, None,
      'model_kwargs experts_impl new_special_tokens rope_scaling max_model_len device_map max_memory '
      'local_repo_path init_strategy enable_npu_model_patch load_args ignore_args_error'),
     (DATA, None,
-     'cached_dataset cached_val_dataset interleave_prob '
+     'interleave_prob '
      'stopping_strategy shuffle_buffer_size download_mode remove_unused_columns disable_auto_column_mapping '
      'custom_dataset_info lazy_tokenize packing_length packing_num_proc '
-     'packing_strategy padding_side template_backend response_prefix to_cached_dataset'),
+     'packing_strategy padding_side template_backend response_prefix'),
     (TRAINING, None,
-     'gradient_checkpointing_kwargs logging_dir predict_with_generate max_epochs resume_only_model ignore_data_skip '
-     'enable_dft_loss enable_channel_loss check_model create_checkpoint_symlink use_logits_to_keep acc_strategy '
+     'predict_with_generate max_epochs resume_only_model '
+     'enable_dft_loss enable_channel_loss check_model use_logits_to_keep acc_strategy '
      'optimizer eval_metric callbacks early_stop_interval eval_use_evalscope eval_generation_config use_flash_ckpt '
-     'safe_serialization metric_for_best_model greater_is_better'),
+     'safe_serialization'),
     (INFER, None,
-     'num_beams logprobs top_logprobs structured_outputs_regex min_p write_batch_size metric val_dataset_sample '
-     'owned_by verbose max_logprobs extra_eval_args local_dataset'),
+     'num_beams logprobs top_logprobs structured_outputs_regex min_p write_batch_size metric '
+     'verbose max_logprobs extra_eval_args local_dataset'),
     (SWANLAB, '--report_to swanlab, with swanlab\'s own environment variables (SWANLAB_PROJECT, SWANLAB_API_KEY, ...)',
      'swanlab_token swanlab_project swanlab_workspace swanlab_exp_name swanlab_notification_method '
      'swanlab_webhook_url swanlab_secret swanlab_mode'),

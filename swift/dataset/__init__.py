@@ -9,9 +9,12 @@ Importing this package loads neither torch, transformers nor datasets (they load
 See docs/datasets.md for the spec syntax, the formats and the registry.
 """
 from .cache import cached_encoding
+from .cached import (cached_val_paths, describe_encoding, encoding_settings, load_cached_samples,
+                     write_cached_dataset)
 from .encode import TRUNCATION_STRATEGIES, EncodeReport, encode_rows
 from .formats import RowError, detect_format, rejected_messages, standardize_row, validate_messages
-from .loader import PYTHON_ROWS, LoadResult, Rows, load_dataset, load_datasets, sample_indices, split_indices
+from .loader import (PYTHON_ROWS, LoadResult, Rows, load_dataset, load_datasets, load_datasets_for, sample_indices,
+                     split_indices)
 from .registry import (DATASET_REGISTRY, DatasetMeta, DatasetOptions, get_dataset_meta, list_datasets,
                        lookup_dataset, register_dataset)
 from .report import BadRow, LoadReport

@@ -20,7 +20,7 @@ from swift.version import __version__
 logger = get_logger()
 
 
-def _tokenizer_fingerprint(tokenizer) -> str:
+def tokenizer_fingerprint(tokenizer) -> str:
     backend = getattr(tokenizer, 'backend_tokenizer', None)
     if backend is not None:  # a fast tokenizer: its whole definition (vocabulary, merges, normaliser, ...)
         text = backend.to_str()
@@ -44,7 +44,7 @@ def encoding_key(rows: Sequence[Dict[str, Any]], encoder, settings: Dict[str, An
             'template': getattr(template, 'name', None), 'template_class': type(template).__qualname__,
             'system': getattr(template, 'default_system', None), 'loss_scale': getattr(template, 'loss_scale', None)}
     digest.update(json.dumps(head, sort_keys=True, default=str).encode('utf-8'))
-    digest.update(_tokenizer_fingerprint(getattr(template, 'tokenizer', None)).encode('ascii'))
+    digest.update(tokenizer_fingerprint(getattr(template, 'tokenizer', None)).encode('ascii'))
     for row in rows:
         digest.update(json.dumps(row, sort_keys=True, ensure_ascii=False, default=str).encode('utf-8'))
         digest.update(b'\n')

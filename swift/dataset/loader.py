@@ -299,3 +299,17 @@ def load_datasets(dataset: Union[str, Sequence[str]] = (),
 
 
 load_dataset = load_datasets  # the ms-swift name
+
+
+def load_datasets_for(args, rows: Optional[Sequence[Dict[str, Any]]] = None, require_response: bool = True,
+                      report_dir: Optional[str] = None) -> 'LoadResult':
+    """load_datasets with a command's data flags (DataArguments): the rows of --dataset (or of a Python list),
+    split into train and validation by --val_dataset / --split_dataset_ratio, seeded by --data_seed (default
+    --seed). Training and swift export --to_cached_dataset load through here, so both see the same rows."""
+    seed = args.seed if args.data_seed is None else args.data_seed
+    return load_datasets(args.dataset, val_dataset=args.val_dataset, split_dataset_ratio=args.split_dataset_ratio,
+                         columns=args.columns, strict=args.strict, seed=seed, use_hf=args.use_hf,
+                         shuffle=args.dataset_shuffle, val_shuffle=args.val_dataset_shuffle,
+                         model_name=args.model_name, model_author=args.model_author,
+                         require_response=require_response, rows=rows, report_dir=report_dir,
+                         image_folder=args.image_folder)

@@ -6,10 +6,12 @@
 --eval_backend evalscope / lm_eval hand the run to those frameworks (backends.py).
 """
 import os
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any, Dict, Sequence, Union
 
 from swift.arguments import EvalArguments
+from swift.utils import atomic_write_json
 from swift.utils.args import parse_args
 
 from .backends import run_backend
@@ -39,7 +41,14 @@ def eval_main(args: Union[EvalArguments, Sequence[str], Dict[str, Any], None] = 
     try:
         report = run_evaluation(lm, args.eval_dataset, limit=args.eval_limit, dataset_args=args.eval_dataset_args,
                                 dataset_dir=args.eval_dataset_dir, output_dir=output_dir, resume=args.eval_resume,
-                                print_table=True)
+                                print_table=True) if args.eval_dataset else {'model': lm.identity, 'results': {}}
+        if args.load_data_args:  # the training run's validation rows, teacher-forced
+            from .val_split import NAME, score_val_split
+            report['results'][NAME] = score_val_split(lm, args)
+            metrics = report['results'][NAME]['metrics']
+            print(f'{NAME} (the training run\'s validation rows): n {metrics["n"]}, loss {metrics["loss"]:.4f}, '
+                  f'token_acc {100 * metrics["token_acc"]:.2f}')
+            atomic_write_json(Path(output_dir) / 'eval_result.json', report)
     finally:
         if hasattr(lm, 'close'):
             lm.close()

@@ -7,7 +7,8 @@
 
 Modules: merge_lora (LoRA/DoRA/rsLoRA merged into the base weights, safetensors out),
 chat_template (a Jinja chat_template that renders like swift's template), checks (what is checked before
-loading), main (export_main). The flags are swift.arguments.ExportArguments. Quantized export (GPTQ, AWQ, BNB,
+loading), cached_dataset (pre-tokenized data for --cached_dataset), main (export_main). The flags are
+swift.arguments.ExportArguments. Quantized export (GPTQ, AWQ, BNB,
 GGUF, Ollama) is meant to join as further modules here, each an action chosen by its own flags.
 """
 from swift.utils.lazy import lazy_exports
@@ -16,6 +17,7 @@ _LAZY = {
     'export_main': 'swift.export.main',
     'ExportResult': 'swift.export.main',
     'merge_lora': 'swift.export.merge_lora',
+    'export_cached_dataset': 'swift.export.cached_dataset',
     'jinja_for': 'swift.export.chat_template',
     'chat_template_for_export': 'swift.export.chat_template',
 }

@@ -108,7 +108,7 @@ def _llm_compressor(args: ExportArguments, loaded, calibration: List[Dict[str, A
         recipe = QuantizationModifier(targets='Linear', scheme=scheme, ignore=ignore)
     dataset = Dataset.from_list([{'input_ids': row['input_ids'], 'attention_mask': [1] * len(row['input_ids'])}
                                  for row in calibration])
-    oneshot(model=loaded.model, dataset=dataset, recipe=recipe, max_seq_length=args.max_length,
+    oneshot(model=loaded.model, dataset=dataset, recipe=recipe, max_seq_length=args.calibration_length,
             num_calibration_samples=len(calibration), batch_size=args.quant_batch_size)
     return loaded.model
 
@@ -128,9 +128,8 @@ def _rows(args: ExportArguments, template, tokenizer) -> Tuple[List[Dict], List[
     encoded = []
     for row in rows:
         text = template.render(row['messages'], add_generation_prompt=False)
-        ids = tokenizer(text, add_special_tokens=False).input_ids[:args.max_length]
-        if len(ids) >= 2:
-            encoded.append({'input_ids': ids})
+        ids = tokenizer(text, add_special_tokens=False).input_ids
+        encoded += [{'input_ids': piece} for piece in _fit(ids, args) if len(piece) >= 2]
     if not encoded:
         raise SwiftError(f'--dataset {" ".join(specs)} yielded no rows with text to calibrate on or measure with')
     if len(encoded) < 2:
@@ -139,6 +138,23 @@ def _rows(args: ExportArguments, template, tokenizer) -> Tuple[List[Dict], List[
     n_calibration = min(args.quant_n_samples, len(encoded) // 2) if len(encoded) <= args.quant_n_samples \
         else args.quant_n_samples
     return encoded[:n_calibration], encoded[n_calibration:n_calibration + HELD_OUT_ROWS]
+
+
+def _fit(ids: List[int], args: ExportArguments) -> List[List[int]]:
+    """A row's token ids within --max_length (default 512) by --truncation_strategy: delete drops a longer row,
+    left / right keep its last / first tokens, split cuts it into pieces, error stops."""
+    length = args.calibration_length
+    if len(ids) <= length:
+        return [ids]
+    strategy = args.truncation_strategy
+    if strategy == 'error':
+        raise SwiftError(f'a calibration row has {len(ids)} tokens, over --max_length {length} '
+                         '(--truncation_strategy error)')
+    if strategy == 'delete':
+        return []
+    if strategy == 'split':
+        return [ids[i:i + length] for i in range(0, len(ids), length)]
+    return [ids[-length:] if strategy == 'left' else ids[:length]]
 
 
 def perplexity(model, rows: List[Dict]) -> float:

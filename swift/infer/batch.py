@@ -59,10 +59,15 @@ def split_row(row: Dict[str, Any]):
 
 def load_rows(args) -> Sequence[Dict[str, Any]]:
     if getattr(args, 'load_data_args', False):
-        return training_val_rows(args)
-    result = load_datasets([], val_dataset=args.val_dataset, require_response=False, use_hf=args.use_hf,
-                           seed=args.seed)
-    return result.val
+        rows = training_val_rows(args)
+    else:
+        rows = load_datasets([], val_dataset=args.val_dataset, require_response=False, use_hf=args.use_hf,
+                             seed=args.seed).val
+    limit = getattr(args, 'val_dataset_sample', None)
+    if limit and limit < len(rows):  # --val_dataset_sample: the first N, in the order they were loaded
+        logger.info(f'--val_dataset_sample {limit}: answering the first {limit} of {len(rows)} rows')
+        rows = rows[:limit]
+    return rows
 
 
 def training_val_rows(args) -> Sequence[Dict[str, Any]]:

@@ -14,11 +14,12 @@ from .encoding import IGNORE_INDEX, MaxLengthError
 from .jinja_template import JinjaChatTemplate
 from .official import official_reference_status
 from .registry import (TEMPLATE_REGISTRY, check_template_name, configure_template, get_template, list_templates,
+                       template_for_args,
                        register_template)
 from . import templates  # noqa: F401,E402  (registers the built-in families)
 
 __all__ = [
     'Template', 'TemplateMeta', 'Segment', 'JinjaChatTemplate', 'TEMPLATE_REGISTRY', 'get_template', 'list_templates',
     'register_template', 'official_reference_status', 'IGNORE_INDEX', 'MaxLengthError', 'AGENT_TEMPLATES',
-    'get_agent_template', 'tool_parser_for', 'configure_template'
+    'get_agent_template', 'tool_parser_for', 'configure_template', 'template_for_args'
 ]

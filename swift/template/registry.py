@@ -99,6 +99,20 @@ def _ids_from_directory(path: str) -> List[str]:
     return ids
 
 
+def template_for_args(args, tokenizer, info=None) -> Template:
+    """The template a command's flags ask for, as training encodes with it (swift sft / pt / rlhf and
+    swift export --to_cached_dataset, whose samples must be the same): --use_chat_template false is plain text,
+    else --template or the model's own; then --system, --max_length, --loss_scale and configure_template."""
+    info = info or getattr(tokenizer, 'model_info', None)
+    if not getattr(args, 'use_chat_template', True):
+        name = 'raw'
+    else:
+        name = args.template or (info.template if info else None) or (info.model_dir if info else None)
+    template = get_template(name, tokenizer=tokenizer, default_system=args.system, max_length=args.max_length,
+                            loss_scale=args.loss_scale)
+    return configure_template(template, args)
+
+
 def configure_template(template: Template, args) -> Template:
     """Apply the template flags every command shares beyond the name: --agent_template, --enable_thinking."""
     from .agent import get_agent_template

@@ -8,6 +8,7 @@ import importlib.util
 
 from swift.arguments import RLHFArguments
 from swift.arguments.training import TrainingCommonArguments
+from swift.dataset.cached import encoding_settings, read_manifest, split_folder
 from swift.eval.registry import get_benchmark, get_benchmarks
 from swift.template import check_template_name, get_agent_template
 from swift.tuners.registry import get_tuner
@@ -34,6 +35,7 @@ def check_train_args(args: TrainingCommonArguments) -> TrainingCommonArguments:
         raise SwiftError('--use_liger_kernel needs the liger-kernel package (CUDA GPUs only): '
                          'pip install "swift[liger]" (or liger-kernel)')
     _check_distributed(args)
+    _check_cached_dataset(args)
     if isinstance(args, RLHFArguments):
         get_reward_functions(getattr(args, 'reward_funcs', []))
     return args
@@ -58,6 +60,32 @@ def _check_benchmarks(args: TrainingCommonArguments) -> None:
         raise SwiftError(f'--eval_dataset_args names {unknown[0]!r}, which is not among --eval_benchmarks '
                          f'({", ".join(sorted(names))})')
 
+
+
+def _check_cached_dataset(args: TrainingCommonArguments) -> None:
+    """--cached_dataset: what swift trains from it, and its encoding flags against the run's, before the model
+    loads (the tokenizer and template are compared once they are loaded: swift.dataset.cached)."""
+    paths = [(p, 'train') for p in args.cached_dataset] + [(p, 'val') for p in args.cached_val_dataset]
+    if not paths:
+        return
+    if isinstance(args, RLHFArguments):
+        raise SwiftError('--cached_dataset is not supported yet with swift rlhf (its rows are encoded per algorithm '
+                         'when it trains); instead: --dataset with --load_from_cache_file true encodes them once')
+    for flag, clash in (('task_type', getattr(args, 'task_type', 'causal_lm') != 'causal_lm'),
+                        ('streaming', args.streaming)):
+        if clash:
+            raise SwiftError(f'--cached_dataset holds causal-LM samples read whole: not with --{flag} '
+                             f'{getattr(args, flag)}; train from --dataset')
+    settings = encoding_settings(args)
+    for path, split in paths:
+        folder = split_folder(path, split)
+        manifest = read_manifest(folder)
+        exported = manifest.get('settings') or {}
+        different = [f'--{k} {exported.get(k)!r} there, {v!r} here'
+                     for k, v in settings.items() if exported.get(k) != v]
+        if different:
+            raise SwiftError(f'--cached_dataset {path} was encoded with other flags: {"; ".join(different)}. Pass the '
+                             'flags it was exported with, or export it again with these')
 
 
 def _check_distributed(args: TrainingCommonArguments) -> None:

@@ -22,10 +22,10 @@ from transformers.trainer_callback import PrinterCallback
 from transformers.trainer_callback import ProgressCallback as HfProgressCallback
 
 from swift.arguments.training import TrainingCommonArguments
-from swift.dataset import PYTHON_ROWS, LoadResult, load_datasets
+from swift.dataset import PYTHON_ROWS, LoadResult, load_datasets_for
 from swift.eval.callback import BenchmarkEvalCallback
 from swift.model.loader import get_model_tokenizer
-from swift.template import configure_template, get_template
+from swift.template import template_for_args
 from swift.tuners import tuner_callback
 from swift.tuners.multimodal import part_learning_rates
 from swift.tuners.quant import build_quantization_config
@@ -102,6 +102,19 @@ def use_router_aux_loss(model, coef: float) -> None:
     logger.info(f'router load-balancing loss on, weight {coef}')
 
 
+def link_checkpoints(output_dir: Path, last: Optional[Path], best: Optional[str]) -> None:
+    """--create_checkpoint_symlink (ms-swift's): <run>/last and <run>/best point at those checkpoints, so a script
+    can name them without reading the logs. A link is replaced by a rename (never half there)."""
+    for name, target in (('last', last), ('best', best)):
+        if target is None:
+            continue
+        tmp = output_dir / f'.{name}.link'
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(Path(target).resolve(), target_is_directory=True)
+        tmp.replace(output_dir / name)
+        logger.info(f'{output_dir / name} -> {target}')
+
+
 class TrainingRun:
     """The parts of a training run that do not depend on the algorithm."""
 
@@ -144,27 +157,14 @@ class TrainingRun:
         return model, tokenizer
 
     def template(self, model, tokenizer):
-        args = self.args
         info = getattr(model, 'model_info', None) or getattr(tokenizer, 'model_info', None)
-        if not args.use_chat_template:
-            name = 'raw'
-        else:
-            name = args.template or (info.template if info else None) or (info.model_dir if info else None)
-        template = get_template(name, tokenizer=tokenizer, default_system=args.system, max_length=args.max_length,
-                                loss_scale=args.loss_scale)
-        return configure_template(template, args)
+        return template_for_args(self.args, tokenizer, info)
 
     def load_rows(self, rows: Optional[Sequence[Dict[str, Any]]] = None, require_response: bool = True) -> LoadResult:
         """The checked rows of --dataset (or of a Python list), split into train and validation by
         --val_dataset / --split_dataset_ratio; the data report goes into the run directory."""
-        args = self.args
-        seed = args.seed if args.data_seed is None else args.data_seed
-        return load_datasets(args.dataset, val_dataset=args.val_dataset, split_dataset_ratio=args.split_dataset_ratio,
-                             columns=args.columns, strict=args.strict, seed=seed, use_hf=args.use_hf,
-                             shuffle=args.dataset_shuffle, val_shuffle=args.val_dataset_shuffle,
-                             model_name=args.model_name, model_author=args.model_author,
-                             require_response=require_response, rows=rows, report_dir=str(self.output_dir),
-                             image_folder=args.image_folder)
+        return load_datasets_for(self.args, rows=rows, require_response=require_response,
+                                 report_dir=str(self.output_dir))
 
     # ---- the trainer ----------------------------------------------------------------------------
 
@@ -193,6 +193,7 @@ class TrainingRun:
             per_device_eval_batch_size=args.per_device_eval_batch_size,
             gradient_accumulation_steps=args.gradient_accumulation_steps,
             gradient_checkpointing=args.gradient_checkpointing,
+            gradient_checkpointing_kwargs=args.gradient_checkpointing_kwargs or None,
             weight_decay=args.weight_decay,
             warmup_steps=args.warmup_ratio,  # a float below 1 is a ratio of the total steps
             lr_scheduler_type=args.lr_scheduler_type,
@@ -211,6 +212,9 @@ class TrainingRun:
             save_strategy=args.save_strategy,
             save_steps=args.save_steps,
             save_total_limit=args.save_total_limit,
+            metric_for_best_model=args.metric_for_best_model,
+            greater_is_better=args.greater_is_better,
+            ignore_data_skip=args.ignore_data_skip,
             save_only_model=args.save_only_model,
             eval_strategy=eval_strategy,
             eval_steps=eval_steps if eval_strategy == 'steps' else None,
@@ -252,7 +256,8 @@ class TrainingRun:
         if 'tensorboard' in args.report_to:
             from torch.utils.tensorboard import SummaryWriter
             from transformers.integrations import TensorBoardCallback
-            callbacks.append(TensorBoardCallback(tb_writer=SummaryWriter(str(self.output_dir / 'runs'))))
+            log_dir = args.logging_dir or str(self.output_dir / 'runs')
+            callbacks.append(TensorBoardCallback(tb_writer=SummaryWriter(log_dir)))
         return callbacks
 
     def saved_args(self, model, template) -> Dict[str, Any]:
@@ -292,6 +297,8 @@ class TrainingRun:
             trainer.close()
         plot_logs(str(self.output_dir))
         final = last_checkpoint(self.output_dir)
+        if args.create_checkpoint_symlink:
+            link_checkpoints(self.output_dir, final, trainer.state.best_model_checkpoint)
         logger.info(f'last checkpoint: {final}')
         return TrainResult(str(self.output_dir), str(final) if final else None, dict(output.metrics),
                            list(trainer.state.log_history))

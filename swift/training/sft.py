@@ -8,10 +8,11 @@ The steps are the same for every tuner; the run itself (directory, callbacks, ch
 result) is runner.TrainingRun's.
 """
 import contextlib
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from swift.arguments import PtArguments, SftArguments
-from swift.dataset import cached_encoding, encode_rows
+from swift.dataset import (cached_encoding, cached_val_paths, describe_encoding, encode_rows, encoding_settings,
+                           load_cached_samples)
 from swift.tuners import prepare_tuner
 from swift.utils import SwiftError, get_logger
 from swift.utils.args import parse_args
@@ -35,6 +36,16 @@ def encode(args: SftArguments, template, rows) -> List[dict]:
         rows, template, {**settings, 'model': args.model},
         lambda: encode_rows(rows, template, num_proc=args.dataset_num_proc, **settings)[0],
         enabled=args.load_from_cache_file)
+
+
+def cached_samples(args: SftArguments, template) -> Tuple[List[dict], List[dict]]:
+    """(train, val) samples of --cached_dataset / --cached_val_dataset, each checked against this run's
+    tokenizer, template and encoding flags (a mismatch is an error naming the fields)."""
+    if not (args.cached_dataset or args.cached_val_dataset):
+        return [], []
+    run = describe_encoding(template, args.model, encoding_settings(args))
+    return (load_cached_samples(args.cached_dataset, run, 'train'),
+            load_cached_samples(cached_val_paths(args), run, 'val'))
 
 
 def batching(args: SftArguments, pad_token_id: int, samples: List[dict], template=None):
@@ -83,13 +94,15 @@ def sft_main(args: Union[SftArguments, Sequence[str], Dict[str, Any], None] = No
         return train_task(args, run, model, tokenizer, rows, callbacks)
     model, tokenizer = run.load_model(model, tokenizer)
     template = run.template(model, tokenizer)
-    loaded = run.load_rows(rows)
-    val = encode(args, template, loaded.val) if loaded.val else []
+    cached_train, cached_val = cached_samples(args, template)  # pre-tokenized: no encoding
+    loaded = run.load_rows(rows) if args.dataset else None  # --cached_dataset alone: no rows to load
+    train_rows, val_rows = (loaded.train, loaded.val) if loaded else ([], [])
+    val = cached_val + (encode(args, template, val_rows) if val_rows else [])
     if args.streaming:  # encoded as training consumes them (streaming.py); --max_steps is the length
-        collator, train_items = PaddingCollator(tokenizer.pad_token_id), streaming_samples(args, template, loaded.train)
-        logger.info(f'streaming {len(loaded.train)} training rows, {len(val)} validation samples')
+        collator, train_items = PaddingCollator(tokenizer.pad_token_id), streaming_samples(args, template, train_rows)
+        logger.info(f'streaming {len(train_rows)} training rows, {len(val)} validation samples')
     else:
-        train = encode(args, template, loaded.train)
+        train = cached_train + (encode(args, template, train_rows) if train_rows else [])
         if not train:
             raise SwiftError('no training samples left after validation and truncation: see the data report above')
         logger.info(f'{len(train)} training samples, {len(val)} validation samples')

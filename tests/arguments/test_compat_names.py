@@ -53,9 +53,11 @@ def test_split_cuts_long_rows_into_pieces():
     assert [e['length'] for e in encoded] == [4, 4, 2] and report.split == 1
 
 
-def test_truncation_strategy_on_infer_and_deploy_not_export():
+def test_truncation_strategy_on_infer_and_deploy_and_where_export_encodes():
     assert parse_args(DeployArguments, ['--model', 'm', '--truncation_strategy', 'left']).truncation_strategy == 'left'
     with pytest.raises(SwiftError, match='--truncation_strategy must be one of delete, left, right'):
         parse_args(InferArguments, ['--model', 'm', '--truncation_strategy', 'split'])
-    with pytest.raises(SwiftError, match='--truncation_strategy is an option of swift'):
-        parse_args(ExportArguments, ['--model', 'm', '--merge_lora', 'true', '--truncation_strategy', 'left'])
+    with pytest.raises(SwiftError, match='--truncation_strategy: this export reads no rows'):
+        parse_args(ExportArguments, ['--model', 'm', '--to_ollama', 'true', '--truncation_strategy', 'left'])
+    assert parse_args(ExportArguments, ['--model', 'm', '--to_cached_dataset', 'true', '--dataset', 'd.jsonl',
+                                        '--truncation_strategy', 'split']).truncation_strategy == 'split'

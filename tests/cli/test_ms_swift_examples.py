@@ -59,6 +59,20 @@ PARSES = {
         'deploy --model {model} --infer_backend pt --served_model_name tiny --port 8000 --max_new_tokens 64 '
         '--truncation_strategy left --max_length 1024',
         {'infer_backend': 'transformers', 'truncation_strategy': 'left'}),
+    'deploy naming the owner': ('deploy --model {model} --served_model_name tiny --owned_by my-team',
+                                {'owned_by': 'my-team'}),
+    'sft keeping the best checkpoint, with links': (
+        f'sft {TINY} --dataset {{data}} --split_dataset_ratio 0.2 --metric_for_best_model loss --greater_is_better '
+        'false --save_total_limit 2 --create_checkpoint_symlink true --logging_dir {out}/tb '
+        '--gradient_checkpointing_kwargs \'{{"use_reentrant": false}}\' --ignore_data_skip true',
+        {'metric_for_best_model': 'loss', 'greater_is_better': False, 'create_checkpoint_symlink': True,
+         'gradient_checkpointing_kwargs': {'use_reentrant': False}, 'ignore_data_skip': True}),
+    'export a cached dataset for swift pt': (
+        'export --model {model} --dataset {text} --to_cached_dataset true --truncation_strategy split '
+        '--max_length 32 --use_chat_template false --loss_scale all --split_dataset_ratio 0.5 --dataset_num_proc 2',
+        {'to_cached_dataset': True, 'truncation_strategy': 'split', 'template_mode': 'train'}),
+    'eval on the training run\'s validation rows': (
+        'eval --model {model} --load_data_args true', {'load_data_args': True}),
     'infer with a system prompt file': (
         'infer --model {model} --infer_backend transformers --system {system} --stream true --temperature 0',
         {'system': 'You are a careful assistant.\nAnswer briefly.'}),
@@ -91,7 +105,10 @@ REFUSED = {
         '--vllm_mode colocate', None, '--use_vllm: vLLM is not installed'),
     'streaming without max_steps': (f'sft {TINY} --dataset {{data}} --streaming true', None,
                                     '--streaming: the stream has no length, so pass --max_steps'),
-    'cached dataset': (f'sft {TINY} --cached_dataset {{out}}/cached', None, '--cached_dataset is not supported yet'),
+    'cached dataset that is not there': (f'sft {TINY} --cached_dataset {{out}}/cached', None,
+                                         'no manifest.json there'),
+    'cached dataset for dpo': (f'rlhf --rlhf_type dpo {TINY} --cached_dataset {{out}}/cached', None,
+                               '--cached_dataset is not supported yet with swift rlhf'),
     'vLLM deploy flags': ('deploy --model {model} --infer_backend vllm --vllm_max_model_len 4096', None,
                           "--engine_kwargs '{\"<option without vllm_>\": value}'"),
     'data-parallel deploy': ('deploy --model {model}', {'NPROC_PER_NODE': '2'},
@@ -123,12 +140,14 @@ def test_refused_with_the_reason(name, files, capsys, monkeypatch):
 
 
 def test_train_then_infer_on_its_validation_split_then_merge(files, capsys, monkeypatch, tmp_path):
-    """sft (LoRA, ms-swift's usual flags) → infer --load_data_args on the run's validation rows → export merge."""
+    """sft (LoRA, ms-swift's usual flags) → infer and eval --load_data_args on the run's validation rows → export
+    merge."""
     monkeypatch.setenv('SWIFT_CACHE', str(tmp_path / 'cache'))
     code, out, err = run(
         f'sft {TINY} --tuner_type lora --dataset {{data}}#6 --num_train_epochs 1 --per_device_train_batch_size 1 '
         '--learning_rate 1e-4 --lora_rank 8 --lora_alpha 32 --target_modules all-linear '
-        '--gradient_accumulation_steps 2 --eval_steps 1 --save_steps 1 --save_total_limit 2 --logging_steps 1 '
+        '--gradient_accumulation_steps 2 --per_device_eval_batch_size 2 --eval_steps 1 --save_steps 1 '
+        '--save_total_limit 2 --logging_steps 1 '
         '--max_length 2048 --output_dir {out}/lora --system "You are a helpful assistant." --warmup_ratio 0.05 '
         '--dataloader_num_workers 0 --dataset_num_proc 2 --split_dataset_ratio 0.34 --load_from_cache_file true '
         '--eval_strategy steps --save_strategy steps --data_seed 7 --dataset_shuffle true --max_steps 1',
@@ -138,12 +157,23 @@ def test_train_then_infer_on_its_validation_split_then_merge(files, capsys, monk
     assert list((tmp_path / 'cache' / 'encoded').glob('*.json'))  # --load_from_cache_file wrote the encoded rows
     result = tmp_path / 'val.jsonl'
     code, out, err = run(f'infer --adapters {checkpoint} --load_data_args true --infer_backend transformers '
-                         f'--max_new_tokens 2 --temperature 0 --result_path {result}', files, capsys, monkeypatch)
+                         f'--max_new_tokens 2 --temperature 0 --result_path {result} --val_dataset_sample 1', files,
+                         capsys, monkeypatch)
     assert code == 0, err
     answered = [json.loads(line) for line in result.read_text().splitlines()]
     from swift.dataset import load_datasets
     split = load_datasets([files['data'] + '#6'], split_dataset_ratio=0.34, seed=7, shuffle=True, log=False)
-    assert [a['labels'] for a in answered] == [row['messages'][-1]['content'] for row in split.val]
+    assert [a['labels'] for a in answered] == [row['messages'][-1]['content'] for row in split.val][:1]
+    assert len(split.val) == 2  # --val_dataset_sample 1 answered the first
+    # swift eval --load_data_args scores the same rows teacher-forced: the run's own eval_loss at that step
+    code, out, err = run(f'eval --adapters {checkpoint} --load_data_args true --eval_output_dir {tmp_path}/eval',
+                         files, capsys, monkeypatch)
+    assert code == 0, err
+    scored = json.loads(next((tmp_path / 'eval').rglob('eval_result.json')).read_text())['results']['val_split']
+    logged = [json.loads(line) for line in (Path(checkpoint).parent / 'logging.jsonl').read_text().splitlines()]
+    assert scored['metrics']['n'] == len(split.val)
+    assert scored['metrics']['loss'] == pytest.approx([e['eval_loss'] for e in logged if 'eval_loss' in e][-1],
+                                                      rel=1e-4)
     code, out, err = run(f'export --adapters {checkpoint} --merge_lora true --output_dir {tmp_path}/merged', files,
                          capsys, monkeypatch)
     assert code == 0, err

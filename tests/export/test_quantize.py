@@ -85,3 +85,16 @@ def test_llm_compressor_methods_say_what_to_install(tiny_model_dir, tmp_path):
         with pytest.raises(SwiftError, match='pip install llmcompressor'):
             export_main(model=str(tiny_model_dir), quant_method=method, quant_bits=bits,
                         output_dir=str(tmp_path / method))
+
+
+@pytest.mark.parametrize('strategy, pieces', [('delete', []), ('right', [[1, 2, 3, 4]]), ('left', [[3, 4, 5, 6]]),
+                                              ('split', [[1, 2, 3, 4], [5, 6]])])
+def test_calibration_rows_follow_the_truncation_strategy(strategy, pieces):
+    from types import SimpleNamespace
+
+    from swift.export.quantize import _fit
+    args = SimpleNamespace(calibration_length=4, truncation_strategy=strategy)
+    assert _fit([1, 2, 3, 4, 5, 6], args) == pieces
+    assert _fit([1, 2, 3], args) == [[1, 2, 3]]
+    with pytest.raises(SwiftError, match='over --max_length 4'):
+        _fit([1, 2, 3, 4, 5, 6], SimpleNamespace(calibration_length=4, truncation_strategy='error'))

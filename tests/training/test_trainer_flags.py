@@ -36,7 +36,8 @@ def test_trainer_flags_change_the_run(tiny_model_dir, data_file, tmp_path):
         tiny_model_dir, data_file, tmp_path / 'out', max_steps=-1, num_train_epochs=1, report_to=['none'],
         per_device_train_batch_size=2, dataloader_drop_last=True, optim='sgd', lr_scheduler_type='constant',
         neftune_noise_alpha=5.0, save_strategy='epoch', split_dataset_ratio=0.3, eval_strategy='epoch',
-        adam_beta2=0.9), callbacks=[capture])
+        adam_beta2=0.9, metric_for_best_model='loss', greater_is_better=False, create_checkpoint_symlink=True,
+        gradient_checkpointing_kwargs={'use_reentrant': False}, ignore_data_skip=True), callbacks=[capture])
     args = capture.args
     assert isinstance(capture.optimizer.optimizer if hasattr(capture.optimizer, 'optimizer') else capture.optimizer,
                       torch.optim.SGD)
@@ -47,6 +48,11 @@ def test_trainer_flags_change_the_run(tiny_model_dir, data_file, tmp_path):
     records = [json.loads(line) for line in (Path(result.output_dir) / 'logging.jsonl').read_text().splitlines()]
     assert [r['global_step'] for r in records if 'eval_loss' in r] == [2]  # once, at the epoch's end
     assert [p.name for p in Path(result.output_dir).glob('checkpoint-*')] == ['checkpoint-2']
+    assert (args.metric_for_best_model, args.greater_is_better, args.ignore_data_skip) == ('loss', False, True)
+    assert args.gradient_checkpointing_kwargs == {'use_reentrant': False}
+    # --create_checkpoint_symlink: <run>/last and <run>/best (the one evaluation marked checkpoint-2 best)
+    for link in ('last', 'best'):
+        assert (Path(result.output_dir) / link).resolve() == (Path(result.output_dir) / 'checkpoint-2').resolve()
     saved = json.loads((Path(result.output_dir) / 'args.json').read_text())
     assert saved['optim'] == 'sgd' and saved['gradient_checkpointing'] is False
 

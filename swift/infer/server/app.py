@@ -46,6 +46,7 @@ logger = get_logger('swift.deploy')
 @dataclass
 class ServerConfig:
     served_model_name: Optional[str] = None  # default: the model's name
+    owned_by: str = 'swift'  # what /v1/models says owns each model (--owned_by)
     adapter_specs: Sequence[str] = ()  # the --adapters values, to tell named adapters from unnamed ones
     api_key: Optional[str] = None  # None: no authentication
     max_running: int = 32  # sequences generated at once (--max_batch_size)
@@ -89,7 +90,8 @@ class Server:
         self.engine = engine
         self.config = config
         self.admission = Admission(config.max_running, config.max_queue_size)
-        self.served = ServedModels.for_engine(engine, config.served_model_name, config.adapter_specs)
+        self.served = ServedModels.for_engine(engine, config.served_model_name, config.adapter_specs,
+                                              config.owned_by)
         self.stats = ServerStats()
         self.shutdown = Shutdown()
 

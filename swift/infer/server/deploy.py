@@ -36,7 +36,8 @@ def server_config(args: DeployArguments) -> ServerConfig:
     defaults = GenerationDefaults(max_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,
                                   top_k=args.top_k, repetition_penalty=args.repetition_penalty,
                                   stop=list(args.stop_words))
-    return ServerConfig(served_model_name=args.served_model_name, adapter_specs=list(args.adapters),
+    return ServerConfig(served_model_name=args.served_model_name, owned_by=args.owned_by,
+                        adapter_specs=list(args.adapters),
                         api_key=args.api_key, max_running=args.max_batch_size, max_queue_size=args.max_queue_size,
                         request_timeout=args.request_timeout or None, log_interval=args.log_interval,
                         max_request_bytes=args.max_request_bytes or None, body_timeout=args.body_timeout or None,

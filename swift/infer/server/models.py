@@ -24,19 +24,21 @@ class ServedModels:
     adapters: Dict[str, str] = field(default_factory=dict)  # listed name → engine adapter name
     hidden: Dict[str, str] = field(default_factory=dict)  # accepted but not listed (the unnamed default adapter)
     created: int = field(default_factory=lambda: int(time.time()))
+    owned_by: str = 'swift'
 
     @classmethod
-    def for_engine(cls, engine, served_model_name: Optional[str], adapter_specs: Sequence[str]) -> 'ServedModels':
+    def for_engine(cls, engine, served_model_name: Optional[str], adapter_specs: Sequence[str],
+                   owned_by: str = 'swift') -> 'ServedModels':
         base_name = served_model_name or default_served_name(engine.model_name)
         loaded = list(getattr(engine, 'adapters', ()) or ())
         if not loaded:  # no adapters, or merged into the weights
-            return cls(base_name, None)
+            return cls(base_name, None, owned_by=owned_by)
         first_named = bool(adapter_specs) and parse_adapter_spec(adapter_specs[0], 0)[1] != adapter_specs[0]
         default = getattr(engine, 'default_adapter', None)
         if first_named:
-            return cls(base_name, BASE_ADAPTER, {name: name for name in loaded})
+            return cls(base_name, BASE_ADAPTER, {name: name for name in loaded}, owned_by=owned_by)
         return cls(base_name, None, {name: name for name in loaded if name != default},
-                   {default: default} if default else {})
+                   {default: default} if default else {}, owned_by=owned_by)
 
     @property
     def names(self) -> List[str]:
@@ -58,7 +60,7 @@ class ServedModels:
         return {'object': 'list', 'data': entries}
 
     def _entry(self, name: str, parent: Optional[str]) -> Dict[str, Any]:
-        return {'id': name, 'object': 'model', 'created': self.created, 'owned_by': 'swift', 'root': name,
+        return {'id': name, 'object': 'model', 'created': self.created, 'owned_by': self.owned_by, 'root': name,
                 'parent': parent}
 
 

@@ -58,6 +58,9 @@ def test_served_names_for_named_and_unnamed_adapters():
     assert plain.names == ['/models/My-Model'] and plain.adapter_for(None) is None
     named = ServedModels.for_engine(fake_engine(['a', 'b'], 'a'), 'base', ['a=/x', 'b=/y'])
     assert named.names == ['base', 'a', 'b']
+    assert [m['owned_by'] for m in named.listing()['data']] == ['swift'] * 3
+    assert ServedModels.for_engine(fake_engine(), None, [], owned_by='my-team').listing()['data'][0]['owned_by'] == \
+        'my-team'  # --owned_by, as ms-swift's deploy
     assert named.adapter_for('base') == BASE_ADAPTER and named.adapter_for('b') == 'b'
     # `--adapters checkpoint-N`: the served name is the fine-tuned model
     unnamed = ServedModels.for_engine(fake_engine(['default'], 'default'), 'mine', ['/no/such/checkpoint-2'])

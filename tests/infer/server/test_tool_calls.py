@@ -3,6 +3,7 @@ messages accepted, and the proof: the embedded model, fine-tuned on a small synt
 --agent_template hermes, calls the right function with valid JSON arguments through the openai client."""
 import json
 import random
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -63,6 +64,11 @@ def test_streamed_text_without_a_call_is_all_sent():
 
 CITIES = ['Paris', 'London', 'Berlin', 'Madrid', 'Rome', 'Vienna', 'Prague', 'Dublin', 'Lisbon', 'Athens',
           'Warsaw', 'Oslo', 'Helsinki', 'Zurich', 'Brussels', 'Amsterdam']
+# Training asks about many cities, each once per intent: with a few cities asked many times the model half
+# memorises their names and copies a held-out one badly ('Oslo' came back as 'Olsen'); seeing 24 names it
+# learns to copy the name from the question. The held-out cities (CITIES[8:13]) are none of these.
+TRAIN_CITIES = CITIES[:8] + ['Tokyo', 'Cairo', 'Lima', 'Nairobi', 'Toronto', 'Sydney', 'Mumbai', 'Seoul', 'Denver',
+                             'Havana', 'Kyoto', 'Boston', 'Munich', 'Geneva', 'Porto', 'Milan']
 ASKS = {'get_weather': ['What is the weather in {}?', 'Is it raining in {} right now?', 'How warm is it in {}?'],
         'get_time': ['What time is it in {}?', 'Tell me the local time in {}.', 'What is the clock showing in {}?']}
 
@@ -86,8 +92,9 @@ def test_fine_tuned_model_calls_the_right_function(smollm_dir, tmp_path):
     from swift.training.sft import sft_main
     from swift.utils.args import parse_args
 
-    # every phrasing of both intents for 8 cities; held out: 5 other cities
-    train = [_row(name, city, ask.format(city)) for city in CITIES[:8] for name, asks in ASKS.items() for ask in asks]
+    # 24 cities, each asked once per intent, the phrasings in turn (each one 8 times); held out: 5 other cities
+    train = [_row(name, city, asks[i % len(asks)].format(city)) for i, city in enumerate(TRAIN_CITIES)
+             for name, asks in ASKS.items()]
     held_out = _requests(CITIES[8:13], 1)
     result = sft_main(model=str(smollm_dir), rows=train, agent_template='hermes', system='',
                       output_dir=str(tmp_path / 'out'), max_steps=12, per_device_train_batch_size=4,
@@ -100,16 +107,18 @@ def test_fine_tuned_model_calls_the_right_function(smollm_dir, tmp_path):
         with running_server(engine) as server:
             client = server.client()
             served = client.models.list().data[0].id
-            right = 0
-            for name, city, question in held_out:
+
+            def ask(request):  # all at once: the server batches them
+                name, city, question = request
                 answer = client.chat.completions.create(model=served, tools=TOOLS, max_tokens=40,
                                                         messages=[{'role': 'user', 'content': question}])
                 calls = answer.choices[0].message.tool_calls or []
-                right += bool(calls) and calls[0].function.name == name and \
+                return bool(calls) and calls[0].function.name == name and \
                     json.loads(calls[0].function.arguments) == {'city': city}
-            # issue 16 asks for >= 90%; this short run reaches 8 to 10 of 10 (the thread count changes the float
-            # sums and so the run), so the test holds it at 80% until a longer run is affordable in the suite
-            assert right / len(held_out) >= 0.8, f'{right} of {len(held_out)}'
+            with ThreadPoolExecutor(len(held_out)) as pool:
+                right = sum(pool.map(ask, held_out))
+            print(f'held-out tool calls right: {right} of {len(held_out)}')
+            assert right / len(held_out) >= 0.9, f'{right} of {len(held_out)}'  # issue 16: >= 90%
             # a streamed call, and the conversation continued with the tool's result (role: tool)
             name, city, question = held_out[0]
             messages = [{'role': 'user', 'content': question}]
