@@ -15,6 +15,7 @@ import pytest
 
 from swift.arguments import SftArguments
 from swift.training.distributed import CONFIG_DIR, deepspeed_config, fsdp_settings, trainer_kwargs
+from swift.training.rlhf import rlhf_main
 from swift.training.sft import sft_main
 from swift.utils import SwiftError
 from swift.utils.args import parse_args
@@ -29,6 +30,41 @@ def _rows(path):
                           {'role': 'assistant', 'content': f'{i} ' * (1 + i % 5)}]} for i in range(32)]
     path.write_text(''.join(json.dumps(r) + '\n' for r in rows))
     return path
+
+
+def _pairs(path):
+    rows = [{'messages': [{'role': 'user', 'content': f'What is {i} plus {i}?'},
+                          {'role': 'assistant', 'content': f'Ahoy! {i} plus {i} is {2 * i}.'}],
+             'rejected_response': f'{i} plus {i} is {2 * i}.'} for i in range(16)]
+    path.write_text(''.join(json.dumps(r) + '\n' for r in rows))
+    return path
+
+
+def _dpo(model, data, out, **extra):
+    """swift rlhf --rlhf_type dpo: LoRA (the reference is the base with the adapter off) or, with tuner_type full,
+    a separate reference model; per-device batch 1 (2 processes) or 2 (1 process)."""
+    return ['rlhf', '--rlhf_type', 'dpo', *_flags(model, data, out, **{'per_device_train_batch_size': 1, **extra})]
+
+
+REWARD_PLUGIN = """from swift.training.rlhf import register_reward_function
+
+@register_reward_function('distinct_chars')
+def distinct_chars(completions, **kwargs):
+    return [len(set(c)) / 10 for c in completions]
+"""
+
+
+def _grpo(model, tmp, out, **extra):
+    """swift rlhf --rlhf_type grpo on 1 prompt per process (2 processes) or 2 (1 process), 2 completions each.
+    --scale_rewards batch and --loss_type dapo need the other ranks' rewards and completion tokens."""
+    (tmp / 'prompts.jsonl').write_text(''.join(json.dumps({'messages': [{'role': 'user', 'content': f'Count to {i}.'}]})
+                                               + '\n' for i in range(8)))
+    (tmp / 'reward_plugin.py').write_text(REWARD_PLUGIN)
+    return ['rlhf', '--rlhf_type', 'grpo', *_flags(
+        model, tmp / 'prompts.jsonl', out, **{'per_device_train_batch_size': 1, 'num_generations': 2,
+                                              'max_new_tokens': 8, 'reward_funcs': 'distinct_chars',
+                                              'external_plugins': tmp / 'reward_plugin.py', 'scale_rewards': 'batch',
+                                              'loss_type': 'dapo', 'beta': 0.1, **extra})]
 
 
 def _flags(model, data, out, **extra):
@@ -56,6 +92,12 @@ def distributed_runs(tiny_model_dir, tmp_path_factory):
         'fsdp_full': _flags(model, data, tmp / 'fsdp_full', fsdp='full_shard', tuner_type='full'),
         'fsdp_lora': _flags(model, data, tmp / 'fsdp_lora', sharding_strategy='FULL_SHARD'),
     }
+    pairs = str(_pairs(tmp / 'pairs.jsonl'))
+    runs.update(dpo_ddp=_dpo(model, pairs, tmp / 'dpo_ddp'),
+                dpo_ddp_full_ref=_dpo(model, pairs, tmp / 'dpo_ddp_full', tuner_type='full'),
+                dpo_fsdp_lora=_dpo(model, pairs, tmp / 'dpo_fsdp_lora', fsdp='full_shard'),
+                dpo_fsdp_full_ref=_dpo(model, pairs, tmp / 'dpo_fsdp_full', fsdp='full_shard', tuner_type='full'))
+    runs['grpo_ddp'] = _grpo(model, tmp, tmp / 'grpo_ddp')
     if HAS_DEEPSPEED:  # DeepSpeed on its CPU accelerator (DS_ACCELERATOR=cpu) over gloo
         runs.update(zero2=_flags(model, data, tmp / 'zero2', deepspeed='zero2'),
                     zero3_full=_flags(model, data, tmp / 'zero3', deepspeed='zero3', tuner_type='full'))
@@ -70,13 +112,20 @@ def distributed_runs(tiny_model_dir, tmp_path_factory):
         'lora': sft_main(_flags(model, data, tmp / 'one_lora', per_device_train_batch_size=4)),
         'packing': sft_main(_flags(model, data, tmp / 'one_packing', per_device_train_batch_size=4, **packing)),
         'full': sft_main(_flags(model, data, tmp / 'one_full', per_device_train_batch_size=4, tuner_type='full')),
+        'dpo_lora': rlhf_main(_dpo(model, pairs, tmp / 'one_dpo', per_device_train_batch_size=2)[1:]),
+        'grpo': rlhf_main(_grpo(model, tmp, tmp / 'one_grpo', per_device_train_batch_size=2)[1:]),
+        'dpo_full': rlhf_main(_dpo(model, pairs, tmp / 'one_dpo_full', per_device_train_batch_size=2,
+                                   tuner_type='full')[1:]),
     }
+    launched['one_grpo'] = {'logs': [h for h in one['grpo'].log_history if 'loss' in h]}
     return launched, {name: _losses(result) for name, result in one.items()}, tmp
 
 
 @pytest.mark.parametrize('run, reference', [('ddp', 'lora'), ('ddp_grad_accum', 'lora'), ('ddp_packing', 'packing'),
                                             ('fsdp_full', 'full'), ('fsdp_lora', 'lora'), ('zero2', 'lora'),
-                                            ('zero3_full', 'full')])
+                                            ('zero3_full', 'full'), ('dpo_ddp', 'dpo_lora'),
+                                            ('dpo_ddp_full_ref', 'dpo_full'), ('dpo_fsdp_lora', 'dpo_lora'),
+                                            ('dpo_fsdp_full_ref', 'dpo_full')])
 def test_two_processes_equal_one_process_with_the_same_global_batch(distributed_runs, run, reference):
     if run.startswith('zero') and not HAS_DEEPSPEED:
         pytest.skip('deepspeed is not installed (the deepspeed extra)')
@@ -84,6 +133,21 @@ def test_two_processes_equal_one_process_with_the_same_global_batch(distributed_
     assert len(launched[run]['loss']) == STEPS and len(one[reference]) == STEPS
     assert launched[run]['loss'] == pytest.approx(one[reference], abs=1e-5)
     assert one[reference][0] != pytest.approx(one[reference][-1], abs=1e-3)  # the steps did change the weights
+
+
+def test_grpo_rollouts_on_two_processes_equal_one_process(distributed_runs):
+    """Each rank samples the completions a single process would give its prompts (seeds by global position), and
+    the rewards are gathered over the ranks: --scale_rewards batch divides by the std of all 4 rewards and --loss_type
+    dapo by all completion tokens, so the gradient (its norm), the rewards and the KL equal one process's."""
+    launched, _, _ = distributed_runs
+    two, one = launched['grpo_ddp']['logs'], launched['one_grpo']['logs']
+    assert len(two) == len(one) == STEPS
+    for a, b in zip(two, one):
+        for key in ('reward', 'reward_std', 'completions/mean_length'):
+            assert a[key] == pytest.approx(b[key], abs=1e-6), key
+        assert a['grad_norm'] == pytest.approx(b['grad_norm'], rel=1e-5)
+        assert a['loss'] == pytest.approx(b['loss'], abs=1e-7) and a['kl'] == pytest.approx(b['kl'], abs=1e-6)
+    assert len({a['reward_std'] for a in one}) > 1 and one[-1]['kl'] > 0  # varied rewards; the policy moved
 
 
 def test_checkpoints_of_sharded_runs_are_plain_model_folders(distributed_runs):
