@@ -8,6 +8,8 @@ starting processes is what costs here.
 import importlib.util
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 
@@ -28,6 +30,15 @@ HAS_DEEPSPEED = importlib.util.find_spec('deepspeed') is not None
 def _rows(path):
     rows = [{'messages': [{'role': 'user', 'content': f'Say {i} a few times.'},
                           {'role': 'assistant', 'content': f'{i} ' * (1 + i % 5)}]} for i in range(32)]
+    path.write_text(''.join(json.dumps(r) + '\n' for r in rows))
+    return path
+
+
+def _long_rows(path):
+    """Rows of 150-250 tokens: long enough that each of 2 sequence-parallel ranks holds a real part of every row."""
+    rows = [{'messages': [{'role': 'user', 'content': f'Count from {i} upwards, please.'},
+                          {'role': 'assistant', 'content': ' '.join(str(i + k) for k in range(60 + 9 * i))}]}
+            for i in range(8)]
     path.write_text(''.join(json.dumps(r) + '\n' for r in rows))
     return path
 
@@ -89,7 +100,10 @@ def distributed_runs(tiny_model_dir, tmp_path_factory):
         'ddp_grad_accum': _flags(model, data, tmp / 'ga', per_device_train_batch_size=1,
                                  gradient_accumulation_steps=2),
         'ddp_packing': _flags(model, data, tmp / 'packing', **packing),
-        'fsdp_full': _flags(model, data, tmp / 'fsdp_full', fsdp='full_shard', tuner_type='full'),
+        'fsdp_full': _flags(model, data, tmp / 'fsdp_full', fsdp='full_shard', tuner_type='full', save_steps=1),
+        'fsdp2_sharded': _flags(model, data, tmp / 'fsdp2_sharded', fsdp='fsdp2', tuner_type='full', save_steps=1),
+        'fsdp_resumed_from_one': _flags(model, data, tmp / 'fsdp_resumed', fsdp='full_shard', tuner_type='full',
+                                        resume_from_checkpoint=tmp / 'from_one' / 'checkpoint-1'),
         'fsdp_lora': _flags(model, data, tmp / 'fsdp_lora', sharding_strategy='FULL_SHARD'),
     }
     pairs = str(_pairs(tmp / 'pairs.jsonl'))
@@ -98,10 +112,17 @@ def distributed_runs(tiny_model_dir, tmp_path_factory):
                 dpo_fsdp_lora=_dpo(model, pairs, tmp / 'dpo_fsdp_lora', fsdp='full_shard'),
                 dpo_fsdp_full_ref=_dpo(model, pairs, tmp / 'dpo_fsdp_full', fsdp='full_shard', tuner_type='full'))
     runs['grpo_ddp'] = _grpo(model, tmp, tmp / 'grpo_ddp')
+    long_rows = str(_long_rows(tmp / 'long.jsonl'))
+    runs['sequence_parallel'] = _flags(model, long_rows, tmp / 'sp', per_device_train_batch_size=1,
+                                       sequence_parallel_size=2)
     if HAS_DEEPSPEED:  # DeepSpeed on its CPU accelerator (DS_ACCELERATOR=cpu) over gloo
         runs.update(zero2=_flags(model, data, tmp / 'zero2', deepspeed='zero2'),
                     zero3_full=_flags(model, data, tmp / 'zero3', deepspeed='zero3', tuner_type='full'))
-    (tmp / 'runs.json').write_text(json.dumps(runs))
+    # resume across world sizes: a 1-process checkpoint resumed by 2 FSDP processes (and the reverse, below)
+    full = sft_main(_flags(model, data, tmp / 'one_full', per_device_train_batch_size=4, tuner_type='full',
+                           save_steps=1))
+    shutil.copytree(tmp / 'one_full' / 'checkpoint-1', tmp / 'from_one' / 'checkpoint-1')
+    (tmp / 'runs.json').write_text(json.dumps(runs, default=str))
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONPATH': str(REPO)}
     done = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
                            str(REPO / 'tests/helpers/distributed_worker.py'), str(tmp / 'runs.json'),
@@ -111,21 +132,27 @@ def distributed_runs(tiny_model_dir, tmp_path_factory):
     one = {  # 1 process, batch 4 (FSDP LoRA's reference is plain LoRA)
         'lora': sft_main(_flags(model, data, tmp / 'one_lora', per_device_train_batch_size=4)),
         'packing': sft_main(_flags(model, data, tmp / 'one_packing', per_device_train_batch_size=4, **packing)),
-        'full': sft_main(_flags(model, data, tmp / 'one_full', per_device_train_batch_size=4, tuner_type='full')),
+        'full': full,
         'dpo_lora': rlhf_main(_dpo(model, pairs, tmp / 'one_dpo', per_device_train_batch_size=2)[1:]),
+        'long': sft_main(_flags(model, long_rows, tmp / 'one_long', per_device_train_batch_size=2)),
         'grpo': rlhf_main(_grpo(model, tmp, tmp / 'one_grpo', per_device_train_batch_size=2)[1:]),
         'dpo_full': rlhf_main(_dpo(model, pairs, tmp / 'one_dpo_full', per_device_train_batch_size=2,
                                    tuner_type='full')[1:]),
     }
     launched['one_grpo'] = {'logs': [h for h in one['grpo'].log_history if 'loss' in h]}
+    for name in ('fsdp_full', 'fsdp2_sharded'):  # 2 FSDP processes → 1 process (full and sharded checkpoints)
+        shutil.copytree(tmp / name / 'checkpoint-1', tmp / f'from_{name}' / 'checkpoint-1')
+        one[f'resumed_from_{name}'] = sft_main(_flags(
+            model, data, tmp / f'resumed_{name}', per_device_train_batch_size=4, tuner_type='full',
+            resume_from_checkpoint=tmp / f'from_{name}' / 'checkpoint-1'))
     return launched, {name: _losses(result) for name, result in one.items()}, tmp
 
 
 @pytest.mark.parametrize('run, reference', [('ddp', 'lora'), ('ddp_grad_accum', 'lora'), ('ddp_packing', 'packing'),
-                                            ('fsdp_full', 'full'), ('fsdp_lora', 'lora'), ('zero2', 'lora'),
+                                            ('fsdp_full', 'full'), ('fsdp2_sharded', 'full'), ('fsdp_lora', 'lora'), ('zero2', 'lora'),
                                             ('zero3_full', 'full'), ('dpo_ddp', 'dpo_lora'),
                                             ('dpo_ddp_full_ref', 'dpo_full'), ('dpo_fsdp_lora', 'dpo_lora'),
-                                            ('dpo_fsdp_full_ref', 'dpo_full')])
+                                            ('dpo_fsdp_full_ref', 'dpo_full'), ('sequence_parallel', 'long')])
 def test_two_processes_equal_one_process_with_the_same_global_batch(distributed_runs, run, reference):
     if run.startswith('zero') and not HAS_DEEPSPEED:
         pytest.skip('deepspeed is not installed (the deepspeed extra)')
@@ -150,6 +177,18 @@ def test_grpo_rollouts_on_two_processes_equal_one_process(distributed_runs):
     assert len({a['reward_std'] for a in one}) > 1 and one[-1]['kl'] > 0  # varied rewards; the policy moved
 
 
+@pytest.mark.parametrize('resumed', ['fsdp_resumed_from_one', 'resumed_from_fsdp_full', 'resumed_from_fsdp2_sharded'])
+def test_fsdp_runs_resume_at_another_world_size(distributed_runs, resumed):
+    """Saved after step 1 at world size 1 and resumed by 2 FSDP processes, or saved by 2 FSDP processes (full state
+    dict, or `--fsdp fsdp2`'s DCP shards) and resumed by 1: steps 2 and 3 log the losses of the uninterrupted run
+    (step 3's depends on the restored AdamW state)."""
+    launched, one, tmp = distributed_runs
+    losses = launched[resumed]['loss'] if resumed in launched else one[resumed]
+    assert losses[1:] == pytest.approx(one['full'][1:], abs=1e-5)
+    assert (tmp / 'fsdp2_sharded' / 'checkpoint-1' / 'pytorch_model_fsdp_0').is_dir()  # really sharded (DCP)
+    assert (tmp / 'fsdp_full' / 'checkpoint-1' / 'optimizer.bin').is_file()
+
+
 def test_checkpoints_of_sharded_runs_are_plain_model_folders(distributed_runs):
     launched, _, tmp = distributed_runs
     full = tmp / 'fsdp_full' / f'checkpoint-{STEPS}'
@@ -170,6 +209,11 @@ def test_logged_tokens_are_counted_over_all_ranks(distributed_runs):
     logs = tmp / 'ddp' / 'logs'
     assert {p.name for p in logs.iterdir()} >= {'rank0.log', 'rank1.log', 'rank0.json', 'rank1.json'}
     assert 'FSDP2 over the CPU processes' in (tmp / 'fsdp_full' / 'logs' / 'rank1.log').read_text()
+    # --sequence_parallel_size 2 really split the rows by position (its losses equal one process's: the test above)
+    sp_log = (tmp / 'sp' / 'logs' / 'rank1.log').read_text()
+    assert re.search(r'sequence parallelism: 2 rows of (\d+) positions; this rank holds positions (\d+)-', sp_log)
+    length, start = map(int, re.search(r'rows of (\d+) positions; this rank holds positions (\d+)-', sp_log).groups())
+    assert length > 150 and start == length // 2
 
 
 # ---------------------------------------------------------------- the flags, without processes
