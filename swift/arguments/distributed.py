@@ -36,6 +36,9 @@ class DistributedArguments(ArgumentGroup):
         'help': 'FULL_SHARD | SHARD_GRAD_OP | HYBRID_SHARD | NO_SHARD; alone it turns on FSDP (NO_SHARD: DDP)'})
     deepspeed: Optional[str] = field(default=None, metadata={
         'help': 'DeepSpeed ZeRO: zero0 | zero1 | zero2 | zero3 | zero2_offload | zero3_offload, or a JSON file'})
+    local_rank: Optional[int] = field(default=None, metadata={
+        'help': "set by the deepspeed launcher (--local_rank=K); the process's LOCAL_RANK environment variable is "
+                'what is used'})
     sequence_parallel_size: int = field(default=1, metadata={
         'help': 'Ulysses sequence parallelism: groups of N processes split each row by position (all-to-all over the '
                 'attention heads); N divides the processes and the heads; sft/pt under DDP'})

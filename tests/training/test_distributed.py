@@ -247,6 +247,11 @@ def test_fsdp_presets_and_the_seeds_spellings():
     assert kwargs['gradient_checkpointing'] is False
 
 
+def test_the_deepspeed_launchers_local_rank_is_taken():
+    # `deepspeed --num_gpus N swift/cli/sft.py ...` appends --local_rank=K to each process's arguments
+    assert _args('--local_rank=1').local_rank == 1
+
+
 def test_fsdp_config_file(tmp_path):
     path = tmp_path / 'fsdp.json'
     path.write_text(json.dumps({'fsdp': 'shard_grad_op auto_wrap', 'fsdp_config': {'fsdp_version': 2,
