@@ -36,6 +36,12 @@ class DistributedArguments(ArgumentGroup):
         'help': 'FULL_SHARD | SHARD_GRAD_OP | HYBRID_SHARD | NO_SHARD; alone it turns on FSDP (NO_SHARD: DDP)'})
     deepspeed: Optional[str] = field(default=None, metadata={
         'help': 'DeepSpeed ZeRO: zero0 | zero1 | zero2 | zero3 | zero2_offload | zero3_offload, or a JSON file'})
+    local_rank: Optional[int] = field(default=None, metadata={
+        'help': "set by the deepspeed launcher (--local_rank=K); the process's LOCAL_RANK environment variable is "
+                'what is used'})
+    sequence_parallel_size: int = field(default=1, metadata={
+        'help': 'Ulysses sequence parallelism: groups of N processes split each row by position (all-to-all over the '
+                'attention heads); N divides the processes and the heads; sft/pt under DDP'})
 
     def __post_init__(self):
         super().__post_init__()
@@ -56,3 +62,8 @@ class DistributedArguments(ArgumentGroup):
             check_choice('deepspeed', self.deepspeed, DEEPSPEED_PRESETS)
         if self.deepspeed and (self.fsdp or self.sharding_strategy):
             raise SwiftError('--deepspeed and --fsdp / --sharding_strategy are alternatives: choose one')
+        check_range('sequence_parallel_size', self.sequence_parallel_size, low=1)
+        if self.sequence_parallel_size > 1 and (self.deepspeed or self.fsdp or
+                                                SHARDING_STRATEGIES.get(self.sharding_strategy or 'NO_SHARD')):
+            raise SwiftError('--sequence_parallel_size runs under DDP only for now (with --deepspeed / --fsdp it is '
+                             'untested): drop one of them (docs/distributed.md)')

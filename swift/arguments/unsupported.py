@@ -41,7 +41,7 @@ TUNER_ALTERNATIVE = '--tuner_type lora (or any PEFT tuner in docs/tuners.md, or 
 _GROUPS: List[Tuple[str, Optional[str], str]] = [
     (DISTRIBUTED, None,
      'zero_hpz_partition_size deepspeed_autotp_size '
-     'save_on_each_node average_tokens_across_devices sequence_parallel_size '
+     'save_on_each_node average_tokens_across_devices '
      'use_ray ray_exp_name device_groups teacher_deepspeed'),
     (MULTIMODAL, None,
      'max_pixels vit_gradient_checkpointing norm_bbox '

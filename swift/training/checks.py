@@ -91,6 +91,13 @@ def _check_cached_dataset(args: TrainingCommonArguments) -> None:
 def _check_distributed(args: TrainingCommonArguments) -> None:
     """--deepspeed / --fsdp files are read now (a typo in a JSON file fails before any process starts)."""
     fsdp_settings(args)
+    if args.sequence_parallel_size > 1:
+        if isinstance(args, RLHFArguments):
+            raise SwiftError('--sequence_parallel_size: swift sft and swift pt only (the alignment losses are '
+                             'computed per sequence, not split by position)')
+        if getattr(args, 'packing', False) or getattr(args, 'padding_free', False):
+            raise SwiftError('--sequence_parallel_size with --packing / --padding_free is not supported: packed rows '
+                             'carry sequence boundaries that the split by position would cut')
     if deepspeed_config(args) is not None and importlib.util.find_spec('deepspeed') is None:
         raise SwiftError('--deepspeed needs the deepspeed package: pip install "swift[deepspeed]" '
                          '(on a CPU-only machine DeepSpeed runs with DS_ACCELERATOR=cpu)')

@@ -285,6 +285,10 @@ class TrainingRun:
             part_lrs=part_learning_rates(model, args),
             **trainer_kwargs,
         )
+        if args.sequence_parallel_size > 1:
+            from . import sequence_parallel
+            sequence_parallel.setup(args.sequence_parallel_size, model)
+            trainer.sequence_parallel = True
         trainer.remove_callback(HfProgressCallback)  # ours draws the progress and prints the log lines
         trainer.remove_callback(PrinterCallback)
         try:

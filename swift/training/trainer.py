@@ -20,6 +20,7 @@ from swift.tuners.saving import is_peft_model
 from swift.utils import get_logger
 from swift.utils.checkpoint import CHECKPOINT_PREFIX, write_run_args
 
+from . import resume_layout
 from .distributed import reduce_counts, use_fsdp_on_cpu
 from .loss import ChunkedLossModel
 
@@ -58,7 +59,16 @@ class SwiftTrainer(Trainer):
         self._trained_tokens = 0
         self._since = time.time()
 
+    sequence_parallel = False  # --sequence_parallel_size > 1 (the runner sets it up)
+
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if self.sequence_parallel and not return_outputs:
+            from . import sequence_parallel
+            loss, trained, correct = sequence_parallel.loss(self, model, inputs, num_items_in_batch)
+            if model.training:
+                self._trained_tokens += trained
+                self._correct += correct
+            return loss
         if inputs.get('loss_scale') is not None:
             return self._weighted_loss(model, inputs, return_outputs, num_items_in_batch)
         chunked = self.chunked_loss
@@ -144,6 +154,15 @@ class SwiftTrainer(Trainer):
     # ---- saving -------------------------------------------------------------------------------
     def _get_output_dir(self, trial):
         return self._staging_dir or super()._get_output_dir(trial)
+
+    def _load_from_checkpoint(self, resume_from_checkpoint, model=None):
+        # a checkpoint written at another world size / layout (FSDP ↔ one process): resume_layout translates
+        if not resume_layout.load_model(self, resume_from_checkpoint, model):
+            super()._load_from_checkpoint(resume_from_checkpoint, model)
+
+    def _load_optimizer_and_scheduler(self, checkpoint):
+        if checkpoint is None or not resume_layout.load_optimizer(self, checkpoint):
+            super()._load_optimizer_and_scheduler(checkpoint)
 
     def _save_checkpoint(self, model, trial):
         run_dir = super()._get_output_dir(trial)

@@ -97,9 +97,9 @@ PARSES = {
 }
 
 REFUSED = {
-    'sequence parallelism': (f'sft {TINY} --dataset {{data}} --deepspeed zero2 --sequence_parallel_size 2', None,
-                             '--sequence_parallel_size is not supported yet (distributed training: see '
-                             'docs/distributed.md)'),
+    'sequence parallelism under deepspeed': (
+        f'sft {TINY} --dataset {{data}} --deepspeed zero2 --sequence_parallel_size 2', None,
+        '--sequence_parallel_size runs under DDP only for now (with --deepspeed / --fsdp it is untested)'),
     'grpo on a vLLM colocate engine': (
         'rlhf --rlhf_type grpo --model {model} --dataset {prompts} --reward_funcs accuracy --use_vllm true '
         '--vllm_mode colocate', None, '--use_vllm: vLLM is not installed'),

@@ -2,12 +2,16 @@
 
 2 processes × per-device batch 2 see, at every optimizer step, the same 4 rows as 1 process × batch 4, so their
 per-step losses must be equal (to float32 rounding): for DDP, with gradient accumulation, with packing, and under
-FSDP2 (full and LoRA) and DeepSpeed ZeRO-2 / ZeRO-3. The multi-process runs share one torchrun launch (tests/helpers/distributed_worker.py):
+FSDP2 (full and LoRA) and DeepSpeed ZeRO-2 / ZeRO-3; DPO (LoRA's disabled adapter or a reference model) under DDP /
+FSDP2; GRPO with rewards gathered over the ranks; --sequence_parallel_size 2 on long rows; and FSDP2 runs resumed at
+another world size. The multi-process runs share one torchrun launch (tests/helpers/distributed_worker.py):
 starting processes is what costs here.
 """
 import importlib.util
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 
@@ -15,6 +19,7 @@ import pytest
 
 from swift.arguments import SftArguments
 from swift.training.distributed import CONFIG_DIR, deepspeed_config, fsdp_settings, trainer_kwargs
+from swift.training.rlhf import rlhf_main
 from swift.training.sft import sft_main
 from swift.utils import SwiftError
 from swift.utils.args import parse_args
@@ -29,6 +34,50 @@ def _rows(path):
                           {'role': 'assistant', 'content': f'{i} ' * (1 + i % 5)}]} for i in range(32)]
     path.write_text(''.join(json.dumps(r) + '\n' for r in rows))
     return path
+
+
+def _long_rows(path):
+    """Rows of 150-250 tokens: long enough that each of 2 sequence-parallel ranks holds a real part of every row."""
+    rows = [{'messages': [{'role': 'user', 'content': f'Count from {i} upwards, please.'},
+                          {'role': 'assistant', 'content': ' '.join(str(i + k) for k in range(60 + 9 * i))}]}
+            for i in range(8)]
+    path.write_text(''.join(json.dumps(r) + '\n' for r in rows))
+    return path
+
+
+def _pairs(path):
+    rows = [{'messages': [{'role': 'user', 'content': f'What is {i} plus {i}?'},
+                          {'role': 'assistant', 'content': f'Ahoy! {i} plus {i} is {2 * i}.'}],
+             'rejected_response': f'{i} plus {i} is {2 * i}.'} for i in range(16)]
+    path.write_text(''.join(json.dumps(r) + '\n' for r in rows))
+    return path
+
+
+def _dpo(model, data, out, **extra):
+    """swift rlhf --rlhf_type dpo: LoRA (the reference is the base with the adapter off) or, with tuner_type full,
+    a separate reference model; per-device batch 1 (2 processes) or 2 (1 process)."""
+    return ['rlhf', '--rlhf_type', 'dpo', *_flags(model, data, out, **{'per_device_train_batch_size': 1, **extra})]
+
+
+REWARD_PLUGIN = """from swift.training.rlhf import register_reward_function
+
+@register_reward_function('distinct_chars')
+def distinct_chars(completions, **kwargs):
+    return [len(set(c)) / 10 for c in completions]
+"""
+
+
+def _grpo(model, tmp, out, **extra):
+    """swift rlhf --rlhf_type grpo on 1 prompt per process (2 processes) or 2 (1 process), 2 completions each.
+    --scale_rewards batch and --loss_type dapo need the other ranks' rewards and completion tokens."""
+    (tmp / 'prompts.jsonl').write_text(''.join(json.dumps({'messages': [{'role': 'user', 'content': f'Count to {i}.'}]})
+                                               + '\n' for i in range(8)))
+    (tmp / 'reward_plugin.py').write_text(REWARD_PLUGIN)
+    return ['rlhf', '--rlhf_type', 'grpo', *_flags(
+        model, tmp / 'prompts.jsonl', out, **{'per_device_train_batch_size': 1, 'num_generations': 2,
+                                              'max_new_tokens': 8, 'reward_funcs': 'distinct_chars',
+                                              'external_plugins': tmp / 'reward_plugin.py', 'scale_rewards': 'batch',
+                                              'loss_type': 'dapo', 'beta': 0.1, **extra})]
 
 
 def _flags(model, data, out, **extra):
@@ -53,13 +102,28 @@ def distributed_runs(tiny_model_dir, tmp_path_factory):
         'ddp_grad_accum': _flags(model, data, tmp / 'ga', per_device_train_batch_size=1,
                                  gradient_accumulation_steps=2),
         'ddp_packing': _flags(model, data, tmp / 'packing', **packing),
-        'fsdp_full': _flags(model, data, tmp / 'fsdp_full', fsdp='full_shard', tuner_type='full'),
+        'fsdp_full': _flags(model, data, tmp / 'fsdp_full', fsdp='full_shard', tuner_type='full', save_steps=1),
+        'fsdp2_sharded': _flags(model, data, tmp / 'fsdp2_sharded', fsdp='fsdp2', tuner_type='full', save_steps=1),
+        'fsdp_resumed_from_one': _flags(model, data, tmp / 'fsdp_resumed', fsdp='full_shard', tuner_type='full',
+                                        resume_from_checkpoint=tmp / 'from_one' / 'checkpoint-1'),
         'fsdp_lora': _flags(model, data, tmp / 'fsdp_lora', sharding_strategy='FULL_SHARD'),
     }
+    pairs = str(_pairs(tmp / 'pairs.jsonl'))
+    runs.update(dpo_ddp=_dpo(model, pairs, tmp / 'dpo_ddp'),
+                dpo_fsdp_lora=_dpo(model, pairs, tmp / 'dpo_fsdp_lora', fsdp='full_shard'),
+                dpo_fsdp_full_ref=_dpo(model, pairs, tmp / 'dpo_fsdp_full', fsdp='full_shard', tuner_type='full'))
+    runs['grpo_ddp'] = _grpo(model, tmp, tmp / 'grpo_ddp')
+    long_rows = str(_long_rows(tmp / 'long.jsonl'))
+    runs['sequence_parallel'] = _flags(model, long_rows, tmp / 'sp', per_device_train_batch_size=1,
+                                       sequence_parallel_size=2)
     if HAS_DEEPSPEED:  # DeepSpeed on its CPU accelerator (DS_ACCELERATOR=cpu) over gloo
         runs.update(zero2=_flags(model, data, tmp / 'zero2', deepspeed='zero2'),
                     zero3_full=_flags(model, data, tmp / 'zero3', deepspeed='zero3', tuner_type='full'))
-    (tmp / 'runs.json').write_text(json.dumps(runs))
+    # resume across world sizes: a 1-process checkpoint resumed by 2 FSDP processes (and the reverse, below)
+    full = sft_main(_flags(model, data, tmp / 'one_full', per_device_train_batch_size=4, tuner_type='full',
+                           save_steps=1))
+    shutil.copytree(tmp / 'one_full' / 'checkpoint-1', tmp / 'from_one' / 'checkpoint-1')
+    (tmp / 'runs.json').write_text(json.dumps(runs, default=str))
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONPATH': str(REPO)}
     done = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
                            str(REPO / 'tests/helpers/distributed_worker.py'), str(tmp / 'runs.json'),
@@ -69,14 +133,27 @@ def distributed_runs(tiny_model_dir, tmp_path_factory):
     one = {  # 1 process, batch 4 (FSDP LoRA's reference is plain LoRA)
         'lora': sft_main(_flags(model, data, tmp / 'one_lora', per_device_train_batch_size=4)),
         'packing': sft_main(_flags(model, data, tmp / 'one_packing', per_device_train_batch_size=4, **packing)),
-        'full': sft_main(_flags(model, data, tmp / 'one_full', per_device_train_batch_size=4, tuner_type='full')),
+        'full': full,
+        'dpo_lora': rlhf_main(_dpo(model, pairs, tmp / 'one_dpo', per_device_train_batch_size=2)[1:]),
+        'long': sft_main(_flags(model, long_rows, tmp / 'one_long', per_device_train_batch_size=2)),
+        'grpo': rlhf_main(_grpo(model, tmp, tmp / 'one_grpo', per_device_train_batch_size=2)[1:]),
+        'dpo_full': rlhf_main(_dpo(model, pairs, tmp / 'one_dpo_full', per_device_train_batch_size=2,
+                                   tuner_type='full')[1:]),
     }
+    launched['one_grpo'] = {'logs': [h for h in one['grpo'].log_history if 'loss' in h]}
+    for name in ('fsdp_full', 'fsdp2_sharded'):  # 2 FSDP processes → 1 process (full and sharded checkpoints)
+        shutil.copytree(tmp / name / 'checkpoint-1', tmp / f'from_{name}' / 'checkpoint-1')
+        one[f'resumed_from_{name}'] = sft_main(_flags(
+            model, data, tmp / f'resumed_{name}', per_device_train_batch_size=4, tuner_type='full',
+            resume_from_checkpoint=tmp / f'from_{name}' / 'checkpoint-1'))
     return launched, {name: _losses(result) for name, result in one.items()}, tmp
 
 
 @pytest.mark.parametrize('run, reference', [('ddp', 'lora'), ('ddp_grad_accum', 'lora'), ('ddp_packing', 'packing'),
-                                            ('fsdp_full', 'full'), ('fsdp_lora', 'lora'), ('zero2', 'lora'),
-                                            ('zero3_full', 'full')])
+                                            ('fsdp_full', 'full'), ('fsdp2_sharded', 'full'), ('fsdp_lora', 'lora'), ('zero2', 'lora'),
+                                            ('zero3_full', 'full'), ('dpo_ddp', 'dpo_lora'),
+                                            ('dpo_fsdp_lora', 'dpo_lora'),
+                                            ('dpo_fsdp_full_ref', 'dpo_full'), ('sequence_parallel', 'long')])
 def test_two_processes_equal_one_process_with_the_same_global_batch(distributed_runs, run, reference):
     if run.startswith('zero') and not HAS_DEEPSPEED:
         pytest.skip('deepspeed is not installed (the deepspeed extra)')
@@ -84,6 +161,33 @@ def test_two_processes_equal_one_process_with_the_same_global_batch(distributed_
     assert len(launched[run]['loss']) == STEPS and len(one[reference]) == STEPS
     assert launched[run]['loss'] == pytest.approx(one[reference], abs=1e-5)
     assert one[reference][0] != pytest.approx(one[reference][-1], abs=1e-3)  # the steps did change the weights
+
+
+def test_grpo_rollouts_on_two_processes_equal_one_process(distributed_runs):
+    """Each rank samples the completions a single process would give its prompts (seeds by global position), and
+    the rewards are gathered over the ranks: --scale_rewards batch divides by the std of all 4 rewards and --loss_type
+    dapo by all completion tokens, so the gradient (its norm), the rewards and the KL equal one process's."""
+    launched, _, _ = distributed_runs
+    two, one = launched['grpo_ddp']['logs'], launched['one_grpo']['logs']
+    assert len(two) == len(one) == STEPS
+    for a, b in zip(two, one):
+        for key in ('reward', 'reward_std', 'completions/mean_length'):
+            assert a[key] == pytest.approx(b[key], abs=1e-6), key
+        assert a['grad_norm'] == pytest.approx(b['grad_norm'], rel=1e-5)
+        assert a['loss'] == pytest.approx(b['loss'], abs=1e-7) and a['kl'] == pytest.approx(b['kl'], abs=1e-6)
+    assert len({a['reward_std'] for a in one}) > 1 and one[-1]['kl'] > 0  # varied rewards; the policy moved
+
+
+@pytest.mark.parametrize('resumed', ['fsdp_resumed_from_one', 'resumed_from_fsdp_full', 'resumed_from_fsdp2_sharded'])
+def test_fsdp_runs_resume_at_another_world_size(distributed_runs, resumed):
+    """Saved after step 1 at world size 1 and resumed by 2 FSDP processes, or saved by 2 FSDP processes (full state
+    dict, or `--fsdp fsdp2`'s DCP shards) and resumed by 1: steps 2 and 3 log the losses of the uninterrupted run
+    (step 3's depends on the restored AdamW state)."""
+    launched, one, tmp = distributed_runs
+    losses = launched[resumed]['loss'] if resumed in launched else one[resumed]
+    assert losses[1:] == pytest.approx(one['full'][1:], abs=1e-5)
+    assert (tmp / 'fsdp2_sharded' / 'checkpoint-1' / 'pytorch_model_fsdp_0').is_dir()  # really sharded (DCP)
+    assert (tmp / 'fsdp_full' / 'checkpoint-1' / 'optimizer.bin').is_file()
 
 
 def test_checkpoints_of_sharded_runs_are_plain_model_folders(distributed_runs):
@@ -106,6 +210,11 @@ def test_logged_tokens_are_counted_over_all_ranks(distributed_runs):
     logs = tmp / 'ddp' / 'logs'
     assert {p.name for p in logs.iterdir()} >= {'rank0.log', 'rank1.log', 'rank0.json', 'rank1.json'}
     assert 'FSDP2 over the CPU processes' in (tmp / 'fsdp_full' / 'logs' / 'rank1.log').read_text()
+    # --sequence_parallel_size 2 really split the rows by position (its losses equal one process's: the test above)
+    sp_log = (tmp / 'sp' / 'logs' / 'rank1.log').read_text()
+    assert re.search(r'sequence parallelism: 2 rows of (\d+) positions; this rank holds positions (\d+)-', sp_log)
+    length, start = map(int, re.search(r'rows of (\d+) positions; this rank holds positions (\d+)-', sp_log).groups())
+    assert length > 150 and start == length // 2
 
 
 # ---------------------------------------------------------------- the flags, without processes
@@ -136,6 +245,11 @@ def test_fsdp_presets_and_the_seeds_spellings():
     kwargs = trainer_kwargs(_args('--fsdp', 'full_shard', '--gradient_checkpointing', 'true'), use_cpu=True)
     assert kwargs['fsdp'] is True and kwargs['fsdp_config']['activation_checkpointing'] is True
     assert kwargs['gradient_checkpointing'] is False
+
+
+def test_the_deepspeed_launchers_local_rank_is_taken():
+    # `deepspeed --num_gpus N swift/cli/sft.py ...` appends --local_rank=K to each process's arguments
+    assert _args('--local_rank=1').local_rank == 1
 
 
 def test_fsdp_config_file(tmp_path):

@@ -65,10 +65,27 @@ class RLHFTrainer(SwiftTrainer):
     def log(self, logs: Dict[str, float], start_time: Optional[float] = None) -> None:
         mode = 'eval' if any(key.startswith('eval_') for key in logs) else 'train'
         prefix = 'eval_' if mode == 'eval' else ''
-        logs.update({f'{prefix}{name}': round(sum(values) / len(values), 6)
-                     for name, values in self._metrics[mode].items() if values})
+        totals = self._totals_over_ranks({name: (sum(values), len(values))
+                                          for name, values in self._metrics[mode].items() if values})
+        logs.update({f'{prefix}{name}': round(total / count, 6) for name, (total, count) in totals.items()})
         self._metrics[mode].clear()
         super().log(logs, start_time)
+
+    def _totals_over_ranks(self, totals: Dict[str, Tuple[float, int]]) -> Dict[str, Tuple[float, int]]:
+        """{name: (sum, count)} summed over all processes, so that a logged metric is the mean over every rank's
+        rows (as one process with their whole batch would log it), not rank 0's alone. Every rank logs at the
+        same step (the Trainer gathers the loss there), so this collective is reached by all of them."""
+        if self.accelerator.num_processes <= 1:
+            return totals
+        import torch.distributed as dist
+        gathered: List[Any] = [None] * dist.get_world_size()
+        dist.all_gather_object(gathered, totals)
+        merged: Dict[str, Tuple[float, int]] = {}
+        for part in gathered:
+            for name, (total, count) in part.items():
+                before = merged.get(name, (0.0, 0))
+                merged[name] = (before[0] + total, before[1] + count)
+        return dict(sorted(merged.items()))
 
     def train(self, *args, **kwargs):
         """--precompute_ref_log_probs: score every item with the reference once, free it, then train."""

@@ -84,7 +84,8 @@ class GRPOTrainer(OnlineTrainer):
         old = rollout['old'] if rollout['old'] is not None else per_token.detach()
         ref = rollout['ref']
         loss = losses.grpo_loss(per_token, old, ref, rollout['advantages'], mask, args.beta, args.epsilon,
-                                args.epsilon_high, args.loss_type[0], args.max_new_tokens)
+                                args.epsilon_high, args.loss_type[0], args.max_new_tokens,
+                                normalizer=rollout.get('normalizer'))
         if ref is not None:
             self.record(kl=losses.masked_mean(losses.k3_kl(per_token.detach(), ref), mask))
         if args.num_iterations > 1:
@@ -119,7 +120,7 @@ class GRPOTrainer(OnlineTrainer):
             rows, prompt_ids, completions, rewards, columns = self.dynamic_sample(rows, prompt_ids, completions,
                                                                                   rewards, columns)
         rewards = rewards.to(self.args.device)
-        advantages = losses.group_advantages(rewards, group, args.scale_rewards)
+        advantages = self.advantages(rewards)
         self.record(reward=rewards.mean(), reward_std=rewards.view(-1, group).std(dim=1).mean())
         for name, values in columns.items():
             self.record(**{f'rewards/{name}/mean': values.mean()})
@@ -136,7 +137,27 @@ class GRPOTrainer(OnlineTrainer):
             ref = self.reference_token_logps(batch) if args.beta != 0.0 else None
         if args.log_completions and self.model.training:
             self.log_completions([r for r in rows for _ in range(group)], completions, rewards, advantages, columns)
-        return {'batch': batch, 'mask': mask, 'advantages': advantages, 'old': old, 'ref': ref}
+        return {'batch': batch, 'mask': mask, 'advantages': advantages, 'old': old, 'ref': ref,
+                'normalizer': self.token_normalizer(mask)}
+
+    def advantages(self, rewards: torch.Tensor) -> torch.Tensor:
+        """This rank's advantages, computed from the rewards of the whole step gathered over the ranks (in rank order,
+        as TRL does): --scale_rewards batch divides by the std of every rank's rewards, as one process with the
+        whole batch would. A group never spans two ranks (each rank samples whole groups for its prompts)."""
+        args = self.rlhf_args
+        if self.accelerator.num_processes <= 1:
+            return losses.group_advantages(rewards, args.num_generations, args.scale_rewards)
+        everyone = self.accelerator.gather(rewards.float().contiguous())
+        start = self.accelerator.process_index * rewards.numel()
+        return losses.group_advantages(everyone, args.num_generations, args.scale_rewards)[start:start + rewards.numel()]
+
+    def token_normalizer(self, mask: torch.Tensor):
+        """--loss_type dapo: the completion tokens of the whole step over all ranks, per rank (TRL's normaliser), so
+        that DDP's mean of the ranks' gradients is the token mean over the global batch; None for the others."""
+        if self.rlhf_args.loss_type[0] != 'dapo' or self.accelerator.num_processes <= 1:
+            return None
+        total = self.accelerator.reduce(mask.sum().float().reshape(1), 'sum')
+        return float(total.item()) / self.accelerator.num_processes
 
     def sample_groups(self, rows):
         """(completions, weighted rewards, {function: scores}) of num_generations completions per row."""
@@ -175,7 +196,9 @@ class GRPOTrainer(OnlineTrainer):
     def draw_prompts(self, count: int):
         """`count` prompts of the training set drawn at random (seeded by --seed and the draw number)."""
         self._resample_draws += 1
-        generator = torch.Generator().manual_seed(self.args.seed * 7919 + self._resample_draws)
+        # each rank draws its own prompts (the same seed everywhere would resample the same rows on every rank)
+        generator = torch.Generator().manual_seed(self.args.seed * 7919 + self._resample_draws
+                                                  + 104729 * self.args.process_index)
         indices = torch.randint(len(self.train_dataset), (count, ), generator=generator).tolist()
         items = [self.train_dataset[i] for i in indices]
         return [dict(item['row']) for item in items], [list(item['input_ids']) for item in items]

@@ -270,11 +270,15 @@ def clipped_surrogate(per_token_logps: torch.Tensor, old_per_token_logps: torch.
 
 
 def aggregate_token_loss(per_token_loss: torch.Tensor, mask: torch.Tensor, loss_type: str,
-                         max_completion_length: Optional[int] = None) -> torch.Tensor:
-    """Reduce a [B, T] per-token loss the way each GRPO variant does."""
+                         max_completion_length: Optional[int] = None,
+                         normalizer: Optional[float] = None) -> torch.Tensor:
+    """Reduce a [B, T] per-token loss the way each GRPO variant does. `normalizer` (dapo on several processes): the
+    completion tokens of the global batch per process, as TRL's DAPO divides by; without it, this batch's."""
     mask = mask.to(per_token_loss.dtype)
     if loss_type == 'grpo':  # mean per sequence, then over sequences
         return ((per_token_loss * mask).sum(-1) / mask.sum(-1).clamp(min=1.0)).mean()
+    if loss_type == 'dapo' and normalizer is not None:
+        return (per_token_loss * mask).sum() / max(normalizer, 1.0)
     if loss_type in ('bnpo', 'dapo'):  # mean over every completion token of the batch
         return (per_token_loss * mask).sum() / mask.sum().clamp(min=1.0)
     if loss_type == 'dr_grpo':  # Dr. GRPO: a constant normaliser, no length bias
@@ -285,13 +289,13 @@ def aggregate_token_loss(per_token_loss: torch.Tensor, mask: torch.Tensor, loss_
 def grpo_loss(per_token_logps: torch.Tensor, old_per_token_logps: torch.Tensor,
               ref_per_token_logps: Optional[torch.Tensor], advantages: torch.Tensor, mask: torch.Tensor, beta: float,
               epsilon_low: float = 0.2, epsilon_high: Optional[float] = None, loss_type: str = 'grpo',
-              max_completion_length: Optional[int] = None) -> torch.Tensor:
+              max_completion_length: Optional[int] = None, normalizer: Optional[float] = None) -> torch.Tensor:
     """GRPO (Shao et al. 2024): clipped surrogate with group advantages + beta · k3 KL to the reference."""
     per_token_loss = clipped_surrogate(per_token_logps, old_per_token_logps, advantages, epsilon_low,
                                        epsilon_low if epsilon_high is None else epsilon_high)
     if beta != 0.0:
         per_token_loss = per_token_loss + beta * k3_kl(per_token_logps, ref_per_token_logps)
-    return aggregate_token_loss(per_token_loss, mask, loss_type, max_completion_length)
+    return aggregate_token_loss(per_token_loss, mask, loss_type, max_completion_length, normalizer)
 
 
 # ---------------------------------------------------------------- GKD

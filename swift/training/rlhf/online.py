@@ -22,6 +22,9 @@ class OnlineTrainer(RLHFTrainer):
 
     def generate(self, rows: Sequence[Dict[str, Any]], n: int) -> List[List[Completion]]:
         seed = self.args.seed + 7919 * (self.state.global_step + 1) + (0 if self.model.training else 10**6)
+        # prompt i of this rank is prompt process_index × len(rows) + i of the step's global batch (accelerate
+        # hands rank r the r-th per-device batch): its seed is the one a single process would give it
+        seed += 1000 * self.args.process_index * len(rows)
         if hasattr(self.rollout, 'optimizer'):  # --offload_optimizer moves its state out while vLLM generates
             self.rollout.optimizer = self.optimizer
         return self.rollout.generate(rows, n, seed)
