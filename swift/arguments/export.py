@@ -1,5 +1,7 @@
 """Arguments of `swift export`: the model (or `--adapters checkpoint-N`, whose args.json names it), what to
-export (a merged model, a quantized model, a GGUF, an Ollama directory), and where."""
+export (a merged model, a quantized model, a GGUF, an Ollama directory), where, and whether to push it to a
+hub (ModelScope, or Hugging Face with --use_hf)."""
+import re
 from dataclasses import dataclass, field
 from typing import List, Optional
 
@@ -11,6 +13,7 @@ from .template import TemplateArguments
 
 # method → the bit widths it writes; the formats each library serializes (swift.export.quantize)
 EXPORT_QUANT_BITS = {'bnb': (4, 8), 'gptq': (4, 8), 'awq': (4, ), 'fp8': (8, )}
+HUB_MODEL_ID = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$')  # org/name on both hubs
 GGUF_QUANTS = ('f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'q2_k', 'q3_k_s', 'q3_k_m', 'q3_k_l',
                'q4_k_s', 'q4_k_m', 'q5_k_s', 'q5_k_m', 'q6_k')
 
@@ -36,16 +39,26 @@ class ExportArguments(AdapterArguments, TemplateArguments, ModelArguments, BaseA
     quant_batch_size: int = field(default=1, metadata={'help': 'calibration batch size'})
     max_length: int = field(default=512, metadata={'help': 'tokens per calibration / perplexity row'})
     group_size: int = field(default=128, metadata={'help': 'weights sharing one scale (gptq, awq)'})
+    push_to_hub: bool = field(default=False, metadata={
+        'help': 'upload the export (alone: the --adapters checkpoint or --model directory as it is) to ModelScope, '
+                'or to Hugging Face with --use_hf'})
+    hub_model_id: Optional[str] = field(default=None, metadata={'help': 'the repository, org/name (created if '
+                                                                        'missing)'})
+    hub_private_repo: bool = field(default=False, metadata={'help': 'create the repository private'})
+    hub_token: Optional[str] = field(default=None, metadata={
+        'help': 'a token with write access (default: HF_TOKEN / MODELSCOPE_API_TOKEN, or a saved login)'})
+    commit_message: Optional[str] = field(default=None, metadata={'help': 'the hub commit\'s message'})
 
     def __post_init__(self):
         super().__post_init__()
         check_choice('gguf_quant', self.gguf_quant, GGUF_QUANTS)
+        self._check_push()
         actions = [name for name, on in (('--merge_lora', self.merge_lora), ('--to_gguf', self.to_gguf),
                                          ('--to_ollama', self.to_ollama),
                                          ('--quant_method', self.quant_method is not None)) if on]
-        if not actions:
+        if not actions and not self.push_to_hub:
             raise SwiftError('nothing to export: pass --merge_lora true (with --adapters checkpoint-N), '
-                             '--quant_method, --to_gguf true or --to_ollama true')
+                             '--quant_method, --to_gguf true, --to_ollama true or --push_to_hub true')
         if len(actions) > 1:
             raise SwiftError(f'{" and ".join(actions)}: one export at a time (--adapters with any of them merges '
                              'the adapter first)')
@@ -53,6 +66,27 @@ class ExportArguments(AdapterArguments, TemplateArguments, ModelArguments, BaseA
             raise SwiftError(f'--merge_lora merges one adapter, got {len(self.adapters)}: pass one --adapters '
                              'directory (merge several by exporting one, then passing its output as --model)')
         self._check_quant()
+
+    def _check_push(self) -> None:
+        if not self.push_to_hub:
+            given = [f'--{name}' for name in ('hub_model_id', 'hub_token', 'commit_message') if getattr(self, name)]
+            given += ['--hub_private_repo'] if self.hub_private_repo else []
+            if given:
+                raise SwiftError(f'{", ".join(given)} without --push_to_hub true: add it to upload, or leave them out')
+            return
+        if not self.hub_model_id:
+            raise SwiftError('--push_to_hub needs --hub_model_id org/name (the repository to create or update)')
+        if not HUB_MODEL_ID.match(self.hub_model_id):
+            raise SwiftError(f'--hub_model_id {self.hub_model_id!r}: expected org/name (letters, digits, "-", "_", '
+                             '"."), e.g. my-org/qwen2.5-7b-lora')
+        if self.hub_token is not None and not self.hub_token.strip():
+            raise SwiftError('--hub_token is empty: give a token, or leave the flag out to use HF_TOKEN / '
+                             'MODELSCOPE_API_TOKEN or a saved login')
+
+    @property
+    def push_only(self) -> bool:
+        """--push_to_hub alone: upload the --adapters checkpoint or the --model directory as it is."""
+        return self.push_to_hub and not (self.merge_lora or self.to_gguf or self.to_ollama or self.quant_method)
 
     def _check_quant(self) -> None:
         if self.quant_method is None:
@@ -72,7 +106,10 @@ class ExportArguments(AdapterArguments, TemplateArguments, ModelArguments, BaseA
 
     @property
     def export_kind(self) -> str:
-        """What is written: merged | gguf | ollama | <method>-int<bits> (also the default output suffix)."""
+        """What is written: merged | gguf | ollama | <method>-int<bits> (also the default output suffix);
+        checkpoint | model when --push_to_hub uploads a directory as it is."""
+        if self.push_only:
+            return 'checkpoint' if self.adapters else 'model'
         if self.quant_method:
             return f'{self.quant_method}-int{self.quant_bits}'
         return 'gguf' if self.to_gguf else 'ollama' if self.to_ollama else 'merged'

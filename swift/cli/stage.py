@@ -42,7 +42,7 @@ STAGES: Dict[str, Stage] = {
     'deploy': Stage('swift.infer.checks:check_infer_args', 'swift.infer.server.deploy:deploy_main'),
     'eval': Stage('swift.eval.checks:check_eval_args', 'swift.eval.main:eval_main'),
     'export': Stage('swift.export.checks:check_export_args', 'swift.export.main:export_main',
-                    lambda result: result.output_dir),
+                    lambda result: '\n'.join(filter(None, (result.output_dir, result.hub_url)))),
     'rollout': Stage('swift.infer.checks:check_infer_args', 'swift.infer.server.rollout:rollout_main'),
     'sample': Stage('swift.training.checks:check_sample_args', 'swift.training.sample:sample_main',
                     lambda result: f'{result.output_path}: {result.kept} rows ({result.sampled} answers sampled)'),
