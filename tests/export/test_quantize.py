@@ -1,6 +1,7 @@
 """`swift export --quant_method ...`: BNB 4/8-bit directories load in plain transformers and keep perplexity
 close; every export reports perplexity before/after and size; bad input gets a clear error."""
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,33 @@ def test_llm_compressor_methods_say_what_to_install(tiny_model_dir, tmp_path):
         with pytest.raises(SwiftError, match='pip install llmcompressor'):
             export_main(model=str(tiny_model_dir), quant_method=method, quant_bits=bits,
                         output_dir=str(tmp_path / method))
+
+
+def test_qlora_trains_on_a_bnb_export(tiny_model_dir, rows_file, tmp_path):
+    """QLoRA on top of an exported 4-bit directory (`swift sft --model <bnb dir> --tuner_type lora`), on CPU:
+    the LoRA layers wrap bitsandbytes' Linear4bit, the loss is finite, the adapter moves and `swift infer
+    --adapters <checkpoint>` loads it on the 4-bit base named in the checkpoint's args.json."""
+    import bitsandbytes as bnb
+    from safetensors.torch import load_file
+    from swift.infer import InferRequest, RequestConfig
+    from swift.infer.transformers_engine import PtEngine
+    from swift.training.sft import sft_main
+    from swift.utils.checkpoint import read_run_args
+    out = export_main(model=str(tiny_model_dir), template='smollm2', quant_method='bnb', quant_bits=4,
+                      dataset=[str(rows_file)], quant_n_samples=4, output_dir=str(tmp_path / 'q')).output_dir
+    result = sft_main(dict(model=out, dataset=[str(rows_file)], output_dir=str(tmp_path / 'run'), add_version=False,
+                           max_steps=2, save_steps=2, logging_steps=1, per_device_train_batch_size=4,
+                           learning_rate=5e-2, lora_dropout=0.0, warmup_ratio=0.0, report_to=['none'], seed=1,
+                           tuner_type='lora'))
+    losses = [entry['loss'] for entry in result.log_history if 'loss' in entry]
+    assert len(losses) == 2 and all(math.isfinite(loss) for loss in losses)
+    checkpoint = Path(result.last_checkpoint)
+    weights = load_file(str(checkpoint / 'adapter_model.safetensors'))
+    assert any('lora_B' in name and tensor.abs().max() > 0 for name, tensor in weights.items())
+    assert read_run_args(checkpoint)['model'] == out
+    with PtEngine(out, adapters=[str(checkpoint)], max_batch_size=1) as engine:
+        lora_layers = [m for m in engine.model.modules() if hasattr(m, 'lora_A')]
+        assert lora_layers and all(isinstance(m.base_layer, bnb.nn.Linear4bit) for m in lora_layers)
+        response = engine.infer([InferRequest([{'role': 'user', 'content': 'Hi'}])],
+                                RequestConfig(max_tokens=4, temperature=0))[0]
+        assert response.usage.completion_tokens == 4
