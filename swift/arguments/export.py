@@ -9,6 +9,7 @@ from swift.utils import SwiftError
 
 from .base import BaseArguments, check_choice
 from .model import AdapterArguments, ModelArguments
+from .quantization import HQQ_REFUSAL
 from .template import TemplateArguments
 
 # method → the bit widths it writes; the formats each library serializes (swift.export.quantize)
@@ -94,6 +95,8 @@ class ExportArguments(AdapterArguments, TemplateArguments, ModelArguments, BaseA
                 raise SwiftError(f'--quant_bits {self.quant_bits} needs --quant_method '
                                  f'(one of: {", ".join(EXPORT_QUANT_BITS)})')
             return
+        if self.quant_method == 'hqq':
+            raise SwiftError(HQQ_REFUSAL)
         check_choice('quant_method', self.quant_method, tuple(EXPORT_QUANT_BITS))
         bits = EXPORT_QUANT_BITS[self.quant_method]
         if self.quant_bits not in bits:

@@ -101,7 +101,7 @@ def test_merged_export_reaches_modelscope_with_a_card_and_configuration(tmp_path
     card = pushed['README.md'].decode()
     assert 'library_name: transformers' in card and 'with a fine-tuned adapter merged' in card
     assert '## Evaluation' in card and 'step 2' in card and '| learning_rate | 0.05 |' in card
-    assert f"from_pretrained('swift-test/tiny-merged')" in card
+    assert "from_pretrained('swift-test/tiny-merged')" in card
 
 
 def test_an_existing_card_is_kept(tmp_path):

@@ -116,3 +116,17 @@ def test_qlora_trains_on_a_bnb_export(tiny_model_dir, rows_file, tmp_path):
         response = engine.infer([InferRequest([{'role': 'user', 'content': 'Hi'}])],
                                 RequestConfig(max_tokens=4, temperature=0))[0]
         assert response.usage.completion_tokens == 4
+
+
+def test_hqq_is_refused_with_the_reason():
+    """transformers 5.x cannot quantize or load HQQ (its HqqConfig path raises NotImplementedError): export and
+    QLoRA training both say so instead of offering a method whose output nothing here could load. (Checked by
+    hand with hqq 0.2.8 installed aside: from_pretrained(..., quantization_config=HqqConfig(nbits=4)) raised that
+    NotImplementedError; HqqConfig itself needs hqq, which this environment does not install.)"""
+    from swift.arguments import SftArguments
+    from swift.utils.args import parse_args
+    for call in (lambda: export_main(model='x', quant_method='hqq', quant_bits=4),
+                 lambda: parse_args(SftArguments, ['--model', 'x', '--dataset', 'd.jsonl', '--quant_method', 'hqq',
+                                                   '--quant_bits', '4'])):
+        with pytest.raises(SwiftError, match='--quant_method hqq is not supported: transformers 5.x has no HQQ'):
+            call()
