@@ -77,8 +77,7 @@ def create_repo(target: UploadTarget) -> None:
             from huggingface_hub import HfApi
             HfApi(token=target.token).create_repo(target.repo_id, private=target.private, exist_ok=True)
         else:
-            from modelscope.hub.api import HubApi
-            HubApi(token=target.token).create_repo(
+            _ms_api(target).create_repo(
                 target.repo_id, visibility='private' if target.private else 'public', exist_ok=True)
     except Exception as e:  # every hub failure becomes one clear line
         raise _upload_error(e, target, 'create') from None
@@ -125,11 +124,18 @@ def _upload_once(target: UploadTarget, folder: Path, commit_message: str, ignore
                                                 commit_message=commit_message,
                                                 ignore_patterns=ignore_patterns or None)
         return
-    from modelscope.hub.api import HubApi
     with contextlib.redirect_stdout(sys.stderr):  # modelscope prints its upload report: stdout stays swift's
-        HubApi(token=target.token).upload_folder(repo_id=target.repo_id, folder_path=str(folder),
+        _ms_api(target).upload_folder(repo_id=target.repo_id, folder_path=str(folder),
                                                  commit_message=commit_message, revision='master',
                                                  ignore_patterns=ignore_patterns or None, tracker_path=str(tracker))
+
+
+def _ms_api(target: UploadTarget):
+    """modelscope's HubApi for this push. A configured endpoint (MODELSCOPE_ENDPOINT) is read now and passed
+    explicitly: modelscope keeps the one it saw first for the whole process."""
+    from modelscope.hub.api import HubApi
+    configured = os.environ.get('MODELSCOPE_ENDPOINT') or os.environ.get('MODELSCOPE_DOMAIN')
+    return HubApi(endpoint=_ms_endpoints()[0] if configured else None, token=target.token)
 
 
 def _staged(folder: Path, extra: Dict[str, bytes], staging: Path) -> Path:

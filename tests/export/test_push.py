@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from swift.arguments import ExportArguments
+from swift.export.main import export_main
 from swift.export.model_card import CardFacts, render_card
 from swift.utils import SwiftError
 from swift.utils.args import parse_args
@@ -81,15 +82,18 @@ def test_checkpoint_reaches_hugging_face_byte_equal_after_a_dropped_commit(tmp_p
     assert 'step 2' in card and '| tuner_type | lora |' in card and 'train.jsonl' in card
 
 
-def test_merged_export_reaches_modelscope_with_a_card_and_configuration(tmp_path, evaluated_checkpoint):
+def test_merged_export_reaches_modelscope_with_a_card_and_configuration(tmp_path, evaluated_checkpoint,
+                                                                       monkeypatch):
+    """In this process (modelscope and swift read MODELSCOPE_ENDPOINT when the push starts): the export's
+    output directory arrives byte for byte, with the card and configuration.json added to the upload only."""
     out = tmp_path / 'merged'
     with FakeMsHub() as hub:
         hub.drop_commits = 1  # modelscope's client retries the commit itself
-        done = swift_export(ms_env(tmp_path, hub, MODELSCOPE_API_TOKEN=MS_TOKEN), '--adapters',
-                            str(evaluated_checkpoint), '--merge_lora', 'true', '--output_dir', str(out),
-                            '--push_to_hub', 'true', '--hub_model_id', 'swift-test/tiny-merged')
-        assert done.returncode == 0, done.stderr
-        assert done.stdout.splitlines()[-2:] == [str(out), f'{hub.url}/models/swift-test/tiny-merged']
+        for name, value in ms_env(tmp_path, hub, MODELSCOPE_API_TOKEN=MS_TOKEN).items():
+            monkeypatch.setenv(name, value)
+        result = export_main(adapters=[str(evaluated_checkpoint)], merge_lora=True, output_dir=str(out),
+                             push_to_hub=True, hub_model_id='swift-test/tiny-merged')
+        assert (result.output_dir, result.hub_url) == (str(out), f'{hub.url}/models/swift-test/tiny-merged')
         pushed = hub.repos['swift-test/tiny-merged']
         assert 'swift-test/tiny-merged' not in hub.private
         written = local_files(out)
