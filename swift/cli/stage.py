@@ -21,6 +21,7 @@ from swift.utils.args import format_help, parse_args, to_dict
 from .launch import launch
 
 CHECK_ARGS = '--check_args'
+SECRETS = ('hub_token', 'api_key')  # never printed by --check_args
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,8 @@ def run_stage(command: str, argv: List[str]) -> int:
     stage = STAGES[command]
     args = _function(stage.check)(parse_args(COMMAND_ARGUMENTS[command], argv))
     if check_only:
-        print(json.dumps({'command': f'swift {command}', 'arguments': type(args).__name__, **to_dict(args)},
+        shown = {k: ('***' if k in SECRETS and v else v) for k, v in to_dict(args).items()}
+        print(json.dumps({'command': f'swift {command}', 'arguments': type(args).__name__, **shown},
                          indent=2, ensure_ascii=False, default=str))
         print(f'swift {command}: the arguments are valid', file=sys.stderr)
         return 0

@@ -49,7 +49,8 @@ def card_facts(args: ExportArguments, directory: Path) -> CardFacts:
     checkpoint = _trained_checkpoint(args, directory, record)
     training = read_run_args(checkpoint) if checkpoint is not None else {}
     base = training.get('model') or record.get('model') or args.model
-    return CardFacts(repo_id=args.hub_model_id, kind=args.export_kind, use_hf=args.use_hf,
+    kind = _recorded_kind(record, directory) if args.export_kind == 'model' else args.export_kind
+    return CardFacts(repo_id=args.hub_model_id, kind=kind, use_hf=args.use_hf,
                      base_model=str(base) if base else None,
                      is_adapter=(directory / 'adapter_config.json').is_file(), training=training,
                      evaluation=_last_evaluation(checkpoint / TRAINER_STATE) if checkpoint is not None else None,
@@ -74,6 +75,15 @@ def render_card(facts: CardFacts) -> str:
 # ---- facts ----
 def _json(path: Path) -> Dict[str, Any]:
     return read_json_object(path) if path.is_file() else {}
+
+
+def _recorded_kind(record: Dict[str, Any], directory: Path) -> str:
+    """What an earlier `swift export` wrote into a directory pushed as --model, from its args.json."""
+    if record.get('quant_method'):
+        return f'{record["quant_method"]}-int{record.get("quant_bits")}'
+    if record.get('gguf_file'):
+        return 'ollama' if (directory / 'Modelfile').is_file() else 'gguf'
+    return 'merged' if record.get('merged_adapter') else 'model'
 
 
 def _trained_checkpoint(args: ExportArguments, directory: Path, record: Dict[str, Any]) -> Optional[Path]:
