@@ -194,7 +194,8 @@ def _usage_section(facts: CardFacts) -> str:
                 f"model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained('{base}'), '{repo}')")
         return f'## Use\n\n```python\n{code}\n```'
     code = (f"from transformers import AutoModelForCausalLM, AutoTokenizer\n"
-            f"model = AutoModelForCausalLM.from_pretrained('{repo}')\ntokenizer = AutoTokenizer.from_pretrained('{repo}')")
+            f"model = AutoModelForCausalLM.from_pretrained('{repo}')\n"
+            f"tokenizer = AutoTokenizer.from_pretrained('{repo}')")
     return f'## Use\n\n```python\n{code}\n```\n\nor `swift infer --model {repo}{hub}`.'
 
 

@@ -11,7 +11,8 @@ commits). swift adds:
   MODELSCOPE_API_TOKEN / `modelscope login`);
 - extra files (the model card, ModelScope's configuration.json) without writing into the directory:
   a staging folder of symbolic links to the directory's files plus the extra files is uploaded;
-- retries of the whole upload after a network failure (a connection dropped mid-commit): files the hub
+- retries of the whole upload after a network failure (a connection dropped mid-commit) or a passing
+  server error (HTTP 500, 502, 503, 504): files the hub
   already holds are not sent again (both clients ask the hub which blobs it has), so a retry is cheap;
 - one-line SwiftErrors for every hub failure.
 """
@@ -33,6 +34,7 @@ logger = get_logger()
 
 UPLOAD_ATTEMPTS = 3  # one upload and two retries after network failures
 RETRY_WAIT_S = (1.0, 4.0)  # waits before the 2nd and 3rd attempts
+TRANSIENT_STATUS = (500, 502, 503, 504)
 # Training-state files of a checkpoint: resuming needs them, someone loading the model never does.
 CHECKPOINT_STATE_PATTERNS = ('optimizer.pt', 'scheduler.pt', 'scaler.pt', 'rng_state*.pth', 'global_step*',
                              'global_step*/*', 'latest')
@@ -100,7 +102,7 @@ def upload_folder(target: UploadTarget,
                 _upload_once(target, source, commit_message, list(ignore_patterns), _tracker_file(target, folder))
                 break
             except Exception as e:
-                if not _is_network_error(e) or attempt == UPLOAD_ATTEMPTS:
+                if not _is_transient(e) or attempt == UPLOAD_ATTEMPTS:
                     raise _upload_error(e, target, 'upload') from None
                 wait = RETRY_WAIT_S[attempt - 1]
                 logger.warning(f'upload to {target.hub} failed ({_describe(_exception_chain(e)[-1])}); '
@@ -153,6 +155,20 @@ def _staged(folder: Path, extra: Dict[str, bytes], staging: Path) -> Path:
     return root
 
 
+def _status(error: BaseException) -> Optional[int]:
+    """The HTTP status a hub client's exception carries (huggingface_hub: .response; modelscope: .status_code)."""
+    for e in _exception_chain(error):
+        for status in (getattr(getattr(e, 'response', None), 'status_code', None), getattr(e, 'status_code', None)):
+            if isinstance(status, int):
+                return status
+    return None
+
+
+def _is_transient(error: BaseException) -> bool:
+    """Worth another attempt: the connection failed, or the hub answered a passing server error."""
+    return _is_network_error(error) or _status(error) in TRANSIENT_STATUS
+
+
 def _hf_saved_token() -> Optional[str]:
     from huggingface_hub import get_token
     return get_token()  # HF_TOKEN, else the token `hf auth login` saved
@@ -167,17 +183,19 @@ def _upload_error(error: Exception, target: UploadTarget, step: str) -> SwiftErr
     what = f'creating {target.repo_id} on {target.hub}' if step == 'create' else \
         f'uploading to {target.repo_id} on {target.hub}'
     chain = _exception_chain(error)
-    status = next((s for e in chain for s in (getattr(getattr(e, 'response', None), 'status_code', None),
-                                               getattr(e, 'status_code', None)) if isinstance(s, int)), None)
+    status = _status(error)
     names = {cls.__name__ for e in chain for cls in type(e).__mro__}
     token_var = 'HF_TOKEN' if target.use_hf else 'MODELSCOPE_API_TOKEN'
     if status in (401, 403) or names & {'AuthenticationError', 'PermissionDeniedError'} or \
             'Token does not exist' in str(error):
         return SwiftError(f'{what} was refused ({_describe(error)}): the token (--hub_token or {token_var}) '
                           f'is not valid or cannot write to the namespace {target.repo_id.split("/")[0]!r}')
+    if _is_transient(error) and step == 'upload':
+        endpoint = _hf_endpoint() if target.use_hf else ' / '.join(_ms_endpoints())
+        return SwiftError(f'{what} failed {UPLOAD_ATTEMPTS} times ({endpoint}: {_describe(chain[-1])}); run '
+                          'the command again to resume (files the hub already holds are not sent again)')
     if _is_network_error(error):
         endpoint = _hf_endpoint() if target.use_hf else ' / '.join(_ms_endpoints())
-        return SwiftError(f'{what} failed: cannot reach {target.hub} ({endpoint}) after {UPLOAD_ATTEMPTS} '
-                          f'attempts ({_describe(chain[-1])}); run the command again to resume')
+        return SwiftError(f'{what} failed: cannot reach {target.hub} ({endpoint}) ({_describe(chain[-1])})')
     return SwiftError(f'{what} failed: {_describe(error)}')
 

@@ -66,7 +66,8 @@ def test_checkpoint_reaches_hugging_face_byte_equal_after_a_dropped_commit(tmp_p
         repo = hub.repos['swift-test/tiny-lora']
         assert repo.private
         pushed = {path: f.data for path, f in repo.files.items()}
-        expected = {p: d for p, d in local_files(evaluated_checkpoint).items() if p not in STATE_FILES + ('README.md', )}
+        left_out = STATE_FILES + ('README.md', )  # PEFT's template card is replaced (asserted below)
+        expected = {p: d for p, d in local_files(evaluated_checkpoint).items() if p not in left_out}
         assert {p: pushed[p] for p in expected} == expected  # every file, byte for byte
         assert 'adapter_model.safetensors' in expected and 'optimizer.pt' in local_files(evaluated_checkpoint)
         assert not set(pushed) & set(STATE_FILES)  # training state stays behind
@@ -108,15 +109,17 @@ def test_merged_export_reaches_modelscope_with_a_card_and_configuration(tmp_path
     assert "from_pretrained('swift-test/tiny-merged')" in card
 
 
-def test_an_existing_card_is_kept(tmp_path):
+def test_an_existing_card_is_kept_and_a_server_error_is_retried(tmp_path):
     model = tmp_path / 'model'
     model.mkdir()
     (model / 'config.json').write_text('{}')
     (model / 'README.md').write_text('# my own card\n')
     with FakeHfHub() as hub:
+        hub.faults.fail_commits = 1  # 503 Service Unavailable, then the commit goes through
         done = swift_export(hf_env(tmp_path, hub, HF_TOKEN=HF_TOKEN), '--model', str(model), '--push_to_hub',
                             'true', '--hub_model_id', 'swift-test/own-card', '--use_hf', 'true')
         assert done.returncode == 0, done.stderr
+        assert 'retrying in 1 s' in done.stderr and len(hub.commits) == 1
         assert hub.repos['swift-test/own-card'].files['README.md'].data == b'# my own card\n'
         assert not hub.repos['swift-test/own-card'].private
 

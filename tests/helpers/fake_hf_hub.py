@@ -44,7 +44,8 @@ the connection after n body bytes on the next GET of that file (a transfer cut m
 `corrupt(repo, path)` serves other bytes of the same length while the headers and the listing still
 advertise the true sha256.
 `faults.drop_commits = n` reads the next n commit requests and closes the connection without an
-answer (the commit is not applied), as a connection dropped mid-request.
+answer (the commit is not applied), as a connection dropped mid-request; `faults.fail_commits = n`
+answers the next n with 503 Service Unavailable.
 Every request is logged in `requests` (method, path, Range header, body bytes sent); every applied
 commit in `commits` (repo, summary, paths).
 """
@@ -162,6 +163,7 @@ class _Faults:
     corrupt: Set[str] = field(default_factory=set)  # 'repo/file'
     down: bool = False  # every request answers 503, as during a hub outage
     drop_commits: int = 0  # the next n commit requests get no answer (connection closed)
+    fail_commits: int = 0  # the next n commit requests answer 503 (after any dropped ones)
 
 
 class FakeHfHub:
@@ -385,6 +387,9 @@ def _make_handler(hub: FakeHfHub):
             if hub.faults.drop_commits > 0:  # the request was read; no answer comes back
                 hub.faults.drop_commits -= 1
                 return self._send_then_cut(b'', entry)
+            if hub.faults.fail_commits > 0:
+                hub.faults.fail_commits -= 1
+                return self._send_json(503, {'error': 'Service Unavailable'})
             files = {path: f.data for path, f in repo.files.items()}
             summary = ''
             for line in self._body.splitlines():
