@@ -1,5 +1,7 @@
 """Arguments of `swift export`: the model (or `--adapters checkpoint-N`, whose args.json names it), what to
-export (a merged model, a quantized model, a GGUF, an Ollama directory, a pre-tokenized dataset), and where."""
+export (a merged model, a quantized model, a GGUF, an Ollama directory, a pre-tokenized dataset), where, and
+whether to push it to a hub (ModelScope, or Hugging Face with --use_hf)."""
+import re
 from dataclasses import MISSING, dataclass, field, fields
 from typing import ClassVar, List, Optional
 
@@ -8,10 +10,12 @@ from swift.utils import SwiftError
 from .base import BaseArguments, check_choice
 from .data import DataArguments
 from .model import AdapterArguments, ModelArguments
+from .quantization import HQQ_REFUSAL
 from .template import TemplateArguments
 
 # method → the bit widths it writes; the formats each library serializes (swift.export.quantize)
 EXPORT_QUANT_BITS = {'bnb': (4, 8), 'gptq': (4, 8), 'awq': (4, ), 'fp8': (8, )}
+HUB_MODEL_ID = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$')  # org/name on both hubs
 GGUF_QUANTS = ('f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'q2_k', 'q3_k_s', 'q3_k_m', 'q3_k_l',
                'q4_k_s', 'q4_k_m', 'q5_k_s', 'q5_k_m', 'q6_k')
 
@@ -54,17 +58,28 @@ class ExportArguments(AdapterArguments, TemplateArguments, ModelArguments, DataA
                 'swift sft / pt --cached_dataset'})
     template_mode: str = field(default='train', metadata={
         'help': 'train (the encoding of swift sft / pt; rlhf and kto are not supported yet)'})
+    push_to_hub: bool = field(default=False, metadata={
+        'help': 'upload the export (alone: the --adapters checkpoint or --model directory as it is) to ModelScope, '
+                'or to Hugging Face with --use_hf'})
+    hub_model_id: Optional[str] = field(default=None, metadata={'help': 'the repository, org/name (created if '
+                                                                        'missing)'})
+    hub_private_repo: bool = field(default=False, metadata={'help': 'create the repository private'})
+    hub_token: Optional[str] = field(default=None, metadata={
+        'help': 'a token with write access (default: HF_TOKEN / MODELSCOPE_API_TOKEN, or a saved login)'})
+    commit_message: Optional[str] = field(default=None, metadata={'help': 'the hub commit\'s message'})
 
     def __post_init__(self):
         super().__post_init__()
         check_choice('gguf_quant', self.gguf_quant, GGUF_QUANTS)
+        self._check_push()
         actions = [name for name, on in (('--merge_lora', self.merge_lora), ('--to_gguf', self.to_gguf),
                                          ('--to_ollama', self.to_ollama),
                                          ('--quant_method', self.quant_method is not None),
                                          ('--to_cached_dataset', self.to_cached_dataset)) if on]
-        if not actions:
+        if not actions and not self.push_to_hub:
             raise SwiftError('nothing to export: pass --merge_lora true (with --adapters checkpoint-N), '
-                             '--quant_method, --to_gguf true, --to_ollama true or --to_cached_dataset true')
+                             '--quant_method, --to_gguf true, --to_ollama true, --to_cached_dataset true or '
+                             '--push_to_hub true')
         if len(actions) > 1:
             raise SwiftError(f'{" and ".join(actions)}: one export at a time (--adapters with any of them merges '
                              'the adapter first)')
@@ -104,12 +119,36 @@ class ExportArguments(AdapterArguments, TemplateArguments, ModelArguments, DataA
     def calibration_length(self) -> int:
         return self.max_length or CALIBRATION_LENGTH
 
+    def _check_push(self) -> None:
+        if not self.push_to_hub:
+            given = [f'--{name}' for name in ('hub_model_id', 'hub_token', 'commit_message') if getattr(self, name)]
+            given += ['--hub_private_repo'] if self.hub_private_repo else []
+            if given:
+                raise SwiftError(f'{", ".join(given)} without --push_to_hub true: add it to upload, or leave them out')
+            return
+        if not self.hub_model_id:
+            raise SwiftError('--push_to_hub needs --hub_model_id org/name (the repository to create or update)')
+        if not HUB_MODEL_ID.match(self.hub_model_id):
+            raise SwiftError(f'--hub_model_id {self.hub_model_id!r}: expected org/name (letters, digits, "-", "_", '
+                             '"."), e.g. my-org/qwen2.5-7b-lora')
+        if self.hub_token is not None and not self.hub_token.strip():
+            raise SwiftError('--hub_token is empty: give a token, or leave the flag out to use HF_TOKEN / '
+                             'MODELSCOPE_API_TOKEN or a saved login')
+
+    @property
+    def push_only(self) -> bool:
+        """--push_to_hub alone: upload the --adapters checkpoint or the --model directory as it is."""
+        return self.push_to_hub and not (self.merge_lora or self.to_gguf or self.to_ollama or self.quant_method
+                                          or self.to_cached_dataset)
+
     def _check_quant(self) -> None:
         if self.quant_method is None:
             if self.quant_bits is not None:
                 raise SwiftError(f'--quant_bits {self.quant_bits} needs --quant_method '
                                  f'(one of: {", ".join(EXPORT_QUANT_BITS)})')
             return
+        if self.quant_method == 'hqq':
+            raise SwiftError(HQQ_REFUSAL)
         check_choice('quant_method', self.quant_method, tuple(EXPORT_QUANT_BITS))
         bits = EXPORT_QUANT_BITS[self.quant_method]
         if self.quant_bits not in bits:
@@ -122,9 +161,12 @@ class ExportArguments(AdapterArguments, TemplateArguments, ModelArguments, DataA
 
     @property
     def export_kind(self) -> str:
-        """What is written: merged | gguf | ollama | <method>-int<bits> | cached (also the default output suffix)."""
+        """What is written: merged | gguf | ollama | <method>-int<bits> | cached (also the default output suffix);
+        checkpoint | model when --push_to_hub uploads a directory as it is."""
         if self.to_cached_dataset:
             return 'cached'
+        if self.push_only:
+            return 'checkpoint' if self.adapters else 'model'
         if self.quant_method:
             return f'{self.quant_method}-int{self.quant_bits}'
         return 'gguf' if self.to_gguf else 'ollama' if self.to_ollama else 'merged'

@@ -7,6 +7,12 @@ from swift.utils import SwiftError
 from .base import ArgumentGroup, check_choice
 
 QUANT_METHODS = ('bnb', )
+# Why not HQQ (swift export and swift sft --quant_method hqq): checked with transformers 5.24.0 and hqq 0.2.8.post1.
+HQQ_REFUSAL = ('--quant_method hqq is not supported: transformers 5.x has no HQQ path in its weight loader yet '
+               '(from_pretrained with HqqConfig raises NotImplementedError "QuantizationMethod.HQQ is not available '
+               'yet", checked with transformers 5.24), so an HQQ model could be neither quantized nor loaded back by '
+               'transformers, swift infer or QLoRA training; hqq itself (0.2.8) installs on CPU without another '
+               'torch. Use --quant_method bnb --quant_bits 4|8 (CPU and GPU), or gptq/awq/fp8 for vLLM and SGLang.')
 BNB_QUANT_TYPES = ('nf4', 'fp4')
 
 
@@ -30,6 +36,8 @@ class QuantizeArguments(ArgumentGroup):
             return
         if self.quant_method is None:
             raise SwiftError(f'--quant_bits {self.quant_bits} needs --quant_method (one of: {", ".join(QUANT_METHODS)})')
+        if self.quant_method == 'hqq':
+            raise SwiftError(HQQ_REFUSAL)
         check_choice('quant_method', self.quant_method, QUANT_METHODS)
         if self.quant_bits not in (4, 8):
             raise SwiftError(f'--quant_method {self.quant_method} needs --quant_bits 4 or 8, not {self.quant_bits}')

@@ -26,7 +26,6 @@ VLLM = 'vLLM options as flags: see docs/infer.md'
 SGLANG = 'SGLang options as flags: see docs/infer.md'
 LMDEPLOY = 'LMDeploy options as flags: see docs/infer.md'
 TUNER = 'this tuner: docs/tuners.md lists the tuners swift has'
-HUB_UPLOAD = 'uploading to a hub: see docs/compat.md'
 EXPORT = 'this export option (Megatron conversion, HQQ): see docs/export.md'
 MODEL_LOADING = 'this model-loading option: see docs/compat.md'
 DATA = 'this data option: docs/datasets.md lists the data options swift has'
@@ -93,8 +92,6 @@ _GROUPS: List[Tuple[str, Optional[str], str]] = [
      'galore_proj_group_size galore_cos_threshold galore_gamma_proj galore_queue_size lisa_activated_layers '
      'lisa_step_interval reft_layers reft_rank reft_intervention_type reft_args freeze_parameters_regex '
      'trainable_parameters_regex'),
-    (HUB_UPLOAD, 'upload the checkpoint directory with `huggingface-cli upload` or `modelscope upload`',
-     'push_to_hub hub_model_id hub_private_repo hub_token commit_message'),
     (EXPORT, 'swift export --merge_lora, --quant_method bnb|gptq|awq|fp8, --to_gguf or --to_ollama',
      'to_mcore to_hf mcore_model mcore_adapter thread_count '
      'offload_bridge test_convert_precision test_convert_dtype exist_ok hqq_axis'),

@@ -21,6 +21,7 @@ from swift.utils.args import format_help, parse_args, to_dict
 from .launch import launch
 
 CHECK_ARGS = '--check_args'
+SECRETS = ('hub_token', 'api_key')  # never printed by --check_args
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ STAGES: Dict[str, Stage] = {
     'deploy': Stage('swift.infer.checks:check_infer_args', 'swift.infer.server.deploy:deploy_main'),
     'eval': Stage('swift.eval.checks:check_eval_args', 'swift.eval.main:eval_main'),
     'export': Stage('swift.export.checks:check_export_args', 'swift.export.main:export_main',
-                    lambda result: result.output_dir),
+                    lambda result: '\n'.join(filter(None, (result.output_dir, result.hub_url)))),
     'rollout': Stage('swift.infer.checks:check_infer_args', 'swift.infer.server.rollout:rollout_main'),
     'sample': Stage('swift.training.checks:check_sample_args', 'swift.training.sample:sample_main',
                     lambda result: f'{result.output_path}: {result.kept} rows ({result.sampled} answers sampled)'),
@@ -81,7 +82,8 @@ def run_stage(command: str, argv: List[str]) -> int:
     stage = STAGES[command]
     args = _function(stage.check)(parse_args(COMMAND_ARGUMENTS[command], argv))
     if check_only:
-        print(json.dumps({'command': f'swift {command}', 'arguments': type(args).__name__, **to_dict(args)},
+        shown = {k: ('***' if k in SECRETS and v else v) for k, v in to_dict(args).items()}
+        print(json.dumps({'command': f'swift {command}', 'arguments': type(args).__name__, **shown},
                          indent=2, ensure_ascii=False, default=str))
         print(f'swift {command}: the arguments are valid', file=sys.stderr)
         return 0

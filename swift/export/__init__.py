@@ -6,10 +6,10 @@
     export_main(['--adapters', 'checkpoint-100', '--merge_lora', 'true'])
 
 Modules: merge_lora (LoRA/DoRA/rsLoRA merged into the base weights, safetensors out),
-chat_template (a Jinja chat_template that renders like swift's template), checks (what is checked before
-loading), cached_dataset (pre-tokenized data for --cached_dataset), main (export_main). The flags are
-swift.arguments.ExportArguments. Quantized export (GPTQ, AWQ, BNB,
-GGUF, Ollama) is meant to join as further modules here, each an action chosen by its own flags.
+chat_template (a Jinja chat_template that renders like swift's template), quantize (bnb, llm-compressor),
+gguf / gguf_export / ollama (GGUF files, Ollama Modelfiles), push + model_card (--push_to_hub: the upload and
+the README.md it adds), cached_dataset (pre-tokenized data for --cached_dataset), checks (what is checked before
+loading), main (export_main). The flags are swift.arguments.ExportArguments.
 """
 from swift.utils.lazy import lazy_exports
 

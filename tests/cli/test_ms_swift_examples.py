@@ -88,6 +88,8 @@ PARSES = {
     'deepspeed zero2': (f'sft {TINY} --dataset {{data}} --deepspeed zero2', {'deepspeed': 'zero2'}),
     'fsdp as ms-swift spells it': (f"sft {TINY} --dataset {{data}} --fsdp 'full_shard auto_wrap'", None),
     'ollama export': ('export --model {model} --to_ollama true', {'to_ollama': True}),
+    'push to hub': ('export --model {model} --push_to_hub true --hub_model_id my-org/my-model --hub_token tok '
+                    '--use_hf true', {'push_to_hub': True, 'hub_model_id': 'my-org/my-model', 'hub_token': '***'}),
     'rejection sampling': (
         'sample --model {model} --dataset {prompts} --sampler_type sample --num_return_sequences 4 '
         '--orm_model accuracy --n_best_to_keep 2', {'num_return_sequences': 4, 'n_best_to_keep': 2}),

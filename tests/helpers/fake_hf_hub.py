@@ -25,12 +25,31 @@ hf_file_system.py and datasets/load.py); {type} is `models` or `datasets`:
   with X-Error-Code: RevisionNotFound; anything else a plain 404.
 Xet is never advertised (no X-Xet-* headers, no `xetHash` in listings), so downloads use plain HTTP.
 
+Uploads (read from huggingface_hub/hf_api.py create_repo, _commit_api.py and lfs.py), each needing
+`Authorization: Bearer <one of hub.write_tokens>` (else 401):
+- POST /api/repos/create {name, organization, visibility|private, type}: 200 {url}, 409 when it exists.
+- POST /api/{type}/{repo}/preupload/{rev} {files: [{path, sample, size}]}: uploadMode `lfs` for
+  LFS_SUFFIXES, else `regular`; `oid` of the file already at that path.
+- POST /{repo}.git/info/lfs/objects/batch (git-lfs batch API, basic transfer): an upload action to
+  PUT /lfs-upload/{sha256}, or no action when the blob is already stored.
+- PUT /lfs-upload/{sha256}: the bytes, checked against the sha256 (400 if they differ).
+- POST /api/validate-yaml: no errors (the model card's metadata is not judged).
+- POST /api/{type}/{repo}/commit/{rev} (NDJSON: header, file (base64), lfsFile (stored oid),
+  deletedFile): a new commit of the repo, served by the download routes above.
+Without hf_xet (HF_HUB_DISABLE_XET=1) huggingface_hub uses exactly this; with it, LFS files would go
+to a Xet CAS server, which this stand-in does not speak.
+
 Faults for tests: `faults.down = True` answers 503 to everything; `cut_first_get(repo, path, n)` closes
 the connection after n body bytes on the next GET of that file (a transfer cut mid-file);
 `corrupt(repo, path)` serves other bytes of the same length while the headers and the listing still
 advertise the true sha256.
-Every request is logged in `requests` (method, path, Range header, body bytes sent).
+`faults.drop_commits = n` reads the next n commit requests and closes the connection without an
+answer (the commit is not applied), as a connection dropped mid-request; `faults.fail_commits = n`
+answers the next n with 503 Service Unavailable.
+Every request is logged in `requests` (method, path, Range header, body bytes sent); every applied
+commit in `commits` (repo, summary, paths).
 """
+import base64
 import hashlib
 import json
 import re
@@ -52,6 +71,12 @@ _PATHS_INFO_RE = re.compile(rf'^/api/{_TYPE}/{_REPO}/paths-info/(?P<rev>[^/]+)$'
 _DATASET_RESOLVE_RE = re.compile(rf'^/(?P<type>datasets)/{_REPO}/resolve/(?P<rev>[^/]+)/(?P<file>.+)$')
 _RESOLVE_RE = re.compile(rf'^/{_REPO}/resolve/(?P<rev>[^/]+)/(?P<file>.+)$')
 _RANGE_RE = re.compile(r'^bytes=(\d+)-(\d*)$')
+_CREATE_RE = re.compile(r'^/api/repos/create$')
+_PREUPLOAD_RE = re.compile(rf'^/api/{_TYPE}/{_REPO}/preupload/(?P<rev>[^/]+)$')
+_COMMIT_RE = re.compile(rf'^/api/{_TYPE}/{_REPO}/commit/(?P<rev>[^/]+)$')
+_LFS_BATCH_RE = re.compile(rf'^/(?:(?P<type>datasets)/)?{_REPO}\.git/info/lfs/objects/batch$')
+_LFS_PUT_RE = re.compile(r'^/lfs-upload/(?P<oid>[0-9a-f]{64})$')
+_VALIDATE_YAML_RE = re.compile(r'^/api/validate-yaml$')
 
 
 def git_blob_id(data: bytes) -> str:
@@ -137,6 +162,8 @@ class _Faults:
     cut_after: Dict[str, int] = field(default_factory=dict)  # 'repo/file' → bytes sent before the cut (one-shot)
     corrupt: Set[str] = field(default_factory=set)  # 'repo/file'
     down: bool = False  # every request answers 503, as during a hub outage
+    drop_commits: int = 0  # the next n commit requests get no answer (connection closed)
+    fail_commits: int = 0  # the next n commit requests answer 503 (after any dropped ones)
 
 
 class FakeHfHub:
@@ -147,6 +174,9 @@ class FakeHfHub:
         self.dataset_repos: Dict[str, FakeRepo] = {}
         self.requests: List[LoggedRequest] = []
         self.faults = _Faults()
+        self.write_tokens: Set[str] = {'hf_test_write_token'}  # Bearer tokens allowed to create and commit
+        self.lfs_blobs: Dict[str, bytes] = {}  # sha256 → bytes PUT by clients
+        self.commits: List[dict] = []  # {'repo', 'summary', 'paths'} per applied commit
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(('127.0.0.1', 0), _make_handler(self))
         self._server.daemon_threads = True
@@ -214,8 +244,13 @@ def _make_handler(hub: FakeHfHub):
             self._dispatch(head=False)
 
         def do_POST(self) -> None:
-            length = int(self.headers.get('Content-Length') or 0)
-            self._form = parse_qs(self.rfile.read(length).decode()) if length else {}
+            self._body = read_body(self)
+            form = 'application/x-www-form-urlencoded' in (self.headers.get('Content-Type') or '')
+            self._form = parse_qs(self._body.decode()) if form and self._body else {}
+            self._dispatch(head=False)
+
+        def do_PUT(self) -> None:
+            self._body = read_body(self)
             self._dispatch(head=False)
 
         def _dispatch(self, head: bool) -> None:
@@ -226,7 +261,11 @@ def _make_handler(hub: FakeHfHub):
             if hub.faults.down:
                 return self._send_json(503, {'error': 'Service Unavailable'}, head=head)
             if self.command == 'POST':
-                routes = ((_PATHS_INFO_RE, self._serve_paths_info),)
+                routes = ((_PATHS_INFO_RE, self._serve_paths_info), (_CREATE_RE, self._create_repo),
+                          (_PREUPLOAD_RE, self._preupload), (_COMMIT_RE, self._commit),
+                          (_LFS_BATCH_RE, self._lfs_batch), (_VALIDATE_YAML_RE, self._validate_yaml))
+            elif self.command == 'PUT':
+                routes = ((_LFS_PUT_RE, self._lfs_put),)
             else:
                 routes = ((_DATASET_RESOLVE_RE, self._serve_file), (_RESOLVE_RE, self._serve_file),
                           (_TREE_RE, self._serve_tree), (_INFO_RE, self._serve_info))
@@ -244,7 +283,7 @@ def _make_handler(hub: FakeHfHub):
             rev = match.groupdict().get('rev') or 'main'
             if repo is None:
                 self._send_json(404, {'error': 'Repository not found'}, {'X-Error-Code': 'RepoNotFound'}, head)
-            elif repo.private:
+            elif repo.private and not self._authorized():
                 self._send_json(401, {'error': 'Invalid username or password.'}, head=head)
             elif not repo.has_revision(rev):
                 self._send_json(404, {'error': f'Invalid rev id: {rev}'}, {'X-Error-Code': 'RevisionNotFound'}, head)
@@ -275,6 +314,104 @@ def _make_handler(hub: FakeHfHub):
             repo = self._repo_or_error(match, head)
             if repo is not None:
                 self._send_json(200, repo.paths_info(self._form.get('paths', [])), head=head)
+
+        # --- uploads -----------------------------------------------------------------------------------
+
+        def _authorized(self) -> bool:
+            auth = self.headers.get('Authorization') or ''
+            return auth.startswith('Bearer ') and auth[len('Bearer '):] in hub.write_tokens
+
+        def _refuse_unauthorized(self) -> bool:
+            if self._authorized():
+                return False
+            self._send_json(401, {'error': 'Invalid credentials in Authorization header'})
+            return True
+
+        def _create_repo(self, match, entry, head) -> None:
+            if self._refuse_unauthorized():
+                return
+            payload = json.loads(self._body)
+            repo_type = payload.get('type') or 'model'
+            repo_id = f'{payload["organization"]}/{payload["name"]}' if payload.get('organization') \
+                else f'user/{payload["name"]}'
+            url = f'{hub.url}/{"datasets/" if repo_type == "dataset" else ""}{repo_id}'
+            if hub.find_repo(repo_type, repo_id) is not None:
+                return self._send_json(409, {'error': 'You already created this model repo', 'url': url})
+            private = payload.get('visibility') == 'private' or bool(payload.get('private'))
+            hub.add_repo(FakeRepo(repo_id, {}, private=private, repo_type=repo_type))
+            self._send_json(200, {'url': url, 'name': repo_id})
+
+        def _preupload(self, match, entry, head) -> None:
+            if self._refuse_unauthorized():
+                return
+            repo = self._repo_or_error(match, head)
+            if repo is None:
+                return
+            files = []
+            for item in json.loads(self._body)['files']:
+                existing = repo.files.get(item['path'])
+                files.append({'path': item['path'], 'uploadMode': 'lfs' if item['path'].endswith(LFS_SUFFIXES)
+                              else 'regular', 'shouldIgnore': False,
+                              'oid': existing.etag if existing is not None else None})
+            self._send_json(200, {'files': files, 'commitOid': repo.commit})
+
+        def _lfs_batch(self, match, entry, head) -> None:
+            if self._refuse_unauthorized():
+                return
+            if hub.find_repo(match.repo_type, match.group('repo')) is None:
+                return self._send_json(404, {'error': 'Repository not found'}, {'X-Error-Code': 'RepoNotFound'})
+            objects = []
+            for obj in json.loads(self._body)['objects']:
+                answer = {'oid': obj['oid'], 'size': obj['size'], 'authenticated': True}
+                if obj['oid'] not in hub.lfs_blobs:
+                    answer['actions'] = {'upload': {'href': f'{hub.url}/lfs-upload/{obj["oid"]}', 'header': {}}}
+                objects.append(answer)
+            self._send_json(200, {'transfer': 'basic', 'objects': objects, 'hash_algo': 'sha256'})
+
+        def _lfs_put(self, match, entry, head) -> None:
+            oid = match.group('oid')
+            if hashlib.sha256(self._body).hexdigest() != oid:
+                return self._send_json(400, {'error': f'content does not match sha256 {oid}'})
+            hub.lfs_blobs[oid] = self._body
+            self._send_head(200, {'Content-Length': '0'})
+
+        def _validate_yaml(self, match, entry, head) -> None:
+            self._send_json(200, {'errors': [], 'warnings': []})
+
+        def _commit(self, match, entry, head) -> None:
+            if self._refuse_unauthorized():
+                return
+            repo = self._repo_or_error(match, head)
+            if repo is None:
+                return
+            if hub.faults.drop_commits > 0:  # the request was read; no answer comes back
+                hub.faults.drop_commits -= 1
+                return self._send_then_cut(b'', entry)
+            if hub.faults.fail_commits > 0:
+                hub.faults.fail_commits -= 1
+                return self._send_json(503, {'error': 'Service Unavailable'})
+            files = {path: f.data for path, f in repo.files.items()}
+            summary = ''
+            for line in self._body.splitlines():
+                item = json.loads(line)
+                key, value = item['key'], item['value']
+                if key == 'header':
+                    summary = value.get('summary', '')
+                elif key == 'file':
+                    files[value['path']] = base64.b64decode(value['content'])
+                elif key == 'lfsFile':
+                    if value['oid'] not in hub.lfs_blobs:
+                        return self._send_json(400, {'error': f'LFS file {value["path"]} was never uploaded'})
+                    files[value['path']] = hub.lfs_blobs[value['oid']]
+                elif key in ('deletedFile', 'deletedFolder'):
+                    files = {p: d for p, d in files.items() if p != value['path'] and
+                             not p.startswith(value['path'].rstrip('/') + '/')}
+            new = FakeRepo(repo.repo_id, files, private=repo.private, repo_type=repo.repo_type)
+            hub.add_repo(new)
+            with hub._lock:
+                hub.commits.append({'repo': repo.repo_id, 'summary': summary, 'paths': sorted(files)})
+            self._send_json(200, {'success': True, 'commitOid': new.commit,
+                                  'commitUrl': f'{hub.url}/{repo.repo_id}/commit/{new.commit}'})
 
         # --- files -------------------------------------------------------------------------------------
 
@@ -358,6 +495,22 @@ class _Match:
 
     def groupdict(self) -> Dict[str, Optional[str]]:
         return dict(self._groups)
+
+
+def read_body(handler: BaseHTTPRequestHandler) -> bytes:
+    """The request body, framed by Content-Length or sent chunked (httpx streams file uploads chunked)."""
+    if 'chunked' in (handler.headers.get('Transfer-Encoding') or '').lower():
+        body = b''
+        while True:
+            size = int(handler.rfile.readline().split(b';')[0].strip(), 16)
+            if size == 0:
+                while handler.rfile.readline() not in (b'\r\n', b'\n', b''):  # trailers
+                    pass
+                return body
+            body += handler.rfile.read(size)
+            handler.rfile.readline()
+    length = int(handler.headers.get('Content-Length') or 0)
+    return handler.rfile.read(length) if length else b''
 
 
 def _flip_bytes(data: bytes) -> bytes:

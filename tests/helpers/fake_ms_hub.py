@@ -17,22 +17,44 @@ What it speaks (read from modelscope_hub/_download.py and _legacy_api.py); {type
 - GET /api/v1/{type}/{repo}/repo?Revision=..&FilePath=..: the file's bytes, with Range support.
 - Unknown repos answer 404 (modelscope raises NotExistError); everything else, e.g. the intra-cloud
   region probe /api/v1/repos/internalAccelerationInfo, a plain 404.
-Fault for tests: `corrupt(repo, path)` serves other bytes of the same length than the listed sha256.
-Every request is logged in `requests` as (method, path, query).
+
+Uploads (read from modelscope_hub/api.py create_repo, _upload.py and _legacy_api.py), each needing
+`Authorization: Bearer <one of hub.write_tokens>` or the `m_session_id` cookie (else 401):
+- POST /api/v1/models {Path, Name, Visibility, License}: creates the repo (Visibility 1 = private);
+  409 when it exists (modelscope then carries on: upload_folder creates the repo itself, exist-ok).
+- POST /api/v1/repos/models/{repo}/info/lfs/objects/batch {operation, objects: [{oid, size}]}: an
+  upload href (PUT /api/v1/lfs-upload/{sha256}) per blob not stored yet.
+- PUT /api/v1/lfs-upload/{sha256}: the bytes, checked against the sha256 (400 if they differ).
+- POST /api/v1/repos/models/{repo}/commit/{revision} {commit_message, actions: [{action, path, type,
+  size, sha256, content (base64 for type normal)}]}: the repo's new content, served by the routes above.
+Private repos answer 401 to requests without a write token.
+
+Faults for tests: `corrupt(repo, path)` serves other bytes of the same length than the listed sha256;
+`drop_commits = n` reads the next n commit requests and closes the connection without an answer.
+Every request is logged in `requests` as (method, path, query); every applied commit in `commits`.
 """
+import base64
 import hashlib
 import json
 import re
+import socket
 import threading
+from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Dict, List, Set, Tuple
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from .fake_hf_hub import read_body
 
 _FILES_RE = re.compile(r'^/api/v1/(?P<type>models)/(?P<repo>[^/]+/[^/]+)/repo/files$')
 _TREE_RE = re.compile(r'^/api/v1/(?P<type>datasets)/(?P<repo>[^/]+/[^/]+)/repo/tree$')
 _FILE_RE = re.compile(r'^/api/v1/(?P<type>models|datasets)/(?P<repo>[^/]+/[^/]+)/repo$')
 _INFO_RE = re.compile(r'^/api/v1/(?P<type>datasets)/(?P<repo>[^/]+/[^/]+)$')
 _RANGE_RE = re.compile(r'^bytes=(\d+)-(\d*)$')
+_CREATE_RE = re.compile(r'^/api/v1/models$')
+_LFS_BATCH_RE = re.compile(r'^/api/v1/repos/models/(?P<repo>[^/]+/[^/]+)/info/lfs/objects/batch$')
+_COMMIT_RE = re.compile(r'^/api/v1/repos/models/(?P<repo>[^/]+/[^/]+)/commit/(?P<rev>[^/]+)$')
+_LFS_PUT_RE = re.compile(r'^/api/v1/lfs-upload/(?P<oid>[0-9a-f]{64})$')
 
 
 class FakeMsHub:
@@ -43,6 +65,11 @@ class FakeMsHub:
         self.dataset_repos: Dict[str, Dict[str, bytes]] = {}
         self.requests: List[Tuple[str, str, str]] = []
         self.corrupted: Set[str] = set()
+        self.write_tokens: Set[str] = {'ms-test-write-token'}
+        self.private: Set[str] = set()  # private model repos
+        self.lfs_blobs: Dict[str, bytes] = {}  # sha256 → bytes PUT by clients
+        self.commits: List[dict] = []  # {'repo', 'message', 'paths'} per applied commit
+        self.drop_commits = 0  # the next n commit requests get no answer (connection closed)
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(('127.0.0.1', 0), _make_handler(self))
         self._server.daemon_threads = True
@@ -102,6 +129,93 @@ def _make_handler(hub: FakeMsHub):
         def do_GET(self) -> None:
             self._dispatch(head=False)
 
+        def do_POST(self) -> None:
+            self._upload_dispatch()
+
+        def do_PUT(self) -> None:
+            self._upload_dispatch()
+
+        def _authorized(self) -> bool:
+            auth = self.headers.get('Authorization') or ''
+            cookies = SimpleCookie(self.headers.get('Cookie') or '')
+            session = cookies['m_session_id'].value if 'm_session_id' in cookies else None
+            return auth.removeprefix('Bearer ') in hub.write_tokens or session in hub.write_tokens
+
+        def _upload_dispatch(self) -> None:
+            self._body = read_body(self)
+            path = unquote(urlsplit(self.path).path)
+            hub.log(self.command, path, urlsplit(self.path).query)
+            routes = {'POST': ((_CREATE_RE, self._create_repo), (_LFS_BATCH_RE, self._lfs_batch),
+                               (_COMMIT_RE, self._commit)), 'PUT': ((_LFS_PUT_RE, self._lfs_put), )}
+            for pattern, serve in routes[self.command]:
+                match = pattern.match(path)
+                if match:
+                    if not self._authorized():
+                        return self._send_json(401, {'Code': 10010101001, 'Message': 'invalid token',
+                                                     'Success': False}, False)
+                    return serve(match)
+            self._send_json(404, {'Code': 404, 'Message': 'not found', 'Success': False}, False)
+
+        def _create_repo(self, match) -> None:
+            body = json.loads(self._body)
+            repo_id = f'{body["Path"]}/{body["Name"]}'
+            if repo_id in hub.repos:
+                return self._send_json(409, {'Code': 10010205010, 'Message': f'model {repo_id} already exists',
+                                             'Success': False}, False)
+            hub.repos[repo_id] = {}
+            if int(body.get('Visibility', 5)) == 1:
+                hub.private.add(repo_id)
+            self._send_json(200, {'Code': 200, 'Data': {'Path': body['Path'], 'Name': body['Name']},
+                                  'Success': True}, False)
+
+        def _lfs_batch(self, match) -> None:
+            if match.group('repo') not in hub.repos:
+                return self._send_json(404, {'Code': 10010205001, 'Message': 'model not exists',
+                                             'Success': False}, False)
+            objects = []
+            for obj in json.loads(self._body)['objects']:
+                answer = {'oid': obj['oid'], 'size': obj['size']}
+                if obj['oid'] not in hub.lfs_blobs:
+                    answer['actions'] = {'upload': {'href': f'{hub.url}/api/v1/lfs-upload/{obj["oid"]}'}}
+                objects.append(answer)
+            self._send_json(200, {'Code': 200, 'Data': {'objects': objects}, 'Success': True}, False)
+
+        def _lfs_put(self, match) -> None:
+            oid = match.group('oid')
+            if hashlib.sha256(self._body).hexdigest() != oid:
+                return self._send_json(400, {'Code': 400, 'Message': f'content does not match sha256 {oid}',
+                                             'Success': False}, False)
+            hub.lfs_blobs[oid] = self._body
+            self._send_json(200, {'Code': 200, 'Success': True}, False)
+
+        def _commit(self, match) -> None:
+            repo_id = match.group('repo')
+            if repo_id not in hub.repos:
+                return self._send_json(404, {'Code': 10010205001, 'Message': 'model not exists',
+                                             'Success': False}, False)
+            if hub.drop_commits > 0:  # the request was read; no answer comes back
+                hub.drop_commits -= 1
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            body = json.loads(self._body)
+            files = dict(hub.repos[repo_id])
+            for action in body['actions']:
+                if action['action'] == 'delete':
+                    files.pop(action['path'], None)
+                elif action['type'] == 'lfs':
+                    if action['sha256'] not in hub.lfs_blobs:
+                        return self._send_json(400, {'Code': 400, 'Message': f'{action["path"]}: blob not uploaded',
+                                                     'Success': False}, False)
+                    files[action['path']] = hub.lfs_blobs[action['sha256']]
+                else:
+                    files[action['path']] = base64.b64decode(action['content'])
+            hub.repos[repo_id] = files
+            with hub._lock:
+                hub.commits.append({'repo': repo_id, 'message': body['commit_message'], 'paths': sorted(files)})
+            self._send_json(200, {'Code': 200, 'Data': {'CommitId': hashlib.sha1(self._body).hexdigest()},
+                                  'Success': True}, False)
+
         def _dispatch(self, head: bool) -> None:
             parts = urlsplit(self.path)
             path, query = unquote(parts.path), parse_qs(parts.query)
@@ -112,6 +226,9 @@ def _make_handler(hub: FakeMsHub):
                 if match:
                     kind = 'dataset' if match.group('type') == 'datasets' else 'model'
                     repo = (hub.dataset_repos if kind == 'dataset' else hub.repos).get(match.group('repo'))
+                    if repo is not None and match.group('repo') in hub.private and not self._authorized():
+                        return self._send_json(401, {'Code': 10010101001, 'Message': 'private repo',
+                                                     'Success': False}, head)
                     if repo is None:
                         return self._send_json(404, {'Code': 10010205001, 'Message': f'{kind} not exists',
                                                      'Success': False}, head)
