@@ -71,6 +71,8 @@ class MultimodalTemplate(Template):
     def __init__(self, meta, tokenizer=None, processor=None, media_kwargs: Optional[Dict[str, Any]] = None, **kwargs):
         super().__init__(meta, tokenizer, **kwargs)
         self.processor = processor if processor is not None else processor_of(tokenizer)
+        if media_kwargs is None:  # the model's --model_kwargs, kept by the loader (swift/model/loader.py)
+            media_kwargs = getattr(getattr(tokenizer, 'model_info', None), 'media_kwargs', None)
         # processor keywords from the media size controls; refused when this family cannot use them
         self.media_kwargs = processor_kwargs(self.name, self.plugin.media_options, media_kwargs)
 
