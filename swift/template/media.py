@@ -118,7 +118,7 @@ class MultimodalTemplate(Template):
             messages = messages[:-1]
         messages = _with_tags([self._tagged(m) for m in messages], row)
         images = self._load_images(row)
-        messages = self.ground(messages, row, [image.size for image in images])
+        messages = self.ground(messages, row, [image.size for image in images], prompt_only=for_inference)
         segments = self.render_segments(messages, add_generation_prompt=for_inference, tools=row.get('tools'),
                                         **options)
         if for_inference:
@@ -135,16 +135,18 @@ class MultimodalTemplate(Template):
             encoded['labels'] = labels
         return encoded
 
-    def ground(self, messages: List[Dict[str, Any]], row: Dict[str, Any],
-               image_sizes: Sequence[Tuple[int, int]]) -> List[Dict[str, Any]]:
+    def ground(self, messages: List[Dict[str, Any]], row: Dict[str, Any], image_sizes: Sequence[Tuple[int, int]],
+               prompt_only: bool = False) -> List[Dict[str, Any]]:
         """The messages with the row's grounding tags (`<ref-object>`, `<bbox>`) written in this family's format;
-        image_sizes: (width, height) of the row's images. Unchanged when the row has no `objects`."""
+        image_sizes: (width, height) of the row's images. Unchanged when the row has no `objects`. prompt_only
+        (inference): the answer was cut off, so the prompt's tags take the first objects in order and the rest
+        (the answer's boxes) are not used."""
         from swift.utils.grounding import GroundingError, check_objects, check_tag_counts
         if row.get('objects') is None:
             return messages
         try:
             objects = check_objects(row['objects'], list(image_sizes))
-            check_tag_counts([m.get('content') or '' for m in messages], objects)
+            check_tag_counts([m.get('content') or '' for m in messages], objects, at_most=prompt_only)
             resized = []
             if self.grounding.grid == 'resized':
                 resized = [qwen_resized_size(size, self.processor, self.media_kwargs) for size in image_sizes]

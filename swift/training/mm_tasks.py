@@ -192,22 +192,18 @@ def _mean(values) -> float:
 def evaluate_checkpoint(checkpoint: str, task: str, rows: Sequence[Dict[str, Any]],
                         image_folder: Optional[str] = None, max_tokens: int = 32) -> Dict[str, Any]:
     """Greedy answers of a checkpoint to a task's rows (simple or standard), scored by the task's metric:
-    {metric: value, ..., 'answers': [...]}. A grounding prompt names its object in the model's own ref format."""
+    {metric: value, ..., 'answers': [...]}."""
     from swift.infer.protocol import InferRequest, RequestConfig
     from swift.infer.transformers_engine import TransformersEngine
-    from swift.template.grounding import REF_TAG, format_of
     rows = [MultiModalDatasetBuilder(task, image_folder).row(dict(r), i) for i, r in enumerate(rows)]
     for row in rows:  # the engine reads the images from here: relative paths are image_folder's
         row['images'] = [str(Path(image_folder) / i) if image_folder and isinstance(i, str) and not Path(i).is_absolute()
                          and (Path(image_folder) / i).is_file() else i for i in row['images']]
+    # a grounding prompt's <ref-object> is written in the model's own format from the row's objects (the engine's
+    # template does it, as for training rows)
+    requests = [InferRequest(messages=r['messages'][:-1], images=r['images'], objects=r.get('objects')) for r in rows]
     with TransformersEngine(checkpoint) as engine:
         template = engine.template
-        requests = []
-        for row in rows:
-            messages = [dict(m) for m in row['messages'][:-1]]
-            for ref in (row.get('objects') or {}).get('ref', []):
-                messages[-1]['content'] = messages[-1]['content'].replace(REF_TAG, format_of(template).ref_text(ref), 1)
-            requests.append(InferRequest(messages=messages, images=row['images']))
         outputs = engine.infer(requests, RequestConfig(max_tokens=max_tokens, temperature=0))
     answers = [o.choices[0].message.content for o in outputs]
     return {**score(task, answers, rows, template), 'answers': answers}

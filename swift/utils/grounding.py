@@ -106,8 +106,11 @@ def tag_counts(texts: Sequence[str]) -> Tuple[int, int]:
     return sum(t.count(REF_TAG) for t in texts), sum(t.count(BBOX_TAG) for t in texts)
 
 
-def check_tag_counts(texts: Sequence[str], objects: Dict[str, Any]) -> None:
+def check_tag_counts(texts: Sequence[str], objects: Dict[str, Any], at_most: bool = False) -> None:
+    """One object per tag; at_most: tags may use only the first objects (a prompt without its answer)."""
     refs, boxes = tag_counts(texts)
+    if at_most and refs <= len(objects['ref']) and boxes <= len(objects['bbox']):
+        return
     if refs != len(objects['ref']) or boxes != len(objects['bbox']):
         raise GroundingError(f'the text has {refs} {REF_TAG} and {boxes} {BBOX_TAG} tag(s) but objects has '
                              f'{len(objects["ref"])} ref(s) and {len(objects["bbox"])} bbox(es): give one per tag')

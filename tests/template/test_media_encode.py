@@ -113,3 +113,6 @@ def test_a_grounding_row_trains_on_the_box_text_of_its_family(template):
     trained = [t for t, label in zip(encoded['input_ids'], encoded['labels']) if label != -100]
     assert template.tokenizer.decode(trained) == ' [(100,100),(500,500)]<end_of_utterance>\n'
     assert 'Where is the dot?' in template.tokenizer.decode(encoded['input_ids'])
+    # inference: the answer is cut off, the prompt's <ref-object> still takes its object (the box is not used)
+    prompt = template.encode({**row, 'messages': row['messages'][:1]}, for_inference=True)
+    assert 'Where is the dot?' in template.tokenizer.decode(prompt['input_ids'])
