@@ -1,6 +1,6 @@
 """Which model to load and how: the group of every command that loads one."""
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional
 
 from swift.utils import SwiftError, did_you_mean, env_flag
 from swift.utils.media import check_model_kwargs
@@ -31,7 +31,7 @@ class ModelArguments(ArgumentGroup):
         default=False, metadata={'help': 'run the Python code a model repository ships (its auto_map), as the models '
                                          'that transformers does not support natively need; only for repositories '
                                          'you trust'})
-    model_kwargs: Optional[Union[Dict[str, Any], str]] = field(default=None, metadata={
+    model_kwargs: Optional[Dict[str, Any]] = field(default=None, metadata={
         'help': 'media size controls of a multimodal model, as JSON (ms-swift\'s): max_pixels, min_pixels, '
                 'image_max_token_num, video_max_pixels, fps, fps_max_frames, sampling_rate; the same as the '
                 'environment variables MAX_PIXELS, ... (this wins); a key the model\'s processor lacks is an error'})

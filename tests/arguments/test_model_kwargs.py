@@ -22,7 +22,8 @@ def test_json_string_and_dict_give_the_same_controls():
     ('{"max_pixel": 100}', 'Did you mean: max_pixels'),
     ('{"max_pixels": "many"}', 'max_pixels must be an integer'),
     ('{"max_pixels": 1.5}', 'max_pixels must be an integer'),
-    ('[1, 2]', 'must be a JSON object'),
+    ('[1, 2]', 'expected a JSON object'),
+    ('{max_pixels: 1}', 'expected JSON'),
 ])
 def test_bad_model_kwargs_are_refused_at_parse_time(value, message):
     with pytest.raises(SwiftError) as info:
