@@ -39,6 +39,8 @@ _LAZY = {
     'train_ppo': 'swift.api',
     'train_grpo': 'swift.api',
     'train_gkd': 'swift.api',
+    'MultiModalTrainer': 'swift.api',
+    'MultiModalDatasetBuilder': 'swift.training.mm_tasks',
     # every stage's entry point (what the CLI runs) and its arguments
     'sft_main': 'swift.training.sft',
     'pt_main': 'swift.training.sft',

@@ -115,15 +115,24 @@ def _loaded_module(model, flags: Dict[str, Any]):
     return model
 
 
-def train(model: Any, dataset: Dataset, tokenizer=None, **kwargs):
+def train(model: Any, dataset: Optional[Dataset] = None, tokenizer=None, *, task: Optional[str] = None,
+          data_args: Optional[Dict[str, Any]] = None, **kwargs):
     """Fine-tune `model` (ID, path or prepared module) on `dataset` (ID, path, or a list of dicts).
 
     Keywords are `swift sft`'s flags, plus max_epochs, use_qlora and lora_rank. Returns a TrainResult
-    (output_dir, last_checkpoint, metrics).
+    (output_dir, last_checkpoint, metrics). Multimodal: task='vqa'|'caption'|'ocr'|'grounding' turns the task's
+    simple rows into chat rows with its prompt (swift/training/mm_tasks.py); data_args are the data flags
+    (image_folder, dataset, val_dataset, ...), e.g. train(model='smolvlm-tiny', task='vqa',
+    data_args={'image_folder': 'images/', 'dataset': 'vqa.jsonl'}).
     """
     from swift.arguments import SftArguments
     from swift.training.runner import python_inputs
     from swift.training.sft import sft_main
+    if task is not None or data_args is not None:
+        from swift.training.mm_tasks import task_inputs
+        dataset, kwargs = task_inputs(task, dataset, data_args, kwargs)
+    elif dataset is None:
+        raise SwiftError('train() needs a dataset: an ID, a path, or a list of dicts')
     flags = _flags(kwargs)
     rows = _dataset(dataset, flags)
     module = python_inputs(flags, _loaded_module(model, flags), rows)
@@ -228,6 +237,44 @@ class Trainer:
         self.result = _rlhf(self.rlhf_type, self.model, self.train_dataset, tokenizer=self.tokenizer,
                             ref_model=self.ref_model, **self.kwargs)
         return self.result
+
+
+class MultiModalTrainer:
+    """`MultiModalTrainer(model, dataset, processor, task='vqa').train()`: `swift sft` on the task's rows
+    (swift/training/mm_tasks.py), then `.evaluate(rows)` with the task's metric.
+
+    model: an ID, directory or a module from prepare_model; dataset: the task's simple rows, standard rows or a
+    file; processor: the model's transformers processor (default: the one swift loads with the model; one given
+    here encodes the images instead). Keywords are `swift sft` flags (max_steps, learning_rate, ...)."""
+
+    def __init__(self, model, dataset, processor=None, task: str = 'vqa', data_args: Optional[Dict[str, Any]] = None,
+                 **kwargs):
+        from swift.training.mm_tasks import get_task
+        self.model, self.dataset, self.processor = model, dataset, processor
+        self.task, self.data_args, self.kwargs = get_task(task).name, dict(data_args or {}), kwargs
+        self.result = None
+
+    def train(self):
+        tokenizer = None
+        if self.processor is not None:
+            tokenizer = self.processor.tokenizer
+            info = getattr(self.model, 'model_info', None) or getattr(tokenizer, 'model_info', None)
+            if info is None:
+                raise SwiftError('processor= is used with a model loaded by swift (prepare_model); with a model ID '
+                                 'swift loads the processor itself')
+            info.processor, tokenizer.model_info = self.processor, info
+        self.result = train(self.model, self.dataset, tokenizer=tokenizer, task=self.task, data_args=self.data_args,
+                            **self.kwargs)
+        return self.result
+
+    def evaluate(self, rows, max_tokens: int = 32) -> Dict[str, Any]:
+        """The task's metric (vqa accuracy, ocr exact match / edit similarity, grounding IoU@0.5) of the trained
+        checkpoint's greedy answers on `rows`, with the answers."""
+        from swift.training.mm_tasks import evaluate_checkpoint
+        if self.result is None:
+            raise SwiftError('evaluate() comes after train()')
+        return evaluate_checkpoint(self.result.last_checkpoint, self.task, rows, self.data_args.get('image_folder'),
+                                   max_tokens)
 
 
 # ---------------------------------------------------------------- a loaded model

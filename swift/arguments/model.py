@@ -1,8 +1,9 @@
 """Which model to load and how: the group of every command that loads one."""
 from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import Any, Dict, List, Optional
 
 from swift.utils import SwiftError, did_you_mean, env_flag
+from swift.utils.media import check_model_kwargs
 
 from .base import ArgumentGroup
 
@@ -30,6 +31,10 @@ class ModelArguments(ArgumentGroup):
         default=False, metadata={'help': 'run the Python code a model repository ships (its auto_map), as the models '
                                          'that transformers does not support natively need; only for repositories '
                                          'you trust'})
+    model_kwargs: Optional[Dict[str, Any]] = field(default=None, metadata={
+        'help': 'media size controls of a multimodal model, as JSON (ms-swift\'s): max_pixels, min_pixels, '
+                'image_max_token_num, video_max_pixels, fps, fps_max_frames, sampling_rate; the same as the '
+                'environment variables MAX_PIXELS, ... (this wins); a key the model\'s processor lacks is an error'})
 
     ALIASES = {'model_id_or_path': 'model', 'model_revision': 'revision', 'dtype': 'torch_dtype'}
 
@@ -43,12 +48,16 @@ class ModelArguments(ArgumentGroup):
                 raise SwiftError(f'--attn_impl {self.attn_impl!r}: choose one of {", ".join(ATTN_IMPLEMENTATIONS)}.'
                                  f'{did_you_mean(self.attn_impl, ATTN_IMPLEMENTATIONS)}')
             self.attn_impl = ATTN_IMPLEMENTATIONS[self.attn_impl]
+        self.model_kwargs = check_model_kwargs(self.model_kwargs) or None
 
-    def model_kwargs(self) -> dict:
+    def load_kwargs(self) -> dict:
         """Keywords for swift.model.loader.get_model_tokenizer."""
-        return dict(torch_dtype=self.torch_dtype, attn_implementation=self.attn_impl, model_type=self.model_type,
-                    use_hf=self.use_hf or None, revision=self.revision, offline=self.offline or None,
-                    trust_remote_code=self.trust_remote_code)
+        kwargs = dict(torch_dtype=self.torch_dtype, attn_implementation=self.attn_impl, model_type=self.model_type,
+                      use_hf=self.use_hf or None, revision=self.revision, offline=self.offline or None,
+                      trust_remote_code=self.trust_remote_code)
+        if self.model_kwargs:
+            kwargs['media_kwargs'] = dict(self.model_kwargs)
+        return kwargs
 
     def require_model(self, alternatives: str = '') -> None:
         if not self.model:

@@ -64,7 +64,7 @@ _COLUMN_HINTS = {
 }
 # Columns that may arrive JSON-encoded (CSV cells, some parquet exports).
 _STRUCTURED_COLUMNS = ('messages', 'conversations', 'history', 'tools', 'chosen', 'rejected', 'prompt',
-                       'rejected_messages', 'images', 'videos', 'audios')
+                       'rejected_messages', 'images', 'videos', 'audios', 'objects')
 _JSON_ONLY_COLUMNS = ('messages', 'conversations', 'history', 'tools', 'rejected_messages')
 _HH_TURN = re.compile(r'\n\n(Human|Assistant):')
 # One text field: about a million tokens, more than any model here trains on. Past it a tokenizer spends seconds

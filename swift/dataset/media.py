@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from swift.utils.grounding import GroundingError, check_objects, check_tag_counts
 from swift.utils.media import MediaError, decode_data_uri, describe, is_data_uri, is_url, load_image
 
 from .formats import MEDIA_KEYS, RowError
@@ -137,14 +138,18 @@ def _resolve_path(value: str, key: str, index: int, base_dir: Optional[Path], im
                    'against --image_folder, else the dataset file\'s folder)')
 
 
-def _check_item(value: Any, key: str, index: int, base_dir: Optional[Path], image_folder: Optional[str]) -> Any:
-    """The item with a local path made absolute; RowError when it is missing or (an image) does not decode."""
+def _check_item(value: Any, key: str, index: int, base_dir: Optional[Path], image_folder: Optional[str],
+                sizes: Optional[List[Any]] = None) -> Any:
+    """The item with a local path made absolute; RowError when it is missing or (an image) does not decode.
+    An image's (width, height) is appended to `sizes` (None for a URL, which is not read here)."""
     if isinstance(value, dict) and value.get('bytes') is None and isinstance(value.get('path'), str):
         value = value['path']  # a datasets Image column row without embedded bytes
     if isinstance(value, str):
         if not value.strip():
             raise RowError(f'{key}[{index}]: empty path')
         if is_url(value):
+            if sizes is not None:
+                sizes.append(None)
             return value
         if is_data_uri(value):
             try:
@@ -155,7 +160,9 @@ def _check_item(value: Any, key: str, index: int, base_dir: Optional[Path], imag
             value = _resolve_path(value, key, index, base_dir, image_folder)
     if key == 'images':
         try:
-            load_image(value)
+            size = load_image(value).size
+            if sizes is not None:
+                sizes.append(size)
         except MediaError as e:
             raise RowError(f'{key}[{index}]: {e}') from None
     elif not isinstance(value, (str, bytes, bytearray, dict)):
@@ -169,14 +176,29 @@ def normalize_media(row: Dict[str, Any], base_dir: Optional[Path] = None,
     for key in MEDIA_KEYS:
         if key in row and not isinstance(row[key], list):
             row[key] = [row[key]]
-    if not has_media(row):
+    if not has_media(row) and row.get('objects') is None:
         return row
     _normalize_parts(row)
     _add_missing_tags(row)
+    sizes: List[Any] = []
     for key in MEDIA_KEYS:
         if row.get(key):
-            row[key] = [_check_item(v, key, i, base_dir, image_folder) for i, v in enumerate(row[key])]
+            row[key] = [_check_item(v, key, i, base_dir, image_folder, sizes if key == 'images' else None)
+                        for i, v in enumerate(row[key])]
+    if row.get('objects') is not None:
+        _check_grounding(row, sizes)
     return row
+
+
+def _check_grounding(row: Dict[str, Any], sizes: List[Any]) -> None:
+    """`objects` checked against the images (swift/utils/grounding.py): boxes inside, one per `<bbox>` tag."""
+    try:
+        objects = check_objects(row['objects'], sizes)
+        texts = [m.get('content') or '' for f in ('messages', ) for m in row.get(f) or []]
+        check_tag_counts([t for t in texts if isinstance(t, str)], objects)
+    except GroundingError as e:
+        raise RowError(str(e)) from None
+    row['objects'] = objects
 
 
 def base_dir_of(location: str) -> Optional[Path]:

@@ -37,7 +37,7 @@ def eval_main(args: Union[EvalArguments, Sequence[str], Dict[str, Any], None] = 
     lm = build_lm(args.model, adapters=args.adapters, template=args.template, chat=args.eval_chat_template,
                   batch_size=args.eval_batch_size, eval_url=args.eval_url,
                   api_key=args.api_key or os.environ.get('OPENAI_API_KEY'), concurrency=args.eval_num_proc,
-                  system=args.system, max_length=args.max_length, **({} if args.eval_url else args.model_kwargs()))
+                  system=args.system, max_length=args.max_length, **({} if args.eval_url else args.load_kwargs()))
     try:
         report = run_evaluation(lm, args.eval_dataset, limit=args.eval_limit, dataset_args=args.eval_dataset_args,
                                 dataset_dir=args.eval_dataset_dir, output_dir=output_dir, resume=args.eval_resume,

@@ -41,7 +41,7 @@ def load_export_model(args: ExportArguments, dtype: Optional[str] = None) -> Exp
     model_dir = get_model_dir(args.model, use_hf=args.use_hf or None, revision=args.revision,
                               offline=args.offline or None)
     dtype = dtype or (args.torch_dtype if args.torch_dtype != 'auto' else stored_dtype(model_dir))
-    model, tokenizer = get_model_tokenizer(args.model, **{**args.model_kwargs(), 'torch_dtype': dtype})
+    model, tokenizer = get_model_tokenizer(args.model, **{**args.load_kwargs(), 'torch_dtype': dtype})
     template = _template(args, model, tokenizer)
     info = model.model_info
     if args.adapters:

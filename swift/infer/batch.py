@@ -157,7 +157,8 @@ async def _answer_row(engine, index: int, row: Dict[str, Any], config: RequestCo
             record[key] = row[key]
     try:
         media = {key: row[key] for key in ('images', 'videos', 'audios') if row.get(key)}
-        response = await engine.infer_async(InferRequest(messages, tools=row.get('tools'), **media), config)
+        response = await engine.infer_async(InferRequest(messages, tools=row.get('tools'), objects=row.get('objects'),
+                                                         **media), config)
     except InferError as e:
         record['error'] = str(e)
         return record

@@ -83,6 +83,8 @@ class InferEngine(ABC):
         if request.prompt is not None and not request.messages:
             return list(self.tokenizer(request.prompt)['input_ids'])
         row = {'messages': request.messages, 'tools': request.tools}
+        if getattr(request, 'objects', None) is not None:
+            row['objects'] = request.objects
         media = {key: list(getattr(request, key) or []) for key in ('images', 'videos', 'audios')}
         if any(media.values()) or _has_content_parts(request.messages):
             if not getattr(self.template, 'is_multimodal', False):

@@ -55,7 +55,7 @@ def build_engine(args):
         return RewardEngine.from_args(args)
     engine = get_infer_engine(args.infer_backend, args.model, template=args.template, default_system=args.system,
                               adapters=args.adapters, merge_lora=args.merge_lora, max_batch_size=args.max_batch_size,
-                              engine_kwargs=args.engine_kwargs, **args.model_kwargs())
+                              engine_kwargs=args.engine_kwargs, **args.load_kwargs())
     engine.max_length, engine.truncation_strategy = args.max_length, args.truncation_strategy
     if getattr(engine, 'template', None) is not None:  # --agent_template, --enable_thinking
         configure_template(engine.template, args)

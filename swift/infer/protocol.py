@@ -47,6 +47,8 @@ class InferRequest:
     images: List[Any] = field(default_factory=list)  # paths, URLs, data: URIs, bytes or PIL images
     videos: List[Any] = field(default_factory=list)
     audios: List[Any] = field(default_factory=list)
+    # grounding: ms-swift's `objects` ({'ref', 'bbox', 'bbox_type'}) for `<ref-object>` / `<bbox>` tags in the prompt
+    objects: Optional[Dict[str, Any]] = None
     adapter: Optional[str] = None  # a loaded adapter's name; None: the engine's default; BASE_ADAPTER: none
     prompt: Optional[str] = None  # raw text continued without a chat template (/v1/completions)
 

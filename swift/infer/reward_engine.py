@@ -58,7 +58,7 @@ class RewardEngine(InferEngine):
         if args.infer_backend != 'transformers':
             logger.warning(f'a reward model is scored with PyTorch; --infer_backend {args.infer_backend} is ignored')
         scorer = RewardModel.load(args.model, adapter_paths(args.adapters), template=args.template, system=args.system,
-                                  model_kwargs=args.model_kwargs())
+                                  model_kwargs=args.load_kwargs())
         scorer.batch_size = args.max_batch_size
         return cls(scorer, max_batch_size=args.max_batch_size)
 

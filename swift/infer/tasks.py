@@ -272,7 +272,7 @@ def task_engine(args):
             yield [ChoiceUpdate(i, text, finish_reason='stop') for i in range(prepared.config.n)]
 
     scorer = TaskModel.load(args.model, args.adapters, template=args.template, system=args.system,
-                            model_kwargs=args.model_kwargs(), args=args)
+                            model_kwargs=args.load_kwargs(), args=args)
     scorer.batch_size = args.max_batch_size
     engine = TaskEngine(scorer, max_batch_size=args.max_batch_size)
     engine.task_model = scorer

@@ -35,6 +35,8 @@ class ModelInfo:
     tokenizer: Any = field(default=None, repr=False, compare=False)
     # a multimodal model's transformers processor (image processor + tokenizer); templates encode media with it
     processor: Any = field(default=None, repr=False, compare=False)
+    # --model_kwargs media size controls (max_pixels, ...): what templates built on this tokenizer apply
+    media_kwargs: Optional[Dict[str, Any]] = field(default=None, compare=False)
 
 
 def get_model_dir(model: str, *, use_hf: Optional[bool] = None, revision: Optional[str] = None,
@@ -104,13 +106,16 @@ def get_model_tokenizer(model: str,
                         revision: Optional[str] = None,
                         offline: Optional[bool] = None,
                         trust_remote_code: bool = False,
-                        model_kwargs: Optional[Dict[str, Any]] = None) -> Tuple[Any, Any]:
+                        model_kwargs: Optional[Dict[str, Any]] = None,
+                        media_kwargs: Optional[Dict[str, Any]] = None) -> Tuple[Any, Any]:
     """(model or None, tokenizer), both tagged with `.model_info`.
 
     The model type's `requires` are checked before anything is read: a registered ID or an explicit
     model_type before the download, any model type once it is resolved (a local directory's from its
     config.json), so an incompatible install stops with a pip command instead of failing inside the model code.
     A repository's own Python code runs only with trust_remote_code=True (--trust_remote_code), as in transformers.
+    media_kwargs: the media size controls (--model_kwargs '{"max_pixels": ...}'), kept on model_info for the
+    templates built on this tokenizer (swift/template/media_options.py); refused for a text-only model.
     """
     from transformers import AutoTokenizer
 
@@ -121,6 +126,11 @@ def get_model_tokenizer(model: str,
     info = resolve_model_info(model, model_dir, model_type=model_type, template=template)
     if info.model_type:
         check_requirements(get_model_meta(info.model_type))
+    if media_kwargs:
+        if not info.is_multimodal:
+            raise SwiftError(f'--model_kwargs {sorted(media_kwargs)}: {model} is a text-only model; media size '
+                             'controls apply to multimodal models only')
+        info.media_kwargs = dict(media_kwargs)
     try:
         if info.is_multimodal:
             from transformers import AutoProcessor

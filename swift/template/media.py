@@ -24,6 +24,7 @@ from swift.utils.media import MediaError, describe, load_image
 
 from .base import Segment, Template
 from .encoding import IGNORE_INDEX, MaxLengthError, trained_spans
+from .grounding import PLAIN, BoxFormat, ground_messages, qwen_resized_size
 from .media_options import processor_kwargs
 
 MEDIA_KEYS = ('images', 'videos', 'audios')
@@ -65,10 +66,13 @@ def processor_of(tokenizer) -> Any:
 class MultimodalTemplate(Template):
     """A Template whose rows may carry media; subclasses set `plugin`."""
     plugin: MediaPlugin = MediaPlugin()
+    grounding: BoxFormat = PLAIN  # how `<ref-object>` / `<bbox>` of grounding rows are written (grounding.py)
 
     def __init__(self, meta, tokenizer=None, processor=None, media_kwargs: Optional[Dict[str, Any]] = None, **kwargs):
         super().__init__(meta, tokenizer, **kwargs)
         self.processor = processor if processor is not None else processor_of(tokenizer)
+        if media_kwargs is None:  # the model's --model_kwargs, kept by the loader (swift/model/loader.py)
+            media_kwargs = getattr(getattr(tokenizer, 'model_info', None), 'media_kwargs', None)
         # processor keywords from the media size controls; refused when this family cannot use them
         self.media_kwargs = processor_kwargs(self.name, self.plugin.media_options, media_kwargs)
 
@@ -113,13 +117,15 @@ class MultimodalTemplate(Template):
         if for_inference and messages and messages[-1].get('role') == 'assistant':
             messages = messages[:-1]
         messages = _with_tags([self._tagged(m) for m in messages], row)
+        images = self._load_images(row)
+        messages = self.ground(messages, row, [image.size for image in images], prompt_only=for_inference)
         segments = self.render_segments(messages, add_generation_prompt=for_inference, tools=row.get('tools'),
                                         **options)
         if for_inference:
             segments = [Segment(s.text) for s in segments]
         elif self.meta.train_suffix and segments and segments[-1].answer_of is not None:
             segments.append(Segment(self.meta.train_suffix, segments[-1].answer_of))
-        model_inputs, replacements = self._process_media(row)
+        model_inputs, replacements = self._process_media(row, images)
         segments, media_chars = _expand(segments, self.plugin.placeholders, replacements, self.name)
         input_ids, labels, media_spans = _tokenize(self.tokenizer, segments, self.loss_scale, media_chars)
         _check_length(self, len(input_ids), media_spans)
@@ -129,23 +135,44 @@ class MultimodalTemplate(Template):
             encoded['labels'] = labels
         return encoded
 
-    def _process_media(self, row: Dict[str, Any]) -> Tuple[Dict[str, Any], Dict[str, List[str]]]:
-        """(the processor's tensors for the model, the replacement text of each item per media kind)."""
-        for key in MEDIA_KEYS:
-            if row.get(key) and key not in self.plugin.placeholders:
-                self._placeholder(key)  # raises: this family does not take this kind of media
-        images = row.get('images') or []
-        if not images:
-            return {}, {}
-        if self.processor is None:
-            raise SwiftError(f'template {self.name!r}: a row with images needs the model\'s processor; load the '
-                             'model with swift (get_model_tokenizer) or pass processor= to the template')
+    def ground(self, messages: List[Dict[str, Any]], row: Dict[str, Any], image_sizes: Sequence[Tuple[int, int]],
+               prompt_only: bool = False) -> List[Dict[str, Any]]:
+        """The messages with the row's grounding tags (`<ref-object>`, `<bbox>`) written in this family's format;
+        image_sizes: (width, height) of the row's images. Unchanged when the row has no `objects`. prompt_only
+        (inference): the answer was cut off, so the prompt's tags take the first objects in order and the rest
+        (the answer's boxes) are not used."""
+        from swift.utils.grounding import GroundingError, check_objects, check_tag_counts
+        if row.get('objects') is None:
+            return messages
+        try:
+            objects = check_objects(row['objects'], list(image_sizes))
+            check_tag_counts([m.get('content') or '' for m in messages], objects, at_most=prompt_only)
+            resized = []
+            if self.grounding.grid == 'resized':
+                resized = [qwen_resized_size(size, self.processor, self.media_kwargs) for size in image_sizes]
+            return ground_messages(self.grounding, messages, objects, list(image_sizes), resized)
+        except GroundingError as e:
+            raise SwiftError(f'template {self.name!r}: {e}') from None
+
+    def _load_images(self, row: Dict[str, Any]) -> List[Any]:
         loaded = []
-        for i, item in enumerate(images):
+        for i, item in enumerate(row.get('images') or []):
             try:
                 loaded.append(load_image(item))
             except MediaError as e:
                 raise SwiftError(f'images[{i}]: {e}') from None
+        return loaded
+
+    def _process_media(self, row: Dict[str, Any], loaded: List[Any]) -> Tuple[Dict[str, Any], Dict[str, List[str]]]:
+        """(the processor's tensors for the model, the replacement text of each item per media kind)."""
+        for key in MEDIA_KEYS:
+            if row.get(key) and key not in self.plugin.placeholders:
+                self._placeholder(key)  # raises: this family does not take this kind of media
+        if not loaded:
+            return {}, {}
+        if self.processor is None:
+            raise SwiftError(f'template {self.name!r}: a row with images needs the model\'s processor; load the '
+                             'model with swift (get_model_tokenizer) or pass processor= to the template')
         processed = self.plugin.process_images(self.processor, loaded, dict(self.media_kwargs))
         replacements = [self.plugin.image_replacement(self.processor, processed, i) for i in range(len(loaded))]
         model_inputs = {k: v for k, v in processed.items() if k not in self.plugin.drop_keys}

@@ -14,17 +14,7 @@ import os
 from typing import Any, Dict, Mapping, Optional
 
 from swift.utils import SwiftError
-
-# option name (lower case, as in --model_kwargs) → its type; the environment variable is the upper-case name
-MEDIA_OPTIONS = {
-    'max_pixels': int,
-    'min_pixels': int,
-    'image_max_token_num': int,
-    'video_max_pixels': int,
-    'fps': float,
-    'fps_max_frames': int,
-    'sampling_rate': int,
-}
+from swift.utils.media import MEDIA_OPTIONS, check_model_kwargs
 
 
 def requested_media_options(explicit: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
@@ -37,9 +27,7 @@ def requested_media_options(explicit: Optional[Mapping[str, Any]] = None) -> Dic
                 requested[name] = kind(raw)
             except ValueError:
                 raise SwiftError(f'environment variable {name.upper()}={raw!r} is not a {kind.__name__}') from None
-    for name, value in (explicit or {}).items():
-        if name in MEDIA_OPTIONS and value is not None:
-            requested[name] = MEDIA_OPTIONS[name](value)
+    requested.update(check_model_kwargs({k: v for k, v in (explicit or {}).items() if v is not None}))
     return requested
 
 

@@ -63,6 +63,7 @@ MULTIMODAL_REFERENCES: Dict[str, Tuple[str, ...]] = {
 VLM_REFERENCES: Dict[str, Tuple[str, ...]] = {
     'qwen2_vl': ('chat_templates/Qwen__Qwen2-VL-7B-Instruct.jinja',
                  'chat_templates_multimodal/Qwen__Qwen2.5-VL-7B-Instruct.jinja'),
+    'qwen2_5_vl': ('chat_templates_multimodal/Qwen__Qwen2.5-VL-7B-Instruct.jinja', ),
     'qwen3_vl': ('chat_templates_multimodal/Qwen__Qwen3-VL-2B-Instruct.jinja', ),
     'llava1_5': ('chat_templates_multimodal/llava-hf__llava-1.5-7b-hf.jinja', ),
     'llava_next_mistral': ('chat_templates_multimodal/llava-hf__llava-v1.6-mistral-7b-hf.jinja', ),

@@ -50,7 +50,7 @@ def reward_sources(args: SampleArguments) -> List[Tuple[str, Callable]]:
         if args.orm_model in REWARD_FUNCTIONS:
             sources = get_reward_functions([args.orm_model]) + sources
         elif os.path.exists(args.orm_model) or '/' in args.orm_model:
-            sources = [('orm_model', RewardModel.load(args.orm_model, model_kwargs=args.model_kwargs()))] + sources
+            sources = [('orm_model', RewardModel.load(args.orm_model, model_kwargs=args.load_kwargs()))] + sources
         else:
             raise SwiftError(f'--orm_model {args.orm_model!r} is neither a reward function ('
                              f'{", ".join(sorted(REWARD_FUNCTIONS))}) nor a reward model directory or hub ID')

@@ -206,7 +206,7 @@ def load_task_model(args, run, model=None, tokenizer=None):
     """A sequence classifier (num_labels outputs) for seq_cls / reranker; the causal LM otherwise."""
     if model is not None or args.task_type not in CLASSIFIER_TASKS:
         return run.load_model(model, tokenizer)
-    model, tokenizer = load_seq_cls_model(args.model, args.model_kwargs(), num_labels=args.num_labels)
+    model, tokenizer = load_seq_cls_model(args.model, args.load_kwargs(), num_labels=args.num_labels)
     if args.problem_type is None:
         args.problem_type = 'regression' if args.num_labels == 1 else 'single_label_classification'
     model.config.problem_type = args.problem_type

@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from .errors import SwiftError
+from .errors import SwiftError, did_you_mean
 
 URL_TIMEOUT_S = 30
 MAX_MEDIA_BYTES = 256 * 1024 * 1024  # one image/video/audio file; past it a row is refused, not loaded
@@ -107,3 +107,48 @@ def load_image(value: Any):
     except (OSError, ValueError, Image.DecompressionBombError) as e:
         raise MediaError(f'{describe(value)}: not a readable image ({e})') from None
     return image.convert('RGB')
+
+
+# ms-swift's media size controls (swift/template/media_options.py applies them): the name as in
+# --model_kwargs '{"max_pixels": ...}' → its type; the environment variable is the upper-case name
+MEDIA_OPTIONS = {
+    'max_pixels': int,
+    'min_pixels': int,
+    'image_max_token_num': int,
+    'video_max_pixels': int,
+    'fps': float,
+    'fps_max_frames': int,
+    'sampling_rate': int,
+}
+
+
+def check_model_kwargs(value: Any) -> dict:
+    """--model_kwargs as a dict of media controls with their types: a JSON string or a dict (ms-swift takes both);
+    a SwiftError for a key that is not a control (with the closest names) or a value of the wrong type."""
+    import json
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else {}
+        except ValueError as e:
+            raise SwiftError(f'--model_kwargs is not valid JSON ({e}): write it as \'{{"max_pixels": 602112}}\'') \
+                from None
+    if not isinstance(value, dict):
+        raise SwiftError(f'--model_kwargs must be a JSON object such as {{"max_pixels": 602112}}, got '
+                         f'{type(value).__name__}')
+    checked = {}
+    for key, item in value.items():
+        name = str(key).lower()
+        if name not in MEDIA_OPTIONS:
+            raise SwiftError(f'--model_kwargs: unknown key {key!r}; the keys are the media controls '
+                             f'{", ".join(MEDIA_OPTIONS)}.{did_you_mean(name, MEDIA_OPTIONS)}')
+        kind = MEDIA_OPTIONS[name]
+        try:
+            if isinstance(item, bool) or (kind is int and isinstance(item, float) and not item.is_integer()):
+                raise ValueError
+            checked[name] = kind(item)
+        except (TypeError, ValueError):
+            raise SwiftError(f'--model_kwargs: {key} must be {"an integer" if kind is int else "a number"}, '
+                             f'got {item!r}') from None
+    return checked

@@ -20,11 +20,11 @@ def test_infer_backend_transformers_and_its_old_name(backend):
                                              ('flash_attention_2', 'flash_attention_2'), ('sdpa', 'sdpa'),
                                              ('eager', 'eager')])
 def test_attn_impl_spellings_become_transformers_names(given, expected):
-    assert parse_args(SftArguments, TRAIN + ['--attn_impl', given]).model_kwargs()['attn_implementation'] == expected
+    assert parse_args(SftArguments, TRAIN + ['--attn_impl', given]).load_kwargs()['attn_implementation'] == expected
 
 
 def test_model_revision():
-    assert parse_args(InferArguments, ['--model', 'm', '--model_revision', 'v1.0']).model_kwargs()['revision'] == 'v1.0'
+    assert parse_args(InferArguments, ['--model', 'm', '--model_revision', 'v1.0']).load_kwargs()['revision'] == 'v1.0'
 
 
 def test_system_from_a_txt_file_and_escaped_newlines(tmp_path):

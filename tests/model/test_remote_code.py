@@ -35,9 +35,9 @@ def remote_code_dir(tiny_model_dir, tmp_path_factory):
 def test_the_flag_is_off_by_default_and_reaches_the_loader_keywords():
     from swift.arguments import DeployArguments, SftArguments
     from swift.utils.args import parse_args
-    assert parse_args(DeployArguments, ['--model', 'm']).model_kwargs()['trust_remote_code'] is False
+    assert parse_args(DeployArguments, ['--model', 'm']).load_kwargs()['trust_remote_code'] is False
     args = parse_args(SftArguments, ['--model', 'm', '--dataset', 'd.jsonl', '--trust_remote_code'])
-    assert args.model_kwargs()['trust_remote_code'] is True
+    assert args.load_kwargs()['trust_remote_code'] is True
 
 
 def test_a_model_that_needs_its_own_code_is_refused_naming_the_flag(remote_code_dir):

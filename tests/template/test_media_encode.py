@@ -91,7 +91,8 @@ def test_media_controls_the_family_cannot_use_are_refused(tiny_vlm_dir, monkeypa
     monkeypatch.delenv('MAX_PIXELS')
     with pytest.raises(SwiftError, match='FPS'):
         get_template('smolvlm', tokenizer=tokenizer, media_kwargs={'fps': 2})
-    get_template('smolvlm', tokenizer=tokenizer, media_kwargs={'unrelated': 1})  # not a media control: not ours
+    with pytest.raises(SwiftError, match="unknown key 'unrelated'"):  # not a media control: refused too
+        get_template('smolvlm', tokenizer=tokenizer, media_kwargs={'unrelated': 1})
 
 
 def test_media_controls_reach_a_family_that_uses_them(monkeypatch):
@@ -102,3 +103,16 @@ def test_media_controls_reach_a_family_that_uses_them(monkeypatch):
     monkeypatch.setenv('FPS', 'fast')
     with pytest.raises(SwiftError, match="FPS='fast' is not a float"):
         processor_kwargs('x', {'fps': 'fps'})
+
+
+def test_a_grounding_row_trains_on_the_box_text_of_its_family(template):
+    row = {'messages': [{'role': 'user', 'content': '<image>Where is the <ref-object>?'},
+                        {'role': 'assistant', 'content': '<bbox>'}],
+           'images': [Image.new('RGB', (40, 20))], 'objects': {'ref': ['dot'], 'bbox': [[4, 2, 20, 10]]}}
+    encoded = template.encode(row)
+    trained = [t for t, label in zip(encoded['input_ids'], encoded['labels']) if label != -100]
+    assert template.tokenizer.decode(trained) == ' [(100,100),(500,500)]<end_of_utterance>\n'
+    assert 'Where is the dot?' in template.tokenizer.decode(encoded['input_ids'])
+    # inference: the answer is cut off, the prompt's <ref-object> still takes its object (the box is not used)
+    prompt = template.encode({**row, 'messages': row['messages'][:1]}, for_inference=True)
+    assert 'Where is the dot?' in template.tokenizer.decode(prompt['input_ids'])

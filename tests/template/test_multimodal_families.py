@@ -45,7 +45,7 @@ CONVERSATIONS = {
     'open': [_u(IMAGE, _t('Describe it.'))],
 }
 VIDEO_CONVERSATIONS = {'video': [_u(VIDEO, _t('What happens?')), _a('It turns blue.')]}
-VIDEO_FAMILIES = {'qwen2_vl', 'qwen3_vl', 'llava_onevision', 'internvl_hf'}
+VIDEO_FAMILIES = {'qwen2_vl', 'qwen2_5_vl', 'qwen3_vl', 'llava_onevision', 'internvl_hf'}
 
 # (template, case) -> why that case is not compared (every other pair is).
 SKIPPED = {

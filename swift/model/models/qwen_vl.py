@@ -46,7 +46,7 @@ register_model(ModelMeta(
     requires=['transformers>=4.49'],
     model_groups=[ModelGroup(_same(*[f'Qwen/Qwen2.5-VL-{s}-Instruct{q}' for s in ('3B', '7B', '32B', '72B')
                                      for q in ('', '-AWQ')]), tags=VIDEO)],
-    template='qwen2_vl', architectures=['Qwen2_5_VLForConditionalGeneration'], model_arch=QWEN2_VL_ARCH,
+    template='qwen2_5_vl', architectures=['Qwen2_5_VLForConditionalGeneration'], model_arch=QWEN2_VL_ARCH,
     is_multimodal=True, description='Qwen2.5-VL (images and videos; same official template as Qwen2-VL)'))
 
 register_model(ModelMeta(

@@ -5,6 +5,7 @@ Each image is written `<|vision_start|><|image_pad|><|vision_end|>` where the ro
 (`image_grid_thw.prod() // merge_size**2`). Qwen2-VL and Qwen2.5-VL ship the same official template (with the
 default system prompt "You are a helpful assistant."); Qwen3-VL's writes a system block only when given one.
 """
+from ..grounding import QWEN2_5_VL, QWEN2_VL
 from ..media import MediaPlugin
 from ..registry import register_template
 from .chatml import chatml_meta
@@ -15,13 +16,20 @@ QWEN_STOP_WORDS = ['<|im_end|>', '<|endoftext|>']
 
 class QwenVLPlugin(MediaPlugin):
     placeholders = {'images': '<|image_pad|>', 'videos': '<|video_pad|>'}
-    media_options = {'MAX_PIXELS': 'max_pixels', 'MIN_PIXELS': 'min_pixels'}
+    media_options = {'max_pixels': 'max_pixels', 'min_pixels': 'min_pixels'}
 
 
 class QwenVLTemplate(TaggedTemplate):
     plugin = QwenVLPlugin()
     render_tags = {'images': '<|vision_start|><|image_pad|><|vision_end|>',
                    'videos': '<|vision_start|><|video_pad|><|vision_end|>'}
+    grounding = QWEN2_VL  # boxes on a 0..1000 grid
+
+
+class Qwen25VLTemplate(QwenVLTemplate):
+    """Qwen2.5-VL renders as Qwen2-VL (same official template) but grounds in absolute pixels of the image after
+    the processor's resize (ms-swift's norm_bbox 'none')."""
+    grounding = QWEN2_5_VL
 
 
 class QwenAudioPlugin(MediaPlugin):
@@ -47,6 +55,9 @@ class QwenOmniTemplate(TaggedTemplate):
 
 register_template(chatml_meta('qwen2_vl', default_system='You are a helpful assistant.', stop_words=QWEN_STOP_WORDS,
                               template_cls=QwenVLTemplate, description='Qwen2-VL / Qwen2.5-VL, images and videos'))
+register_template(chatml_meta('qwen2_5_vl', default_system='You are a helpful assistant.',
+                              stop_words=QWEN_STOP_WORDS, template_cls=Qwen25VLTemplate,
+                              description='Qwen2.5-VL, images and videos (grounding in resized-image pixels)'))
 register_template(chatml_meta('qwen3_vl', stop_words=QWEN_STOP_WORDS, template_cls=QwenVLTemplate,
                               description='Qwen3-VL instruct, images and videos (no tool format here)'))
 register_template(chatml_meta('qwen2_audio', default_system='You are a helpful assistant.',

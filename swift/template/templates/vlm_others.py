@@ -10,6 +10,7 @@ families with no official template stored here (MiniCPM-V, GLM-4V, Pixtral/Mistr
   system message together with images, and so do we).
 """
 from ..base import Chat, Rendering, TemplateMeta
+from ..grounding import INTERNVL
 from ..media import MediaPlugin, ROW_TAGS
 from ..registry import register_template
 from .chatml import chatml_meta
@@ -61,6 +62,7 @@ class InternVLPlugin(MediaPlugin):
 class InternVLTemplate(TaggedTemplate):
     plugin = InternVLPlugin()
     render_tags = {'images': '<image>\n', 'videos': '<video>\n'}
+    grounding = INTERNVL  # <ref>..</ref><box>[[x1, y1, x2, y2]]</box>, 0..1000
 
 
 class Idefics2Plugin(NoProcessorPlugin):

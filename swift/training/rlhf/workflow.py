@@ -45,7 +45,7 @@ TRAINERS = {'dpo': PreferenceTrainer, 'orpo': PreferenceTrainer, 'simpo': Prefer
 def load_policy(run: TrainingRun, model=None, tokenizer=None):
     """The model to train: a sequence classifier for rm, else as swift sft loads it."""
     if run.args.rlhf_type == 'rm' and model is None:
-        return load_seq_cls_model(run.args.model, run.args.model_kwargs())
+        return load_seq_cls_model(run.args.model, run.args.load_kwargs())
     return run.load_model(model, tokenizer)
 
 
@@ -79,7 +79,7 @@ def load_reference(args: RLHFArguments, policy, ref_model=None):
             logger.info('reference: the base model with the LoRA adapter switched off (no second copy)')
         return None
     name = args.ref_model or args.model
-    reference, _ = get_model_tokenizer(name, **args.model_kwargs())
+    reference, _ = get_model_tokenizer(name, **args.load_kwargs())
     if args.ref_adapters:
         reference = load_adapters(reference, args.ref_adapters).merge_and_unload()
     logger.info(f'reference: a separate copy of {name}')
@@ -89,7 +89,7 @@ def load_reference(args: RLHFArguments, policy, ref_model=None):
 def load_teacher(args: RLHFArguments, tokenizer, teacher_model=None):
     """GKD's frozen teacher (--teacher_model, --teacher_adapters merged in); it must share the student's tokenizer."""
     if teacher_model is None:
-        teacher_model, teacher_tokenizer = get_model_tokenizer(args.teacher_model, **args.model_kwargs())
+        teacher_model, teacher_tokenizer = get_model_tokenizer(args.teacher_model, **args.load_kwargs())
         check_same_tokenizer(tokenizer, teacher_tokenizer, args.teacher_model)
         if args.teacher_adapters:
             teacher_model = load_adapters(teacher_model, args.teacher_adapters).merge_and_unload()
@@ -133,7 +133,7 @@ def online_extras(args: RLHFArguments, model, tokenizer, template, teacher_model
     sequences = args.per_device_train_batch_size * (args.num_generations if args.rlhf_type == 'grpo' else 1)
     rollout = make_rollout(model, tokenizer, template, args,
                            max_batch_size=max(sequences, args.per_device_eval_batch_size))
-    scorers = [RewardModel.load(path, args.reward_adapters, model_kwargs=args.model_kwargs())
+    scorers = [RewardModel.load(path, args.reward_adapters, model_kwargs=args.load_kwargs())
                for path in args.reward_model]
     if args.rlhf_type == 'ppo':
         return {'rollout': rollout, 'reward_model': scorers[0]}
