@@ -29,7 +29,7 @@ def tone_rows(folder: Path, n: int, seed: int, rate: int = 22050) -> List[dict]:
         label = 'high' if i % 2 == 0 else 'low'
         freq = rng.uniform(1200, 3000) if label == 'high' else rng.uniform(120, 400)
         name = f'tone-{seed}-{i:03d}.wav'
-        sf.write(str(folder / name), tone(freq, rng.uniform(0.3, 0.8), rate, rng.uniform(0.2, 0.8)), rate)
+        sf.write(str(folder / name), tone(freq, rng.uniform(0.5, 1.2), rate, rng.uniform(0.2, 0.8)), rate)
         rows.append({'messages': [{'role': 'user', 'content': f'<audio>{TONE_QUESTION}'},
                                   {'role': 'assistant', 'content': label}], 'audios': [name]})
     return rows
