@@ -64,7 +64,8 @@ class MediaPlugin:
         """The audio rate the processor expects (SAMPLING_RATE overrides it, as in ms-swift)."""
         return processor.feature_extractor.sampling_rate
 
-    def process_audios(self, processor, audios: List[Any], sampling_rate: int, options: Dict[str, Any]) -> Dict[str, Any]:
+    def process_audios(self, processor, audios: List[Any], sampling_rate: int,
+                       options: Dict[str, Any]) -> Dict[str, Any]:
         """The feature extractor's outputs for one row's audios (mono float32 numpy arrays at `sampling_rate`)."""
         raise SwiftError(f'{type(self).__name__} does not encode audio')
 
@@ -185,7 +186,8 @@ class MultimodalTemplate(Template):
 
     def _process_videos(self, items: List[Any]):
         options = self.decode_kwargs
-        loaded = _load(items, 'videos', lambda item: load_video(item, options.get('fps'), options.get('fps_max_frames')))
+        loaded = _load(items, 'videos',
+                       lambda item: load_video(item, options.get('fps'), options.get('fps_max_frames')))
         processed = self.plugin.process_videos(self.processor, loaded, dict(self.media_kwargs))
         return processed, [self.plugin.video_replacement(self.processor, processed, i) for i in range(len(loaded))]
 

@@ -235,5 +235,6 @@ class ChunkedLossModel:
             logger.warning(f"chunked loss disabled: {self.reason}; using the model's own loss")
             return False
         self.verified = True
-        logger.info("loss: chunked over trained positions (equal to the model's own loss on a slice of the batch)")
+        logger.info("loss: chunked over trained positions (equal to the model's own loss on a slice of the first "
+                    'batch, or on all of it when it holds media)')
         return True

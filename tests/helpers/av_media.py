@@ -2,7 +2,7 @@
 
     tone_rows(folder, n, seed)      sine tones, high (1.2-3 kHz) or low (120-400 Hz) pitch, as wav files + rows
     colour_video(path, colours)     a short mpeg4 video whose frames show one colour after another
-    colour_rows(folder, n, seed)    videos of two colours in a row + rows asking which came first
+    colour_rows(folder, n, seed)    1-second videos of two colours in a row + rows asking which came first
 """
 import json
 import random
@@ -54,14 +54,15 @@ def colour_video(path: Path, colours: Sequence[Tuple[int, int, int]], fps: int =
 
 
 def colour_rows(folder: Path, n: int, seed: int) -> List[dict]:
-    """n two-second videos: one colour, then another; the answer is the first colour's name."""
+    """n one-second videos: one colour, then another (2 frames at the default FPS of 2); the answer is the first
+    colour's name."""
     rng = random.Random(seed)
     names = sorted(COLOURS)
     rows = []
     for i in range(n):
         first, second = rng.sample(names, 2)
         name = f'video-{seed}-{i:03d}.mp4'
-        colour_video(folder / name, [COLOURS[first], COLOURS[second]])
+        colour_video(folder / name, [COLOURS[first], COLOURS[second]], fps=4, frames_each=2)
         rows.append({'messages': [{'role': 'user', 'content': f'<video>{VIDEO_QUESTION}'},
                                   {'role': 'assistant', 'content': first}], 'videos': [name]})
     return rows
