@@ -62,7 +62,7 @@ def colour_rows(folder: Path, n: int, seed: int) -> List[dict]:
     for i in range(n):
         first, second = rng.sample(names, 2)
         name = f'video-{seed}-{i:03d}.mp4'
-        colour_video(folder / name, [COLOURS[first], COLOURS[second]], fps=4, frames_each=2)
+        colour_video(folder / name, [COLOURS[first], COLOURS[second]], fps=4, frames_each=4)
         rows.append({'messages': [{'role': 'user', 'content': f'<video>{VIDEO_QUESTION}'},
                                   {'role': 'assistant', 'content': first}], 'videos': [name]})
     return rows

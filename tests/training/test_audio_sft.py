@@ -46,7 +46,7 @@ def trained(audio_model, tones, tmp_path_factory):
     from swift.training.sft import sft_main
     _, train, _, _ = tones
     result = sft_main(model='qwen2-audio-tiny', dataset=[str(train)], tuner_type='full', freeze_vit=False,
-                      freeze_aligner=False, learning_rate=3e-3, per_device_train_batch_size=16, num_train_epochs=4,
+                      freeze_aligner=False, learning_rate=3e-3, per_device_train_batch_size=16, num_train_epochs=8,
                       output_dir=str(tmp_path_factory.mktemp('audio-run')), save_steps=10000, logging_steps=20,
                       report_to=[], seed=42)
     return result.last_checkpoint
