@@ -187,7 +187,7 @@ def _frame_times(duration: float, fps: float, max_frames: int) -> List[float]:
     return [(i + 0.5) * duration / count for i in range(count)]
 
 
-def _video_duration(container, data: bytes, value: Any) -> float:
+def _video_duration(container, data: bytes) -> float:
     """Seconds: the stream's or container's header, else the last frame's time (one extra decoding pass)."""
     stream = container.streams.video[0]
     if stream.duration and stream.time_base:
@@ -234,7 +234,7 @@ def load_video(value: Any, fps: Optional[float] = None, max_frames: Optional[int
         with av.open(io.BytesIO(data)) as container:
             if not container.streams.video:
                 raise MediaError(f'{describe(value)}: not a readable video (no video stream)')
-            duration = _video_duration(container, data, value)
+            duration = _video_duration(container, data)
             frames, stamps = _sample_frames(container, _frame_times(duration, fps, max_frames))
     except (av.FFmpegError, ValueError) as e:
         raise MediaError(f'{describe(value)}: not a readable video ({e})') from None

@@ -2,7 +2,7 @@
 
     tone_rows(folder, n, seed)      sine tones, high (1.2-3 kHz) or low (120-400 Hz) pitch, as wav files + rows
     colour_video(path, colours)     a short mpeg4 video whose frames show one colour after another
-    colour_rows(folder, n, seed)    1-second videos of two colours in a row + rows asking which came first
+    colour_rows(folder, n, seed)    2-second videos of two colours in a row + rows asking which came first
 """
 import json
 import random
@@ -54,8 +54,7 @@ def colour_video(path: Path, colours: Sequence[Tuple[int, int, int]], fps: int =
 
 
 def colour_rows(folder: Path, n: int, seed: int) -> List[dict]:
-    """n one-second videos: one colour, then another (2 frames at the default FPS of 2); the answer is the first
-    colour's name."""
+    """n two-second videos: one colour for a second, then another; the answer is the first colour's name."""
     rng = random.Random(seed)
     names = sorted(COLOURS)
     rows = []
