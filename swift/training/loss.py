@@ -148,8 +148,8 @@ class ChunkedLossModel:
         if not self.multimodal and name not in modeling_auto.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.values():
             return f'{name} is not a causal or multimodal LM of transformers'
         parameters = inspect.signature(type(base).forward).parameters
-        # a multimodal forward without the keyword (Qwen2-Audio) passes it on to its decoder and projects every
-        # position: a matmul without gradient work, still far cheaper than the model's full-vocabulary loss
+        # a multimodal forward without the keyword (Qwen2-Audio) passes it on to its decoder; a hook on the head
+        # keeps its projection to the last position (last_hidden_states)
         passes_on = self.multimodal and any(p.kind is p.VAR_KEYWORD for p in parameters.values())
         if 'logits_to_keep' not in parameters and not passes_on:
             return f'{name}.forward has no logits_to_keep'
@@ -180,10 +180,13 @@ class ChunkedLossModel:
 
     def last_hidden_states(self, model, inputs: Dict[str, Any]) -> torch.Tensor:
         self._armed, self._hidden = True, None
+        # the head sees the last position only, also in a forward without logits_to_keep (Qwen2-Audio's)
+        last_only = self.head.register_forward_pre_hook(lambda module, args: (args[0][..., -1:, :], *args[1:]))
         try:
             model(**{k: v for k, v in inputs.items() if k != 'labels'}, logits_to_keep=1)
         finally:
             self._armed = False
+            last_only.remove()
         hidden, self._hidden = self._hidden, None
         if hidden is None:
             raise RuntimeError('the decoder hook saw no forward pass')

@@ -20,7 +20,7 @@ def tone(freq: float, seconds: float, rate: int = 16000, amplitude: float = 0.5)
     return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
 
 
-def tone_rows(folder: Path, n: int, seed: int, rate: int = 22050) -> List[dict]:
+def tone_rows(folder: Path, n: int, seed: int, rate: int = 8000) -> List[dict]:
     """n wav files (at `rate`: the template resamples them to the model's 16 kHz) and their chat rows."""
     import soundfile as sf
     rng = random.Random(seed)

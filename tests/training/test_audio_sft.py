@@ -2,7 +2,7 @@
 the same through TransformersEngine and `swift infer --val_dataset`.
 
 `qwen2-audio-tiny` (swift/model/tiny_audio.py: random 2-layer audio tower and LM, built once into the cache) hears
-synthetic sine tones (tests/helpers/av_media.py: high 1.2-3 kHz or low 120-400 Hz, written at 22.05 kHz so the
+synthetic sine tones (tests/helpers/av_media.py: high 1.2-3 kHz or low 120-400 Hz, written at 8 kHz so the
 template resamples them to the processor's 16 kHz). Untrained it answers at chance; after a few steps it must name
 high / low for >= 90% of held-out tones. The answer can only come from the audio: the text is the same for every row.
 """
