@@ -11,7 +11,7 @@ After this step a row with media looks like
 - Media without any tag of their kind get their tags in front of the first user turn (ms-swift's behaviour);
   a row whose tags and media disagree in number is refused.
 - Local paths are resolved against --image_folder when given, else the dataset file's folder; a missing file,
-  or an image that does not decode, is a RowError naming the item (the loader adds file:line). URLs are
+  or an image, video or audio that does not decode, is a RowError naming the item (the loader adds file:line). URLs are
   not downloaded here (that would make loading as slow as the network): they are read when a row is encoded,
   and a failure there names the row too.
 """
@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from swift.utils.grounding import GroundingError, check_objects, check_tag_counts
-from swift.utils.media import MediaError, decode_data_uri, describe, is_data_uri, is_url, load_image
+from swift.utils.media import (MediaError, check_video, decode_data_uri, describe, is_data_uri, is_url, load_audio,
+                               load_image)
 
 from .formats import MEDIA_KEYS, RowError
 
@@ -158,16 +159,18 @@ def _check_item(value: Any, key: str, index: int, base_dir: Optional[Path], imag
                 raise RowError(f'{key}[{index}]: {e}') from None
         else:
             value = _resolve_path(value, key, index, base_dir, image_folder)
-    if key == 'images':
-        try:
-            size = load_image(value).size
-            if sizes is not None:
-                sizes.append(size)
-        except MediaError as e:
-            raise RowError(f'{key}[{index}]: {e}') from None
-    elif not isinstance(value, (str, bytes, bytearray, dict)):
+    if key != 'images' and not isinstance(value, (str, bytes, bytearray, dict)):
         raise RowError(f'{key}[{index}]: expected a path, URL, data: URI or bytes, got {describe(value)}')
+    try:  # decoded (a video: opened and its first frame decoded) now, so a broken file never fails mid-epoch
+        decoded = _CHECKS[key](value)
+    except MediaError as e:
+        raise RowError(f'{key}[{index}]: {e}') from None
+    if key == 'images' and sizes is not None:
+        sizes.append(decoded.size)
     return value
+
+
+_CHECKS = {'images': load_image, 'videos': check_video, 'audios': load_audio}
 
 
 def normalize_media(row: Dict[str, Any], base_dir: Optional[Path] = None,

@@ -148,8 +148,11 @@ def get_model_tokenizer(model: str,
     if not load_model:
         return None, tokenizer
 
-    from transformers import AutoModelForCausalLM, AutoModelForImageTextToText
-    auto_class = AutoModelForImageTextToText if info.is_multimodal else AutoModelForCausalLM
+    import transformers
+    auto_class = transformers.AutoModelForImageTextToText if info.is_multimodal else transformers.AutoModelForCausalLM
+    meta = get_model_meta(info.model_type) if info.model_type else None
+    if meta is not None and meta.model_class:
+        auto_class = getattr(transformers, meta.model_class)
     device = detect_device()
     dtype = resolve_dtype(torch_dtype, device)
     info.torch_dtype = dtype

@@ -65,6 +65,9 @@ class ModelMeta:
     torch_dtype: str = 'bfloat16'
     requires: List[str] = field(default_factory=list)
     is_multimodal: bool = False
+    # the transformers class that loads it, where the Auto class the loader picks does not map it (Qwen2-Audio
+    # is no image-text-to-text model); None: AutoModelForCausalLM, or AutoModelForImageTextToText if multimodal
+    model_class: Optional[str] = None
     aliases: List[str] = field(default_factory=list)
     description: str = ''
 

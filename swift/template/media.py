@@ -20,18 +20,20 @@ import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from swift.utils import SwiftError
-from swift.utils.media import MediaError, describe, load_image
+from swift.utils.media import MediaError, describe, load_audio, load_image, load_video
 
 from .base import Segment, Template
 from .encoding import IGNORE_INDEX, MaxLengthError, trained_spans
 from .grounding import PLAIN, BoxFormat, ground_messages, qwen_resized_size
-from .media_options import processor_kwargs
+from .media_options import processor_kwargs, requested_media_options
 
 MEDIA_KEYS = ('images', 'videos', 'audios')
 ROW_TAGS = {'images': '<image>', 'videos': '<video>', 'audios': '<audio>'}  # what rows' text carries
 NOT_MODEL_INPUTS = ('input_ids', 'labels', 'attention_mask', 'length', 'media_spans', 'loss_scale', 'position_ids')
 _PART_TAGS = {'image': 'images', 'image_url': 'images', 'video': 'videos', 'video_url': 'videos',
               'audio': 'audios', 'input_audio': 'audios'}
+# media size controls the decoders use (not the processor): any family taking that kind of media accepts them
+DECODER_OPTIONS = {'videos': ('fps', 'fps_max_frames'), 'audios': ('sampling_rate', )}
 
 
 class MediaPlugin:
@@ -49,6 +51,27 @@ class MediaPlugin:
     def image_replacement(self, processor, processed: Dict[str, Any], index: int) -> str:
         """The text that stands for image `index` in the token sequence."""
         return processor.replace_image_token(processed, image_idx=index)
+
+    def process_videos(self, processor, videos: List[Tuple[List[Any], Dict[str, Any]]],
+                       options: Dict[str, Any]) -> Dict[str, Any]:
+        """The processor's outputs for one row's videos, each (PIL frames sampled by FPS / FPS_MAX_FRAMES, metadata
+        with fps, duration and the frames' timestamps); a family taking videos overrides it."""
+        raise SwiftError(f'{type(self).__name__} does not encode videos')
+
+    def video_replacement(self, processor, processed: Dict[str, Any], index: int) -> str:
+        return processor.replace_video_token(processed, video_idx=index)
+
+    def sampling_rate(self, processor) -> int:
+        """The audio rate the processor expects (SAMPLING_RATE overrides it, as in ms-swift)."""
+        return processor.feature_extractor.sampling_rate
+
+    def process_audios(self, processor, audios: List[Any], sampling_rate: int,
+                       options: Dict[str, Any]) -> Dict[str, Any]:
+        """The feature extractor's outputs for one row's audios (mono float32 numpy arrays at `sampling_rate`)."""
+        raise SwiftError(f'{type(self).__name__} does not encode audio')
+
+    def audio_replacement(self, processor, processed: Dict[str, Any], index: int) -> str:
+        return processor.replace_audio_token(processed, audio_idx=index)
 
     def collate(self, key: str, values: List[Any]):
         """One batch tensor from the rows' tensors for `key` (None for a row without media): concatenated along
@@ -73,8 +96,11 @@ class MultimodalTemplate(Template):
         self.processor = processor if processor is not None else processor_of(tokenizer)
         if media_kwargs is None:  # the model's --model_kwargs, kept by the loader (swift/model/loader.py)
             media_kwargs = getattr(getattr(tokenizer, 'model_info', None), 'media_kwargs', None)
-        # processor keywords from the media size controls; refused when this family cannot use them
-        self.media_kwargs = processor_kwargs(self.name, self.plugin.media_options, media_kwargs)
+        # processor keywords from the media size controls; refused when this family cannot use them. FPS,
+        # FPS_MAX_FRAMES and SAMPLING_RATE drive the decoders, so a family taking videos / audio takes them.
+        decoded = [name for key in self.plugin.placeholders for name in DECODER_OPTIONS.get(key, ())]
+        self.media_kwargs = processor_kwargs(self.name, self.plugin.media_options, media_kwargs, decoded=decoded)
+        self.decode_kwargs = {k: v for k, v in requested_media_options(media_kwargs).items() if k in decoded}
 
     @property
     def is_multimodal(self) -> bool:
@@ -117,7 +143,7 @@ class MultimodalTemplate(Template):
         if for_inference and messages and messages[-1].get('role') == 'assistant':
             messages = messages[:-1]
         messages = _with_tags([self._tagged(m) for m in messages], row)
-        images = self._load_images(row)
+        images = _load(row.get('images') or [], 'images', load_image)  # their sizes place grounding boxes
         messages = self.ground(messages, row, [image.size for image in images], prompt_only=for_inference)
         segments = self.render_segments(messages, add_generation_prompt=for_inference, tools=row.get('tools'),
                                         **options)
@@ -154,29 +180,47 @@ class MultimodalTemplate(Template):
         except GroundingError as e:
             raise SwiftError(f'template {self.name!r}: {e}') from None
 
-    def _load_images(self, row: Dict[str, Any]) -> List[Any]:
-        loaded = []
-        for i, item in enumerate(row.get('images') or []):
-            try:
-                loaded.append(load_image(item))
-            except MediaError as e:
-                raise SwiftError(f'images[{i}]: {e}') from None
-        return loaded
-
-    def _process_media(self, row: Dict[str, Any], loaded: List[Any]) -> Tuple[Dict[str, Any], Dict[str, List[str]]]:
+    def _process_media(self, row: Dict[str, Any], images: List[Any]) -> Tuple[Dict[str, Any], Dict[str, List[str]]]:
         """(the processor's tensors for the model, the replacement text of each item per media kind)."""
         for key in MEDIA_KEYS:
             if row.get(key) and key not in self.plugin.placeholders:
                 self._placeholder(key)  # raises: this family does not take this kind of media
-        if not loaded:
+        if not any(row.get(key) for key in MEDIA_KEYS):
             return {}, {}
         if self.processor is None:
-            raise SwiftError(f'template {self.name!r}: a row with images needs the model\'s processor; load the '
+            raise SwiftError(f'template {self.name!r}: a row with media needs the model\'s processor; load the '
                              'model with swift (get_model_tokenizer) or pass processor= to the template')
+        model_inputs, replacements = {}, {}
+        for key, process in (('images', lambda: self._process_images(images)),
+                             ('videos', lambda: self._process_videos(row['videos'])),
+                             ('audios', lambda: self._process_audios(row['audios']))):
+            if not row.get(key):
+                continue
+            processed, replacements[key] = process()
+            inputs = {k: v for k, v in processed.items() if k not in self.plugin.drop_keys}
+            clash = sorted(set(inputs) & set(model_inputs))
+            if clash:
+                raise SwiftError(f'template {self.name!r}: a row with both {" and ".join(replacements)} is not '
+                                 f'supported (both give the model {", ".join(clash)}); put them in separate rows')
+            model_inputs.update(inputs)
+        return model_inputs, replacements
+
+    def _process_images(self, loaded: List[Any]):
         processed = self.plugin.process_images(self.processor, loaded, dict(self.media_kwargs))
-        replacements = [self.plugin.image_replacement(self.processor, processed, i) for i in range(len(loaded))]
-        model_inputs = {k: v for k, v in processed.items() if k not in self.plugin.drop_keys}
-        return model_inputs, {'images': replacements}
+        return processed, [self.plugin.image_replacement(self.processor, processed, i) for i in range(len(loaded))]
+
+    def _process_videos(self, items: List[Any]):
+        options = self.decode_kwargs
+        loaded = _load(items, 'videos',
+                       lambda item: load_video(item, options.get('fps'), options.get('fps_max_frames')))
+        processed = self.plugin.process_videos(self.processor, loaded, dict(self.media_kwargs))
+        return processed, [self.plugin.video_replacement(self.processor, processed, i) for i in range(len(loaded))]
+
+    def _process_audios(self, items: List[Any]):
+        rate = self.decode_kwargs.get('sampling_rate') or self.plugin.sampling_rate(self.processor)
+        loaded = _load(items, 'audios', lambda item: load_audio(item, rate)[0])
+        processed = self.plugin.process_audios(self.processor, loaded, rate, dict(self.media_kwargs))
+        return processed, [self.plugin.audio_replacement(self.processor, processed, i) for i in range(len(loaded))]
 
     def collate_media(self, features: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
         """The media tensors of a batch (added to the token batch a collator builds)."""
@@ -189,6 +233,17 @@ class MultimodalTemplate(Template):
             if value is not None:
                 batch[key] = value
         return batch
+
+
+def _load(items: List[Any], key: str, load) -> List[Any]:
+    """Each item decoded; a failure names the item (`videos[1]: ...`), the caller adds the row."""
+    loaded = []
+    for i, item in enumerate(items):
+        try:
+            loaded.append(load(item))
+        except MediaError as e:
+            raise SwiftError(f'{key}[{i}]: {e}') from None
+    return loaded
 
 
 def _with_tags(messages: List[Dict[str, Any]], row: Dict[str, Any]) -> List[Dict[str, Any]]:

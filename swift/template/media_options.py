@@ -11,7 +11,7 @@ an error naming it, never silently ignored: SmolVLM's processor, for one, resize
 has no pixel budget. An explicit --model_kwargs value wins over the environment variable.
 """
 import os
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Iterable, Mapping, Optional
 
 from swift.utils import SwiftError
 from swift.utils.media import MEDIA_OPTIONS, check_model_kwargs
@@ -32,14 +32,16 @@ def requested_media_options(explicit: Optional[Mapping[str, Any]] = None) -> Dic
 
 
 def processor_kwargs(template_name: str, supported: Mapping[str, str],
-                     explicit: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
-    """Processor keywords for the requested controls; a SwiftError for a control this family cannot use."""
+                     explicit: Optional[Mapping[str, Any]] = None, decoded: Iterable[str] = ()) -> Dict[str, Any]:
+    """Processor keywords for the requested controls; a SwiftError for a control this family cannot use.
+    `decoded` are controls the family accepts but swift's decoders apply (FPS, SAMPLING_RATE): not returned."""
     requested = requested_media_options(explicit)
-    refused = [name for name in requested if name not in supported]
+    decoded = set(decoded)
+    refused = [name for name in requested if name not in supported and name not in decoded]
     if refused:
         names = ', '.join(f'{n.upper()} ({n})' for n in refused)
-        usable = ', '.join(n.upper() for n in supported) or 'none'
+        usable = ', '.join(n.upper() for n in [*supported, *sorted(decoded)]) or 'none'
         raise SwiftError(f'template {template_name!r} cannot use the media control(s) {names}: its processor has '
                          f'no such setting (controls it takes: {usable}). Unset the environment variable or drop '
                          'it from --model_kwargs.')
-    return {supported[name]: value for name, value in requested.items()}
+    return {supported[name]: value for name, value in requested.items() if name in supported}

@@ -76,6 +76,11 @@ VLM_REFERENCES: Dict[str, Tuple[str, ...]] = {
     'llama3_2_vision': ('chat_templates/meta-llama__Llama-3.2-11B-Vision-Instruct.jinja', ),
 }
 
+# Templates compared with the template a transformers processor ships (tests/template/test_av_templates.py).
+PROCESSOR_REFERENCES: Dict[str, Tuple[str, ...]] = {
+    'qwen2_audio': ('transformers Qwen2AudioProcessor.default_chat_template (Qwen2-Audio-Instruct)', ),
+}
+
 # Why the remaining built-in templates have no official reference to compare with.
 UNVERIFIED: Dict[str, str] = {
     'chatml': 'generic ChatML; no single official template',
@@ -84,7 +89,6 @@ UNVERIFIED: Dict[str, str] = {
     'baichuan2': 'Baichuan2 publishes no chat template (format taken from its generation code)',
     'olmo2': 'no copy of the OLMo-2 template was available offline',
     'raw': 'plain text for pre-training: no chat format to compare',
-    'qwen2_audio': 'no copy of the released Qwen2-Audio-Instruct template was found (see the shared README)',
     'qwen2_5_omni': 'no verbatim copy of the Qwen2.5-Omni template was found',
     'minicpmv2_6': 'no verbatim copy of the MiniCPM-V 2.6 template was found',
     'pixtral': 'no verbatim copy of the Pixtral / Mistral-Small-3.1 template was found',
@@ -95,6 +99,7 @@ UNVERIFIED: Dict[str, str] = {
 def official_reference_status() -> Dict[str, str]:
     """Template name -> 'verified against <official files>' or 'unverified: <reason>', for every built-in template."""
     status = {name: 'verified against ' + ', '.join(files)
-              for name, files in {**OFFICIAL_REFERENCES, **MULTIMODAL_REFERENCES, **VLM_REFERENCES}.items()}
+              for name, files in {**OFFICIAL_REFERENCES, **MULTIMODAL_REFERENCES, **VLM_REFERENCES,
+                                  **PROCESSOR_REFERENCES}.items()}
     status.update({name: 'unverified: ' + reason for name, reason in UNVERIFIED.items()})
     return dict(sorted(status.items()))

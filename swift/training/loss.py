@@ -9,7 +9,8 @@ once while the chunk's logits are in hand, and the chunk is freed. Backward only
 gradients. This is the approach of Liger-Kernel's fused linear cross-entropy, which needs Triton
 (GPU only); this version is plain PyTorch and runs on every device.
 
-`ChunkedLossModel` decides whether a model can take this path: a transformers causal LM whose
+`ChunkedLossModel` decides whether a model can take this path: a transformers causal LM (or a multimodal
+image/audio-text-to-text model: its media are merged into the decoder's inputs, the rest is the same) whose
 forward is "decoder, then a plain Linear head" (no logit soft-capping or scaling, no
 prompt-learning adapter or adapter with loss terms of its own, no wrapped or adapted head). Before first use it checks on a slice of a
 real batch that the chunked loss equals the model's own loss, and keeps the model's loss if not.
@@ -34,7 +35,8 @@ MIN_CHUNK_ROWS = 32
 # Config attributes that change logits after the head; models that have one keep their own loss.
 _LOGIT_TRANSFORMS = ('final_logit_softcapping', 'logit_softcapping', 'logit_scale', 'logits_scaling',
                      'output_logits_scale', 'lm_head_multiplier', 'mup_width_scale')
-# Batch keys of a text-only batch; any other key (pixel values, ...) keeps the model's own loss.
+# Batch keys of a text-only batch; any other key (pixel values, ...) keeps a text model's own loss (a multimodal
+# model takes its media keys).
 _DECODER_KEYS = ('input_ids', 'attention_mask', 'position_ids', 'use_cache', 'cu_seq_lens_q', 'cu_seq_lens_k',
                  'max_length_q', 'max_length_k')
 
@@ -128,20 +130,29 @@ class ChunkedLossModel:
 
     def __init__(self, model):
         self.head = None
+        self.multimodal = False
         self.verified = False
         self._hidden = None
         self._armed = False
         self.reason = self._check(model)
 
     def _check(self, model) -> Optional[str]:
-        from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+        from transformers.models.auto import modeling_auto
         base, adapter_reason = _unwrap_peft(model)
         if adapter_reason:
             return adapter_reason
-        if type(base).__name__ not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.values():
-            return f'{type(base).__name__} is not a causal LM of transformers'
-        if 'logits_to_keep' not in inspect.signature(type(base).forward).parameters:
-            return f'{type(base).__name__}.forward has no logits_to_keep'
+        name = type(base).__name__
+        self.multimodal = any(name in getattr(modeling_auto, mapping, {}).values()
+                              for mapping in ('MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES',
+                                              'MODEL_FOR_MULTIMODAL_LM_MAPPING_NAMES'))
+        if not self.multimodal and name not in modeling_auto.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES.values():
+            return f'{name} is not a causal or multimodal LM of transformers'
+        parameters = inspect.signature(type(base).forward).parameters
+        # a multimodal forward without the keyword (Qwen2-Audio) passes it on to its decoder; a hook on the head
+        # keeps its projection to the last position (last_hidden_states)
+        passes_on = self.multimodal and any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+        if 'logits_to_keep' not in parameters and not passes_on:
+            return f'{name}.forward has no logits_to_keep'
         config = getattr(base, 'config', None)
         transforms = [name for name in _LOGIT_TRANSFORMS if getattr(config, name, None) not in (None, 1, 1.0)]
         if transforms:
@@ -164,15 +175,18 @@ class ChunkedLossModel:
         if self.reason is not None or inputs.get('labels') is None:
             return False
         mask = inputs.get('attention_mask')
-        return (all(key in _DECODER_KEYS or key == 'labels' for key in inputs)
+        return ((self.multimodal or all(key in _DECODER_KEYS or key == 'labels' for key in inputs))
                 and (mask is None or mask.dim() == 2))
 
     def last_hidden_states(self, model, inputs: Dict[str, Any]) -> torch.Tensor:
         self._armed, self._hidden = True, None
+        # the head sees the last position only, also in a forward without logits_to_keep (Qwen2-Audio's)
+        last_only = self.head.register_forward_pre_hook(lambda module, args: (args[0][..., -1:, :], *args[1:]))
         try:
             model(**{k: v for k, v in inputs.items() if k != 'labels'}, logits_to_keep=1)
         finally:
             self._armed = False
+            last_only.remove()
         hidden, self._hidden = self._hidden, None
         if hidden is None:
             raise RuntimeError('the decoder hook saw no forward pass')
@@ -206,6 +220,8 @@ class ChunkedLossModel:
         length = int(trained[row].nonzero()[0]) + 1 + extra
         piece = {k: (v[row:row + 1, :length] if isinstance(v, torch.Tensor) and v.dim() == 2 else v)
                  for k, v in inputs.items()}
+        if any(k not in _DECODER_KEYS and k != 'labels' for k in inputs):
+            piece = dict(inputs)  # media tensors are not laid out per row (nor cut with the text): the whole batch
         if 'cu_seq_lens_q' in piece:  # the sequence boundaries of the slice, not of the batch
             piece.update(sequence_boundaries(piece['position_ids']))
         was_training = model.training
@@ -222,5 +238,6 @@ class ChunkedLossModel:
             logger.warning(f"chunked loss disabled: {self.reason}; using the model's own loss")
             return False
         self.verified = True
-        logger.info("loss: chunked over trained positions (equal to the model's own loss on a slice of the batch)")
+        logger.info("loss: chunked over trained positions (equal to the model's own loss on a slice of the first "
+                    'batch, or on all of it when it holds media)')
         return True

@@ -15,7 +15,7 @@ import io
 import os
 import urllib.error
 import urllib.request
-from typing import Any
+from typing import Any, List, Optional
 
 from .errors import SwiftError, did_you_mean
 
@@ -152,3 +152,151 @@ def check_model_kwargs(value: Any) -> dict:
             raise SwiftError(f'--model_kwargs: {key} must be {"an integer" if kind is int else "a number"}, '
                              f'got {item!r}') from None
     return checked
+
+
+# ---- audio and video -------------------------------------------------------------------------------------------
+# Audio is read with soundfile (libsndfile: wav, flac, ogg, mp3; the wheel bundles the library) and resampled with
+# scipy's polyphase filter to the rate the model's feature extractor expects; containers libsndfile does not read
+# (m4a/aac, audio inside a video) go through PyAV, which ffmpeg backs. Video is decoded with PyAV (ffmpeg, every
+# common codec, a maintained wheel with no system dependency; torchvision.io is unusable here and decord has no
+# current wheels). Both are the `media` extra: `pip install 'swift[media]'`.
+
+DEFAULT_FPS = 2.0  # ms-swift's FPS default: frames sampled per second of video
+DEFAULT_FPS_MAX_FRAMES = 768  # ms-swift's FPS_MAX_FRAMES default
+
+
+def _need(module: str):
+    import importlib
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        package = {'av': 'av', 'soundfile': 'soundfile', 'scipy.signal': 'scipy'}[module]
+        raise MediaError(f'reading audio/video needs the {package!r} package: pip install {package} '
+                         "(or pip install 'swift[media]')") from None
+
+
+def resample(samples, rate: int, target: int):
+    """Mono float32 samples at `rate` → at `target` (polyphase filter: no aliasing from a plain interpolation)."""
+    import math
+
+    import numpy as np
+    if rate == target:
+        return samples.astype(np.float32, copy=False)
+    signal = _need('scipy.signal')
+    g = math.gcd(int(rate), int(target))
+    return signal.resample_poly(samples, int(target) // g, int(rate) // g).astype(np.float32)
+
+
+def _audio_with_av(data: bytes, value: Any):
+    import numpy as np
+    av = _need('av')
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            if not container.streams.audio:
+                raise MediaError(f'{describe(value)}: not a readable audio file (no audio stream)')
+            stream = container.streams.audio[0]
+            chunks = [frame.to_ndarray().astype(np.float32) for frame in container.decode(stream)]
+            rate = stream.rate
+    except (av.FFmpegError, ValueError) as e:
+        raise MediaError(f'{describe(value)}: not a readable audio file ({e})') from None
+    if not chunks:
+        raise MediaError(f'{describe(value)}: not a readable audio file (no samples)')
+    # packed frames are (1, samples*channels), planar ones (channels, samples): average the channels either way
+    channels = stream.codec_context.channels or 1
+    mono = [c.reshape(-1, channels).mean(axis=1) if c.shape[0] == 1 else c.mean(axis=0) for c in chunks]
+    return np.concatenate(mono), rate
+
+
+def load_audio(value: Any, sampling_rate: Optional[int] = None):
+    """Mono float32 samples (numpy) of an audio item, resampled to `sampling_rate` (None: the file's own rate).
+    Returns (samples, rate)."""
+    import numpy as np
+    if isinstance(value, np.ndarray):  # already samples (from Python): taken as they are
+        return value.astype(np.float32, copy=False), sampling_rate
+    sf = _need('soundfile')
+    data = read_bytes(value)
+    try:
+        samples, rate = sf.read(io.BytesIO(data), dtype='float32', always_2d=True)
+        samples = samples.mean(axis=1)
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError):
+        samples, rate = _audio_with_av(data, value)  # m4a/aac and the like: libsndfile does not read them
+    if samples.size == 0:
+        raise MediaError(f'{describe(value)}: the audio has no samples')
+    target = sampling_rate or rate
+    return resample(samples, rate, target), target
+
+
+def _frame_times(duration: float, fps: float, max_frames: int) -> List[float]:
+    """The times (s) to sample: `fps` frames a second, at most `max_frames`, at least one, spread evenly."""
+    count = max(1, min(int(max_frames), int(round(duration * fps))))
+    return [(i + 0.5) * duration / count for i in range(count)]
+
+
+def _video_duration(container, data: bytes) -> float:
+    """Seconds: the stream's or container's header, else the last frame's time (one extra decoding pass)."""
+    stream = container.streams.video[0]
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if container.duration:
+        return container.duration / 1e6
+    import av
+    with av.open(io.BytesIO(data)) as again:
+        last = max((float(f.time or 0.0) for f in again.decode(video=0)), default=0.0)
+    rate = float(stream.average_rate or 0)
+    return last + (1.0 / rate if rate else 0.0)
+
+
+def _sample_frames(container, times: List[float]):
+    """(PIL frames, their times): for each time, the frame on screen then, in one decoding pass (only the sampled
+    frames are kept: a long video never sits in memory)."""
+    frames, stamps, previous, k = [], [], None, 0
+    for frame in container.decode(video=0):
+        t = float(frame.time or 0.0)
+        while k < len(times) and t > times[k]:
+            chosen = previous if previous is not None else frame
+            frames.append(chosen.to_image().convert('RGB'))
+            stamps.append(float(chosen.time or 0.0))
+            k += 1
+        if k == len(times):
+            break
+        previous = frame
+    while k < len(times) and previous is not None:  # times past the last frame's start: the last frame
+        frames.append(previous.to_image().convert('RGB'))
+        stamps.append(float(previous.time or 0.0))
+        k += 1
+    return frames, stamps
+
+
+def load_video(value: Any, fps: Optional[float] = None, max_frames: Optional[int] = None):
+    """RGB PIL frames of a video sampled at `fps` (FPS, default 2) frames a second, at most `max_frames`
+    (FPS_MAX_FRAMES, default 768), evenly over its duration; returns (frames, metadata) where metadata holds
+    `fps` (of the sampled frames), `duration` (s) and `timestamps` (s, of each frame)."""
+    av = _need('av')
+    fps = fps or DEFAULT_FPS
+    max_frames = max_frames or DEFAULT_FPS_MAX_FRAMES
+    data = read_bytes(value)
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            if not container.streams.video:
+                raise MediaError(f'{describe(value)}: not a readable video (no video stream)')
+            duration = _video_duration(container, data)
+            frames, stamps = _sample_frames(container, _frame_times(duration, fps, max_frames))
+    except (av.FFmpegError, ValueError) as e:
+        raise MediaError(f'{describe(value)}: not a readable video ({e})') from None
+    if not frames:
+        raise MediaError(f'{describe(value)}: not a readable video (no frames)')
+    return frames, {'fps': len(frames) / duration if duration else fps, 'duration': duration, 'timestamps': stamps}
+
+
+def check_video(value: Any) -> None:
+    """Refuse a video that does not open or has no decodable frame (cheap: the first frame only)."""
+    av = _need('av')
+    data = read_bytes(value)
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            if not container.streams.video:
+                raise MediaError(f'{describe(value)}: not a readable video (no video stream)')
+            if next(container.decode(video=0), None) is None:
+                raise MediaError(f'{describe(value)}: not a readable video (no frames)')
+    except (av.FFmpegError, ValueError) as e:
+        raise MediaError(f'{describe(value)}: not a readable video ({e})') from None

@@ -12,6 +12,17 @@ from swift.dataset.media import normalize_media
 from swift.utils.media import MediaError, load_image
 
 
+def _wav_base64() -> str:
+    import numpy as np
+    import soundfile as sf
+    buf = io.BytesIO()
+    sf.write(buf, np.zeros(800, np.float32), 16000, format='WAV')
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+_WAV = _wav_base64()
+
+
 def _png(colour, size=(16, 16)) -> bytes:
     buf = io.BytesIO()
     Image.new('RGB', size, colour).save(buf, 'PNG')
@@ -56,12 +67,12 @@ def test_openai_parts_become_tags_in_order():
     row = {'messages': [{'role': 'user', 'content': [
         {'type': 'text', 'text': 'Left: '}, {'type': 'image_url', 'image_url': {'url': _data_uri('red')}},
         {'type': 'text', 'text': ' right: '}, {'type': 'image_url', 'image_url': 'http://example.com/b.png'},
-        {'type': 'input_audio', 'input_audio': {'data': 'AAAA', 'format': 'wav'}}]},
+        {'type': 'input_audio', 'input_audio': {'data': _WAV, 'format': 'wav'}}]},
         {'role': 'assistant', 'content': 'ok'}]}
     out = normalize_media(row)
     assert out['messages'][0]['content'] == 'Left: <image> right: <image><audio>'
     assert out['images'][0].startswith('data:image/png') and out['images'][1] == 'http://example.com/b.png'
-    assert out['audios'] == ['data:audio/wav;base64,AAAA']
+    assert out['audios'] == [f'data:audio/wav;base64,{_WAV}']  # decoded once to check it
 
 
 def test_bytes_and_pil_items_from_python():

@@ -57,8 +57,8 @@ def test_count_mismatch_and_unreadable_images_are_errors(template):
         template.encode(_row(question='<image><image>?'))
     with pytest.raises(SwiftError, match=r'images\[0\].*not a readable image'):
         template.encode({**_row(), 'images': [b'not an image']})
-    with pytest.raises(SwiftError, match='takes images only, not videos'):
-        template.encode({**_row(), 'videos': ['a.mp4']})
+    with pytest.raises(SwiftError, match='takes images, videos only, not audios'):  # SmolVLM: no audio
+        template.encode({**_row(), 'audios': ['a.wav']})
 
 
 @pytest.mark.parametrize('side, question', [('left', '<image>' + 'word ' * 30 + '?'),
@@ -89,8 +89,11 @@ def test_media_controls_the_family_cannot_use_are_refused(tiny_vlm_dir, monkeypa
     with pytest.raises(SwiftError, match=r"'smolvlm' cannot use the media control\(s\) MAX_PIXELS"):
         get_template('smolvlm', tokenizer=tokenizer)
     monkeypatch.delenv('MAX_PIXELS')
-    with pytest.raises(SwiftError, match='FPS'):
-        get_template('smolvlm', tokenizer=tokenizer, media_kwargs={'fps': 2})
+    with pytest.raises(SwiftError, match='SAMPLING_RATE'):  # SmolVLM takes no audio
+        get_template('smolvlm', tokenizer=tokenizer, media_kwargs={'sampling_rate': 16000})
+    # FPS drives the video decoder: a family that takes videos accepts it, and it is no processor keyword
+    template = get_template('smolvlm', tokenizer=tokenizer, media_kwargs={'fps': 2})
+    assert template.decode_kwargs == {'fps': 2.0} and template.media_kwargs == {}
     with pytest.raises(SwiftError, match="unknown key 'unrelated'"):  # not a media control: refused too
         get_template('smolvlm', tokenizer=tokenizer, media_kwargs={'unrelated': 1})
 

@@ -68,4 +68,4 @@ def test_smolvlm_renders_the_known_string():
 
 def test_a_family_without_video_refuses_video_parts():
     with pytest.raises(Exception, match='takes images only, not videos'):
-        get_template('smolvlm').render([{'role': 'user', 'content': [{'type': 'video'}, _text('?')]}])
+        get_template('idefics3').render([{'role': 'user', 'content': [{'type': 'video'}, _text('?')]}])

@@ -93,10 +93,10 @@ class ChatCompletionRequest(_Request):
         if self.tool_choice not in (None, 'auto', 'none'):
             raise bad_request('tool_choice supports "auto" and "none" only (the model decides whether to call a '
                               'tool; no call can be forced)', param='tool_choice')
-        messages, images = _flatten_messages(self.messages)
+        messages, media = _flatten_messages(self.messages)
         max_tokens = self.max_completion_tokens if self.max_completion_tokens is not None else self.max_tokens
         config = self._config(defaults, max_tokens, self.logprobs, self.top_logprobs)
-        return InferRequest(messages, tools=self.tools, images=images, adapter=adapter), config
+        return InferRequest(messages, tools=self.tools, adapter=adapter, **media), config
 
 
 class CompletionRequest(_Request):
@@ -172,12 +172,33 @@ def _or(value, default):
     return default if value is None else value
 
 
-def _flatten_messages(messages: List[Dict[str, Any]]) -> Tuple[List[Dict[str, Any]], List[str]]:
-    """OpenAI content-part lists → plain text contents (text parts joined, each image as an `<image>` tag where
-    its part was, the convention of swift's rows); image URLs (http(s) or data:) collected apart, in order."""
+def _part_url(part: Dict[str, Any], kind: str, i: int) -> str:
+    """The http(s) URL or data: URI of an image_url / video_url part (a server never reads its own disk for a
+    client); an input_audio part's base64 `data` becomes a data: URI."""
+    if kind == 'input_audio':
+        audio = part.get('input_audio')
+        if not isinstance(audio, dict) or not isinstance(audio.get('data'), str):
+            raise bad_request(f'messages[{i}].content: input_audio needs {{"data": <base64>, "format": "wav"}}',
+                              param='messages')
+        return f'data:audio/{audio.get("format") or "wav"};base64,{audio["data"]}'
+    url = part.get(kind)
+    url = url.get('url') if isinstance(url, dict) else url
+    if not isinstance(url, str) or not url.startswith(('http://', 'https://', 'data:')):
+        raise bad_request(f'messages[{i}].content: an {kind} must be an http(s) URL or a data: URI', param='messages')
+    return url
+
+
+_MEDIA_PARTS = {'image_url': ('images', '<image>'), 'video_url': ('videos', '<video>'),
+                'input_audio': ('audios', '<audio>')}
+
+
+def _flatten_messages(messages: List[Dict[str, Any]]) -> Tuple[List[Dict[str, Any]], Dict[str, List[str]]]:
+    """OpenAI content-part lists → plain text contents (text parts joined, each image / video / audio as an
+    `<image>` / `<video>` / `<audio>` tag where its part was, the convention of swift's rows); the media (URLs or
+    data: URIs) collected apart, in order, per kind."""
     if not messages:
         raise bad_request('messages must hold at least one message', param='messages')
-    flat, images = [], []
+    flat, media = [], {}
     for i, message in enumerate(messages):
         content = message.get('content')
         if isinstance(content, list):
@@ -186,17 +207,13 @@ def _flatten_messages(messages: List[Dict[str, Any]]) -> Tuple[List[Dict[str, An
                 kind = part.get('type') if isinstance(part, dict) else None
                 if kind == 'text':
                     texts.append(str(part.get('text', '')))
-                elif kind == 'image_url':
-                    url = part.get('image_url')
-                    url = url.get('url') if isinstance(url, dict) else url
-                    if not isinstance(url, str) or not url.startswith(('http://', 'https://', 'data:')):
-                        raise bad_request(f'messages[{i}].content: an image_url must be an http(s) URL or a data: '
-                                          'URI', param='messages')
-                    images.append(url)
-                    texts.append('<image>')
+                elif kind in _MEDIA_PARTS:
+                    key, tag = _MEDIA_PARTS[kind]
+                    media.setdefault(key, []).append(_part_url(part, kind, i))
+                    texts.append(tag)
                 else:
-                    raise bad_request(f'messages[{i}].content: unsupported content part {kind!r} (text and '
-                                      'image_url parts are understood)', param='messages')
+                    raise bad_request(f'messages[{i}].content: unsupported content part {kind!r} (text, '
+                                      'image_url, video_url and input_audio parts are understood)', param='messages')
             message = {**message, 'content': ''.join(texts)}
         flat.append(message)
-    return flat, images
+    return flat, media

@@ -68,9 +68,13 @@ register_model(ModelMeta(
 register_model(ModelMeta(
     model_type='qwen2_audio',
     requires=['transformers>=4.45'],
-    model_groups=[ModelGroup(_same('Qwen/Qwen2-Audio-7B-Instruct', 'Qwen/Qwen2-Audio-7B'), tags=['audio'])],
+    model_groups=[ModelGroup(_same('Qwen/Qwen2-Audio-7B-Instruct', 'Qwen/Qwen2-Audio-7B'), tags=['audio']),
+                  # a tiny random Qwen2-Audio built on this machine (swift/model/tiny_audio.py)
+                  ModelGroup([Model('swift/qwen2-audio-tiny', aliases=['qwen2-audio-tiny'])],
+                             tags=['audio', 'built locally'])],
     template='qwen2_audio', architectures=['Qwen2AudioForConditionalGeneration'], model_arch=QWEN2_AUDIO_ARCH,
-    is_multimodal=True, description='Qwen2-Audio (audio in, text out)'))
+    is_multimodal=True, model_class='Qwen2AudioForConditionalGeneration',
+    description='Qwen2-Audio (audio in, text out)'))
 
 register_model(ModelMeta(
     model_type='qwen2_5_omni',

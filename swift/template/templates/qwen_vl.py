@@ -5,8 +5,10 @@ Each image is written `<|vision_start|><|image_pad|><|vision_end|>` where the ro
 (`image_grid_thw.prod() // merge_size**2`). Qwen2-VL and Qwen2.5-VL ship the same official template (with the
 default system prompt "You are a helpful assistant."); Qwen3-VL's writes a system block only when given one.
 """
+from swift.utils import SwiftError
+
 from ..grounding import QWEN2_5_VL, QWEN2_VL
-from ..media import MediaPlugin
+from ..media import ROW_TAGS, MediaPlugin
 from ..registry import register_template
 from .chatml import chatml_meta
 from .vlm_common import TaggedTemplate
@@ -33,14 +35,50 @@ class Qwen25VLTemplate(QwenVLTemplate):
 
 
 class QwenAudioPlugin(MediaPlugin):
+    """Qwen2-Audio: a Whisper feature extractor (log-mel, padded to its window), one `<|AUDIO|>` per encoder
+    output position after the encoder's two stride-2 steps (Qwen2AudioProcessor's count)."""
     placeholders = {'audios': '<|AUDIO|>'}
+    drop_keys = ('num_audio_tokens', )
+
+    def process_audios(self, processor, audios, sampling_rate, options):
+        extractor = processor.feature_extractor
+        for i, samples in enumerate(audios):
+            if len(samples) > extractor.n_samples:  # the extractor would cut it silently
+                raise SwiftError(f'audios[{i}]: {len(samples) / sampling_rate:.1f} s is longer than the model\'s '
+                                 f'{extractor.n_samples / extractor.sampling_rate:.0f} s audio window; cut the file')
+        try:
+            out = extractor(audios, sampling_rate=sampling_rate, return_attention_mask=True, padding='max_length',
+                            return_tensors='pt', **options)
+        except ValueError as e:  # e.g. SAMPLING_RATE differs from the rate the extractor was built for
+            raise SwiftError(f'audio features: {e}') from None
+        out = dict(out)
+        out['feature_attention_mask'] = out.pop('attention_mask')
+        lengths = out['feature_attention_mask'].sum(-1).tolist()
+        out['num_audio_tokens'] = [(((n - 1) // 2 + 1) - 2) // 2 + 1 for n in lengths]
+        return out
 
 
 class QwenAudioTemplate(TaggedTemplate):
-    """Qwen2-Audio-Instruct: `Audio 1: <|audio_bos|><|AUDIO|><|audio_eos|>\\n` (its processor's default template;
-    no official copy is stored here to compare with)."""
+    """Qwen2-Audio-Instruct: each audio is `Audio N: <|audio_bos|><|AUDIO|><|audio_eos|>\\n`, N counting through the
+    conversation (Qwen2AudioProcessor.default_chat_template, the released model's template; ms-swift writes the
+    same)."""
     plugin = QwenAudioPlugin()
     render_tags = {'audios': '<|audio_bos|><|AUDIO|><|audio_eos|>\n'}
+
+    def render_segments(self, messages, add_generation_prompt=False, tools=None, enable_thinking=None, **options):
+        numbered, count = [], 0
+        for message in messages:
+            message = self._tagged(message)
+            content = message.get('content') if isinstance(message, dict) else None
+            if isinstance(content, str) and ROW_TAGS['audios'] in content:
+                pieces = content.split(ROW_TAGS['audios'])
+                text = pieces[0]
+                for piece in pieces[1:]:
+                    count += 1
+                    text += f'Audio {count}: ' + self.render_tags['audios'] + piece
+                message = {**message, 'content': text}
+            numbered.append(message)
+        return super().render_segments(numbered, add_generation_prompt, tools, enable_thinking, **options)
 
 
 class QwenOmniPlugin(MediaPlugin):

@@ -91,8 +91,12 @@ class Idefics2Template(IdeficsTemplate):
     plugin = Idefics2Plugin()
 
 
+class Idefics3ImagePlugin(Idefics3Plugin):
+    placeholders = {'images': '<image>'}  # Idefics3 itself takes no video (SmolVLM2 does: template 'smolvlm')
+
+
 class Idefics3Template(IdeficsTemplate):
-    plugin = Idefics3Plugin()  # SmolVLM's processor is Idefics3's
+    plugin = Idefics3ImagePlugin()  # SmolVLM's processor is Idefics3's
 
 
 class Phi3VisionPlugin(NoProcessorPlugin):
