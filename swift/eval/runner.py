@@ -74,7 +74,10 @@ class TaskRunner:
         shots = subset.shots
         if self.mode == 'generated_letter':
             doc, shots = lettered(doc), [lettered(s) for s in shots]
-        if self.chat:
+        if doc.images:  # a model sees images only through its chat template: always chat, images alongside
+            prompt = {'messages': chat_messages(subset.description, shots, doc),
+                      'images': [image for shot in shots for image in shot.images] + list(doc.images)}
+        elif self.chat:
             prompt = chat_messages(subset.description, shots, doc)
         else:
             prompt = text_context(subset.description, shots, doc)
