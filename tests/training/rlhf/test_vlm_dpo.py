@@ -6,6 +6,8 @@ import copy
 import pytest
 import torch
 
+from swift.utils import SwiftError
+
 from tests.helpers.shapes import COLOURS, make_rows, write_jsonl
 
 from .test_losses_vs_trl import stand_in
@@ -51,6 +53,10 @@ def test_dpo_loss_on_images_equals_trl(tiny_vlm_dir, tmp_path):
     template = run.template(model, tokenizer)
     items = encode_items(args, template, _pairs(tmp_path, 3))
     assert 'pixel_values' in items[0]['chosen_media']
+    short = parse_args(RLHFArguments, dict(rlhf_type='dpo', model=str(tiny_vlm_dir), dataset=['unused'],
+                                           max_length=8, truncation_strategy='right', report_to=['none']))
+    with pytest.raises(SwiftError, match='would cut media tokens'):  # a pair is never truncated into its image
+        encode_items(short, template, _pairs(tmp_path, 1))
     model = prepare_policy(model, args)
     reference = load_reference(args, model)
     torch.manual_seed(0)
