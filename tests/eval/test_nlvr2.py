@@ -82,3 +82,19 @@ def test_nlvr_rows_train_a_few_steps(tiny_vlm_dir, shared_data, tmp_path):
     losses = [entry['loss'] for entry in result.log_history if 'loss' in entry]
     assert len(losses) == 2 and all(loss == loss and loss > 0 for loss in losses)
     assert result.last_checkpoint is not None
+
+
+def test_a_served_vlm_gets_the_images_and_answers_as_in_process(tiny_vlm_dir, shared_data, tmp_path):
+    from swift.eval import evaluate
+    from swift.infer.transformers_engine import TransformersEngine
+    from tests.infer.server.conftest import running_server
+    with TransformersEngine(str(tiny_vlm_dir)) as engine:
+        evaluate(engine, 'nlvr2', limit=2, dataset_dir=str(shared_data), output_dir=str(tmp_path / 'local'))
+        with running_server(engine) as server:
+            evaluate(None, 'nlvr2', limit=2, dataset_dir=str(shared_data), eval_url=server.url + '/v1',
+                     output_dir=str(tmp_path / 'served'))
+    outputs = {}
+    for run in ('local', 'served'):
+        lines = (tmp_path / run / 'samples' / 'nlvr2.jsonl').read_text().splitlines()
+        outputs[run] = [json.loads(line)['output'] for line in lines]
+    assert len(outputs['local']) == 2 and outputs['served'] == outputs['local']
