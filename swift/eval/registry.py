@@ -97,6 +97,10 @@ class Benchmark:
         """(metric → 0/1, the extracted answer) for one generated reply."""
         raise NotImplementedError
 
+    def corpus_metrics(self, records: List[Dict[str, Any]]) -> Optional[Dict[str, float]]:
+        """Metrics that are not means over questions (BLEU, CIDEr), from the sample records; None: means only."""
+        return None
+
     def __repr__(self) -> str:
         return f'{type(self).__name__}({self.name!r})'
 
