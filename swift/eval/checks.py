@@ -19,7 +19,11 @@ def check_eval_args(args: EvalArguments) -> EvalArguments:
     check_template_name(args.template)
     if args.eval_backend == 'VLMEvalKit':  # --eval_dataset names VLMEvalKit's datasets, checked by it (vlmevalkit.py)
         return args
-    names = {b.name for b in get_benchmarks(args.eval_dataset)}  # unknown names fail here, before a model is loaded
+    benchmarks = get_benchmarks(args.eval_dataset)
+    names = {b.name for b in benchmarks}  # unknown names fail here, before a model is loaded
+    if not args.eval_dataset_dir:
+        for benchmark in benchmarks:
+            benchmark.default_root()  # local-only benchmarks (nlvr2, mm_*) say where their data must be, now
     args.eval_dataset_args = {get_benchmark(k).name: v for k, v in args.eval_dataset_args.items()}
     unknown = sorted(set(args.eval_dataset_args) - names)
     if unknown:

@@ -34,6 +34,11 @@ def test_data_comes_from_the_environment_or_a_clear_error(shared_data, monkeypat
     monkeypatch.delenv(ENV_DIR)
     with pytest.raises(SwiftError, match=r'no data\. NLVR .*github.com/lil-lab/nlvr.*SWIFT_NLVR_DIR'):
         _task(2)
+    from swift.arguments import EvalArguments
+    from swift.eval.checks import check_eval_args
+    from swift.utils.args import parse_args
+    with pytest.raises(SwiftError, match='no data'):  # before any model is loaded
+        check_eval_args(parse_args(EvalArguments, ['--model', 'smolvlm-tiny', '--eval_dataset', 'nlvr2']))
 
 
 def test_a_missing_image_names_the_file_and_line(tmp_path):
