@@ -84,7 +84,8 @@ def test_nlvr_rows_train_a_few_steps(tiny_vlm_dir, shared_data, tmp_path):
     result = sft_main(model=str(tiny_vlm_dir), dataset=[str(data)], tuner_type='full', max_steps=2,
                       per_device_train_batch_size=4, learning_rate=1e-3, output_dir=str(tmp_path / 'run'),
                       save_steps=10000, logging_steps=1, report_to=[], seed=0, eval_benchmarks=['nlvr2'],
-                      eval_benchmark_limit=2, eval_dataset_dir=str(shared_data), eval_steps=2)
+                      eval_benchmark_limit=1, eval_dataset_dir=str(shared_data), eval_steps=2,
+                      eval_dataset_args={'nlvr2': {'max_new_tokens': 2}})
     losses = [entry['loss'] for entry in result.log_history if 'loss' in entry]
     assert len(losses) == 2 and all(loss == loss and loss > 0 for loss in losses)
     # the benchmark is scored during training too (--eval_benchmarks), with the images
