@@ -10,7 +10,7 @@ from .base import BaseArguments, check_choice, check_range
 from .model import AdapterArguments, ModelArguments
 from .template import TemplateArguments
 
-EVAL_BACKENDS = ('native', 'evalscope', 'lm_eval')
+EVAL_BACKENDS = ('native', 'evalscope', 'lm_eval', 'VLMEvalKit')
 
 
 @dataclass
@@ -18,7 +18,7 @@ class EvalArguments(AdapterArguments, TemplateArguments, ModelArguments, BaseArg
     GROUP_TITLE = 'swift eval'
 
     eval_dataset: List[str] = field(
-        default_factory=list, metadata={'help': 'benchmarks: mmlu ceval cmmlu gsm8k arc_c arc_e hellaswag'})
+        default_factory=list, metadata={'help': 'benchmarks: mmlu ceval cmmlu gsm8k arc_c arc_e hellaswag nlvr2 mm_vqa ... (VLMEvalKit: its names)'})
     eval_limit: Optional[int] = field(default=None, metadata={'help': 'rows per subset (the first ones); default all'})
     eval_dataset_args: Dict[str, Any] = field(
         default_factory=dict,
@@ -44,6 +44,8 @@ class EvalArguments(AdapterArguments, TemplateArguments, ModelArguments, BaseArg
 
     def __post_init__(self):
         super().__post_init__()
+        # any case, as ms-swift spells them (Native, VLMEvalKit)
+        self.eval_backend = {b.lower(): b for b in EVAL_BACKENDS}.get(self.eval_backend.lower(), self.eval_backend)
         if not self.eval_dataset and not self.load_data_args:
             raise SwiftError('--eval_dataset is required: one or more of mmlu ceval cmmlu gsm8k arc_c arc_e hellaswag '
                              '(or --load_data_args true: the training run\'s validation rows)')

@@ -135,11 +135,17 @@ def _split(encoded: Dict[str, Any], max_length: int) -> List[Dict[str, Any]]:
 def _cuts_media(encoded: Dict[str, Any], max_length: int, side: str) -> bool:
     """Whether keeping max_length tokens from `side` would cut into, or drop, a media expansion (the token spans
     a multimodal template records as 'media_spans'): the model matches media tokens to pixels one for one."""
-    if not encoded.get('media_spans'):
-        return False
-    length = len(encoded['input_ids'])
-    keep_from, keep_to = (length - max_length, length) if side == 'left' else (0, max_length)
-    return any(start < keep_from or end > keep_to for start, end in encoded.get('media_spans') or [])
+    for prefix in _groups(encoded):  # each token group (chosen_/rejected_ of a pair) records its own spans
+        spans = encoded.get(prefix + 'media_spans')
+        if not spans:
+            continue
+        length = len(encoded[prefix + 'input_ids'])
+        if length <= max_length:
+            continue
+        keep_from, keep_to = (length - max_length, length) if side == 'left' else (0, max_length)
+        if any(start < keep_from or end > keep_to for start, end in spans):
+            return True
+    return False
 
 
 def _has_labels(encoded: Dict[str, Any], prefixes: List[str]) -> bool:

@@ -86,6 +86,11 @@ class BenchmarkEvalCallback(TrainerCallback):
 
     def _scores_or_none(self, model, processing_class, kwargs) -> Optional[Dict[str, float]]:
         tokenizer = processing_class if processing_class is not None else kwargs.get('tokenizer')
+        # a multimodal run's processing_class is the whole processor: score with its tokenizer (the template,
+        # which carries the processor, handles the images)
+        from transformers import ProcessorMixin
+        if isinstance(tokenizer, ProcessorMixin):
+            tokenizer = tokenizer.tokenizer
         if model is None or tokenizer is None:
             logger.warning('benchmark evaluation skipped: the trainer passed no model or tokenizer')
             return None

@@ -17,7 +17,13 @@ def check_eval_args(args: EvalArguments) -> EvalArguments:
         fill_from_checkpoint(args, keys=('model', 'model_type', 'template'))
         args.require_model(', or --adapters a swift checkpoint, or --eval_url a running OpenAI-compatible server')
     check_template_name(args.template)
-    names = {b.name for b in get_benchmarks(args.eval_dataset)}  # unknown names fail here, before a model is loaded
+    if args.eval_backend == 'VLMEvalKit':  # --eval_dataset names VLMEvalKit's datasets, checked by it (vlmevalkit.py)
+        return args
+    benchmarks = get_benchmarks(args.eval_dataset)
+    names = {b.name for b in benchmarks}  # unknown names fail here, before a model is loaded
+    if not args.eval_dataset_dir:
+        for benchmark in benchmarks:
+            benchmark.default_root()  # local-only benchmarks (nlvr2, mm_*) say where their data must be, now
     args.eval_dataset_args = {get_benchmark(k).name: v for k, v in args.eval_dataset_args.items()}
     unknown = sorted(set(args.eval_dataset_args) - names)
     if unknown:

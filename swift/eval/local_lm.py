@@ -39,7 +39,7 @@ MIN_SHARED_PREFIX = 16  # tokens: below this, reusing a KV cache costs more than
 # it is this long: on CPU a forward pass costs about the same for 10 or 100 tokens (the weights are read
 # either way), so short questions are cheaper repeated inside one batch than run separately.
 MIN_SHARED_QUESTION = 128
-Prompt = Union[str, List[Dict[str, str]]]
+Prompt = Union[str, List[Dict[str, str]], Dict[str, Any]]  # text, chat, or chat + images
 
 
 @dataclass
@@ -271,7 +271,7 @@ class LocalLM:
     # ---- generation ----
     def generate(self, prompts: Sequence[Prompt], until: Sequence[str], max_new_tokens: int) -> List[str]:
         engine = self._generation_engine()
-        requests = [InferRequest(messages=p) if isinstance(p, list) else InferRequest(prompt=p) for p in prompts]
+        requests = [_request(p) for p in prompts]
         config = RequestConfig(max_tokens=max_new_tokens, temperature=0.0, stop=[s for s in until if s])
         return [r.choices[0].message.content for r in engine.infer(requests, config, use_tqdm=False)]
 
@@ -287,6 +287,12 @@ class LocalLM:
         if self._own_engine and self._engine is not None:
             self._engine.close()
             self._engine = None
+
+
+def _request(prompt: Prompt) -> InferRequest:
+    if isinstance(prompt, dict):  # {'messages': [...], 'images': [...]}: a multimodal question
+        return InferRequest(messages=prompt['messages'], images=list(prompt.get('images') or []))
+    return InferRequest(messages=prompt) if isinstance(prompt, list) else InferRequest(prompt=prompt)
 
 
 def _group_by_context(rows: List[_Row]) -> List[List[_Row]]:

@@ -31,6 +31,9 @@ def eval_main(args: Union[EvalArguments, Sequence[str], Dict[str, Any], None] = 
     """Run exactly what `swift eval` runs."""
     args = check_eval_args(parse_args(EvalArguments, args, **kwargs))
     output_dir = str(args.output_dir())
+    if args.eval_backend == 'VLMEvalKit':
+        from .vlmevalkit import run_vlmevalkit
+        return EvalResult(output_dir, {}, run_vlmevalkit(args))
     if args.eval_backend != 'native':
         report = run_backend(args)
         return EvalResult(output_dir, {}, report)

@@ -33,6 +33,7 @@ class Doc:
     gold: Any  # multiple choice: index into choices; generation: the reference answer
     target: str  # what follows the query when this doc is a few-shot example
     row: Dict[str, Any] = field(default_factory=dict)  # the source row, kept in the sample log
+    images: List[str] = field(default_factory=list)  # multimodal benchmarks: the question's image files
 
 
 class Benchmark:
@@ -40,6 +41,7 @@ class Benchmark:
     name: str = ''
     aliases: Tuple[str, ...] = ()
     kind: str = MULTIPLE_CHOICE
+    multimodal: bool = False  # questions carry images: asked through the model's chat template with them
     metrics: Tuple[str, ...] = ('acc', 'acc_norm')
     hub_id: str = ''  # Hugging Face dataset ID
     local_dir: str = ''  # folder name under --eval_dataset_dir
@@ -62,6 +64,10 @@ class Benchmark:
     def convert_hub_row(self, row: Dict[str, Any], subset: str) -> Dict[str, Any]:
         """A hub row in the shape read_local returns (the two sources may differ in column names)."""
         return row
+
+    def default_root(self) -> Optional[Path]:
+        """The local folder to read without --eval_dataset_dir (None: the hub); may raise saying where to get it."""
+        return None
 
     def local_subsets(self, root: Path) -> List[str]:
         """Subsets with files under root (a local copy may hold fewer than the release)."""
@@ -90,6 +96,10 @@ class Benchmark:
     def score_generation(self, text: str, doc: Doc) -> Tuple[Dict[str, float], Any]:
         """(metric → 0/1, the extracted answer) for one generated reply."""
         raise NotImplementedError
+
+    def corpus_metrics(self, records: List[Dict[str, Any]]) -> Optional[Dict[str, float]]:
+        """Metrics that are not means over questions (BLEU, CIDEr), from the sample records; None: means only."""
+        return None
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}({self.name!r})'

@@ -74,7 +74,10 @@ class TaskRunner:
         shots = subset.shots
         if self.mode == 'generated_letter':
             doc, shots = lettered(doc), [lettered(s) for s in shots]
-        if self.chat:
+        if doc.images:  # a model sees images only through its chat template: always chat, images alongside
+            prompt = {'messages': chat_messages(subset.description, shots, doc),
+                      'images': [image for shot in shots for image in shot.images] + list(doc.images)}
+        elif self.chat:
             prompt = chat_messages(subset.description, shots, doc)
         else:
             prompt = text_context(subset.description, shots, doc)
@@ -133,13 +136,13 @@ class TaskRunner:
         for subset in task.subsets:
             records = [self.log.records[d.id] for d in subset.docs if d.id in self.log.records]
             everything += records
-            subsets[subset.subset] = _means(records, names)
+            subsets[subset.subset] = _means(records, names, task.benchmark)
             category = task.benchmark.category(subset.subset)
             if category:
                 categories.setdefault(category, []).extend(records)
         summary = {
             'scoring': self.mode,
-            'metrics': _means(everything, names),
+            'metrics': _means(everything, names, task.benchmark),
             'subsets': subsets,
             'few_shot_num': task.settings.few_shot_num,
             'limit': task.settings.limit,
@@ -156,11 +159,14 @@ class TaskRunner:
         return summary
 
 
-def _means(records: List[Dict[str, Any]], names: List[str]) -> Dict[str, Any]:
+def _means(records: List[Dict[str, Any]], names: List[str], benchmark=None) -> Dict[str, Any]:
     out: Dict[str, Any] = {'n': len(records)}
     for name in names:
         value = mean([r['scores'][name] for r in records])
         out[name] = None if math.isnan(value) else round(value, 6)
+    corpus = benchmark.corpus_metrics(records) if benchmark is not None else None
+    for name, value in (corpus or {}).items():  # corpus-level values replace the per-question means
+        out[name] = round(value, 6)
     return out
 
 

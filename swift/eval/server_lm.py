@@ -178,9 +178,41 @@ class ServerLM:
                     if e.status != 404:
                         raise
                     self._has_completions = False
-            messages = prompt if isinstance(prompt, list) else [{'role': 'user', 'content': prompt}]
+            if isinstance(prompt, dict):
+                messages = openai_image_messages(prompt['messages'], prompt.get('images') or [])
+            else:
+                messages = prompt if isinstance(prompt, list) else [{'role': 'user', 'content': prompt}]
             answer = self.client.chat(model=self.model, messages=messages, max_tokens=max_new_tokens, temperature=0.0,
                                       stop=stops)
             return _cut_at_stop(answer['choices'][0]['message']['content'] or '', until)
 
         return self._map(one, list(prompts))
+
+
+def openai_image_messages(messages: List[Dict[str, str]], images: Sequence[str]) -> List[Dict[str, Any]]:
+    """Messages whose `<image>` tags become OpenAI `image_url` parts carrying the files as data: URIs, in order."""
+    import base64
+    import mimetypes
+    remaining = list(images)
+    out: List[Dict[str, Any]] = []
+    for message in messages:
+        pieces = message['content'].split('<image>')
+        if len(pieces) == 1:
+            out.append(dict(message))
+            continue
+        parts: List[Dict[str, Any]] = []
+        for i, text in enumerate(pieces):
+            if i:
+                if not remaining:
+                    raise SwiftError('a question has more <image> tags than images')
+                path = remaining.pop(0)
+                mime = mimetypes.guess_type(str(path))[0] or 'image/png'
+                with open(path, 'rb') as f:
+                    data = base64.b64encode(f.read()).decode('ascii')
+                parts.append({'type': 'image_url', 'image_url': {'url': f'data:{mime};base64,{data}'}})
+            if text:
+                parts.append({'type': 'text', 'text': text})
+        out.append({'role': message['role'], 'content': parts})
+    if remaining:
+        raise SwiftError(f'a question has {len(remaining)} image(s) without an <image> tag')
+    return out

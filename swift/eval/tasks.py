@@ -132,7 +132,7 @@ def _fewshot_rows(benchmark: Benchmark, reader: _Reader, subset: str, n: int) ->
 
 
 def load_task(benchmark: Benchmark, settings: BenchmarkSettings, dataset_dir: Optional[str] = None) -> Task:
-    root = local_root(benchmark, dataset_dir) if dataset_dir else None
+    root = local_root(benchmark, dataset_dir) if dataset_dir else benchmark.default_root()
     reader = _Reader(benchmark, root)
     where = str(root) if root is not None else f'{benchmark.hub_id} (Hugging Face)'
     subset_names = _choose_subsets(benchmark, settings.subsets, reader.available_subsets(), where)

@@ -65,8 +65,11 @@ class RewardEngine(InferEngine):
     def _encode(self, request: InferRequest) -> List[int]:
         if request.prompt is not None and not request.messages:
             return list(self.tokenizer(request.prompt)['input_ids'])
-        if request.images:
-            raise InferError('images are not supported by the text templates yet; send text messages')
+        media = [key for key in ('images', 'videos', 'audios') if getattr(request, key)]
+        if media:  # reward models are sequence classifiers trained on text rows (rlhf_type rm refuses media rows)
+            raise InferError(f'a reward model scores text conversations: this request has {media[0]}, which swift '
+                             'reward models do not take (swift rlhf --rlhf_type rm trains on text rows only); '
+                             'send the conversation as text')
         return list(self.template.encode({'messages': request.messages, 'tools': request.tools})['input_ids'])
 
     async def _generate(self, prepared: PreparedRequest):

@@ -9,7 +9,8 @@ from swift.eval.tasks import load_task, resolve_settings
 from swift.utils import SwiftError
 from tests.conftest import REPO
 
-ALL = ['arc_c', 'arc_e', 'ceval', 'cmmlu', 'gsm8k', 'hellaswag', 'mmlu']
+ALL = ['arc_c', 'arc_e', 'ceval', 'cmmlu', 'gsm8k', 'hellaswag', 'mm_caption', 'mm_grounding', 'mm_ocr', 'mm_vqa', 'mmlu',
+       'nlvr2']
 
 
 def _task(name, shared_data, limit=3, **args):

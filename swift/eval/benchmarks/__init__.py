@@ -1,2 +1,2 @@
 """The built-in benchmarks; importing this package registers them."""
-from . import arc, exams, gsm8k, hellaswag  # noqa: F401
+from . import arc, exams, gsm8k, hellaswag, mm_tasks, nlvr2  # noqa: F401

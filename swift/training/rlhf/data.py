@@ -30,9 +30,19 @@ IGNORE_INDEX = -100
 _TOKEN_KEYS = ('input_ids', 'labels', 'attention_mask')
 
 
+MEDIA_KEYS = ('images', 'videos', 'audios')
+# Pairwise algorithms whose trainer passes the media tensors to the model (preference.py); the others refuse media.
+MEDIA_ALGORITHMS = ('dpo', 'orpo', 'simpo', 'cpo')
+
+
 def _encode(template, row: Dict[str, Any], messages: List[Dict[str, Any]], prefix: str = '') -> Dict[str, Any]:
     encoded = template.encode({**row, 'messages': messages})
-    return {prefix + key: list(encoded[key]) for key in _TOKEN_KEYS}
+    out = {prefix + key: list(encoded[key]) for key in _TOKEN_KEYS}
+    if encoded.get('media_spans'):  # a multimodal row: its pixel tensors (what the model's forward takes) go along
+        from swift.template.media import NOT_MODEL_INPUTS
+        out[prefix + 'media_spans'] = encoded['media_spans']  # encode_rows never truncates into these
+        out[prefix + 'media'] = {k: v for k, v in encoded.items() if k not in NOT_MODEL_INPUTS}
+    return out
 
 
 def _check_ends_with_answer(messages: List[Dict[str, Any]], what: str) -> None:
@@ -53,6 +63,13 @@ class RowEncoder:
         self.args_class = rlhf_arguments_class(rlhf_type)
 
     def encode(self, row: Dict[str, Any]) -> Dict[str, Any]:
+        media = [key for key in MEDIA_KEYS if row.get(key)]
+        if media and self.rlhf_type not in MEDIA_ALGORITHMS:
+            raise ValueError(f'rows with {media[0]} are not supported by --rlhf_type {self.rlhf_type} yet '
+                             f'({", ".join(MEDIA_ALGORITHMS)} take them)')
+        if row.get('rejected_images'):
+            raise ValueError('"rejected_images" (other images for the rejected answer) is not supported yet: '
+                             'both answers of a pair see the row\'s images')
         if self.rlhf_type == 'gkd':
             return self.encode_distill(row)
         if self.args_class.PAIRWISE:
@@ -173,15 +190,24 @@ def _floats(features: List[Dict[str, Any]], key: str):
 
 
 class PairCollator:
-    """[chosen rows; rejected rows] padded to one width: input_ids, attention_mask, labels of shape [2B, L]."""
+    """[chosen rows; rejected rows] padded to one width: input_ids, attention_mask, labels of shape [2B, L].
 
-    def __init__(self, pad_token_id: int):
+    Multimodal pairs also get their media tensors (pixel_values, ...) in the same order, collated by the template.
+    """
+
+    def __init__(self, pad_token_id: int, template=None):
         self.pad_token_id = pad_token_id
+        self.template = template
 
     def __call__(self, features: List[Dict[str, Any]]) -> Dict[str, Any]:
         halves = [{key: f[prefix + key] for key in _TOKEN_KEYS} for prefix in ('chosen_', 'rejected_')
                   for f in features]
         batch = _padded(halves, '', self.pad_token_id)
+        media = [f.get(prefix + 'media') or {} for prefix in ('chosen_', 'rejected_') for f in features]
+        if any(media):
+            if self.template is None or not hasattr(self.template, 'collate_media'):
+                raise SwiftError('these pairs carry images: PairCollator needs the multimodal template (template=)')
+            batch.update(self.template.collate_media(media))
         for key in ('ref_chosen_logps', 'ref_rejected_logps', 'margin'):
             values = _floats(features, key)
             if values is not None:
@@ -227,12 +253,12 @@ class DistillCollator:
         return batch
 
 
-def collator_for(rlhf_type: str, pad_token_id: int):
+def collator_for(rlhf_type: str, pad_token_id: int, template=None):
     if rlhf_type == 'gkd':
         return DistillCollator(pad_token_id)
     args_class = rlhf_arguments_class(rlhf_type)
     if args_class.PAIRWISE:
-        return PairCollator(pad_token_id)
+        return PairCollator(pad_token_id, template)
     if args_class.OFFLINE:
         return KTOCollator(pad_token_id)
     return PromptCollator()

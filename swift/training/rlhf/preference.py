@@ -14,13 +14,21 @@ from . import losses
 from .base import RLHFTrainer, sequence_logps
 
 
+_NOT_MEDIA = ('input_ids', 'attention_mask', 'labels', 'ref_chosen_logps', 'ref_rejected_logps', 'margin')
+
+
+def media_inputs(inputs):
+    """The media tensors of a multimodal pair batch (pixel_values, ...), in the batch's [chosen; rejected] order."""
+    return {k: v for k, v in inputs.items() if k not in _NOT_MEDIA}
+
+
 class PreferenceTrainer(RLHFTrainer):
     PRECOMPUTED = ('ref_chosen_logps', 'ref_rejected_logps')
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         args = self.rlhf_args
         per_token, mask, outputs = sequence_logps(model, inputs['input_ids'], inputs['attention_mask'],
-                                                  inputs['labels'])
+                                                  inputs['labels'], **media_inputs(inputs))
         lengths = mask.sum(-1).to(per_token.dtype)
         sum_logps = per_token.sum(-1)
         chosen_tokens, _ = per_token.chunk(2)
@@ -66,7 +74,8 @@ class PreferenceTrainer(RLHFTrainer):
             zeros = torch.zeros(inputs['input_ids'].size(0) // 2, device=inputs['input_ids'].device)
             return zeros, zeros
         with torch.no_grad(), self.reference() as ref:
-            per_token, _, _ = sequence_logps(ref, inputs['input_ids'], inputs['attention_mask'], inputs['labels'])
+            per_token, _, _ = sequence_logps(ref, inputs['input_ids'], inputs['attention_mask'], inputs['labels'],
+                                             **media_inputs(inputs))
         return per_token.sum(-1).chunk(2)
 
     def _record_pair_metrics(self, rewards, sum_logps):

@@ -167,6 +167,6 @@ def rlhf_main(args: Union[RLHFArguments, Sequence[str], Dict[str, Any], None] = 
     model = prepare_policy(model, args)
     reference = load_reference(args, model, ref_model)
     return run.train(TRAINERS[args.rlhf_type], model=model, tokenizer=tokenizer, template=template, train=train,
-                     val=val, collator=collator_for(args.rlhf_type, tokenizer.pad_token_id), callbacks=callbacks,
+                     val=val, collator=collator_for(args.rlhf_type, tokenizer.pad_token_id, template), callbacks=callbacks,
                      rlhf_args=args, ref_model=reference,
                      **online_extras(args, model, tokenizer, template, teacher_model))
