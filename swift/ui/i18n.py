@@ -58,6 +58,11 @@ TEXTS = {
     'clear': ('Clear history', '清空历史'),
     'answered': ('Answered in {seconds} s.', '回答用时 {seconds} 秒。'),
     'generation': ('Generation settings', '生成设置'),
+    'image': ('Image (sent with the next message)', '图片（随下一条消息发送）'),
+    'takes_images': ('It takes images: upload one below the chat.', '该模型接受图片：可在对话框下方上传。'),
+    'text_only_note': ('This model takes text only: no image upload.', '该模型只接受文本：不能上传图片。'),
+    'text_only': ('⚠ This model takes text only: the image was not sent. Ask in words.',
+                  '⚠ 该模型只接受文本：图片未发送。请用文字提问。'),
     'sub_sft': ('sft (supervised)', 'sft（有监督微调）'),
     'sub_pt': ('pt (pre-training)', 'pt（继续预训练）'),
 }
