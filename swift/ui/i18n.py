@@ -31,6 +31,7 @@ TEXTS = {
     'killed': ('Sent SIGTERM to job {job}.', '已向任务 {job} 发送 SIGTERM。'),
     'not_running': ('Job {job} is not running.', '任务 {job} 未在运行。'),
     'log': ('Log (last lines)', '日志（末尾）'),
+    'serving': ('Serving at {url} (OpenAI-compatible; Kill stops it)', '服务地址 {url}（兼容 OpenAI；“终止”可停止服务）'),
     'curves': ('Training curves', '训练曲线'),
     'metrics': ('Metrics', '指标'),
     'col_id': ('job', '任务'),
