@@ -29,7 +29,7 @@ class ChatView:
                 for name in SETTINGS:
                     spec = infer_form.fields[name]
                     self.settings[name] = gr.Textbox(value=str(defaults.get(name, spec.default)),
-                                                     label=field_label(spec), info=spec.help,
+                                                     label=field_label(spec), info=labels.help(spec.help),
                                                      elem_id=f'{prefix}-{name}')
         self.chatbot = gr.Chatbot(label=labels('chat'), elem_id=f'{prefix}-chatbot', height=360)
         # Shown only for a model that takes images (png: the pixels reach the model as uploaded, not re-encoded)

@@ -16,14 +16,15 @@ CSS = f""".{ERROR_CLASS} {{ border: 2px solid #d33 !important; border-radius: 6p
 """
 
 
-def _component(spec: FieldSpec, elem_id: str):
+def _component(spec: FieldSpec, elem_id: str, info):
+    """A field's input, labelled with its flag; `info` is its help in the page's language."""
     label = field_label(spec)
     if spec.kind == 'bool':
-        return gr.Checkbox(value=spec.default, label=label, info=spec.help, elem_id=elem_id)
+        return gr.Checkbox(value=spec.default, label=label, info=info, elem_id=elem_id)
     if spec.kind == 'tristate':
-        return gr.Dropdown(choices=['', 'true', 'false'], value=spec.default, label=label, info=spec.help,
+        return gr.Dropdown(choices=['', 'true', 'false'], value=spec.default, label=label, info=info,
                            elem_id=elem_id)
-    return gr.Textbox(value=spec.default, label=label, info=spec.help, lines=1, max_lines=4, elem_id=elem_id)
+    return gr.Textbox(value=spec.default, label=label, info=info, lines=1, max_lines=4, elem_id=elem_id)
 
 
 class FormView:
@@ -34,15 +35,17 @@ class FormView:
         self.form = form
         self.store = store
         self.fixed_lang = fixed_lang
+        self.labels = labels
         prefix = form.command
         self.components: Dict[str, Any] = {}
         with gr.Column():
             for name in form.primary:
-                self.components[name] = _component(form.fields[name], f'{prefix}-{name}')
+                self.components[name] = _component(form.fields[name], f'{prefix}-{name}', labels.help(form.fields[name].help))
             for title, specs in form.groups():
-                with gr.Accordion(f'{title} ({labels("advanced")})' if labels.lang else title, open=False):
+                heading = f'{labels.group(title)} ({labels("advanced")})' if labels.lang else labels.group(title)
+                with gr.Accordion(heading, open=False):
                     for spec in specs:
-                        self.components[spec.name] = _component(spec, f'{prefix}-{spec.name}')
+                        self.components[spec.name] = _component(spec, f'{prefix}-{spec.name}', labels.help(spec.help))
             self.command = gr.Code(value=form.command_line([]), label=labels('command'), language='shell',
                                    interactive=False, elem_id=f'{prefix}-command')
             self.message = gr.Markdown(elem_id=f'{prefix}-message')
@@ -70,7 +73,7 @@ class FormView:
             elif name in errors:
                 updates.append(gr.update(info=f'⚠ {errors[name]}', elem_classes=[ERROR_CLASS]))
             else:
-                updates.append(gr.update(info=self.form.fields[name].help, elem_classes=[]))
+                updates.append(gr.update(info=self.labels.help(self.form.fields[name].help), elem_classes=[]))
         return updates
 
     def _evaluate(self, data):
