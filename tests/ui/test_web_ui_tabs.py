@@ -1,6 +1,6 @@
 """The Deploy, Eval and Export tabs of `swift web-ui` in a real browser: each form launches its real job on the
 tiny model, and the Jobs tab follows it to its end (deploy: its URL answers, then Kill stops it). One UI process
-and one browser serve the three tests."""
+and one browser serve the three tests. The UI is started without --lang: a zh browser gets the zh page."""
 import json
 import re
 import time
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope='module')
 def ui(tmp_path_factory):
     home = tmp_path_factory.mktemp('web-ui-tabs')
-    page = Page(['web-ui', '--server_port', str(free_port()), '--jobs_dir', str(home / 'jobs'), '--lang', 'en'], home,
+    page = Page(['web-ui', '--server_port', str(free_port()), '--jobs_dir', str(home / 'jobs')], home,
                 home / 'web-ui.log')
     page.home = home
     yield page
@@ -26,7 +26,7 @@ def ui(tmp_path_factory):
 
 @pytest.fixture
 def page(browser, ui):
-    page = browser.new_page(viewport={'width': 1280, 'height': 1000})
+    page = browser.new_page(viewport={'width': 1280, 'height': 1000}, locale='en-US')
     page.goto(ui.url)
     yield page
     page.close()
@@ -64,7 +64,7 @@ def jobs(browser, ui, tiny_model_dir, shared_data):
     follows its own), which keeps the three tests' time near the slowest job's."""
     home = ui.home
     checkpoint = lora_checkpoint(tiny_model_dir, home / 'run' / 'checkpoint-1')
-    page = browser.new_page(viewport={'width': 1280, 'height': 1000})
+    page = browser.new_page(viewport={'width': 1280, 'height': 1000}, locale='en-US')
     page.goto(ui.url)
     port = free_port()
     launched = {
@@ -122,3 +122,13 @@ def test_deploy_tab_serves_until_killed(page, jobs):
         time.sleep(0.5)
     else:
         raise AssertionError(f'{url} still answers after Kill')
+
+
+def test_a_zh_browser_gets_the_zh_page(browser, ui, screenshots):
+    page = browser.new_page(viewport={'width': 1280, 'height': 1000}, locale='zh-CN')
+    page.goto(ui.url)
+    page.get_by_role('tab', name='训练', exact=True).first.wait_for(timeout=30000)
+    assert 'LoRA 的秩 r' in page.locator('#sft-lora_rank').inner_text()  # a translated help
+    assert '启动' in page.locator('#sft-launch').inner_text()
+    page.screenshot(path=str(screenshots / 'zh.png'))
+    page.close()
