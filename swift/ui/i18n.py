@@ -137,6 +137,11 @@ def text(key: str, lang: Optional[str], **kwargs) -> str:
     return (zh if lang == 'zh' else en).format(**kwargs)
 
 
+def help_text(english: str, lang: Optional[str]) -> str:
+    """A field's help in one language (the CLI's English where no translation exists)."""
+    return HELP_ZH.get(english, english) if lang == 'zh' else english
+
+
 def request_lang(request: Any, fixed: Optional[str]) -> str:
     """The language of one request: --lang when given, else the browser's Accept-Language."""
     if fixed:
@@ -174,4 +179,4 @@ class Labels:
     def _translated(self, kind: str, table: Dict[str, str], english: str):
         if english not in table or self.lang == 'en':
             return english
-        return table[english] if self.lang == 'zh' else self.i18n(_key(kind, english))
+        return table[english] if self.lang == 'zh' else self.i18n(_key(kind, english))  # the browser picks

@@ -7,7 +7,7 @@ import pytest
 
 from swift.ui.chat import SETTINGS
 from swift.ui.forms import PRIMARY
-from swift.ui.i18n import GROUPS_ZH, HELP_ZH, Labels
+from swift.ui.i18n import GROUPS_ZH, HELP_ZH, Labels, help_text
 
 _CJK = re.compile(r'[\u4e00-\u9fff]')
 
@@ -68,6 +68,7 @@ def test_the_tables_translate_and_the_browser_language_picks_them():
         assert _CJK.search(chinese), english
     assert Labels('zh').help('LoRA rank r') == 'LoRA 的秩 r' and Labels('en').help('LoRA rank r') == 'LoRA rank r'
     assert Labels('zh').help('not in the table') == 'not in the table'
+    assert help_text('LoRA rank r', 'zh') == 'LoRA 的秩 r' and help_text('LoRA rank r', 'en') == 'LoRA rank r'
     auto = Labels(None)  # the browser's language: one I18n entry with both texts
     entry = auto.help('LoRA rank r')
     assert entry.key in auto.i18n.translations['zh'] and auto.i18n.translations['zh'][entry.key] == 'LoRA 的秩 r'

@@ -130,5 +130,9 @@ def test_a_zh_browser_gets_the_zh_page(browser, ui, screenshots):
     page.get_by_role('tab', name='训练', exact=True).first.wait_for(timeout=30000)
     assert 'LoRA 的秩 r' in page.locator('#sft-lora_rank').inner_text()  # a translated help
     assert '启动' in page.locator('#sft-launch').inner_text()
+    fill(page, 'sft', 'max_steps', 'x')  # an error replaces the help; fixed, the zh help is back
+    wait_text(page, '#sft-max_steps', r"--max_steps: expected a whole number, got 'x'")
+    fill(page, 'sft', 'max_steps', '5')
+    wait_text(page, '#sft-max_steps', '优化器走完这么多步后停止')
     page.screenshot(path=str(screenshots / 'zh.png'))
     page.close()
