@@ -29,12 +29,13 @@ $(STAMP): pyproject.toml Makefile
 demo: $(STAMP)
 	$(PY) scripts/demo.py
 
-# The browser tests drive Debian's chromium (no Playwright browser download); the menu test drives tmux;
-# the Ollama template tests render with Go's text/template (golang-go).
-TEST_DEBS ?= chromium tmux
+# The browser tests drive Debian's chromium (no Playwright browser download) and draw the zh page with
+# fonts-noto-cjk (else its screenshots show boxes); the menu test drives tmux; the Ollama template tests
+# render with Go's text/template (golang-go). A package counts as there when its command or its dpkg entry is.
+TEST_DEBS ?= chromium tmux fonts-noto-cjk
 
 test: $(STAMP)
-	@missing=$$(for p in $(TEST_DEBS); do command -v $$p >/dev/null 2>&1 || echo $$p; done; \
+	@missing=$$(for p in $(TEST_DEBS); do command -v $$p >/dev/null 2>&1 || dpkg -s $$p >/dev/null 2>&1 || echo $$p; done; \
 		command -v go >/dev/null 2>&1 || echo golang-go); \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q $$missing; \

@@ -37,8 +37,11 @@ def build_app(args: AppArguments, backend) -> gr.Blocks:
     title = args.studio_title or args.model or (args.adapters[0] if args.adapters else 'swift app')
     with gr.Blocks(title=title) as demo:
         gr.Markdown(f'## {title}', elem_id='app-title')
+        takes_images = backend.multimodal is not False  # a server: unknown, it answers for itself
         ChatView(labels, lambda: backend, args.lang, 'app', defaults={k: getattr(args, k) for k in SETTINGS},
-                 system=args.system or '')
+                 system=args.system or '', images=takes_images)
+        if not takes_images:
+            gr.Markdown(labels('text_only_note'), elem_id='app-modality')
     demo.swift_labels = labels
     return demo
 

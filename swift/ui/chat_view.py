@@ -1,6 +1,6 @@
 """A chat panel: system prompt, generation settings (swift infer's fields, with their defaults and help),
-the conversation streamed as it is generated, and a button that clears it. Used by the web UI's Infer tab and
-by `swift app`."""
+the conversation streamed as it is generated, an image upload for models that take images, and a button that
+clears it. Used by the web UI's Infer tab and by `swift app`."""
 import time
 from typing import Any, Callable, Dict, Optional
 
@@ -8,7 +8,7 @@ import gradio as gr
 
 from swift.utils import SwiftError
 
-from .chat import SETTINGS, history_messages
+from .chat import SETTINGS, chat_request
 from .forms import FormSpec, field_label
 from .i18n import Labels, request_lang, text
 
@@ -17,7 +17,7 @@ class ChatView:
     """`backend()` gives the current chat backend (None: nothing loaded yet)."""
 
     def __init__(self, labels: Labels, backend: Callable[[], Any], fixed_lang: Optional[str], prefix: str,
-                 defaults: Optional[Dict[str, Any]] = None, system: str = ''):
+                 defaults: Optional[Dict[str, Any]] = None, system: str = '', images: bool = False):
         self.backend = backend
         self.fixed_lang = fixed_lang
         infer_form = FormSpec('infer')
@@ -29,50 +29,63 @@ class ChatView:
                 for name in SETTINGS:
                     spec = infer_form.fields[name]
                     self.settings[name] = gr.Textbox(value=str(defaults.get(name, spec.default)),
-                                                     label=field_label(spec), info=spec.help,
+                                                     label=field_label(spec), info=labels.help(spec.help),
                                                      elem_id=f'{prefix}-{name}')
         self.chatbot = gr.Chatbot(label=labels('chat'), elem_id=f'{prefix}-chatbot', height=360)
+        # Shown only for a model that takes images (png: the pixels reach the model as uploaded, not re-encoded)
+        self.image = gr.Image(type='filepath', format='png', sources=['upload', 'clipboard'], label=labels('image'),
+                              visible=images, height=160, elem_id=f'{prefix}-image')
         with gr.Row():
             self.message = gr.Textbox(label=labels('message'), scale=5, elem_id=f'{prefix}-message')
             self.send = gr.Button(labels('send'), variant='primary', scale=1, elem_id=f'{prefix}-send')
             self.clear = gr.Button(labels('clear'), scale=1, elem_id=f'{prefix}-clear')
         self.status = gr.Markdown(elem_id=f'{prefix}-answer-status')  # errors, or how long the answer took
-        inputs = {self.message, self.chatbot, self.system, *self.settings.values()}
-        outputs = [self.message, self.chatbot, self.status]
+        inputs = {self.message, self.chatbot, self.system, self.image, *self.settings.values()}
+        outputs = [self.message, self.chatbot, self.status, self.image]
         self.send.click(self.answer, inputs=inputs, outputs=outputs)
         self.message.submit(self.answer, inputs=inputs, outputs=outputs)
-        self.clear.click(lambda: ([], ''), outputs=[self.chatbot, self.status])
+        self.clear.click(lambda: ([], '', None), outputs=[self.chatbot, self.status, self.image])
 
     def answer(self, data: Dict[Any, Any], request: gr.Request):
         """Stream the answer into the chat: the user's turn at once, then the reply as it grows."""
         lang = request_lang(request, self.fixed_lang)
-        query, system = data[self.message], data[self.system]
+        query, system, image = data[self.message], data[self.system], data[self.image]
         history = list(data[self.chatbot] or [])
         settings = [data[component] for component in self.settings.values()]
         backend = self.backend()
+        keep = gr.skip()  # the image stays in the upload box until its turn is sent
         if backend is None:
-            yield query, history, text('not_loaded', lang)
+            yield query, history, text('not_loaded', lang), keep
             return
         if not query or not query.strip():
-            yield '', history, ''
+            yield '', history, '', keep
+            return
+        if image and getattr(backend, 'multimodal', None) is False:
+            yield query, history, text('text_only', lang), None  # refused before anything is sent
             return
         try:
             values = self._settings(settings)
         except SwiftError as e:
-            yield query, history, f'⚠ {e}'
+            yield query, history, f'⚠ {e}', keep
             return
-        messages = history_messages(system, history, query)
-        history = history + [{'role': 'user', 'content': query}, {'role': 'assistant', 'content': ''}]
-        yield '', history, ''
+        messages, images = chat_request(system, history, query, image)
+        turn = [{'path': image}, query] if image else query
+        history = history + [{'role': 'user', 'content': turn}, {'role': 'assistant', 'content': ''}]
+        yield '', history, '', None
         start = time.time()
         try:
-            for reply in backend.stream(messages, values):
+            for reply in backend.stream(messages, values, images):
                 history[-1] = {'role': 'assistant', 'content': reply}
-                yield '', history, ''
+                yield '', history, '', keep
         except Exception as e:  # noqa: BLE001 (the page shows what went wrong; the chat goes on)
-            yield '', history, f'⚠ {type(e).__name__}: {e}'
+            yield '', history, f'⚠ {type(e).__name__}: {e}', keep
             return
-        yield '', history, text('answered', lang, seconds=f'{time.time() - start:.1f}')
+        yield '', history, text('answered', lang, seconds=f'{time.time() - start:.1f}'), keep
+
+    def image_update(self, backend: Any):
+        """The upload box for a newly loaded model: shown when it takes images, hidden (and emptied) when not."""
+        shown = backend is not None and getattr(backend, 'multimodal', None) is not False
+        return gr.update(visible=shown, value=None)
 
     def _settings(self, values) -> Dict[str, Any]:
         """The settings as swift infer parses them: a bad value is the CLI's message."""

@@ -44,7 +44,7 @@ PRIMARY = {
     'rlhf': ('rlhf_type', 'model', 'dataset', 'tuner_type', 'beta', 'num_train_epochs', 'max_steps', 'learning_rate',
              'logging_steps', 'output_dir', 'reward_funcs'),
     'deploy': ('model', 'adapters', 'host', 'port', 'served_model_name', 'api_key', 'infer_backend'),
-    'eval': ('model', 'adapters', 'eval_dataset', 'eval_limit', 'eval_url', 'eval_output_dir'),
+    'eval': ('model', 'adapters', 'eval_dataset', 'eval_limit', 'eval_dataset_dir', 'eval_url', 'eval_output_dir'),
     'export': ('model', 'adapters', 'merge_lora', 'output_dir'),
 }
 # Spec strings that can only be a local file: refused before a job starts when the file is not there.

@@ -26,6 +26,8 @@ JOB_FILE, LOG_FILE, EXIT_FILE = 'job.json', 'log.txt', 'exit.json'
 RUNNING, FINISHED, FAILED, KILLED, LOST = 'running', 'finished', 'failed', 'killed', 'lost'
 # The training runner's first line about its run directory (swift/training/runner.py)
 _OUTPUT_LINE = re.compile(r'output directory: (\S.*?)(?: \(rlhf_type \w+\))?\s*$', re.MULTILINE)
+# swift deploy's line once it listens (swift/infer/server/deploy.py)
+_SERVING_LINE = re.compile(r'serving .* at (https?://\S+)')
 
 
 def default_jobs_dir() -> Path:
@@ -91,6 +93,14 @@ class Job:
             return None
         run = Path(match.group(1))
         return run if run.is_absolute() else Path(self.info['cwd']) / run
+
+    def url(self) -> Optional[str]:
+        """Where a running `swift deploy` job serves (None before it listens, after it ends, or for other jobs)."""
+        path = self.directory / LOG_FILE
+        if self.command != 'deploy' or not path.is_file() or self.status() != RUNNING:
+            return None
+        match = _SERVING_LINE.search(path.read_text(encoding='utf-8', errors='replace'))
+        return match.group(1) if match else None
 
     def records(self) -> List[Dict[str, Any]]:
         run = self.run_dir()

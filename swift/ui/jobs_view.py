@@ -92,6 +92,8 @@ class JobsView:
         status = f'**{job.id}**: {_status(job, lang)} · `{job.info["display"]}`'
         if job.run_dir():
             status += f'\n\n{job.run_dir()}'
+        if job.url():
+            status += '\n\n' + text('serving', lang, url=job.url())
         if drawn is not None and tuple(drawn) == state:
             plot = points = metrics = gr.skip()
         else:

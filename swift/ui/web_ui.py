@@ -44,7 +44,7 @@ class InferPanel:
         self.status = gr.Markdown(elem_id='infer-status')
         self.chat = ChatView(labels, lambda: self.backend, fixed_lang, 'infer')
         self.refresh_button.click(self.checkpoints, outputs=[self.checkpoint])
-        self.load_button.click(self.load, inputs=[self.checkpoint, self.model], outputs=[self.status])
+        self.load_button.click(self.load, inputs=[self.checkpoint, self.model], outputs=[self.status, self.chat.image])
 
     def checkpoints(self):
         """Every checkpoint of every finished job, newest job first."""
@@ -67,8 +67,9 @@ class InferPanel:
                     self.backend = None
                 self.backend = LocalChat.load(argv)
         except SwiftError as e:
-            return f'⚠ {e}'
-        return text('loaded', lang, what=what)
+            return f'⚠ {e}', self.chat.image_update(None)
+        kind = text('takes_images' if self.backend.multimodal else 'text_only_note', lang)
+        return f"{text('loaded', lang, what=what)} {kind}", self.chat.image_update(self.backend)
 
 
 def build_web_ui(store: JobStore, lang: Optional[str] = None) -> gr.Blocks:

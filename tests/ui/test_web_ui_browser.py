@@ -113,6 +113,8 @@ def test_train_job_survives_a_restart_then_chats_from_its_checkpoint(browser, ui
         assert checkpoint.endswith('checkpoint-5'), checkpoint
         page.click('#infer-load')
         wait_text(page, '#infer-status', 'Loaded', timeout=120)
+        assert 'takes text only' in page.locator('#infer-status').inner_text()  # and so no upload box:
+        assert not page.locator('#infer-image').is_visible()
         page.locator('#infer-message textarea').fill('What is 3 plus 4?')
         page.click('#infer-send')
         wait_text(page, '#infer-answer-status', r'Answered in', timeout=180)  # the stream has ended
