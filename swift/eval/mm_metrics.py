@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from swift.utils import SwiftError, did_you_mean
+from swift.utils.grounding import iou
 
 from .vqa_normalize import normalize_vqa_answer
 
@@ -199,14 +200,6 @@ def parse_boxes(text: str, patterns: Optional[Sequence[re.Pattern]] = None) -> L
     return [box for _, box in sorted(found, key=lambda f: f[0])]
 
 
-def box_iou(a: Box, b: Box) -> float:
-    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = width * height
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def reference_box(reference) -> Box:
     if isinstance(reference, str):
         boxes = parse_boxes(reference)
@@ -222,7 +215,7 @@ def reference_box(reference) -> Box:
 def grounding_iou(prediction: str, reference) -> float:
     """IoU of the first box in the prediction with the reference box (text or four numbers); 0 without a box."""
     boxes = parse_boxes(prediction)
-    return box_iou(boxes[0], reference_box(reference)) if boxes else 0.0
+    return iou(boxes[0], reference_box(reference)) if boxes else 0.0
 
 
 def _grounding(predictions, references):

@@ -3,11 +3,12 @@ import math
 
 import pytest
 
-from swift.eval.mm_metrics import (METRICS, box_iou, compute_metrics, grounding_iou, levenshtein,
+from swift.eval.mm_metrics import (METRICS, compute_metrics, grounding_iou, levenshtein,
                                    normalized_edit_distance, parse_boxes, register_metric, task_metrics,
                                    tokenize_caption, vqa_accuracy)
 from swift.eval.vqa_normalize import normalize_vqa_answer
 from swift.utils import SwiftError
+from swift.utils.grounding import iou
 
 
 @pytest.mark.parametrize('raw, normalized', [
@@ -92,8 +93,8 @@ def test_boxes_are_parsed_from_each_convention(text):
 
 
 def test_iou_hand_computed_and_iou_at_half():
-    assert box_iou((0, 0, 10, 10), (5, 5, 15, 15)) == pytest.approx(25 / 175)
-    assert box_iou((0, 0, 10, 10), (20, 20, 30, 30)) == 0.0
+    assert iou((0, 0, 10, 10), (5, 5, 15, 15)) == pytest.approx(25 / 175)
+    assert iou((0, 0, 10, 10), (20, 20, 30, 30)) == 0.0
     assert grounding_iou('(0,0),(10,10) and (100,100),(200,200)', [0, 0, 10, 10]) == 1.0  # the first box counts
     assert grounding_iou('no box here', '[0, 0, 10, 10]') == 0.0
     # IoU(0,0,10,10 vs 0,0,10,12) = 100/120 >= 0.5; vs 5,5,15,15 = 1/7 < 0.5.
