@@ -18,7 +18,8 @@ class EvalArguments(AdapterArguments, TemplateArguments, ModelArguments, BaseArg
     GROUP_TITLE = 'swift eval'
 
     eval_dataset: List[str] = field(
-        default_factory=list, metadata={'help': 'benchmarks: mmlu ceval cmmlu gsm8k arc_c arc_e hellaswag nlvr2 mm_vqa ... (VLMEvalKit: its names)'})
+        default_factory=list,
+        metadata={'help': 'benchmarks: mmlu ceval cmmlu gsm8k arc_c arc_e hellaswag nlvr2 mm_vqa ... (VLMEvalKit: its names)'})
     eval_limit: Optional[int] = field(default=None, metadata={'help': 'rows per subset (the first ones); default all'})
     eval_dataset_args: Dict[str, Any] = field(
         default_factory=dict,

@@ -21,7 +21,7 @@ logger = get_logger()
 
 
 def export_cached_dataset(args: ExportArguments, output_dir: Path) -> Path:
-    model_kwargs = args.model_kwargs()
+    model_kwargs = args.load_kwargs()
     tokenizer = load_tokenizer(args.model, **{k: model_kwargs[k] for k in ('model_type', 'use_hf', 'revision',
                                                                             'offline', 'trust_remote_code')})
     template = template_for_args(args, tokenizer)

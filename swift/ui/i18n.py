@@ -109,7 +109,8 @@ HELP_ZH: Dict[str, str] = {
     "the model name clients send (default: the model's last path component)": '客户端请求时使用的模型名（默认：模型路径的最后一段）',
     'require "Authorization: Bearer <key>" on /v1 routes': '要求 /v1 接口带上 "Authorization: Bearer <key>"',
     'transformers (alias pt) | vllm | sglang | lmdeploy': '推理后端：transformers（别名 pt）| vllm | sglang | lmdeploy',
-    'benchmarks: mmlu ceval cmmlu gsm8k arc_c arc_e hellaswag': '评测集：mmlu ceval cmmlu gsm8k arc_c arc_e hellaswag',
+    'benchmarks: mmlu ceval cmmlu gsm8k arc_c arc_e hellaswag nlvr2 mm_vqa ... (VLMEvalKit: its names)':
+        '评测集：mmlu ceval cmmlu gsm8k arc_c arc_e hellaswag nlvr2 mm_vqa ……（VLMEvalKit：用它自己的名称）',
     'rows per subset (the first ones); default all': '每个子集评测的条数（取前若干条）；默认全部',
     'local copies in their original layout (<dir>/mmlu, <dir>/gsm8k, ...)':
         '评测集的本地副本，保持原始目录结构（<目录>/mmlu、<目录>/gsm8k 等）',
