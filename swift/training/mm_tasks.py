@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
+from swift.eval.mm_metrics import levenshtein
 from swift.utils import SwiftError, did_you_mean
 
 
@@ -142,16 +143,6 @@ def normalize_answer(text: str) -> str:
     return ' '.join(w for w in text.split() if w not in ('a', 'an', 'the'))
 
 
-def edit_distance(a: str, b: str) -> int:
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i]
-        for j, cb in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
-        previous = current
-    return previous[-1]
-
-
 def score(task: str, answers: Sequence[str], rows: Sequence[Dict[str, Any]], template=None) -> Dict[str, float]:
     """The task's metric for model answers against standard rows (as the builder makes them). Grounding needs
     the model's template (its box convention) and reads each row's image size."""
@@ -161,7 +152,7 @@ def score(task: str, answers: Sequence[str], rows: Sequence[Dict[str, Any]], tem
         return {'accuracy': _mean(normalize_answer(a) == normalize_answer(r) for a, r in zip(answers, refs))}
     if task == 'ocr':
         return {'exact_match': _mean(a.strip() == r.strip() for a, r in zip(answers, refs)),
-                'edit_similarity': _mean(1 - edit_distance(a.strip(), r.strip()) / max(len(a.strip()), len(r.strip()), 1)
+                'edit_similarity': _mean(1 - levenshtein(a.strip(), r.strip()) / max(len(a.strip()), len(r.strip()), 1)
                                          for a, r in zip(answers, refs))}
     if task == 'grounding':
         return {'iou@0.5': _mean(_box_hit(a, r, template) for a, r in zip(answers, rows))}

@@ -6,26 +6,12 @@ synthetic sine tones (tests/helpers/av_media.py: high 1.2-3 kHz or low 120-400 H
 template resamples them to the processor's 16 kHz). Untrained it answers at chance; after a few steps it must name
 high / low for >= 90% of held-out tones. The answer can only come from the audio: the text is the same for every row.
 """
-import json
-from pathlib import Path
-
 import pytest
 
-from swift.infer.protocol import InferRequest, RequestConfig
 from swift.infer.transformers_engine import TransformersEngine
 
 from tests.helpers.av_media import tone_rows, write_jsonl
-
-GREEDY = RequestConfig(max_tokens=4, temperature=0)
-
-
-def _requests(rows, folder: Path):
-    return [InferRequest(messages=[r['messages'][0]], audios=[str(folder / r['audios'][0])]) for r in rows]
-
-
-def _accuracy(engine, rows, folder):
-    answers = [o.choices[0].message.content.strip() for o in engine.infer(_requests(rows, folder), GREEDY)]
-    return sum(a == r['messages'][1]['content'] for a, r in zip(answers, rows)) / len(rows), answers
+from tests.helpers.media_proof import GREEDY, answer_accuracy, full_fine_tune, infer_val_records, media_requests
 
 
 @pytest.fixture(scope='module')
@@ -43,13 +29,8 @@ def audio_model():
 
 @pytest.fixture(scope='module')
 def trained(audio_model, tones, tmp_path_factory):
-    from swift.training.sft import sft_main
     _, train, _, _ = tones
-    result = sft_main(model='qwen2-audio-tiny', dataset=[str(train)], tuner_type='full', freeze_vit=False,
-                      freeze_aligner=False, learning_rate=3e-3, per_device_train_batch_size=16, num_train_epochs=8,
-                      output_dir=str(tmp_path_factory.mktemp('audio-run')), save_steps=10000, logging_steps=20,
-                      report_to=[], seed=42)
-    return result.last_checkpoint
+    return full_fine_tune('qwen2-audio-tiny', train, tmp_path_factory.mktemp('audio-run'), 3e-3, 8)
 
 
 @pytest.fixture(scope='module')
@@ -70,24 +51,21 @@ def test_the_tiny_model_loads_with_plain_transformers(audio_model):
 def test_untrained_model_is_at_chance(audio_model, tones):
     folder, _, _, held_out = tones
     with TransformersEngine(str(audio_model)) as untrained:
-        accuracy, _ = _accuracy(untrained, held_out, folder)
+        accuracy, _ = answer_accuracy(untrained, held_out, folder, 'audios')
     assert accuracy <= 0.6
 
 
 def test_sft_learns_the_pitch_from_the_audio(engine, tones):
     folder, _, _, held_out = tones
-    accuracy, answers = _accuracy(engine, held_out, folder)
+    accuracy, answers = answer_accuracy(engine, held_out, folder, 'audios')
     assert accuracy >= 0.9, answers
 
 
 def test_swift_infer_answers_val_dataset_rows_with_audio(trained, tones, engine, tmp_path):
-    from swift.infer.main import infer_main
     folder, _, val, held_out = tones
-    result_path = tmp_path / 'answers.jsonl'
-    infer_main(['--model', trained, '--val_dataset', str(val), '--result_path', str(result_path),
-                '--max_new_tokens', '4', '--temperature', '0'])
-    records = sorted((json.loads(line) for line in result_path.read_text().splitlines()), key=lambda r: r['index'])
-    in_process = [o.choices[0].message.content for o in engine.infer(_requests(held_out, folder), GREEDY)]
+    records = infer_val_records(trained, val, tmp_path / 'answers.jsonl')
+    requests = media_requests(held_out, folder, 'audios')
+    in_process = [o.choices[0].message.content for o in engine.infer(requests, GREEDY)]
     assert [r['response'] for r in records] == in_process
     assert records[0]['audios'] == [str(folder / held_out[0]['audios'][0])]
 
@@ -97,7 +75,8 @@ def test_deploy_takes_openai_input_audio_parts(engine, tones):
 
     from tests.infer.server.conftest import running_server
     folder, _, _, held_out = tones
-    expected = [o.choices[0].message.content for o in engine.infer(_requests(held_out[:3], folder), GREEDY)]
+    requests = media_requests(held_out[:3], folder, 'audios')
+    expected = [o.choices[0].message.content for o in engine.infer(requests, GREEDY)]
     with running_server(engine) as server:
         client = server.client()
         served = client.models.list().data[0].id

@@ -8,26 +8,12 @@ SmolVLM2's video prompt (`Frame from 00:00:` ... `Frame from 00:01:` ...). The f
 the frames and their order (both colours are in every video, the text is the same for every row): chance is 1/3,
 the target >= 80% on held-out videos (96 steps reached 100% in the runs seen, 60 steps 73%).
 """
-import json
-from pathlib import Path
-
 import pytest
 
-from swift.infer.protocol import InferRequest, RequestConfig
 from swift.infer.transformers_engine import TransformersEngine
 
 from tests.helpers.av_media import colour_rows, write_jsonl
-
-GREEDY = RequestConfig(max_tokens=4, temperature=0)
-
-
-def _requests(rows, folder: Path):
-    return [InferRequest(messages=[r['messages'][0]], videos=[str(folder / r['videos'][0])]) for r in rows]
-
-
-def _accuracy(engine, rows, folder):
-    answers = [o.choices[0].message.content.strip() for o in engine.infer(_requests(rows, folder), GREEDY)]
-    return sum(a == r['messages'][1]['content'] for a, r in zip(answers, rows)) / len(rows), answers
+from tests.helpers.media_proof import GREEDY, answer_accuracy, full_fine_tune, infer_val_records, media_requests
 
 
 @pytest.fixture(scope='module', autouse=True)
@@ -46,13 +32,8 @@ def videos(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def trained(tiny_vlm_dir, videos, tmp_path_factory):
-    from swift.training.sft import sft_main
     _, train, _, _ = videos
-    result = sft_main(model=str(tiny_vlm_dir), dataset=[str(train)], tuner_type='full', freeze_vit=False,
-                      freeze_aligner=False, learning_rate=5e-3, per_device_train_batch_size=16, num_train_epochs=12,
-                      output_dir=str(tmp_path_factory.mktemp('video-run')), save_steps=10000, logging_steps=20,
-                      report_to=[], seed=42)
-    return result.last_checkpoint
+    return full_fine_tune(str(tiny_vlm_dir), train, tmp_path_factory.mktemp('video-run'), 5e-3, 12)
 
 
 @pytest.fixture(scope='module')
@@ -64,17 +45,14 @@ def engine(trained):
 
 def test_sft_learns_which_colour_comes_first(engine, videos):
     folder, _, _, held_out = videos
-    accuracy, answers = _accuracy(engine, held_out, folder)
+    accuracy, answers = answer_accuracy(engine, held_out, folder, 'videos')
     assert accuracy >= 0.8, answers
 
 
 def test_swift_infer_answers_val_dataset_rows_with_videos(trained, videos, engine, tmp_path):
-    from swift.infer.main import infer_main
     folder, _, val, held_out = videos
-    result_path = tmp_path / 'answers.jsonl'
-    infer_main(['--model', trained, '--val_dataset', str(val), '--result_path', str(result_path),
-                '--max_new_tokens', '4', '--temperature', '0'])
-    records = sorted((json.loads(line) for line in result_path.read_text().splitlines()), key=lambda r: r['index'])
-    in_process = [o.choices[0].message.content for o in engine.infer(_requests(held_out, folder), GREEDY)]
+    records = infer_val_records(trained, val, tmp_path / 'answers.jsonl')
+    requests = media_requests(held_out, folder, 'videos')
+    in_process = [o.choices[0].message.content for o in engine.infer(requests, GREEDY)]
     assert [r['response'] for r in records] == in_process
     assert records[0]['videos'] == [str(folder / held_out[0]['videos'][0])]

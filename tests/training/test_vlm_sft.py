@@ -11,28 +11,16 @@ questions, is scripts/demo_vlm.py.
 import base64
 import functools
 import http.server
-import json
 import threading
-from pathlib import Path
 
 import pytest
 
-from swift.infer.protocol import InferRequest, RequestConfig
+from swift.infer.protocol import InferRequest
 from swift.infer.transformers_engine import TransformersEngine
 
+from tests.helpers.media_proof import GREEDY, answer_accuracy, full_fine_tune, infer_val_records, media_requests
 from tests.helpers.shapes import make_rows, write_jsonl
 from tests.infer.server.conftest import running_server
-
-GREEDY = RequestConfig(max_tokens=4, temperature=0)
-
-
-def _requests(rows, folder: Path):
-    return [InferRequest(messages=[r['messages'][0]], images=[str(folder / r['images'][0])]) for r in rows]
-
-
-def _accuracy(engine, rows, folder):
-    answers = [o.choices[0].message.content.strip() for o in engine.infer(_requests(rows, folder), GREEDY)]
-    return sum(a == r['messages'][1]['content'] for a, r in zip(answers, rows)) / len(rows), answers
 
 
 @pytest.fixture(scope='module')
@@ -45,13 +33,8 @@ def shapes(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def trained(tiny_vlm_dir, shapes, tmp_path_factory):
-    from swift.training.sft import sft_main
-    folder, train, _, _ = shapes
-    result = sft_main(model=str(tiny_vlm_dir), dataset=[str(train)], tuner_type='full', freeze_vit=False,
-                      freeze_aligner=False, learning_rate=3e-3, per_device_train_batch_size=16, num_train_epochs=5,
-                      output_dir=str(tmp_path_factory.mktemp('vlm-run')), save_steps=10000, logging_steps=20,
-                      report_to=[], seed=42)
-    return result.last_checkpoint
+    _, train, _, _ = shapes
+    return full_fine_tune(str(tiny_vlm_dir), train, tmp_path_factory.mktemp('vlm-run'), 3e-3, 5)
 
 
 @pytest.fixture(scope='module')
@@ -64,33 +47,30 @@ def engine(trained):
 def test_untrained_model_is_at_chance(tiny_vlm_dir, shapes):
     folder, _, _, held_out = shapes
     with TransformersEngine(str(tiny_vlm_dir)) as untrained:
-        accuracy, _ = _accuracy(untrained, held_out, folder)
+        accuracy, _ = answer_accuracy(untrained, held_out, folder, 'images')
     assert accuracy < 0.5
 
 
 def test_sft_learns_the_colour_from_pixels(engine, shapes):
     folder, _, _, held_out = shapes
-    accuracy, answers = _accuracy(engine, held_out, folder)
+    accuracy, answers = answer_accuracy(engine, held_out, folder, 'images')
     assert accuracy >= 0.9, answers
 
 
 def test_text_and_image_requests_batch_together(engine, shapes):
     folder, _, _, held_out = shapes
-    single = engine.infer(_requests(held_out[:2], folder), GREEDY)
+    single = engine.infer(media_requests(held_out[:2], folder, 'images'), GREEDY)
     mixed = engine.infer([InferRequest(messages=[{'role': 'user', 'content': 'Hello'}])] +
-                         _requests(held_out[:2], folder), GREEDY)
+                         media_requests(held_out[:2], folder, 'images'), GREEDY)
     assert [o.choices[0].message.content for o in mixed[1:]] == [o.choices[0].message.content for o in single]
     assert mixed[0].choices[0].finish_reason in ('stop', 'length')
 
 
 def test_swift_infer_answers_val_dataset_rows_with_images(trained, shapes, engine, tmp_path):
-    from swift.infer.main import infer_main
     folder, _, val, held_out = shapes
-    result_path = tmp_path / 'answers.jsonl'
-    infer_main(['--model', trained, '--val_dataset', str(val), '--result_path', str(result_path),
-                '--max_new_tokens', '4', '--temperature', '0'])
-    records = sorted((json.loads(line) for line in result_path.read_text().splitlines()), key=lambda r: r['index'])
-    in_process = [o.choices[0].message.content for o in engine.infer(_requests(held_out, folder), GREEDY)]
+    records = infer_val_records(trained, val, tmp_path / 'answers.jsonl')
+    requests = media_requests(held_out, folder, 'images')
+    in_process = [o.choices[0].message.content for o in engine.infer(requests, GREEDY)]
     assert [r['response'] for r in records] == in_process
     assert records[0]['images'] == [str(folder / held_out[0]['images'][0])]
 
@@ -109,7 +89,8 @@ def image_server(shapes):
 
 def test_deploy_takes_openai_image_url_parts(engine, shapes, image_server):
     folder, _, _, held_out = shapes
-    expected = [o.choices[0].message.content for o in engine.infer(_requests(held_out[:3], folder), GREEDY)]
+    requests = media_requests(held_out[:3], folder, 'images')
+    expected = [o.choices[0].message.content for o in engine.infer(requests, GREEDY)]
     with running_server(engine) as server:
         client = server.client()
         served = client.models.list().data[0].id
