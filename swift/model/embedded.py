@@ -18,7 +18,9 @@ logger = get_logger()
 
 EMBEDDED_MODEL_ID = 'HuggingFaceTB/SmolLM2-135M-Instruct'
 GGUF_FILE = 'SmolLM2-135M-Instruct.Q4_1.gguf'
-_MARKER = 'swift_embedded.json'
+# written last into every model directory swift builds (embedded, smolvlm-tiny, qwen2-audio-tiny): its model_id
+# lets resolvers recognise the directory, and its presence says the build finished
+BUILT_MARKER = 'swift_embedded.json'
 
 
 def gguf_path() -> Optional[Path]:
@@ -45,7 +47,7 @@ def is_embedded_model(model_id: str) -> bool:
 def ensure_embedded_model() -> Path:
     """Return the converted model directory, converting the GGUF on first use."""
     target = embedded_model_dir()
-    if (target / _MARKER).is_file():
+    if (target / BUILT_MARKER).is_file():
         return target
     source = gguf_path()
     if source is None:
@@ -69,7 +71,7 @@ def ensure_embedded_model() -> Path:
             model.generation_config.save_pretrained(str(tmp))
         save_model(model, str(tmp / 'model.safetensors'), metadata={'format': 'pt'})
         tokenizer.save_pretrained(str(tmp))
-        (tmp / _MARKER).write_text(
+        (tmp / BUILT_MARKER).write_text(
             json.dumps({
                 'model_id': EMBEDDED_MODEL_ID,
                 'source': str(source),

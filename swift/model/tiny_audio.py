@@ -21,7 +21,7 @@ from pathlib import Path
 
 from swift.utils import atomic_dir, cache_dir, get_logger
 
-from .embedded import ensure_embedded_model
+from .embedded import BUILT_MARKER, ensure_embedded_model
 
 logger = get_logger()
 
@@ -32,7 +32,6 @@ SAMPLING_RATE = 16000
 WINDOW_S = 2  # the feature extractor's chunk: audio is padded to it (Qwen2-Audio: 30 s)
 HOP = 160  # Whisper's hop length: 100 mel frames a second
 AUDIO_TOKENS = ['<|AUDIO|>', '<|audio_bos|>', '<|audio_eos|>']
-_MARKER = 'swift_embedded.json'  # the marker swift's resolvers read to recognise a built model's directory
 
 
 def qwen2_audio_tiny_dir() -> Path:
@@ -42,7 +41,7 @@ def qwen2_audio_tiny_dir() -> Path:
 def ensure_qwen2_audio_tiny() -> Path:
     """The built model directory; built on first use (a few seconds)."""
     target = qwen2_audio_tiny_dir()
-    if (target / _MARKER).is_file():
+    if (target / BUILT_MARKER).is_file():
         return target
     logger.info(f'Building {QWEN2_AUDIO_TINY_ID} in {target} (once): a random Qwen2-Audio (seed {SEED})')
     return build_qwen2_audio(ensure_embedded_model(), target)
@@ -97,7 +96,7 @@ def _build(tokenizer_dir: Path, out: Path, seed: int, hidden: int, layers: int, 
                                                eos_token_id=[t for t in stops if t is not None])
     model.save_pretrained(str(out))
     processor.save_pretrained(str(out))
-    (out / _MARKER).write_text(json.dumps({
+    (out / BUILT_MARKER).write_text(json.dumps({
         'model_id': QWEN2_AUDIO_TINY_ID,
         'recipe': __doc__.split('\n\n')[1],
         'seed': seed,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from swift.utils import atomic_dir, cache_dir, get_logger
 
-from .embedded import ensure_embedded_model
+from .embedded import BUILT_MARKER, ensure_embedded_model
 from .registry import lookup_model
 from .tiny_audio import QWEN2_AUDIO_TINY_ID, ensure_qwen2_audio_tiny
 
@@ -33,7 +33,6 @@ BUILD_VERSION = 1  # bump when the recipe changes: the cache directory is rebuil
 IMAGE_SIZE = 128
 PATCH_SIZE = 16
 SCALE_FACTOR = 4
-_MARKER = 'swift_embedded.json'  # the marker swift's resolvers read to recognise a built model's directory
 # SmolVLM's chat template, verbatim (HuggingFaceTB/SmolVLM-Instruct chat_template.json; Apache-2.0).
 SMOLVLM_CHAT_TEMPLATE = (
     "<|im_start|>{% for message in messages %}{{message['role'] | capitalize}}{% if message['content'][0]['type'] "
@@ -51,7 +50,7 @@ def smolvlm_tiny_dir() -> Path:
 def ensure_smolvlm_tiny() -> Path:
     """The built model directory; built on first use (about half a minute)."""
     target = smolvlm_tiny_dir()
-    if (target / _MARKER).is_file():
+    if (target / BUILT_MARKER).is_file():
         return target
     llm_dir = ensure_embedded_model()
     logger.info(f'Building {SMOLVLM_TINY_ID} in {target} (once): SmolLM2-135M-Instruct + a random SigLIP-style '
@@ -120,7 +119,7 @@ def _build(llm_dir: Path, out: Path, seed: int, vision: dict, scale_factor: int)
         eos_token_id=[end_of_utterance, tokenizer.eos_token_id])
     model.save_pretrained(str(out))
     _processor(tokenizer, vision['image_size'], image_seq_len).save_pretrained(str(out))
-    (out / _MARKER).write_text(json.dumps({
+    (out / BUILT_MARKER).write_text(json.dumps({
         'model_id': SMOLVLM_TINY_ID,
         'recipe': __doc__.split('\n\n')[1],
         'seed': seed,

@@ -3,6 +3,7 @@ import json
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from swift.model.embedded import BUILT_MARKER
 from swift.model.registry import all_model_ids, lookup_model
 from swift.utils import SwiftError, did_you_mean, get_logger
 
@@ -89,7 +90,7 @@ def _ids_from_directory(path: str) -> List[str]:
     if not directory.is_dir():
         return []
     ids = []
-    marker = directory / 'swift_embedded.json'
+    marker = directory / BUILT_MARKER
     if marker.is_file():
         ids.append(json.loads(marker.read_text())['model_id'])
     hf_cache_name = directory.parent.parent.name  # .../models--org--name/snapshots/<hash>
