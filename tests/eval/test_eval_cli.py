@@ -4,10 +4,11 @@
 import json
 
 import pytest
-import torch
 
 from swift.cli.main import main as swift_main
 from swift.utils import SwiftError
+
+from tests.helpers.checkpoints import lora_checkpoint
 
 
 def _result(out):
@@ -57,20 +58,8 @@ SMALL_ARGS = {'mmlu': {'subsets': ['marketing'], 'few_shot_num': 1}, 'ceval': {'
               'gsm8k': {'few_shot_num': 1, 'max_new_tokens': 8, 'limit': 1}}
 
 
-def _lora_checkpoint(tiny_model_dir, path):
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM
-    torch.manual_seed(0)
-    base = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir))
-    # init_lora_weights=False: non-zero B, so the adapter changes the model's answers from the start
-    model = get_peft_model(base, LoraConfig(r=4, target_modules=['q_proj', 'v_proj'], init_lora_weights=False))
-    model.save_pretrained(str(path))
-    (path / 'args.json').write_text(json.dumps({'model': str(tiny_model_dir), 'template': 'smollm2'}))
-    return path
-
-
 def test_adapter_checkpoint(tiny_model_dir, shared_data, tmp_path):
-    checkpoint = _lora_checkpoint(tiny_model_dir, tmp_path / 'v0' / 'checkpoint-1')
+    checkpoint = lora_checkpoint(tiny_model_dir, tmp_path / 'v0' / 'checkpoint-1')
     common = ['--eval_dataset', *ALL_BENCHMARKS, '--eval_limit', '2', '--eval_dataset_dir', str(shared_data),
               '--eval_dataset_args', json.dumps(SMALL_ARGS)]
     base_args = ['--model', str(tiny_model_dir), *common, '--eval_output_dir', str(tmp_path / 'base')]
@@ -226,7 +215,7 @@ def test_chat_template_mode(tiny_model_dir, shared_data, tmp_path):
 def test_load_handle_evaluate_scores_the_handle_with_its_adapters(tiny_model_dir, shared_data, tmp_path):
     import swift
     from swift.eval import evaluate
-    checkpoint = _lora_checkpoint(tiny_model_dir, tmp_path / 'v0' / 'checkpoint-1')
+    checkpoint = lora_checkpoint(tiny_model_dir, tmp_path / 'v0' / 'checkpoint-1')
     data = {'dataset_dir': str(shared_data)}
     handle = swift.load(str(tiny_model_dir), adapters=[str(checkpoint)])
     scores = handle.evaluate(['arc_c', 'gsm8k'], limit=2, output_dir=str(tmp_path / 'handle'),

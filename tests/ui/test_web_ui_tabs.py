@@ -8,6 +8,8 @@ import urllib.request
 
 import pytest
 
+from tests.helpers.checkpoints import lora_checkpoint
+
 from .conftest import Page, free_port
 from .test_web_ui_browser import fill, tab, wait_text
 
@@ -30,20 +32,6 @@ def page(browser, ui):
     page.goto(ui.url)
     yield page
     page.close()
-
-
-def lora_checkpoint(tiny_model_dir, path):
-    """A LoRA checkpoint as swift sft writes one (the adapter and its args.json), without the training."""
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM
-    torch.manual_seed(0)
-    base = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir))
-    # init_lora_weights=False: a non-zero B, so merging changes the weights
-    model = get_peft_model(base, LoraConfig(r=4, target_modules=['q_proj', 'v_proj'], init_lora_weights=False))
-    model.save_pretrained(str(path))
-    (path / 'args.json').write_text(json.dumps({'model': str(tiny_model_dir), 'template': 'smollm2'}))
-    return path
 
 
 def launch(page, command, fields, checks=()):
@@ -96,7 +84,7 @@ def test_eval_tab_runs_a_benchmark(page, ui, jobs):
     assert json.loads(result.read_text())['results']['arc_e']['metrics']['n'] == 2
 
 
-def test_export_tab_merges_a_lora_checkpoint(page, ui, jobs):
+def test_export_tab_merges_alora_checkpoint(page, ui, jobs):
     follow(page, jobs['export'], 'finished')
     merged = ui.home / 'merged'
     assert (merged / 'config.json').is_file() and list(merged.glob('*.safetensors'))
