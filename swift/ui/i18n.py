@@ -2,12 +2,14 @@
 (Gradio's I18n for the labels, the request's Accept-Language for messages the handlers write).
 
 Field labels are the CLI's flag names (the same in every language). A field's help is the arguments class's own
-English; GROUPS_ZH and HELP_ZH below translate the section titles and the help of the fields each form shows at
-its top (keyed by the English text: when a help text changes, its translation is missing and
-tests/ui/test_i18n.py says which). Every translation of the UI lives in this file.
+English; GROUPS_ZH below translates the section titles and HELP_ZH (help_zh.py) the help of every field a form
+shows, advanced sections included (keyed by the English text: when a help text changes or a field is added, its
+translation is missing and tests/ui/test_i18n.py says which). Every translation of the UI lives in these two files.
 """
 import hashlib
 from typing import Any, Dict, Optional
+
+from .help_zh import HELP_ZH
 
 TEXTS = {
     'title': ('swift web UI', 'swift 网页界面'),
@@ -82,49 +84,6 @@ GROUPS_ZH: Dict[str, str] = {
     'generation': '生成', 'rollouts': '采样（rollout）', 'reward model': '奖励模型', 'PPO': 'PPO 参数', 'GRPO': 'GRPO 参数',
     'GKD': 'GKD 参数', 'engine': '推理引擎', 'server': '服务', 'swift eval': 'swift eval 评测',
     'swift export': 'swift export 导出', 'adapters': '适配器', 'swift infer': 'swift infer 推理',
-}
-# The help of the fields shown at the top of each form and of the chat's generation settings (English → Chinese)
-HELP_ZH: Dict[str, str] = {
-    'registry ID or alias, hub ID, or local directory': '注册名或别名、hub ID，或本地目录',
-    '[hf::|ms::]ID_OR_PATH[:subset][#N], several are concatenated': '[hf::|ms::]ID或路径[:子集][#N]，多个数据集依次拼接',
-    "full | freeze | lora | adalora | vera | boft | ia3 | llamapro, or a plugin's tuner":
-        'full | freeze | lora | adalora | vera | boft | ia3 | llamapro，或插件提供的微调方式',
-    'passes over the training rows': '训练数据遍历的轮数',
-    'stop after this many optimizer steps (-1: the epochs decide)': '优化器走完这么多步后停止（-1：由轮数决定）',
-    'default 1e-4 (LoRA), 1e-5 (full)': '默认 1e-4（LoRA）、1e-5（全参数）',
-    'LoRA rank r': 'LoRA 的秩 r',
-    'rows per device per micro-batch': '每个设备每个微批次的样本数',
-    'steps between two log lines': '两次日志之间的步数',
-    'steps between two checkpoints': '两次保存检查点之间的步数',
-    'default output/<model>/vN-<timestamp>': '默认 output/<模型>/vN-<时间戳>',
-    'name for swift/self-cognition': 'swift/self-cognition（自我认知）中模型的名字',
-    'author for swift/self-cognition': 'swift/self-cognition（自我认知）中模型的作者',
-    'dpo | orpo | simpo | cpo | kto | rm | ppo | grpo | gkd': '对齐算法：dpo | orpo | simpo | cpo | kto | rm | ppo | grpo | gkd',
-    'KL coefficient: how far the policy may move from the reference': 'KL 系数：策略模型可以偏离参考模型多远',
-    "accuracy format length repetition, or a plugin's": '奖励函数：accuracy format length repetition，或插件提供的',
-    'LoRA/adapter checkpoint directories (name=path to name them); a swift checkpoint alone also names its base model':
-        'LoRA/适配器检查点目录（name=路径 可为其命名）；单独的 swift 检查点也会指明其基座模型',
-    'address to listen on (0.0.0.0: every interface)': '监听地址（0.0.0.0：所有网卡）',
-    'port to listen on (0: any free port, printed at start)': '监听端口（0：任一空闲端口，启动时打印）',
-    "the model name clients send (default: the model's last path component)": '客户端请求时使用的模型名（默认：模型路径的最后一段）',
-    'require "Authorization: Bearer <key>" on /v1 routes': '要求 /v1 接口带上 "Authorization: Bearer <key>"',
-    'transformers (alias pt) | vllm | sglang | lmdeploy': '推理后端：transformers（别名 pt）| vllm | sglang | lmdeploy',
-    'benchmarks: mmlu ceval cmmlu gsm8k arc_c arc_e hellaswag nlvr2 mm_vqa ... (VLMEvalKit: its names)':
-        '评测集：mmlu ceval cmmlu gsm8k arc_c arc_e hellaswag nlvr2 mm_vqa ……（VLMEvalKit：用它自己的名称）',
-    'rows per subset (the first ones); default all': '每个子集评测的条数（取前若干条）；默认全部',
-    'local copies in their original layout (<dir>/mmlu, <dir>/gsm8k, ...)':
-        '评测集的本地副本，保持原始目录结构（<目录>/mmlu、<目录>/gsm8k 等）',
-    'an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1': '兼容 OpenAI 的服务地址，例如 http://127.0.0.1:8000/v1',
-    'results go to <dir>/<model name>': '结果写入 <目录>/<模型名>',
-    'merge the adapter into the base weights': '把适配器合并进基座模型的权重',
-    'where to write (default: <adapter dir or model name>-<kind>); must not exist':
-        '输出目录（默认：<适配器目录或模型名>-<类型>）；不能已存在',
-    'max tokens to generate (none: up to the context length)': '最多生成的 token 数（none：直到上下文长度）',
-    '0 means greedy': '0 表示贪心解码',
-    'nucleus sampling: keep the smallest set of tokens whose probabilities add up to this':
-        '核采样：保留概率之和达到该值的最小 token 集合',
-    'sample among the k most likely tokens; 0 disables top-k': '在概率最高的 k 个 token 中采样；0 表示不用 top-k',
-    '> 1 discourages repeating tokens': '大于 1 时抑制重复的 token',
 }
 
 

@@ -1,12 +1,12 @@
 """zh for every label: the web UI built with --lang zh has no English-only label, tab, section, button or column
-(the flag names that label fields are the CLI's, the same in every language), and the help of every field a form
-shows at its top is translated (the advanced sections keep the CLI's English help)."""
+(the flag names that label fields are the CLI's, the same in every language), and the help of every field of
+every form, advanced sections included, is Chinese: a new flag without a translation fails here."""
 import re
 
 import pytest
 
 from swift.ui.chat import SETTINGS
-from swift.ui.forms import PRIMARY
+from swift.ui.forms import FormSpec
 from swift.ui.i18n import GROUPS_ZH, HELP_ZH, Labels, help_text
 
 _CJK = re.compile(r'[\u4e00-\u9fff]')
@@ -51,16 +51,16 @@ def test_the_zh_page_has_no_english_only_label(zh_config):
     assert seen > 500  # the walk reads every field, tab, section and button
 
 
-def test_the_help_of_every_top_field_is_translated(zh_config):
-    by_id = {c['props'].get('elem_id'): c['props'] for c in zh_config['components']}
-    untranslated = []
-    tops = [(command, name) for command, names in PRIMARY.items() for name in names]
-    tops += [('infer', name) for name in SETTINGS]  # the chat's generation settings
-    for command, name in tops:
-        props = by_id[f'{command}-{name}']
-        if props.get('info') and not _CJK.search(props['info']):
-            untranslated.append(f'{command} --{name}: {props["info"]!r}')
-    assert not untranslated, 'add them to swift/ui/i18n.py HELP_ZH:\n' + '\n'.join(untranslated)
+def test_the_help_of_every_field_is_translated(zh_config):
+    """Every field the zh page shows (top and advanced sections of every form, the chat's generation settings)."""
+    helps = {c['props']['elem_id']: c['props']['info'] for c in zh_config['components']
+             if c.get('props', {}).get('info') and c['props'].get('elem_id')}
+    untranslated = [f'{elem}: {info!r}' for elem, info in helps.items() if not _CJK.search(info)]
+    assert not untranslated, 'add their Chinese to swift/ui/help_zh.py HELP_ZH:\n' + '\n'.join(untranslated)
+    shown = {f'{command}-{name}' for command in ('sft', 'pt', 'rlhf', 'deploy', 'eval', 'export')
+             for name in FormSpec(command).fields}
+    shown |= {f'infer-{name}' for name in SETTINGS}  # the chat's generation settings
+    assert shown <= set(helps), sorted(shown - set(helps))  # the walk saw every field of every form
 
 
 def test_the_tables_translate_and_the_browser_language_picks_them():
