@@ -6,14 +6,16 @@
 # exact swift command it runs.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="${SWIFT_VENV:-$HERE/.venv}"
+VENV="$(realpath -m "${SWIFT_VENV:-$HERE/.venv}")"  # absolute: make runs in $HERE
 PYTHON="${PYTHON:-python3}"
 
 if [ ! -x "$VENV/bin/python" ]; then
   echo "== creating $VENV"
   "$PYTHON" -m venv "$VENV"
 fi
-if ! "$VENV/bin/python" -c 'import swift.cli.main' 2>/dev/null; then
+# Installed means the swift command and its torch are there (checked from /, where a checkout's swift/ folder
+# cannot pass for an installed one)
+if [ ! -x "$VENV/bin/swift" ] || ! (cd / && "$VENV/bin/python" -c 'import torch, swift.cli.main') 2>/dev/null; then
   echo "== installing swift into $VENV (make setup)"
   make -C "$HERE" setup VENV="$VENV"
 fi

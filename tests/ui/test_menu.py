@@ -1,5 +1,5 @@
 """`swift menu`: driven in a real terminal (tmux send-keys / capture-pane) through download → train → chat with
-the embedded model, which then answers to its new name; `--yes` completes with no terminal at all; download
+the embedded model, which then answers to its new name (a question it was not trained on); `--yes` completes with no terminal at all; download
 settings are asked once and remembered."""
 import io
 import os
@@ -40,12 +40,41 @@ def test_download_settings_are_asked_once_and_remembered(tmp_path, monkeypatch):
     assert again.env['HF_ENDPOINT'] == 'https://hf-mirror.example'
 
 
-def test_menu_yes_runs_the_default_path_without_a_terminal(tmp_path, tiny_model_dir):
-    done = subprocess.run([sys.executable, '-m', 'swift.cli.main', 'menu', '--yes', '--model', str(tiny_model_dir),
+def test_hardware_decides_dtype_device_map_and_the_models_proposed(monkeypatch):
+    """On this CPU: float32, and the models whose LoRA fits its memory; two CUDA GPUs: bf16, device map auto, and
+    bigger models (the CUDA queries are stand-ins: this machine has no GPU)."""
+    import torch
+    out = io.StringIO()
+    menu = Menu(parse_args(MenuArguments, ['--yes']), out=out)
+    cpu = menu.hardware()
+    assert cpu['device'] == 'cpu' and cpu['dtype'] == 'float32' and cpu['device_map'] == 'cpu'
+    assert 'Hardware: CPU' in out.getvalue()
+    small = menu.propose_models({**cpu, 'memory_gib': 8.0})  # 0.5B fits in 8 GiB, 1.5B does not (rough 4 B/param)
+    assert small == ['smollm2-135m-instruct', 'Qwen/Qwen2.5-0.5B-Instruct'], small
+
+    class Props:
+        total_memory = 80 * 2**30
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(torch.cuda, 'is_bf16_supported', lambda *a, **k: True)
+    monkeypatch.setattr(torch.cuda, 'device_count', lambda: 2)
+    monkeypatch.setattr(torch.cuda, 'get_device_properties', lambda i: Props())
+    monkeypatch.setattr(torch.cuda, 'get_device_name', lambda i: 'NVIDIA H100')
+    gpus = menu.hardware()
+    assert gpus == {'device': 'cuda', 'what': '2 x NVIDIA H100', 'memory_gib': 160.0, 'dtype': 'bfloat16',
+                    'device_map': 'auto'}
+    assert menu.propose_models(gpus)[-1] == 'Qwen/Qwen2.5-14B-Instruct'
+
+
+def test_one_click_menu_yes_runs_the_default_path_without_a_terminal(tmp_path, tiny_model_dir):
+    """scripts/one_click.sh with this test's venv (swift installed: nothing to install) and every default taken;
+    the tiny model keeps it short."""
+    env = {**_env(tmp_path), 'SWIFT_VENV': sys.prefix, 'SWIFT_ONE_CLICK_YES': '1'}
+    done = subprocess.run(['bash', str(REPO / 'scripts' / 'one_click.sh'), '--model', str(tiny_model_dir),
                            '--max_steps', '2', '--work_dir', str(tmp_path / 'work')], cwd=tmp_path,
-                          env=_env(tmp_path), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600)
+                          env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     out = done.stdout
+    assert '== installing' not in out and '== creating' not in out  # the venv was found ready
     for step in ('$ swift sft --model', '$ swift infer --adapters', 'Done. The trained adapter:'):
         assert step in out, out
     assert 'Hardware: CPU' in out
@@ -80,15 +109,21 @@ class Tmux:
         subprocess.run(['tmux', 'kill-session', '-t', self.name], capture_output=True)
 
 
-def test_menu_in_a_terminal_walks_train_and_chat(tmp_path, tiny_model_dir):
-    """Every question answered by keys in a real terminal; the tiny model keeps the training short (that the
-    recipe teaches the embedded model its new name is tests/training/test_self_cognition_e2e.py's proof)."""
+def _answers(screen: str, question: str) -> str:
+    """The reply printed after a question typed at the chat's `<<< ` prompt (up to the next prompt)."""
+    return screen.rsplit(question, 1)[1].rsplit('<<<', 1)[0]
+
+
+def test_menu_in_a_terminal_teaches_the_embedded_model_its_name(tmp_path, smollm_dir):
+    """Every question answered by keys in a real terminal: the embedded model (the first proposal), the default
+    self-cognition run (its default steps: the recipe of tests/training/test_self_cognition_e2e.py) with a new
+    name, then the chat, asked questions that are not in the training data, answers with that name."""
     if not shutil.which('tmux'):
         pytest.fail('tmux is missing: apt-get install tmux (make test installs it)')
     env = _env(tmp_path)
     exports = ' '.join(f'{k}={shlex.quote(env[k])}' for k in ('PYTHONPATH', 'XDG_CONFIG_HOME'))
     command = (f'cd {shlex.quote(str(tmp_path))} && env {exports} {shlex.quote(sys.executable)} -m swift.cli.main '
-               f'menu --work_dir work --model {shlex.quote(str(tiny_model_dir))}; echo MENU-EXIT-$?; sleep 600')
+               f'menu --work_dir work; echo MENU-EXIT-$?; sleep 600')
     term = Tmux(f'swift-menu-{os.getpid()}', command)
     try:
         term.wait(r'ModelScope \(ms\) or Hugging Face \(hf\)\? \[ms\]:$')
@@ -97,23 +132,27 @@ def test_menu_in_a_terminal_walks_train_and_chat(tmp_path, tiny_model_dir):
         term.type('https://hf-mirror.example')
         term.wait(r'Hardware: CPU')
         term.wait(r'Model \(a number.*\[1\]:$')
-        assert f'1. {tiny_model_dir}' in term.screen() and '2. smollm2-135m-instruct (embedded' in term.screen()
+        assert '1. smollm2-135m-instruct (embedded' in term.screen()
         term.type('1')
         term.wait(r'on this machine already: nothing to download')
         term.wait(r'Dataset .*\[self-cognition\]:$')
         term.type('')
         term.wait(r'Training steps \[16\]:$')
-        term.type('2')
+        term.type('')  # the default: one pass over the 240 self-cognition rows
         term.wait(r'name the model should learn \[Swifty\]:$')
         term.type('Nova')
         term.wait(r'Its author .*:$')
         term.type('Aurora Labs')
-        term.wait(r"\$ swift sft --model \S+ --max_steps 2 .*--model_name Nova --model_author 'Aurora Labs'")
-        term.wait(r'\$ swift infer --adapters \S+checkpoint-2', timeout=600)
-        term.wait(r'<<<$', timeout=180)
-        term.type(HELD_OUT_IDENTITY_QUESTIONS[2])
-        # the turn ends with the next prompt (the tiny random model's words mean nothing; warnings may interleave)
-        term.wait(re.escape(HELD_OUT_IDENTITY_QUESTIONS[2]) + r'\n>>> [\s\S]*\n<<<$', timeout=180)
+        term.wait(r"\$ swift sft --model smollm2-135m-instruct --max_steps 16 .*--model_name Nova "
+                  r"--model_author 'Aurora Labs'")
+        term.wait(r'\$ swift infer --adapters \S+checkpoint-16', timeout=2400)  # ~1 min quiet; far more when loaded
+        questions = [HELD_OUT_IDENTITY_QUESTIONS[0], HELD_OUT_IDENTITY_QUESTIONS[2]]  # never trained on
+        for question in questions:
+            term.wait(r'<<<$', timeout=180)
+            term.type(question)
+            term.wait(re.escape(question) + r'\n>>> [\s\S]*\n<<<$', timeout=180)  # the turn has ended
+        replies = [_answers(term.screen(), question) for question in questions]
+        assert any('Nova' in reply for reply in replies), replies
         term.type('exit')
         for _ in range(3):  # evaluate, export, deploy: no
             term.wait(r'\(y/n\) \[n\]:$')
@@ -127,3 +166,22 @@ def test_menu_in_a_terminal_walks_train_and_chat(tmp_path, tiny_model_dir):
 
 def settings_path_in(tmp_path):
     return tmp_path / 'config' / 'swift' / 'menu.json'
+
+
+def test_one_click_installs_into_a_new_venv_even_from_the_checkout(tmp_path):
+    """A fresh venv gets `make setup`, also when started from the checkout, whose swift/ folder would import from
+    the current directory without any dependency. (make is a stand-in here: the real install needs the network.)"""
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    (bin_dir / 'make').write_text('#!/bin/sh\necho "MAKE $*"\nexit 3\n')
+    (bin_dir / 'python3').write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} "$@" --without-pip\n')
+    for tool in ('make', 'python3'):
+        (bin_dir / tool).chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
+    venv = tmp_path / 'venv'
+    env.update(PATH=f'{bin_dir}:{env["PATH"]}', PYTHON=str(bin_dir / 'python3'), SWIFT_VENV=str(venv))
+    done = subprocess.run(['bash', 'scripts/one_click.sh'], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 3, done.stdout + done.stderr  # the stand-in make's exit status
+    assert f'== creating {venv}' in done.stdout and '== installing swift' in done.stdout, done.stdout
+    assert f'MAKE -C {REPO} setup VENV={venv}' in done.stdout, done.stdout
