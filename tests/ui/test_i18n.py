@@ -51,6 +51,11 @@ def test_the_zh_page_has_no_english_only_label(zh_config):
     assert seen > 500  # the walk reads every field, tab, section and button
 
 
+def test_the_zh_page_has_chinese_tabs(zh_config):
+    labels = {c['props'].get('label') for c in zh_config['components'] if c.get('type') == 'tabitem'}
+    assert {'训练', '人类对齐', '推理', '部署', '评测', '导出', '任务'} <= labels
+
+
 def test_the_help_of_every_field_is_translated(zh_config):
     """Every field the zh page shows (top and advanced sections of every form, the chat's generation settings)."""
     helps = {c['props']['elem_id']: c['props']['info'] for c in zh_config['components']

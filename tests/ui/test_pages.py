@@ -58,15 +58,6 @@ def test_every_text_in_both_languages():
     assert request_lang(Request(), None) == 'zh' and request_lang(Request(), 'en') == 'en'
 
 
-def test_the_zh_page_has_chinese_tabs(tmp_path):
-    from swift.ui.jobs import JobStore
-    from swift.ui.web_ui import build_web_ui
-    demo = build_web_ui(JobStore(tmp_path), lang='zh')
-    config = demo.get_config_file()
-    labels = {c['props'].get('label') for c in config['components'] if c.get('type') == 'tabitem'}
-    assert {'训练', '人类对齐', '推理', '部署', '评测', '导出', '任务'} <= labels
-
-
 def test_bad_flags_answer_on_one_line_before_gradio_loads():
     import subprocess
     import sys
