@@ -70,7 +70,9 @@ def _generate_reference(engine, request: InferRequest, max_new_tokens: int):
     import torch
     row = {'messages': request.messages, 'images': request.images}
     config = copy.deepcopy(engine.model.generation_config)
-    config.eos_token_id = None  # as the engine's ignore_eos: every step decodes
+    # as the engine's ignore_eos: every step decodes (a stop id the model never writes; None would fall back to the
+    # model's own eos)
+    config.eos_token_id = engine.tokenizer.convert_tokens_to_ids('<|video_pad|>')
     encoded = engine.template.encode(row, for_inference=True)
     ids = torch.tensor([encoded['input_ids']])
     out = engine.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids),
@@ -83,9 +85,9 @@ def _generate_reference(engine, request: InferRequest, max_new_tokens: int):
     return tokens, logprobs
 
 
-def test_engine_decodes_with_qwen_rope_deltas_like_generate(engine, shapes):
-    """Prefill computes the 3-D positions; every decoding step must add the row's rope delta (image tokens take
-    fewer positions than tokens), in a batch that mixes text and image rows of different grids."""
+def _engine_vs_generate(engine, shapes):
+    """[(engine's log-probabilities, generate's, tokens equal)] for image rows of different grids decoded in one
+    batch with a text row."""
     folder, _, _, held_out = shapes
     from PIL import Image
     wide = folder / 'wide.png'
@@ -94,11 +96,28 @@ def test_engine_decodes_with_qwen_rope_deltas_like_generate(engine, shapes):
         InferRequest(messages=[{'role': 'user', 'content': 'What colour is the shape?'}], images=[str(wide)])]
     config = RequestConfig(max_tokens=6, temperature=0, ignore_eos=True, logprobs=True)
     outputs = engine.infer([InferRequest(messages=[{'role': 'user', 'content': 'Hello'}])] + requests, config)
+    compared = []
     for request, output in zip(requests, outputs[1:]):
         tokens, logprobs = _generate_reference(engine, request, 6)
+        assert len(tokens) == 6
         got = [entry.logprob for entry in output.choices[0].logprobs.content]
-        assert len(tokens) == 6 and got == pytest.approx(logprobs, abs=1e-3)
-        assert output.choices[0].message.content == engine.tokenizer.decode(tokens, skip_special_tokens=True)
+        same_text = output.choices[0].message.content == engine.tokenizer.decode(tokens, skip_special_tokens=True)
+        compared.append((got, logprobs, same_text))
+    return compared
+
+
+def test_engine_decodes_with_qwen_rope_deltas_like_generate(engine, shapes):
+    """Prefill computes the 3-D positions; every decoding step must add the row's rope delta (image tokens take
+    fewer positions than tokens), in a batch that mixes text and image rows of different grids."""
+    for got, expected, same_text in _engine_vs_generate(engine, shapes):
+        assert same_text and got == pytest.approx(expected, abs=1e-3)
+
+
+def test_the_comparison_fails_without_the_rope_delta(engine, shapes, monkeypatch):
+    """The check above can fail: decoding at plain positions (no delta) gives other log-probabilities."""
+    monkeypatch.setattr(TransformersEngine, '_rope_state', lambda self: None)
+    results = _engine_vs_generate(engine, shapes)
+    assert any(got != pytest.approx(expected, abs=1e-3) for got, expected, _ in results)
 
 
 def test_swift_infer_answers_val_dataset_rows_with_images(trained, shapes, engine, tmp_path):
