@@ -25,10 +25,7 @@ def _row(*sizes):
 
 def _expected_tokens(image_processor, size, min_pixels=None, max_pixels=None):
     """Qwen2VLProcessor._get_num_multimodal_tokens: the image processor's patch count / merge_size²."""
-    kwargs = {}
-    if min_pixels or max_pixels:
-        kwargs['size'] = {'shortest_edge': min_pixels or image_processor.size.shortest_edge,
-                          'longest_edge': max_pixels or image_processor.size.longest_edge}
+    kwargs = {key: value for key, value in (('min_pixels', min_pixels), ('max_pixels', max_pixels)) if value}
     width, height = size
     return image_processor.get_number_of_image_patches(height, width, kwargs) // image_processor.merge_size**2
 
@@ -82,7 +79,8 @@ def test_qwen3_vl_patch_16(tokenizer):
 
     from swift.model.qwen_vl_processor import QwenVLImageProcessor
     image_processor = Qwen2VLImageProcessorPil(patch_size=16, min_pixels=32 * 32, max_pixels=96 * 96)
-    template = get_template('qwen3_vl', tokenizer=tokenizer, processor=QwenVLImageProcessor(image_processor, tokenizer))
+    template = get_template('qwen3_vl', tokenizer=tokenizer)
+    template.processor = QwenVLImageProcessor(image_processor, tokenizer)
     encoded = template.encode(_row((300, 150)))
     grid = encoded['image_grid_thw'][0].tolist()
     assert grid[1] * 16 * grid[2] * 16 <= 96 * 96 and encoded['pixel_values'].shape[1] == 3 * 2 * 16 * 16
@@ -106,8 +104,10 @@ def test_mm_token_type_ids_follow_the_padding(tokenizer, side):
     pad = tokenizer.convert_tokens_to_ids('<|image_pad|>')
     assert torch.equal(batch['mm_token_type_ids'].bool(), batch['input_ids'] == pad)
     assert torch.equal(batch['mm_token_type_ids'] * batch['attention_mask'], batch['mm_token_type_ids'])
-    rope = Qwen2VLModel.get_rope_index.__get__(
-        type('M', (), {'config': Qwen2VLConfig.from_pretrained(str(qwen2_vl_tiny_dir()))})())
+    # transformers' own get_rope_index, on the tiny model's config (no weights needed)
+    methods = {name: Qwen2VLModel.__dict__[name] for name in ('get_rope_index', 'get_vision_position_ids')}
+    rope = type('Rope', (), {'config': Qwen2VLConfig.from_pretrained(str(qwen2_vl_tiny_dir())), **methods})()
+    rope = rope.get_rope_index
     positions, _ = rope(batch['input_ids'], batch['mm_token_type_ids'], batch['image_grid_thw'],
                         attention_mask=batch['attention_mask'])
     grids = iter(batch['image_grid_thw'])
