@@ -53,6 +53,9 @@ class _Sequence:
     matcher: StopStringMatcher
     output_ids: List[int] = field(default_factory=list)
     last_token: Optional[int] = None
+    # added to the row's position when decoding: Qwen-VL's rope delta (its 3-D rotary positions after an image run
+    # ahead of or behind the token count; transformers' get_rope_index), 0 for other models and text prompts
+    position_offset: int = 0
     finish_reason: Optional[str] = None
 
 
@@ -303,6 +306,11 @@ class TransformersEngine(InferEngine):
         cache = DynamicCache()
         ids = prepared.prompt_ids
         media = self._media_inputs(prepared.media, device)  # images enter the KV cache here; decoding needs none
+        if media and getattr(self.template, 'is_multimodal', False):  # Qwen-VL's mm_token_type_ids, ...
+            media.update(self._media_inputs(self.template.token_inputs(torch.tensor([ids])), device))
+        rope = self._rope_state() if media else None
+        if rope is not None:
+            rope.rope_deltas = None  # computed afresh by this prefill (the model keeps it as state)
         # a prompt with media is never cached nor served from the cache: its media tokens' ids are the same for
         # every image, their KV is not
         use_prefixes = not media
@@ -316,8 +324,11 @@ class TransformersEngine(InferEngine):
             out = self.model(input_ids=torch.tensor([ids[reused:]], device=device), **cache_kwargs(self.model, cache),
                              use_cache=True, logits_to_keep=1, **positions, **media,
                              **self._adapter_kwargs([prepared.adapter]))
+            offset = int(rope.rope_deltas.reshape(-1)[0]) if rope is not None and rope.rope_deltas is not None else 0
         logits = out.logits[:, -1, :].float()
         job.sequences = [self._new_sequence(job, i, device) for i in range(job.n)]
+        for seq in job.sequences:
+            seq.position_offset = offset
         layer_kv = [(layer.keys, layer.values) for layer in cache.layers]
         self._kv.add(layer_kv, job.sequences)  # copies: the batch never writes into these tensors
         if use_prefixes:
@@ -325,6 +336,15 @@ class TransformersEngine(InferEngine):
         del cache, out
         tokens = choose_tokens(logits.expand(job.n, -1), [s.sampler for s in job.sequences])
         self._emit_tokens(job.sequences, tokens, logits.expand(job.n, -1))
+
+    def _rope_state(self):
+        """The module that keeps multimodal rotary-position state (`rope_deltas`: Qwen2-VL, Qwen2.5-VL, Qwen3-VL),
+        or None. Its forward computes 3-D positions for a prompt with media (get_rope_index) and the delta between them
+        and the token count; decoding a row then needs its own delta, which the batch passes in position_ids."""
+        if not hasattr(self, '_rope_module'):
+            self._rope_module = next((m for m in self.model.modules()
+                                      if hasattr(m, 'rope_deltas') and hasattr(m, 'get_rope_index')), None)
+        return self._rope_module
 
     def _media_inputs(self, media: Dict[str, Any], device) -> Dict[str, Any]:
         """The processor's tensors on the model's device; floating ones in the model's dtype."""
@@ -360,9 +380,12 @@ class TransformersEngine(InferEngine):
         device = self._device()
         self._kv.reserve_column()
         input_ids = torch.tensor([[s.last_token] for s in sequences], device=device)
+        positions = self._kv.position_ids()
+        if any(s.position_offset for s in sequences):
+            positions = positions + torch.tensor([[s.position_offset] for s in sequences], device=device)
         with self.model_lock:
             out = self.model(input_ids=input_ids, attention_mask=self._kv.attention_mask(),
-                             position_ids=self._kv.position_ids(), **cache_kwargs(self.model, self._kv.transformers_cache()),
+                             position_ids=positions, **cache_kwargs(self.model, self._kv.transformers_cache()),
                              use_cache=True, logits_to_keep=1,
                              **self._adapter_kwargs([s.job.prepared.adapter for s in sequences]))
         self._kv.commit_column()

@@ -131,8 +131,12 @@ def get_model_tokenizer(model: str,
             raise SwiftError(f'--model_kwargs {sorted(media_kwargs)}: {model} is a text-only model; media size '
                              'controls apply to multimodal models only')
         info.media_kwargs = dict(media_kwargs)
+    meta = get_model_meta(info.model_type) if info.model_type else None
     try:
-        if info.is_multimodal:
+        if info.is_multimodal and meta is not None and meta.load_processor is not None:
+            info.processor = meta.load_processor(model_dir, trust_remote_code=trust_remote_code)
+            tokenizer = info.processor.tokenizer
+        elif info.is_multimodal:
             from transformers import AutoProcessor
             info.processor = AutoProcessor.from_pretrained(str(model_dir), trust_remote_code=trust_remote_code)
             tokenizer = info.processor.tokenizer
@@ -150,7 +154,6 @@ def get_model_tokenizer(model: str,
 
     import transformers
     auto_class = transformers.AutoModelForImageTextToText if info.is_multimodal else transformers.AutoModelForCausalLM
-    meta = get_model_meta(info.model_type) if info.model_type else None
     if meta is not None and meta.model_class:
         auto_class = getattr(transformers, meta.model_class)
     device = detect_device()

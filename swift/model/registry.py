@@ -14,7 +14,7 @@ A family file in swift/model/models/ calls register_model(...) once per model ty
 Lookups (find_model) are by hub ID (either hub, case-insensitive), alias, or model_type.
 """
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from swift.utils import SwiftError, did_you_mean
 
@@ -68,6 +68,9 @@ class ModelMeta:
     # the transformers class that loads it, where the Auto class the loader picks does not map it (Qwen2-Audio
     # is no image-text-to-text model); None: AutoModelForCausalLM, or AutoModelForImageTextToText if multimodal
     model_class: Optional[str] = None
+    # how its processor loads where AutoProcessor cannot (a callable (model_dir, trust_remote_code) -> processor;
+    # Qwen-VL: transformers' processors need torchvision, swift/model/qwen_vl_processor.py); None: AutoProcessor
+    load_processor: Optional[Callable[..., Any]] = field(default=None, repr=False, compare=False)
     aliases: List[str] = field(default_factory=list)
     description: str = ''
 

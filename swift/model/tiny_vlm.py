@@ -24,6 +24,7 @@ from swift.utils import atomic_dir, cache_dir, get_logger
 from .embedded import BUILT_MARKER, ensure_embedded_model
 from .registry import lookup_model
 from .tiny_audio import QWEN2_AUDIO_TINY_ID, ensure_qwen2_audio_tiny
+from .tiny_qwen_vl import QWEN2_VL_TINY_ID, ensure_qwen2_vl_tiny
 
 logger = get_logger()
 
@@ -130,12 +131,13 @@ def _build(llm_dir: Path, out: Path, seed: int, vision: dict, scale_factor: int)
 
 
 # registered model ID → the function that builds it into the cache and returns its directory
-BUILDERS = {SMOLVLM_TINY_ID: ensure_smolvlm_tiny, QWEN2_AUDIO_TINY_ID: ensure_qwen2_audio_tiny}
+BUILDERS = {SMOLVLM_TINY_ID: ensure_smolvlm_tiny, QWEN2_AUDIO_TINY_ID: ensure_qwen2_audio_tiny,
+            QWEN2_VL_TINY_ID: ensure_qwen2_vl_tiny}
 
 
 def built_model_dir(model_id: str):
-    """The directory of a model swift builds locally (smolvlm-tiny, qwen2-audio-tiny), building it on first use;
-    None for others."""
+    """The directory of a model swift builds locally (smolvlm-tiny, qwen2-audio-tiny, qwen2-vl-tiny), building it on
+    first use; None for others."""
     found = lookup_model(model_id)
     entry = found[1] if found else None
     for registered_id in (entry.ids if entry else []):

@@ -79,6 +79,10 @@ def qwen_resized_size(size: Tuple[int, int], processor: Any = None,
             settings[key] = media_kwargs[key]
     width, height = size
     factor = settings['patch_size'] * settings['merge_size']
+    if (media_kwargs or {}).get('image_max_token_num') is not None:  # as templates/qwen_vl.py pixel_bounds
+        by_tokens = media_kwargs['image_max_token_num'] * factor**2
+        explicit = media_kwargs.get('max_pixels')
+        settings['max_pixels'] = min(by_tokens, explicit) if explicit else by_tokens
     new_height, new_width = smart_resize(height, width, factor, settings['min_pixels'], settings['max_pixels'])
     return new_width, new_height
 

@@ -73,6 +73,12 @@ class MediaPlugin:
     def audio_replacement(self, processor, processed: Dict[str, Any], index: int) -> str:
         return processor.replace_audio_token(processed, audio_idx=index)
 
+    def token_inputs(self, processor, input_ids) -> Dict[str, Any]:
+        """Model inputs laid out like the token batch `input_ids` ([batch, length] tensor, padding included), derived
+        from the ids: Qwen-VL's mm_token_type_ids (which tokens are image / video tokens: its 3-D rotary positions
+        need them). Computed on the padded batch, so they follow the collator's padding side."""
+        return {}
+
     def collate(self, key: str, values: List[Any]):
         """One batch tensor from the rows' tensors for `key` (None for a row without media): concatenated along
         dimension 0 by default (LLaVA, Qwen2-VL style: images of all rows in one list)."""
@@ -222,8 +228,13 @@ class MultimodalTemplate(Template):
         processed = self.plugin.process_audios(self.processor, loaded, rate, dict(self.media_kwargs))
         return processed, [self.plugin.audio_replacement(self.processor, processed, i) for i in range(len(loaded))]
 
-    def collate_media(self, features: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
-        """The media tensors of a batch (added to the token batch a collator builds)."""
+    def token_inputs(self, input_ids) -> Dict[str, Any]:
+        """The plugin's token-level inputs for a [batch, length] tensor of ids (MediaPlugin.token_inputs)."""
+        return self.plugin.token_inputs(self.processor, input_ids)
+
+    def collate_media(self, features: Sequence[Dict[str, Any]], input_ids=None) -> Dict[str, Any]:
+        """The media tensors of a batch (added to the token batch a collator builds); with the batch's padded
+        `input_ids`, also the plugin's token-level inputs when the batch has media."""
         keys = []
         for feature in features:
             keys += [k for k in feature if k not in NOT_MODEL_INPUTS and k not in keys]
@@ -232,6 +243,8 @@ class MultimodalTemplate(Template):
             value = self.plugin.collate(key, [f.get(key) for f in features])
             if value is not None:
                 batch[key] = value
+        if batch and input_ids is not None:
+            batch.update(self.token_inputs(input_ids))
         return batch
 
 

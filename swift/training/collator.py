@@ -190,5 +190,5 @@ class MediaCollator:
 
     def __call__(self, features: Sequence[Sample]) -> Dict[str, Any]:
         batch = self.collator(features)
-        batch.update(self.template.collate_media(features))
+        batch.update(self.template.collate_media(features, input_ids=batch.get('input_ids')))
         return batch

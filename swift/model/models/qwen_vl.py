@@ -3,6 +3,7 @@
 Module prefixes (transformers 5): the vision encoder is `model.visual` with its patch merger inside it
 (`model.visual.merger`, the aligner), so the vision tower is named by its other parts to keep the two disjoint.
 """
+from ..qwen_vl_processor import load_qwen_vl_processor
 from ..registry import Model, ModelArch, ModelGroup, ModelMeta, register_model
 
 
@@ -37,9 +38,12 @@ register_model(ModelMeta(
                            for q in ('', '-AWQ', '-GPTQ-Int4', '-GPTQ-Int8')]), tags=VIDEO),
         ModelGroup(_same('Qwen/Qwen2-VL-2B', 'Qwen/Qwen2-VL-7B', 'Qwen/Qwen2-VL-72B'), tags=VIDEO),
         ModelGroup(_same('Qwen/QVQ-72B-Preview'), tags=VIDEO),
+        # a tiny random Qwen2-VL built on this machine (swift/model/tiny_qwen_vl.py)
+        ModelGroup([Model('swift/qwen2-vl-tiny', aliases=['qwen2-vl-tiny'])], tags=['vision', 'built locally']),
     ],
     template='qwen2_vl', architectures=['Qwen2VLForConditionalGeneration'], model_arch=QWEN2_VL_ARCH,
-    is_multimodal=True, description='Qwen2-VL (images and videos, dynamic resolution)'))
+    is_multimodal=True, load_processor=load_qwen_vl_processor,
+    description='Qwen2-VL (images; videos need torchvision, not encoded here)'))
 
 register_model(ModelMeta(
     model_type='qwen2_5_vl',
@@ -47,7 +51,8 @@ register_model(ModelMeta(
     model_groups=[ModelGroup(_same(*[f'Qwen/Qwen2.5-VL-{s}-Instruct{q}' for s in ('3B', '7B', '32B', '72B')
                                      for q in ('', '-AWQ')]), tags=VIDEO)],
     template='qwen2_5_vl', architectures=['Qwen2_5_VLForConditionalGeneration'], model_arch=QWEN2_VL_ARCH,
-    is_multimodal=True, description='Qwen2.5-VL (images and videos; same official template as Qwen2-VL)'))
+    is_multimodal=True, load_processor=load_qwen_vl_processor,
+    description='Qwen2.5-VL (images; same official template as Qwen2-VL)'))
 
 register_model(ModelMeta(
     model_type='qwen3_vl',
@@ -55,7 +60,7 @@ register_model(ModelMeta(
     model_groups=[ModelGroup(_same(*[f'Qwen/Qwen3-VL-{s}-Instruct{q}' for s in ('2B', '4B', '8B', '32B')
                                      for q in ('', '-FP8')]), tags=VIDEO)],
     template='qwen3_vl', architectures=['Qwen3VLForConditionalGeneration'], model_arch=QWEN3_VL_ARCH,
-    is_multimodal=True, description='Qwen3-VL instruct (dense)'))
+    is_multimodal=True, load_processor=load_qwen_vl_processor, description='Qwen3-VL instruct (dense)'))
 
 register_model(ModelMeta(
     model_type='qwen3_vl_moe',
@@ -63,7 +68,7 @@ register_model(ModelMeta(
     model_groups=[ModelGroup(_same(*[f'Qwen/Qwen3-VL-{s}-Instruct{q}' for s in ('30B-A3B', '235B-A22B')
                                      for q in ('', '-FP8')]), tags=VIDEO)],
     template='qwen3_vl', architectures=['Qwen3VLMoeForConditionalGeneration'], model_arch=QWEN3_VL_ARCH,
-    is_multimodal=True, description='Qwen3-VL instruct (mixture of experts)'))
+    is_multimodal=True, load_processor=load_qwen_vl_processor, description='Qwen3-VL instruct (mixture of experts)'))
 
 register_model(ModelMeta(
     model_type='qwen2_audio',

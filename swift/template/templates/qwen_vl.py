@@ -5,6 +5,8 @@ Each image is written `<|vision_start|><|image_pad|><|vision_end|>` where the ro
 (`image_grid_thw.prod() // merge_size**2`). Qwen2-VL and Qwen2.5-VL ship the same official template (with the
 default system prompt "You are a helpful assistant."); Qwen3-VL's writes a system block only when given one.
 """
+from typing import Dict
+
 from swift.utils import SwiftError
 
 from ..grounding import QWEN2_5_VL, QWEN2_VL
@@ -17,8 +19,52 @@ QWEN_STOP_WORDS = ['<|im_end|>', '<|endoftext|>']
 
 
 class QwenVLPlugin(MediaPlugin):
+    """Images through Qwen2-VL's image processor (the PIL backend, swift/model/qwen_vl_processor.py): each image is
+    resized by smart_resize to a multiple of patch_size x merge_size within [min_pixels, max_pixels], cut into
+    patches (pixel_values [patches, 3 x temporal_patch x patch²]) with its grid (image_grid_thw: 1, h, w), and stands
+    for grid.prod() / merge_size² `<|image_pad|>` tokens. The media controls set the pixel bounds: MAX_PIXELS,
+    MIN_PIXELS, and IMAGE_MAX_TOKEN_NUM (max_pixels = tokens x (patch_size x merge_size)², as qwen_vl_utils does;
+    with MAX_PIXELS too, the smaller bound wins)."""
     placeholders = {'images': '<|image_pad|>', 'videos': '<|video_pad|>'}
-    media_options = {'max_pixels': 'max_pixels', 'min_pixels': 'min_pixels'}
+    media_options = {'max_pixels': 'max_pixels', 'min_pixels': 'min_pixels',
+                     'image_max_token_num': 'image_max_token_num'}
+
+    def process_images(self, processor, images, options):
+        image_processor = processor.image_processor
+        size = pixel_bounds(image_processor, options)
+        return dict(image_processor(images, size=size, return_tensors='pt'))
+
+    def process_videos(self, processor, videos, options):
+        raise SwiftError('Qwen-VL videos are not encoded yet: transformers\' Qwen2-VL video processor needs '
+                         'torchvision (see docs/multimodal.md); give the frames as images instead')
+
+    def token_inputs(self, processor, input_ids):
+        """mm_token_type_ids (1 on image tokens, 2 on video tokens), as Qwen2VLProcessor returns them: the model's
+        get_rope_index reads them to give image tokens their (temporal, height, width) rotary positions."""
+        import torch
+        types = (input_ids == processor.image_token_id).to(torch.int32)
+        if getattr(processor, 'video_token_id', None) is not None:
+            types = types + 2 * (input_ids == processor.video_token_id).to(torch.int32)
+        return {'mm_token_type_ids': types}
+
+
+def pixel_bounds(image_processor, options) -> Dict[str, int]:
+    """The image processor's size ({'shortest_edge': min_pixels, 'longest_edge': max_pixels}) with the media
+    controls applied."""
+    size = image_processor.size
+    bounds = {'shortest_edge': size.shortest_edge, 'longest_edge': size.longest_edge}
+    if options.get('min_pixels') is not None:
+        bounds['shortest_edge'] = int(options['min_pixels'])
+    if options.get('max_pixels') is not None:
+        bounds['longest_edge'] = int(options['max_pixels'])
+    if options.get('image_max_token_num') is not None:
+        factor = image_processor.patch_size * image_processor.merge_size
+        by_tokens = int(options['image_max_token_num']) * factor**2
+        bounds['longest_edge'] = min(by_tokens, int(options['max_pixels'])) if options.get('max_pixels') else by_tokens
+    if bounds['shortest_edge'] > bounds['longest_edge']:
+        raise SwiftError(f'media controls: min_pixels {bounds["shortest_edge"]} is above max_pixels '
+                         f'{bounds["longest_edge"]} (MIN_PIXELS / MAX_PIXELS / IMAGE_MAX_TOKEN_NUM)')
+    return bounds
 
 
 class QwenVLTemplate(TaggedTemplate):

@@ -207,7 +207,7 @@ class PairCollator:
         if any(media):
             if self.template is None or not hasattr(self.template, 'collate_media'):
                 raise SwiftError('these pairs carry images: PairCollator needs the multimodal template (template=)')
-            batch.update(self.template.collate_media(media))
+            batch.update(self.template.collate_media(media, input_ids=batch.get('input_ids')))
         for key in ('ref_chosen_logps', 'ref_rejected_logps', 'margin'):
             values = _floats(features, key)
             if values is not None:
