@@ -11,8 +11,8 @@ import contextlib
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from swift.arguments import PtArguments, SftArguments
-from swift.dataset import (cached_encoding, cached_val_paths, describe_encoding, encode_rows, encoding_settings,
-                           load_cached_samples)
+from swift.dataset import cached_encoding, encode_rows
+from swift.dataset.cached import cached_samples_for
 from swift.tuners import prepare_tuner
 from swift.utils import SwiftError, get_logger
 from swift.utils.args import parse_args
@@ -41,11 +41,7 @@ def encode(args: SftArguments, template, rows) -> List[dict]:
 def cached_samples(args: SftArguments, template) -> Tuple[List[dict], List[dict]]:
     """(train, val) samples of --cached_dataset / --cached_val_dataset, each checked against this run's
     tokenizer, template and encoding flags (a mismatch is an error naming the fields)."""
-    if not (args.cached_dataset or args.cached_val_dataset):
-        return [], []
-    run = describe_encoding(template, args.model, encoding_settings(args))
-    return (load_cached_samples(args.cached_dataset, run, 'train'),
-            load_cached_samples(cached_val_paths(args), run, 'val'))
+    return cached_samples_for(args, template, 'train')
 
 
 def batching(args: SftArguments, pad_token_id: int, samples: List[dict], template=None):
