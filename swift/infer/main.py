@@ -41,7 +41,7 @@ class InferResult:
 def request_config_from(args) -> RequestConfig:
     """The generation settings of infer/deploy arguments as a request's settings."""
     return RequestConfig(max_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,
-                         top_k=args.top_k, repetition_penalty=args.repetition_penalty, stop=list(args.stop_words),
+                         top_k=args.top_k, min_p=args.min_p, repetition_penalty=args.repetition_penalty, stop=list(args.stop_words),
                          seed=args.seed)
 
 

@@ -124,6 +124,8 @@ HELP_ZH: Dict[str, str] = {
     'nucleus sampling: keep the smallest set of tokens whose probabilities add up to this':
         '核采样：保留概率之和达到该值的最小 token 集合',
     'sample among the k most likely tokens; 0 disables top-k': '在概率最高的 k 个 token 中采样；0 表示不用 top-k',
+    'drop tokens less likely than min_p times the most likely token (after temperature); 0 disables it':
+        '丢弃概率低于最可能 token 概率 min_p 倍的 token（温度之后）；0 表示不用',
     '> 1 discourages repeating tokens': '大于 1 时抑制重复的 token',
 }
 
