@@ -95,6 +95,9 @@ class ExportArguments(AdapterArguments, TemplateArguments, ModelArguments, DataA
                              'directory (merge several by exporting one, then passing its output as --model)')
         self._check_quant()
         self._check_data_flags()
+        placed = [f'--{k}' for k in ('device_map', 'max_memory') if getattr(self, k) is not None]
+        if placed and not self.merge_lora:  # the other exports load the weights their own way
+            raise SwiftError(f'{" and ".join(placed)}: swift export places the weights only for --merge_lora true')
 
     def _check_data_flags(self) -> None:
         """The data flags mean something to --to_cached_dataset (all) and to calibration (--dataset,

@@ -96,7 +96,7 @@ _GROUPS: List[Tuple[str, Optional[str], str]] = [
      'to_mcore to_hf mcore_model mcore_adapter thread_count '
      'offload_bridge test_convert_precision test_convert_dtype exist_ok hqq_axis'),
     (MODEL_LOADING, None,
-     'experts_impl new_special_tokens rope_scaling max_model_len device_map max_memory '
+     'experts_impl new_special_tokens rope_scaling max_model_len '
      'local_repo_path init_strategy enable_npu_model_patch load_args ignore_args_error'),
     (DATA, None,
      'interleave_prob '
