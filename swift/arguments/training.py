@@ -27,6 +27,9 @@ class TrainerArguments(ArgumentGroup):
     add_version: bool = field(default=True, metadata={'help': 'add vN-<timestamp> under --output_dir'})
     learning_rate: Optional[float] = field(default=None, metadata={'help': 'default 1e-4 (LoRA), 1e-5 (full)'})
     num_train_epochs: float = field(default=3.0, metadata={'help': 'passes over the training rows'})
+    max_epochs: Optional[int] = field(default=None, metadata={
+        'help': 'stop after this many passes over the data, whatever --max_steps / --num_train_epochs say (then the '
+                'final checkpoint is saved; useful with --streaming, as ms-swift)'})
     max_steps: int = field(default=-1, metadata={'help': 'stop after this many optimizer steps (-1: the epochs decide)'})
     per_device_train_batch_size: int = field(default=1, metadata={'help': 'rows per device per micro-batch'})
     per_device_eval_batch_size: int = field(default=1, metadata={'help': 'rows per device per evaluation batch'})
@@ -98,6 +101,7 @@ class TrainerArguments(ArgumentGroup):
                      'logging_steps', 'save_steps', 'eval_steps', 'save_total_limit'):
             check_range(flag, getattr(self, flag), low=1)
         check_range('num_train_epochs', self.num_train_epochs, what='> 0', low=1e-9)
+        check_range('max_epochs', self.max_epochs, low=1)
         check_range('warmup_ratio', self.warmup_ratio, 0, 1)
         check_range('learning_rate', self.learning_rate, low=0)
         check_choice('save_strategy', self.save_strategy, STRATEGIES)
@@ -149,11 +153,19 @@ class LanguageModelingArguments(ArgumentGroup):
         'help': 'encode training rows as training consumes them (needs --max_steps; no --packing)'})
     chunked_loss: bool = field(default=True, metadata={
         'help': "the LM loss in chunks over trained positions only (no full logits tensor); false: the model's own"})
+    acc_strategy: str = field(default='token', metadata={
+        'help': 'token | seq: the training log\'s accuracy, token_acc (trained tokens predicted right) or seq_acc '
+                '(sequences with every trained token right)'})
 
     def __post_init__(self):
         super().__post_init__()
         if self.packing and self.padding_free:
             raise SwiftError('--packing and --padding_free are alternatives: choose one')
+        check_choice('acc_strategy', self.acc_strategy, ('token', 'seq'))
+        if self.acc_strategy == 'seq' and (self.packing or self.padding_free
+                                           or getattr(self, 'sequence_parallel_size', 1) > 1):
+            raise SwiftError('--acc_strategy seq judges each row as one sequence: not with --packing, --padding_free '
+                             'or --sequence_parallel_size (rows there hold several sequences, or part of one)')
         if self.streaming:
             if self.max_steps < 1:
                 raise SwiftError('--streaming: the stream has no length, so pass --max_steps (as in ms-swift)')

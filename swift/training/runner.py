@@ -35,7 +35,7 @@ from swift.utils.checkpoint import checkpoint_step, last_checkpoint, resolve_out
 from swift.utils.device import detect_device, dtype_name, resolve_dtype
 
 from . import distributed
-from .callbacks import JsonlLoggerCallback, ProgressCallback, RankStatusCallback, plot_logs
+from .callbacks import JsonlLoggerCallback, MaxEpochsCallback, ProgressCallback, RankStatusCallback, plot_logs
 
 logger = get_logger()
 
@@ -253,6 +253,8 @@ class TrainingRun:
         resume_step = checkpoint_step(args.resume_from_checkpoint) or 0
         callbacks += [JsonlLoggerCallback(str(self.output_dir), resume_step=resume_step), ProgressCallback(),
                       tuner_callback(), RankStatusCallback(str(self.output_dir))]
+        if args.max_epochs:
+            callbacks.append(MaxEpochsCallback(args.max_epochs))
         if 'tensorboard' in args.report_to:
             from torch.utils.tensorboard import SummaryWriter
             from transformers.integrations import TensorBoardCallback

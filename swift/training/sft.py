@@ -114,7 +114,8 @@ def sft_main(args: Union[SftArguments, Sequence[str], Dict[str, Any], None] = No
         return run.train(SwiftTrainer, model=model, tokenizer=tokenizer, template=template, train=train_items,
                          val=val_items, collator=collator, callbacks=callbacks,
                          # the router's loss is added by the model's own loss only
-                         chunked_loss=args.chunked_loss and not args.router_aux_loss_coef)
+                         chunked_loss=args.chunked_loss and not args.router_aux_loss_coef,
+                         acc_strategy=args.acc_strategy)
 
 
 def pt_main(args: Union[PtArguments, Sequence[str], Dict[str, Any], None] = None, *, model=None, tokenizer=None,
