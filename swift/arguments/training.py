@@ -80,7 +80,11 @@ class TrainerArguments(ArgumentGroup):
     resume_from_checkpoint: Optional[str] = field(default=None, metadata={'help': 'a checkpoint-N folder to go on '
                                                                                   'from'})
     ignore_data_skip: bool = field(default=False, metadata={
-        'help': 'when resuming, start the data from its beginning instead of skipping the batches already seen'})
+        'help': 'when resuming, start the data from its beginning instead of skipping the batches already seen '
+                '(with --resume_only_model: a new run from step 0 on the checkpoint\'s weights)'})
+    resume_only_model: bool = field(default=False, metadata={
+        'help': 'with --resume_from_checkpoint: load only the model weights, not the optimizer, scheduler or random '
+                'state (as ms-swift; the step count and data position go on unless --ignore_data_skip)'})
     report_to: List[str] = field(default_factory=lambda: ['tensorboard'],
                                  metadata={'help': 'tensorboard | wandb | swanlab | none'})
     logging_dir: Optional[str] = field(default=None, metadata={'help': 'TensorBoard\'s folder (default <run>/runs)'})
@@ -115,6 +119,8 @@ class TrainerArguments(ArgumentGroup):
             raise SwiftError(f'--max_steps must be >= 1 (or -1: the epochs decide), got {self.max_steps}')
         if self.report_to in (['none'], ['None']):
             self.report_to = []
+        if self.resume_only_model and not self.resume_from_checkpoint:
+            raise SwiftError('--resume_only_model says what --resume_from_checkpoint loads: pass that too')
         if self.greater_is_better is not None and not self.metric_for_best_model:
             raise SwiftError('--greater_is_better says how to compare --metric_for_best_model: pass that too')
 

@@ -104,7 +104,7 @@ _GROUPS: List[Tuple[str, Optional[str], str]] = [
      'custom_dataset_info lazy_tokenize packing_length packing_num_proc '
      'packing_strategy padding_side template_backend response_prefix'),
     (TRAINING, None,
-     'predict_with_generate resume_only_model '
+     'predict_with_generate '
      'enable_dft_loss enable_channel_loss check_model use_logits_to_keep '
      'optimizer eval_metric callbacks early_stop_interval eval_use_evalscope eval_generation_config use_flash_ckpt '
      'safe_serialization'),

@@ -182,7 +182,16 @@ class SwiftTrainer(Trainer):
         if not resume_layout.load_model(self, resume_from_checkpoint, model):
             super()._load_from_checkpoint(resume_from_checkpoint, model)
 
+    resume_only_model = False  # --resume_only_model: the runner sets it; the weights only, as ms-swift
+
+    def _load_rng_state(self, checkpoint):
+        if not self.resume_only_model:
+            super()._load_rng_state(checkpoint)
+
     def _load_optimizer_and_scheduler(self, checkpoint):
+        if checkpoint is not None and self.resume_only_model:
+            logger.info(f'--resume_only_model: the optimizer and scheduler start anew (not those of {checkpoint})')
+            return
         if checkpoint is None or not resume_layout.load_optimizer(self, checkpoint):
             super()._load_optimizer_and_scheduler(checkpoint)
 
