@@ -1,6 +1,5 @@
 """`swift sft` on a tiny model: output layout, loadable checkpoints, resume, atomic saves, invariants."""
 import json
-import os
 import subprocess
 import sys
 import textwrap
