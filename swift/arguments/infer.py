@@ -65,6 +65,8 @@ class InferArguments(_InferCommon):
                 'probability under the model)'})
     top_logprobs: Optional[int] = field(default=None, metadata={
         'help': 'with --logprobs: also the N most likely tokens at each position'})
+    num_beams: int = field(default=1, metadata={
+        'help': 'beam search with this many beams (transformers\' generate; greedy, the transformers backend)'})
 
     def __post_init__(self):
         super().__post_init__()
@@ -76,6 +78,10 @@ class InferArguments(_InferCommon):
             raise SwiftError('--val_dataset_sample limits batch mode\'s rows: pass --val_dataset (or --load_data_args '
                              'true) as well')
         check_range('top_logprobs', self.top_logprobs, low=0)
+        check_range('num_beams', self.num_beams, low=1)
+        if self.num_beams > 1 and (self.temperature or self.logprobs):
+            raise SwiftError(f'--num_beams {self.num_beams}: beam search is deterministic and returns no log-'
+                             'probabilities; leave out --temperature and --logprobs (or use --num_beams 1)')
         if self.top_logprobs is not None and not self.logprobs:
             raise SwiftError('--top_logprobs needs --logprobs true')
         if self.logprobs and not (self.val_dataset or self.load_data_args):

@@ -109,7 +109,7 @@ _GROUPS: List[Tuple[str, Optional[str], str]] = [
      'optimizer eval_metric callbacks early_stop_interval eval_use_evalscope eval_generation_config use_flash_ckpt '
      'safe_serialization'),
     (INFER, None,
-     'num_beams structured_outputs_regex write_batch_size metric '
+     'structured_outputs_regex write_batch_size metric '
      'verbose max_logprobs extra_eval_args local_dataset'),
     (SWANLAB, '--report_to swanlab, with swanlab\'s own environment variables (SWANLAB_PROJECT, SWANLAB_API_KEY, ...)',
      'swanlab_token swanlab_project swanlab_workspace swanlab_exp_name swanlab_notification_method '

@@ -19,9 +19,11 @@ def check_infer_args(args: InferArguments) -> InferArguments:
     args.require_model(', or --adapters a swift checkpoint (its args.json names the model)')
     check_infer_backend(args.infer_backend)
     given = [f'--{k}' for k in ('device_map', 'max_memory') if getattr(args, k, None) is not None]
+    given += ['--num_beams'] if getattr(args, 'num_beams', 1) > 1 else []
     if given and args.infer_backend not in ('transformers', 'pt'):
-        raise SwiftError(f'{" and ".join(given)}: the transformers backend\'s (from_pretrained); --infer_backend '
-                         f'{args.infer_backend} places the weights itself (its parallelism options: --engine_kwargs)')
+        raise SwiftError(f'{" and ".join(given)}: options of the transformers backend (its from_pretrained and '
+                         f'generate); --infer_backend {args.infer_backend} does not take them (its own options: '
+                         '--engine_kwargs)')
     check_template_name(args.template)
     if args.agent_template:
         get_agent_template(args.agent_template)

@@ -43,7 +43,7 @@ def request_config_from(args) -> RequestConfig:
     return RequestConfig(max_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,
                          top_k=args.top_k, min_p=args.min_p, repetition_penalty=args.repetition_penalty, stop=list(args.stop_words),
                          seed=args.seed, logprobs=getattr(args, 'logprobs', False),
-                         top_logprobs=getattr(args, 'top_logprobs', None))
+                         top_logprobs=getattr(args, 'top_logprobs', None), num_beams=getattr(args, 'num_beams', 1))
 
 
 def build_engine(args):

@@ -63,6 +63,7 @@ class RequestConfig:
     temperature: float = 0.0  # 0 → greedy
     top_p: float = 1.0
     top_k: int = 0  # 0 (or -1) disables top-k
+    num_beams: int = 1  # > 1: beam search (the transformers backend), deterministic, one choice
     min_p: float = 0.0  # drop tokens less likely than min_p × the most likely one's probability; 0 disables it
     repetition_penalty: float = 1.0  # HF-style, over prompt and output tokens
     presence_penalty: float = 0.0  # OpenAI-style, over output tokens
@@ -101,6 +102,7 @@ class RequestConfig:
             (_finite(self.frequency_penalty or 0) and -2 <= (self.frequency_penalty or 0) <= 2, 'frequency_penalty',
              'a finite number in [-2, 2]'),
             (isinstance(self.n, int) and self.n >= 1, 'n', 'an integer >= 1'),
+            (isinstance(self.num_beams, int) and self.num_beams >= 1, 'num_beams', 'an integer >= 1'),
             (self.top_logprobs is None or 0 <= self.top_logprobs <= MAX_TOP_LOGPROBS, 'top_logprobs',
              f'in [0, {MAX_TOP_LOGPROBS}]'),
             (self.seed is None or (isinstance(self.seed, int) and SEED_RANGE[0] <= self.seed <= SEED_RANGE[1]), 'seed',
