@@ -159,6 +159,10 @@ class LanguageModelingArguments(ArgumentGroup):
         'help': 'encode training rows as training consumes them (needs --max_steps; no --packing)'})
     chunked_loss: bool = field(default=True, metadata={
         'help': "the LM loss in chunks over trained positions only (no full logits tensor); false: the model's own"})
+    predict_with_generate: bool = field(default=False, metadata={
+        'help': 'at each evaluation also answer the validation rows (greedy, up to 64 new tokens) and log '
+                'eval_rouge-1/-2/-l and eval_bleu-4 against their answers (ms-swift\'s NLG metrics; pip install '
+                '"swift[nlg]")'})
     acc_strategy: str = field(default='token', metadata={
         'help': 'token | seq: the training log\'s accuracy, token_acc (trained tokens predicted right) or seq_acc '
                 '(sequences with every trained token right)'})
@@ -168,6 +172,14 @@ class LanguageModelingArguments(ArgumentGroup):
         if self.packing and self.padding_free:
             raise SwiftError('--packing and --padding_free are alternatives: choose one')
         check_choice('acc_strategy', self.acc_strategy, ('token', 'seq'))
+        given = [f'--{k} {v}' for k, v in (('predict_with_generate', self.predict_with_generate),
+                                            ('acc_strategy', self.acc_strategy if self.acc_strategy != 'token' else
+                                             None)) if v]
+        if given and getattr(self, 'task_type', 'causal_lm') != 'causal_lm':
+            raise SwiftError(f'{", ".join(given)}: for --task_type causal_lm (a task model logs its own metrics)')
+        if self.predict_with_generate and (self.packing or self.padding_free):
+            raise SwiftError('--predict_with_generate answers each validation row: not with --packing / '
+                             '--padding_free (their rows hold several samples)')
         if self.acc_strategy == 'seq' and (self.packing or self.padding_free
                                            or getattr(self, 'sequence_parallel_size', 1) > 1):
             raise SwiftError('--acc_strategy seq judges each row as one sequence: not with --packing, --padding_free '

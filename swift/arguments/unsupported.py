@@ -103,10 +103,6 @@ _GROUPS: List[Tuple[str, Optional[str], str]] = [
      'stopping_strategy shuffle_buffer_size download_mode remove_unused_columns disable_auto_column_mapping '
      'custom_dataset_info lazy_tokenize packing_length packing_num_proc '
      'packing_strategy padding_side template_backend response_prefix'),
-    ('evaluation by generation during training (rouge / bleu of generated answers) is not built',
-     'swift infer --adapters <checkpoint> --load_data_args true writes the answers to the validation rows (then '
-     'score them), and --eval_benchmarks scores benchmarks by generation during training',
-     'predict_with_generate'),
     (TRAINING, None,
      'enable_dft_loss enable_channel_loss check_model use_logits_to_keep '
      'optimizer eval_metric callbacks early_stop_interval eval_use_evalscope eval_generation_config use_flash_ckpt '

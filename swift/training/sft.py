@@ -115,7 +115,24 @@ def sft_main(args: Union[SftArguments, Sequence[str], Dict[str, Any], None] = No
                          val=val_items, collator=collator, callbacks=callbacks,
                          # the router's loss is added by the model's own loss only
                          chunked_loss=args.chunked_loss and not args.router_aux_loss_coef,
-                         acc_strategy=args.acc_strategy)
+                         acc_strategy=args.acc_strategy, generation_eval=generation_eval(args, tokenizer, template,
+                                                                                         val_items))
+
+
+def generation_eval(args: SftArguments, tokenizer, template, val_items):
+    """--predict_with_generate's scorer (generate_eval.py), or None; refused where it has nothing to answer."""
+    if not args.predict_with_generate:
+        return None
+    if not val_items:
+        raise SwiftError('--predict_with_generate answers the validation rows: give --val_dataset or '
+                         '--split_dataset_ratio')
+    if getattr(template, 'is_multimodal', False):
+        raise SwiftError('--predict_with_generate: text models only for now (validation items with media would need '
+                         'their pixel tensors at generation)')
+    from .generate_eval import GenerationEval
+    vocab = tokenizer.get_vocab()
+    stops = [tokenizer.eos_token_id] + [vocab[w] for w in template.stop_words if w in vocab]
+    return GenerationEval(tokenizer, [s for s in stops if s is not None], batch_size=args.per_device_eval_batch_size)
 
 
 def pt_main(args: Union[PtArguments, Sequence[str], Dict[str, Any], None] = None, *, model=None, tokenizer=None,

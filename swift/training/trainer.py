@@ -44,8 +44,9 @@ class SwiftTrainer(Trainer):
 
     def __init__(self, *args, swift_args: Optional[Dict[str, Any]] = None, lorap_lr_ratio: Optional[float] = None,
                  chunked_loss: bool = True, part_lrs: Optional[Dict[str, float]] = None, acc_strategy: str = 'token',
-                 **kwargs):
+                 generation_eval=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.generation_eval = generation_eval  # --predict_with_generate (generate_eval.py)
         self.acc_strategy = acc_strategy  # 'seq': whole sequences right (the chunked loss never holds their logits)
         chunked_loss = chunked_loss and acc_strategy == 'token'
         self.swift_args = swift_args or {}
@@ -150,6 +151,16 @@ class SwiftTrainer(Trainer):
                 logs['train_tokens_per_second'] = round(trained / elapsed, 2)
             self._reset_counters()
         super().log(logs, start_time)
+
+    def evaluation_loop(self, dataloader, description, prediction_loss_only=None, ignore_keys=None,
+                        metric_key_prefix='eval'):
+        """eval_loss as always; with --predict_with_generate also the NLG scores of generated answers, in the same
+        log entry (so --metric_for_best_model rouge-l can pick the best checkpoint)."""
+        output = super().evaluation_loop(dataloader, description, prediction_loss_only, ignore_keys, metric_key_prefix)
+        if self.generation_eval is not None and self.eval_dataset is not None:
+            scores = self.generation_eval.score(self.accelerator.unwrap_model(self.model), self.eval_dataset)
+            output.metrics.update({f'{metric_key_prefix}_{key}': value for key, value in scores.items()})
+        return output
 
     # ---- optimizer ----------------------------------------------------------------------------
     def create_optimizer(self, model=None):

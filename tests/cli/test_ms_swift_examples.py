@@ -106,6 +106,9 @@ PARSES = {
     'sft with model placement, an epoch cap and sequence accuracy': (
         f'sft {TINY} --dataset {{data}} --device_map auto --max_memory \'{{{{"cpu": "8GB"}}}}\' --max_epochs 1 '
         '--acc_strategy seq', {'device_map': 'auto', 'max_epochs': 1, 'acc_strategy': 'seq'}),
+    'evaluation by generation': (
+        f'sft {TINY} --dataset {{data}} --split_dataset_ratio 0.2 --predict_with_generate true',
+        {'predict_with_generate': True}),
     'resume the weights only': (
         f'sft {TINY} --dataset {{data}} --resume_from_checkpoint {{checkpoint}} --resume_only_model true',
         {'resume_only_model': True}),
@@ -127,8 +130,6 @@ REFUSED = {
                                          'no manifest.json there'),
     'cached dataset for grpo': (f'rlhf --rlhf_type grpo {TINY} --reward_funcs accuracy --cached_dataset '
                                 '{out}/cached', None, '--cached_dataset is not supported with --rlhf_type grpo'),
-    'evaluation by generation': (f'sft {TINY} --dataset {{data}} --predict_with_generate true', None,
-                                 '--predict_with_generate is not supported yet (evaluation by generation'),
     'vLLM deploy flags': ('deploy --model {model} --infer_backend vllm --vllm_max_model_len 4096', None,
                           "--engine_kwargs '{\"<option without vllm_>\": value}'"),
     'data-parallel deploy': ('deploy --model {model}', {'NPROC_PER_NODE': '2'},
