@@ -41,8 +41,8 @@ class InferResult:
 def request_config_from(args) -> RequestConfig:
     """The generation settings of infer/deploy arguments as a request's settings."""
     return RequestConfig(max_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,
-                         top_k=args.top_k, min_p=args.min_p, repetition_penalty=args.repetition_penalty, stop=list(args.stop_words),
-                         seed=args.seed, logprobs=getattr(args, 'logprobs', False),
+                         top_k=args.top_k, min_p=args.min_p, repetition_penalty=args.repetition_penalty,
+                         stop=list(args.stop_words), seed=args.seed, logprobs=getattr(args, 'logprobs', False),
                          top_logprobs=getattr(args, 'top_logprobs', None), num_beams=getattr(args, 'num_beams', 1))
 
 

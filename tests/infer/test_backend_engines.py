@@ -288,7 +288,8 @@ def test_sglang_engine(tiny_model_dir, tokenizer, prompt_ids, adapter_dir, monke
         assert call['input_ids'] == prompt_ids and call['stream'] is True and call['lora_path'] == 'mine'
         assert call['return_logprob'] is True and call['top_logprobs_num'] == 2
     params = sorted((c['sampling_params'] for c in calls.generate), key=lambda p: p['sampling_seed'])
-    assert params[0] == dict(max_new_tokens=32, temperature=0.7, top_p=0.9, top_k=20, min_p=0.05, repetition_penalty=1.0,
+    assert params[0] == dict(max_new_tokens=32, temperature=0.7, top_p=0.9, top_k=20, min_p=0.05,
+                             repetition_penalty=1.0,
                              presence_penalty=0.0, frequency_penalty=0.0, stop=['STOP'],
                              stop_token_ids=[tokenizer.eos_token_id], skip_special_tokens=True, sampling_seed=SEED)
     assert params[1]['sampling_seed'] == SEED + 1

@@ -28,7 +28,8 @@ def test_values_are_parsed_as_from_pretrained_takes_them(tmp_path):
         _kwargs(['--device_map', 'auto', '--max_memory', '{cpu: 1GB}'])
     with pytest.raises(SwiftError, match='options of the transformers backend'):
         from swift.infer.checks import check_infer_args
-        check_infer_args(parse_args(InferArguments, ['--model', 'm', '--infer_backend', 'vllm', '--device_map', 'auto']))
+        check_infer_args(parse_args(InferArguments, ['--model', 'm', '--infer_backend', 'vllm', '--device_map',
+                                                     'auto']))
 
 
 def test_they_reach_from_pretrained(tiny_model_dir):

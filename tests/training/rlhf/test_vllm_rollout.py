@@ -97,7 +97,8 @@ def fake_vllm(tokenizer, eos_id):
 
 def _args(tiny_model_dir, **extra):
     args = dict(model=str(tiny_model_dir), torch_dtype='float32', seed=7, max_new_tokens=5, temperature=0.7,
-                top_p=0.9, top_k=20, min_p=0.05, repetition_penalty=1.1, use_vllm=True, vllm_gpu_memory_utilization=0.25,
+                top_p=0.9, top_k=20, min_p=0.05, repetition_penalty=1.1, use_vllm=True,
+                vllm_gpu_memory_utilization=0.25,
                 vllm_max_model_len=1024, vllm_enable_sleep_mode=False)
     args.update(extra)
     return SimpleNamespace(**args)
