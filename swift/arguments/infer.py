@@ -60,6 +60,13 @@ class InferArguments(_InferCommon):
                 'the same datasets, split and seed)'})
     val_dataset_sample: Optional[int] = field(default=None, metadata={
         'help': 'batch mode: answer only the first N rows (of --val_dataset or the training run\'s validation rows)'})
+    logprobs: bool = field(default=False, metadata={
+        'help': 'batch mode: each result line gets "logprobs" (OpenAI\'s format: every generated token\'s log '
+                'probability under the model)'})
+    top_logprobs: Optional[int] = field(default=None, metadata={
+        'help': 'with --logprobs: also the N most likely tokens at each position'})
+    num_beams: int = field(default=1, metadata={
+        'help': 'beam search with this many beams (transformers\' generate; greedy, the transformers backend)'})
 
     def __post_init__(self):
         super().__post_init__()
@@ -70,6 +77,16 @@ class InferArguments(_InferCommon):
         if self.val_dataset_sample and not (self.val_dataset or self.load_data_args):
             raise SwiftError('--val_dataset_sample limits batch mode\'s rows: pass --val_dataset (or --load_data_args '
                              'true) as well')
+        check_range('top_logprobs', self.top_logprobs, low=0)
+        check_range('num_beams', self.num_beams, low=1)
+        if self.num_beams > 1 and (self.temperature or self.logprobs):
+            raise SwiftError(f'--num_beams {self.num_beams}: beam search is deterministic and returns no log-'
+                             'probabilities; leave out --temperature and --logprobs (or use --num_beams 1)')
+        if self.top_logprobs is not None and not self.logprobs:
+            raise SwiftError('--top_logprobs needs --logprobs true')
+        if self.logprobs and not (self.val_dataset or self.load_data_args):
+            raise SwiftError('--logprobs are written to batch mode\'s result file: pass --val_dataset (or '
+                             '--load_data_args true); swift deploy returns them per request (logprobs: true)')
         if self.load_data_args and self.val_dataset:
             raise SwiftError('--load_data_args answers the training run\'s validation rows; --val_dataset names '
                              'other rows: choose one')

@@ -1,4 +1,6 @@
 """Which model to load and how: the group of every command that loads one."""
+import json
+import os
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
@@ -12,6 +14,44 @@ DTYPE_NAMES = ('auto', 'bfloat16', 'bf16', 'float16', 'fp16', 'half', 'float32',
 # ms-swift's --attn_impl spellings → transformers' attn_implementation names
 ATTN_IMPLEMENTATIONS = {'sdpa': 'sdpa', 'eager': 'eager', 'flash_attn': 'flash_attention_2',
                         'flash_attention_2': 'flash_attention_2', 'flash_attention_3': 'flash_attention_3'}
+
+
+SPREADING_DEVICE_MAPS = ('auto', 'sequential', 'balanced', 'balanced_low_0')  # accelerate's, which read max_memory
+
+
+def _json_value(flag: str, value: Any) -> Any:
+    """A JSON object given inline or as a file path (ms-swift accepts both); a dict (from YAML) as it is."""
+    if isinstance(value, dict):
+        return value
+    text = str(value).strip()
+    if not text.startswith('{') and os.path.isfile(os.path.expanduser(text)):
+        with open(os.path.expanduser(text), encoding='utf-8') as f:
+            text = f.read()
+    try:
+        parsed = json.loads(text)
+    except ValueError as e:
+        raise SwiftError(f'--{flag} {value!r}: not a JSON object nor a file holding one ({e})') from None
+    if not isinstance(parsed, dict):
+        raise SwiftError(f'--{flag} {value!r}: expected a JSON object, got {type(parsed).__name__}')
+    return parsed
+
+
+def _device_key(key: str) -> Any:
+    """accelerate names GPUs by index: "0" in JSON means device 0."""
+    return int(key) if isinstance(key, str) and key.isdigit() else key
+
+
+def parsed_device_map(value: Any) -> Any:
+    """--device_map as from_pretrained takes it: a strategy or device name, or {module: device}."""
+    if value is None:
+        return None
+    if isinstance(value, dict) or str(value).strip().startswith('{') or str(value).endswith('.json'):
+        return {module: _device_key(device) for module, device in _json_value('device_map', value).items()}
+    return str(value)
+
+
+def parsed_max_memory(value: Any) -> Dict[Any, Any]:
+    return {_device_key(device): size for device, size in _json_value('max_memory', value).items()}
 
 
 @dataclass
@@ -36,6 +76,13 @@ class ModelArguments(ArgumentGroup):
                 'image_max_token_num, video_max_pixels, fps, fps_max_frames, sampling_rate; the same as the '
                 'environment variables MAX_PIXELS, ... (this wins); a key the model\'s processor lacks is an error'})
 
+    device_map: Optional[str] = field(default=None, metadata={
+        'help': 'where the weights go, passed to from_pretrained (ms-swift\'s): auto | sequential | balanced | cpu | '
+                'cuda:0 | a JSON object {module: device} or a JSON file holding one (default: the one device found)'})
+    max_memory: Optional[str] = field(default=None, metadata={
+        'help': 'JSON {device: size}, e.g. \'{"0": "20GB", "cpu": "60GB"}\': how much of each device --device_map '
+                'auto|sequential|balanced may fill (passed to from_pretrained)'})
+
     ALIASES = {'model_id_or_path': 'model', 'model_revision': 'revision', 'dtype': 'torch_dtype'}
 
     def __post_init__(self):
@@ -49,6 +96,12 @@ class ModelArguments(ArgumentGroup):
                                  f'{did_you_mean(self.attn_impl, ATTN_IMPLEMENTATIONS)}')
             self.attn_impl = ATTN_IMPLEMENTATIONS[self.attn_impl]
         self.model_kwargs = check_model_kwargs(self.model_kwargs) or None
+        parsed_device_map(self.device_map)  # a bad value fails now, not when the model loads
+        if self.max_memory is not None:
+            parsed_max_memory(self.max_memory)
+            if self.device_map not in SPREADING_DEVICE_MAPS:
+                raise SwiftError(f'--max_memory applies with --device_map {"|".join(SPREADING_DEVICE_MAPS)} (which '
+                                 f'spread the weights over devices), not with --device_map {self.device_map}')
 
     def load_kwargs(self) -> dict:
         """Keywords for swift.model.loader.get_model_tokenizer."""
@@ -57,6 +110,10 @@ class ModelArguments(ArgumentGroup):
                       trust_remote_code=self.trust_remote_code)
         if self.model_kwargs:
             kwargs['media_kwargs'] = dict(self.model_kwargs)
+        if self.device_map is not None:  # (only when given: every loader that takes these keys gets them)
+            kwargs['device_map'] = parsed_device_map(self.device_map)
+        if self.max_memory is not None:
+            kwargs['model_kwargs'] = {'max_memory': parsed_max_memory(self.max_memory)}
         return kwargs
 
     def require_model(self, alternatives: str = '') -> None:

@@ -27,6 +27,9 @@ class TrainerArguments(ArgumentGroup):
     add_version: bool = field(default=True, metadata={'help': 'add vN-<timestamp> under --output_dir'})
     learning_rate: Optional[float] = field(default=None, metadata={'help': 'default 1e-4 (LoRA), 1e-5 (full)'})
     num_train_epochs: float = field(default=3.0, metadata={'help': 'passes over the training rows'})
+    max_epochs: Optional[int] = field(default=None, metadata={
+        'help': 'stop after this many passes over the data, whatever --max_steps / --num_train_epochs say (then the '
+                'final checkpoint is saved; useful with --streaming, as ms-swift)'})
     max_steps: int = field(default=-1, metadata={'help': 'stop after this many optimizer steps (-1: the epochs decide)'})
     per_device_train_batch_size: int = field(default=1, metadata={'help': 'rows per device per micro-batch'})
     per_device_eval_batch_size: int = field(default=1, metadata={'help': 'rows per device per evaluation batch'})
@@ -77,7 +80,11 @@ class TrainerArguments(ArgumentGroup):
     resume_from_checkpoint: Optional[str] = field(default=None, metadata={'help': 'a checkpoint-N folder to go on '
                                                                                   'from'})
     ignore_data_skip: bool = field(default=False, metadata={
-        'help': 'when resuming, start the data from its beginning instead of skipping the batches already seen'})
+        'help': 'when resuming, start the data from its beginning instead of skipping the batches already seen '
+                '(with --resume_only_model: a new run from step 0 on the checkpoint\'s weights)'})
+    resume_only_model: bool = field(default=False, metadata={
+        'help': 'with --resume_from_checkpoint: load only the model weights, not the optimizer, scheduler or random '
+                'state (as ms-swift; the step count and data position go on unless --ignore_data_skip)'})
     report_to: List[str] = field(default_factory=lambda: ['tensorboard'],
                                  metadata={'help': 'tensorboard | wandb | swanlab | none'})
     logging_dir: Optional[str] = field(default=None, metadata={'help': 'TensorBoard\'s folder (default <run>/runs)'})
@@ -98,6 +105,7 @@ class TrainerArguments(ArgumentGroup):
                      'logging_steps', 'save_steps', 'eval_steps', 'save_total_limit'):
             check_range(flag, getattr(self, flag), low=1)
         check_range('num_train_epochs', self.num_train_epochs, what='> 0', low=1e-9)
+        check_range('max_epochs', self.max_epochs, low=1)
         check_range('warmup_ratio', self.warmup_ratio, 0, 1)
         check_range('learning_rate', self.learning_rate, low=0)
         check_choice('save_strategy', self.save_strategy, STRATEGIES)
@@ -111,6 +119,8 @@ class TrainerArguments(ArgumentGroup):
             raise SwiftError(f'--max_steps must be >= 1 (or -1: the epochs decide), got {self.max_steps}')
         if self.report_to in (['none'], ['None']):
             self.report_to = []
+        if self.resume_only_model and not self.resume_from_checkpoint:
+            raise SwiftError('--resume_only_model says what --resume_from_checkpoint loads: pass that too')
         if self.greater_is_better is not None and not self.metric_for_best_model:
             raise SwiftError('--greater_is_better says how to compare --metric_for_best_model: pass that too')
 
@@ -149,11 +159,31 @@ class LanguageModelingArguments(ArgumentGroup):
         'help': 'encode training rows as training consumes them (needs --max_steps; no --packing)'})
     chunked_loss: bool = field(default=True, metadata={
         'help': "the LM loss in chunks over trained positions only (no full logits tensor); false: the model's own"})
+    predict_with_generate: bool = field(default=False, metadata={
+        'help': 'at each evaluation also answer the validation rows (greedy, up to 64 new tokens) and log '
+                'eval_rouge-1/-2/-l and eval_bleu-4 against their answers (ms-swift\'s NLG metrics; pip install '
+                '"swift[nlg]")'})
+    acc_strategy: str = field(default='token', metadata={
+        'help': 'token | seq: the training log\'s accuracy, token_acc (trained tokens predicted right) or seq_acc '
+                '(sequences with every trained token right)'})
 
     def __post_init__(self):
         super().__post_init__()
         if self.packing and self.padding_free:
             raise SwiftError('--packing and --padding_free are alternatives: choose one')
+        check_choice('acc_strategy', self.acc_strategy, ('token', 'seq'))
+        given = [f'--{k} {v}' for k, v in (('predict_with_generate', self.predict_with_generate),
+                                            ('acc_strategy', self.acc_strategy if self.acc_strategy != 'token' else
+                                             None)) if v]
+        if given and getattr(self, 'task_type', 'causal_lm') != 'causal_lm':
+            raise SwiftError(f'{", ".join(given)}: for --task_type causal_lm (a task model logs its own metrics)')
+        if self.predict_with_generate and (self.packing or self.padding_free):
+            raise SwiftError('--predict_with_generate answers each validation row: not with --packing / '
+                             '--padding_free (their rows hold several samples)')
+        if self.acc_strategy == 'seq' and (self.packing or self.padding_free
+                                           or getattr(self, 'sequence_parallel_size', 1) > 1):
+            raise SwiftError('--acc_strategy seq judges each row as one sequence: not with --packing, --padding_free '
+                             'or --sequence_parallel_size (rows there hold several sequences, or part of one)')
         if self.streaming:
             if self.max_steps < 1:
                 raise SwiftError('--streaming: the stream has no length, so pass --max_steps (as in ms-swift)')

@@ -96,7 +96,7 @@ _GROUPS: List[Tuple[str, Optional[str], str]] = [
      'to_mcore to_hf mcore_model mcore_adapter thread_count '
      'offload_bridge test_convert_precision test_convert_dtype exist_ok hqq_axis'),
     (MODEL_LOADING, None,
-     'experts_impl new_special_tokens rope_scaling max_model_len device_map max_memory '
+     'experts_impl new_special_tokens rope_scaling max_model_len '
      'local_repo_path init_strategy enable_npu_model_patch load_args ignore_args_error'),
     (DATA, None,
      'interleave_prob '
@@ -104,12 +104,11 @@ _GROUPS: List[Tuple[str, Optional[str], str]] = [
      'custom_dataset_info lazy_tokenize packing_length packing_num_proc '
      'packing_strategy padding_side template_backend response_prefix'),
     (TRAINING, None,
-     'predict_with_generate max_epochs resume_only_model '
-     'enable_dft_loss enable_channel_loss check_model use_logits_to_keep acc_strategy '
+     'enable_dft_loss enable_channel_loss check_model use_logits_to_keep '
      'optimizer eval_metric callbacks early_stop_interval eval_use_evalscope eval_generation_config use_flash_ckpt '
      'safe_serialization'),
     (INFER, None,
-     'num_beams logprobs top_logprobs structured_outputs_regex min_p write_batch_size metric '
+     'structured_outputs_regex write_batch_size metric '
      'verbose max_logprobs extra_eval_args local_dataset'),
     (SWANLAB, '--report_to swanlab, with swanlab\'s own environment variables (SWANLAB_PROJECT, SWANLAB_API_KEY, ...)',
      'swanlab_token swanlab_project swanlab_workspace swanlab_exp_name swanlab_notification_method '

@@ -4,7 +4,8 @@ without encoding again (ms-swift's flags and layout).
     DIR/train/manifest.json + samples.jsonl      --cached_dataset DIR/train (or DIR: its train, and its val)
     DIR/val/manifest.json + samples.jsonl        --cached_val_dataset DIR/val
 
-A sample is what encode_rows returns (input_ids, labels, loss weights...), one JSON object per line. The manifest
+A sample is what encode_rows returns (input_ids, labels, loss weights...; chosen_* and rejected_* for the pairs of
+--template_mode rlhf), one JSON object per line. The manifest
 names everything the samples depend on: the model, the template (name, class, system prompt), the tokenizer (a
 hash of its whole definition, as the encoding cache keys it), the encoding settings (max_length,
 truncation_strategy, loss_scale, agent template, ...) and the template mode. A training run computes the same
@@ -27,6 +28,7 @@ FORMAT = 'swift-cached-dataset/1'
 MANIFEST = 'manifest.json'
 SAMPLES = 'samples.jsonl'
 SPLITS = ('train', 'val')
+TOKEN_KEYS = ('input_ids', 'chosen_input_ids')  # a sample of swift sft / pt or kto, a pair of swift rlhf
 
 
 def encoding_settings(args) -> Dict[str, Any]:
@@ -97,8 +99,9 @@ def read_cached_dataset(folder: Path) -> Tuple[List[Dict[str, Any]], Dict[str, A
                 sample = json.loads(line)
             except ValueError as e:
                 raise SwiftError(f'{folder / SAMPLES}:{number}: not valid JSON ({e})') from None
-            if not isinstance(sample, dict) or not isinstance(sample.get('input_ids'), list):
-                raise SwiftError(f'{folder / SAMPLES}:{number}: a sample must be an object with input_ids')
+            if not isinstance(sample, dict) or not any(isinstance(sample.get(k), list) for k in TOKEN_KEYS):
+                raise SwiftError(f'{folder / SAMPLES}:{number}: a sample must be an object with input_ids '
+                                 '(chosen_input_ids for pairs)')
             samples.append(sample)
     if len(samples) != manifest.get('samples'):
         raise SwiftError(f'{folder}: the manifest counts {manifest.get("samples")} samples, {SAMPLES} holds '
@@ -146,3 +149,13 @@ def cached_val_paths(args) -> List[str]:
     roots = [Path(p).expanduser() for p in args.cached_dataset]
     return [str(root / 'val') for root in roots
             if not (root / MANIFEST).is_file() and (root / 'val' / MANIFEST).is_file()]
+
+
+def cached_samples_for(args, template, mode: str = 'train') -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
+    """(train, val) samples of --cached_dataset / --cached_val_dataset, each checked against this run's
+    tokenizer, template, encoding flags and template mode (a mismatch is an error naming the fields)."""
+    if not (args.cached_dataset or args.cached_val_dataset):
+        return [], []
+    run = describe_encoding(template, args.model, encoding_settings(args), mode)
+    return load_cached_samples(args.cached_dataset, run, 'train'), load_cached_samples(cached_val_paths(args), run,
+                                                                                       'val')

@@ -167,4 +167,6 @@ async def _answer_row(engine, index: int, row: Dict[str, Any], config: RequestCo
                   usage=response.usage.to_dict())
     if len(response.choices) > 1:
         record['responses'] = [c.message.content for c in response.choices]
+    if choice.logprobs is not None:  # --logprobs (OpenAI's format, as swift deploy returns it)
+        record['logprobs'] = choice.logprobs.to_dict()
     return record

@@ -66,6 +66,7 @@ class InferEngine(ABC):
     adapters: Sequence[str] = ()  # names a request may pick with InferRequest.adapter
     default_adapter: Optional[str] = None  # used when a request names none
     max_length: Optional[int] = None  # --max_length: the longest prompt, in tokens (None: the context decides)
+    supports_beam_search: bool = False  # whether num_beams > 1 is served (the transformers backend: beam_search.py)
     truncation_strategy: str = 'delete'  # a longer prompt: refused (delete), or its start (left) / end (right) cut
 
     _loop: Optional[asyncio.AbstractEventLoop] = None
@@ -117,6 +118,9 @@ class InferEngine(ABC):
         if not isinstance(request, InferRequest):
             raise InferError(f'expected an InferRequest, got {type(request).__name__}')
         config = copy(request_config or RequestConfig()).validate()
+        if config.num_beams > 1 and not self.supports_beam_search:
+            raise InferError(f'num_beams={config.num_beams}: beam search runs on the transformers backend '
+                             f'(--infer_backend transformers); {type(self).__name__} samples')
         config.stop = config.stop_list
         adapter = self.resolve_adapter(request.adapter)
         encoded = self._encode(request)

@@ -41,8 +41,9 @@ class InferResult:
 def request_config_from(args) -> RequestConfig:
     """The generation settings of infer/deploy arguments as a request's settings."""
     return RequestConfig(max_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,
-                         top_k=args.top_k, repetition_penalty=args.repetition_penalty, stop=list(args.stop_words),
-                         seed=args.seed)
+                         top_k=args.top_k, min_p=args.min_p, repetition_penalty=args.repetition_penalty,
+                         stop=list(args.stop_words), seed=args.seed, logprobs=getattr(args, 'logprobs', False),
+                         top_logprobs=getattr(args, 'top_logprobs', None), num_beams=getattr(args, 'num_beams', 1))
 
 
 def build_engine(args):
@@ -66,6 +67,8 @@ def _answer(engine, args: InferArguments, stdin: TextIO, stdout: TextIO) -> Infe
     scoring = isinstance(engine, RewardEngine)
     if args.val_dataset or args.load_data_args:
         result_path = args.result_path or DEFAULT_RESULT_PATH
+        if scoring and args.logprobs:
+            raise SwiftError('--logprobs: a reward model scores, it generates no tokens')
         rows = load_rows(args)
         rank, size = world()
         if size > 1:  # NPROC_PER_NODE=N: the rows split across the processes, one merged file in the input order

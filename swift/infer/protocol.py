@@ -63,6 +63,8 @@ class RequestConfig:
     temperature: float = 0.0  # 0 → greedy
     top_p: float = 1.0
     top_k: int = 0  # 0 (or -1) disables top-k
+    num_beams: int = 1  # > 1: beam search (the transformers backend), deterministic, one choice
+    min_p: float = 0.0  # drop tokens less likely than min_p × the most likely one's probability; 0 disables it
     repetition_penalty: float = 1.0  # HF-style, over prompt and output tokens
     presence_penalty: float = 0.0  # OpenAI-style, over output tokens
     frequency_penalty: float = 0.0
@@ -92,6 +94,7 @@ class RequestConfig:
             (_finite(self.temperature) and self.temperature >= 0, 'temperature', 'a finite number >= 0 (0 is greedy)'),
             (_finite(self.top_p) and 0 < self.top_p <= 1, 'top_p', 'a finite number in (0, 1]'),
             (isinstance(self.top_k, int) and self.top_k >= -1, 'top_k', 'an integer >= 0 (0 or -1 disables it)'),
+            (_finite(self.min_p) and 0 <= self.min_p <= 1, 'min_p', 'a finite number in [0, 1] (0 disables it)'),
             (_finite(self.repetition_penalty) and self.repetition_penalty > 0, 'repetition_penalty',
              'a finite number > 0'),
             (_finite(self.presence_penalty or 0) and -2 <= (self.presence_penalty or 0) <= 2, 'presence_penalty',
@@ -99,6 +102,7 @@ class RequestConfig:
             (_finite(self.frequency_penalty or 0) and -2 <= (self.frequency_penalty or 0) <= 2, 'frequency_penalty',
              'a finite number in [-2, 2]'),
             (isinstance(self.n, int) and self.n >= 1, 'n', 'an integer >= 1'),
+            (isinstance(self.num_beams, int) and self.num_beams >= 1, 'num_beams', 'an integer >= 1'),
             (self.top_logprobs is None or 0 <= self.top_logprobs <= MAX_TOP_LOGPROBS, 'top_logprobs',
              f'in [0, {MAX_TOP_LOGPROBS}]'),
             (self.seed is None or (isinstance(self.seed, int) and SEED_RANGE[0] <= self.seed <= SEED_RANGE[1]), 'seed',

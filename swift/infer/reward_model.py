@@ -75,7 +75,8 @@ def load_seq_cls_model(model_id: str, model_kwargs: Optional[Dict[str, Any]] = N
         try:
             model = AutoModelForSequenceClassification.from_pretrained(
                 info.model_dir, num_labels=num_labels, dtype=info.torch_dtype,
-                trust_remote_code=bool(kwargs.get('trust_remote_code')))
+                trust_remote_code=bool(kwargs.get('trust_remote_code')), device_map=kwargs.get('device_map'),
+                **(kwargs.get('model_kwargs') or {}))
         except (OSError, ValueError) as e:
             raise load_error(info.model_dir, 'the reward model', e) from None
     else:

@@ -5,7 +5,8 @@ through their own penalties and warpers and sample with their own torch.Generato
 request draws the same tokens whatever else shares the batch.
 
 Penalties, in vLLM's and transformers' order: repetition (HF-style, over prompt and output),
-presence and frequency (OpenAI-style, over output), then temperature, top-k and top-p.
+presence and frequency (OpenAI-style, over output), then temperature, top-k, top-p and min-p (transformers'
+MinPLogitsWarper: after temperature, relative to the most likely token).
 Log-probabilities are those of the model's raw distribution (before any penalty or warper),
 as vLLM reports them by default.
 """
@@ -48,6 +49,7 @@ class SequenceSampler:
         scores = _finite(scores / self.config.temperature)
         scores = _top_k(scores, self.config.top_k)
         scores = _top_p(scores, self.config.top_p)
+        scores = _min_p(scores, self.config.min_p)
         probs = torch.softmax(scores, dim=-1)
         return int(torch.multinomial(probs, 1, generator=self.generator))
 
@@ -96,6 +98,15 @@ def _top_p(scores, p: float):
     drop_sorted[0] = False
     drop = torch.zeros_like(drop_sorted).scatter(0, order, drop_sorted)
     return scores.masked_fill(drop, float('-inf'))
+
+
+def _min_p(scores, min_p: float):
+    """Drop the tokens whose probability is below min_p times the most likely token's (Nguyen et al. 2024)."""
+    import torch
+    if not min_p:
+        return scores
+    probs = torch.softmax(scores, dim=-1)
+    return scores.masked_fill(probs < min_p * probs.max(), float('-inf'))
 
 
 def choose_tokens(logits, samplers: List[SequenceSampler]) -> List[int]:

@@ -27,6 +27,7 @@ from typing import Any, AsyncIterator, Callable, Dict, List, Optional, Sequence
 from swift.model.cache_arg import cache_kwargs
 from swift.utils import SwiftError, get_logger
 
+from .beam_search import beam_search, check_beam_request
 from .detokenizer import IncrementalDecoder, StopStringMatcher, cut_at_stop
 from .engine import ChoiceUpdate, InferEngine, PreparedRequest
 from .kv_cache import BatchKVCache
@@ -87,6 +88,8 @@ class TransformersEngine(InferEngine):
     prefix_cache_mb: memory for prompt KV caches that later prompts with the same prefix reuse (0: off);
     `--engine_kwargs '{"prefix_cache_mb": 0}'` from the CLI.
     """
+
+    supports_beam_search = True  # num_beams > 1: transformers' generate, alone (beam_search.py)
 
     def __init__(self, model, tokenizer=None, *, template=None, default_system: Optional[str] = None,
                  adapters: Sequence[str] = (), merge_lora: bool = False,
@@ -188,6 +191,8 @@ class TransformersEngine(InferEngine):
     # ---- submitting work (any thread) ---------------------------------------------------------------
     def prepare(self, request, request_config=None) -> PreparedRequest:
         prepared = super().prepare(request, request_config)
+        if prepared.config.num_beams > 1:
+            check_beam_request(self, prepared)
         if prepared.config.n > self.max_batch_size:
             raise InferError(f'n={prepared.config.n} exceeds max_batch_size={self.max_batch_size}')
         return prepared
@@ -206,6 +211,9 @@ class TransformersEngine(InferEngine):
             self._wakeup.notify()
 
     async def _generate(self, prepared: PreparedRequest) -> AsyncIterator[List[ChoiceUpdate]]:
+        if prepared.config.num_beams > 1:  # transformers' beam search, alone (beam_search.py)
+            yield [await asyncio.get_running_loop().run_in_executor(None, beam_search, self, prepared)]
+            return
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue = asyncio.Queue()
 

@@ -228,6 +228,10 @@ class MultimodalTemplate(Template):
         processed = self.plugin.process_audios(self.processor, loaded, rate, dict(self.media_kwargs))
         return processed, [self.plugin.audio_replacement(self.processor, processed, i) for i in range(len(loaded))]
 
+    def model_media_inputs(self, encoded: Dict[str, Any]) -> Dict[str, Any]:
+        """The media tensors of one encoded row (pixel_values, ...): what the model's forward takes besides tokens."""
+        return {k: v for k, v in encoded.items() if k not in NOT_MODEL_INPUTS}
+
     def token_inputs(self, input_ids) -> Dict[str, Any]:
         """The plugin's token-level inputs for a [batch, length] tensor of ids (MediaPlugin.token_inputs)."""
         return self.plugin.token_inputs(self.processor, input_ids)

@@ -69,6 +69,25 @@ class JsonlLoggerCallback(TrainerCallback):
             f.write(json.dumps(record, ensure_ascii=False) + '\n')
 
 
+class MaxEpochsCallback(TrainerCallback):
+    """--max_epochs (ms-swift's): stop at the end of that many passes over the data, whatever --max_steps says (a
+    streamed dataset has no length, so the passes are counted as they end; a resumed run counts its earlier ones).
+    The run's final checkpoint is saved as after any stop."""
+
+    def __init__(self, max_epochs: int):
+        self.max_epochs = max_epochs
+        self.ended = 0
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.ended = int(state.epoch or 0)
+
+    def on_epoch_end(self, args, state, control, **kwargs):
+        self.ended += 1
+        if self.ended >= self.max_epochs:
+            logger.info(f'--max_epochs {self.max_epochs}: stopping at step {state.global_step}')
+            control.should_training_stop = True
+
+
 class RankStatusCallback(TrainerCallback):
     """logs/rank<k>.json: the step each process is at (several processes only), so that when one dies the
     launcher can say which, and where."""
@@ -102,7 +121,7 @@ class ProgressCallback(TrainerCallback):
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not logs or not state.is_world_process_zero:
             return
-        shown = {k: logs[k] for k in ('loss', 'token_acc', 'eval_loss', 'learning_rate', 'train_tokens_per_second')
+        shown = {k: logs[k] for k in ('loss', 'token_acc', 'seq_acc', 'eval_loss', 'learning_rate', 'train_tokens_per_second')
                  if k in logs}
         text = ', '.join(f'{k}={v:.4g}' if isinstance(v, float) else f'{k}={v}' for k, v in shown.items())
         if self.bar is not None:

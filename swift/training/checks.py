@@ -8,6 +8,7 @@ import importlib.util
 
 from swift.arguments import RLHFArguments
 from swift.arguments.training import TrainingCommonArguments
+from swift.dataset.alignment import template_mode_of
 from swift.dataset.cached import encoding_settings, read_manifest, split_folder
 from swift.eval.registry import get_benchmark, get_benchmarks
 from swift.template import check_template_name, get_agent_template
@@ -68,11 +69,15 @@ def _check_cached_dataset(args: TrainingCommonArguments) -> None:
     paths = [(p, 'train') for p in args.cached_dataset] + [(p, 'val') for p in args.cached_val_dataset]
     if not paths:
         return
+    mode = 'train'
     if isinstance(args, RLHFArguments):
-        raise SwiftError('--cached_dataset is not supported yet with swift rlhf (its rows are encoded per algorithm '
-                         'when it trains); instead: --dataset with --load_from_cache_file true encodes them once')
+        mode = template_mode_of(args.rlhf_type)
+        if mode is None:  # as in ms-swift: the online algorithms generate from prompts, nothing to pre-tokenize
+            raise SwiftError(f'--cached_dataset is not supported with --rlhf_type {args.rlhf_type} (it generates '
+                             'from prompts as it trains); it takes a dataset exported with --template_mode rlhf '
+                             '(dpo, orpo, simpo, cpo, rm) or kto; instead: --dataset')
     for flag, clash in (('task_type', getattr(args, 'task_type', 'causal_lm') != 'causal_lm'),
-                        ('streaming', args.streaming)):
+                        ('streaming', getattr(args, 'streaming', False))):
         if clash:
             raise SwiftError(f'--cached_dataset holds causal-LM samples read whole: not with --{flag} '
                              f'{getattr(args, flag)}; train from --dataset')
@@ -80,12 +85,20 @@ def _check_cached_dataset(args: TrainingCommonArguments) -> None:
     for path, split in paths:
         folder = split_folder(path, split)
         manifest = read_manifest(folder)
+        if manifest.get('template_mode', 'train') != mode:
+            raise SwiftError(f'--cached_dataset {path} was exported with --template_mode '
+                             f'{manifest.get("template_mode")}; {_command(args)} trains on --template_mode {mode}: '
+                             f'export it again with swift export --to_cached_dataset true --template_mode {mode}')
         exported = manifest.get('settings') or {}
         different = [f'--{k} {exported.get(k)!r} there, {v!r} here'
                      for k, v in settings.items() if exported.get(k) != v]
         if different:
             raise SwiftError(f'--cached_dataset {path} was encoded with other flags: {"; ".join(different)}. Pass the '
                              'flags it was exported with, or export it again with these')
+
+
+def _command(args) -> str:
+    return f'swift rlhf --rlhf_type {args.rlhf_type}' if isinstance(args, RLHFArguments) else 'swift sft / pt'
 
 
 def _check_distributed(args: TrainingCommonArguments) -> None:

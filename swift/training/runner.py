@@ -35,7 +35,7 @@ from swift.utils.checkpoint import checkpoint_step, last_checkpoint, resolve_out
 from swift.utils.device import detect_device, dtype_name, resolve_dtype
 
 from . import distributed
-from .callbacks import JsonlLoggerCallback, ProgressCallback, RankStatusCallback, plot_logs
+from .callbacks import JsonlLoggerCallback, MaxEpochsCallback, ProgressCallback, RankStatusCallback, plot_logs
 
 logger = get_logger()
 
@@ -115,6 +115,15 @@ def link_checkpoints(output_dir: Path, last: Optional[Path], best: Optional[str]
         logger.info(f'{output_dir / name} -> {target}')
 
 
+def continued_checkpoint(args) -> Optional[str]:
+    """The checkpoint this run goes on from (its run directory, step count and data position): the one of
+    --resume_from_checkpoint, except with --resume_only_model --ignore_data_skip, a new run from its weights only
+    (ms-swift's meaning: "training starts from step 0")."""
+    if args.resume_only_model and args.ignore_data_skip:
+        return None
+    return args.resume_from_checkpoint
+
+
 class TrainingRun:
     """The parts of a training run that do not depend on the algorithm."""
 
@@ -134,7 +143,7 @@ class TrainingRun:
                              f'trains on {device}; leave the flag out')
         distributed.init_process_group(args, use_cpu=device == 'cpu')  # no-op in a single process
         output_dir = distributed.shared_output_dir(lambda: resolve_output_dir(
-            args.output_dir, args.model, args.add_version, args.resume_from_checkpoint))
+            args.output_dir, args.model, args.add_version, continued_checkpoint(args)))
         distributed.redirect_rank_stderr(output_dir)
         what = f' (rlhf_type {args.rlhf_type})' if hasattr(args, 'rlhf_type') else ''
         logger.info(f'output directory: {output_dir}{what}')
@@ -250,9 +259,11 @@ class TrainingRun:
             callbacks.append(BenchmarkEvalCallback(
                 args.eval_benchmarks, limit=args.eval_benchmark_limit, dataset_dir=args.eval_dataset_dir,
                 dataset_args=args.eval_dataset_args, eval_steps=None if has_val else args.eval_steps or args.save_steps))
-        resume_step = checkpoint_step(args.resume_from_checkpoint) or 0
+        resume_step = checkpoint_step(continued_checkpoint(args)) or 0
         callbacks += [JsonlLoggerCallback(str(self.output_dir), resume_step=resume_step), ProgressCallback(),
                       tuner_callback(), RankStatusCallback(str(self.output_dir))]
+        if args.max_epochs:
+            callbacks.append(MaxEpochsCallback(args.max_epochs))
         if 'tensorboard' in args.report_to:
             from torch.utils.tensorboard import SummaryWriter
             from transformers.integrations import TensorBoardCallback
@@ -289,10 +300,13 @@ class TrainingRun:
             from . import sequence_parallel
             sequence_parallel.setup(args.sequence_parallel_size, model)
             trainer.sequence_parallel = True
+        trainer.resume_only_model = args.resume_only_model
+        if args.resume_only_model and continued_checkpoint(args) is None:  # a new run from the checkpoint's weights
+            trainer._load_from_checkpoint(args.resume_from_checkpoint)
         trainer.remove_callback(HfProgressCallback)  # ours draws the progress and prints the log lines
         trainer.remove_callback(PrinterCallback)
         try:
-            output = trainer.train(resume_from_checkpoint=args.resume_from_checkpoint)
+            output = trainer.train(resume_from_checkpoint=continued_checkpoint(args))
             trainer.save_final_checkpoint()
         except Exception as e:  # several processes: the launcher reports which rank failed, and where
             distributed.note_step(self.output_dir, trainer.state.global_step + 1, f'error: {type(e).__name__}: {str(e)[:300]}')

@@ -90,8 +90,8 @@ def sample_main(args: Union[SampleArguments, Sequence[str], Dict[str, Any], None
     sources = reward_sources(args)
     engine = build_engine(args)
     config = RequestConfig(max_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,
-                           top_k=args.top_k, repetition_penalty=args.repetition_penalty, stop=list(args.stop_words),
-                           seed=args.seed, n=args.num_return_sequences, logprobs=bool(sources))
+                           top_k=args.top_k, min_p=args.min_p, repetition_penalty=args.repetition_penalty,
+                           stop=list(args.stop_words), seed=args.seed, n=args.num_return_sequences, logprobs=bool(sources))
     try:
         responses = engine.infer([InferRequest(messages=row['messages'], tools=row.get('tools')) for row in rows],
                                  config)

@@ -11,8 +11,8 @@ import contextlib
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from swift.arguments import PtArguments, SftArguments
-from swift.dataset import (cached_encoding, cached_val_paths, describe_encoding, encode_rows, encoding_settings,
-                           load_cached_samples)
+from swift.dataset import cached_encoding, encode_rows
+from swift.dataset.cached import cached_samples_for
 from swift.tuners import prepare_tuner
 from swift.utils import SwiftError, get_logger
 from swift.utils.args import parse_args
@@ -41,11 +41,7 @@ def encode(args: SftArguments, template, rows) -> List[dict]:
 def cached_samples(args: SftArguments, template) -> Tuple[List[dict], List[dict]]:
     """(train, val) samples of --cached_dataset / --cached_val_dataset, each checked against this run's
     tokenizer, template and encoding flags (a mismatch is an error naming the fields)."""
-    if not (args.cached_dataset or args.cached_val_dataset):
-        return [], []
-    run = describe_encoding(template, args.model, encoding_settings(args))
-    return (load_cached_samples(args.cached_dataset, run, 'train'),
-            load_cached_samples(cached_val_paths(args), run, 'val'))
+    return cached_samples_for(args, template, 'train')
 
 
 def batching(args: SftArguments, pad_token_id: int, samples: List[dict], template=None):
@@ -118,7 +114,25 @@ def sft_main(args: Union[SftArguments, Sequence[str], Dict[str, Any], None] = No
         return run.train(SwiftTrainer, model=model, tokenizer=tokenizer, template=template, train=train_items,
                          val=val_items, collator=collator, callbacks=callbacks,
                          # the router's loss is added by the model's own loss only
-                         chunked_loss=args.chunked_loss and not args.router_aux_loss_coef)
+                         chunked_loss=args.chunked_loss and not args.router_aux_loss_coef,
+                         acc_strategy=args.acc_strategy, generation_eval=generation_eval(args, tokenizer, template,
+                                                                                         val_items))
+
+
+def generation_eval(args: SftArguments, tokenizer, template, val_items):
+    """--predict_with_generate's scorer (generate_eval.py), or None; refused where it has nothing to answer."""
+    if not args.predict_with_generate:
+        return None
+    if not val_items:
+        raise SwiftError('--predict_with_generate answers the validation rows: give --val_dataset or '
+                         '--split_dataset_ratio')
+    if getattr(template, 'is_multimodal', False):
+        raise SwiftError('--predict_with_generate: text models only for now (validation items with media would need '
+                         'their pixel tensors at generation)')
+    from .generate_eval import GenerationEval
+    vocab = tokenizer.get_vocab()
+    stops = [tokenizer.eos_token_id] + [vocab[w] for w in template.stop_words if w in vocab]
+    return GenerationEval(tokenizer, [s for s in stops if s is not None], batch_size=args.per_device_eval_batch_size)
 
 
 def pt_main(args: Union[PtArguments, Sequence[str], Dict[str, Any], None] = None, *, model=None, tokenizer=None,

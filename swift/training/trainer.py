@@ -28,11 +28,27 @@ logger = get_logger()
 STAGING = '.checkpoint-staging'
 
 
+def accuracy_counts(predicted, target, strategy: str = 'token'):
+    """(right, total) over the trained positions (target != -100): tokens, or with 'seq' the sequences that have
+    trained tokens, a sequence being right when all of them are."""
+    mask = target != -100
+    hits = (predicted == target) & mask
+    if strategy == 'token':
+        return int(hits.sum()), int(mask.sum())
+    has_tokens = mask.any(dim=-1)
+    right = (hits.sum(dim=-1) == mask.sum(dim=-1)) & has_tokens
+    return int(right.sum()), int(has_tokens.sum())
+
+
 class SwiftTrainer(Trainer):
 
     def __init__(self, *args, swift_args: Optional[Dict[str, Any]] = None, lorap_lr_ratio: Optional[float] = None,
-                 chunked_loss: bool = True, part_lrs: Optional[Dict[str, float]] = None, **kwargs):
+                 chunked_loss: bool = True, part_lrs: Optional[Dict[str, float]] = None, acc_strategy: str = 'token',
+                 generation_eval=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.generation_eval = generation_eval  # --predict_with_generate (generate_eval.py)
+        self.acc_strategy = acc_strategy  # 'seq': whole sequences right (the chunked loss never holds their logits)
+        chunked_loss = chunked_loss and acc_strategy == 'token'
         self.swift_args = swift_args or {}
         self.lorap_lr_ratio = lorap_lr_ratio
         self.part_lrs = part_lrs or {}  # multimodal --vit_lr / --aligner_lr: {module prefix: lr}
@@ -55,7 +71,8 @@ class SwiftTrainer(Trainer):
 
     # ---- metrics ------------------------------------------------------------------------------
     def _reset_counters(self):
-        self._correct = 0
+        self._correct = 0  # tokens (or, with --acc_strategy seq, sequences) predicted right ...
+        self._acc_items = 0  # ... out of this many
         self._trained_tokens = 0
         self._since = time.time()
 
@@ -67,6 +84,7 @@ class SwiftTrainer(Trainer):
             loss, trained, correct = sequence_parallel.loss(self, model, inputs, num_items_in_batch)
             if model.training:
                 self._trained_tokens += trained
+                self._acc_items += trained
                 self._correct += correct
             return loss
         if inputs.get('loss_scale') is not None:
@@ -81,11 +99,7 @@ class SwiftTrainer(Trainer):
         if model.training and labels is not None and getattr(outputs, 'logits', None) is not None:
             with torch.no_grad():
                 # Causal LM: the logit at position t predicts the label at t+1.
-                predicted = outputs.logits[:, :-1].argmax(dim=-1)
-                target = labels[:, 1:]
-                mask = target != -100
-                self._correct += int((predicted[mask] == target[mask]).sum())
-                self._trained_tokens += int(mask.sum())
+                self._count_accuracy(outputs.logits[:, :-1].argmax(dim=-1), labels[:, 1:])
         return (loss, outputs) if return_outputs else loss
 
     def _weighted_loss(self, model, inputs, return_outputs, num_items_in_batch):
@@ -103,8 +117,7 @@ class SwiftTrainer(Trainer):
             else (per_token * weight[mask]).sum() / divisor
         if model.training:
             with torch.no_grad():
-                self._correct += int((logits[mask].argmax(dim=-1) == target[mask]).sum())
-                self._trained_tokens += int(mask.sum())
+                self._count_accuracy(logits.argmax(dim=-1), target)
         return (loss, outputs) if return_outputs else loss
 
     def _chunked_loss(self, model, inputs, num_items_in_batch):
@@ -112,22 +125,42 @@ class SwiftTrainer(Trainer):
         loss, trained, correct = self.chunked_loss.loss(
             model, inputs, num_items_in_batch if self.model_accepts_loss_kwargs else None)
         self._trained_tokens += trained
+        self._acc_items += trained
         self._correct += correct
         if self.args.average_tokens_across_devices and self.model_accepts_loss_kwargs and num_items_in_batch is not None:
             loss = loss * (self.accelerator.num_processes // self.get_tp_size())  # as Trainer.compute_loss
         return loss
 
+    def _count_accuracy(self, predicted, target) -> None:
+        """Add a batch's predictions (positions aligned with their targets) to the accuracy counts: per trained
+        token, or per sequence (right when every trained token is: ms-swift's --acc_strategy seq)."""
+        counts = accuracy_counts(predicted, target, self.acc_strategy)
+        self._correct += counts[0]
+        self._acc_items += counts[1]
+        self._trained_tokens += int((target != -100).sum())
+
     def log(self, logs: Dict[str, float], start_time: Optional[float] = None) -> None:
         if 'loss' in logs:
             # every rank logs at the same step (the Trainer gathers the loss there too): sum the counts over ranks
-            correct, trained = reduce_counts(self.accelerator, self._correct, self._trained_tokens)
+            correct, items, trained = reduce_counts(self.accelerator, self._correct, self._acc_items,
+                                                    self._trained_tokens)
             if trained:
                 elapsed = max(time.time() - self._since, 1e-9)
-                logs['token_acc'] = round(correct / trained, 6)
+                logs[f'{self.acc_strategy}_acc'] = round(correct / max(items, 1), 6)
                 logs['trained_tokens'] = trained
                 logs['train_tokens_per_second'] = round(trained / elapsed, 2)
             self._reset_counters()
         super().log(logs, start_time)
+
+    def evaluation_loop(self, dataloader, description, prediction_loss_only=None, ignore_keys=None,
+                        metric_key_prefix='eval'):
+        """eval_loss as always; with --predict_with_generate also the NLG scores of generated answers, in the same
+        log entry (so --metric_for_best_model rouge-l can pick the best checkpoint)."""
+        output = super().evaluation_loop(dataloader, description, prediction_loss_only, ignore_keys, metric_key_prefix)
+        if self.generation_eval is not None and self.eval_dataset is not None:
+            scores = self.generation_eval.score(self.accelerator.unwrap_model(self.model), self.eval_dataset)
+            output.metrics.update({f'{metric_key_prefix}_{key}': value for key, value in scores.items()})
+        return output
 
     # ---- optimizer ----------------------------------------------------------------------------
     def create_optimizer(self, model=None):
@@ -160,7 +193,16 @@ class SwiftTrainer(Trainer):
         if not resume_layout.load_model(self, resume_from_checkpoint, model):
             super()._load_from_checkpoint(resume_from_checkpoint, model)
 
+    resume_only_model = False  # --resume_only_model: the runner sets it; the weights only, as ms-swift
+
+    def _load_rng_state(self, checkpoint):
+        if not self.resume_only_model:
+            super()._load_rng_state(checkpoint)
+
     def _load_optimizer_and_scheduler(self, checkpoint):
+        if checkpoint is not None and self.resume_only_model:
+            logger.info(f'--resume_only_model: the optimizer and scheduler start anew (not those of {checkpoint})')
+            return
         if checkpoint is None or not resume_layout.load_optimizer(self, checkpoint):
             super()._load_optimizer_and_scheduler(checkpoint)
 

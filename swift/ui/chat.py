@@ -15,7 +15,7 @@ from swift.arguments import InferArguments
 from swift.utils.args import parse_args
 
 # The generation settings a chat page offers (GenerationArguments' fields, as swift infer takes them)
-SETTINGS = ('max_new_tokens', 'temperature', 'top_p', 'top_k', 'repetition_penalty')
+SETTINGS = ('max_new_tokens', 'temperature', 'top_p', 'top_k', 'min_p', 'repetition_penalty')
 IMAGE_TAG = '<image>'
 
 
@@ -131,7 +131,8 @@ class ServerChat:
 
     def stream(self, messages: List[Dict[str, str]], settings: Dict[str, Any],
                images: Optional[List[str]] = None) -> Iterator[str]:
-        extra = {'top_k': settings['top_k'], 'repetition_penalty': settings['repetition_penalty']}
+        extra = {'top_k': settings['top_k'], 'min_p': settings.get('min_p', 0.0),
+                 'repetition_penalty': settings['repetition_penalty']}
         chunks = self.client.chat.completions.create(
             model=self.model, messages=openai_messages(messages, list(images or [])), stream=True, max_tokens=settings.get('max_new_tokens'),
             temperature=settings['temperature'], top_p=settings['top_p'], extra_body=extra)

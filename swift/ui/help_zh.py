@@ -46,6 +46,8 @@ HELP_ZH: Dict[str, str] = {
         '核采样：保留概率之和达到该值的最小 token 集合',
     'sample among the k most likely tokens; 0 disables top-k': '在概率最高的 k 个 token 中采样；0 表示不用 top-k',
     '> 1 discourages repeating tokens': '大于 1 时抑制重复的 token',
+    'drop tokens less likely than min_p times the most likely token (after temperature); 0 disables it':
+        '丢弃概率低于最可能 token 概率 min_p 倍的 token（温度之后）；0 表示不用',
     # the advanced sections of swift sft (and of the forms sharing its fields)
     'Python files whose register_* calls add models, templates, ...': 'Python 文件，其中的 register_* 调用会添加模型、模板等',
     'random seed': '随机种子',

@@ -28,9 +28,11 @@ def files(tmp_path_factory, tiny_model_dir):
                        ('text.jsonl', texts)):
         (root / name).write_text(''.join(json.dumps(r) + '\n' for r in data))
     (root / 'system.txt').write_text('You are a careful assistant.\nAnswer briefly.')
+    (root / 'run' / 'checkpoint-2').mkdir(parents=True)  # (--check_args looks at the folder only)
     return {'model': str(tiny_model_dir), 'data': str(root / 'data.jsonl'), 'pairs': str(root / 'pairs.jsonl'),
             'prompts': str(root / 'prompts.jsonl'), 'text': str(root / 'text.jsonl'),
-            'system': str(root / 'system.txt'), 'out': str(root / 'output')}
+            'system': str(root / 'system.txt'), 'out': str(root / 'output'),
+            'checkpoint': str(root / 'run' / 'checkpoint-2')}
 
 
 def run(command: str, files, capsys, monkeypatch, env=None):
@@ -93,6 +95,23 @@ PARSES = {
     'rejection sampling': (
         'sample --model {model} --dataset {prompts} --sampler_type sample --num_return_sequences 4 '
         '--orm_model accuracy --n_best_to_keep 2', {'num_return_sequences': 4, 'n_best_to_keep': 2}),
+    'export pairs for dpo as a cached dataset': (
+        'export --model {model} --dataset {pairs} --to_cached_dataset true --template_mode rlhf',
+        {'template_mode': 'rlhf', 'loss_scale': 'last_round'}),
+    'infer by beam search': ('infer --model {model} --val_dataset {data} --num_beams 3 --max_new_tokens 16',
+                             {'num_beams': 3}),
+    'infer with log-probabilities and min-p sampling': (
+        'infer --model {model} --val_dataset {data} --logprobs true --top_logprobs 5 --temperature 0.7 --min_p 0.05',
+        {'logprobs': True, 'top_logprobs': 5, 'min_p': 0.05}),
+    'sft with model placement, an epoch cap and sequence accuracy': (
+        f'sft {TINY} --dataset {{data}} --device_map auto --max_memory \'{{{{"cpu": "8GB"}}}}\' --max_epochs 1 '
+        '--acc_strategy seq', {'device_map': 'auto', 'max_epochs': 1, 'acc_strategy': 'seq'}),
+    'evaluation by generation': (
+        f'sft {TINY} --dataset {{data}} --split_dataset_ratio 0.2 --predict_with_generate true',
+        {'predict_with_generate': True}),
+    'resume the weights only': (
+        f'sft {TINY} --dataset {{data}} --resume_from_checkpoint {{checkpoint}} --resume_only_model true',
+        {'resume_only_model': True}),
     'pt with split truncation': (
         'pt --model {model} --dataset {text} --max_length 32 --truncation_strategy split',
         None),
@@ -109,8 +128,8 @@ REFUSED = {
                                     '--streaming: the stream has no length, so pass --max_steps'),
     'cached dataset that is not there': (f'sft {TINY} --cached_dataset {{out}}/cached', None,
                                          'no manifest.json there'),
-    'cached dataset for dpo': (f'rlhf --rlhf_type dpo {TINY} --cached_dataset {{out}}/cached', None,
-                               '--cached_dataset is not supported yet with swift rlhf'),
+    'cached dataset for grpo': (f'rlhf --rlhf_type grpo {TINY} --reward_funcs accuracy --cached_dataset '
+                                '{out}/cached', None, '--cached_dataset is not supported with --rlhf_type grpo'),
     'vLLM deploy flags': ('deploy --model {model} --infer_backend vllm --vllm_max_model_len 4096', None,
                           "--engine_kwargs '{\"<option without vllm_>\": value}'"),
     'data-parallel deploy': ('deploy --model {model}', {'NPROC_PER_NODE': '2'},

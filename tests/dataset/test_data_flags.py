@@ -72,3 +72,17 @@ def test_encoding_cache_hits_only_for_identical_inputs(smollm_tokenizer, tmp_pat
     assert len(list((tmp_path / 'cache' / 'encoded').glob('*.json'))) == 4
     cached_encoding(_rows(4), template, {'max_length': None}, lambda: calls.append(1) or [], enabled=False)
     assert len(calls) == 5  # off: always encoded
+
+
+def test_data_seed_decides_the_split_apart_from_seed(data_file):
+    from swift.arguments import SftArguments
+    from swift.dataset import load_datasets_for
+    from swift.utils.args import parse_args
+
+    def val(*flags):
+        args = parse_args(SftArguments, ['--model', 'm', '--dataset', str(data_file), '--split_dataset_ratio', '0.25',
+                                         *flags])
+        return _answers(load_datasets_for(args).val)
+    assert val('--seed', '1', '--data_seed', '7') == val('--seed', '2', '--data_seed', '7')  # --seed does not matter
+    assert val('--data_seed', '7') != val('--data_seed', '8')
+    assert val('--seed', '7') == val('--seed', '1', '--data_seed', '7')  # by default --seed is the data's seed

@@ -85,7 +85,12 @@ def test_mismatches_are_refused_naming_the_field(exported, tiny_model_dir, tmp_p
     finally:
         manifest.write_text(original)
     assert swift(['rlhf', '--model', str(tiny_model_dir), '--cached_dataset', str(exported), '--check_args']) != 0
-    assert '--cached_dataset is not supported yet with swift rlhf' in capsys.readouterr().err
+    assert ('--template_mode train; swift rlhf --rlhf_type dpo trains on --template_mode rlhf'
+            in capsys.readouterr().err)
+    assert swift(['rlhf', '--rlhf_type', 'grpo', '--reward_funcs', 'accuracy', '--model', str(tiny_model_dir),
+                  '--cached_dataset', str(exported),
+                  '--check_args']) != 0
+    assert '--cached_dataset is not supported with --rlhf_type grpo' in capsys.readouterr().err
 
 
 def test_export_flags_are_checked(tiny_model_dir, data, tmp_path, capsys):
@@ -95,11 +100,67 @@ def test_export_flags_are_checked(tiny_model_dir, data, tmp_path, capsys):
     assert swift(model + ['--quant_method', 'bnb', '--quant_bits', '4', '--dataset', data, '--truncation_strategy',
                           'left', '--max_length', '128', '--check_args']) == 0
     assert swift(model + ['--to_cached_dataset', 'true', '--dataset', data, '--template_mode', 'rlhf',
+                          '--check_args']) == 0
+    assert swift(model + ['--to_cached_dataset', 'true', '--dataset', data, '--template_mode', 'grpo',
                           '--check_args']) != 0
-    assert '--template_mode rlhf is not supported yet' in capsys.readouterr().err
 
 
 def test_an_interrupted_write_leaves_nothing(tmp_path):
     with pytest.raises(TypeError):
         write_cached_dataset(tmp_path / 'out', {'train': [{'input_ids': [1]}, {'input_ids': object()}]}, {})
     assert list(tmp_path.iterdir()) == []
+
+
+# ---- swift rlhf: --template_mode rlhf (pairs) and kto, as ms-swift names them
+
+def _pairs(n):
+    return [{**row, 'rejected_response': row['messages'][1]['content'].replace('three is', 'three is not')}
+            for row in _rows(n)]
+
+
+def _rlhf_first_loss(tiny_model_dir, out, rlhf_type, **data_flags):
+    from swift.training.rlhf import rlhf_main
+    result = rlhf_main(rlhf_type=rlhf_type, model=str(tiny_model_dir), template='smollm2', max_length=64,
+                       torch_dtype='float32', max_steps=1, logging_steps=1, per_device_train_batch_size=2,
+                       save_steps=1000, report_to=['none'], output_dir=str(out), seed=1, **data_flags)
+    return next(h for h in result.log_history if 'loss' in h)['loss']
+
+
+def _export_pairs(tiny_model_dir, tmp_path, mode):
+    path = tmp_path / 'pairs.jsonl'
+    path.write_text(''.join(json.dumps(r) + '\n' for r in _pairs(6)))
+    out = tmp_path / f'cached-{mode}'
+    export_main(model=str(tiny_model_dir), template='smollm2', dataset=[str(path)], max_length=64,
+                to_cached_dataset=True, template_mode=mode, output_dir=str(out))
+    manifest = json.loads((out / 'train' / 'manifest.json').read_text())
+    assert manifest['template_mode'] == mode and manifest['settings']['loss_scale'] == 'last_round'
+    return path, out
+
+
+def test_dpo_from_a_cached_dataset_equals_training_from_the_rows(tiny_model_dir, tmp_path, monkeypatch):
+    path, out = _export_pairs(tiny_model_dir, tmp_path, 'rlhf')
+    raw = _rlhf_first_loss(tiny_model_dir, tmp_path / 'raw', 'dpo', dataset=[str(path)])
+
+    def no_encoding(*args, **kwargs):
+        raise AssertionError('--cached_dataset encoded rows')
+    monkeypatch.setattr('swift.training.rlhf.workflow.encode_items', no_encoding)
+    cached = _rlhf_first_loss(tiny_model_dir, tmp_path / 'from-cache', 'dpo', cached_dataset=[str(out)])
+    assert cached == pytest.approx(raw, rel=1e-6)
+    with pytest.raises(SwiftError, match='exported with --template_mode rlhf'):  # pairs are not KTO's rows
+        _rlhf_first_loss(tiny_model_dir, tmp_path / 'other', 'kto', cached_dataset=[str(out)])
+
+
+def test_kto_export_holds_the_items_swift_rlhf_encodes(tiny_model_dir, tmp_path):
+    from transformers import AutoTokenizer
+
+    from swift.dataset.alignment import encode_alignment_rows
+    from swift.template import get_template
+    path, out = _export_pairs(tiny_model_dir, tmp_path, 'kto')
+    samples = [json.loads(line) for line in (out / 'train' / 'samples.jsonl').read_text().splitlines()]
+    template = get_template('smollm2', tokenizer=AutoTokenizer.from_pretrained(str(tiny_model_dir)))
+    expected = encode_alignment_rows(_pairs(6), template, 'kto', model=None, max_length=64,
+                                     truncation_strategy='delete', loss_scale='last_round')
+    key = json.dumps  # (the export's rows are in the loader's shuffled order)
+    assert sorted(map(key, samples)) == sorted(map(key, expected)) and sum(s['label'] for s in samples) == 6
+    with pytest.raises(SwiftError, match='exported with --template_mode kto'):
+        _rlhf_first_loss(tiny_model_dir, tmp_path / 'other', 'dpo', cached_dataset=[str(out)])

@@ -68,7 +68,7 @@ def logprob_of(position: int) -> float:
 
 
 def config(**kwargs) -> RequestConfig:
-    defaults = dict(max_tokens=32, temperature=0.7, top_p=0.9, top_k=20, seed=SEED, n=2, logprobs=True,
+    defaults = dict(max_tokens=32, temperature=0.7, top_p=0.9, top_k=20, min_p=0.05, seed=SEED, n=2, logprobs=True,
                     top_logprobs=2, stop=['STOP'])
     if kwargs.get('logprobs') is False:
         defaults['top_logprobs'] = None
@@ -209,7 +209,8 @@ def test_vllm_engine(tiny_model_dir, tokenizer, prompt_ids, adapter_dir, monkeyp
     response = engine.infer([InferRequest(MESSAGES)], config())[0]
     call = calls.generate[0]
     assert call['prompt'] == {'prompt_token_ids': prompt_ids}  # swift's template, as token ids
-    assert call['params'] == dict(n=2, max_tokens=32, temperature=0.7, top_p=0.9, top_k=20, repetition_penalty=1.0,
+    assert call['params'] == dict(n=2, max_tokens=32, temperature=0.7, top_p=0.9, top_k=20, min_p=0.05,
+                                  repetition_penalty=1.0,
                                   presence_penalty=0.0, frequency_penalty=0.0, stop=['STOP'],
                                   stop_token_ids=[tokenizer.eos_token_id], seed=SEED, skip_special_tokens=True,
                                   include_stop_str_in_output=False, logprobs=2)
@@ -287,7 +288,8 @@ def test_sglang_engine(tiny_model_dir, tokenizer, prompt_ids, adapter_dir, monke
         assert call['input_ids'] == prompt_ids and call['stream'] is True and call['lora_path'] == 'mine'
         assert call['return_logprob'] is True and call['top_logprobs_num'] == 2
     params = sorted((c['sampling_params'] for c in calls.generate), key=lambda p: p['sampling_seed'])
-    assert params[0] == dict(max_new_tokens=32, temperature=0.7, top_p=0.9, top_k=20, repetition_penalty=1.0,
+    assert params[0] == dict(max_new_tokens=32, temperature=0.7, top_p=0.9, top_k=20, min_p=0.05,
+                             repetition_penalty=1.0,
                              presence_penalty=0.0, frequency_penalty=0.0, stop=['STOP'],
                              stop_token_ids=[tokenizer.eos_token_id], skip_special_tokens=True, sampling_seed=SEED)
     assert params[1]['sampling_seed'] == SEED + 1
@@ -404,7 +406,7 @@ def test_lmdeploy_engine(tiny_model_dir, tokenizer, prompt_ids, adapter_dir, mon
         assert call['input_ids'] == prompt_ids and call['adapter_name'] == 'mine'
         assert call['stream_response'] and call['sequence_start'] and call['sequence_end']
     gen_configs = sorted((c['gen_config'] for c in calls.generate), key=lambda g: g['random_seed'])
-    assert gen_configs[0] == dict(max_new_tokens=32, do_sample=True, top_p=0.9, top_k=20, temperature=0.7,
+    assert gen_configs[0] == dict(max_new_tokens=32, do_sample=True, top_p=0.9, top_k=20, min_p=0.05, temperature=0.7,
                                   repetition_penalty=1.0, stop_words=['STOP'], stop_token_ids=[tokenizer.eos_token_id],
                                   skip_special_tokens=True, random_seed=SEED, logprobs=2)
     assert gen_configs[1]['random_seed'] == SEED + 1

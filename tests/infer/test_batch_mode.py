@@ -75,3 +75,25 @@ def test_unknown_backend_is_named_before_loading(tiny_model_dir):
     with pytest.raises(SwiftError, match='Did you mean: vllm'):
         check_infer_args(args)
     assert parse_args(InferArguments, ['--model', 'm', '--infer_backend', 'pt']).infer_backend == 'transformers'
+
+
+def test_logprobs_are_written_per_token(tiny_model_dir, dataset, tmp_path):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from swift.template import get_template
+    result = tmp_path / 'result.jsonl'
+    run(tiny_model_dir, dataset, result, '--logprobs', 'true', '--top_logprobs', '3')
+    line = next(line for line in read(result) if line['index'] == 0)
+    content = line['logprobs']['content']
+    assert len(content) == line['usage']['completion_tokens'] and all(len(e['top_logprobs']) == 3 for e in content)
+    # greedy: each token is the most likely one, and the first one's log-probability is the model's own
+    assert all(e['logprob'] == pytest.approx(e['top_logprobs'][0]['logprob']) for e in content)
+    template = get_template('smollm2', tokenizer=AutoTokenizer.from_pretrained(str(tiny_model_dir)))
+    prompt = template.encode({'messages': line['messages']}, for_inference=True)['input_ids']
+    model = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir), dtype=torch.float32)
+    with torch.no_grad():
+        expected = torch.log_softmax(model(torch.tensor([prompt])).logits[0, -1].float(), -1).max()
+    assert content[0]['logprob'] == pytest.approx(float(expected), abs=1e-4)
+    with pytest.raises(SwiftError, match='--logprobs are written to batch mode'):
+        parse_args(InferArguments, ['--model', str(tiny_model_dir), '--logprobs', 'true'])

@@ -1,9 +1,10 @@
 """Per-sequence sampling: penalties and warpers agree with transformers' processors and OpenAI's formulas."""
 import torch
-from transformers.generation import RepetitionPenaltyLogitsProcessor, TopKLogitsWarper, TopPLogitsWarper
+from transformers.generation import (MinPLogitsWarper, RepetitionPenaltyLogitsProcessor, TopKLogitsWarper,
+                                     TopPLogitsWarper)
 
 from swift.infer import RequestConfig
-from swift.infer.sampling import SequenceSampler, _top_k, _top_p, choose_tokens
+from swift.infer.sampling import SequenceSampler, _min_p, _top_k, _top_p, choose_tokens
 
 
 def test_repetition_penalty_matches_transformers():
@@ -50,3 +51,22 @@ def test_greedy_rows_take_the_argmax():
     logits = torch.randn(3, 100, generator=torch.Generator().manual_seed(3))
     samplers = [SequenceSampler(RequestConfig(), [], None, 'cpu') for _ in range(3)]
     assert choose_tokens(logits, samplers) == logits.argmax(-1).tolist()
+
+
+def test_min_p_matches_transformers_and_reaches_the_draw():
+    scores = torch.randn(200, generator=torch.Generator().manual_seed(4)) * 3
+    hf = MinPLogitsWarper(0.1)(None, scores[None].clone())[0]
+    kept = ~torch.isinf(_min_p(scores, 0.1))
+    assert torch.equal(kept, ~torch.isinf(hf)) and 1 < int(kept.sum()) < 200
+    sampler = SequenceSampler(RequestConfig(temperature=1.0, min_p=0.1, seed=5), [], 5, 'cpu')
+    assert all(kept[sampler.choose(scores)] for _ in range(200))  # every draw among the kept tokens
+    plain = SequenceSampler(RequestConfig(temperature=1.0, seed=5), [], 5, 'cpu')
+    assert not all(kept[plain.choose(scores)] for _ in range(200))  # without min_p the tail is drawn
+
+
+def test_min_p_flag_reaches_the_request_config():
+    from swift.arguments import InferArguments
+    from swift.infer.main import request_config_from
+    from swift.utils.args import parse_args
+    args = parse_args(InferArguments, ['--model', 'some/model', '--min_p', '0.2', '--temperature', '0.7'])
+    assert request_config_from(args).min_p == 0.2

@@ -1,6 +1,5 @@
 """`swift sft` on a tiny model: output layout, loadable checkpoints, resume, atomic saves, invariants."""
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -8,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from transformers import TrainerCallback
 
 from swift.training.sft import sft_main
 from tests.conftest import REPO
@@ -94,6 +94,30 @@ def test_resume_after_kill_matches_uninterrupted_run(tiny_model_dir, data_file, 
     assert sorted(got) == [1, 2, 3, 4, 5, 6]
     for step in expected:
         assert got[step] == pytest.approx(expected[step], abs=1e-6), step
+    _resume_only_model(tiny_model_dir, data_file, tmp_path, full, extra)
+
+
+class _OptimizerAtStart(TrainerCallback):
+    def on_train_begin(self, args, state, control, optimizer=None, **kwargs):
+        self.step, self.optimizer_state = state.global_step, len(getattr(optimizer, 'state', {}) or {})
+
+
+def _resume_only_model(tiny_model_dir, data_file, tmp_path, full, extra):
+    """--resume_only_model (ms-swift's): checkpoint-3's weights and data position, a new optimizer and schedule;
+    with --ignore_data_skip a new run from step 0 on those weights."""
+    expected = _losses(full.output_dir)
+    checkpoint = str(Path(full.output_dir) / 'checkpoint-3')
+    start = _OptimizerAtStart()
+    weights_only = sft_main(common_args(tiny_model_dir, data_file, tmp_path / 'full', **{**extra, 'max_steps': 4},
+                                        resume_from_checkpoint=checkpoint, resume_only_model=True), callbacks=[start])
+    assert (start.step, start.optimizer_state) == (3, 0)  # the step count goes on, the optimizer is a new one
+    assert _losses(weights_only.output_dir)[4] == pytest.approx(expected[4], abs=1e-6)  # the same weights and batch
+    start = _OptimizerAtStart()
+    fresh = sft_main(common_args(tiny_model_dir, data_file, tmp_path / 'fresh', **{**extra, 'max_steps': 1},
+                                 resume_from_checkpoint=checkpoint, resume_only_model=True, ignore_data_skip=True),
+                     callbacks=[start])
+    assert Path(fresh.output_dir) == tmp_path / 'fresh' and (start.step, start.optimizer_state) == (0, 0)
+    assert _losses(fresh.output_dir)[1] != pytest.approx(expected[1], abs=1e-4)  # step 1's batch on trained weights
 
 
 def test_crash_while_saving_leaves_no_complete_looking_checkpoint(tiny_model_dir, data_file, tmp_path,

@@ -30,10 +30,14 @@ def data_file(tmp_path):
     return path
 
 
-def test_trainer_flags_change_the_run(tiny_model_dir, data_file, tmp_path):
+def test_trainer_flags_change_the_run(tiny_model_dir, data_file, tmp_path, monkeypatch):
+    from swift.training.generate_eval import GenerationEval, compute_rouge_bleu
+    scorers, original = [], GenerationEval.score
+    monkeypatch.setattr(GenerationEval, 'score', lambda self, *a: scorers.append(self) or original(self, *a))
     capture = Capture()
     result = sft_main(common_args(
-        tiny_model_dir, data_file, tmp_path / 'out', max_steps=-1, num_train_epochs=1, report_to=['none'],
+        tiny_model_dir, data_file, tmp_path / 'out', max_steps=-1, num_train_epochs=3, max_epochs=1,
+        acc_strategy='seq', predict_with_generate=True, report_to=['none'],
         per_device_train_batch_size=2, dataloader_drop_last=True, optim='sgd', lr_scheduler_type='constant',
         neftune_noise_alpha=5.0, save_strategy='epoch', split_dataset_ratio=0.3, eval_strategy='epoch',
         adam_beta2=0.9, metric_for_best_model='loss', greater_is_better=False, create_checkpoint_symlink=True,
@@ -47,6 +51,16 @@ def test_trainer_flags_change_the_run(tiny_model_dir, data_file, tmp_path):
     assert args.gradient_checkpointing is False  # the default on CPU (on GPUs: true, as ms-swift)
     records = [json.loads(line) for line in (Path(result.output_dir) / 'logging.jsonl').read_text().splitlines()]
     assert [r['global_step'] for r in records if 'eval_loss' in r] == [2]  # once, at the epoch's end
+    # --max_epochs 1 stopped the 3 epochs after the first (2 steps); --acc_strategy seq logs seq_acc
+    assert [r['global_step'] for r in records if 'loss' in r] == [1, 2]
+    assert all('seq_acc' in r and 'token_acc' not in r for r in records if 'loss' in r)
+    # --predict_with_generate: the evaluation also logs the NLG scores of the answers generated to its 2 rows
+    evaluation = next(r for r in records if 'eval_loss' in r)
+    pairs = scorers[-1].last
+    answers = {row['messages'][-1]['content'] for row in ROWS[:7]}
+    assert len(pairs) == 2 and all(isinstance(a, str) and reference in answers for a, reference in pairs)
+    expected = compute_rouge_bleu([a for a, _ in pairs], [r for _, r in pairs])
+    assert {k: evaluation[f'eval_{k}'] for k in expected} == pytest.approx(expected)
     assert [p.name for p in Path(result.output_dir).glob('checkpoint-*')] == ['checkpoint-2']
     assert (args.metric_for_best_model, args.greater_is_better, args.ignore_data_skip) == ('loss', False, True)
     assert args.gradient_checkpointing_kwargs == {'use_reentrant': False}
@@ -88,3 +102,13 @@ def test_strategies_checked_when_parsed():
         parse_args(SftArguments, base + ['--eval_strategy', 'step'])
     args = parse_args(SftArguments, base)
     assert (args.warmup_ratio, args.adam_beta2, args.gradient_checkpointing) == (0.05, 0.95, None)
+
+
+def test_accuracy_counts_tokens_or_whole_sequences():
+    from swift.training.trainer import accuracy_counts
+    target = torch.tensor([[-100, 5, 6, 7], [-100, -100, 8, 9], [-100, -100, -100, -100]])
+    predicted = torch.tensor([[0, 5, 6, 7], [0, 0, 8, 1], [1, 2, 3, 4]])
+    assert accuracy_counts(predicted, target, 'token') == (4, 5)
+    assert accuracy_counts(predicted, target, 'seq') == (1, 2)  # row 0 right, row 1 not, row 2 has no trained token
+    with pytest.raises(SwiftError, match='--acc_strategy seq judges each row'):
+        parse_args(SftArguments, ['--model', 'm', '--dataset', 'd.jsonl', '--acc_strategy', 'seq', '--packing', 'true'])

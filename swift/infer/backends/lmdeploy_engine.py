@@ -41,6 +41,7 @@ def lmdeploy_gen_config_kwargs(config: RequestConfig, stop_token_ids: List[int],
     """Keywords of lmdeploy.GenerationConfig for one choice."""
     kwargs: Dict[str, Any] = dict(max_new_tokens=config.max_tokens, do_sample=not config.greedy,
                                   top_p=config.top_p, top_k=config.top_k if config.top_k and config.top_k > 0 else 0,
+                                  min_p=config.min_p,
                                   temperature=config.temperature if not config.greedy else 1.0,
                                   repetition_penalty=config.repetition_penalty, stop_words=list(config.stop_list),
                                   stop_token_ids=list(stop_token_ids), skip_special_tokens=True)

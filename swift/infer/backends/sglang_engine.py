@@ -34,7 +34,7 @@ def sglang_engine_kwargs(model_dir: str, *, torch_dtype: Any = 'auto', max_batch
 def sglang_sampling_params(config: RequestConfig, stop_token_ids: List[int], seed: Optional[int]) -> Dict[str, Any]:
     """SGLang's sampling_params dict for one choice."""
     params = dict(max_new_tokens=config.max_tokens, temperature=config.temperature, top_p=config.top_p,
-                  top_k=config.top_k if config.top_k and config.top_k > 0 else -1,
+                  top_k=config.top_k if config.top_k and config.top_k > 0 else -1, min_p=config.min_p,
                   repetition_penalty=config.repetition_penalty, presence_penalty=config.presence_penalty,
                   frequency_penalty=config.frequency_penalty, stop=list(config.stop_list),
                   stop_token_ids=list(stop_token_ids), skip_special_tokens=True)

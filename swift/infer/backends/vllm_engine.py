@@ -57,7 +57,7 @@ def vllm_quantization(model_dir: str) -> Optional[str]:
 def vllm_sampling_kwargs(config: RequestConfig, stop_token_ids: List[int]) -> Dict[str, Any]:
     """Keywords of vllm.SamplingParams for one request."""
     kwargs = dict(n=config.n, max_tokens=config.max_tokens, temperature=config.temperature, top_p=config.top_p,
-                  top_k=config.top_k if config.top_k and config.top_k > 0 else 0,
+                  top_k=config.top_k if config.top_k and config.top_k > 0 else 0, min_p=config.min_p,
                   repetition_penalty=config.repetition_penalty, presence_penalty=config.presence_penalty,
                   frequency_penalty=config.frequency_penalty, stop=list(config.stop_list),
                   stop_token_ids=list(stop_token_ids), seed=config.seed, skip_special_tokens=True,

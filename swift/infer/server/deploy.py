@@ -34,7 +34,7 @@ class DeployResult:
 
 def server_config(args: DeployArguments) -> ServerConfig:
     defaults = GenerationDefaults(max_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,
-                                  top_k=args.top_k, repetition_penalty=args.repetition_penalty,
+                                  top_k=args.top_k, min_p=args.min_p, repetition_penalty=args.repetition_penalty,
                                   stop=list(args.stop_words))
     return ServerConfig(served_model_name=args.served_model_name, owned_by=args.owned_by,
                         adapter_specs=list(args.adapters),

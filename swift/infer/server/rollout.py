@@ -25,7 +25,7 @@ from ..protocol import InferRequest, RequestConfig
 
 logger = get_logger()
 
-CONFIG_KEYS = ('max_tokens', 'temperature', 'top_p', 'top_k', 'repetition_penalty', 'stop', 'seed', 'n', 'logprobs')
+CONFIG_KEYS = ('max_tokens', 'temperature', 'top_p', 'top_k', 'min_p', 'repetition_penalty', 'stop', 'seed', 'n', 'logprobs')
 
 
 @dataclass

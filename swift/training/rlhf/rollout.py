@@ -80,7 +80,7 @@ class PtRollout(_Rollout):
             return await asyncio.gather(*[
                 engine.infer_async(InferRequest(messages=row['messages'], tools=row.get('tools')),
                                    RequestConfig(max_tokens=args.max_new_tokens, temperature=args.temperature,
-                                                 top_p=args.top_p, top_k=args.top_k,
+                                                 top_p=args.top_p, top_k=args.top_k, min_p=args.min_p,
                                                  repetition_penalty=args.repetition_penalty, n=n,
                                                  seed=seed + 1000 * index, logprobs=True))
                 for index, row in enumerate(rows)])
@@ -236,6 +236,7 @@ class VllmRollout(_Rollout):
         prompts = [vllm.TokensPrompt(prompt_token_ids=self.encode(row)) for row in rows]
         params = [vllm.SamplingParams(n=n, max_tokens=args.max_new_tokens, temperature=args.temperature,
                                       top_p=args.top_p, top_k=args.top_k if args.top_k and args.top_k > 0 else 0,
+                                      min_p=args.min_p,
                                       repetition_penalty=args.repetition_penalty, seed=seed + 1000 * index,
                                       stop=list(self.template.stop_words), stop_token_ids=stop_ids, logprobs=0,
                                       skip_special_tokens=True)
@@ -295,7 +296,7 @@ class ServerRollout(_Rollout):
         self.sync_weights()
         body = {'infer_requests': [{'messages': row['messages'], 'tools': row.get('tools')} for row in rows],
                 'request_config': {'max_tokens': args.max_new_tokens, 'temperature': args.temperature,
-                                   'top_p': args.top_p, 'top_k': args.top_k,
+                                   'top_p': args.top_p, 'top_k': args.top_k, 'min_p': args.min_p,
                                    'repetition_penalty': args.repetition_penalty, 'n': n, 'seed': seed,
                                    'logprobs': True}}
         responses = self._post('/infer/', json.dumps(body).encode(), 'application/json')

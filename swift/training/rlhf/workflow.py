@@ -7,11 +7,11 @@ model → the algorithm's trainer → train.
 The run itself (directory, args.json, callbacks, checkpoints, resume, plots, the result) is
 swift.training.runner.TrainingRun's, exactly as for swift sft.
 """
-import copy
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from swift.arguments import RLHFArguments
-from swift.dataset import cached_encoding, encode_rows
+from swift.dataset.alignment import encode_alignment_rows, template_mode_of
+from swift.dataset.cached import cached_samples_for
 from swift.infer.reward_model import RewardModel, load_seq_cls_model
 from swift.model.loader import get_model_tokenizer
 from swift.tuners import load_adapters, prepare_tuner
@@ -22,7 +22,7 @@ from swift.utils.args import parse_args
 from ..checks import check_train_args
 from ..runner import TrainingRun, TrainResult, python_inputs
 from .base import REF_ADAPTER
-from .data import RowEncoder, add_kl_pairs, collator_for, split_pairs_for_kto
+from .data import add_kl_pairs, collator_for
 from .gkd import GKDTrainer, check_same_tokenizer
 from .grpo import GRPOTrainer
 from .kto import KTOTrainer
@@ -102,21 +102,24 @@ def load_teacher(args: RLHFArguments, tokenizer, teacher_model=None):
 
 def encode_items(args: RLHFArguments, template, rows) -> List[Dict[str, Any]]:
     """Rows → training items for the algorithm; a row that does not fit is reported with its file:line."""
-    locations = getattr(rows, 'locations', None)
+    return encode_alignment_rows(rows, template, args.rlhf_type, model=args.model, max_length=args.max_length,
+                                 truncation_strategy=args.truncation_strategy, loss_scale=args.loss_scale,
+                                 strict=args.strict, num_proc=args.dataset_num_proc,
+                                 use_cache=args.load_from_cache_file)
+
+
+def training_items(args: RLHFArguments, run: TrainingRun, template, rows=None) -> Tuple[List[dict], List[dict]]:
+    """(train, val) items: those of --cached_dataset (encoded by swift export --template_mode rlhf|kto, checked
+    against this run) followed by those of --dataset; KTO's mismatched pairs are added to the whole set."""
+    cached_train, cached_val = cached_samples_for(args, template, template_mode_of(args.rlhf_type) or 'rlhf')
+    loaded = run.load_rows(rows, require_response=args.OFFLINE) if (args.dataset or rows) else None
+    train = cached_train + (encode_items(args, template, loaded.train) if loaded else [])
+    val = cached_val + (encode_items(args, template, loaded.val) if loaded and loaded.val else [])
     if args.rlhf_type == 'kto':
-        rows, locations = split_pairs_for_kto(rows, locations)
-    encoder_template = copy.copy(template)
-    encoder_template.max_length = None  # encode_rows applies max_length to each sequence of an item
-    encoder_template.loss_scale = args.loss_scale
-    encoder = RowEncoder(encoder_template, args.rlhf_type)
-    settings = dict(model=args.model, rlhf_type=args.rlhf_type, max_length=args.max_length,
-                    truncation_strategy=args.truncation_strategy, strict=args.strict)
-    items = cached_encoding(rows, encoder, settings, lambda: encode_rows(
-        rows, encoder, max_length=args.max_length, truncation_strategy=args.truncation_strategy, strict=args.strict,
-        locations=locations, num_proc=args.dataset_num_proc)[0], enabled=args.load_from_cache_file)
-    if args.rlhf_type == 'kto' and items:
-        add_kl_pairs(items, args.max_length)
-    return items
+        for items in (train, val):
+            if items:
+                add_kl_pairs(items, args.max_length)
+    return train, val
 
 
 # ---------------------------------------------------------------- what the online trainers need
@@ -158,9 +161,7 @@ def rlhf_main(args: Union[RLHFArguments, Sequence[str], Dict[str, Any], None] = 
     run = TrainingRun.start(args)
     model, tokenizer = load_policy(run, model, tokenizer)
     template = run.template(model, tokenizer)
-    loaded = run.load_rows(rows, require_response=args.OFFLINE)
-    train = encode_items(args, template, loaded.train)
-    val = encode_items(args, template, loaded.val) if loaded.val else []
+    train, val = training_items(args, run, template, rows)
     if not train:
         raise SwiftError(f'no training rows fit --rlhf_type {args.rlhf_type}: see the encoding summary above')
     logger.info(f'{len(train)} training items, {len(val)} validation items ({args.rlhf_type})')

@@ -97,7 +97,8 @@ def fake_vllm(tokenizer, eos_id):
 
 def _args(tiny_model_dir, **extra):
     args = dict(model=str(tiny_model_dir), torch_dtype='float32', seed=7, max_new_tokens=5, temperature=0.7,
-                top_p=0.9, top_k=20, repetition_penalty=1.1, use_vllm=True, vllm_gpu_memory_utilization=0.25,
+                top_p=0.9, top_k=20, min_p=0.05, repetition_penalty=1.1, use_vllm=True,
+                vllm_gpu_memory_utilization=0.25,
                 vllm_max_model_len=1024, vllm_enable_sleep_mode=False)
     args.update(extra)
     return SimpleNamespace(**args)
@@ -168,10 +169,10 @@ def test_vllm_rollout(parts, tiny_model_dir, monkeypatch):
         assert prompt == {'prompt_token_ids': list(want)}
     # the sampling params: one per prompt with its own seed, as PtRollout seeds them
     for index, p in enumerate(params):
-        assert {k: p.kwargs[k] for k in ('n', 'max_tokens', 'temperature', 'top_p', 'top_k', 'repetition_penalty',
-                                         'seed', 'logprobs')} == dict(
-            n=2, max_tokens=5, temperature=0.7, top_p=0.9, top_k=20, repetition_penalty=1.1, seed=11 + 1000 * index,
-            logprobs=0)
+        assert {k: p.kwargs[k] for k in ('n', 'max_tokens', 'temperature', 'top_p', 'top_k', 'min_p',
+                                         'repetition_penalty', 'seed', 'logprobs')} == dict(
+            n=2, max_tokens=5, temperature=0.7, top_p=0.9, top_k=20, min_p=0.05, repetition_penalty=1.1,
+            seed=11 + 1000 * index, logprobs=0)
         assert parts.tokenizer.eos_token_id in p.kwargs['stop_token_ids']
 
     # the completions: vLLM's token ids (stop token included), text and finish reason
