@@ -203,8 +203,6 @@ HELP_ZH: Dict[str, str] = {
         '把 <run>/last 链接到最终检查点，<run>/best 链接到最佳检查点',
     'no optimizer state in checkpoints (smaller; no exact resume)': '检查点中不保存优化器状态（更小；无法精确续训）',
     'a checkpoint-N folder to go on from': '从该 checkpoint-N 目录继续训练',
-    'when resuming, start the data from its beginning instead of skipping the batches already seen':
-        '续训时从头开始读取数据，而不是跳过已训练过的批次',
     'tensorboard | wandb | swanlab | none': 'tensorboard | wandb | swanlab | none（训练日志上报到哪里）',
     "TensorBoard's folder (default <run>/runs)": 'TensorBoard 的目录（默认 <run>/runs）',
     'processes that build batches': '构建批次的进程数',
@@ -354,4 +352,29 @@ HELP_ZH: Dict[str, str] = {
     'a token with write access (default: HF_TOKEN / MODELSCOPE_API_TOKEN, or a saved login)':
         '有写权限的令牌（默认：HF_TOKEN / MODELSCOPE_API_TOKEN，或已保存的登录）',
     "the hub commit's message": 'hub 提交的说明',
+    # flags added by the ms-swift parity pass (issue 16)
+    "where the weights go, passed to from_pretrained (ms-swift's): auto | sequential | balanced | cpu | cuda:0 | a JSON object {module: device} or a JSON file holding one (default: the one device found)":
+        '权重放在哪里，传给 from_pretrained（与 ms-swift 相同）：auto | sequential | balanced | cpu | cuda:0 | JSON 对象 {模块: 设备}，或保存该对象的 JSON 文件（默认：检测到的那一个设备）',
+    'JSON {device: size}, e.g. \'{"0": "20GB", "cpu": "60GB"}\': how much of each device --device_map auto|sequential|balanced may fill (passed to from_pretrained)':
+        'JSON {设备: 大小}，例如 \'{"0": "20GB", "cpu": "60GB"}\'：--device_map auto|sequential|balanced 在每个设备上最多可占用多少（传给 from_pretrained）',
+    'stop after this many passes over the data, whatever --max_steps / --num_train_epochs say (then the final checkpoint is saved; useful with --streaming, as ms-swift)':
+        '遍历数据这么多轮后停止，不论 --max_steps / --num_train_epochs 如何设置（随后保存最终检查点；与 ms-swift 相同，适用于 --streaming）',
+    "when resuming, start the data from its beginning instead of skipping the batches already seen (with --resume_only_model: a new run from step 0 on the checkpoint's weights)":
+        '续训时从数据开头读起，而不是跳过已经训练过的批次（与 --resume_only_model 一起：在检查点权重上从第 0 步开始新的训练）',
+    'with --resume_from_checkpoint: load only the model weights, not the optimizer, scheduler or random state (as ms-swift; the step count and data position go on unless --ignore_data_skip)':
+        '与 --resume_from_checkpoint 一起：只加载模型权重，不加载优化器、学习率调度器和随机状态（与 ms-swift 相同；除非 --ignore_data_skip，步数和数据位置会接着走）',
+    'at each evaluation also answer the validation rows (greedy, up to 64 new tokens) and log eval_rouge-1/-2/-l and eval_bleu-4 against their answers (ms-swift\'s NLG metrics; pip install "swift[nlg]")':
+        '每次评测时也让模型回答验证集（贪心解码，最多 64 个新 token），并记录与参考答案相比的 eval_rouge-1/-2/-l 和 eval_bleu-4（ms-swift 的 NLG 指标；需 pip install "swift[nlg]"）',
+    "token | seq: the training log's accuracy, token_acc (trained tokens predicted right) or seq_acc (sequences with every trained token right)":
+        'token | seq：训练日志中的准确率，token_acc（预测正确的训练 token 比例）或 seq_acc（所有训练 token 全部预测正确的序列比例）',
+    "which answers --to_cached_dataset trains (as --loss_scale of swift sft / rlhf; default: swift sft's default, last_round with --template_mode rlhf|kto as swift rlhf)":
+        '--to_cached_dataset 训练哪些回答（同 swift sft / rlhf 的 --loss_scale；默认：swift sft 的默认值，--template_mode rlhf|kto 时同 swift rlhf 为 last_round）',
+    'the encoding of --to_cached_dataset: train (swift sft / pt), rlhf (swift rlhf --rlhf_type dpo|orpo|simpo|cpo|rm: chosen and rejected) or kto (swift rlhf --rlhf_type kto)':
+        '--to_cached_dataset 的编码方式：train（swift sft / pt）、rlhf（swift rlhf --rlhf_type dpo|orpo|simpo|cpo|rm：chosen 与 rejected）或 kto（swift rlhf --rlhf_type kto）',
+    'batch mode: each result line gets "logprobs" (OpenAI\'s format: every generated token\'s log probability under the model)':
+        '批量模式：每行结果附带 "logprobs"（OpenAI 格式：每个生成 token 在模型下的对数概率）',
+    'with --logprobs: also the N most likely tokens at each position':
+        '与 --logprobs 一起：同时给出每个位置最可能的 N 个 token',
+    "beam search with this many beams (transformers' generate; greedy, the transformers backend)":
+        '使用这么多束的束搜索（transformers 的 generate；贪心，仅 transformers 后端）',
 }
