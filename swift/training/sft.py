@@ -18,7 +18,7 @@ from swift.utils import SwiftError, get_logger
 from swift.utils.args import parse_args
 
 from .checks import check_train_args
-from .collator import MediaCollator, PackedCollator, PaddingCollator
+from .collator import MediaCollator, PackedCollator, PackedMediaCollator, PaddingCollator
 from .packed_attention import use_packed_sdpa
 from .packing import pack_samples
 from .runner import TrainingRun, TrainResult, python_inputs, total_optimizer_steps
@@ -51,18 +51,20 @@ def cached_samples(args: SftArguments, template) -> Tuple[List[dict], List[dict]
 def batching(args: SftArguments, pad_token_id: int, samples: List[dict], template=None):
     """(collator, training items): packs of samples with --packing, else the samples themselves; a multimodal
     template's media tensors join each batch."""
-    if getattr(template, 'is_multimodal', False):
-        if args.packing or args.padding_free:
-            raise SwiftError('--packing / --padding_free are not implemented for multimodal templates yet: '
-                             'train without them')
-        return MediaCollator(PaddingCollator(pad_token_id), template), samples
-    if args.packing:
-        packs = pack_samples(samples, args.max_length)
-        logger.info(f'packing: {len(samples)} samples into {len(packs)} rows of at most {args.max_length} tokens')
-        return PackedCollator(pad_token_id), packs
+    multimodal = getattr(template, 'is_multimodal', False)
+    if not (args.packing or args.padding_free):
+        collator = PaddingCollator(pad_token_id)
+        return (MediaCollator(collator, template) if multimodal else collator), samples
+    collator = PackedCollator(pad_token_id, padding_free=args.padding_free)
+    from swift.template.media import NOT_MODEL_INPUTS
+    if multimodal and any(set(s) - set(NOT_MODEL_INPUTS) for s in samples):
+        template.check_packing()  # before training: a family whose forward was not verified on packed media rows
+        collator = PackedMediaCollator(collator, template)  # each packed row carries its samples' media in order
     if args.padding_free:
-        return PackedCollator(pad_token_id, padding_free=True), samples
-    return PaddingCollator(pad_token_id), samples
+        return collator, samples
+    packs = pack_samples(samples, args.max_length)
+    logger.info(f'packing: {len(samples)} samples into {len(packs)} rows of at most {args.max_length} tokens')
+    return collator, packs
 
 
 @contextlib.contextmanager
