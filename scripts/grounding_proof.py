@@ -60,6 +60,9 @@ def main() -> None:
     folder = out / 'images'
     train = make_grounding_rows(folder, args.train, seed=11, jitter=args.jitter)
     held_out = make_grounding_rows(folder, args.held_out, seed=12, jitter=args.jitter)
+    seen = {(r['ref'], tuple(r['bbox'])) for r in train}
+    repeats = sum((r['ref'], tuple(r['bbox'])) in seen for r in held_out)  # same picture as a training row
+    print(f'{repeats} of {len(held_out)} held-out pictures also occur in training', flush=True)
     model = tiny_vlm(out, args.image_size) if args.model == 'tiny' else args.model
     before = evaluate_checkpoint(model, 'grounding', held_out, image_folder=str(folder), max_tokens=20)
     print(f'before: IoU>=0.5 on {before["iou@0.5"]:.0%}; answers {before["answers"][:3]}', flush=True)
@@ -77,7 +80,7 @@ def main() -> None:
     print(f'after: IoU>=0.5 on {after["iou@0.5"]:.0%} of {len(held_out)} held-out images '
           f'({seconds:.0f} s of training)')
     summary = {'model': args.model, 'train_rows': args.train, 'held_out': args.held_out, 'epochs': args.epochs,
-               'jitter': args.jitter, 'image_size': args.image_size, 'iou@0.5_before': before['iou@0.5'], 'iou@0.5_after': after['iou@0.5'],
+               'jitter': args.jitter, 'held_out_repeats': repeats, 'image_size': args.image_size, 'iou@0.5_before': before['iou@0.5'], 'iou@0.5_after': after['iou@0.5'],
                'train_seconds': round(seconds), 'checkpoint': result.last_checkpoint}
     (out / 'result.json').write_text(json.dumps(summary, indent=2) + '\n')
     print(json.dumps(summary))
