@@ -157,6 +157,9 @@ class LanguageModelingArguments(ArgumentGroup):
     padding_free: bool = field(default=False, metadata={'help': 'concatenate each batch into one row'})
     streaming: bool = field(default=False, metadata={
         'help': 'encode training rows as training consumes them (needs --max_steps; no --packing)'})
+    lazy_tokenize: Optional[bool] = field(default=None, metadata={
+        'help': 'encode each row when training reads it, after a validation pass (default: on for multimodal '
+                'models, as in ms-swift; off with --packing, --streaming, --load_from_cache_file)'})
     chunked_loss: bool = field(default=True, metadata={
         'help': "the LM loss in chunks over trained positions only (no full logits tensor); false: the model's own"})
     predict_with_generate: bool = field(default=False, metadata={
@@ -184,11 +187,16 @@ class LanguageModelingArguments(ArgumentGroup):
                                            or getattr(self, 'sequence_parallel_size', 1) > 1):
             raise SwiftError('--acc_strategy seq judges each row as one sequence: not with --packing, --padding_free '
                              'or --sequence_parallel_size (rows there hold several sequences, or part of one)')
+        if self.lazy_tokenize and (self.packing or self.load_from_cache_file):
+            raise SwiftError('--lazy_tokenize encodes rows as training reads them; --packing and '
+                             '--load_from_cache_file need every sample encoded first: choose one')
         if self.streaming:
             if self.max_steps < 1:
                 raise SwiftError('--streaming: the stream has no length, so pass --max_steps (as in ms-swift)')
             clashes = [flag for flag in ('packing', 'padding_free', 'load_from_cache_file', 'group_by_length')
                        if getattr(self, flag)] + (['dataset_num_proc'] if self.dataset_num_proc > 1 else [])
+            if self.lazy_tokenize:
+                clashes.append('lazy_tokenize')
             if clashes:
                 raise SwiftError(f'--streaming encodes rows one by one as training goes: it does not combine with '
                                  f'--{", --".join(clashes)} (for parallel encoding use --dataloader_num_workers)')

@@ -101,7 +101,7 @@ _GROUPS: List[Tuple[str, Optional[str], str]] = [
     (DATA, None,
      'interleave_prob '
      'stopping_strategy shuffle_buffer_size download_mode remove_unused_columns disable_auto_column_mapping '
-     'custom_dataset_info lazy_tokenize packing_length packing_num_proc '
+     'custom_dataset_info packing_length packing_num_proc '
      'packing_strategy padding_side template_backend response_prefix'),
     (TRAINING, None,
      'enable_dft_loss enable_channel_loss check_model use_logits_to_keep '

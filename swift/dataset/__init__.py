@@ -12,6 +12,7 @@ from .cache import cached_encoding
 from .cached import (cached_val_paths, describe_encoding, encoding_settings, load_cached_samples,
                      write_cached_dataset)
 from .encode import TRUNCATION_STRATEGIES, EncodeReport, encode_rows
+from .lazy import LazySamples
 from .formats import RowError, detect_format, rejected_messages, standardize_row, validate_messages
 from .loader import (PYTHON_ROWS, LoadResult, Rows, load_dataset, load_datasets, load_datasets_for, sample_indices,
                      split_indices)

@@ -43,6 +43,10 @@ class MediaPlugin:
     image_kwargs: Dict[str, Any] = {}  # fixed keywords of the image processor call
     drop_keys: Tuple[str, ...] = ()  # processor outputs the model's forward does not take
     media_options: Dict[str, str] = {}  # media size control → processor keyword, for those it has (media_options.py)
+    # why this family's rows cannot be packed (--packing / --padding_free); None once pack_media is verified for it
+    packing_refusal: Optional[str] = ('packed media rows are verified only for SmolVLM / Idefics3 '
+                                      '(tests/training/test_media_packing.py); this family\'s forward was not tried '
+                                      'on rows that hold several samples')
 
     def process_images(self, processor, images: List[Any], options: Dict[str, Any]) -> Dict[str, Any]:
         """The image processor's outputs for one row's images (tensors with the row as dimension 0)."""
@@ -85,6 +89,13 @@ class MediaPlugin:
         import torch
         present = [v for v in values if v is not None]
         return torch.cat(present, dim=0) if present else None
+
+
+    def pack_media(self, key: str, values: List[Any]):
+        """One packed row's tensor for `key` from its samples' tensors (None for a sample without media), in the
+        samples' order: the model matches media to media tokens in order. Only for families without a
+        packing_refusal."""
+        raise SwiftError(f'{type(self).__name__}: {self.packing_refusal}')
 
 
 def processor_of(tokenizer) -> Any:
@@ -235,6 +246,22 @@ class MultimodalTemplate(Template):
     def token_inputs(self, input_ids) -> Dict[str, Any]:
         """The plugin's token-level inputs for a [batch, length] tensor of ids (MediaPlugin.token_inputs)."""
         return self.plugin.token_inputs(self.processor, input_ids)
+
+    def check_packing(self) -> None:
+        """Refuse --packing / --padding_free for a family whose forward was not verified on packed media rows."""
+        if self.plugin.packing_refusal:
+            raise SwiftError(f'--packing / --padding_free with template {self.name!r}: {self.plugin.packing_refusal}. '
+                             'Train without them.')
+
+    def pack_media(self, samples: Sequence[Dict[str, Any]]) -> Dict[str, Any]:
+        """The media tensors of one packed row (the samples of a pack, or a whole padding-free batch), shaped like
+        one sample's so that collate_media batches packed rows as it batches samples."""
+        self.check_packing()
+        keys = []
+        for sample in samples:
+            keys += [k for k in sample if k not in NOT_MODEL_INPUTS and k not in keys]
+        merged = {key: self.plugin.pack_media(key, [s.get(key) for s in samples]) for key in keys}
+        return {key: value for key, value in merged.items() if value is not None}
 
     def collate_media(self, features: Sequence[Dict[str, Any]], input_ids=None) -> Dict[str, Any]:
         """The media tensors of a batch (added to the token batch a collator builds); with the batch's padded

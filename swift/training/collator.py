@@ -192,3 +192,22 @@ class MediaCollator:
         batch = self.collator(features)
         batch.update(self.template.collate_media(features, input_ids=batch.get('input_ids')))
         return batch
+
+
+class PackedMediaCollator:
+    """PackedCollator's rows (packs, or with padding_free the whole batch as one row) plus each row's media
+    tensors: the samples' images joined in the samples' order (the template's pack_media), then batched as
+    samples are (collate_media). Sequences stay apart in attention exactly as text packs do; the vision tower
+    sees each image alone, so only the token rows need boundaries."""
+
+    def __init__(self, collator: PackedCollator, template):
+        self.collator = collator
+        self.template = template
+
+    def __call__(self, features: Sequence[Union[Sample, Sequence[Sample]]]) -> Dict[str, Any]:
+        batch = self.collator(features)
+        packs = [list(f) if isinstance(f, (list, tuple)) else [f] for f in features]
+        if self.collator.padding_free:
+            packs = [[sample for pack in packs for sample in pack]]
+        batch.update(self.template.collate_media([self.template.pack_media(pack) for pack in packs]))
+        return batch

@@ -11,14 +11,14 @@ import contextlib
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 from swift.arguments import PtArguments, SftArguments
-from swift.dataset import cached_encoding, encode_rows
+from swift.dataset import LazySamples, cached_encoding, encode_rows
 from swift.dataset.cached import cached_samples_for
 from swift.tuners import prepare_tuner
 from swift.utils import SwiftError, get_logger
 from swift.utils.args import parse_args
 
 from .checks import check_train_args
-from .collator import MediaCollator, PackedCollator, PaddingCollator
+from .collator import MediaCollator, PackedCollator, PackedMediaCollator, PaddingCollator
 from .packed_attention import use_packed_sdpa
 from .packing import pack_samples
 from .runner import TrainingRun, TrainResult, python_inputs, total_optimizer_steps
@@ -28,10 +28,13 @@ from .trainer import SwiftTrainer
 logger = get_logger()
 
 
-def encode(args: SftArguments, template, rows) -> List[dict]:
-    """Rows → samples (input_ids, labels); what does not fit --max_length is reported with its file:line."""
+def encode(args: SftArguments, template, rows, lazy: bool = False):
+    """Rows → samples (input_ids, labels); what does not fit --max_length is reported with its file:line. lazy
+    (--lazy_tokenize): every row checked now, each encoded again when training reads it (swift/dataset/lazy.py)."""
     settings = dict(max_length=args.max_length, truncation_strategy=args.truncation_strategy,
                     loss_scale=args.loss_scale)
+    if lazy:
+        return LazySamples.validate(rows, template, **settings)
     return cached_encoding(  # --load_from_cache_file: the same rows, tokenizer, template and settings → no encoding
         rows, template, {**settings, 'model': args.model},
         lambda: encode_rows(rows, template, num_proc=args.dataset_num_proc, **settings)[0],
@@ -47,18 +50,45 @@ def cached_samples(args: SftArguments, template) -> Tuple[List[dict], List[dict]
 def batching(args: SftArguments, pad_token_id: int, samples: List[dict], template=None):
     """(collator, training items): packs of samples with --packing, else the samples themselves; a multimodal
     template's media tensors join each batch."""
-    if getattr(template, 'is_multimodal', False):
-        if args.packing or args.padding_free:
-            raise SwiftError('--packing / --padding_free are not implemented for multimodal templates yet: '
-                             'train without them')
-        return MediaCollator(PaddingCollator(pad_token_id), template), samples
-    if args.packing:
-        packs = pack_samples(samples, args.max_length)
-        logger.info(f'packing: {len(samples)} samples into {len(packs)} rows of at most {args.max_length} tokens')
-        return PackedCollator(pad_token_id), packs
+    multimodal = getattr(template, 'is_multimodal', False)
+    if not (args.packing or args.padding_free):
+        collator = PaddingCollator(pad_token_id)
+        return (MediaCollator(collator, template) if multimodal else collator), samples
+    collator = PackedCollator(pad_token_id, padding_free=args.padding_free)
+    if multimodal and _has_media(samples):
+        template.check_packing()  # before training: a family whose forward was not verified on packed media rows
+        collator = PackedMediaCollator(collator, template)  # each packed row carries its samples' media in order
     if args.padding_free:
-        return PackedCollator(pad_token_id, padding_free=True), samples
-    return PaddingCollator(pad_token_id), samples
+        return collator, samples
+    packs = pack_samples(samples, args.max_length)
+    logger.info(f'packing: {len(samples)} samples into {len(packs)} rows of at most {args.max_length} tokens')
+    return collator, packs
+
+
+def _has_media(samples) -> bool:
+    if isinstance(samples, LazySamples):
+        return samples.has_media  # from the rows: no encoding
+    from swift.template.media import NOT_MODEL_INPUTS
+    return any(set(s) - set(NOT_MODEL_INPUTS) for s in samples)
+
+
+def lazy_tokenize(args: SftArguments, template) -> bool:
+    """--lazy_tokenize, or its default: on for a multimodal template (ms-swift's default) unless the run wants
+    every sample encoded first (--packing, --load_from_cache_file) or encodes as it goes anyway (--streaming)."""
+    if args.lazy_tokenize is not None:
+        return args.lazy_tokenize
+    return bool(getattr(template, 'is_multimodal', False)) and not (
+        args.packing or args.streaming or args.load_from_cache_file)
+
+
+def _joined(cached: List[dict], encoded):
+    """--cached_dataset samples followed by the encoded ones (a lazy dataset stays lazy)."""
+    if not cached:
+        return encoded
+    if isinstance(encoded, LazySamples):
+        import torch
+        return torch.utils.data.ConcatDataset([cached, encoded])
+    return cached + encoded
 
 
 @contextlib.contextmanager
@@ -93,16 +123,19 @@ def sft_main(args: Union[SftArguments, Sequence[str], Dict[str, Any], None] = No
     cached_train, cached_val = cached_samples(args, template)  # pre-tokenized: no encoding
     loaded = run.load_rows(rows) if args.dataset else None  # --cached_dataset alone: no rows to load
     train_rows, val_rows = (loaded.train, loaded.val) if loaded else ([], [])
-    val = cached_val + (encode(args, template, val_rows) if val_rows else [])
+    lazy = lazy_tokenize(args, template)
+    val = _joined(cached_val, encode(args, template, val_rows, lazy) if val_rows else [])
     if args.streaming:  # encoded as training consumes them (streaming.py); --max_steps is the length
         collator, train_items = PaddingCollator(tokenizer.pad_token_id), streaming_samples(args, template, train_rows)
         logger.info(f'streaming {len(train_rows)} training rows, {len(val)} validation samples')
     else:
-        train = cached_train + (encode(args, template, train_rows) if train_rows else [])
-        if not train:
+        train = _joined(cached_train, encode(args, template, train_rows, lazy) if train_rows else [])
+        if not len(train):
             raise SwiftError('no training samples left after validation and truncation: see the data report above')
-        logger.info(f'{len(train)} training samples, {len(val)} validation samples')
-        if (args.packing or args.padding_free) and any(s.get('loss_scale') for s in train):
+        logger.info(f'{len(train)} training samples, {len(val)} validation samples'
+                    + (' (--lazy_tokenize: encoded as training reads them)' if lazy else ''))
+        checked = [train[0]] if lazy else train  # a lazy dataset is not encoded again just for this check
+        if (args.packing or args.padding_free) and any(s.get('loss_scale') for s in checked):
             raise SwiftError(f'--loss_scale {args.loss_scale} weighs tokens, which --packing / --padding_free do not '
                              'carry yet: drop one of them')
         collator, train_items = batching(args, tokenizer.pad_token_id, train, template)

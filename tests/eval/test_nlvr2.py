@@ -76,9 +76,12 @@ def test_swift_eval_scores_nlvr2_with_images_on_a_vlm(tiny_vlm_dir, shared_data,
     assert result.scores['nlvr2']['acc'] == pytest.approx(sum(s['correct'] for s in samples) / 3)
 
 
-def test_nlvr_rows_train_a_few_steps(tiny_vlm_dir, shared_data, tmp_path):
+def test_nlvr_rows_train_a_few_steps(tiny_vlm_dir, shared_data, nlvr2_dir, tmp_path):
+    """NLVR rows (one image) and NLVR2 pairs (two) together: batches mix one- and two-image rows."""
     from swift.training.sft import sft_main
-    rows = training_rows(get_benchmark('nlvr2').read_local(shared_data / 'nlvr', 'default', 'dev')[:8])
+    benchmark = get_benchmark('nlvr2')
+    rows = training_rows(benchmark.read_local(shared_data / 'nlvr', 'default', 'dev')[:6]
+                         + benchmark.read_local(nlvr2_dir / 'nlvr', 'default', 'dev')[:2])
     data = tmp_path / 'nlvr_train.jsonl'
     data.write_text(''.join(json.dumps(r) + '\n' for r in rows))
     result = sft_main(model=str(tiny_vlm_dir), dataset=[str(data)], tuner_type='full', max_steps=2,
@@ -107,3 +110,54 @@ def test_a_served_vlm_gets_the_images_and_answers_as_in_process(tiny_vlm_dir, sh
         lines = (tmp_path / run / 'samples' / 'nlvr2.jsonl').read_text().splitlines()
         outputs[run] = [json.loads(line)['output'] for line in lines]
     assert len(outputs['local']) == 2 and outputs['served'] == outputs['local']
+
+
+@pytest.fixture(scope='module')
+def nlvr2_dir(shared_data, tmp_path_factory):
+    """An NLVR2-layout folder (dev.json lines with left/right pairs, images/<split>-<set>-<pair>-img{0,1}.png) built
+    from NLVR's images: the layout and the two-image path are what is tested, not the pairs' labels."""
+    import shutil
+    root = tmp_path_factory.mktemp('nlvr2') / 'nlvr'
+    (root / 'images').mkdir(parents=True)
+    v1 = get_benchmark('nlvr2').read_local(shared_data / 'nlvr', 'default', 'dev')[:8]
+    lines = []
+    for k in range(4):
+        left, right = v1[2 * k], v1[2 * k + 1]
+        for side, row in enumerate((left, right)):
+            shutil.copy(row['images'][0], root / 'images' / f'dev-{k}-0-img{side}.png')
+        lines.append({'sentence': left['sentence'], 'label': left['label'], 'identifier': f'dev-{k}-0-0',
+                      'left_url': 'http://example.invalid/l.png', 'right_url': 'http://example.invalid/r.png'})
+    (root / 'dev.json').write_text(''.join(json.dumps(line) + '\n' for line in lines))
+    return root.parent
+
+
+def test_nlvr2_pairs_load_left_then_right_and_ask_about_both(nlvr2_dir):
+    doc = _task(2, str(nlvr2_dir)).subsets[0].docs[1]
+    assert doc.images == [str(nlvr2_dir / 'nlvr' / 'images' / f'dev-1-0-img{side}.png') for side in (0, 1)]
+    assert doc.query.startswith('<image><image>') and doc.query.endswith('about the left and right images? '
+                                                                           'Answer True or False.')
+    parts = openai_image_messages([{'role': 'user', 'content': doc.query}], doc.images)[0]['content']
+    assert [p['type'] for p in parts] == ['image_url', 'image_url', 'text']
+
+
+def test_nlvr2_pairs_reach_the_model_in_order_and_evaluate(tiny_vlm_dir, nlvr2_dir, tmp_path):
+    import torch
+    from swift.eval.main import eval_main
+    from swift.model.loader import load_tokenizer
+    from swift.template import get_template
+    rows = get_benchmark('nlvr2').read_local(nlvr2_dir / 'nlvr', 'default', 'dev')
+    tokenizer = load_tokenizer(str(tiny_vlm_dir))
+    template = get_template(tokenizer.model_info.template, tokenizer=tokenizer)
+    pair = template.encode(training_rows(rows[:1])[0])
+    alone = [template.encode({'messages': [{'role': 'user', 'content': '<image>?'}, {'role': 'assistant',
+                                                                                    'content': 'x'}],
+                              'images': [image]})['pixel_values'][0, 0] for image in rows[0]['images']]
+    assert len(pair['media_spans']) == 2 and pair['pixel_values'].shape[1] == 2
+    assert all(torch.equal(pair['pixel_values'][0, side], alone[side]) for side in (0, 1))  # left, then right
+
+    result = eval_main(['--model', str(tiny_vlm_dir), '--eval_dataset', 'nlvr2', '--eval_limit', '2',
+                        '--eval_dataset_dir', str(nlvr2_dir), '--eval_output_dir', str(tmp_path / 'eval'),
+                        '--eval_dataset_args', json.dumps({'nlvr2': {'max_new_tokens': 2}})])
+    samples = [json.loads(line) for line in next((tmp_path / 'eval').glob('*/samples/nlvr2.jsonl')).read_text()
+               .splitlines()]
+    assert result.scores['nlvr2']['n'] == 2 and [len(s['prompt']['images']) for s in samples] == [2, 2]

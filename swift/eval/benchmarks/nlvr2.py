@@ -7,8 +7,11 @@ environment variable SWIFT_NLVR_DIR pointing at that folder, in the release layo
 (https://github.com/lil-lab/nlvr, folder nlvr/dev):
 - `<split>.json`: JSON lines {"sentence", "label": "true"|"false", "identifier": "n-m", "directory", ...};
 - `images/<directory>/<split>-<identifier>-0.png`: the image of each line (permutation 0 of the release's six).
-A line may instead name its images itself: "images": [paths relative to the folder] (e.g. NLVR2's left/right
-pair converted to rows); the label may also be "True"/"False" or a boolean.
+NLVR2 lines (https://github.com/lil-lab/nlvr, folder nlvr2: {"sentence", "label", "identifier": "dev-850-0-0",
+"left_url", "right_url", ...}) are read too: their two images are `images/[<directory>/]<split>-<set>-<pair>-img0.png`
+(left) and `-img1.png` (right), as NLVR2's image release names them, and the question asks about both, left first.
+A line may instead name its images itself: "images": [paths relative to the folder]; the label may also be
+"True"/"False" or a boolean.
 """
 import os
 import re
@@ -25,6 +28,8 @@ WHERE_TO_GET = ('NLVR (CC-BY-4.0) from https://github.com/lil-lab/nlvr: copy its
                 'nlvr/dev/images/ into a folder nlvr/ and pass --eval_dataset_dir <its parent>, or set '
                 f'{ENV_DIR}=<that folder>')
 QUESTION = '\nIs this sentence true or false about the image? Answer True or False.'
+PAIR_QUESTION = '\nIs this sentence true or false about the left and right images? Answer True or False.'
+_NLVR2_ID = re.compile(r'^(\w+-\d+-\d+)-\d+$')  # split-set-pair-sentence: the pair's images share the prefix
 _ANSWER_RE = re.compile(r'\b(true|false|yes|no)\b', re.IGNORECASE)
 
 
@@ -80,6 +85,10 @@ class NLVR2(Benchmark):
     def _images(self, root: Path, split: str, row: Dict[str, Any], where: str) -> List[Path]:
         if row.get('images'):
             images = [root / p for p in (row['images'] if isinstance(row['images'], list) else [row['images']])]
+        elif _NLVR2_ID.match(str(row.get('identifier', ''))):  # NLVR2: a left and a right image
+            folder = root / 'images' / str(row['directory']) if 'directory' in row else root / 'images'
+            prefix = _NLVR2_ID.match(str(row['identifier'])).group(1)
+            images = [folder / f'{prefix}-img{side}.png' for side in (0, 1)]
         elif 'identifier' in row and 'directory' in row:
             images = [root / 'images' / str(row['directory']) / f'{split}-{row["identifier"]}-0.png']
         else:
@@ -90,8 +99,7 @@ class NLVR2(Benchmark):
         return images
 
     def to_doc(self, row: Dict[str, Any], subset: str, index: int) -> Doc:
-        tags = '<image>' * len(row['images'])
-        return Doc(id=f'{subset}/{index}', subset=subset, query=f'{tags}{row["sentence"]}{QUESTION}', choices=[],
+        return Doc(id=f'{subset}/{index}', subset=subset, query=question(row), choices=[],
                    gold=row['label'], target=row['label'], row=dict(row), images=list(row['images']))
 
     def score_generation(self, text: str, doc: Doc) -> Tuple[Dict[str, float], Any]:
@@ -102,8 +110,14 @@ class NLVR2(Benchmark):
 register_benchmark(NLVR2())
 
 
+def question(row: Dict[str, Any]) -> str:
+    """The row's images as tags (left first), its sentence, and the question (about the image, or the pair)."""
+    count = len(row['images'])
+    return '<image>' * count + row['sentence'] + (PAIR_QUESTION if count == 2 else QUESTION)
+
+
 def training_rows(rows: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """NLVR rows (as read_local returns them) as swift chat rows with images: the same question, the label as
     the answer, for `swift sft` / `swift rlhf` on the benchmark's own format."""
-    return [{'messages': [{'role': 'user', 'content': '<image>' * len(r['images']) + r['sentence'] + QUESTION},
+    return [{'messages': [{'role': 'user', 'content': question(r)},
                           {'role': 'assistant', 'content': r['label']}], 'images': list(r['images'])} for r in rows]

@@ -85,6 +85,21 @@ class Idefics3Plugin(MediaPlugin):
         return batch
 
 
+    packing_refusal = None  # Idefics3 takes a row's images in order and scatters them over its image tokens in order
+
+    def pack_media(self, key: str, values: List[Any]):
+        """pixel_values [1, n_i, 3, H, W] of a pack's samples → [1, sum n_i, 3, H, W], in the samples' order
+        (Idefics3 fills the row's image tokens with its images in order); pixel_attention_mask likewise."""
+        import torch
+        present = [v for v in values if v is not None]
+        if not present:
+            return None
+        if any(list(v.shape[2:]) != list(present[0].shape[2:]) for v in present):
+            raise ValueError(f'{key}: images of different sizes in one packed row '
+                             f'({[tuple(v.shape) for v in present]})')
+        return torch.cat(present, dim=1)
+
+
 class SmolVLMTemplate(MultimodalTemplate):
     plugin = Idefics3Plugin()
 

@@ -1,0 +1,90 @@
+"""Issue 12's grounding proof, run by hand: swift sft teaches a SmolVLM-architecture model to box a coloured square.
+
+    python scripts/grounding_proof.py [--model tiny|smolvlm-tiny] [--train 180] [--held_out 45] [--epochs 15]
+                                      [--jitter 0] [--image_size 32] [--out /tmp/swift-grounding-proof]
+
+Rows come from tests/helpers/grounding_shapes.py (one square of four colours in one of 3 x 3 cells of a white
+128-pixel image, `--jitter` pixels off the cell) through the multimodal Python API's grounding task
+(MultiModalTrainer(task='grounding'): "Find the <colour> square in the image." → the box in SmolVLM's convention,
+`[(x1,y1),(x2,y2)]` on a 0-1000 grid). Held-out images are scored by IoU >= 0.5 of the parsed reply with the true
+box (mm_tasks.score), before and after training; the target is >= 80 % after. `--model tiny` (default) is the tiny
+SmolVLM of the tests (random 2-layer LM with the SmolLM2 tokenizer, random tower, 32-pixel input: tests/conftest.py
+tiny_vlm_dir), `smolvlm-tiny` the registry model (SmolLM2-135M + random tower; slow on CPU). Writes result.json.
+Too slow for `make test` on 2 CPU cores; docs/multimodal.md records the result.
+"""
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from swift.api import MultiModalTrainer  # noqa: E402
+from swift.training.mm_tasks import evaluate_checkpoint  # noqa: E402
+from tests.helpers.grounding_shapes import make_grounding_rows  # noqa: E402
+
+
+def tiny_vlm(out: Path, image_size: int = 32) -> str:
+    """The tests' tiny SmolVLM: a random 2-layer Llama (hidden 64) with the SmolLM2 tokenizer, then Idefics3 on it."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from swift.model.embedded import ensure_embedded_model
+    from swift.model.tiny_vlm import build_idefics3
+    tokenizer = AutoTokenizer.from_pretrained(str(ensure_embedded_model()))
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
+                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                         pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True)
+    config.architectures = ['LlamaForCausalLM']
+    torch.manual_seed(0)
+    LlamaForCausalLM(config).save_pretrained(str(out / 'tiny-llm'))
+    tokenizer.save_pretrained(str(out / 'tiny-llm'))
+    return str(build_idefics3(out / 'tiny-llm', out / 'tiny-vlm', image_size=image_size, patch_size=8, scale_factor=2,
+                              vision_hidden=64))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--model', default='tiny')
+    parser.add_argument('--train', type=int, default=180)
+    parser.add_argument('--held_out', type=int, default=45)
+    parser.add_argument('--epochs', type=int, default=15)
+    parser.add_argument('--jitter', type=int, default=0)
+    parser.add_argument('--image_size', type=int, default=32, help='input side of the tiny model (8-pixel patches)')
+    parser.add_argument('--learning_rate', type=float, default=3e-3)
+    parser.add_argument('--out', default='/tmp/swift-grounding-proof')
+    args = parser.parse_args()
+    out = Path(args.out)
+    folder = out / 'images'
+    train = make_grounding_rows(folder, args.train, seed=11, jitter=args.jitter)
+    held_out = make_grounding_rows(folder, args.held_out, seed=12, jitter=args.jitter)
+    seen = {(r['ref'], tuple(r['bbox'])) for r in train}
+    repeats = sum((r['ref'], tuple(r['bbox'])) in seen for r in held_out)  # same picture as a training row
+    print(f'{repeats} of {len(held_out)} held-out pictures also occur in training', flush=True)
+    model = tiny_vlm(out, args.image_size) if args.model == 'tiny' else args.model
+    before = evaluate_checkpoint(model, 'grounding', held_out, image_folder=str(folder), max_tokens=20)
+    print(f'before: IoU>=0.5 on {before["iou@0.5"]:.0%}; answers {before["answers"][:3]}', flush=True)
+    start = time.time()
+    trainer = MultiModalTrainer(model, train, task='grounding', data_args={'image_folder': str(folder)},
+                                tuner_type='full', freeze_vit=False, freeze_aligner=False,
+                                learning_rate=args.learning_rate, per_device_train_batch_size=16,
+                                num_train_epochs=args.epochs, output_dir=str(out / 'run'), save_steps=100000,
+                                logging_steps=10, report_to=[], seed=42)
+    result = trainer.train()
+    seconds = time.time() - start
+    after = trainer.evaluate(held_out, max_tokens=20)
+    for row, answer in list(zip(held_out, after['answers']))[:8]:
+        print(f'  {folder / row["image"]}  {row["ref"]}: {answer!r} (true box {row["bbox"]} px of 128)')
+    print(f'after: IoU>=0.5 on {after["iou@0.5"]:.0%} of {len(held_out)} held-out images '
+          f'({seconds:.0f} s of training)')
+    summary = {'model': args.model, 'train_rows': args.train, 'held_out': args.held_out, 'epochs': args.epochs,
+               'jitter': args.jitter, 'held_out_repeats': repeats, 'image_size': args.image_size, 'iou@0.5_before': before['iou@0.5'], 'iou@0.5_after': after['iou@0.5'],
+               'train_seconds': round(seconds), 'checkpoint': result.last_checkpoint}
+    (out / 'result.json').write_text(json.dumps(summary, indent=2) + '\n')
+    print(json.dumps(summary))
+
+
+if __name__ == '__main__':
+    main()
