@@ -377,4 +377,6 @@ HELP_ZH: Dict[str, str] = {
         '与 --logprobs 一起：同时给出每个位置最可能的 N 个 token',
     "beam search with this many beams (transformers' generate; greedy, the transformers backend)":
         '使用这么多束的束搜索（transformers 的 generate；贪心，仅 transformers 后端）',
+    'encode each row when training reads it, after a validation pass (default: on for multimodal models, as in ms-swift; off with --packing, --streaming, --load_from_cache_file)':
+        '训练读取某行时才对其编码，之前先做一次校验（默认：多模态模型开启，与 ms-swift 相同；与 --packing、--streaming、--load_from_cache_file 一起时关闭）',
 }
