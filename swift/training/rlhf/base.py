@@ -87,6 +87,13 @@ class RLHFTrainer(SwiftTrainer):
                 merged[name] = (before[0] + total, before[1] + count)
         return dict(sorted(merged.items()))
 
+    def sum_over_ranks(self, tensor: torch.Tensor) -> torch.Tensor:
+        """tensor summed over all processes (a collective: every rank calls it at the same point of its step, which
+        holds for the per-step statistics that use it); the tensor itself on one process."""
+        if self.accelerator.num_processes <= 1:
+            return tensor
+        return self.accelerator.reduce(tensor.contiguous(), 'sum')
+
     def train(self, *args, **kwargs):
         """--precompute_ref_log_probs: score every item with the reference once, free it, then train."""
         if getattr(self.rlhf_args, 'precompute_ref_log_probs', False):

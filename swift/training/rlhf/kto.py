@@ -2,7 +2,8 @@
 
 Per step: the policy scores the rows (with gradient) and their mismatched KL sequences (without);
 the reference scores both, unless --precompute_ref_log_probs did it once before training. The KL
-reference point z0 is the batch mean of the policy/reference log-ratio on the mismatched sequences.
+reference point z0 is the batch mean of the policy/reference log-ratio on the mismatched sequences; on several
+processes the mean over every rank's rows (TRL gathers it too), so that 2 processes × batch 1 train as 1 × batch 2.
 
 Logged: kl (z0), rewards/chosen and rewards/rejected (beta × log-ratio of the desirable and
 undesirable rows of the step), rewards/margins, logps/chosen, logps/rejected.
@@ -28,7 +29,7 @@ class KTOTrainer(RLHFTrainer):
         with torch.no_grad():
             kl_logps, _ = _logps(model, inputs, 'kl_')
         ref_logps, ref_kl_logps = self.reference_logps(inputs)
-        kl = losses.kto_kl(kl_logps, ref_kl_logps)
+        kl = losses.kto_kl(kl_logps, ref_kl_logps, total=self.sum_over_ranks)
         desirable = inputs['label']
         per_sample = losses.kto_losses(logps, ref_logps, desirable, kl, args.beta, args.loss_type[0],
                                        args.desirable_weight, args.undesirable_weight)
