@@ -131,8 +131,9 @@ def distributed_runs(tiny_model_dir, tmp_path_factory, reward_checkpoint):
                 dpo_fsdp_full_ref=_dpo(model, pairs, tmp / 'dpo_fsdp_full', fsdp='full_shard', tuner_type='full'))
     runs.update(kto_ddp_full_ref=_kto(model, pairs, tmp / 'kto_ddp'),
                 ppo_ddp=_ppo(model, tmp, tmp / 'ppo_ddp', reward_checkpoint),
+                # one node: HYBRID_SHARD is full sharding; offload is a no-op on CPU processes (said in the log)
                 fsdp_hybrid=_flags(model, data, tmp / 'fsdp_hybrid', sharding_strategy='HYBRID_SHARD',
-                                   tuner_type='full'))
+                                   fsdp='offload', tuner_type='full'))
     runs['grpo_ddp'] = _grpo(model, tmp, tmp / 'grpo_ddp')
     runs['grpo_fsdp'] = _grpo(model, tmp, tmp / 'grpo_fsdp', fsdp='full_shard')
     long_rows = str(_long_rows(tmp / 'long.jsonl'))
@@ -269,6 +270,7 @@ def test_logged_tokens_are_counted_over_all_ranks(distributed_runs):
     logs = tmp / 'ddp' / 'logs'
     assert {p.name for p in logs.iterdir()} >= {'rank0.log', 'rank1.log', 'rank0.json', 'rank1.json'}
     assert 'FSDP2 over the CPU processes' in (tmp / 'fsdp_full' / 'logs' / 'rank1.log').read_text()
+    assert 'nothing to offload on CPU processes' in (tmp / 'fsdp_hybrid' / 'logs' / 'rank1.log').read_text()
     # --sequence_parallel_size 2 really split the rows by position (its losses equal one process's: the test above)
     sp_log = (tmp / 'sp' / 'logs' / 'rank1.log').read_text()
     assert re.search(r'sequence parallelism: 2 rows of (\d+) positions; this rank holds positions (\d+)-', sp_log)
