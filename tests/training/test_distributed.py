@@ -348,3 +348,13 @@ def test_deepspeed_presets_are_ms_swifts_files():
         offload = config['zero_optimization'].get('offload_optimizer', {}).get('device')
         assert (offload == 'cpu') == name.endswith('offload')
     assert deepspeed_config(_args()) is None
+
+
+@pytest.mark.parametrize('flags', [['--fsdp', 'full_shard'], ['--deepspeed', 'zero2']])
+def test_ppo_under_sharding_is_refused_with_the_reason(flags):
+    from swift.arguments import RLHFArguments
+    from swift.training.checks import check_train_args
+    args = parse_args(RLHFArguments, ['--rlhf_type', 'ppo', '--model', 'm', '--dataset', 'd', '--reward_model', 'r',
+                                      *flags])
+    with pytest.raises(SwiftError, match='value head lives beside the policy'):
+        check_train_args(args)
