@@ -217,7 +217,8 @@ def test_kto_and_ppo_statistics_are_over_every_ranks_rows(distributed_runs):
     premise here (all 8 tokens long: clipped)."""
     launched, _, _ = distributed_runs
     for run, reference, keys in (
-            ('kto_ddp_full_ref', 'one_kto_full', ('kl', 'rewards/chosen', 'rewards/rejected', 'logps/chosen')),
+            ('kto_ddp_full_ref', 'one_kto_full', ('kl', 'rewards/chosen', 'rewards/rejected', 'rewards/margins',
+                                                  'logps/chosen')),
             ('ppo_ddp', 'one_ppo', ('reward', 'kl', 'value_loss', 'values/mean', 'policy_loss'))):
         two, one = launched[run]['logs'], launched[reference]['logs']
         assert len(two) == len(one) == STEPS
@@ -230,6 +231,8 @@ def test_kto_and_ppo_statistics_are_over_every_ranks_rows(distributed_runs):
     assert [h['loss'] for h in launched['ppo_ddp']['logs']] == pytest.approx(
         [h['loss'] for h in launched['one_ppo']['logs']], abs=1e-6)
     assert launched['one_kto_full']['logs'][-1]['kl'] > 0  # z0 is not clamped to 0: the comparison means something
+    # the margin of a step whose rows sit on two ranks (one desirable, one undesirable) is logged too
+    assert 'rewards/margins' in launched['kto_ddp_full_ref']['logs'][-1]
     ppo = launched['one_ppo']['logs']
     assert all(h['completions/clipped_ratio'] == 1 for h in ppo) and ppo[-1]['values/mean'] != 0
 

@@ -68,8 +68,12 @@ class RLHFTrainer(SwiftTrainer):
         totals = self._totals_over_ranks({name: (sum(values), len(values))
                                           for name, values in self._metrics[mode].items() if values})
         logs.update({f'{prefix}{name}': round(total / count, 6) for name, (total, count) in totals.items()})
+        self.derived_metrics(logs, prefix)
         self._metrics[mode].clear()
         super().log(logs, start_time)
+
+    def derived_metrics(self, logs: Dict[str, float], prefix: str) -> None:
+        """Metrics computed from the logged means (over every rank's rows); none by default."""
 
     def _totals_over_ranks(self, totals: Dict[str, Tuple[float, int]]) -> Dict[str, Tuple[float, int]]:
         """{name: (sum, count)} summed over all processes, so that a logged metric is the mean over every rank's

@@ -6,7 +6,8 @@ reference point z0 is the batch mean of the policy/reference log-ratio on the mi
 processes the mean over every rank's rows (TRL gathers it too), so that 2 processes × batch 1 train as 1 × batch 2.
 
 Logged: kl (z0), rewards/chosen and rewards/rejected (beta × log-ratio of the desirable and
-undesirable rows of the step), rewards/margins, logps/chosen, logps/rejected.
+undesirable rows of the logging window, over every rank), rewards/margins (their difference, as TRL logs it),
+logps/chosen, logps/rejected.
 """
 import torch
 
@@ -41,10 +42,15 @@ class KTOTrainer(RLHFTrainer):
             values.update({'rewards/chosen': rewards[desirable], 'logps/chosen': logps.detach()[desirable]})
         if (~desirable).any():
             values.update({'rewards/rejected': rewards[~desirable], 'logps/rejected': logps.detach()[~desirable]})
-        if desirable.any() and (~desirable).any():
-            values['rewards/margins'] = rewards[desirable].mean() - rewards[~desirable].mean()
         self.record(**values)
         return (loss, outputs) if return_outputs else loss
+
+    def derived_metrics(self, logs, prefix):
+        # the margin of the logged means (TRL's KTO logs it so): a row of each kind anywhere in the logging window,
+        # on any rank, is enough (with batch 1 per rank no single batch holds both)
+        chosen, rejected = logs.get(f'{prefix}rewards/chosen'), logs.get(f'{prefix}rewards/rejected')
+        if chosen is not None and rejected is not None:
+            logs[f'{prefix}rewards/margins'] = round(chosen - rejected, 6)
 
     def reference_logps(self, inputs):
         if 'ref_logps' in inputs:
