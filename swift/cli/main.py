@@ -45,6 +45,16 @@ def _command_available(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
+def _another_rank_says_it() -> bool:
+    """Under a bare torchrun / accelerate / deepspeed launch every process parses the same command line, so an error
+    found before the processes have joined (a typo, a bad value) is found by all of them: rank 0 alone prints it.
+    Once the process group is up, each rank's errors are its own and every rank prints them."""
+    if os.environ.get('RANK', '0') == '0':
+        return False
+    dist = sys.modules.get('torch.distributed')
+    return not (dist is not None and dist.is_available() and dist.is_initialized())
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ('-h', '--help', 'help'):
@@ -68,7 +78,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         module = importlib.import_module(module_name)
         return module.main(rest) or 0
     except SwiftError as e:
-        print(f'swift {command}: error: {e}', file=sys.stderr)
+        if not _another_rank_says_it():
+            print(f'swift {command}: error: {e}', file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f'swift {command}: interrupted', file=sys.stderr)

@@ -111,6 +111,10 @@ def _check_distributed(args: TrainingCommonArguments) -> None:
         if getattr(args, 'packing', False) or getattr(args, 'padding_free', False):
             raise SwiftError('--sequence_parallel_size with --packing / --padding_free is not supported: packed rows '
                              'carry sequence boundaries that the split by position would cut')
+    if getattr(args, 'rlhf_type', None) == 'ppo' and (fsdp_settings(args)[0] or deepspeed_config(args) is not None):
+        raise SwiftError('--rlhf_type ppo runs on one process or under DDP (NPROC_PER_NODE without --fsdp / '
+                         '--deepspeed): its value head lives beside the policy, outside the sharded model, and '
+                         'sharding it is not implemented')
     if deepspeed_config(args) is not None and importlib.util.find_spec('deepspeed') is None:
         raise SwiftError('--deepspeed needs the deepspeed package: pip install "swift[deepspeed]" '
                          '(on a CPU-only machine DeepSpeed runs with DS_ACCELERATOR=cpu)')

@@ -252,7 +252,12 @@ def use_fsdp_on_cpu(accelerator, training_args) -> bool:
     state = accelerator.state
     if training_args.fsdp_plugin_args is None or state.distributed_type != DistributedType.MULTI_CPU:
         return False
-    state.fsdp_plugin = FullyShardedDataParallelPlugin(**training_args.fsdp_plugin_args)
+    plugin_args = dict(training_args.fsdp_plugin_args)
+    if plugin_args.pop('cpu_offload', False):
+        # FSDP2's offload pins host memory for an accelerator ("Cannot access accelerator device" without one);
+        # on CPU processes the parameters and optimizer state are in CPU memory already
+        logger.info('--fsdp offload: nothing to offload on CPU processes (everything is in CPU memory); ignored')
+    state.fsdp_plugin = FullyShardedDataParallelPlugin(**plugin_args)
     state.distributed_type = DistributedType.FSDP
     PartialState._shared_state['distributed_type'] = DistributedType.FSDP  # as AcceleratorState sets it itself
     logger.info('FSDP2 over the CPU processes (gloo)')

@@ -13,6 +13,9 @@ with torch.distributed.checkpoint's own tools (no file format of its own):
 - one process → FSDP (any world size): the full state dicts are handed to `set_model_state_dict` /
   `set_optimizer_state_dict` (full_state_dict=True), which keep each rank's shard.
 
+LoRA runs translate the same way: their checkpoints hold the adapter (adapter_model.safetensors, saved gathered
+under FSDP) and the optimizer state of its parameters; the frozen base weights come from --model.
+
 FSDP → FSDP at another world size is accelerate's own load (DCP reshards by itself). Scheduler, trainer state and
 data position come from the same files in every layout; RNG states are per rank (a missing one is reported by the
 Trainer and the run goes on).
@@ -42,13 +45,38 @@ def _inner(optimizer):
     return getattr(optimizer, 'optimizer', optimizer)  # accelerate's AcceleratedOptimizer wraps the torch one
 
 
-def _full_model_state(checkpoint: Path) -> Dict[str, torch.Tensor]:
-    weights = checkpoint / 'model.safetensors'
-    if not weights.is_file():
-        raise SwiftError(f'{checkpoint}: no model.safetensors to resume from at another world size (adapter '
-                         'checkpoints resume in their own layout only)')
+def _full_model_state(checkpoint: Path, model) -> Dict[str, torch.Tensor]:
+    """The whole model's weights (model.safetensors), or a LoRA run's adapter (adapter_model.safetensors) keyed by the
+    model's own parameter names, for set_model_state_dict(strict=False): the frozen base comes from --model."""
     from safetensors.torch import load_file
-    return load_file(str(weights))
+    weights, adapter = checkpoint / 'model.safetensors', checkpoint / 'adapter_model.safetensors'
+    if weights.is_file():
+        return load_file(str(weights))
+    if adapter.is_file():
+        return _adapter_by_name(model, load_file(str(adapter)), adapter)
+    raise SwiftError(f'{checkpoint}: neither model.safetensors nor adapter_model.safetensors to resume from at '
+                     'another world size')
+
+
+def _adapter_by_name(model, saved: Dict[str, torch.Tensor], path: Path) -> Dict[str, torch.Tensor]:
+    """PEFT saves an adapter without its name ('...lora_A.weight' for the parameter '...lora_A.default.weight',
+    '...modules_to_save.default.weight' as '...weight'): the saved tensors under the names of this model's state."""
+    adapter = getattr(model, 'active_adapter', 'default')
+    names = {}
+    for name in model.state_dict():
+        if f'.modules_to_save.{adapter}.' in name:
+            saved_as = name.replace(f'modules_to_save.{adapter}.', '')
+        elif f'.{adapter}.' in name and 'lora_' in name:
+            saved_as = name.replace(f'.{adapter}.', '.')
+        else:
+            continue
+        # the PeftModel's names, whatever wraps it now
+        names[saved_as[saved_as.find('base_model.model.'):]] = name
+    missing = sorted(set(saved) - set(names))
+    if missing:
+        raise SwiftError(f'{path}: {len(missing)} saved tensors match no parameter of this run\'s adapter (e.g. '
+                         f'{missing[0]}): resume with the checkpoint\'s --target_modules / --lora_rank')
+    return {names[key]: value for key, value in saved.items()}
 
 
 def _load_dcp(directory: Path, key: str, template: Dict[str, Any]) -> Dict[str, Any]:
@@ -72,7 +100,9 @@ def load_model(trainer, checkpoint, model=None) -> bool:
         state = _load_dcp(sharded, 'model', get_model_state_dict(model))
         set_model_state_dict(model, state)
     else:
-        set_model_state_dict(model, _full_model_state(checkpoint), options=_options())
+        state = _full_model_state(checkpoint, model)
+        adapter_only = not (checkpoint / 'model.safetensors').is_file()
+        set_model_state_dict(model, state, options=_options(strict=not adapter_only))
     logger.info(f'resumed the model from {checkpoint} ({"FSDP" if fsdp_saved else "one-process"} checkpoint, '
                 f'now {"FSDP over " + str(trainer.args.world_size) + " processes" if fsdp_now else "one process"})')
     return True

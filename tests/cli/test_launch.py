@@ -1,4 +1,5 @@
 """`NPROC_PER_NODE=N swift sft ...` runs the command under torchrun (DDP; gloo on this CPU)."""
+import importlib.util
 import json
 import os
 import re
@@ -39,27 +40,64 @@ def test_bad_values_are_clear_errors(env):
         torchrun_command('sft', [], env)
 
 
-def test_two_processes_train_with_ddp(tiny_model_dir, tmp_path):
+@pytest.fixture(scope='module')
+def small_run(tiny_model_dir, tmp_path_factory):
+    """(flags of the 2-step launches below, the losses of 1 process × batch 4 with them, a folder)."""
+    from swift.training.sft import sft_main
+    tmp = tmp_path_factory.mktemp('launch')
     rows = [{'messages': [{'role': 'user', 'content': f'Say {i}.'}, {'role': 'assistant', 'content': str(i)}]}
             for i in range(16)]
-    data = tmp_path / 'rows.jsonl'
-    data.write_text(''.join(json.dumps(r) + '\n' for r in rows))
-    out = tmp_path / 'out'
-    env = {**os.environ, 'NPROC_PER_NODE': '2', 'OMP_NUM_THREADS': '1', 'PYTHONPATH': str(REPO)}
-    done = subprocess.run([sys.executable, '-m', 'swift.cli.main', 'sft', '--model', str(tiny_model_dir),
-                           '--template', 'smollm2', '--dataset', str(data), '--output_dir', str(out),
-                           '--add_version', 'false', '--max_steps', '2', '--save_steps', '2', '--logging_steps', '1',
-                           '--per_device_train_batch_size', '2', '--report_to', 'none'],
-                          capture_output=True, text=True, env=env, timeout=600, cwd=REPO)
+    (tmp / 'rows.jsonl').write_text(''.join(json.dumps(r) + '\n' for r in rows))
+    common = ['--model', str(tiny_model_dir), '--template', 'smollm2', '--dataset', str(tmp / 'rows.jsonl'),
+              '--add_version', 'false', '--max_steps', '2', '--save_steps', '2', '--logging_steps', '1',
+              '--report_to', 'none', '--lora_dropout', '0', '--warmup_ratio', '0', '--learning_rate', '1e-3']
+    one = sft_main([*common, '--output_dir', str(tmp / 'one'), '--per_device_train_batch_size', '4'])
+    return common, [h['loss'] for h in one.log_history if 'loss' in h], tmp
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+HAS_DEEPSPEED = importlib.util.find_spec('deepspeed') is not None
+
+
+@pytest.mark.parametrize('launcher', ['accelerate', 'deepspeed'])
+def test_two_processes_train_with_ddp(small_run, launcher):
+    """The launch forms of ms-swift's examples besides torchrun's (below) and swift's own NPROC_PER_NODE (the kill
+    test): `accelerate launch swift/cli/sft.py` and `deepspeed swift/cli/sft.py` (which appends --local_rank=K to the
+    arguments): 2 processes × batch 2 log the losses of 1 process × batch 4, one run directory, a log per rank, one
+    report. (The DDP run here; ZeRO-2/3 over 2 processes: tests/training/test_distributed.py. Both at once would
+    compile DeepSpeed's CPU op again under the launcher's interpreter path, minutes here.)"""
+    if launcher == 'deepspeed' and not HAS_DEEPSPEED:
+        pytest.skip('deepspeed is not installed (the deepspeed extra)')
+    common, one, tmp = small_run
+    out = tmp / launcher
+    flags = [*common, '--output_dir', str(out), '--per_device_train_batch_size', '2']
+    env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONPATH': str(REPO)}
+    port = str(_free_port())
+    if launcher == 'accelerate':  # accelerate hands the processes to torchrun (gloo on this CPU)
+        cmd = [sys.executable, '-m', 'accelerate.commands.launch', '--multi_gpu', '--num_processes', '2',
+               '--num_machines', '1', '--mixed_precision', 'no', '--dynamo_backend', 'no', '--main_process_port',
+               port, 'swift/cli/sft.py', *flags]
+    else:  # its launcher on DeepSpeed's CPU accelerator
+        env['DS_ACCELERATOR'] = 'cpu'
+        cmd = [str(Path(sys.executable).parent / 'deepspeed'), '--num_gpus', '2', '--master_port', port,
+               'swift/cli/sft.py', *flags]
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, cwd=REPO)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert 'launching 2 processes' in done.stderr
     state = json.loads((out / 'checkpoint-2' / 'trainer_state.json').read_text())
     # Two processes of batch 2: each optimizer step saw 4 rows, so 2 steps cover half an epoch.
     assert state['global_step'] == 2 and state['train_batch_size'] == 2
     assert state['epoch'] == pytest.approx(0.5)
     assert (out / 'checkpoint-2' / 'adapter_model.safetensors').is_file()
     assert {'rng_state_0.pth', 'rng_state_1.pth'} <= {p.name for p in (out / 'checkpoint-2').iterdir()}
-    assert len([l for l in (out / 'logging.jsonl').read_text().splitlines() if '"loss"' in l]) == 2  # rank 0 only
+    records = [json.loads(line) for line in (out / 'logging.jsonl').read_text().splitlines()]
+    losses = [r['loss'] for r in records if 'loss' in r]  # rank 0 writes it, once per step
+    assert losses == pytest.approx(one, abs=1e-5)
     assert done.stdout.count('last_checkpoint:') == 1  # one report, from rank 0
     assert 'output directory' in (out / 'logs' / 'rank1.log').read_text()  # each rank's stderr in its own file
 
@@ -70,6 +108,16 @@ def test_a_typo_is_one_error_before_any_process_starts(tmp_path):
                            '1e-4'], capture_output=True, text=True, env=env, timeout=120, cwd=REPO)
     assert done.returncode == 1 and done.stderr.count('unknown argument --lerning_rate') == 1
     assert 'launching' not in done.stderr
+
+
+def test_a_typo_under_a_bare_torchrun_is_one_error():
+    """`torchrun --nproc_per_node 2 swift/cli/sft.py ...`: both processes find the typo; rank 0 alone says it."""
+    env = {**os.environ, 'PYTHONPATH': str(REPO)}
+    done = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
+                           f'--master_port={_free_port()}', 'swift/cli/sft.py', '--model', 'm', '--dataset', 'd',
+                           '--lerning_rate', '1e-4'], capture_output=True, text=True, env=env, timeout=120, cwd=REPO)
+    assert done.returncode != 0
+    assert (done.stdout + done.stderr).count('unknown argument --lerning_rate') == 1, done.stderr[-2000:]
 
 
 def _wait_for(predicate, timeout_s, what):
@@ -107,6 +155,7 @@ def test_a_killed_rank_ends_the_run_with_a_clear_message_and_resumes_on_one_proc
         if launcher.poll() is None:
             launcher.kill()
     assert launcher.returncode != 0
+    assert 'launching 2 processes' in stderr  # NPROC_PER_NODE=2 swift sft: swift's own launcher
     assert time.time() - killed_at < 90  # within --ddp_timeout (and torchrun's own shutdown)
     match = re.search(r'rank 1 died at step (\d+)', stderr)
     assert match, stderr[-3000:]
@@ -123,28 +172,20 @@ def test_a_killed_rank_ends_the_run_with_a_clear_message_and_resumes_on_one_proc
     assert len(later) == 2 and later == pytest.approx(expected, abs=1e-5)
 
 
-def test_two_nodes_on_one_machine_train_as_one_process(tiny_model_dir, tmp_path):
-    """NNODES=2, one process per node (two torchrun groups, as on two machines) = 1 process with both batches."""
-    import socket
-
-    from swift.training.sft import sft_main
-    rows = [{'messages': [{'role': 'user', 'content': f'Say {i}.'}, {'role': 'assistant', 'content': str(i)}]}
-            for i in range(16)]
-    data = tmp_path / 'rows.jsonl'
-    data.write_text(''.join(json.dumps(r) + '\n' for r in rows))
-    common = ['--model', str(tiny_model_dir), '--template', 'smollm2', '--dataset', str(data), '--add_version', 'false',
-              '--max_steps', '2', '--save_steps', '100', '--logging_steps', '1', '--report_to', 'none',
-              '--lora_dropout', '0', '--warmup_ratio', '0', '--learning_rate', '1e-3']
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]
+def test_two_nodes_on_one_machine_train_as_one_process(small_run):
+    """Two torchrun groups with --nnodes 2, one process each (as on two machines), in ms-swift's two bare forms:
+    `torchrun ... -m swift sft` on node 0, `torchrun ... swift/cli/sft.py` on node 1 = 1 process with both batches.
+    (NNODES=2 NODE_RANK=k swift sft builds this same torchrun command: test_torchrun_command_line_from_the_environment.)"""
+    common, one, tmp = small_run
+    port = _free_port()
     nodes = []
-    for node_rank in (0, 1):
-        env = {**os.environ, 'NPROC_PER_NODE': '1', 'NNODES': '2', 'NODE_RANK': str(node_rank),
-               'MASTER_ADDR': '127.0.0.1', 'MASTER_PORT': str(port), 'OMP_NUM_THREADS': '1', 'PYTHONPATH': str(REPO)}
-        nodes.append(subprocess.Popen([sys.executable, '-m', 'swift', 'sft', *common, '--output_dir',
-                                       str(tmp_path / 'two_nodes'), '--per_device_train_batch_size', '2'],
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO))
+    for node_rank, program in ((0, ['-m', 'swift', 'sft']), (1, ['swift/cli/sft.py'])):
+        env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONPATH': str(REPO)}
+        cmd = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=1', '--nnodes=2',
+               f'--node_rank={node_rank}', '--master_addr=127.0.0.1', f'--master_port={port}', *program, *common,
+               '--output_dir', str(tmp / 'two_nodes'), '--per_device_train_batch_size', '2']
+        nodes.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                                      cwd=REPO))
     try:
         results = [node.communicate(timeout=600) for node in nodes]
     finally:
@@ -152,7 +193,6 @@ def test_two_nodes_on_one_machine_train_as_one_process(tiny_model_dir, tmp_path)
             if node.poll() is None:
                 node.kill()
     assert [node.returncode for node in nodes] == [0, 0], results[0][1][-2000:] + results[1][1][-2000:]
-    records = [json.loads(line) for line in (tmp_path / 'two_nodes' / 'logging.jsonl').read_text().splitlines()]
-    losses = [r['loss'] for r in records if 'loss' in r]
-    one = sft_main([*common, '--output_dir', str(tmp_path / 'one'), '--per_device_train_batch_size', '4'])
-    assert losses == pytest.approx([h['loss'] for h in one.log_history if 'loss' in h], abs=1e-5)
+    records = [json.loads(line) for line in (tmp / 'two_nodes' / 'logging.jsonl').read_text().splitlines()]
+    assert [r['loss'] for r in records if 'loss' in r] == pytest.approx(one, abs=1e-5)
+    assert [out.count('last_checkpoint:') for out, _ in results] == [1, 0]  # the report of rank 0 only

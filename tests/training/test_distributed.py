@@ -2,9 +2,9 @@
 
 2 processes × per-device batch 2 see, at every optimizer step, the same 4 rows as 1 process × batch 4, so their
 per-step losses must be equal (to float32 rounding): for DDP, with gradient accumulation, with packing, and under
-FSDP2 (full and LoRA) and DeepSpeed ZeRO-2 / ZeRO-3; DPO (LoRA's disabled adapter or a reference model) under DDP /
-FSDP2; GRPO with rewards gathered over the ranks; --sequence_parallel_size 2 on long rows; and FSDP2 runs resumed at
-another world size. The multi-process runs share one torchrun launch (tests/helpers/distributed_worker.py):
+FSDP2 (full and LoRA; HYBRID_SHARD on one node) and DeepSpeed ZeRO-2 / ZeRO-3; DPO (LoRA's disabled adapter or a
+reference model) under DDP / FSDP2; KTO with a reference model and PPO under DDP; GRPO with rewards gathered over the
+ranks, under DDP and FSDP2; --sequence_parallel_size 2 on long rows; and FSDP2 runs resumed at another world size. The multi-process runs share one torchrun launch (tests/helpers/distributed_worker.py):
 starting processes is what costs here.
 """
 import importlib.util
@@ -59,6 +59,21 @@ def _dpo(model, data, out, **extra):
     return ['rlhf', '--rlhf_type', 'dpo', *_flags(model, data, out, **{'per_device_train_batch_size': 1, **extra})]
 
 
+def _kto(model, data, out, **extra):
+    """swift rlhf --rlhf_type kto, full fine-tuning with a separate reference model; each pair is 2 unpaired rows.
+    Its KL reference point z0 is a batch mean: over every rank's rows."""
+    return ['rlhf', '--rlhf_type', 'kto', *_flags(model, data, out, **{'per_device_train_batch_size': 1,
+                                                                       'tuner_type': 'full', **extra})]
+
+
+def _ppo(model, tmp, out, reward_model, **extra):
+    """swift rlhf --rlhf_type ppo (LoRA, a reward model) on 1 prompt per process (2 processes) or 2 (1 process).
+    The advantages are whitened over every rank's tokens; the value head's gradient is averaged over the ranks."""
+    return ['rlhf', '--rlhf_type', 'ppo', *_flags(
+        model, tmp / 'prompts.jsonl', out, **{'per_device_train_batch_size': 1, 'max_new_tokens': 8,
+                                              'reward_model': reward_model, **extra})]
+
+
 REWARD_PLUGIN = """from swift.training.rlhf import register_reward_function
 
 @register_reward_function('distinct_chars')
@@ -92,7 +107,7 @@ def _losses(result):
 
 
 @pytest.fixture(scope='module')
-def distributed_runs(tiny_model_dir, tmp_path_factory):
+def distributed_runs(tiny_model_dir, tmp_path_factory, reward_checkpoint):
     """(losses of the 2-process runs, losses of the 1-process references)."""
     tmp = tmp_path_factory.mktemp('dist')
     data, model = str(_rows(tmp / 'rows.jsonl')), str(tiny_model_dir)
@@ -106,13 +121,21 @@ def distributed_runs(tiny_model_dir, tmp_path_factory):
         'fsdp2_sharded': _flags(model, data, tmp / 'fsdp2_sharded', fsdp='fsdp2', tuner_type='full', save_steps=1),
         'fsdp_resumed_from_one': _flags(model, data, tmp / 'fsdp_resumed', fsdp='full_shard', tuner_type='full',
                                         resume_from_checkpoint=tmp / 'from_one' / 'checkpoint-1'),
-        'fsdp_lora': _flags(model, data, tmp / 'fsdp_lora', sharding_strategy='FULL_SHARD'),
+        'fsdp_lora': _flags(model, data, tmp / 'fsdp_lora', sharding_strategy='FULL_SHARD', save_steps=1),
+        'fsdp_lora_resumed_from_one': _flags(model, data, tmp / 'fsdp_lora_resumed', sharding_strategy='FULL_SHARD',
+                                             resume_from_checkpoint=tmp / 'from_one_lora' / 'checkpoint-1'),
     }
     pairs = str(_pairs(tmp / 'pairs.jsonl'))
     runs.update(dpo_ddp=_dpo(model, pairs, tmp / 'dpo_ddp'),
                 dpo_fsdp_lora=_dpo(model, pairs, tmp / 'dpo_fsdp_lora', fsdp='full_shard'),
                 dpo_fsdp_full_ref=_dpo(model, pairs, tmp / 'dpo_fsdp_full', fsdp='full_shard', tuner_type='full'))
+    runs.update(kto_ddp_full_ref=_kto(model, pairs, tmp / 'kto_ddp'),
+                ppo_ddp=_ppo(model, tmp, tmp / 'ppo_ddp', reward_checkpoint),
+                # one node: HYBRID_SHARD is full sharding; offload is a no-op on CPU processes (said in the log)
+                fsdp_hybrid=_flags(model, data, tmp / 'fsdp_hybrid', sharding_strategy='HYBRID_SHARD',
+                                   fsdp='offload', tuner_type='full'))
     runs['grpo_ddp'] = _grpo(model, tmp, tmp / 'grpo_ddp')
+    runs['grpo_fsdp'] = _grpo(model, tmp, tmp / 'grpo_fsdp', fsdp='full_shard')
     long_rows = str(_long_rows(tmp / 'long.jsonl'))
     runs['sequence_parallel'] = _flags(model, long_rows, tmp / 'sp', per_device_train_batch_size=1,
                                        sequence_parallel_size=2)
@@ -122,7 +145,9 @@ def distributed_runs(tiny_model_dir, tmp_path_factory):
     # resume across world sizes: a 1-process checkpoint resumed by 2 FSDP processes (and the reverse, below)
     full = sft_main(_flags(model, data, tmp / 'one_full', per_device_train_batch_size=4, tuner_type='full',
                            save_steps=1))
+    lora = sft_main(_flags(model, data, tmp / 'one_lora', per_device_train_batch_size=4, save_steps=1))
     shutil.copytree(tmp / 'one_full' / 'checkpoint-1', tmp / 'from_one' / 'checkpoint-1')
+    shutil.copytree(tmp / 'one_lora' / 'checkpoint-1', tmp / 'from_one_lora' / 'checkpoint-1')
     (tmp / 'runs.json').write_text(json.dumps(runs, default=str))
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONPATH': str(REPO)}
     done = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
@@ -131,7 +156,7 @@ def distributed_runs(tiny_model_dir, tmp_path_factory):
     assert done.returncode == 0, done.stderr[-4000:]
     launched = json.loads((tmp / 'out.json').read_text())
     one = {  # 1 process, batch 4 (FSDP LoRA's reference is plain LoRA)
-        'lora': sft_main(_flags(model, data, tmp / 'one_lora', per_device_train_batch_size=4)),
+        'lora': lora,
         'packing': sft_main(_flags(model, data, tmp / 'one_packing', per_device_train_batch_size=4, **packing)),
         'full': full,
         'dpo_lora': rlhf_main(_dpo(model, pairs, tmp / 'one_dpo', per_device_train_batch_size=2)[1:]),
@@ -139,12 +164,16 @@ def distributed_runs(tiny_model_dir, tmp_path_factory):
         'grpo': rlhf_main(_grpo(model, tmp, tmp / 'one_grpo', per_device_train_batch_size=2)[1:]),
         'dpo_full': rlhf_main(_dpo(model, pairs, tmp / 'one_dpo_full', per_device_train_batch_size=2,
                                    tuner_type='full')[1:]),
+        'kto_full': rlhf_main(_kto(model, pairs, tmp / 'one_kto', per_device_train_batch_size=2)[1:]),
+        'ppo': rlhf_main(_ppo(model, tmp, tmp / 'one_ppo', reward_checkpoint, per_device_train_batch_size=2)[1:]),
     }
-    launched['one_grpo'] = {'logs': [h for h in one['grpo'].log_history if 'loss' in h]}
-    for name in ('fsdp_full', 'fsdp2_sharded'):  # 2 FSDP processes → 1 process (full and sharded checkpoints)
+    for name in ('grpo', 'ppo', 'kto_full'):
+        launched[f'one_{name}'] = {'logs': [h for h in one[name].log_history if 'loss' in h]}
+    # 2 FSDP processes → 1 process (full and sharded checkpoints, and a LoRA run's)
+    for name, tuner in (('fsdp_full', 'full'), ('fsdp2_sharded', 'full'), ('fsdp_lora', 'lora')):
         shutil.copytree(tmp / name / 'checkpoint-1', tmp / f'from_{name}' / 'checkpoint-1')
         one[f'resumed_from_{name}'] = sft_main(_flags(
-            model, data, tmp / f'resumed_{name}', per_device_train_batch_size=4, tuner_type='full',
+            model, data, tmp / f'resumed_{name}', per_device_train_batch_size=4, tuner_type=tuner,
             resume_from_checkpoint=tmp / f'from_{name}' / 'checkpoint-1'))
     return launched, {name: _losses(result) for name, result in one.items()}, tmp
 
@@ -153,7 +182,8 @@ def distributed_runs(tiny_model_dir, tmp_path_factory):
                                             ('fsdp_full', 'full'), ('fsdp2_sharded', 'full'), ('fsdp_lora', 'lora'), ('zero2', 'lora'),
                                             ('zero3_full', 'full'), ('dpo_ddp', 'dpo_lora'),
                                             ('dpo_fsdp_lora', 'dpo_lora'),
-                                            ('dpo_fsdp_full_ref', 'dpo_full'), ('sequence_parallel', 'long')])
+                                            ('dpo_fsdp_full_ref', 'dpo_full'), ('sequence_parallel', 'long'),
+                                            ('kto_ddp_full_ref', 'kto_full'), ('fsdp_hybrid', 'full')])
 def test_two_processes_equal_one_process_with_the_same_global_batch(distributed_runs, run, reference):
     if run.startswith('zero') and not HAS_DEEPSPEED:
         pytest.skip('deepspeed is not installed (the deepspeed extra)')
@@ -163,12 +193,14 @@ def test_two_processes_equal_one_process_with_the_same_global_batch(distributed_
     assert one[reference][0] != pytest.approx(one[reference][-1], abs=1e-3)  # the steps did change the weights
 
 
-def test_grpo_rollouts_on_two_processes_equal_one_process(distributed_runs):
+@pytest.mark.parametrize('run', ['grpo_ddp', 'grpo_fsdp'])
+def test_grpo_rollouts_on_two_processes_equal_one_process(distributed_runs, run):
     """Each rank samples the completions a single process would give its prompts (seeds by global position), and
     the rewards are gathered over the ranks: --scale_rewards batch divides by the std of all 4 rewards and --loss_type
-    dapo by all completion tokens, so the gradient (its norm), the rewards and the KL equal one process's."""
+    dapo by all completion tokens, so the gradient (its norm), the rewards and the KL equal one process's. Under
+    FSDP2 the rollout runs on the policy's gathered parameters (OnlineTrainer.unsharded_policy)."""
     launched, _, _ = distributed_runs
-    two, one = launched['grpo_ddp']['logs'], launched['one_grpo']['logs']
+    two, one = launched[run]['logs'], launched['one_grpo']['logs']
     assert len(two) == len(one) == STEPS
     for a, b in zip(two, one):
         for key in ('reward', 'reward_std', 'completions/mean_length'):
@@ -178,14 +210,43 @@ def test_grpo_rollouts_on_two_processes_equal_one_process(distributed_runs):
     assert len({a['reward_std'] for a in one}) > 1 and one[-1]['kl'] > 0  # varied rewards; the policy moved
 
 
-@pytest.mark.parametrize('resumed', ['fsdp_resumed_from_one', 'resumed_from_fsdp_full', 'resumed_from_fsdp2_sharded'])
-def test_fsdp_runs_resume_at_another_world_size(distributed_runs, resumed):
+def test_kto_and_ppo_statistics_are_over_every_ranks_rows(distributed_runs):
+    """KTO's reference point z0 (the logged kl) is the mean over both ranks' mismatched rows, and its rewards are
+    logged over both; PPO's reward, KL and value loss (the value head's gradient is averaged over the ranks, so its
+    later values match) equal one process's. PPO's token means are per rank, so equal completion lengths are the
+    premise here (all 8 tokens long: clipped)."""
+    launched, _, _ = distributed_runs
+    for run, reference, keys in (
+            ('kto_ddp_full_ref', 'one_kto_full', ('kl', 'rewards/chosen', 'rewards/rejected', 'rewards/margins',
+                                                  'logps/chosen')),
+            ('ppo_ddp', 'one_ppo', ('reward', 'kl', 'value_loss', 'values/mean', 'policy_loss'))):
+        two, one = launched[run]['logs'], launched[reference]['logs']
+        assert len(two) == len(one) == STEPS
+        for a, b in zip(two, one):
+            for key in keys:
+                if key in b:
+                    assert a[key] == pytest.approx(b[key], rel=1e-6, abs=1e-5), (run, key)
+            # (PPO's loss is about 1e-5 here: its gradient norm is the real check; KTO's loss: the test above)
+            assert a['grad_norm'] == pytest.approx(b['grad_norm'], rel=1e-5), run
+    assert [h['loss'] for h in launched['ppo_ddp']['logs']] == pytest.approx(
+        [h['loss'] for h in launched['one_ppo']['logs']], abs=1e-6)
+    assert launched['one_kto_full']['logs'][-1]['kl'] > 0  # z0 is not clamped to 0: the comparison means something
+    # the margin of a step whose rows sit on two ranks (one desirable, one undesirable) is logged too
+    assert 'rewards/margins' in launched['kto_ddp_full_ref']['logs'][-1]
+    ppo = launched['one_ppo']['logs']
+    assert all(h['completions/clipped_ratio'] == 1 for h in ppo) and ppo[-1]['values/mean'] != 0
+
+
+@pytest.mark.parametrize('resumed, reference', [
+    ('fsdp_resumed_from_one', 'full'), ('resumed_from_fsdp_full', 'full'), ('resumed_from_fsdp2_sharded', 'full'),
+    ('fsdp_lora_resumed_from_one', 'lora'), ('resumed_from_fsdp_lora', 'lora')])
+def test_fsdp_runs_resume_at_another_world_size(distributed_runs, resumed, reference):
     """Saved after step 1 at world size 1 and resumed by 2 FSDP processes, or saved by 2 FSDP processes (full state
     dict, or `--fsdp fsdp2`'s DCP shards) and resumed by 1: steps 2 and 3 log the losses of the uninterrupted run
-    (step 3's depends on the restored AdamW state)."""
+    (step 3's depends on the restored AdamW state). The same for LoRA runs (the adapter and its optimizer state)."""
     launched, one, tmp = distributed_runs
     losses = launched[resumed]['loss'] if resumed in launched else one[resumed]
-    assert losses[1:] == pytest.approx(one['full'][1:], abs=1e-5)
+    assert len(losses) == STEPS and losses[1:] == pytest.approx(one[reference][1:], abs=1e-5)
     assert (tmp / 'fsdp2_sharded' / 'checkpoint-1' / 'pytorch_model_fsdp_0').is_dir()  # really sharded (DCP)
     assert (tmp / 'fsdp_full' / 'checkpoint-1' / 'optimizer.bin').is_file()
 
@@ -207,9 +268,12 @@ def test_logged_tokens_are_counted_over_all_ranks(distributed_runs):
     # per-device batch 2 on 2 ranks: each step trained the tokens of 4 rows; the 1-process run logs the same
     records = [json.loads(line) for line in (tmp / 'one_lora' / 'logging.jsonl').read_text().splitlines()]
     assert launched['ddp']['trained_tokens'] == [r['trained_tokens'] for r in records if 'loss' in r]
+    # token accuracy too: correct and trained tokens are summed over the ranks before the ratio
+    assert [h['token_acc'] for h in launched['ddp']['logs']] == [r['token_acc'] for r in records if 'loss' in r]
     logs = tmp / 'ddp' / 'logs'
     assert {p.name for p in logs.iterdir()} >= {'rank0.log', 'rank1.log', 'rank0.json', 'rank1.json'}
     assert 'FSDP2 over the CPU processes' in (tmp / 'fsdp_full' / 'logs' / 'rank1.log').read_text()
+    assert 'nothing to offload on CPU processes' in (tmp / 'fsdp_hybrid' / 'logs' / 'rank1.log').read_text()
     # --sequence_parallel_size 2 really split the rows by position (its losses equal one process's: the test above)
     sp_log = (tmp / 'sp' / 'logs' / 'rank1.log').read_text()
     assert re.search(r'sequence parallelism: 2 rows of (\d+) positions; this rank holds positions (\d+)-', sp_log)
@@ -287,3 +351,13 @@ def test_deepspeed_presets_are_ms_swifts_files():
         offload = config['zero_optimization'].get('offload_optimizer', {}).get('device')
         assert (offload == 'cpu') == name.endswith('offload')
     assert deepspeed_config(_args()) is None
+
+
+@pytest.mark.parametrize('flags', [['--fsdp', 'full_shard'], ['--deepspeed', 'zero2']])
+def test_ppo_under_sharding_is_refused_with_the_reason(flags):
+    from swift.arguments import RLHFArguments
+    from swift.training.checks import check_train_args
+    args = parse_args(RLHFArguments, ['--rlhf_type', 'ppo', '--model', 'm', '--dataset', 'd', '--reward_model', 'r',
+                                      *flags])
+    with pytest.raises(SwiftError, match='value head lives beside the policy'):
+        check_train_args(args)

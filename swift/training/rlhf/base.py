@@ -68,8 +68,12 @@ class RLHFTrainer(SwiftTrainer):
         totals = self._totals_over_ranks({name: (sum(values), len(values))
                                           for name, values in self._metrics[mode].items() if values})
         logs.update({f'{prefix}{name}': round(total / count, 6) for name, (total, count) in totals.items()})
+        self.derived_metrics(logs, prefix)
         self._metrics[mode].clear()
         super().log(logs, start_time)
+
+    def derived_metrics(self, logs: Dict[str, float], prefix: str) -> None:
+        """Metrics computed from the logged means (over every rank's rows); none by default."""
 
     def _totals_over_ranks(self, totals: Dict[str, Tuple[float, int]]) -> Dict[str, Tuple[float, int]]:
         """{name: (sum, count)} summed over all processes, so that a logged metric is the mean over every rank's
@@ -86,6 +90,13 @@ class RLHFTrainer(SwiftTrainer):
                 before = merged.get(name, (0.0, 0))
                 merged[name] = (before[0] + total, before[1] + count)
         return dict(sorted(merged.items()))
+
+    def sum_over_ranks(self, tensor: torch.Tensor) -> torch.Tensor:
+        """tensor summed over all processes (a collective: every rank calls it at the same point of its step, which
+        holds for the per-step statistics that use it); the tensor itself on one process."""
+        if self.accelerator.num_processes <= 1:
+            return tensor
+        return self.accelerator.reduce(tensor.contiguous(), 'sum')
 
     def train(self, *args, **kwargs):
         """--precompute_ref_log_probs: score every item with the reference once, free it, then train."""

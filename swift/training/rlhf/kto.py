@@ -2,10 +2,12 @@
 
 Per step: the policy scores the rows (with gradient) and their mismatched KL sequences (without);
 the reference scores both, unless --precompute_ref_log_probs did it once before training. The KL
-reference point z0 is the batch mean of the policy/reference log-ratio on the mismatched sequences.
+reference point z0 is the batch mean of the policy/reference log-ratio on the mismatched sequences; on several
+processes the mean over every rank's rows (TRL gathers it too), so that 2 processes × batch 1 train as 1 × batch 2.
 
 Logged: kl (z0), rewards/chosen and rewards/rejected (beta × log-ratio of the desirable and
-undesirable rows of the step), rewards/margins, logps/chosen, logps/rejected.
+undesirable rows of the logging window, over every rank), rewards/margins (their difference, as TRL logs it),
+logps/chosen, logps/rejected.
 """
 import torch
 
@@ -28,7 +30,7 @@ class KTOTrainer(RLHFTrainer):
         with torch.no_grad():
             kl_logps, _ = _logps(model, inputs, 'kl_')
         ref_logps, ref_kl_logps = self.reference_logps(inputs)
-        kl = losses.kto_kl(kl_logps, ref_kl_logps)
+        kl = losses.kto_kl(kl_logps, ref_kl_logps, total=self.sum_over_ranks)
         desirable = inputs['label']
         per_sample = losses.kto_losses(logps, ref_logps, desirable, kl, args.beta, args.loss_type[0],
                                        args.desirable_weight, args.undesirable_weight)
@@ -40,10 +42,15 @@ class KTOTrainer(RLHFTrainer):
             values.update({'rewards/chosen': rewards[desirable], 'logps/chosen': logps.detach()[desirable]})
         if (~desirable).any():
             values.update({'rewards/rejected': rewards[~desirable], 'logps/rejected': logps.detach()[~desirable]})
-        if desirable.any() and (~desirable).any():
-            values['rewards/margins'] = rewards[desirable].mean() - rewards[~desirable].mean()
         self.record(**values)
         return (loss, outputs) if return_outputs else loss
+
+    def derived_metrics(self, logs, prefix):
+        # the margin of the logged means (TRL's KTO logs it so): a row of each kind anywhere in the logging window,
+        # on any rank, is enough (with batch 1 per rank no single batch holds both)
+        chosen, rejected = logs.get(f'{prefix}rewards/chosen'), logs.get(f'{prefix}rewards/rejected')
+        if chosen is not None and rejected is not None:
+            logs[f'{prefix}rewards/margins'] = round(chosen - rejected, 6)
 
     def reference_logps(self, inputs):
         if 'ref_logps' in inputs:

@@ -194,9 +194,16 @@ def orpo_loss(chosen_mean_logps: torch.Tensor, rejected_mean_logps: torch.Tensor
 
 
 
-def kto_kl(policy_kl_logps: torch.Tensor, ref_kl_logps: torch.Tensor) -> torch.Tensor:
-    """KTO's reference point z0: the batch-mean log-ratio on mismatched (prompt, completion) pairs, ≥ 0, no gradient."""
-    return (policy_kl_logps - ref_kl_logps).mean().detach().clamp(min=0)
+def _same(t: torch.Tensor) -> torch.Tensor:
+    return t
+
+
+def kto_kl(policy_kl_logps: torch.Tensor, ref_kl_logps: torch.Tensor, total=_same) -> torch.Tensor:
+    """KTO's reference point z0: the batch-mean log-ratio on mismatched (prompt, completion) pairs, ≥ 0, no gradient.
+    total: sums a tensor over the processes (the batch is every rank's rows), identity on one process."""
+    ratios = (policy_kl_logps - ref_kl_logps).detach().float()
+    summed = total(torch.stack([ratios.sum(), torch.tensor(float(ratios.numel()), device=ratios.device)]))
+    return (summed[0] / summed[1].clamp(min=1)).clamp(min=0)
 
 
 def kto_losses(logps: torch.Tensor, ref_logps: torch.Tensor, desirable: torch.Tensor, kl: torch.Tensor, beta: float,
@@ -335,11 +342,14 @@ def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (values * mask).sum() / mask.sum().clamp(min=1.0)
 
 
-def masked_whiten(values: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True) -> torch.Tensor:
-    """(values - mean) / std over the masked entries (unbiased variance, as TRL's PPO)."""
+def masked_whiten(values: torch.Tensor, mask: torch.Tensor, shift_mean: bool = True, total=_same) -> torch.Tensor:
+    """(values - mean) / std over the masked entries (unbiased variance, as TRL's PPO). total: sums a tensor over
+    the processes, so that the statistics are those of every rank's entries (identity on one process)."""
     mask = mask.to(values.dtype)
-    mean = masked_mean(values, mask)
-    variance = masked_mean((values - mean)**2, mask) * mask.sum() / (mask.sum() - 1).clamp(min=1.0)
+    summed, count = total(torch.stack([(values * mask).sum(), mask.sum()]))
+    mean = summed / count.clamp(min=1.0)
+    squares = total(((values - mean)**2 * mask).sum().reshape(1))[0]
+    variance = squares / (count - 1).clamp(min=1.0)
     whitened = (values - mean) * torch.rsqrt(variance + 1e-8)
     return whitened if shift_mean else whitened + mean
 

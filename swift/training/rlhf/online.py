@@ -4,7 +4,12 @@ A batch holds prompts (data.PromptCollator). compute_loss generates with the cur
 (rollout.py), builds [prompt + completion] rows whose labels are the completion tokens, and hands
 them to the algorithm. One policy update per rollout (on-policy): the "old" log-probs of the
 clipped objective are the current ones, detached, exactly as TRL's GRPO with num_iterations=1.
+
+Under FSDP2 the policy's parameters are all-gathered once for the whole rollout (as TRL gathers ZeRO-3's for
+generation): each forward of a sharded model is a collective, and ranks whose completions end at different
+lengths would otherwise call it a different number of times and wait on each other until the timeout.
 """
+import contextlib
 from typing import Any, Dict, List, Sequence
 
 import torch
@@ -27,7 +32,29 @@ class OnlineTrainer(RLHFTrainer):
         seed += 1000 * self.args.process_index * len(rows)
         if hasattr(self.rollout, 'optimizer'):  # --offload_optimizer moves its state out while vLLM generates
             self.rollout.optimizer = self.optimizer
-        return self.rollout.generate(rows, n, seed)
+        with self.unsharded_policy():
+            return self.rollout.generate(rows, n, seed)
+
+    @contextlib.contextmanager
+    def unsharded_policy(self):
+        """FSDP2: every parameter whole on every rank (one all-gather per module) and kept so through the forwards
+        of generation; sharded again afterwards, with each module's reshard-after-forward setting restored."""
+        from torch.distributed.fsdp import FSDPModule
+        modules = [m for m in self.model.modules() if isinstance(m, FSDPModule)] if self.is_fsdp_enabled else []
+        states = [m._get_fsdp_state() for m in modules]
+        # (reshards after forward?, the root's "decide at lazy init" flag, which set_reshard_after_forward clears)
+        settings = [(any(g.post_forward_mesh_info is not None for g in state._fsdp_param_groups),
+                     state._auto_reshard_after_forward) for state in states]
+        for module in modules:
+            module.unshard()
+            module.set_reshard_after_forward(False, recurse=False)
+        try:
+            yield
+        finally:
+            for module, state, (reshard, auto) in zip(modules, states, settings):
+                module.reshard()
+                module.set_reshard_after_forward(reshard, recurse=False)
+                state._auto_reshard_after_forward = auto
 
     def build_sequences(self, prompt_ids: Sequence[List[int]], completions: Sequence[Completion]) -> Dict[str, Any]:
         """Right-padded prompt + completion rows; labels (and the mask) cover the completion tokens only."""

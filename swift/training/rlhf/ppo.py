@@ -8,6 +8,11 @@ The value head is a linear layer on the policy's last hidden state (one backbone
 critic, so LoRA PPO holds one copy of the weights). It trains with the policy's optimizer and is
 saved beside the adapter as value_head.safetensors (and loaded again by --resume_from_checkpoint).
 
+On several processes (DDP): the advantages are whitened with the statistics of every rank's tokens, and the value
+head, which lives outside the DDP-wrapped model, has its gradient averaged over the ranks after each backward, so
+2 processes × batch 1 train as 1 × batch 2 (when the completions have equal lengths: the token means are per rank,
+as in TRL). Not under --fsdp / --deepspeed (refused: the head would sit beside the sharded model, untested).
+
 Logged: reward (the reward model's score), kl, policy_loss, value_loss, values/mean, clip_ratio,
 completions/mean_length, completions/max_length, completions/clipped_ratio.
 """
@@ -39,6 +44,16 @@ class PPOTrainer(OnlineTrainer):
             optimizer.add_param_group({'params': list(self.value_head.parameters()), 'weight_decay': 0.0})
         return optimizer
 
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        loss = super().training_step(model, inputs, num_items_in_batch)
+        if self.accelerator.num_processes > 1:
+            # DDP averaged the model's gradients in backward, not the head's: average them here. Idempotent over
+            # gradient accumulation (the mean of already-equal parts is unchanged), so every micro-step may do it.
+            for parameter in self.value_head.parameters():
+                if parameter.grad is not None:
+                    parameter.grad.copy_(self.sum_over_ranks(parameter.grad) / self.accelerator.num_processes)
+        return loss
+
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         args = self.rlhf_args
         rows, prompt_ids = inputs['rows'], inputs['prompt_ids']
@@ -55,7 +70,7 @@ class PPOTrainer(OnlineTrainer):
             old_logps, old_values = per_token.detach(), values.detach()
             token_rewards = losses.ppo_token_rewards(scores, old_logps, ref, mask, args.beta)
             advantages, returns = losses.gae(token_rewards, old_values, mask, args.gamma, args.lam)
-            advantages = losses.masked_whiten(advantages, mask) * mask
+            advantages = losses.masked_whiten(advantages, mask, total=self.sum_over_ranks) * mask
         policy_loss = losses.masked_mean(
             losses.clipped_surrogate(per_token, old_logps, advantages, args.epsilon,
                                      args.epsilon_high if args.epsilon_high is not None else args.epsilon), mask)
