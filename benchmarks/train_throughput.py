@@ -3,6 +3,17 @@
     .venv/bin/python benchmarks/train_throughput.py [--steps 12] [--rows 256] [--rounds 2]
     .venv/bin/python benchmarks/train_throughput.py --data alpaca_en --rows 80    # real data, one epoch
     .venv/bin/python benchmarks/train_throughput.py --data alpaca_zh --rows 80
+    .venv/bin/python benchmarks/train_throughput.py --data alpaca_en --rows 80 --rounds 1 \
+        --jobs swift:packing --threads 1                                  # a loaded machine: see below
+    .venv/bin/python benchmarks/train_throughput.py --data alpaca_en --profile --steps 2 --threads 1 \
+        --rounds 1 --jobs swift:packing                                   # torch.profiler of step 2
+
+Every job also reports the CPU time of its process tree (user + sys, from the kernel's accounting of
+the finished child) and a per-phase breakdown, wall and CPU seconds: import (interpreter start and
+the job's imports), setup (model load, dataset encoding, tuner, trainer), train (every step), save
+(what runs after training: swift's final checkpoint and plots) and exit (interpreter shutdown).
+On a machine loaded by other users, wall time mostly measures the load, and 2-thread jobs burn CPU
+spin-waiting for a descheduled peer thread: compare the CPU-time ratio of a --threads 1 run there.
 
 With --data alpaca_en / alpaca_zh (../shared/data), every job trains one epoch over the same rows
 (as a user would run it: packing needs fewer steps for the same rows), and what compares is the
@@ -31,6 +42,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 KINDS = ('baseline', 'swift:packing', 'swift:padding_free')
+PROFILE = os.environ.get('SWIFT_BENCH_PROFILE') == '1'  # --profile
 THREADS = int(os.environ.get('SWIFT_BENCH_THREADS', 2))  # torch / OMP threads per job (--threads)
 MARKS = {}  # phase name -> (wall time.time(), CPU seconds of this process and its children) when it ended
 
@@ -95,7 +107,17 @@ def step_clock():
             model.register_forward_pre_hook(self._count, with_kwargs=True)
             self.rss_at_start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
+        def on_step_begin(self, args, state, control, **kwargs):
+            if PROFILE and len(self.ends) == 1:  # the second step: warm-up done
+                import torch.profiler
+                self.profiler = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU])
+                self.profiler.__enter__()
+
         def on_step_end(self, args, state, control, **kwargs):
+            if PROFILE and len(self.ends) == 1:
+                self.profiler.__exit__(None, None, None)
+                table = self.profiler.key_averages().table(sort_by='self_cpu_time_total', row_limit=15)
+                print(f'PROFILE of step 2 ({self._positions} positions):\n{table}', file=sys.stderr)
             self.ends.append(time.perf_counter())
             self.trained.append(self._trained)
             self.positions.append(self._positions)
@@ -172,11 +194,9 @@ def run_baseline(data_file: str, steps: int, out: str) -> dict:
 
 def child(kind: str, data_file: str, steps: int) -> None:
     # What each job imports before its own work starts, timed as the 'import' phase.
-    if kind == 'baseline':
-        import peft  # noqa: F401
-        import transformers  # noqa: F401
-    else:
-        import swift.training.sft  # noqa: F401
+    import importlib
+    for module in (('peft', 'transformers') if kind == 'baseline' else ('swift.training.sft',)):
+        importlib.import_module(module)
     import torch
     torch.set_num_threads(min(THREADS, os.cpu_count() or 1))
     mark('import')
@@ -216,6 +236,9 @@ def run_child(kind: str, data: Path, steps: int) -> dict:
         wall, cpu = at, cpu_at
     phases['exit'] = (start_wall + figures['process_wall_s'] - wall, figures['process_cpu_s'] - cpu)
     figures['phases'] = phases
+    if PROFILE or os.environ.get('SWIFT_BENCH_PROFILE') == '1':
+        start = done.stderr.find('PROFILE of step 2')
+        print(f'--- {kind}: ' + done.stderr[start:].split('\n\n')[0] if start >= 0 else f'{kind}: no profile')
     return figures
 
 
@@ -259,13 +282,17 @@ def main():
                         help='threads per job (2: the issue\'s setting). On a machine loaded by others, 2-thread '
                         'jobs burn CPU time spin-waiting for a descheduled peer thread; --threads 1 keeps the '
                         'CPU-time ratio honest there')
+    parser.add_argument('--profile', action='store_true',
+                        help='print each job\'s torch.profiler table of its second optimizer step (run with '
+                        '--threads 1 --steps 2 for a clean single-thread profile)')
     parser.add_argument('--child', choices=KINDS)
     opts = parser.parse_args()
+    os.environ['SWIFT_BENCH_PROFILE'] = os.environ.get('SWIFT_BENCH_PROFILE') or ('1' if opts.profile else '0')
     os.environ['SWIFT_BENCH_THREADS'] = str(opts.threads)  # read by each job (THREADS) at its import
     if opts.child:
         return child(opts.child, opts.data, opts.steps)
     real = opts.data != 'synthetic'
-    steps = 0 if real else opts.steps  # real data: one epoch
+    steps = opts.steps if opts.profile or not real else 0  # real data: one epoch (a profile: --steps)
     print(f'machine: {len(os.sched_getaffinity(0))} CPUs usable, load average '
           f'{" / ".join(f"{x:.1f}" for x in os.getloadavg())}; data {opts.data}, {opts.rows} rows')
     sys.stdout.reconfigure(line_buffering=True)  # each round's figures as soon as it ends
