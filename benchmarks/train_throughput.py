@@ -242,9 +242,11 @@ def run_child(kind: str, data: Path, steps: int) -> dict:
     return figures
 
 
-def report(results: dict, title: str) -> None:
+def report(results: dict, title: str, real: bool = True) -> None:
     b = results['baseline']
     print(title)
+    if not real:  # a fixed number of steps: the jobs train different amounts of data
+        print('  (synthetic rows, fixed steps: whole-process times cover different data; compare tokens/s)')
     print('  wall time from process start to exit: ' + ', '.join(
         f'{kind} {r["process_wall_s"]:.1f}s' + (f' ({b["process_wall_s"] / r["process_wall_s"]:.2f}x)'
                                                 if kind != 'baseline' else '') for kind, r in results.items()))
@@ -305,13 +307,13 @@ def main():
         for number in range(opts.rounds):
             order = kinds if number % 2 == 0 else kinds[::-1]
             rounds.append({kind: run_child(kind, data, steps) for kind in order})
-            report(rounds[-1], f'round {number + 1} (order: {", ".join(order)})')
+            report(rounds[-1], f'round {number + 1} (order: {", ".join(order)})', real)
     if len(rounds) > 1:
         # Each job's fastest round (the one least slowed by the VM) and its highest peak memory.
         fastest = (lambda f: -f['process_wall_s']) if real else (lambda f: f['tokens_per_s'])
         best = {kind: dict(max((r[kind] for r in rounds), key=fastest),
                            peak_rss_gib=max(r[kind]['peak_rss_gib'] for r in rounds)) for kind in kinds}
-        report(best, f'best of {len(rounds)} rounds (speed: each job\'s fastest round; memory: its highest peak)')
+        report(best, f'best of {len(rounds)} rounds (speed: each job\'s fastest round; memory: its highest peak)', real)
 
 
 if __name__ == '__main__':
