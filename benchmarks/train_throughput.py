@@ -3,6 +3,17 @@
     .venv/bin/python benchmarks/train_throughput.py [--steps 12] [--rows 256] [--rounds 2]
     .venv/bin/python benchmarks/train_throughput.py --data alpaca_en --rows 80    # real data, one epoch
     .venv/bin/python benchmarks/train_throughput.py --data alpaca_zh --rows 80
+    .venv/bin/python benchmarks/train_throughput.py --data alpaca_en --rows 80 --rounds 1 \
+        --jobs swift:packing --threads 1                                  # a loaded machine: see below
+    .venv/bin/python benchmarks/train_throughput.py --data alpaca_en --profile --steps 2 --threads 1 \
+        --rounds 1 --jobs swift:packing                                   # torch.profiler of step 2
+
+Every job also reports the CPU time of its process tree (user + sys, from the kernel's accounting of
+the finished child) and a per-phase breakdown, wall and CPU seconds: import (interpreter start and
+the job's imports), setup (model load, dataset encoding, tuner, trainer), train (every step), save
+(what runs after training: swift's final checkpoint and plots) and exit (interpreter shutdown).
+On a machine loaded by other users, wall time mostly measures the load, and 2-thread jobs burn CPU
+spin-waiting for a descheduled peer thread: compare the CPU-time ratio of a --threads 1 run there.
 
 With --data alpaca_en / alpaca_zh (../shared/data), every job trains one epoch over the same rows
 (as a user would run it: packing needs fewer steps for the same rows), and what compares is the
@@ -31,6 +42,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 KINDS = ('baseline', 'swift:packing', 'swift:padding_free')
+PROFILE = os.environ.get('SWIFT_BENCH_PROFILE') == '1'  # --profile
+THREADS = int(os.environ.get('SWIFT_BENCH_THREADS', 2))  # torch / OMP threads per job (--threads)
+MARKS = {}  # phase name -> (wall time.time(), CPU seconds of this process and its children) when it ended
+
+
+def mark(name: str) -> None:
+    """Stamp the end of a phase: wall clock (time.time(), comparable with the parent's) and CPU time
+    (user + sys of this process and of any children it waited for, e.g. --dataset_num_proc workers)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    MARKS[name] = (time.time(), own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime)
 WORDS = ('the model learns to answer questions about data, training, tokens, and the weather in small '
          'steps while the optimizer updates low rank matrices on a laptop cpu').split()
 
@@ -82,14 +103,28 @@ def step_clock():
                 self._trained += int((labels[:, 1:] != -100).sum())
 
         def on_train_begin(self, args, state, control, model=None, **kwargs):
+            mark('setup')  # model load, dataset encoding, tuner, trainer
             model.register_forward_pre_hook(self._count, with_kwargs=True)
             self.rss_at_start = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
+        def on_step_begin(self, args, state, control, **kwargs):
+            if PROFILE and len(self.ends) == 1:  # the second step: warm-up done
+                import torch.profiler
+                self.profiler = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU])
+                self.profiler.__enter__()
+
         def on_step_end(self, args, state, control, **kwargs):
+            if PROFILE and len(self.ends) == 1:
+                self.profiler.__exit__(None, None, None)
+                table = self.profiler.key_averages().table(sort_by='self_cpu_time_total', row_limit=15)
+                print(f'PROFILE of step 2 ({self._positions} positions):\n{table}', file=sys.stderr)
             self.ends.append(time.perf_counter())
             self.trained.append(self._trained)
             self.positions.append(self._positions)
             self._trained = self._positions = 0
+
+        def on_train_end(self, args, state, control, **kwargs):
+            mark('train')
 
         def figures(self) -> dict:
             """Steps 2..N (step 1 includes warm-up)."""
@@ -158,40 +193,76 @@ def run_baseline(data_file: str, steps: int, out: str) -> dict:
 
 
 def child(kind: str, data_file: str, steps: int) -> None:
+    # What each job imports before its own work starts, timed as the 'import' phase.
+    import importlib
+    for module in (('peft', 'transformers') if kind == 'baseline' else ('swift.training.sft',)):
+        importlib.import_module(module)
     import torch
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(min(THREADS, os.cpu_count() or 1))
+    mark('import')
     with tempfile.TemporaryDirectory() as out:
         if kind == 'baseline':
             figures = run_baseline(data_file, steps, out)
         else:
             figures = run_swift(data_file, steps, out, mode=kind.split(':')[1])
+        mark('save')  # after training: swift's final checkpoint and plots (the baseline saves nothing)
     figures['peak_rss_gib'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    figures['marks'] = MARKS
     print('RESULT ' + json.dumps(figures))
 
 
+def _cpu_of_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_child(kind: str, data: Path, steps: int) -> dict:
-    start = time.perf_counter()
+    start, start_wall, start_cpu = time.perf_counter(), time.time(), _cpu_of_children()
     done = subprocess.run([sys.executable, __file__, '--child', kind, '--data', str(data), '--steps', str(steps)],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env={**os.environ, 'PYTHONPATH': str(REPO), 'OMP_NUM_THREADS': os.environ['SWIFT_BENCH_THREADS']})
     line = [l for l in done.stdout.splitlines() if l.startswith('RESULT ')]
     if done.returncode or not line:
         sys.exit(f'{kind} failed:\n{done.stderr[-3000:]}')
     figures = json.loads(line[0][7:])
     figures['process_wall_s'] = time.perf_counter() - start  # from the job's start to its exit
+    # CPU time of the whole process tree (user + sys of the job and everything it started), from the
+    # kernel's accounting: less sensitive than wall time to other users' load on a shared machine.
+    figures['process_cpu_s'] = _cpu_of_children() - start_cpu
+    # Per phase: (wall, CPU) seconds; 'import' starts at process start (interpreter start-up included in
+    # wall; its CPU is counted from the child's own accounting), 'exit' is interpreter shutdown.
+    phases, wall, cpu = {}, start_wall, 0.0
+    for name, (at, cpu_at) in figures.pop('marks').items():
+        phases[name] = (at - wall, cpu_at - cpu)
+        wall, cpu = at, cpu_at
+    phases['exit'] = (start_wall + figures['process_wall_s'] - wall, figures['process_cpu_s'] - cpu)
+    figures['phases'] = phases
+    if PROFILE or os.environ.get('SWIFT_BENCH_PROFILE') == '1':
+        start = done.stderr.find('PROFILE of step 2')
+        print(f'--- {kind}: ' + done.stderr[start:].split('\n\n')[0] if start >= 0 else f'{kind}: no profile')
     return figures
 
 
-def report(results: dict, title: str) -> None:
+def report(results: dict, title: str, real: bool = True) -> None:
     b = results['baseline']
     print(title)
+    if not real:  # a fixed number of steps: the jobs train different amounts of data
+        print('  (synthetic rows, fixed steps: whole-process times cover different data; compare tokens/s)')
     print('  wall time from process start to exit: ' + ', '.join(
         f'{kind} {r["process_wall_s"]:.1f}s' + (f' ({b["process_wall_s"] / r["process_wall_s"]:.2f}x)'
                                                 if kind != 'baseline' else '') for kind, r in results.items()))
+    print('  CPU time of the process tree (user+sys): ' + ', '.join(
+        f'{kind} {r["process_cpu_s"]:.1f}s' + (f' ({b["process_cpu_s"] / r["process_cpu_s"]:.2f}x)'
+                                               if kind != 'baseline' else '') for kind, r in results.items()))
+    for kind, r in results.items():
+        print(f'  phases of {kind}, wall / CPU s: ' + ', '.join(
+            f'{name} {wall:.1f} / {cpu:.1f}' for name, (wall, cpu) in r['phases'].items()))
     print(f'  plain Trainer + PEFT (batch 4, padded):  {b["tokens_per_s"]:.1f} trained tokens/s, '
           f'peak RSS {b["peak_rss_gib"]:.2f} GiB; {b["positions_per_s"]:.1f} positions/s, '
           f'{b["trained_fraction"]:.0%} of them trained')
     for kind, label in (('swift:packing', 'swift sft (batch 4, packing to 512):   '),
                         ('swift:padding_free', 'swift sft (batch 4, padding-free):     ')):
+        if kind not in results:
+            continue
         s = results[kind]
         print(f'  {label} {s["tokens_per_s"]:.1f} trained tokens/s, peak RSS {s["peak_rss_gib"]:.2f} GiB; '
               f'{s["positions_per_s"]:.1f} positions/s, {s["trained_fraction"]:.0%} of them trained; '
@@ -207,29 +278,42 @@ def main():
                         help='each round runs every job once, in alternating order; the speed of a shared VM drifts')
     parser.add_argument('--data', default='synthetic', help='synthetic, alpaca_en or alpaca_zh (../shared/data: '
                         'one epoch per job, wall time from process start compared)')
+    parser.add_argument('--jobs', default=','.join(KINDS), help=f'comma-separated subset of {",".join(KINDS)} '
+                        '(the baseline always runs)')
+    parser.add_argument('--threads', type=int, default=2,
+                        help='threads per job (2: the issue\'s setting). On a machine loaded by others, 2-thread '
+                        'jobs burn CPU time spin-waiting for a descheduled peer thread; --threads 1 keeps the '
+                        'CPU-time ratio honest there')
+    parser.add_argument('--profile', action='store_true',
+                        help='print each job\'s torch.profiler table of its second optimizer step (run with '
+                        '--threads 1 --steps 2 for a clean single-thread profile)')
     parser.add_argument('--child', choices=KINDS)
     opts = parser.parse_args()
+    os.environ['SWIFT_BENCH_PROFILE'] = os.environ.get('SWIFT_BENCH_PROFILE') or ('1' if opts.profile else '0')
+    os.environ['SWIFT_BENCH_THREADS'] = str(opts.threads)  # read by each job (THREADS) at its import
     if opts.child:
         return child(opts.child, opts.data, opts.steps)
     real = opts.data != 'synthetic'
-    steps = 0 if real else opts.steps  # real data: one epoch
+    steps = opts.steps if opts.profile or not real else 0  # real data: one epoch (a profile: --steps)
     print(f'machine: {len(os.sched_getaffinity(0))} CPUs usable, load average '
           f'{" / ".join(f"{x:.1f}" for x in os.getloadavg())}; data {opts.data}, {opts.rows} rows')
     sys.stdout.reconfigure(line_buffering=True)  # each round's figures as soon as it ends
+    kinds = ('baseline',) + tuple(k for k in opts.jobs.split(',') if k in KINDS and k != 'baseline')
     rounds = []
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / f'{opts.data}.jsonl'
         rows = alpaca_rows(opts.data, opts.rows) if real else synthetic_rows(opts.rows)
         data.write_text(''.join(json.dumps(r, ensure_ascii=False) + '\n' for r in rows), encoding='utf-8')
         for number in range(opts.rounds):
-            order = KINDS if number % 2 == 0 else KINDS[::-1]
+            order = kinds if number % 2 == 0 else kinds[::-1]
             rounds.append({kind: run_child(kind, data, steps) for kind in order})
-            report(rounds[-1], f'round {number + 1} (order: {", ".join(order)})')
+            report(rounds[-1], f'round {number + 1} (order: {", ".join(order)})', real)
     if len(rounds) > 1:
         # Each job's fastest round (the one least slowed by the VM) and its highest peak memory.
-        best = {kind: dict(max((r[kind] for r in rounds), key=lambda f: f['tokens_per_s']),
-                           peak_rss_gib=max(r[kind]['peak_rss_gib'] for r in rounds)) for kind in KINDS}
-        report(best, f'best of {len(rounds)} rounds (speed: each job\'s fastest round; memory: its highest peak)')
+        fastest = (lambda f: -f['process_wall_s']) if real else (lambda f: f['tokens_per_s'])
+        best = {kind: dict(max((r[kind] for r in rounds), key=fastest),
+                           peak_rss_gib=max(r[kind]['peak_rss_gib'] for r in rounds)) for kind in kinds}
+        report(best, f'best of {len(rounds)} rounds (speed: each job\'s fastest round; memory: its highest peak)', real)
 
 
 if __name__ == '__main__':

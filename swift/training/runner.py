@@ -23,7 +23,6 @@ from transformers.trainer_callback import ProgressCallback as HfProgressCallback
 
 from swift.arguments.training import TrainingCommonArguments
 from swift.dataset import PYTHON_ROWS, LoadResult, load_datasets_for
-from swift.eval.callback import BenchmarkEvalCallback
 from swift.model.loader import get_model_tokenizer
 from swift.template import template_for_args
 from swift.tuners import tuner_callback
@@ -254,6 +253,7 @@ class TrainingRun:
         args = self.args
         callbacks = []
         if args.eval_benchmarks:
+            from swift.eval.callback import BenchmarkEvalCallback  # imported when used: it pulls in the eval harness
             # Without a validation set the Trainer runs no evaluation (it refuses an eval strategy with no eval
             # dataset), so the callback keeps the eval_steps schedule itself, beside the training loss.
             callbacks.append(BenchmarkEvalCallback(
