@@ -124,6 +124,14 @@ def test_llm_compressor_export_loads_in_plain_transformers(tiny_model_dir, rows_
     assert report['calibration_rows'] == 4 and report['held_out_rows'] == 8
     change = report['perplexity_after'] / report['perplexity_before'] - 1
     assert change != 0 and abs(change) < 0.1
+    if method == 'gptq':  # swift infer --model <exported dir> serves it (template from its args.json)
+        from swift.infer import InferRequest, RequestConfig
+        from swift.infer.transformers_engine import PtEngine
+        with PtEngine(str(out), max_batch_size=1) as engine:
+            assert engine.template.name == 'smollm2'
+            response = engine.infer([InferRequest([{'role': 'user', 'content': 'Hi'}])],
+                                    RequestConfig(max_tokens=4, temperature=0))[0]
+            assert response.usage.completion_tokens == 4
 
 
 def test_llm_compressor_methods_say_what_to_install(tiny_model_dir, tmp_path, monkeypatch):
