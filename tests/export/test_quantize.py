@@ -97,7 +97,7 @@ def test_llm_compressor_export_loads_in_plain_transformers(tiny_model_dir, rows_
     from transformers import AutoModelForCausalLM
     from swift.infer.backends.vllm_engine import vllm_quantization
     out = Path(export_main(model=str(tiny_model_dir), template='smollm2', quant_method=method, quant_bits=bits,
-                           group_size=32, dataset=[str(rows_file)], quant_n_samples=4,
+                           group_size=32, dataset=[str(rows_file)], quant_n_samples=2,  # 2: the mechanics, fast
                            output_dir=str(tmp_path / method)).output_dir)
     config = json.loads((out / 'config.json').read_text())['quantization_config']
     assert config['quant_method'] == 'compressed-tensors' and config['ignore'] == ['lm_head']
@@ -121,7 +121,7 @@ def test_llm_compressor_export_loads_in_plain_transformers(tiny_model_dir, rows_
         original = source.get_submodule(name).weight.detach()
         assert not torch.equal(weight, original) and (weight - original).abs().max() < 0.5 * original.abs().max()
     report = json.loads((out / 'export_report.json').read_text())
-    assert report['calibration_rows'] == 4 and report['held_out_rows'] == 8
+    assert report['calibration_rows'] == 2 and report['held_out_rows'] == 10
     change = report['perplexity_after'] / report['perplexity_before'] - 1
     assert change != 0 and abs(change) < 0.1
     if method == 'gptq':  # swift infer --model <exported dir> serves it (template from its args.json)
