@@ -4,51 +4,55 @@ loads without swift, with the tokenizer, chat template and generation config bes
     bnb   bitsandbytes NF4/FP4 (double quantization) or LLM.int8, saved with transformers' serialization:
           plain `AutoModelForCausalLM.from_pretrained(dir)` loads it (CPU and GPU).
     gptq  llm-compressor's GPTQModifier (W4A16 / W8A16), compressed-tensors format: vLLM, SGLang, transformers.
-    awq   llm-compressor's AWQModifier (W4A16). AutoAWQ is archived upstream and its kernels were never ported
-          past torch 2.x releases it pinned; llm-compressor is where AWQ is maintained now.
+    awq   llm-compressor's AWQModifier + W4A16_ASYM. AutoAWQ is archived upstream (its authors point to
+          llm-compressor) and pins old torch/transformers; llm-compressor is where AWQ is maintained now.
     fp8   llm-compressor's QuantizationModifier scheme FP8_DYNAMIC (W8A8, dynamic per-token activations).
+    (swift/export/llm_compressor.py has the recipes.)
 
 Quality is measured, not assumed: the rows of --dataset are split into calibration rows (the first
 --quant_n_samples) and held-out rows; perplexity on the held-out rows is printed before and after, with the
-size on disk, and written to the directory's export_report.json.
+size on disk, and written to the directory's export_report.json. For GPTQ/AWQ/FP8 the "after" number is
+measured on the directory as a consumer opens it (reloaded with plain transformers), not on the in-memory model.
 """
 import importlib.util
 import math
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
+from typing import Dict, List, Tuple
 
 from swift.arguments import ExportArguments
 from swift.utils import SwiftError, atomic_dir, get_logger
 from swift.utils.checkpoint import write_run_args
 from swift.utils.io import atomic_write_json
 
+from . import llm_compressor
 from .checks import default_output_dir
 from .merge_lora import load_export_model
 
 logger = get_logger()
 
 HELD_OUT_ROWS = 32  # perplexity rows: enough for a stable number, few enough for CPU
-# llm-compressor preset schemes (compressed-tensors) per method and bits
-LLMC_SCHEMES = {('gptq', 4): 'W4A16', ('gptq', 8): 'W8A16', ('awq', 4): 'W4A16', ('fp8', 8): 'FP8_DYNAMIC'}
 
 
 def export_quantized(args: ExportArguments) -> Path:
     output_dir = default_output_dir(args)
-    if args.quant_method in ('gptq', 'awq', 'fp8'):
-        _require_llm_compressor(args.quant_method)
+    if args.quant_method != 'bnb':
+        llm_compressor.require_llm_compressor(args.quant_method)
     loaded = load_export_model(args, dtype='float32')
+    llm_compressor.check_group_size(loaded.model, args.quant_method, args.group_size)
     calibration, held_out = _rows(args, loaded.template, loaded.tokenizer)
     before = perplexity(loaded.model, held_out)
     logger.info(f'perplexity before quantization: {before:.3f} on {len(held_out)} held-out rows')
     with atomic_dir(output_dir) as tmp:
         if args.quant_method == 'bnb':
             model = _bnb(args, loaded)
+            after = perplexity(model, held_out)
+            model.save_pretrained(str(tmp), max_shard_size=args.max_shard_size)
         else:
-            model = _llm_compressor(args, loaded, calibration)
-        after = perplexity(model, held_out)
-        model.save_pretrained(str(tmp), max_shard_size=args.max_shard_size,
-                              **({'save_compressed': True} if args.quant_method != 'bnb' else {}))
+            llm_compressor.quantize(loaded.model, args.quant_method, args.quant_bits, args.group_size, calibration,
+                                    args.calibration_length, args.quant_batch_size)
+            loaded.model.save_pretrained(str(tmp), max_shard_size=args.max_shard_size, save_compressed=True)
+            after = perplexity(_reload(tmp), held_out)
         loaded.tokenizer.save_pretrained(str(tmp))
         report = {'method': args.quant_method, 'bits': args.quant_bits, 'perplexity_before': before,
                   'perplexity_after': after, 'held_out_rows': len(held_out), 'calibration_rows': len(calibration),
@@ -58,7 +62,7 @@ def export_quantized(args: ExportArguments) -> Path:
                              'quant_method': args.quant_method, 'quant_bits': args.quant_bits})
         atomic_write_json(Path(tmp) / 'export_report.json', report)
     change = 100 * (after / before - 1)
-    message = (f'{args.quant_method} int{args.quant_bits}: perplexity {before:.3f} → {after:.3f} ({change:+.1f}%), '
+    message = (f'{args.quant_method} {args.quant_bits}-bit: perplexity {before:.3f} → {after:.3f} ({change:+.1f}%), '
                f'{report["size_bytes"] / 2**20:.1f} MiB on disk in {output_dir}')
     logger.info(message)
     print(message)
@@ -84,38 +88,10 @@ def _bnb(args: ExportArguments, loaded):
     return model.eval()
 
 
-# ---- llm-compressor (GPTQ, AWQ, FP8) ----
-def _require_llm_compressor(method: str) -> None:
-    if importlib.util.find_spec('llmcompressor') is None:
-        raise SwiftError(f'--quant_method {method} uses llm-compressor: pip install llmcompressor (it pins its own '
-                         'transformers; install it in the environment you export in). Verified on GPU: no.')
-
-
-def _llm_compressor(args: ExportArguments, loaded, calibration: List[Dict[str, Any]]):
-    """One-shot calibration with llm-compressor's recipe for the method (its documented examples' recipes)."""
-    from datasets import Dataset
-    from llmcompressor import oneshot
-    from llmcompressor.modifiers.quantization import GPTQModifier, QuantizationModifier
-    from compressed_tensors.quantization import preset_name_to_scheme
-    scheme = LLMC_SCHEMES[(args.quant_method, args.quant_bits)]
-    ignore = ['lm_head']
-    if args.quant_method in ('gptq', 'awq'):
-        grouped = preset_name_to_scheme(scheme, ['Linear'])
-        grouped.weights.group_size = args.group_size  # --group_size (the presets use 128)
-        modifier = GPTQModifier if args.quant_method == 'gptq' else _awq_modifier()
-        recipe = modifier(config_groups={'group_0': grouped}, ignore=ignore)
-    else:
-        recipe = QuantizationModifier(targets='Linear', scheme=scheme, ignore=ignore)
-    dataset = Dataset.from_list([{'input_ids': row['input_ids'], 'attention_mask': [1] * len(row['input_ids'])}
-                                 for row in calibration])
-    oneshot(model=loaded.model, dataset=dataset, recipe=recipe, max_seq_length=args.calibration_length,
-            num_calibration_samples=len(calibration), batch_size=args.quant_batch_size)
-    return loaded.model
-
-
-def _awq_modifier():
-    from llmcompressor.modifiers.awq import AWQModifier
-    return AWQModifier
+def _reload(directory):
+    """The compressed-tensors directory as transformers opens it (decompressed on CPU)."""
+    from transformers import AutoModelForCausalLM
+    return AutoModelForCausalLM.from_pretrained(str(directory), dtype='float32').eval()
 
 
 # ---- rows and perplexity ----

@@ -58,6 +58,12 @@ def test_bits_and_methods_are_checked():
         export_main(model='x', quant_method='gguf', quant_bits=4)
     with pytest.raises(SwiftError, match='writes 4-bit weights, not --quant_bits 8'):
         export_main(model='x', quant_method='awq', quant_bits=8)
+    with pytest.raises(SwiftError, match='fp8 writes 8-bit weights, not --quant_bits 4'):
+        export_main(model='x', quant_method='fp8', quant_bits=4)
+    with pytest.raises(SwiftError, match='gptq writes 4 or 8-bit weights, not --quant_bits 3'):
+        export_main(model='x', quant_method='gptq', quant_bits=3)
+    with pytest.raises(SwiftError, match='bnb writes 4 or 8-bit weights, not --quant_bits None'):
+        export_main(model='x', quant_method='bnb')
     with pytest.raises(SwiftError, match='needs --quant_method'):
         export_main(model='x', to_gguf=True, quant_bits=4)
 
@@ -78,14 +84,76 @@ def test_calibration_dataset_without_rows(tiny_model_dir, tmp_path):
     assert not (tmp_path / 'q').exists()
 
 
-def test_llm_compressor_methods_say_what_to_install(tiny_model_dir, tmp_path):
+# (method, bits): the grid every quantized weight must lie on after transformers decompresses it
+LLMC_GRIDS = {('gptq', 4): 'int4', ('awq', 4): 'int4', ('fp8', 8): 'fp8'}
+
+
+@pytest.mark.parametrize('method,bits', list(LLMC_GRIDS))
+def test_llm_compressor_export_loads_in_plain_transformers(tiny_model_dir, rows_file, tmp_path, method, bits):
+    """GPTQ / AWQ / FP8 really run (llm-compressor on CPU) and write compressed-tensors that plain transformers
+    opens: every quantized Linear's weight, decompressed, lies on its 4-bit integer grid (× its group scale) or
+    on the FP8 grid (× its channel scale) and differs from the source weight; perplexity stays close.
+    vLLM would get quantization='compressed-tensors'."""
+    from transformers import AutoModelForCausalLM
+    from swift.infer.backends.vllm_engine import vllm_quantization
+    out = Path(export_main(model=str(tiny_model_dir), template='smollm2', quant_method=method, quant_bits=bits,
+                           group_size=32, dataset=[str(rows_file)], quant_n_samples=2,  # 2: the mechanics, fast
+                           output_dir=str(tmp_path / method)).output_dir)
+    config = json.loads((out / 'config.json').read_text())['quantization_config']
+    assert config['quant_method'] == 'compressed-tensors' and config['ignore'] == ['lm_head']
+    assert config['format'] == ('float-quantized' if method == 'fp8' else 'pack-quantized')
+    assert vllm_quantization(str(out)) == 'compressed-tensors'
+    assert (out / 'recipe.yaml').is_file() and (out / 'chat_template.jinja').is_file()
+    source = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir)).eval()
+    model = AutoModelForCausalLM.from_pretrained(str(out)).eval()
+    with torch.inference_mode():
+        model(torch.tensor([[1, 2, 3]]))  # compressed-tensors decompresses on the first forward pass
+    layers = {name: m for name, m in model.named_modules() if hasattr(m, 'weight_scale')}
+    assert len(layers) == 14  # 7 projections × 2 layers; lm_head stays unquantized
+    for name, layer in layers.items():
+        weight, scale = layer.weight.detach(), layer.weight_scale.detach()
+        if LLMC_GRIDS[(method, bits)] == 'int4':  # symmetric int4, one scale per 32 inputs
+            steps = weight.view(weight.shape[0], -1, 32) / scale[:, :, None]
+            assert torch.allclose(steps, steps.round(), atol=1e-3) and steps.abs().max() <= 8
+        else:  # FP8 e4m3 per output channel
+            steps = weight / scale
+            assert torch.allclose(steps, steps.to(torch.float8_e4m3fn).float(), rtol=1e-5, atol=1e-6)
+        original = source.get_submodule(name).weight.detach()
+        assert not torch.equal(weight, original) and (weight - original).abs().max() < 0.5 * original.abs().max()
+    report = json.loads((out / 'export_report.json').read_text())
+    assert report['calibration_rows'] == 2 and report['held_out_rows'] == 10
+    change = report['perplexity_after'] / report['perplexity_before'] - 1
+    assert change != 0 and abs(change) < 0.1
+    if method == 'gptq':  # swift infer --model <exported dir> serves it (template from its args.json)
+        from swift.infer import InferRequest, RequestConfig
+        from swift.infer.transformers_engine import PtEngine
+        with PtEngine(str(out), max_batch_size=1) as engine:
+            assert engine.template.name == 'smollm2'
+            response = engine.infer([InferRequest([{'role': 'user', 'content': 'Hi'}])],
+                                    RequestConfig(max_tokens=4, temperature=0))[0]
+            assert response.usage.completion_tokens == 4
+
+
+def test_llm_compressor_methods_say_what_to_install(tiny_model_dir, tmp_path, monkeypatch):
     import importlib.util
-    if importlib.util.find_spec('llmcompressor') is not None:
-        pytest.skip('llm-compressor is installed here')
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, 'find_spec', lambda name, *a: None if name == 'llmcompressor'
+                        else find_spec(name, *a))
     for method, bits in (('gptq', 4), ('awq', 4), ('fp8', 8)):
-        with pytest.raises(SwiftError, match='pip install llmcompressor'):
+        with pytest.raises(SwiftError, match=r'llmcompressor not installed\): install the `llm-compressor` extra'):
             export_main(model=str(tiny_model_dir), quant_method=method, quant_bits=bits,
                         output_dir=str(tmp_path / method))
+        assert not (tmp_path / method).exists()
+
+
+def test_group_size_must_divide_the_layer_widths(tiny_model_dir, rows_file, tmp_path):
+    """The default --group_size 128 does not tile the tiny model's 64-wide projections (nor SmolLM2-135M's 576):
+    a clear error before calibration, nothing written."""
+    with pytest.raises(SwiftError, match=r'--group_size 128 does not divide the input width 64 of '
+                                         r'model\.layers\.0\.self_attn\.q_proj'):
+        export_main(model=str(tiny_model_dir), template='smollm2', quant_method='gptq', quant_bits=4,
+                    dataset=[str(rows_file)], output_dir=str(tmp_path / 'q'))
+    assert not (tmp_path / 'q').exists()
 
 
 @pytest.mark.parametrize('strategy, pieces', [('delete', []), ('right', [[1, 2, 3, 4]]), ('left', [[3, 4, 5, 6]]),

@@ -1,0 +1,97 @@
+"""GPTQ, AWQ and FP8 exports with llm-compressor (`oneshot`), saved as compressed-tensors.
+
+    gptq  GPTQModifier, W4A16 / W8A16 symmetric int weights, --group_size per scale (pack-quantized)
+    awq   AWQModifier (activation-aware scaling) + QuantizationModifier W4A16, --group_size per scale:
+          llm-compressor's AWQ recipe (the transform scales, the quantization modifier quantizes); symmetric,
+          because transformers (5.24, compressed-tensors 0.19) cannot load the packed zero points of W4A16_ASYM
+          (its load stops on a size mismatch of every `weight_zero_point`), and vLLM loads both
+    fp8   QuantizationModifier FP8_DYNAMIC: FP8 weights per channel, FP8 activations per token at run time
+
+The directory's config.json says `quant_method: compressed-tensors`: vLLM and SGLang load it natively
+(`quantization='compressed-tensors'`), transformers loads it through its compressed-tensors integration
+(CPU included: it decompresses the weights) with the `compressed-tensors` package installed.
+
+Installed with --no-deps (see pyproject.toml, extra `llm-compressor`): llmcompressor 0.14 pins transformers
+<= 5.17; swift runs it with the transformers it has (5.24 when this was written) and its tests check the result.
+"""
+import importlib.util
+from typing import Any, Dict, List
+
+from swift.utils import SwiftError, get_logger
+
+logger = get_logger()
+
+# compressed-tensors preset schemes per (method, bits): symmetric int weights (see awq above)
+SCHEMES = {('gptq', 4): 'W4A16', ('gptq', 8): 'W8A16', ('awq', 4): 'W4A16', ('fp8', 8): 'FP8_DYNAMIC'}
+IGNORE = ['lm_head']  # tied to the embedding in small models; vLLM keeps it unquantized too
+INSTALL = ('install the `llm-compressor` extra of pyproject.toml without dependencies (make setup does): '
+           'pip install --no-deps llmcompressor==0.14.0.1 compressed-tensors==0.19.0 loguru pydantic psutil')
+
+
+def require_llm_compressor(method: str) -> None:
+    missing = [name for name in ('llmcompressor', 'compressed_tensors') if importlib.util.find_spec(name) is None]
+    if missing:
+        raise SwiftError(f'--quant_method {method} uses llm-compressor ({", ".join(missing)} not installed): '
+                         f'{INSTALL}')
+
+
+def check_group_size(model, method: str, group_size: int) -> None:
+    """GPTQ/AWQ group scales must tile each quantized Linear's input width: a clear error before calibration
+    (llm-compressor would fail inside its observer with a reshape error)."""
+    if method not in ('gptq', 'awq'):
+        return
+    import torch
+    for name, module in model.named_modules():
+        if isinstance(module, torch.nn.Linear) and name.split('.')[-1] not in IGNORE \
+                and module.in_features % group_size:
+            raise SwiftError(f'--group_size {group_size} does not divide the input width {module.in_features} of '
+                             f'{name}: choose a divisor of every layer width (e.g. 32, 64 or 128)')
+
+
+def quantize(model, method: str, bits: int, group_size: int, calibration: List[Dict[str, Any]], max_length: int,
+             batch_size: int) -> None:
+    """Calibrate and quantize `model` in place (llm-compressor's oneshot on the rendered calibration rows)."""
+    from datasets import Dataset
+    from llmcompressor import oneshot
+    oneshot(model=model, dataset=Dataset.from_list([{'input_ids': row['input_ids'],
+                                                     'attention_mask': [1] * len(row['input_ids'])}
+                                                    for row in calibration]),
+            recipe=_recipe(method, bits, group_size), max_seq_length=max_length,
+            num_calibration_samples=len(calibration), batch_size=batch_size, shuffle_calibration_samples=False)
+
+
+def _recipe(method: str, bits: int, group_size: int) -> list:
+    from compressed_tensors.quantization import preset_name_to_scheme
+    from llmcompressor.modifiers.quantization import GPTQModifier, QuantizationModifier
+    scheme = SCHEMES[(method, bits)]
+    if method == 'fp8':  # data-free: FP8 weight scales are per channel, activation scales per token at run time
+        return [QuantizationModifier(targets='Linear', scheme=scheme, ignore=IGNORE)]
+    grouped = preset_name_to_scheme(scheme, ['Linear'])
+    grouped.weights.group_size = group_size  # the presets say 128
+    if method == 'gptq':
+        return [GPTQModifier(config_groups={'group_0': grouped}, ignore=IGNORE)]
+    return [_awq_modifier()(), QuantizationModifier(config_groups={'group_0': grouped}, ignore=IGNORE)]
+
+
+def _awq_modifier():
+    """llm-compressor's AWQModifier; on a machine without an accelerator its smoothing step's
+    `IntermediatesCache.pin_memory` (pinned host memory for faster GPU copies) raises "Cannot access accelerator
+    device when none is available", so there the cached activations are left unpinned (nothing is copied to a
+    device on CPU, so pinning has no purpose)."""
+    import torch
+    from llmcompressor.modifiers.transform.awq import AWQModifier
+
+    class CpuSafeAWQModifier(AWQModifier):
+
+        def _apply_smoothing(self, model) -> None:
+            if not torch.accelerator.is_available():
+                for cache in self._parent_args_cache.values():
+                    cache.pin_memory = _no_pinning
+            super()._apply_smoothing(model)
+
+    CpuSafeAWQModifier.__name__ = 'AWQModifier'  # recipe.yaml names the modifier llm-compressor knows
+    return CpuSafeAWQModifier
+
+
+def _no_pinning(batch_index: int, input_names=None) -> None:
+    return None
