@@ -2,12 +2,13 @@
 
     model, tokenizer = prepare_model('Qwen/Qwen2.5-0.5B-Instruct')
     model = Swift.prepare_model(model, config=LoRAConfig(r=8, target_modules=['q_proj', 'v_proj']))
-    result = train(model=model, dataset=[{'messages': [...]}], max_epochs=1)       # the tokenizer comes with it
+    result = train(model=model, dataset=[{'messages': [...]}], num_train_epochs=1)  # the tokenizer comes with it
     result = Trainer(model, pairs, dpo_config=DPOConfig(beta=0.1)).train()          # or train_dpo(model, pairs)
     handle = load('smollm2-135m-instruct', adapters=result.last_checkpoint)
     handle.infer('Who are you?'); handle.train(more_rows); handle.evaluate('gsm8k', limit=50)
 
-Keywords are the CLI's flags (`max_epochs`, `epochs`, `lr`, `batch_size` and `use_qlora` are accepted too);
+Keywords are the CLI's flags, meaning what the flags mean (`max_epochs` too: ms-swift's stop after N passes);
+`epochs`, `lr`, `batch_size` and `use_qlora` are accepted as well;
 every call builds the command's typed arguments and runs exactly what the CLI runs.
 """
 from dataclasses import dataclass, field, fields
@@ -23,7 +24,7 @@ logger = get_logger()
 Dataset = Union[str, Sequence[str], List[dict]]
 
 # friendly keyword → swift flag
-_FRIENDLY = {'max_epochs': 'num_train_epochs', 'epochs': 'num_train_epochs', 'lr': 'learning_rate',
+_FRIENDLY = {'epochs': 'num_train_epochs', 'lr': 'learning_rate',
              'batch_size': 'per_device_train_batch_size'}
 _QLORA = {'tuner_type': 'lora', 'quant_method': 'bnb', 'quant_bits': 4}
 
@@ -119,7 +120,7 @@ def train(model: Any, dataset: Optional[Dataset] = None, tokenizer=None, *, task
           data_args: Optional[Dict[str, Any]] = None, **kwargs):
     """Fine-tune `model` (ID, path or prepared module) on `dataset` (ID, path, or a list of dicts).
 
-    Keywords are `swift sft`'s flags, plus max_epochs, use_qlora and lora_rank. Returns a TrainResult
+    Keywords are `swift sft`'s flags, plus epochs, lr, batch_size and use_qlora. Returns a TrainResult
     (output_dir, last_checkpoint, metrics). Multimodal: task='vqa'|'caption'|'ocr'|'grounding' turns the task's
     simple rows into chat rows with its prompt (swift/training/mm_tasks.py); data_args are the data flags
     (image_folder, dataset, val_dataset, ...), e.g. train(model='smolvlm-tiny', task='vqa',
@@ -176,7 +177,7 @@ def _rlhf(rlhf_type: str, model: Any, dataset: Dataset, tokenizer=None, ref_mode
 
 
 def train_dpo(model, dataset: Dataset, ref_model=None, **kwargs):
-    """DPO; keywords are swift rlhf flags (beta, loss_type, rpo_alpha, reference_free, max_epochs, ...)."""
+    """DPO; keywords are swift rlhf flags (beta, loss_type, rpo_alpha, reference_free, num_train_epochs, ...)."""
     return _rlhf('dpo', model, dataset, ref_model=ref_model, **kwargs)
 
 

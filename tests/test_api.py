@@ -131,7 +131,7 @@ def test_the_seeds_qlora_snippet(tiny_model_dir, tmp_path, monkeypatch, load_in_
     model, tokenizer = prepare_model(str(tiny_model_dir), **({'use_qlora': True} if load_in_4bit else {}))
     lora_config = LoRAConfig(r=8, target_modules=['q_proj', 'v_proj'], lora_alpha=32, dropout=0.1)
     model = Swift.prepare_model(model, config=lora_config)
-    result = train(model=model, dataset=ROWS, max_epochs=3, per_device_train_batch_size=4, use_qlora=True,
+    result = train(model=model, dataset=ROWS, num_train_epochs=3, per_device_train_batch_size=4, use_qlora=True,
                    output_dir='output', template='smollm2', max_steps=2, report_to=['none'], add_version=False)
     checkpoint = Path(result.last_checkpoint)
     saved = json.loads((checkpoint / 'args.json').read_text())
@@ -168,3 +168,10 @@ def test_load_takes_one_adapter_path_as_a_string(tiny_model_dir, tmp_path, share
                            add_version=False)
     before, after = _adapter_weights(first.last_checkpoint), _adapter_weights(further.last_checkpoint)
     assert before.keys() == after.keys() and all(torch.equal(before[k], after[k]) for k in before)
+
+
+def test_keywords_mean_what_the_flags_mean():
+    """max_epochs is ms-swift's stop-after-N-passes flag in Python as on the command line; the friendly names map."""
+    from swift.api import _flags
+    assert _flags({'max_epochs': 1, 'epochs': 3, 'lr': 1e-4, 'batch_size': 2}) == {
+        'max_epochs': 1, 'num_train_epochs': 3, 'learning_rate': 1e-4, 'per_device_train_batch_size': 2}

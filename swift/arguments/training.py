@@ -70,7 +70,8 @@ class TrainerArguments(ArgumentGroup):
                                                                       '(default: --save_steps)'})
     save_total_limit: Optional[int] = field(default=None, metadata={'help': 'keep only the newest N checkpoints'})
     metric_for_best_model: Optional[str] = field(default=None, metadata={
-        'help': 'an eval metric (loss, token_acc, ...) that marks the best checkpoint, which --save_total_limit keeps'})
+        'help': 'an eval metric (loss, token_acc, ...) that marks the best checkpoint, which --save_total_limit keeps '
+                '(default with --predict_with_generate: rouge-l, as ms-swift)'})
     greater_is_better: Optional[bool] = field(default=None, metadata={
         'help': 'whether a larger --metric_for_best_model is better (default: true unless it is a loss)'})
     create_checkpoint_symlink: bool = field(default=False, metadata={

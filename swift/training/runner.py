@@ -114,6 +114,13 @@ def link_checkpoints(output_dir: Path, last: Optional[Path], best: Optional[str]
         logger.info(f'{output_dir / name} -> {target}')
 
 
+def best_model_metric(args) -> Optional[str]:
+    """--metric_for_best_model, or ms-swift's default: rouge-l when --predict_with_generate scores answers."""
+    if args.metric_for_best_model:
+        return args.metric_for_best_model
+    return 'rouge-l' if getattr(args, 'predict_with_generate', False) else None
+
+
 def continued_checkpoint(args) -> Optional[str]:
     """The checkpoint this run goes on from (its run directory, step count and data position): the one of
     --resume_from_checkpoint, except with --resume_only_model --ignore_data_skip, a new run from its weights only
@@ -220,7 +227,7 @@ class TrainingRun:
             save_strategy=args.save_strategy,
             save_steps=args.save_steps,
             save_total_limit=args.save_total_limit,
-            metric_for_best_model=args.metric_for_best_model,
+            metric_for_best_model=best_model_metric(args),
             greater_is_better=args.greater_is_better,
             ignore_data_skip=args.ignore_data_skip,
             save_only_model=args.save_only_model,

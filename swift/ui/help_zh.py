@@ -195,8 +195,9 @@ HELP_ZH: Dict[str, str] = {
     'evaluate once before the first step': '在第一步之前先评测一次',
     'steps between two evaluations (default: --save_steps)': '两次评测之间的步数（默认：--save_steps）',
     'keep only the newest N checkpoints': '只保留最新的 N 个检查点',
-    'an eval metric (loss, token_acc, ...) that marks the best checkpoint, which --save_total_limit keeps':
-        '标记最佳检查点的评测指标（loss、token_acc 等），--save_total_limit 会保留该检查点',
+    'an eval metric (loss, token_acc, ...) that marks the best checkpoint, which --save_total_limit keeps '
+    '(default with --predict_with_generate: rouge-l, as ms-swift)':
+        '标记最佳检查点的评测指标（loss、token_acc 等），--save_total_limit 会保留该检查点（--predict_with_generate 时默认 rouge-l，与 ms-swift 相同）',
     'whether a larger --metric_for_best_model is better (default: true unless it is a loss)':
         '--metric_for_best_model 是否越大越好（默认：true，损失类指标除外）',
     'link <run>/last to the final checkpoint and <run>/best to the best one':

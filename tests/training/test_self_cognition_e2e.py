@@ -14,7 +14,7 @@ def trained(smollm_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp('self-cognition')
     return swift.train(model='smollm2-135m-instruct', dataset='swift/self-cognition#240', model_name=['Nova'],
                        model_author=['Aurora Labs'], lora_rank=16, lora_alpha=32, lora_dropout=0.0,
-                       learning_rate=1e-3, max_epochs=1, per_device_train_batch_size=2, packing=True,
+                       learning_rate=1e-3, num_train_epochs=1, per_device_train_batch_size=2, packing=True,
                        max_length=512, logging_steps=2, save_steps=1000, report_to=['none'], output_dir=str(out),
                        add_version=False)
 

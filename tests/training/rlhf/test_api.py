@@ -38,7 +38,7 @@ def test_train_functions_and_a_dataset_file(tiny_model_dir, tmp_path):
     path = tmp_path / 'pairs.jsonl'
     path.write_text(''.join(json.dumps(r) + '\n' for r in PAIRS))
     dpo = train_dpo(model=str(tiny_model_dir), ref_model=str(tiny_model_dir), dataset=str(path), beta=0.1,
-                    max_epochs=1, batch_size=4, output_dir=str(tmp_path / 'dpo'), **COMMON)
+                    num_train_epochs=1, batch_size=4, output_dir=str(tmp_path / 'dpo'), **COMMON)
     assert Path(dpo.last_checkpoint).name == 'checkpoint-2'  # 8 pairs, batch 4, one epoch
     rm = train_rm(model=str(tiny_model_dir), dataset=PAIRS, max_steps=1, output_dir=str(tmp_path / 'rm'), **COMMON)
     assert json.loads((Path(rm.last_checkpoint) / 'args.json').read_text())['rlhf_type'] == 'rm'
