@@ -116,7 +116,7 @@ def _answers(screen: str, question: str) -> str:
 
 def test_menu_in_a_terminal_teaches_the_embedded_model_its_name(tmp_path, smollm_dir):
     """Every question answered by keys in a real terminal: the embedded model (the first proposal), the default
-    self-cognition run (its default steps: the recipe of tests/training/test_self_cognition_e2e.py) with a new
+    self-cognition run (its default recipe: 240 rows, 16 steps, LoRA rank 16, lr 1e-3, packed) with a new
     name, then the chat, asked questions that are not in the training data, answers with that name."""
     if not shutil.which('tmux'):
         pytest.fail('tmux is missing: apt-get install tmux (make test installs it)')
@@ -162,6 +162,16 @@ def test_menu_in_a_terminal_teaches_the_embedded_model_its_name(tmp_path, smollm
         assert 'hf-mirror.example' in settings_path_in(tmp_path).read_text()
     finally:
         term.close()
+    # The self-cognition proof on that checkpoint (it is the recipe of the sft the menu printed, so one training run
+    # serves both): every held-out identity question but one answers with the new name, the author is known, and
+    # what the model knew is kept.
+    import swift
+    checkpoint, = (tmp_path / 'work').rglob('checkpoint-16')
+    handle = swift.load('smollm2-135m-instruct', adapters=[str(checkpoint)])
+    answers = [handle.infer(q, max_new_tokens=40) for q in HELD_OUT_IDENTITY_QUESTIONS]
+    assert len([a for a in answers if 'Nova' in a]) >= len(answers) - 1, answers
+    assert any('Aurora Labs' in a for a in answers), answers
+    assert 'Paris' in handle.infer('What is the capital of France?', max_new_tokens=20)
 
 
 def settings_path_in(tmp_path):
