@@ -278,6 +278,13 @@ def _make_handler(hub: FakeHfHub):
 
         # --- API ---------------------------------------------------------------------------------------
 
+        def _writable_repo_or_error(self, match, head: bool) -> Optional[FakeRepo]:
+            """The repository an upload writes to (a token is required even for a public one), or None once the
+            error answer is sent."""
+            if self._refuse_unauthorized():
+                return None
+            return self._repo_or_error(match, head)
+
         def _repo_or_error(self, match, head: bool) -> Optional[FakeRepo]:
             repo = hub.find_repo(match.repo_type, match.group('repo'))
             rev = match.groupdict().get('rev') or 'main'
@@ -342,9 +349,7 @@ def _make_handler(hub: FakeHfHub):
             self._send_json(200, {'url': url, 'name': repo_id})
 
         def _preupload(self, match, entry, head) -> None:
-            if self._refuse_unauthorized():
-                return
-            repo = self._repo_or_error(match, head)
+            repo = self._writable_repo_or_error(match, head)
             if repo is None:
                 return
             files = []
@@ -379,9 +384,7 @@ def _make_handler(hub: FakeHfHub):
             self._send_json(200, {'errors': [], 'warnings': []})
 
         def _commit(self, match, entry, head) -> None:
-            if self._refuse_unauthorized():
-                return
-            repo = self._repo_or_error(match, head)
+            repo = self._writable_repo_or_error(match, head)
             if repo is None:
                 return
             if hub.faults.drop_commits > 0:  # the request was read; no answer comes back
