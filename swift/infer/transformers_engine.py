@@ -315,7 +315,7 @@ class TransformersEngine(InferEngine):
         ids = prepared.prompt_ids
         media = self._media_inputs(prepared.media, device)  # images enter the KV cache here; decoding needs none
         if media and getattr(self.template, 'is_multimodal', False):  # Qwen-VL's mm_token_type_ids, ...
-            media.update(self._media_inputs(self.template.token_inputs(torch.tensor([ids])), device))
+            media.update(self._media_inputs(self.template.token_inputs(torch.tensor([ids]), media), device))
         rope = self._rope_state() if media else None
         if rope is not None:
             rope.rope_deltas = None  # computed afresh by this prefill (the model keeps it as state)

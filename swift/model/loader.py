@@ -56,6 +56,8 @@ def resolve_model_info(model: str, model_dir: Path, model_type: Optional[str] = 
         # An unregistered hub ID: its downloaded config.json may still name a registered family.
         resolved = resolve_model(str(model_dir))
     meta = get_model_meta(model_type) if model_type else resolved.model_meta
+    if meta is not resolved.model_meta:  # --model_type chose another family than the directory suggests: its template
+        template = template or meta.template
     template = template or resolved.template or (meta.template if meta else None)
     return ModelInfo(model_id=model, model_dir=str(model_dir), model_type=meta.model_type if meta else None,
                      template=template, source=resolved.source, is_multimodal=bool(meta and meta.is_multimodal))

@@ -77,10 +77,11 @@ class MediaPlugin:
     def audio_replacement(self, processor, processed: Dict[str, Any], index: int) -> str:
         return processor.replace_audio_token(processed, audio_idx=index)
 
-    def token_inputs(self, processor, input_ids) -> Dict[str, Any]:
+    def token_inputs(self, processor, input_ids, media=None) -> Dict[str, Any]:
         """Model inputs laid out like the token batch `input_ids` ([batch, length] tensor, padding included), derived
-        from the ids: Qwen-VL's mm_token_type_ids (which tokens are image / video tokens: its 3-D rotary positions
-        need them). Computed on the padded batch, so they follow the collator's padding side."""
+        from the ids and the batch's media tensors (`media`, collated): Qwen-VL's mm_token_type_ids (which tokens are
+        image / video tokens: its 3-D rotary positions need them), Mllama's cross-attention mask. Computed on the
+        padded batch, so they follow the collator's padding side."""
         return {}
 
     def collate(self, key: str, values: List[Any]):
@@ -243,9 +244,10 @@ class MultimodalTemplate(Template):
         """The media tensors of one encoded row (pixel_values, ...): what the model's forward takes besides tokens."""
         return {k: v for k, v in encoded.items() if k not in NOT_MODEL_INPUTS}
 
-    def token_inputs(self, input_ids) -> Dict[str, Any]:
-        """The plugin's token-level inputs for a [batch, length] tensor of ids (MediaPlugin.token_inputs)."""
-        return self.plugin.token_inputs(self.processor, input_ids)
+    def token_inputs(self, input_ids, media=None) -> Dict[str, Any]:
+        """The plugin's token-level inputs for a [batch, length] tensor of ids and the batch's media tensors
+        (MediaPlugin.token_inputs)."""
+        return self.plugin.token_inputs(self.processor, input_ids, media)
 
     def check_packing(self) -> None:
         """Refuse --packing / --padding_free for a family whose forward was not verified on packed media rows."""
@@ -275,7 +277,7 @@ class MultimodalTemplate(Template):
             if value is not None:
                 batch[key] = value
         if batch and input_ids is not None:
-            batch.update(self.token_inputs(input_ids))
+            batch.update(self.token_inputs(input_ids, batch))
         return batch
 
 

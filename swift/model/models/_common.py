@@ -17,3 +17,12 @@ def hf_only(*model_ids: str) -> List[Model]:
 # LoRA targets of every MoE family here: attention only. Recent transformers store the experts'
 # weights as fused 3-D parameters, which are not nn.Linear modules LoRA could wrap.
 ATTENTION_ONLY = ['q_proj', 'k_proj', 'v_proj', 'o_proj']
+
+
+def image_only_processor(family: str):
+    """ModelMeta.load_processor for a family whose transformers processor needs torchvision
+    (swift/model/image_only_processor.py, imported when a model loads)."""
+    def load(model_dir, trust_remote_code: bool = False):
+        from ..image_only_processor import PROCESSORS
+        return PROCESSORS[family].from_pretrained(model_dir, trust_remote_code=trust_remote_code)
+    return load

@@ -4,7 +4,7 @@ Gemma 3 4B/12B/27B are vision-language checkpoints (Gemma3ForConditionalGenerati
 registered for text use now (is_multimodal=False); model_arch already names the vision tower
 and projector so that multimodal support can freeze or tune them separately later.
 """
-from ..registry import Model, ModelArch, ModelGroup, ModelMeta, register_model
+from ..registry import Model, ModelGroup, ModelMeta, register_model
 from ._common import same_id
 
 register_model(
@@ -69,28 +69,4 @@ register_model(
         description='Gemma 3 text-only checkpoints (270M, 1B).',
     ))
 
-register_model(
-    ModelMeta(
-        model_type='gemma3',
-        model_groups=[
-            ModelGroup([
-                Model('LLM-Research/gemma-3-4b-it', 'google/gemma-3-4b-it'),
-                Model('LLM-Research/gemma-3-12b-it', 'google/gemma-3-12b-it'),
-                Model('LLM-Research/gemma-3-27b-it', 'google/gemma-3-27b-it'),
-            ]),
-            ModelGroup([
-                Model('LLM-Research/gemma-3-4b-pt', 'google/gemma-3-4b-pt'),
-                Model('LLM-Research/gemma-3-12b-pt', 'google/gemma-3-12b-pt'),
-                Model('LLM-Research/gemma-3-27b-pt', 'google/gemma-3-27b-pt'),
-            ],
-                       tags=['base']),
-        ],
-        template='gemma3',
-        architectures=['Gemma3ForConditionalGeneration'],
-        model_arch=ModelArch(
-            language_model=['model.language_model'],
-            vision_tower=['model.vision_tower'],
-            aligner=['model.multi_modal_projector']),
-        requires=['transformers>=4.50'],
-        description='Gemma 3 4B/12B/27B, used as text models for now (the checkpoints also carry a vision tower).',
-    ))
+# Gemma 3 4B/12B/27B carry a vision tower: registered as `gemma3_vl` in vlm_others.py (alias `gemma3`).

@@ -4,6 +4,7 @@ transformers 5 layout, shared by all of them: model.vision_tower, model.multi_mo
 model.language_model, lm_head.
 """
 from ..registry import Model, ModelArch, ModelGroup, ModelMeta, register_model
+from ._common import image_only_processor
 
 LLAVA_ARCH = ModelArch(language_model=['model.language_model'], vision_tower=['model.vision_tower'],
                        aligner=['model.multi_modal_projector'], lm_head=['lm_head'])
@@ -37,6 +38,7 @@ register_model(ModelMeta(
                   ModelGroup(_same('llava-hf/llava-onevision-qwen2-7b-ov-chat-hf',
                                    'llava-hf/llava-onevision-qwen2-72b-ov-chat-hf'), tags=['vision', 'video'])],
     template='llava_onevision', architectures=['LlavaOnevisionForConditionalGeneration'], model_arch=LLAVA_ARCH,
+    load_processor=image_only_processor('llava_onevision'),
     is_multimodal=True, torch_dtype='float16', description='LLaVA-OneVision (SigLIP + Qwen2), images and videos'))
 
 register_model(ModelMeta(
@@ -44,6 +46,7 @@ register_model(ModelMeta(
     requires=['transformers>=4.45'],
     model_groups=[ModelGroup(_same('mistral-community/pixtral-12b'), tags=['vision'])],
     template='pixtral', architectures=['LlavaForConditionalGeneration'], model_arch=LLAVA_ARCH, is_multimodal=True,
+    load_processor=image_only_processor('pixtral'),
     description='Pixtral-12B (Pixtral vision encoder + Mistral Nemo LM, LLaVA layout)'))
 
 register_model(ModelMeta(
@@ -53,4 +56,5 @@ register_model(ModelMeta(
                                    'mistralai/Mistral-Small-3.1-24B-Base-2503',
                                    'mistralai/Mistral-Small-3.2-24B-Instruct-2506'), tags=['vision'])],
     template='pixtral', architectures=['Mistral3ForConditionalGeneration'], model_arch=LLAVA_ARCH, is_multimodal=True,
+    load_processor=image_only_processor('pixtral'),
     description='Mistral-Small-3.1 / 3.2 (Pixtral encoder, patch merger, Mistral LM)'))

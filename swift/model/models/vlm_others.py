@@ -3,6 +3,7 @@ Phi-3/3.5-vision and GLM-4.1V: one ModelMeta each, with the module prefixes of t
 (MiniCPM-V and Phi-3-vision: of their remote code, as ms-swift names them).
 """
 from ..registry import Model, ModelArch, ModelGroup, ModelMeta, register_model
+from ._common import image_only_processor
 from .smolvlm import IDEFICS3_ARCH
 
 
@@ -34,20 +35,26 @@ register_model(ModelMeta(
                                                                               '30B-A3B', '241B-A28B')]),
                              tags=['vision', 'video'])],
     template='internvl_hf', architectures=['InternVLForConditionalGeneration'], model_arch=LLAVA_LAYOUT,
+    load_processor=image_only_processor('internvl'),
     is_multimodal=True,
     description='InternVL3 / InternVL3.5 in transformers format (-hf); the template is verified for InternVL3'))
 
-# google/gemma-3-{4,12,27}b-{it,pt} stay registered under the text type `gemma3` (swift/model/models/gemma.py,
-# "used as text models for now"); moving them here is the lead's call (see docs/multimodal.md, "Families").
+# Gemma 3 4B and up (Gemma3ForConditionalGeneration: SigLIP tower + Gemma 3 LM). `gemma3` (their type before
+# they moved here) and ms-swift's `gemma3_vision` stay as aliases; the 270M/1B text models are `gemma3_text`.
 register_model(ModelMeta(
     model_type='gemma3_vl',
     requires=['transformers>=4.50'],
-    model_groups=[ModelGroup(_same(*[f'google/gemma-3-{s}-it-qat-q4_0-unquantized' for s in ('4b', '12b', '27b')]),
+    aliases=['gemma3_vision', 'gemma3'],
+    model_groups=[ModelGroup([Model(f'LLM-Research/gemma-3-{s}-it', f'google/gemma-3-{s}-it')
+                              for s in ('4b', '12b', '27b')], tags=['vision']),
+                  ModelGroup([Model(f'LLM-Research/gemma-3-{s}-pt', f'google/gemma-3-{s}-pt')
+                              for s in ('4b', '12b', '27b')], tags=['vision', 'base']),
+                  ModelGroup(_same(*[f'google/gemma-3-{s}-it-qat-q4_0-unquantized' for s in ('4b', '12b', '27b')]),
                              tags=['vision']),
                   ModelGroup(_same('google/medgemma-4b-it', 'google/medgemma-4b-pt', 'google/medgemma-27b-it'),
                              tags=['vision'])],
     template='gemma3_vl', architectures=['Gemma3ForConditionalGeneration'], model_arch=LLAVA_LAYOUT,
-    is_multimodal=True, description='Gemma 3 with SigLIP vision: QAT and MedGemma checkpoints (4B and up)'))
+    is_multimodal=True, description='Gemma 3 4B/12B/27B with SigLIP vision (it, pt, QAT) and MedGemma'))
 
 register_model(ModelMeta(
     model_type='llama3_2_vision',
@@ -101,4 +108,5 @@ register_model(ModelMeta(
     model_groups=[ModelGroup([Model('ZhipuAI/GLM-4.1V-9B-Thinking', 'zai-org/GLM-4.1V-9B-Thinking'),
                               Model('ZhipuAI/GLM-4.1V-9B-Base', 'zai-org/GLM-4.1V-9B-Base')], tags=['vision', 'video'])],
     template='glm4v', architectures=['Glm4vForConditionalGeneration'], model_arch=GLM4V_ARCH, is_multimodal=True,
+    load_processor=image_only_processor('glm4v'),
     description='GLM-4.1V (transformers Glm4v; the older remote-code glm-4v-9b is not registered)'))

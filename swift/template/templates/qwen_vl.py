@@ -38,7 +38,7 @@ class QwenVLPlugin(MediaPlugin):
         raise SwiftError('Qwen-VL videos are not encoded yet: transformers\' Qwen2-VL video processor needs '
                          'torchvision (see docs/multimodal.md); give the frames as images instead')
 
-    def token_inputs(self, processor, input_ids):
+    def token_inputs(self, processor, input_ids, media=None):
         """mm_token_type_ids (1 on image tokens, 2 on video tokens), as Qwen2VLProcessor returns them: the model's
         get_rope_index reads them to give image tokens their (temporal, height, width) rotary positions."""
         import torch

@@ -23,6 +23,12 @@ END = '<end_of_utterance>'
 
 class Gemma3Plugin(MediaPlugin):
     placeholders = {'images': '<start_of_image>'}
+    drop_keys = ('num_crops',)  # the processor's count of pan-and-scan crops, read by replace_image_token only
+
+    def token_inputs(self, processor, input_ids, media=None):
+        """token_type_ids (1 on image soft tokens), as Gemma3Processor returns them: the model lets the tokens of
+        one image attend to each other both ways only where they are marked."""
+        return {'token_type_ids': (input_ids == processor.tokenizer.image_token_id).long()}
 
 
 class Gemma3VLTemplate(TaggedTemplate):
@@ -125,6 +131,21 @@ class Phi3VisionTemplate(TaggedTemplate):
 
 class MllamaPlugin(MediaPlugin):
     placeholders = {'images': '<|image|>'}
+    drop_keys = ('num_tiles',)  # read back from aspect_ratio_mask for the cross-attention mask
+
+    def token_inputs(self, processor, input_ids, media=None):
+        """cross_attention_mask [batch, length, images, tiles], built by MllamaProcessor's own functions: each token
+        from an image's `<|image|>` on reads that image's real tiles (aspect_ratio_mask marks them)."""
+        if not media or 'aspect_ratio_mask' not in media:
+            return {}
+        import torch
+        from transformers.models.mllama.processing_mllama import (convert_sparse_cross_attention_mask_to_dense,
+                                                                  get_cross_attention_token_mask)
+        tiles = media['aspect_ratio_mask']
+        spans = [get_cross_attention_token_mask(row.tolist(), processor.image_token_id) for row in input_ids]
+        mask = convert_sparse_cross_attention_mask_to_dense(spans, num_tiles=tiles.sum(-1).tolist(),
+                                                            max_num_tiles=tiles.shape[-1], length=input_ids.shape[1])
+        return {'cross_attention_mask': torch.from_numpy(mask)}
 
 
 class Llama32VisionTemplate(TaggedTemplate):
@@ -165,6 +186,11 @@ class MiniCPMVTemplate(TaggedTemplate):
 class PixtralPlugin(MediaPlugin):
     placeholders = {'images': '[IMG]'}
 
+    def process_images(self, processor, images, options):
+        # as PixtralProcessor._process_images: sizes are multiples of the merged patch (Mistral3 merges 2x2)
+        patch_size = processor.patch_size * processor.spatial_merge_size
+        return dict(processor.image_processor(images, return_tensors='pt', patch_size=patch_size, **options))
+
 
 class PixtralTemplate(TaggedTemplate):
     """Pixtral / Mistral-Small-3.1: `[INST]…[/INST]` with `[IMG]` in place (expanded by PixtralProcessor to rows of
@@ -175,6 +201,12 @@ class PixtralTemplate(TaggedTemplate):
 
 class Glm4vPlugin(MediaPlugin):
     placeholders = {'images': '<|image|>', 'videos': '<|video|>'}
+
+    def token_inputs(self, processor, input_ids, media=None):
+        """mm_token_type_ids (1 on image tokens), as Glm4vProcessor returns them: the model's 3-D rotary positions
+        (Qwen2-VL's scheme) are computed from them. Videos are not taken here (the processor needs torchvision)."""
+        import torch
+        return {'mm_token_type_ids': (input_ids == processor.image_token_id).to(torch.int32)}
 
 
 class Glm4vTemplate(TaggedTemplate):

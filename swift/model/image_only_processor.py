@@ -1,0 +1,136 @@
+"""Processors for images without torchvision, for families whose transformers 5 processor cannot be built here.
+
+InternVL, LLaVA-OneVision and GLM-4V processors always build a video processor, and every video processor in
+transformers 5 imports torchvision; PixtralProcessor's module imports torchvision. The torchvision wheels reachable
+here are CUDA-linked and break transformers, so `AutoProcessor` cannot load these models on this machine. Images
+need none of it: each family's image processor has a PIL backend (`*ImageProcessorPil`, same resizing, tiling and
+normalisation).
+
+Each class below (but Pixtral's) is the family's own transformers processor class, built without its `__init__` (which is what
+needs torchvision): it sets the attributes that the class's `replace_image_token` and helpers read, from the
+tokenizer and the directory's processor_config.json, so the number of image tokens comes from transformers' own
+code. `save_pretrained` writes the image processor, the tokenizer and processor_config.json (with the transformers
+processor class named, so AutoProcessor loads the directory where torchvision is installed). Videos are not taken.
+(Qwen-VL has its own: qwen_vl_processor.py.) The model registry imports this module only when loading.
+"""
+import json
+from pathlib import Path
+from typing import Any, Dict
+
+import transformers
+
+from swift.utils import SwiftError
+
+
+class ImageOnlyProcessor:
+    """Mixin put in front of a transformers processor class; `settings` are its processor_config.json keys."""
+    settings: Dict[str, Any] = {}  # key → default where processor_config.json lacks it
+    image_processor_class = ''  # the PIL image processor of the family
+    processor_class = ''  # the transformers processor it stands for, where it is not a base class
+
+    def __init__(self, image_processor, tokenizer, chat_template=None, **settings):
+        self.image_processor = image_processor
+        self.tokenizer = tokenizer
+        self.video_processor = None
+        self.chat_template = chat_template if chat_template is not None else getattr(tokenizer, 'chat_template', None)
+        for key, default in self.settings.items():
+            setattr(self, key, settings.get(key, default))
+        self.set_tokens(tokenizer)
+
+    def set_tokens(self, tokenizer) -> None:
+        """The family's media tokens and ids, as its processor's __init__ sets them."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _token_id(tokenizer, token: str) -> int:
+        token_id = tokenizer.get_vocab().get(token)
+        if token_id is None:
+            raise SwiftError(f'the tokenizer has no {token!r} token: not this model family\'s tokenizer')
+        return token_id
+
+    @classmethod
+    def from_pretrained(cls, model_dir, **kwargs):
+        model_dir = Path(model_dir)
+        if not (model_dir / 'preprocessor_config.json').is_file():
+            raise OSError(f'{model_dir} has no preprocessor_config.json (the image processor settings)')
+        tokenizer = transformers.AutoTokenizer.from_pretrained(str(model_dir), **kwargs)
+        # the PIL class takes the same settings whatever image_processor_type the file names (the torchvision one)
+        image_processor = getattr(transformers, cls.image_processor_class).from_pretrained(str(model_dir))
+        config_file = model_dir / 'processor_config.json'
+        settings = json.loads(config_file.read_text()) if config_file.is_file() else {}
+        return cls(image_processor, tokenizer, **{k: v for k, v in settings.items() if k in cls.settings})
+
+    def save_pretrained(self, save_directory, **kwargs):
+        from swift.utils.io import atomic_write_text
+        self.image_processor.save_pretrained(str(save_directory))
+        self.tokenizer.save_pretrained(str(save_directory))
+        config = {'processor_class': self.processor_class or next(
+            c.__name__ for c in type(self).__mro__ if c.__module__.startswith('transformers.')),
+                  **{key: getattr(self, key) for key in self.settings}}
+        atomic_write_text(Path(save_directory) / 'processor_config.json', json.dumps(config, indent=2) + '\n')
+        return [str(save_directory)]
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(image_processor={type(self.image_processor).__name__}, ' \
+               f'tokenizer={type(self.tokenizer).__name__})'
+
+
+class InternVLImageProcessor(ImageOnlyProcessor, transformers.InternVLProcessor):
+    settings = {'image_seq_length': 256}
+    image_processor_class = 'GotOcr2ImageProcessorPil'
+
+    def set_tokens(self, tokenizer):
+        self.start_image_token = getattr(tokenizer, 'start_image_token', None) or '<img>'
+        self.end_image_token = getattr(tokenizer, 'end_image_token', None) or '</img>'
+        self.image_token = getattr(tokenizer, 'context_image_token', None) or '<IMG_CONTEXT>'
+        self.video_token = getattr(tokenizer, 'video_token', None) or '<video>'
+        self.image_token_id = self._token_id(tokenizer, self.image_token)
+        self.start_image_token_id = self._token_id(tokenizer, self.start_image_token)
+        self.end_image_token_id = self._token_id(tokenizer, self.end_image_token)
+
+
+class LlavaOnevisionImageProcessor(ImageOnlyProcessor, transformers.LlavaOnevisionProcessor):
+    settings = {'num_image_tokens': None, 'vision_feature_select_strategy': None, 'vision_aspect_ratio': 'anyres_max_9'}
+    image_processor_class = 'LlavaOnevisionImageProcessorPil'
+
+    def set_tokens(self, tokenizer):
+        self.image_token = getattr(tokenizer, 'image_token', None) or '<image>'
+        self.video_token = getattr(tokenizer, 'video_token', None) or '<video>'
+        self.image_token_id = self._token_id(tokenizer, self.image_token)
+
+
+class Glm4vImageProcessor(ImageOnlyProcessor, transformers.Glm4vProcessor):
+    image_processor_class = 'Glm4vImageProcessorPil'
+
+    def set_tokens(self, tokenizer):
+        self.image_token = getattr(tokenizer, 'image_token', None) or '<|image|>'
+        self.video_token = getattr(tokenizer, 'video_token', None) or '<|video|>'
+        self.image_token_id = self._token_id(tokenizer, self.image_token)
+        self.video_token_id = tokenizer.get_vocab().get(self.video_token)
+
+
+class PixtralImageProcessor(ImageOnlyProcessor):
+    """Pixtral / Mistral-Small-3.1: transformers' processing_pixtral module imports torchvision when it loads, so
+    its class cannot be a base here; replace_image_token is PixtralProcessor's, written out."""
+    settings = {'patch_size': 16, 'spatial_merge_size': 1, 'image_token': '[IMG]', 'image_break_token': '[IMG_BREAK]',
+                'image_end_token': '[IMG_END]'}
+    image_processor_class = 'PixtralImageProcessorPil'
+    processor_class = 'PixtralProcessor'
+
+    def set_tokens(self, tokenizer):
+        self.image_token_id = self._token_id(tokenizer, self.image_token)
+        self.image_break_token_id = self._token_id(tokenizer, self.image_break_token)
+        self.image_end_token_id = self._token_id(tokenizer, self.image_end_token)
+
+    def replace_image_token(self, image_inputs: dict, image_idx: int, **kwargs) -> str:
+        """Rows of `[IMG]` per merged patch, each row closed by `[IMG_BREAK]`, the last by `[IMG_END]`."""
+        cell = self.patch_size * self.spatial_merge_size
+        height, width = (int(v) for v in image_inputs['image_sizes'][image_idx])
+        rows = [[self.image_token] * (width // cell) + [self.image_break_token]] * (height // cell)
+        tokens = [token for row in rows for token in row]
+        tokens[-1] = self.image_end_token
+        return ''.join(tokens)
+
+
+PROCESSORS = {'internvl': InternVLImageProcessor, 'llava_onevision': LlavaOnevisionImageProcessor,
+              'glm4v': Glm4vImageProcessor, 'pixtral': PixtralImageProcessor}

@@ -1,0 +1,114 @@
+"""Every registered multimodal family whose transformers classes run here loads from a tiny random config through
+swift's loader (its registry type, template and processor), encodes a row with an image through its template and
+trains a step on it: Gemma 3, InternVL 3 (-hf), LLaVA-OneVision, GLM-4.1V, Pixtral, Mistral-Small-3.1 and Llama 3.2
+Vision
+(LLaVA-1.5/NeXT: test_tiny_vlm_families.py; Qwen-VL: test_qwen_vl_families.py; SmolVLM and Qwen2-Audio: their
+builders' tests).
+
+The number of image tokens each template writes is checked by the model itself: transformers' forward refuses a
+row whose image tokens do not match the vision features (`Image features and image tokens do not match`). Where the
+transformers processor cannot be built without torchvision (InternVL, LLaVA-OneVision, GLM-4V, Pixtral), the loader
+gives swift/model/image_only_processor.py's, which also survives save and reload.
+"""
+import pytest
+from PIL import Image
+
+from swift.model.loader import get_model_tokenizer
+from swift.template import get_template
+
+from tests.helpers import tiny_vlm_families as families
+
+# builder, registry type, template, processor class, the module that maps vision features into the LM
+FAMILIES = {
+    'gemma3': ('gemma3_vl', 'gemma3_vl', 'Gemma3Processor', 'multi_modal_projector'),
+    'internvl': ('internvl_hf', 'internvl_hf', 'InternVLImageProcessor', 'multi_modal_projector'),
+    'llava_onevision': ('llava_onevision_hf', 'llava_onevision', 'LlavaOnevisionImageProcessor',
+                        'multi_modal_projector'),
+    'glm4v': ('glm4v', 'glm4v', 'Glm4vImageProcessor', 'visual.merger'),
+    'pixtral': ('pixtral', 'pixtral', 'PixtralImageProcessor', 'multi_modal_projector'),
+    'mistral3': ('mistral3', 'pixtral', 'PixtralImageProcessor', 'multi_modal_projector'),
+    'mllama': ('llama3_2_vision', 'llama3_2_vision', 'MllamaProcessor', 'multi_modal_projector'),
+}
+
+
+@pytest.fixture(scope='module', params=list(FAMILIES))
+def family(request, tmp_path_factory, smollm_dir):
+    name = request.param
+    out = getattr(families, f'build_{name}')(smollm_dir, tmp_path_factory.mktemp(name) / 'model')
+    model_type = FAMILIES[name][0]
+    # Pixtral's architecture (LlavaForConditionalGeneration) is LLaVA-1.5's too: a user names the type, as here
+    model, tokenizer = get_model_tokenizer(str(out), torch_dtype='float32',
+                                           model_type=model_type if name == 'pixtral' else None)
+    return name, out, model, tokenizer
+
+
+def _row():
+    # noise, not a flat colour: a flat image gives every patch the same features
+    return {'messages': [{'role': 'user', 'content': 'What is in the picture?<image>'},
+                         {'role': 'assistant', 'content': 'noise'}],
+            'images': [Image.effect_noise((40, 30), 60).convert('RGB')]}
+
+
+def test_loads_as_its_family(family):
+    name, _, model, tokenizer = family
+    model_type, template, processor, _ = FAMILIES[name]
+    info = tokenizer.model_info
+    assert (info.model_type, info.template, type(info.processor).__name__) == (model_type, template, processor)
+
+
+def test_encodes_an_image_row_and_trains_a_step(family):
+    import torch
+    name, _, model, tokenizer = family
+    template = get_template(FAMILIES[name][1], tokenizer=tokenizer)
+    encoded = template.encode(_row())
+    (start, end), = encoded['media_spans']
+    assert end > start and set(encoded['labels'][start:end]) == {-100}
+    assert tokenizer.decode([i for i in encoded['labels'] if i != -100]).startswith('noise')
+    ids = torch.tensor([encoded['input_ids']])
+    batch = {'input_ids': ids, 'labels': torch.tensor([encoded['labels']]),
+             'attention_mask': torch.tensor([encoded['attention_mask']]),
+             **template.collate_media([encoded], input_ids=ids)}
+    model.train()
+    loss = model(**batch).loss  # the forward checks the image tokens against the vision features
+    assert torch.isfinite(loss)
+    loss.backward()
+    aligner = model.model.get_submodule(FAMILIES[name][3])
+    assert sum(p.grad.abs().sum() for p in aligner.parameters() if p.grad is not None) > 0  # the image reached it
+    model.zero_grad()
+
+
+def test_the_processor_survives_save_and_reload(family, tmp_path):
+    name, _, _, tokenizer = family
+    template = get_template(FAMILIES[name][1], tokenizer=tokenizer)
+    before = template.encode(_row())['input_ids']
+    tokenizer.model_info.processor.save_pretrained(str(tmp_path))
+    (tmp_path / 'config.json').write_text((family[1] / 'config.json').read_text())
+    _, reloaded = get_model_tokenizer(str(tmp_path), load_model=False,
+                                      model_type=FAMILIES[name][0] if name == 'pixtral' else None)
+    assert type(reloaded.model_info.processor) is type(tokenizer.model_info.processor)
+    assert get_template(FAMILIES[name][1], tokenizer=reloaded).encode(_row())['input_ids'] == before
+
+
+@pytest.mark.parametrize('name', ['gemma3', 'mllama'])
+def test_encoding_equals_the_transformers_processor(name, tmp_path, smollm_dir):
+    """Where the family's transformers processor runs here, its own __call__ on our rendered text gives the same
+    ids and token-level inputs (Gemma 3's token_type_ids, Mllama's cross-attention mask) as our template."""
+    import torch
+    from transformers import AutoProcessor
+    out = getattr(families, f'build_{name}')(smollm_dir, tmp_path / 'model')
+    _, tokenizer = get_model_tokenizer(str(out), load_model=False)
+    template = get_template(FAMILIES[name][1], tokenizer=tokenizer)
+    rows = [_row(), {**_row(), 'images': [Image.effect_noise((20, 60), 60).convert('RGB')]}]
+    encoded = [template.encode(row) for row in rows]
+    length = max(len(e['input_ids']) for e in encoded)
+    ids = torch.tensor([[tokenizer.pad_token_id] * (length - len(e['input_ids'])) + e['input_ids'] for e in encoded])
+    ours = template.collate_media(encoded, input_ids=ids)  # left padding, as the processor below pads
+    processor = AutoProcessor.from_pretrained(str(out))
+    processor.tokenizer.padding_side = 'left'
+    texts = [template.render(row['messages']) for row in rows]
+    reference = processor(text=texts, images=[[row['images'][0]] for row in rows], add_special_tokens=False,
+                          padding=True, return_tensors='pt')
+    assert torch.equal(reference['input_ids'], ids)
+    token_key = {'gemma3': 'token_type_ids', 'mllama': 'cross_attention_mask'}[name]
+    assert torch.equal(reference[token_key], ours[token_key])
+    assert torch.allclose(reference['pixel_values'], ours['pixel_values'])
