@@ -31,8 +31,9 @@ from .formats import rejected_messages
 
 _TOKEN_KEYS = ('input_ids', 'labels', 'attention_mask')
 MEDIA_KEYS = ('images', 'videos', 'audios')
-# Pairwise algorithms whose trainer passes the media tensors to the model (preference.py); the others refuse media.
-MEDIA_ALGORITHMS = ('dpo', 'orpo', 'simpo', 'cpo')
+# Algorithms whose trainer passes the media tensors to the model (preference.py, kto.py, grpo.py through online.py);
+# the others refuse media.
+MEDIA_ALGORITHMS = ('dpo', 'orpo', 'simpo', 'cpo', 'kto', 'grpo')
 # ms-swift's --template_mode of a cached dataset: 'rlhf' (the pairwise algorithms) and 'kto'; 'train' is swift sft/pt's
 ENCODING_OF_MODE = {'rlhf': 'dpo', 'kto': 'kto'}  # the pairwise algorithms all encode as dpo does
 

@@ -127,7 +127,8 @@ def loss(trainer, model, inputs, num_items_in_batch=None) -> Tuple[torch.Tensor,
     ids, labels = _gather_rows(inputs)
     n, me = _STATE['size'], _STATE['rank']
     length = -(-max(len(r) for r in ids) // n) * n
-    pad = trainer.processing_class.pad_token_id if trainer.processing_class is not None else 0
+    tokenizer = getattr(trainer.processing_class, 'tokenizer', trainer.processing_class)  # a processor's tokenizer
+    pad = tokenizer.pad_token_id if tokenizer is not None else 0
     device = inputs['input_ids'].device
     input_ids = torch.tensor([r + [pad] * (length - len(r)) for r in ids], device=device)
     # the label each position predicts (shifted over the whole row, before it is split)

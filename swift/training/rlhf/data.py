@@ -38,6 +38,8 @@ def add_kl_pairs(items: List[Dict[str, Any]], max_length: Optional[int] = None) 
         item['kl_input_ids'] = (item['input_ids'][:prompt] + other['input_ids'][other_prompt:])[:max_length]
         item['kl_labels'] = ([IGNORE_INDEX] * prompt + other['labels'][other_prompt:])[:max_length]
         item['kl_attention_mask'] = [1] * len(item['kl_input_ids'])
+        if item.get('media'):  # the prompt's images come with it (its media tokens are in the prompt, never cut:
+            item['kl_media'] = item['media']  # the item itself fits max_length)
 
 
 def _prompt_length(item: Dict[str, Any]) -> int:
@@ -86,15 +88,24 @@ class PairCollator:
 
 
 class KTOCollator:
-    """The rows, their mismatched KL sequences (kl_*), and `label` (True: desirable)."""
+    """The rows, their mismatched KL sequences (kl_*), and `label` (True: desirable); multimodal rows also get their
+    media tensors (pixel_values, ...; kl_pixel_values, ... for the KL sequences), collated by the template."""
 
-    def __init__(self, pad_token_id: int):
+    def __init__(self, pad_token_id: int, template=None):
         self.pad_token_id = pad_token_id
+        self.template = template
 
     def __call__(self, features: List[Dict[str, Any]]) -> Dict[str, Any]:
         import torch
         batch = _padded(features, '', self.pad_token_id)
         batch.update({f'kl_{k}': v for k, v in _padded(features, 'kl_', self.pad_token_id).items()})
+        for prefix in ('', 'kl_'):
+            media = [f.get(prefix + 'media') or {} for f in features]
+            if any(media):
+                if self.template is None or not hasattr(self.template, 'collate_media'):
+                    raise SwiftError('these KTO rows carry images: KTOCollator needs the multimodal template')
+                collated = self.template.collate_media(media, input_ids=batch[prefix + 'input_ids'])
+                batch.update({prefix + key: value for key, value in collated.items()})
         batch['label'] = torch.tensor([f['label'] for f in features], dtype=torch.bool)
         for key in ('ref_logps', 'ref_kl_logps'):
             values = _floats(features, key)
@@ -130,5 +141,5 @@ def collator_for(rlhf_type: str, pad_token_id: int, template=None):
     if args_class.PAIRWISE:
         return PairCollator(pad_token_id, template)
     if args_class.OFFLINE:
-        return KTOCollator(pad_token_id)
+        return KTOCollator(pad_token_id, template)
     return PromptCollator()

@@ -127,6 +127,7 @@ class GRPOTrainer(OnlineTrainer):
         self.record_completions(completions)
         repeated_ids = [ids for ids in prompt_ids for _ in range(group)]
         batch = self.build_sequences(repeated_ids, completions)
+        self.attach_media(batch, [row for row in rows for _ in range(group)])
         mask = (batch['labels'][:, 1:] != losses.IGNORE_INDEX)
         if args.overlong_filter:
             kept = torch.tensor([c.finish_reason != 'length' for c in completions], device=mask.device)

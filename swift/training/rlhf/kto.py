@@ -15,9 +15,20 @@ from . import losses
 from .base import RLHFTrainer, sequence_logps
 
 
+_NOT_MEDIA = ('input_ids', 'attention_mask', 'labels', 'label', 'ref_logps', 'ref_kl_logps')
+
+
+def media_inputs(batch, prefix: str = ''):
+    """The media tensors (pixel_values, ...) of the rows (prefix '') or of their KL sequences (prefix 'kl_')."""
+    if prefix:
+        return {k[len(prefix):]: v for k, v in batch.items()
+                if k.startswith(prefix) and k[len(prefix):] not in _NOT_MEDIA}
+    return {k: v for k, v in batch.items() if not k.startswith('kl_') and k not in _NOT_MEDIA}
+
+
 def _logps(model, batch, prefix: str = ''):
     per_token, _, outputs = sequence_logps(model, batch[prefix + 'input_ids'], batch[prefix + 'attention_mask'],
-                                           batch[prefix + 'labels'])
+                                           batch[prefix + 'labels'], **media_inputs(batch, prefix))
     return per_token.sum(-1), outputs
 
 

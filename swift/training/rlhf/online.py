@@ -14,6 +14,8 @@ from typing import Any, Dict, List, Sequence
 
 import torch
 
+from swift.dataset.alignment import MEDIA_KEYS
+
 from .base import RLHFTrainer, sequence_logps
 from .losses import IGNORE_INDEX
 from .rollout import Completion
@@ -63,7 +65,8 @@ class OnlineTrainer(RLHFTrainer):
             ids = list(prompt) + list(completion.token_ids)
             rows.append({'input_ids': ids, 'labels': [IGNORE_INDEX] * len(prompt) + list(completion.token_ids)})
         width = max(len(r['input_ids']) for r in rows)
-        pad = self.processing_class.pad_token_id
+        # a multimodal run's processing_class is the processor; its tokenizer has the pad id
+        pad = getattr(self.processing_class, 'tokenizer', self.processing_class).pad_token_id
         device = self.args.device
 
         def padded(key, fill):
@@ -74,16 +77,28 @@ class OnlineTrainer(RLHFTrainer):
         return {'input_ids': padded('input_ids', pad), 'labels': padded('labels', IGNORE_INDEX),
                 'attention_mask': attention}
 
+    def attach_media(self, batch: Dict[str, Any], rows: Sequence[Dict[str, Any]]) -> None:
+        """Prompts with images (videos, audios): batch['media'], their tensors (pixel_values, ...) for the forwards
+        on [prompt + completion], each row's encoded by the rollout's template as the engine encoded it for
+        sampling, and collated against the batch's padded ids. Text prompts: nothing."""
+        if not any(row.get(key) for row in rows for key in MEDIA_KEYS):
+            return
+        template = self.rollout.template
+        media = [template.model_media_inputs(template.encode(row, for_inference=True)) for row in rows]
+        collated = template.collate_media(media, input_ids=batch['input_ids'].cpu())
+        batch['media'] = {key: value.to(self.args.device) if hasattr(value, 'to') else value
+                          for key, value in collated.items()}
+
     def policy_logps(self, model, batch, **forward_kwargs):
         """(per-token log-probs, completion mask, outputs) at the sampling temperature."""
         return sequence_logps(model, batch['input_ids'], batch['attention_mask'], batch['labels'],
-                              temperature=self.rlhf_args.temperature, **forward_kwargs)
+                              temperature=self.rlhf_args.temperature, **batch.get('media', {}), **forward_kwargs)
 
     @torch.no_grad()
     def reference_token_logps(self, batch) -> torch.Tensor:
         with self.reference() as ref:
             per_token, _, _ = sequence_logps(ref, batch['input_ids'], batch['attention_mask'], batch['labels'],
-                                             temperature=self.rlhf_args.temperature)
+                                             temperature=self.rlhf_args.temperature, **batch.get('media', {}))
         return per_token
 
     def record_completions(self, completions: Sequence[Completion]) -> None:

@@ -94,7 +94,7 @@ def test_image_rows_are_refused_where_the_trainer_ignores_them():
     from swift.training.rlhf.data import RowEncoder
     row = {'messages': [{'role': 'user', 'content': '<image>colour?'}, {'role': 'assistant', 'content': 'red'}],
            'images': ['a.png'], 'label': True}
-    for rlhf_type in ('kto', 'grpo', 'rm'):
+    for rlhf_type in ('rm', 'ppo', 'gkd'):
         with pytest.raises(ValueError, match=f'images are not supported by --rlhf_type {rlhf_type} yet'):
             RowEncoder(None, rlhf_type).encode(row)
     with pytest.raises(ValueError, match='rejected_images'):
