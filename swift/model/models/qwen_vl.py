@@ -49,7 +49,10 @@ register_model(ModelMeta(
     model_type='qwen2_5_vl',
     requires=['transformers>=4.49'],
     model_groups=[ModelGroup(_same(*[f'Qwen/Qwen2.5-VL-{s}-Instruct{q}' for s in ('3B', '7B', '32B', '72B')
-                                     for q in ('', '-AWQ')]), tags=VIDEO)],
+                                     for q in ('', '-AWQ')]), tags=VIDEO),
+                    # a tiny random Qwen2.5-VL built on this machine (swift/model/tiny_qwen_vl.py)
+                    ModelGroup([Model('swift/qwen2.5-vl-tiny', aliases=['qwen2.5-vl-tiny'])],
+                               tags=['vision', 'built locally'])],
     template='qwen2_5_vl', architectures=['Qwen2_5_VLForConditionalGeneration'], model_arch=QWEN2_VL_ARCH,
     is_multimodal=True, load_processor=load_qwen_vl_processor,
     description='Qwen2.5-VL (images; same official template as Qwen2-VL)'))
@@ -58,7 +61,10 @@ register_model(ModelMeta(
     model_type='qwen3_vl',
     requires=['transformers>=4.57'],
     model_groups=[ModelGroup(_same(*[f'Qwen/Qwen3-VL-{s}-Instruct{q}' for s in ('2B', '4B', '8B', '32B')
-                                     for q in ('', '-FP8')]), tags=VIDEO)],
+                                     for q in ('', '-FP8')]), tags=VIDEO),
+                    # a tiny random Qwen3-VL built on this machine (swift/model/tiny_qwen_vl.py)
+                    ModelGroup([Model('swift/qwen3-vl-tiny', aliases=['qwen3-vl-tiny'])],
+                               tags=['vision', 'built locally'])],
     template='qwen3_vl', architectures=['Qwen3VLForConditionalGeneration'], model_arch=QWEN3_VL_ARCH,
     is_multimodal=True, load_processor=load_qwen_vl_processor, description='Qwen3-VL instruct (dense)'))
 
