@@ -90,3 +90,25 @@ def test_renders_encodes_an_image_and_audio_row_and_trains_a_step(omni):
     for part in ('visual.merger', 'audio_tower.proj'):  # both media reach the loss
         grads = [p.grad for n, p in model.named_parameters() if part in n]
         assert grads and all(g is not None and g.abs().sum() > 0 for g in grads), part
+
+
+def test_a_full_checkpoint_loads_its_thinker(omni_dir, tmp_path):
+    """A released Qwen2.5-Omni directory is the full model (config qwen2_5_omni, weights under `thinker.`): swift
+    loads its thinker, every weight from the file."""
+    import shutil
+
+    from transformers import AutoConfig, Qwen2_5OmniConfig, Qwen2_5OmniForConditionalGeneration
+
+    from swift.model.loader import get_model_tokenizer
+    thinker = AutoConfig.from_pretrained(str(omni_dir))
+    config = Qwen2_5OmniConfig(thinker_config=thinker.to_dict(), enable_audio_output=False)
+    torch.manual_seed(1)
+    full = Qwen2_5OmniForConditionalGeneration(config)
+    full.save_pretrained(str(tmp_path))
+    for name in ('preprocessor_config.json', 'tokenizer.json', 'tokenizer_config.json'):
+        shutil.copy(omni_dir / name, tmp_path / name)
+    model, tokenizer = get_model_tokenizer(str(tmp_path), torch_dtype='float32')
+    assert tokenizer.model_info.model_type == 'qwen2_5_omni'
+    assert type(model).__name__ == 'Qwen2_5OmniThinkerForConditionalGeneration'
+    expected = full.thinker.state_dict()
+    assert all(torch.equal(tensor, expected[name]) for name, tensor in model.state_dict().items())
