@@ -54,7 +54,7 @@ def trained(built, tmp_path_factory):
     result = sft_main(model=FAMILIES[family][0], dataset=[str(write_jsonl(folder / 'train.jsonl', rows))],
                       tuner_type='full', freeze_vit=False, freeze_aligner=False, learning_rate=1e-2, max_steps=1, warmup_ratio=0.0,
                       per_device_train_batch_size=2, output_dir=str(folder / 'run'), save_steps=10000,
-                      logging_steps=1, report_to=[], seed=0)
+                      save_only_model=True, logging_steps=1, report_to=[], seed=0)
     return family, model_dir, result
 
 

@@ -138,13 +138,14 @@ def test_llava_padding_free_logits_equal_each_sample_alone(llava):
     assert not torch.allclose(swapped, packed, atol=1e-3)
 
 
-def test_sft_trains_packed_and_padding_free_image_rows(tiny_vlm_dir, tmp_path):
+def test_sft_trains_packed_and_padding_free_image_rows(tiny_vlm_dir, llava, tmp_path):
+    """--packing on SmolVLM, --padding_free on LLaVA-1.5 (one run each: the two share PackedMediaCollator)."""
     from swift.training.sft import sft_main
     from tests.helpers.shapes import make_rows, write_jsonl
     train = write_jsonl(tmp_path / 'train.jsonl', make_rows(tmp_path, 6, seed=3, kinds=('colour', )))
-    common = dict(model=str(tiny_vlm_dir), dataset=[str(train)], tuner_type='full', max_steps=1,
+    common = dict(dataset=[str(train)], tuner_type='full', max_steps=1,
                   per_device_train_batch_size=2, save_steps=10000, report_to=[], max_length=256)
-    for flag in ('packing', 'padding_free'):
-        result = sft_main(output_dir=str(tmp_path / flag), **{flag: True}, **common)
+    for flag, model in (('packing', tiny_vlm_dir), ('padding_free', llava[0])):
+        result = sft_main(model=str(model), output_dir=str(tmp_path / flag), **{flag: True}, **common)
         assert result.last_checkpoint.endswith('checkpoint-1')
         assert all(torch.isfinite(torch.tensor(e['loss'])) for e in result.log_history if 'loss' in e)
