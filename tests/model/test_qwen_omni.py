@@ -63,7 +63,11 @@ def test_loads_the_thinker_as_the_omni_family(omni):
     assert info.processor.image_processor.size.longest_edge == 56 * 56  # both parts read the shared file
     assert info.processor.feature_extractor.n_samples == 16000
     names = {name.split('.')[1] for name, _ in model.named_parameters() if name.startswith('model.')}
-    assert names == {'visual', 'audio_tower', 'language_model'}  # the ModelArch prefixes exist
+    assert names == {'visual', 'audio_tower', 'language_model'}
+    from swift.model.registry import get_model_meta
+    arch = get_model_meta('qwen2_5_omni').model_arch  # each prefix names parameters (--freeze_vit and co. act on them)
+    for prefix in arch.language_model + arch.vision_tower + arch.aligner + arch.lm_head:
+        assert any(name.startswith(prefix + '.') for name, _ in model.named_parameters()), prefix
 
 
 def test_renders_encodes_an_image_and_audio_row_and_trains_a_step(omni):
