@@ -116,3 +116,20 @@ def test_a_full_checkpoint_loads_its_thinker(omni_dir, tmp_path):
     assert type(model).__name__ == 'Qwen2_5OmniThinkerForConditionalGeneration'
     expected = full.thinker.state_dict()
     assert all(torch.equal(tensor, expected[name]) for name, tensor in model.state_dict().items())
+
+
+def test_an_adapter_directory_loads_over_its_base(omni, omni_dir, tmp_path):
+    """A LoRA checkpoint (adapter_config.json, no config.json): the thinker's config comes from the base named in
+    it, and transformers loads base + adapter."""
+    import peft
+    from transformers import Qwen2_5OmniThinkerForConditionalGeneration
+
+    from swift.model.models.qwen_vl import load_omni_thinker
+    model, _ = omni
+    tuned = peft.get_peft_model(Qwen2_5OmniThinkerForConditionalGeneration.from_pretrained(str(omni_dir)),
+                                peft.LoraConfig(target_modules=['q_proj'], r=2, init_lora_weights=False))
+    tuned.save_pretrained(str(tmp_path))
+    loaded = load_omni_thinker(Qwen2_5OmniThinkerForConditionalGeneration, str(tmp_path))
+    saved = {n.replace('base_model.model.', ''): p for n, p in tuned.named_parameters() if 'lora_B' in n}
+    got = {n: p for n, p in loaded.named_parameters() if 'lora_B' in n}
+    assert got.keys() == saved.keys() and all(torch.equal(got[n], saved[n]) for n in saved)

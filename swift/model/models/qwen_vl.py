@@ -35,8 +35,14 @@ def load_omni_thinker(model_class, model_dir: str, **kwargs):
     """Qwen2.5-Omni's trainable part, the thinker: from a full checkpoint (config qwen2_5_omni: thinker, talker and
     token2wav) its thinker_config and the `thinker.` weights, the talker's left unread; a thinker-only directory as
     it is."""
+    import json
+    from pathlib import Path
+
     from transformers import AutoConfig
-    config = AutoConfig.from_pretrained(model_dir, trust_remote_code=kwargs.get('trust_remote_code', False))
+    config_dir, adapter = model_dir, Path(model_dir) / 'adapter_config.json'
+    if adapter.is_file() and not (Path(model_dir) / 'config.json').is_file():  # transformers loads base + adapter
+        config_dir = json.loads(adapter.read_text())['base_model_name_or_path']
+    config = AutoConfig.from_pretrained(config_dir, trust_remote_code=kwargs.get('trust_remote_code', False))
     if getattr(config, 'thinker_config', None) is not None:
         kwargs.update(config=config.thinker_config, key_mapping={r'^thinker\.': ''})
     return model_class.from_pretrained(model_dir, **kwargs)
