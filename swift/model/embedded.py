@@ -8,7 +8,7 @@ not the original bf16 release.
 import importlib.util
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 from swift.utils import SwiftError, atomic_dir, cache_dir, get_logger
 
@@ -18,9 +18,32 @@ logger = get_logger()
 
 EMBEDDED_MODEL_ID = 'HuggingFaceTB/SmolLM2-135M-Instruct'
 GGUF_FILE = 'SmolLM2-135M-Instruct.Q4_1.gguf'
-# written last into every model directory swift builds (embedded, smolvlm-tiny, qwen2-audio-tiny): its model_id
-# lets resolvers recognise the directory, and its presence says the build finished
+# written last into every model directory swift builds (embedded, smolvlm-tiny, qwen2-audio-tiny, qwen*-vl-tiny):
+# its model_id lets resolvers recognise the directory, and its presence says the build finished
 BUILT_MARKER = 'swift_embedded.json'
+
+
+def built_dir(model_id: str, version: int) -> Path:
+    """Where a model swift builds locally lives in the cache: built/<name>-v<version> (a new recipe version builds
+    into a new directory)."""
+    return cache_dir() / 'built' / f'{model_id.rsplit("/", 1)[-1]}-v{version}'
+
+
+def ensure_built(model_id: str, version: int, build_fn: Callable[[Path], Path], what: str = '') -> Path:
+    """The cache directory of a locally built model; `build_fn(target)` builds it on first use (it writes into
+    `target` atomically and finishes with write_built_marker)."""
+    target = built_dir(model_id, version)
+    if (target / BUILT_MARKER).is_file():
+        return target
+    logger.info(f'Building {model_id} in {target} (once){": " + what if what else ""}')
+    return build_fn(target)
+
+
+def write_built_marker(out: Path, model_id: str, recipe_doc: str, **facts) -> None:
+    """The build's record (model_id, the recipe: the second paragraph of the builder's module docstring, the
+    build's parameters); written last, it marks the build finished."""
+    record = {'model_id': model_id, 'recipe': recipe_doc.split('\n\n')[1], **facts}
+    (Path(out) / BUILT_MARKER).write_text(json.dumps(record, indent=2))
 
 
 def gguf_path() -> Optional[Path]:

@@ -169,11 +169,16 @@ def get_model_tokenizer(model: str,
     if quantization_config is not None:
         kwargs['quantization_config'] = quantization_config
     try:
-        hf_model = auto_class.from_pretrained(
-            str(model_dir), dtype=dtype, device_map=device_map, trust_remote_code=trust_remote_code, **kwargs)
+        load = meta.load_model if meta is not None and meta.load_model is not None else _from_pretrained
+        hf_model = load(auto_class, str(model_dir), dtype=dtype, device_map=device_map,
+                        trust_remote_code=trust_remote_code, **kwargs)
     except (OSError, ValueError) as e:
         raise load_error(model_dir, 'the model', e) from None
     hf_model.model_info = info
     logger.info(f'Loaded {model} from {model_dir} (type {info.model_type or "unknown"}, '
                 f'template {info.template or "tokenizer chat_template"}, dtype {dtype}, device {device})')
     return hf_model, tokenizer
+
+
+def _from_pretrained(model_class, model_dir: str, **kwargs):
+    return model_class.from_pretrained(model_dir, **kwargs)

@@ -71,6 +71,9 @@ class ModelMeta:
     # how its processor loads where AutoProcessor cannot (a callable (model_dir, trust_remote_code) -> processor;
     # Qwen-VL: transformers' processors need torchvision, swift/model/qwen_vl_processor.py); None: AutoProcessor
     load_processor: Optional[Callable[..., Any]] = field(default=None, repr=False, compare=False)
+    # how the model loads where `model_class.from_pretrained(model_dir)` does not fit (a callable (model_class,
+    # model_dir, **from_pretrained kwargs) -> model; Qwen2.5-Omni: the thinker out of the full checkpoint)
+    load_model: Optional[Callable[..., Any]] = field(default=None, repr=False, compare=False)
     aliases: List[str] = field(default_factory=list)
     description: str = ''
 

@@ -16,14 +16,11 @@ template → training → inference) on a CPU, in seconds.
 
     python -m swift.model.tiny_audio          # build (or find) it and print the directory
 """
-import json
 from pathlib import Path
 
-from swift.utils import atomic_dir, cache_dir, get_logger
+from swift.utils import atomic_dir
 
-from .embedded import BUILT_MARKER, ensure_embedded_model
-
-logger = get_logger()
+from .embedded import ensure_built, ensure_embedded_model, write_built_marker
 
 QWEN2_AUDIO_TINY_ID = 'swift/qwen2-audio-tiny'
 SEED = 1234
@@ -34,17 +31,11 @@ HOP = 160  # Whisper's hop length: 100 mel frames a second
 AUDIO_TOKENS = ['<|AUDIO|>', '<|audio_bos|>', '<|audio_eos|>']
 
 
-def qwen2_audio_tiny_dir() -> Path:
-    return cache_dir() / 'built' / f'qwen2-audio-tiny-v{BUILD_VERSION}'
-
-
 def ensure_qwen2_audio_tiny() -> Path:
     """The built model directory; built on first use (a few seconds)."""
-    target = qwen2_audio_tiny_dir()
-    if (target / BUILT_MARKER).is_file():
-        return target
-    logger.info(f'Building {QWEN2_AUDIO_TINY_ID} in {target} (once): a random Qwen2-Audio (seed {SEED})')
-    return build_qwen2_audio(ensure_embedded_model(), target)
+    return ensure_built(QWEN2_AUDIO_TINY_ID, BUILD_VERSION,
+                        lambda target: build_qwen2_audio(ensure_embedded_model(), target),
+                        f'a random Qwen2-Audio (seed {SEED})')
 
 
 def build_qwen2_audio(tokenizer_dir: Path, target: Path, *, seed: int = SEED, hidden: int = 64, layers: int = 2,
@@ -96,16 +87,8 @@ def _build(tokenizer_dir: Path, out: Path, seed: int, hidden: int, layers: int, 
                                                eos_token_id=[t for t in stops if t is not None])
     model.save_pretrained(str(out))
     processor.save_pretrained(str(out))
-    (out / BUILT_MARKER).write_text(json.dumps({
-        'model_id': QWEN2_AUDIO_TINY_ID,
-        'recipe': __doc__.split('\n\n')[1],
-        'seed': seed,
-        'hidden': hidden,
-        'layers': layers,
-        'window_s': window_s,
-        'build_version': BUILD_VERSION,
-        'tokenizer': str(tokenizer_dir),
-    }, indent=2))
+    write_built_marker(out, QWEN2_AUDIO_TINY_ID, __doc__, seed=seed, hidden=hidden, layers=layers,
+                       window_s=window_s, build_version=BUILD_VERSION, tokenizer=str(tokenizer_dir))
 
 
 if __name__ == '__main__':

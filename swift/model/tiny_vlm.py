@@ -16,17 +16,15 @@ the model's use is to prove the multimodal pipeline (data → template → train
 
     python -m swift.model.tiny_vlm          # build (or find) it and print the directory
 """
-import json
 from pathlib import Path
 
-from swift.utils import atomic_dir, cache_dir, get_logger
+from swift.utils import atomic_dir
 
-from .embedded import BUILT_MARKER, ensure_embedded_model
+from .embedded import ensure_built, ensure_embedded_model, write_built_marker
 from .registry import lookup_model
 from .tiny_audio import QWEN2_AUDIO_TINY_ID, ensure_qwen2_audio_tiny
-from .tiny_qwen_vl import QWEN2_VL_TINY_ID, ensure_qwen2_vl_tiny
-
-logger = get_logger()
+from .tiny_qwen_vl import (QWEN2_5_VL_TINY_ID, QWEN2_VL_TINY_ID, QWEN3_VL_TINY_ID, ensure_qwen2_5_vl_tiny,
+                           ensure_qwen2_vl_tiny, ensure_qwen3_vl_tiny)
 
 SMOLVLM_TINY_ID = 'swift/smolvlm-tiny'
 SEED = 1234
@@ -44,20 +42,10 @@ IMAGE_TOKENS = ['<fake_token_around_image>', '<image>', '<end_of_utterance>', '<
     f'<row_{i + 1}_col_{j + 1}>' for i in range(6) for j in range(6)]
 
 
-def smolvlm_tiny_dir() -> Path:
-    return cache_dir() / 'built' / f'smolvlm-tiny-v{BUILD_VERSION}'
-
-
 def ensure_smolvlm_tiny() -> Path:
     """The built model directory; built on first use (about half a minute)."""
-    target = smolvlm_tiny_dir()
-    if (target / BUILT_MARKER).is_file():
-        return target
-    llm_dir = ensure_embedded_model()
-    logger.info(f'Building {SMOLVLM_TINY_ID} in {target} (once): SmolLM2-135M-Instruct + a random SigLIP-style '
-                f'vision tower (seed {SEED})')
-    build_idefics3(llm_dir, target)
-    return target
+    return ensure_built(SMOLVLM_TINY_ID, BUILD_VERSION, lambda target: build_idefics3(ensure_embedded_model(), target),
+                        f'SmolLM2-135M-Instruct + a random SigLIP-style vision tower (seed {SEED})')
 
 
 def build_idefics3(llm_dir: Path, target: Path, *, seed: int = SEED, image_size: int = IMAGE_SIZE,
@@ -120,23 +108,18 @@ def _build(llm_dir: Path, out: Path, seed: int, vision: dict, scale_factor: int)
         eos_token_id=[end_of_utterance, tokenizer.eos_token_id])
     model.save_pretrained(str(out))
     _processor(tokenizer, vision['image_size'], image_seq_len).save_pretrained(str(out))
-    (out / BUILT_MARKER).write_text(json.dumps({
-        'model_id': SMOLVLM_TINY_ID,
-        'recipe': __doc__.split('\n\n')[1],
-        'seed': seed,
-        'vision': vision,
-        'build_version': BUILD_VERSION,
-        'language_model': str(llm_dir),
-    }, indent=2))
+    write_built_marker(out, SMOLVLM_TINY_ID, __doc__, seed=seed, vision=vision, build_version=BUILD_VERSION,
+                       language_model=str(llm_dir))
 
 
 # registered model ID → the function that builds it into the cache and returns its directory
 BUILDERS = {SMOLVLM_TINY_ID: ensure_smolvlm_tiny, QWEN2_AUDIO_TINY_ID: ensure_qwen2_audio_tiny,
-            QWEN2_VL_TINY_ID: ensure_qwen2_vl_tiny}
+            QWEN2_VL_TINY_ID: ensure_qwen2_vl_tiny, QWEN2_5_VL_TINY_ID: ensure_qwen2_5_vl_tiny,
+            QWEN3_VL_TINY_ID: ensure_qwen3_vl_tiny}
 
 
 def built_model_dir(model_id: str):
-    """The directory of a model swift builds locally (smolvlm-tiny, qwen2-audio-tiny, qwen2-vl-tiny), building it on
+    """The directory of a model swift builds locally (smolvlm-tiny, qwen2-audio-tiny, qwen*-vl-tiny), building it on
     first use; None for others."""
     found = lookup_model(model_id)
     entry = found[1] if found else None

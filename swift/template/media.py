@@ -44,7 +44,7 @@ class MediaPlugin:
     drop_keys: Tuple[str, ...] = ()  # processor outputs the model's forward does not take
     media_options: Dict[str, str] = {}  # media size control → processor keyword, for those it has (media_options.py)
     # why this family's rows cannot be packed (--packing / --padding_free); None once pack_media is verified for it
-    packing_refusal: Optional[str] = ('packed media rows are verified only for SmolVLM / Idefics3 '
+    packing_refusal: Optional[str] = ('packed media rows are verified only for SmolVLM / Idefics3 and LLaVA-1.5 '
                                       '(tests/training/test_media_packing.py); this family\'s forward was not tried '
                                       'on rows that hold several samples')
 

@@ -96,7 +96,7 @@ def test_mm_token_type_ids_follow_the_padding(tokenizer, side):
     from transformers import Qwen2VLConfig
     from transformers.models.qwen2_vl.modeling_qwen2_vl import Qwen2VLModel
 
-    from swift.model.tiny_qwen_vl import qwen2_vl_tiny_dir
+    from swift.model.tiny_qwen_vl import ensure_qwen2_vl_tiny
     from swift.training.collator import MediaCollator, PaddingCollator
     template = get_template('qwen2_vl', tokenizer=tokenizer)
     rows = [template.encode(_row((56, 56))), template.encode(_row((200, 60), (60, 60)))]
@@ -106,7 +106,7 @@ def test_mm_token_type_ids_follow_the_padding(tokenizer, side):
     assert torch.equal(batch['mm_token_type_ids'] * batch['attention_mask'], batch['mm_token_type_ids'])
     # transformers' own get_rope_index, on the tiny model's config (no weights needed)
     methods = {name: Qwen2VLModel.__dict__[name] for name in ('get_rope_index', 'get_vision_position_ids')}
-    rope = type('Rope', (), {'config': Qwen2VLConfig.from_pretrained(str(qwen2_vl_tiny_dir())), **methods})()
+    rope = type('Rope', (), {'config': Qwen2VLConfig.from_pretrained(str(ensure_qwen2_vl_tiny())), **methods})()
     rope = rope.get_rope_index
     positions, _ = rope(batch['input_ids'], batch['mm_token_type_ids'], batch['image_grid_thw'],
                         attention_mask=batch['attention_mask'])

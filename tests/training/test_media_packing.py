@@ -1,5 +1,6 @@
-"""--packing / --padding_free on image rows (SmolVLM / Idefics3): a packed row carries its samples' images in order,
-and its loss equals the token-weighted mean of each sample's loss alone, as for text packing (test_packing.py)."""
+"""--packing / --padding_free on image rows (SmolVLM / Idefics3, LLaVA-1.5): a packed row carries its samples' images
+in order, and its loss equals the token-weighted mean of each sample's loss alone, as for text packing
+(test_packing.py); for LLaVA each sample's logits in the packed row equal its logits alone."""
 import random
 
 import pytest
@@ -98,19 +99,53 @@ def test_images_follow_their_samples_in_the_pack(tiny_vlm_dir, template, samples
 
 def test_families_not_verified_on_packed_media_are_refused(tiny_model_dir):
     tokenizer = load_tokenizer(str(tiny_model_dir))
-    llava = get_template('llava1_5', tokenizer=tokenizer)
-    with pytest.raises(SwiftError, match=r"--packing / --padding_free with template 'llava1_5'.*verified only for "
-                                         r'SmolVLM'):
-        llava.check_packing()
+    llava_next = get_template('llava_next_mistral', tokenizer=tokenizer)
+    with pytest.raises(SwiftError, match=r"--packing / --padding_free with template 'llava_next_mistral'.*verified "
+                                         r'only for SmolVLM / Idefics3 and LLaVA-1.5'):
+        llava_next.check_packing()
 
 
-def test_sft_trains_packed_and_padding_free_image_rows(tiny_vlm_dir, tmp_path):
+@pytest.fixture(scope='module')
+def llava(tmp_path_factory, shared_data, smollm_dir):
+    from tests.helpers.tiny_vlm_families import build_llava
+    out = build_llava(shared_data / 'vlm_configs' / 'llava-hf__llava-1.5-7b-hf', smollm_dir,
+                      tmp_path_factory.mktemp('packed-llava') / 'model')
+    return out, get_template('llava1_5', tokenizer=load_tokenizer(str(out)))
+
+
+def test_llava_padding_free_logits_equal_each_sample_alone(llava):
+    """LLaVA-1.5 (tiny random, tests/helpers/tiny_vlm_families.py): the padding-free row of four samples (1, 2, 0
+    and 1 images) gives each sample the logits it has alone; the same row with its images in reverse order does
+    not (the order is what matches images to their samples' tokens)."""
+    from transformers import AutoModelForImageTextToText
+    model_dir, template = llava
+    pad = template.tokenizer.pad_token_id
+    model = AutoModelForImageTextToText.from_pretrained(str(model_dir), attn_implementation='sdpa').eval()
+    samples = [template.encode(_row(k, n)) for k, n in enumerate((1, 2, 0, 1))]
+    batch = PackedMediaCollator(PackedCollator(pad, padding_free=True), template)(samples)
+    assert batch['input_ids'].shape[0] == 1 and batch['pixel_values'].shape[0] == 4
+    batch.pop('labels')
+    with torch.no_grad():
+        packed = model(**batch).logits[0]
+        start = 0
+        for sample in samples:
+            alone = MediaCollator(PaddingCollator(pad), template)([sample])
+            alone.pop('labels')
+            end = start + len(sample['input_ids'])
+            torch.testing.assert_close(packed[start:end], model(**alone).logits[0], atol=1e-4, rtol=0)
+            start = end
+        swapped = model(**dict(batch, pixel_values=batch['pixel_values'].flip(0))).logits[0]
+    assert not torch.allclose(swapped, packed, atol=1e-3)
+
+
+def test_sft_trains_packed_and_padding_free_image_rows(tiny_vlm_dir, llava, tmp_path):
+    """--packing on SmolVLM, --padding_free on LLaVA-1.5 (one run each: the two share PackedMediaCollator)."""
     from swift.training.sft import sft_main
     from tests.helpers.shapes import make_rows, write_jsonl
     train = write_jsonl(tmp_path / 'train.jsonl', make_rows(tmp_path, 6, seed=3, kinds=('colour', )))
-    common = dict(model=str(tiny_vlm_dir), dataset=[str(train)], tuner_type='full', max_steps=1,
+    common = dict(dataset=[str(train)], tuner_type='full', max_steps=1,
                   per_device_train_batch_size=2, save_steps=10000, report_to=[], max_length=256)
-    for flag in ('packing', 'padding_free'):
-        result = sft_main(output_dir=str(tmp_path / flag), **{flag: True}, **common)
+    for flag, model in (('packing', tiny_vlm_dir), ('padding_free', llava[0])):
+        result = sft_main(model=str(model), output_dir=str(tmp_path / flag), **{flag: True}, **common)
         assert result.last_checkpoint.endswith('checkpoint-1')
         assert all(torch.isfinite(torch.tensor(e['loss'])) for e in result.log_history if 'loss' in e)

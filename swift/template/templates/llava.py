@@ -18,12 +18,23 @@ IMAGE_LINE = '<image>\n'
 
 class LlavaPlugin(MediaPlugin):
     placeholders = {'images': '<image>'}
+    # LLaVA encodes every image of the batch in order and scatters the features over the image tokens in order
+    # (row by row): a packed row's images joined in its samples' order land on their own samples' tokens
+    packing_refusal = None
+
+    def pack_media(self, key: str, values: List[Any]):
+        """pixel_values [n_i, 3, H, W] of a pack's samples → [sum n_i, 3, H, W], in the samples' order."""
+        return self.collate(key, values)
 
 
 class LlavaNextPlugin(LlavaPlugin):
     """Anyres: each image is [tiles, 3, H, W] with its own tile count (its aspect ratio picks the grid); a batch pads
     the tiles with zeros to the most any image has, as LlavaNextProcessor pads within one call (the model reads
     `image_sizes` to know how many are real)."""
+    packing_refusal = MediaPlugin.packing_refusal  # anyres tiles in packed rows: not tried
+
+    def pack_media(self, key: str, values: List[Any]):
+        return MediaPlugin.pack_media(self, key, values)
 
     def collate(self, key: str, values: List[Any]):
         import torch

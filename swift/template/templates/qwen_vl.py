@@ -127,8 +127,19 @@ class QwenAudioTemplate(TaggedTemplate):
         return super().render_segments(numbered, add_generation_prompt, tools, enable_thinking, **options)
 
 
-class QwenOmniPlugin(MediaPlugin):
+class QwenOmniPlugin(QwenVLPlugin):
+    """Qwen2.5-Omni's thinker (swift/model/qwen_omni_processor.py): images as Qwen2-VL's (one `<|IMAGE|>` per merged
+    patch, the same pixel controls), audio as Qwen2-Audio's (one `<|AUDIO|>` per encoder output position of the
+    Whisper features). The thinker finds its media in input_ids itself (get_rope_index): no mm_token_type_ids."""
     placeholders = {'images': '<|IMAGE|>', 'videos': '<|VIDEO|>', 'audios': '<|AUDIO|>'}
+    drop_keys = QwenAudioPlugin.drop_keys
+
+    def process_audios(self, processor, audios, sampling_rate, options):
+        # this family's media controls are the image ones (pixels): the feature extractor takes none of them
+        return QwenAudioPlugin.process_audios(self, processor, audios, sampling_rate, {})
+
+    def token_inputs(self, processor, input_ids, media=None):
+        return {}
 
 
 class QwenOmniTemplate(TaggedTemplate):

@@ -1,6 +1,7 @@
-"""DPO on rows with images (tiny SmolVLM): `swift rlhf --rlhf_type dpo` trains a few steps, and on one image batch
-swift's DPO loss (policy and reference both seeing the pixels) equals TRL's DPOTrainer._compute_loss run on the
-same real model and batch."""
+"""DPO on rows with images (tiny SmolVLM, and qwen2-vl-tiny: M-RoPE positions from image_grid_thw and
+mm_token_type_ids for the chosen and the rejected rows): `swift rlhf --rlhf_type dpo` trains a few steps, and on one
+image batch swift's DPO loss (policy and reference both seeing the pixels) equals TRL's DPOTrainer._compute_loss run on
+the same real model and batch."""
 import copy
 
 import pytest
@@ -25,10 +26,21 @@ def _pairs(folder, count=8):
     return rows
 
 
-def test_dpo_trains_a_few_steps_on_image_rows(tiny_vlm_dir, tmp_path):
+@pytest.fixture(params=['smolvlm', 'qwen2_vl'])
+def vlm_dir(request):
+    if request.param == 'smolvlm':
+        return request.getfixturevalue('tiny_vlm_dir')
+    from swift.model.tiny_qwen_vl import ensure_qwen2_vl_tiny
+    return ensure_qwen2_vl_tiny()
+
+
+def test_dpo_trains_a_few_steps_on_image_rows(tmp_path):
+    """The whole `swift rlhf` run on qwen2-vl-tiny (M-RoPE: the hardest collation; SmolVLM's pairs are checked
+    against TRL below, and a run on it costs four times as long)."""
+    from swift.model.tiny_qwen_vl import ensure_qwen2_vl_tiny
     from swift.training.rlhf.workflow import rlhf_main
     data = write_jsonl(tmp_path / 'pairs.jsonl', _pairs(tmp_path, 4))
-    result = rlhf_main(rlhf_type='dpo', model=str(tiny_vlm_dir), dataset=[str(data)], max_steps=2,
+    result = rlhf_main(rlhf_type='dpo', model=str(ensure_qwen2_vl_tiny()), dataset=[str(data)], max_steps=2,
                        per_device_train_batch_size=2, learning_rate=1e-3, output_dir=str(tmp_path / 'run'),
                        save_steps=10000, logging_steps=1, report_to=[], seed=0)
     steps = [entry for entry in result.log_history if 'loss' in entry]
@@ -36,7 +48,7 @@ def test_dpo_trains_a_few_steps_on_image_rows(tiny_vlm_dir, tmp_path):
     assert 'rewards/margins' in steps[0]
 
 
-def test_dpo_loss_on_images_equals_trl(tiny_vlm_dir, tmp_path):
+def test_dpo_loss_on_images_equals_trl(vlm_dir, tmp_path):
     from trl.trainer.dpo_trainer import DPOTrainer
     from trl.trainer.utils import add_fused_lm_head
 
@@ -46,14 +58,14 @@ def test_dpo_loss_on_images_equals_trl(tiny_vlm_dir, tmp_path):
     from swift.training.rlhf.workflow import encode_items, load_policy, load_reference, prepare_policy
     from swift.training.runner import TrainingRun
     from swift.utils.args import parse_args
-    args = parse_args(RLHFArguments, dict(rlhf_type='dpo', model=str(tiny_vlm_dir), dataset=['unused'],
+    args = parse_args(RLHFArguments, dict(rlhf_type='dpo', model=str(vlm_dir), dataset=['unused'],
                                           tuner_type='full', report_to=['none'], beta=0.1))
     run = TrainingRun(args, tmp_path)
     model, tokenizer = load_policy(run)
     template = run.template(model, tokenizer)
     items = encode_items(args, template, _pairs(tmp_path, 3))
     assert 'pixel_values' in items[0]['chosen_media']
-    short = parse_args(RLHFArguments, dict(rlhf_type='dpo', model=str(tiny_vlm_dir), dataset=['unused'],
+    short = parse_args(RLHFArguments, dict(rlhf_type='dpo', model=str(vlm_dir), dataset=['unused'],
                                            max_length=8, truncation_strategy='right', report_to=['none']))
     with pytest.raises(SwiftError, match='would cut media tokens'):  # a pair is never truncated into its image
         encode_items(short, template, _pairs(tmp_path, 1))
@@ -65,7 +77,8 @@ def test_dpo_loss_on_images_equals_trl(tiny_vlm_dir, tmp_path):
             param.add_(torch.randn_like(param) * 0.02)
     collator = collator_for('dpo', tokenizer.pad_token_id, template)
     batch = collator(items)
-    assert batch['pixel_values'].shape[0] == 2 * len(items)  # [chosen; rejected] images, as the token rows
+    # [chosen; rejected] images, as the token rows (Qwen: pixel_values are patches, one grid per image)
+    assert batch.get('image_grid_thw', batch['pixel_values']).shape[0] == 2 * len(items)
     trainer = PreferenceTrainer(model=model, args=run.training_arguments(has_eval=False), train_dataset=items,
                                 data_collator=collator, processing_class=tokenizer, rlhf_args=args,
                                 ref_model=reference)
@@ -86,7 +99,8 @@ def test_dpo_loss_on_images_equals_trl(tiny_vlm_dir, tmp_path):
     assert abs(float(ours) - 0.6931) > 1e-3  # not the log 2 of a policy equal to its reference
 
     # the pixels reach the models: other images (the batch's, shifted by one pair) give another loss
-    other = dict(batch, pixel_values=batch['pixel_values'].roll(1, dims=0))
+    shift = batch['pixel_values'].shape[0] // (2 * len(items))  # one image (the rows' images are the same size)
+    other = dict(batch, pixel_values=batch['pixel_values'].roll(shift, dims=0))
     assert abs(float(trainer.compute_loss(model, other)) - float(ours)) > 1e-6
 
 
