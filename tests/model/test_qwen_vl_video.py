@@ -143,3 +143,62 @@ def test_the_decoder_keeps_the_sampled_frames(tmp_path):
     reds = [np.asarray(f)[..., 0].mean() > np.asarray(f)[..., 2].mean() for f in frames]
     assert reds == [True, True, False, False]
     assert meta['timestamps'] == [0.0, 0.5, 1.25, 1.75]
+
+
+@pytest.mark.parametrize('family', ['qwen2_5_vl', 'qwen3_vl'])
+def test_qwen2_5_and_qwen3_models_take_the_videos(family, tmp_path):
+    """On tiny random Qwen2.5-VL / Qwen3-VL models (tests/model/test_qwen_vl_families.py's): a left-padded batch of a
+    video row and an image row trains (second_per_grid_ts, Qwen3-VL's per-frame grids and timestamps), and the
+    engine decodes a video request as model.generate does."""
+    import copy
+
+    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+
+    from swift.infer.protocol import InferRequest, RequestConfig
+    from swift.infer.transformers_engine import TransformersEngine
+    from swift.model.loader import get_model_tokenizer
+    from swift.model.qwen_vl_processor import QwenVLImageProcessor
+    from swift.model.tiny_qwen_vl import ensure_qwen2_vl_tiny
+    from swift.template import get_template
+    from swift.training.collator import MediaCollator, PaddingCollator
+    from tests.helpers.av_media import COLOURS, colour_video
+    from tests.model.test_qwen_vl_families import _model
+    ensure_qwen2_vl_tiny()
+    tokenizer = get_model_tokenizer('qwen2-vl-tiny', load_model=False)[1]
+    model, patch = _model(family, tokenizer)
+    side = 2 * patch * 2  # 2 x 2 merged tokens per temporal patch
+    template = get_template(family, tokenizer=tokenizer, media_kwargs={'video_min_pixels': side**2,
+                                                                        'video_max_pixels': side**2})
+    template.processor = QwenVLImageProcessor(
+        Qwen2VLImageProcessorPil(patch_size=patch, min_pixels=(2 * patch)**2, max_pixels=(2 * patch)**2), tokenizer)
+    video = str(colour_video(tmp_path / 'v.mp4', [COLOURS['red'], COLOURS['blue']], fps=4, frames_each=4))
+    rows = [{'messages': [{'role': 'user', 'content': '<video>Which?'}, {'role': 'assistant', 'content': 'red'}],
+             'videos': [video]},
+            {'messages': [{'role': 'user', 'content': '<image>What?'}, {'role': 'assistant', 'content': 'red'}],
+             'images': [Image.new('RGB', (60, 60), (200, 0, 0))]}]
+    encoded = [template.encode(r) for r in rows]
+    assert encoded[0]['video_grid_thw'].tolist() == [[2, 4, 4]]
+    batch = MediaCollator(PaddingCollator(tokenizer.pad_token_id, padding_side='left'), template)(encoded)
+    assert ('second_per_grid_ts' in batch) == (family == 'qwen2_5_vl')
+    model.train()
+    loss = model(**batch).loss
+    loss.backward()
+    assert torch.isfinite(loss)
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for n, p in model.named_parameters() if 'visual' in n)
+
+    model.eval()
+    request = InferRequest(messages=[{'role': 'user', 'content': 'Which?'}], videos=[video])
+    with TransformersEngine(model, tokenizer, template=template) as engine:
+        output = engine.infer([InferRequest(messages=[{'role': 'user', 'content': 'hi'}]), request],
+                              RequestConfig(max_tokens=4, temperature=0, ignore_eos=True, logprobs=True))[1]
+    prompt = template.encode({'messages': request.messages, 'videos': request.videos}, for_inference=True)
+    ids = torch.tensor([prompt['input_ids']])
+    config = copy.deepcopy(model.generation_config)
+    config.eos_token_id = tokenizer.convert_tokens_to_ids('<|image_pad|>')  # never written: every step decodes
+    media = {k: v for k, v in template.model_media_inputs(prompt).items()}
+    out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), **media, **template.token_inputs(ids),
+                         generation_config=config, max_new_tokens=4, do_sample=False, output_scores=True,
+                         return_dict_in_generate=True)
+    tokens = out.sequences[0, ids.shape[1]:].tolist()
+    expected = [torch.log_softmax(s[0].float(), -1)[t].item() for s, t in zip(out.scores, tokens)]
+    assert [e.logprob for e in output.choices[0].logprobs.content] == pytest.approx(expected, abs=1e-4)
