@@ -73,7 +73,8 @@ class ModelArguments(ArgumentGroup):
                                          'you trust'})
     model_kwargs: Optional[Dict[str, Any]] = field(default=None, metadata={
         'help': 'media size controls of a multimodal model, as JSON (ms-swift\'s): max_pixels, min_pixels, '
-                'image_max_token_num, video_max_pixels, fps, fps_max_frames, sampling_rate; the same as the '
+                'image_max_token_num, video_max_pixels, fps, fps_max_frames, sampling_rate (Qwen-VL also '
+                'video_min_pixels, video_total_pixels, fps_min_frames); the same as the '
                 'environment variables MAX_PIXELS, ... (this wins); a key the model\'s processor lacks is an error'})
 
     device_map: Optional[str] = field(default=None, metadata={

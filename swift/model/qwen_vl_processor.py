@@ -5,7 +5,7 @@ in transformers 5 imports torchvision; the torchvision wheels reachable here are
 so `AutoProcessor` cannot load these models on this machine. Images need none of it: the image processor has a PIL
 backend (`Qwen2VLImageProcessorPil`, the same smart_resize, patching and normalisation). This processor holds that
 image processor and the tokenizer and writes each image's tokens as Qwen2VLProcessor.replace_image_token does:
-`<|image_pad|>` × image_grid_thw.prod() / merge_size². Videos are not taken (the template refuses them).
+`<|image_pad|>` × image_grid_thw.prod() / merge_size². Videos: swift/model/qwen_vl_video.py (no video processor).
 
 `save_pretrained` writes the image processor (preprocessor_config.json, with the model's processor_class kept, so
 that AutoProcessor loads the directory where torchvision is installed) and the tokenizer with its chat template.

@@ -62,6 +62,11 @@ class MediaPlugin:
         with fps, duration and the frames' timestamps); a family taking videos overrides it."""
         raise SwiftError(f'{type(self).__name__} does not encode videos')
 
+    def load_video(self, item: Any, options: Dict[str, Any]):
+        """(PIL frames, metadata) of one video (swift.utils.media.load_video); `options`: the media controls this
+        family takes (FPS, FPS_MAX_FRAMES, ...). A family with its own frame sampling rule overrides it."""
+        return load_video(item, options.get('fps'), options.get('fps_max_frames'))
+
     def video_replacement(self, processor, processed: Dict[str, Any], index: int) -> str:
         return processor.replace_video_token(processed, video_idx=index)
 
@@ -228,9 +233,8 @@ class MultimodalTemplate(Template):
         return processed, [self.plugin.image_replacement(self.processor, processed, i) for i in range(len(loaded))]
 
     def _process_videos(self, items: List[Any]):
-        options = self.decode_kwargs
-        loaded = _load(items, 'videos',
-                       lambda item: load_video(item, options.get('fps'), options.get('fps_max_frames')))
+        options = {**self.decode_kwargs, **self.media_kwargs}
+        loaded = _load(items, 'videos', lambda item: self.plugin.load_video(item, options))
         processed = self.plugin.process_videos(self.processor, loaded, dict(self.media_kwargs))
         return processed, [self.plugin.video_replacement(self.processor, processed, i) for i in range(len(loaded))]
 

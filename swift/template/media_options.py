@@ -3,6 +3,7 @@
     MAX_PIXELS, MIN_PIXELS        image resolution bounds (Qwen2-VL style processors)
     IMAGE_MAX_TOKEN_NUM           tokens per image at most
     VIDEO_MAX_PIXELS, FPS, FPS_MAX_FRAMES   video resolution and frame sampling
+    VIDEO_MIN_PIXELS, VIDEO_TOTAL_PIXELS, FPS_MIN_FRAMES   the same, Qwen-VL (qwen_vl_utils' names)
     SAMPLING_RATE                 audio sampling rate
 
 A family's MediaPlugin says which of them it understands and under which processor keyword

@@ -60,8 +60,8 @@ HELP_ZH: Dict[str, str] = {
     'never contact a hub; use local copies only': '从不连接 hub；只用本地副本',
     'run the Python code a model repository ships (its auto_map), as the models that transformers does not support natively need; only for repositories you trust':
         '运行模型仓库自带的 Python 代码（其 auto_map），transformers 未原生支持的模型需要它；只用于你信任的仓库',
-    "media size controls of a multimodal model, as JSON (ms-swift's): max_pixels, min_pixels, image_max_token_num, video_max_pixels, fps, fps_max_frames, sampling_rate; the same as the environment variables MAX_PIXELS, ... (this wins); a key the model's processor lacks is an error":
-        '多模态模型的媒体尺寸控制，JSON 格式（与 ms-swift 相同）：max_pixels、min_pixels、image_max_token_num、video_max_pixels、fps、fps_max_frames、sampling_rate；与环境变量 MAX_PIXELS 等作用相同（以此为准）；模型的 processor 没有的键会报错',
+    "media size controls of a multimodal model, as JSON (ms-swift's): max_pixels, min_pixels, image_max_token_num, video_max_pixels, fps, fps_max_frames, sampling_rate (Qwen-VL also video_min_pixels, video_total_pixels, fps_min_frames); the same as the environment variables MAX_PIXELS, ... (this wins); a key the model's processor lacks is an error":
+        '多模态模型的媒体尺寸控制，JSON 格式（与 ms-swift 相同）：max_pixels、min_pixels、image_max_token_num、video_max_pixels、fps、fps_max_frames、sampling_rate（Qwen-VL 另有 video_min_pixels、video_total_pixels、fps_min_frames）；与环境变量 MAX_PIXELS 等作用相同（以此为准）；模型的 processor 没有的键会报错',
     "template name (default: the model's own)": '模板名（默认：模型自己的模板）',
     "system prompt, or a .txt file holding it (default: the template's); \\n in the text is a newline":
         '系统提示词，或保存它的 .txt 文件（默认：模板的）；文本中的 \\n 表示换行',

@@ -15,7 +15,7 @@ import io
 import os
 import urllib.error
 import urllib.request
-from typing import Any, List, Optional
+from typing import Any, Callable, List, Optional
 
 from .errors import SwiftError, did_you_mean
 
@@ -116,8 +116,11 @@ MEDIA_OPTIONS = {
     'min_pixels': int,
     'image_max_token_num': int,
     'video_max_pixels': int,
+    'video_min_pixels': int,
+    'video_total_pixels': int,
     'fps': float,
     'fps_max_frames': int,
+    'fps_min_frames': int,
     'sampling_rate': int,
 }
 
@@ -267,10 +270,16 @@ def _sample_frames(container, times: List[float]):
     return frames, stamps
 
 
-def load_video(value: Any, fps: Optional[float] = None, max_frames: Optional[int] = None):
+def load_video(value: Any, fps: Optional[float] = None, max_frames: Optional[int] = None,
+               sampler: Optional[Callable[[int, float], List[int]]] = None):
     """RGB PIL frames of a video sampled at `fps` (FPS, default 2) frames a second, at most `max_frames`
     (FPS_MAX_FRAMES, default 768), evenly over its duration; returns (frames, metadata) where metadata holds
-    `fps` (of the sampled frames), `duration` (s) and `timestamps` (s, of each frame)."""
+    `fps` (of the sampled frames), `duration` (s) and `timestamps` (s, of each frame).
+
+    `sampler` (a family's own rule, e.g. Qwen-VL's qwen_vl_utils.smart_nframes): (total frame count, the video's
+    frame rate) -> the indices of the frames to keep, instead of fps / max_frames; metadata then also holds
+    `total_frames`, `video_fps` and `frames_indices`, and `fps` is the sampled rate as qwen_vl_utils computes it
+    (count / total_frames x video_fps)."""
     av = _need('av')
     fps = fps or DEFAULT_FPS
     max_frames = max_frames or DEFAULT_FPS_MAX_FRAMES
@@ -280,12 +289,55 @@ def load_video(value: Any, fps: Optional[float] = None, max_frames: Optional[int
             if not container.streams.video:
                 raise MediaError(f'{describe(value)}: not a readable video (no video stream)')
             duration = _video_duration(container, data)
-            frames, stamps = _sample_frames(container, _frame_times(duration, fps, max_frames))
+            if sampler is not None:
+                total, rate = _frame_count(container, data, duration)
+                indices = sampler(total, rate)
+                frames, stamps = _frames_at(container, indices)
+            else:
+                frames, stamps = _sample_frames(container, _frame_times(duration, fps, max_frames))
     except (av.FFmpegError, ValueError) as e:
         raise MediaError(f'{describe(value)}: not a readable video ({e})') from None
     if not frames:
         raise MediaError(f'{describe(value)}: not a readable video (no frames)')
+    if sampler is not None:
+        return frames, {'fps': len(frames) / total * rate, 'duration': duration, 'timestamps': stamps,
+                        'total_frames': total, 'video_fps': rate, 'frames_indices': list(indices)}
     return frames, {'fps': len(frames) / duration if duration else fps, 'duration': duration, 'timestamps': stamps}
+
+
+def _frame_count(container, data: bytes, duration: float):
+    """(frames in the stream, its frame rate): the header's count (what decord's len() gives), else a counting pass;
+    the rate is the stream's average rate, else count / duration."""
+    import av
+    stream = container.streams.video[0]
+    total = int(stream.frames or 0)
+    if total <= 0:
+        with av.open(io.BytesIO(data)) as again:
+            total = sum(1 for _ in again.decode(video=0))
+    if total <= 0:
+        raise ValueError('no frames')
+    rate = float(stream.average_rate or 0) or (total / duration if duration else DEFAULT_FPS)
+    return total, rate
+
+
+def _frames_at(container, indices: List[int]):
+    """(PIL frames, their times) of the frames at `indices` (decoding order, repeats allowed), in one pass; an index
+    past the stream's last decodable frame (a header that over-counts) takes the last frame."""
+    wanted = sorted(set(int(i) for i in indices))
+    kept, last, k = {}, None, 0
+    for position, frame in enumerate(container.decode(video=0)):
+        last = frame
+        if k < len(wanted) and position == wanted[k]:
+            kept[position] = (frame.to_image().convert('RGB'), float(frame.time or 0.0))
+            k += 1
+        if k == len(wanted):
+            break
+    if last is None:
+        return [], []
+    for index in wanted[k:]:
+        kept[index] = (last.to_image().convert('RGB'), float(last.time or 0.0))
+    chosen = [kept[int(i)] for i in indices]
+    return [frame for frame, _ in chosen], [stamp for _, stamp in chosen]
 
 
 def check_video(value: Any) -> None:

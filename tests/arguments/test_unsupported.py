@@ -75,16 +75,16 @@ def test_environment_variables_refused_when_set():
     assert unsupported_env_messages('infer', {'NPROC_PER_NODE': '2'}) == []
     [message] = unsupported_env_messages('deploy', {'NPROC_PER_NODE': '2'})
     assert 'NPROC_PER_NODE with swift deploy is not supported yet' in message
-    assert {'VIDEO_MIN_PIXELS', 'IMAGE_MIN_TOKEN_NUM', 'MAX_NUM'} <= set(UNSUPPORTED_ENV)
+    assert {'VIDEO_MAX_TOKEN_NUM', 'IMAGE_MIN_TOKEN_NUM', 'MAX_NUM'} <= set(UNSUPPORTED_ENV)
 
 
 def test_cli_refuses_an_environment_variable(tmp_path):
     env = {'PATH': '/usr/bin:/bin', 'PYTHONPATH': str(__import__('pathlib').Path(__file__).parents[2]),
-           'VIDEO_MIN_PIXELS': '12', 'HOME': str(tmp_path)}
+           'VIDEO_MAX_TOKEN_NUM': '12', 'HOME': str(tmp_path)}
     done = subprocess.run([sys.executable, '-m', 'swift.cli.main', 'infer', '--model', 'm', '--check_args'],
                           env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
-    assert 'the environment variable VIDEO_MIN_PIXELS is not supported yet (multimodal models' in done.stderr
+    assert 'the environment variable VIDEO_MAX_TOKEN_NUM is not supported yet (multimodal models' in done.stderr
 
 
 def test_use_hf_environment_variable_is_honoured(monkeypatch):
@@ -96,6 +96,7 @@ def test_use_hf_environment_variable_is_honoured(monkeypatch):
 
 # ms-swift variables swift uses as ms-swift does (or that the libraries underneath read themselves)
 USED_ENV = {'MAX_PIXELS', 'MIN_PIXELS', 'IMAGE_MAX_TOKEN_NUM', 'VIDEO_MAX_PIXELS', 'FPS', 'FPS_MAX_FRAMES',
+            'VIDEO_MIN_PIXELS', 'VIDEO_TOTAL_PIXELS', 'FPS_MIN_FRAMES',
             'SAMPLING_RATE', 'USE_HF', 'NPROC_PER_NODE', 'NNODES', 'NODE_RANK', 'MASTER_ADDR', 'MASTER_PORT', 'CUDA_VISIBLE_DEVICES',
             'ASCEND_RT_VISIBLE_DEVICES', 'PYTORCH_CUDA_ALLOC_CONF', 'MODELSCOPE_CACHE', 'VLLM_USE_V1'}
 

@@ -20,12 +20,13 @@ def answer_accuracy(engine, rows, folder: Path, key: str):
     return sum(a == r['messages'][1]['content'] for a, r in zip(answers, rows)) / len(rows), answers
 
 
-def full_fine_tune(model: str, train: Path, output_dir: Path, learning_rate: float, epochs: int, **extra) -> str:
-    """The proofs' training run (every part trained, batch 16; `extra`: more sft arguments); returns the last
-    checkpoint."""
+def full_fine_tune(model: str, train: Path, output_dir: Path, learning_rate: float, epochs: int, batch_size: int = 16,
+                   **extra) -> str:
+    """The proofs' training run (every part trained, batch 16 by default; `extra`: more sft arguments); returns the
+    last checkpoint."""
     from swift.training.sft import sft_main
     result = sft_main(model=model, dataset=[str(train)], tuner_type='full', freeze_vit=False, freeze_aligner=False,
-                      learning_rate=learning_rate, per_device_train_batch_size=16, num_train_epochs=epochs,
+                      learning_rate=learning_rate, per_device_train_batch_size=batch_size, num_train_epochs=epochs,
                       output_dir=str(output_dir), save_steps=10000, logging_steps=20, report_to=[], seed=42, **extra)
     return result.last_checkpoint
 

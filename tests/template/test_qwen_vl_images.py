@@ -67,12 +67,6 @@ def test_media_controls_set_the_pixel_bounds(tokenizer, monkeypatch):
         count()
 
 
-def test_videos_are_refused_with_the_reason(tokenizer, tmp_path):
-    template = get_template('qwen2_vl', tokenizer=tokenizer)
-    with pytest.raises(SwiftError, match='torchvision'):
-        template.plugin.process_videos(template.processor, [], {})
-
-
 def test_qwen3_vl_patch_16(tokenizer):
     """Qwen3-VL's image processor has 16-pixel patches (factor 32): the same expansion rule."""
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil

@@ -15,16 +15,12 @@ import pytest
 from swift.infer.protocol import InferRequest, RequestConfig
 from swift.infer.transformers_engine import TransformersEngine
 
-from tests.helpers.media_proof import GREEDY, answer_accuracy, full_fine_tune, infer_val_records, media_requests
-from tests.helpers.shapes import make_rows, write_jsonl
+from tests.helpers.media_proof import GREEDY, answer_accuracy, infer_val_records, media_requests
 
 
 @pytest.fixture(scope='module')
-def shapes(tmp_path_factory):
-    folder = tmp_path_factory.mktemp('qwen-shapes')
-    train = make_rows(folder, 128, seed=1, kinds=('colour', ), min_side=60)
-    held_out = make_rows(folder, 30, seed=2, kinds=('colour', ), min_side=60)
-    return folder, write_jsonl(folder / 'train.jsonl', train), write_jsonl(folder / 'val.jsonl', held_out), held_out
+def shapes(qwen_vl_shapes):
+    return qwen_vl_shapes  # session-wide (tests/training/conftest.py): the video proof starts from this training
 
 
 @pytest.fixture(scope='module')
@@ -34,12 +30,8 @@ def qwen_vl_model():
 
 
 @pytest.fixture(scope='module')
-def trained(qwen_vl_model, shapes, tmp_path_factory):
-    _, train, _, _ = shapes
-    # 96 steps at a constant 3e-3: 100% held-out in the run seen (64 steps with cosine decay stayed at chance, and
-    # 1e-2 settled on one colour): the random LM needs the steps to learn the format before it looks at the image
-    return full_fine_tune('qwen2-vl-tiny', train, tmp_path_factory.mktemp('qwen-vl-run'), 3e-3, 12,
-                          lr_scheduler_type='constant', warmup_ratio=0.0)
+def trained(qwen_vl_trained):
+    return qwen_vl_trained
 
 
 @pytest.fixture(scope='module')

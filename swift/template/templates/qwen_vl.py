@@ -24,19 +24,41 @@ class QwenVLPlugin(MediaPlugin):
     patches (pixel_values [patches, 3 x temporal_patch x patch²]) with its grid (image_grid_thw: 1, h, w), and stands
     for grid.prod() / merge_size² `<|image_pad|>` tokens. The media controls set the pixel bounds: MAX_PIXELS,
     MIN_PIXELS, and IMAGE_MAX_TOKEN_NUM (max_pixels = tokens x (patch_size x merge_size)², as qwen_vl_utils does;
-    with MAX_PIXELS too, the smaller bound wins)."""
+    with MAX_PIXELS too, the smaller bound wins).
+
+    Videos without torchvision (swift/model/qwen_vl_video.py): frames decoded by PyAV and sampled by qwen_vl_utils'
+    rule (FPS, FPS_MIN_FRAMES, FPS_MAX_FRAMES), resized within VIDEO_MIN_PIXELS / VIDEO_MAX_PIXELS /
+    VIDEO_TOTAL_PIXELS, patched as Qwen2VLVideoProcessor does (pixel_values_videos, video_grid_thw); each video
+    stands for video_grid_thw.prod() / merge_size² `<|video_pad|>` tokens."""
     placeholders = {'images': '<|image_pad|>', 'videos': '<|video_pad|>'}
     media_options = {'max_pixels': 'max_pixels', 'min_pixels': 'min_pixels',
-                     'image_max_token_num': 'image_max_token_num'}
+                     'image_max_token_num': 'image_max_token_num', 'video_max_pixels': 'video_max_pixels',
+                     'video_min_pixels': 'video_min_pixels', 'video_total_pixels': 'video_total_pixels',
+                     'fps_min_frames': 'fps_min_frames'}
+    drop_keys = ('video_fps', 'video_timestamps')  # what the replacements need, not the model
 
     def process_images(self, processor, images, options):
         image_processor = processor.image_processor
         size = pixel_bounds(image_processor, options)
         return dict(image_processor(images, size=size, return_tensors='pt'))
 
+    def load_video(self, item, options):
+        from functools import partial
+
+        from swift.model.qwen_vl_video import frame_indices
+        from swift.utils.media import load_video
+        sampler = partial(frame_indices, fps=options.get('fps'), min_frames=options.get('fps_min_frames'),
+                          max_frames=options.get('fps_max_frames'))
+        return load_video(item, sampler=sampler)
+
     def process_videos(self, processor, videos, options):
-        raise SwiftError('Qwen-VL videos are not encoded yet: transformers\' Qwen2-VL video processor needs '
-                         'torchvision (see docs/multimodal.md); give the frames as images instead')
+        from swift.model.qwen_vl_video import process_videos
+        return process_videos(processor.image_processor, videos, options)
+
+    def video_replacement(self, processor, processed, index):
+        """Qwen2VLProcessor.replace_video_token: grid.prod() / merge_size² pads."""
+        count = int(processed['video_grid_thw'][index].prod()) // processor.image_processor.merge_size**2
+        return processor.video_token * count
 
     def token_inputs(self, processor, input_ids, media=None):
         """mm_token_type_ids (1 on image tokens, 2 on video tokens), as Qwen2VLProcessor returns them: the model's
@@ -74,10 +96,45 @@ class QwenVLTemplate(TaggedTemplate):
     grounding = QWEN2_VL  # boxes on a 0..1000 grid
 
 
+class Qwen25VLPlugin(QwenVLPlugin):
+    """Qwen2.5-VL videos also give the model second_per_grid_ts (seconds per temporal patch: its rotary time axis
+    counts tokens_per_second x seconds; Qwen2_5_VLProcessor's temporal_patch_size / sampled fps)."""
+
+    def process_videos(self, processor, videos, options):
+        from swift.model.qwen_vl_video import second_per_grid_ts
+        processed = super().process_videos(processor, videos, options)
+        processed['second_per_grid_ts'] = second_per_grid_ts(processor.image_processor, processed['video_fps'])
+        return processed
+
+
+class Qwen3VLPlugin(QwenVLPlugin):
+    """Qwen3-VL writes each temporal patch of a video as `<t.t seconds><|vision_start|>` pads `<|vision_end|>`
+    (Qwen3VLProcessor.replace_video_token; t from the frames' indices and the video's frame rate)."""
+
+    def process_videos(self, processor, videos, options):
+        from swift.model.qwen_vl_video import patch_timestamps
+        processed = super().process_videos(processor, videos, options)
+        temporal = processor.image_processor.temporal_patch_size
+        processed['video_timestamps'] = [patch_timestamps(meta['frames_indices'], meta['video_fps'], temporal)
+                                         for _, meta in videos]
+        return processed
+
+    def video_replacement(self, processor, processed, index):
+        grid = processed['video_grid_thw'][index]
+        per_frame = int(grid[1:].prod()) // processor.image_processor.merge_size**2
+        frame = '<|vision_start|>' + processor.video_token * per_frame + '<|vision_end|>'
+        return ''.join(f'<{t:.1f} seconds>' + frame for t in processed['video_timestamps'][index][:int(grid[0])])
+
+
 class Qwen25VLTemplate(QwenVLTemplate):
     """Qwen2.5-VL renders as Qwen2-VL (same official template) but grounds in absolute pixels of the image after
     the processor's resize (ms-swift's norm_bbox 'none')."""
     grounding = QWEN2_5_VL
+    plugin = Qwen25VLPlugin()
+
+
+class Qwen3VLTemplate(QwenVLTemplate):
+    plugin = Qwen3VLPlugin()
 
 
 class QwenAudioPlugin(MediaPlugin):
@@ -153,7 +210,7 @@ register_template(chatml_meta('qwen2_vl', default_system='You are a helpful assi
 register_template(chatml_meta('qwen2_5_vl', default_system='You are a helpful assistant.',
                               stop_words=QWEN_STOP_WORDS, template_cls=Qwen25VLTemplate,
                               description='Qwen2.5-VL, images and videos (grounding in resized-image pixels)'))
-register_template(chatml_meta('qwen3_vl', stop_words=QWEN_STOP_WORDS, template_cls=QwenVLTemplate,
+register_template(chatml_meta('qwen3_vl', stop_words=QWEN_STOP_WORDS, template_cls=Qwen3VLTemplate,
                               description='Qwen3-VL instruct, images and videos (no tool format here)'))
 register_template(chatml_meta('qwen2_audio', default_system='You are a helpful assistant.',
                               stop_words=QWEN_STOP_WORDS, template_cls=QwenAudioTemplate,
