@@ -147,7 +147,7 @@ def test_the_decoder_keeps_the_sampled_frames(tmp_path):
 
 @pytest.mark.parametrize('family', ['qwen2_5_vl', 'qwen3_vl'])
 def test_qwen2_5_and_qwen3_models_take_the_videos(family, tmp_path):
-    """On tiny random Qwen2.5-VL / Qwen3-VL models (tests/model/test_qwen_vl_families.py's): a left-padded batch of a
+    """On the registered tiny Qwen2.5-VL / Qwen3-VL models (qwen2.5-vl-tiny, qwen3-vl-tiny): a left-padded batch of a
     video row and an image row trains (second_per_grid_ts, Qwen3-VL's per-frame grids and timestamps), and the
     engine decodes a video request as model.generate does."""
     import copy
@@ -158,14 +158,13 @@ def test_qwen2_5_and_qwen3_models_take_the_videos(family, tmp_path):
     from swift.infer.transformers_engine import TransformersEngine
     from swift.model.loader import get_model_tokenizer
     from swift.model.qwen_vl_processor import QwenVLImageProcessor
-    from swift.model.tiny_qwen_vl import ensure_qwen2_vl_tiny
+    from swift.model.tiny_qwen_vl import FAMILIES, ensure_qwen2_5_vl_tiny, ensure_qwen3_vl_tiny
     from swift.template import get_template
     from swift.training.collator import MediaCollator, PaddingCollator
     from tests.helpers.av_media import COLOURS, colour_video
-    from tests.model.test_qwen_vl_families import _model
-    ensure_qwen2_vl_tiny()
-    tokenizer = get_model_tokenizer('qwen2-vl-tiny', load_model=False)[1]
-    model, patch = _model(family, tokenizer)
+    model_dir = {'qwen2_5_vl': ensure_qwen2_5_vl_tiny, 'qwen3_vl': ensure_qwen3_vl_tiny}[family]()
+    model, tokenizer = get_model_tokenizer(str(model_dir), torch_dtype='float32')
+    patch = FAMILIES[family].patch_size
     side = 2 * patch * 2  # 2 x 2 merged tokens per temporal patch
     template = get_template(family, tokenizer=tokenizer, media_kwargs={'video_min_pixels': side**2,
                                                                         'video_max_pixels': side**2})

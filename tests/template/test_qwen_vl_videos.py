@@ -111,7 +111,7 @@ def test_video_rows_get_their_own_positions_in_a_padded_batch(tokenizer, video, 
     from transformers import Qwen2VLConfig
     from transformers.models.qwen2_vl.modeling_qwen2_vl import Qwen2VLModel
 
-    from swift.model.tiny_qwen_vl import qwen2_vl_tiny_dir
+    from swift.model.tiny_qwen_vl import ensure_qwen2_vl_tiny
     from swift.training.collator import MediaCollator, PaddingCollator
     template = get_template('qwen2_vl', tokenizer=tokenizer, media_kwargs={**SMALL, 'video_max_pixels': 56 * 56})
     image = Image.new('RGB', (56, 56), (200, 10, 10))
@@ -124,7 +124,7 @@ def test_video_rows_get_their_own_positions_in_a_padded_batch(tokenizer, video, 
     pad = tokenizer.convert_tokens_to_ids('<|video_pad|>')
     assert torch.equal(batch['mm_token_type_ids'] == 2, batch['input_ids'] == pad)
     methods = {name: Qwen2VLModel.__dict__[name] for name in ('get_rope_index', 'get_vision_position_ids')}
-    rope = type('Rope', (), {'config': Qwen2VLConfig.from_pretrained(str(qwen2_vl_tiny_dir())), **methods})()
+    rope = type('Rope', (), {'config': Qwen2VLConfig.from_pretrained(str(ensure_qwen2_vl_tiny())), **methods})()
     positions, _ = rope.get_rope_index(batch['input_ids'], batch['mm_token_type_ids'], batch['image_grid_thw'],
                                        batch['video_grid_thw'], attention_mask=batch['attention_mask'])
     for i, row in enumerate(rows):
