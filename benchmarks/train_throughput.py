@@ -11,7 +11,8 @@
 Every job also reports the CPU time of its process tree (user + sys, from the kernel's accounting of
 the finished child) and a per-phase breakdown, wall and CPU seconds: import (interpreter start and
 the job's imports), setup (model load, dataset encoding, tuner, trainer), train (every step), save
-(what runs after training: swift's final checkpoint and plots) and exit (interpreter shutdown).
+(what runs after training: swift's final checkpoint and plots) and exit (interpreter shutdown; a swift job
+ends as `swift sft` ends, through swift.utils.process.exit_now, without the interpreter's teardown).
 On a machine loaded by other users, wall time mostly measures the load, and 2-thread jobs burn CPU
 spin-waiting for a descheduled peer thread: compare the CPU-time ratio of a --threads 1 run there.
 
@@ -209,6 +210,9 @@ def child(kind: str, data_file: str, steps: int) -> None:
     figures['peak_rss_gib'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     figures['marks'] = MARKS
     print('RESULT ' + json.dumps(figures))
+    if kind != 'baseline':  # the swift job ends as `swift sft` does (swift/cli/main.py): without the teardown
+        from swift.utils.process import exit_now
+        exit_now(0)
 
 
 def _cpu_of_children() -> float:

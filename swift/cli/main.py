@@ -55,7 +55,27 @@ def _another_rank_says_it() -> bool:
     return not (dist is not None and dist.is_available() and dist.is_initialized())
 
 
+# Commands whose process ends without the interpreter's teardown once they succeed (swift.utils.process)
+EXIT_NOW = ('sft', 'pt', 'rlhf')
+
+
 def main(argv: Optional[List[str]] = None) -> int:
+    """The `swift` command. Called with no argv it is the process's entry point (console script, python -m
+    swift): a training command that succeeds then ends the process at once (exit_now) instead of returning."""
+    code = _main(argv)
+    if argv is None and code == 0 and sys.argv[1:2] and sys.argv[1] in EXIT_NOW and not _distributed():
+        from swift.utils.process import exit_now
+        exit_now(code)
+    return code
+
+
+def _distributed() -> bool:
+    """A process group is up (torchrun ranks): those processes end the ordinary way, together."""
+    dist = sys.modules.get('torch.distributed')
+    return bool(dist is not None and dist.is_available() and dist.is_initialized())
+
+
+def _main(argv: Optional[List[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ('-h', '--help', 'help'):
         print(usage())

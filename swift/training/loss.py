@@ -226,11 +226,22 @@ class ChunkedLossModel:
             piece.update(sequence_boundaries(piece['position_ids']))
         was_training = model.training
         model.eval()
+        # One forward gives both: the model's own loss over its full logits, and (through the decoder hook) the
+        # hidden states the chunked loss projects: the check costs one forward of the slice, not two.
+        self._armed, self._hidden = True, None
         try:
             with torch.no_grad():
                 reference = float(model(**piece).loss)
-                ours = float(self.loss(model, piece)[0])
+                hidden = self._hidden
+                if hidden is None:
+                    raise RuntimeError('the decoder hook saw no forward pass')
+                target = piece['labels'][:, 1:]
+                trained = target != IGNORE_INDEX
+                total = chunked_cross_entropy(hidden[:, :-1][trained], self.head.weight, target[trained],
+                                              bias=self.head.bias)[0]
+                ours = float(total) / max(int(trained.sum()), 1)
         finally:
+            self._armed, self._hidden = False, None
             model.train(was_training)
         if not math.isclose(ours, reference, rel_tol=1e-4, abs_tol=1e-5):
             self.reason = (f'its own loss on a slice of the first batch ({reference:.6f}) differs from the '
