@@ -44,7 +44,7 @@ test: $(STAMP)
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q $$missing; \
 		else echo "make test needs: $$missing (sudo apt-get install $$missing)"; exit 1; fi; fi
-	$(PY) -m pytest tests -q -p no:cacheprovider
+	$(PY) -m pytest tests -q -p no:cacheprovider --durations=30
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,8 +1,6 @@
 """`swift export --merge_lora`: merged weights equal base + adapter, plain transformers loads them, and the
 exported chat_template renders like swift's template."""
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +10,6 @@ from safetensors.torch import load_file
 from swift.export.main import export_main
 from swift.template import get_template
 from swift.utils import SwiftError
-from tests.conftest import REPO
 
 CONVERSATIONS = [
     ([{'role': 'user', 'content': 'What is the capital of France?'}], True),
@@ -110,13 +107,16 @@ def test_arguments_errors():
         export_main(model='x', adapters=['a', 'b'], merge_lora=True)
 
 
-def test_cli_default_output_dir(adapter_checkpoints, tmp_path):
+def test_cli_default_output_dir(adapter_checkpoints, tmp_path, capsys):
+    """`swift export` as the command line calls it (main(argv) in this process: a subprocess would add ~4 s of
+    imports; `python -m swift.cli.main` itself is tested in tests/cli/test_main.py)."""
     import shutil
+    from swift.cli.main import main
     checkpoint = tmp_path / 'checkpoint-2'
     shutil.copytree(adapter_checkpoints('rslora'), checkpoint)
-    done = subprocess.run([sys.executable, '-m', 'swift.cli.main', 'export', '--adapters', str(checkpoint),
-                           '--merge_lora', 'true'], cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
+    code = main(['export', '--adapters', str(checkpoint), '--merge_lora', 'true'])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
     out = tmp_path / 'checkpoint-2-merged'
     assert (out / 'config.json').is_file() and (out / 'tokenizer_config.json').is_file()
-    assert done.stdout.strip().endswith(str(out))
+    assert captured.out.strip().endswith(str(out))
