@@ -107,7 +107,8 @@ def get_model_tokenizer(model: str,
                         offline: Optional[bool] = None,
                         trust_remote_code: bool = False,
                         model_kwargs: Optional[Dict[str, Any]] = None,
-                        media_kwargs: Optional[Dict[str, Any]] = None) -> Tuple[Any, Any]:
+                        media_kwargs: Optional[Dict[str, Any]] = None,
+                        for_adapters: bool = False) -> Tuple[Any, Any]:
     """(model or None, tokenizer), both tagged with `.model_info`.
 
     The model type's `requires` are checked before anything is read: a registered ID or an explicit
@@ -116,6 +117,8 @@ def get_model_tokenizer(model: str,
     A repository's own Python code runs only with trust_remote_code=True (--trust_remote_code), as in transformers.
     media_kwargs: the media size controls (--model_kwargs '{"max_pixels": ...}'), kept on model_info for the
     templates built on this tokenizer (swift/template/media_options.py); refused for a text-only model.
+    for_adapters: LoRA adapters will wrap the layers (training, or serving with --adapters): a quantized
+    checkpoint is loaded in a form peft can wrap (see adapter_quantization_config).
     """
     from transformers import AutoTokenizer
 
@@ -164,6 +167,8 @@ def get_model_tokenizer(model: str,
     kwargs = dict(model_kwargs or {})
     if attn_implementation:
         kwargs['attn_implementation'] = attn_implementation
+    if quantization_config is None and for_adapters:
+        quantization_config = adapter_quantization_config(model_dir, device)
     if quantization_config is not None:
         kwargs['quantization_config'] = quantization_config
     try:
@@ -175,3 +180,35 @@ def get_model_tokenizer(model: str,
     logger.info(f'Loaded {model} from {model_dir} (type {info.model_type or "unknown"}, '
                 f'template {info.template or "tokenizer chat_template"}, dtype {dtype}, device {device})')
     return hf_model, tokenizer
+
+
+def adapter_quantization_config(model_dir, device: str) -> Any:
+    """How a quantized checkpoint loads when LoRA adapters go on top of it (QLoRA on an exported directory).
+
+    bitsandbytes directories need nothing (peft wraps Linear4bit / Linear8bitLt). compressed-tensors directories
+    (swift export --quant_method gptq|awq|fp8, llm-compressor's format) keep their weights packed in
+    `weight_packed` and peft has no LoRA layer for that, so they load with `dequantize=True` (transformers'
+    own advice for fine-tuning them): the base weights are the quantized values in float, frozen; the adapter
+    trained on them applies to the compressed directory in vLLM. GPTQModel / AutoAWQ directories
+    (quant_method gptq / awq) load through GPTQModel in transformers 5 (peft wraps its layers): without it
+    installed, a clear error here instead of transformers' ImportError halfway through (not verified with
+    GPTQModel installed: it is not part of this environment)."""
+    config_file = Path(model_dir) / 'config.json'
+    if not config_file.is_file():
+        return None
+    quantization = json.loads(config_file.read_text(encoding='utf-8')).get('quantization_config') or {}
+    method = quantization.get('quant_method')
+    if method == 'compressed-tensors':
+        from transformers import CompressedTensorsConfig
+        logger.info(f'{model_dir}: compressed-tensors weights are dequantized for the LoRA adapters '
+                    '(frozen at their quantized values; peft cannot wrap packed weights)')
+        return CompressedTensorsConfig(dequantize=True)
+    if method in ('gptq', 'awq'):
+        import importlib.util
+        if importlib.util.find_spec('gptqmodel') is None:
+            raise SwiftError(f'{model_dir} is a {method.upper()} checkpoint in GPTQModel/AutoAWQ format (config.json '
+                             f'quant_method "{method}"): transformers loads it, and peft trains LoRA on it, only '
+                             'through GPTQModel (pip install gptqmodel optimum; its kernels are mostly CUDA). Or '
+                             f'export the source model with swift export --quant_method {method} (compressed-tensors, '
+                             'trains on CPU), or use --quant_method bnb.')
+    return None
