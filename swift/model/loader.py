@@ -117,8 +117,8 @@ def get_model_tokenizer(model: str,
     A repository's own Python code runs only with trust_remote_code=True (--trust_remote_code), as in transformers.
     media_kwargs: the media size controls (--model_kwargs '{"max_pixels": ...}'), kept on model_info for the
     templates built on this tokenizer (swift/template/media_options.py); refused for a text-only model.
-    for_adapters: LoRA adapters will wrap the layers (training, or serving with --adapters): a quantized
-    checkpoint is loaded in a form peft can wrap (see adapter_quantization_config).
+    for_adapters: the model will be trained or LoRA adapters will wrap its layers (training, serving with
+    --adapters): a quantized checkpoint is loaded in a form that trains (see checkpoint_quantization_config).
     """
     from transformers import AutoTokenizer
 
@@ -167,8 +167,8 @@ def get_model_tokenizer(model: str,
     kwargs = dict(model_kwargs or {})
     if attn_implementation:
         kwargs['attn_implementation'] = attn_implementation
-    if quantization_config is None and for_adapters:
-        quantization_config = adapter_quantization_config(model_dir, device)
+    if quantization_config is None:
+        quantization_config = checkpoint_quantization_config(model_dir, device, for_adapters)
     if quantization_config is not None:
         kwargs['quantization_config'] = quantization_config
     try:
@@ -182,28 +182,31 @@ def get_model_tokenizer(model: str,
     return hf_model, tokenizer
 
 
-def adapter_quantization_config(model_dir, device: str) -> Any:
-    """How a quantized checkpoint loads when LoRA adapters go on top of it (QLoRA on an exported directory).
+def checkpoint_quantization_config(model_dir, device: str, for_adapters: bool = False) -> Any:
+    """The quantization config a quantized checkpoint loads with (None: the one in its config.json).
 
-    bitsandbytes directories need nothing (peft wraps Linear4bit / Linear8bitLt). compressed-tensors directories
-    (swift export --quant_method gptq|awq|fp8, llm-compressor's format) keep their weights packed in
-    `weight_packed` and peft has no LoRA layer for that, so they load with `dequantize=True` (transformers'
-    own advice for fine-tuning them): the base weights are the quantized values in float, frozen; the adapter
-    trained on them applies to the compressed directory in vLLM. GPTQModel / AutoAWQ directories
-    (quant_method gptq / awq) load through GPTQModel in transformers 5 (peft wraps its layers): without it
-    installed, a clear error here instead of transformers' ImportError halfway through (not verified with
-    GPTQModel installed: it is not part of this environment)."""
+    compressed-tensors directories (swift export --quant_method gptq|awq|fp8, llm-compressor's format) load with
+    `dequantize=True` (the weights become their quantized values in float) in two cases:
+      - asymmetric int weights (packed zero points): transformers 5.24 / compressed-tensors 0.19 build compressed
+        layers that expect the zero points unpacked and stop on a size mismatch; the dequantizing load reads them;
+      - for_adapters: the weights stay packed in `weight_packed` otherwise, and peft has no LoRA layer for that
+        (transformers' own advice for fine-tuning them is dequantize=True); the base stays frozen at its
+        quantized values and the adapter applies to the compressed directory in vLLM.
+    bitsandbytes directories need nothing (peft wraps Linear4bit / Linear8bitLt). GPTQModel / AutoAWQ
+    directories (quant_method gptq / awq) load through GPTQModel in transformers 5 (peft wraps its layers):
+    without it installed, a clear error for adapters instead of transformers' ImportError halfway through (not
+    verified with GPTQModel installed: it is not part of this environment)."""
     config_file = Path(model_dir) / 'config.json'
     if not config_file.is_file():
         return None
     quantization = json.loads(config_file.read_text(encoding='utf-8')).get('quantization_config') or {}
     method = quantization.get('quant_method')
-    if method == 'compressed-tensors':
+    if method == 'compressed-tensors' and (for_adapters or _asymmetric_int(quantization)):
         from transformers import CompressedTensorsConfig
-        logger.info(f'{model_dir}: compressed-tensors weights are dequantized for the LoRA adapters '
-                    '(frozen at their quantized values; peft cannot wrap packed weights)')
+        logger.info(f'{model_dir}: compressed-tensors weights are dequantized at load '
+                    f'({"for training or adapters" if for_adapters else "asymmetric zero points"})')
         return CompressedTensorsConfig(dequantize=True)
-    if method in ('gptq', 'awq'):
+    if for_adapters and method in ('gptq', 'awq'):
         import importlib.util
         if importlib.util.find_spec('gptqmodel') is None:
             raise SwiftError(f'{model_dir} is a {method.upper()} checkpoint in GPTQModel/AutoAWQ format (config.json '
@@ -212,3 +215,9 @@ def adapter_quantization_config(model_dir, device: str) -> Any:
                              f'export the source model with swift export --quant_method {method} (compressed-tensors, '
                              'trains on CPU), or use --quant_method bnb.')
     return None
+
+
+def _asymmetric_int(quantization: Dict[str, Any]) -> bool:
+    groups = (quantization.get('config_groups') or {}).values()
+    return any((group.get('weights') or {}).get('type', 'int') == 'int'
+               and (group.get('weights') or {}).get('symmetric') is False for group in groups)

@@ -1,12 +1,12 @@
 """Which quantization config a checkpoint loads with when LoRA adapters go on top (swift/model/loader.py):
-compressed-tensors dequantized (peft cannot wrap packed weights), GPTQModel/AutoAWQ formats need GPTQModel.
+compressed-tensors dequantized for adapters (peft cannot wrap packed weights) and for asymmetric int weights, GPTQModel/AutoAWQ formats need GPTQModel.
 (The training run on an exported GPTQ directory is in tests/export/test_quantize.py.)"""
 import importlib.util
 import json
 
 import pytest
 
-from swift.model.loader import adapter_quantization_config
+from swift.model.loader import checkpoint_quantization_config
 from swift.utils import SwiftError
 
 
@@ -19,14 +19,23 @@ def _model_dir(tmp_path, quantization=None):
 
 
 def test_plain_and_bnb_directories_load_as_they_are(tmp_path):
-    assert adapter_quantization_config(_model_dir(tmp_path), 'cpu') is None
-    assert adapter_quantization_config(_model_dir(tmp_path, {'quant_method': 'bitsandbytes'}), 'cpu') is None
-    assert adapter_quantization_config(tmp_path / 'missing', 'cpu') is None
+    assert checkpoint_quantization_config(_model_dir(tmp_path), 'cpu', True) is None
+    assert checkpoint_quantization_config(_model_dir(tmp_path, {'quant_method': 'bitsandbytes'}), 'cpu',
+                                          True) is None
+    assert checkpoint_quantization_config(tmp_path / 'missing', 'cpu', True) is None
 
 
 def test_compressed_tensors_directories_are_dequantized(tmp_path):
-    config = adapter_quantization_config(_model_dir(tmp_path, {'quant_method': 'compressed-tensors'}), 'cpu')
+    config = checkpoint_quantization_config(_model_dir(tmp_path, {'quant_method': 'compressed-tensors'}), 'cpu',
+                                            True)
     assert type(config).__name__ == 'CompressedTensorsConfig' and config.dequantize
+    # serving without adapters: compressed layers, except asymmetric int4 (packed zero points)
+    groups = {'group_0': {'weights': {'num_bits': 4, 'type': 'int', 'symmetric': True}}}
+    assert checkpoint_quantization_config(_model_dir(tmp_path, {'quant_method': 'compressed-tensors',
+                                                                'config_groups': groups}), 'cpu') is None
+    groups['group_0']['weights']['symmetric'] = False
+    assert checkpoint_quantization_config(_model_dir(tmp_path, {'quant_method': 'compressed-tensors',
+                                                                'config_groups': groups}), 'cpu').dequantize
 
 
 @pytest.mark.skipif(importlib.util.find_spec('gptqmodel') is not None, reason='GPTQModel is installed here')
@@ -34,4 +43,4 @@ def test_compressed_tensors_directories_are_dequantized(tmp_path):
 def test_gptqmodel_formats_say_what_they_need(tmp_path, method):
     with pytest.raises(SwiftError, match=rf'{method.upper()} checkpoint in GPTQModel/AutoAWQ format.*'
                                          rf'pip install gptqmodel.*--quant_method {method} \(compressed-tensors'):
-        adapter_quantization_config(_model_dir(tmp_path, {'quant_method': method}), 'cpu')
+        checkpoint_quantization_config(_model_dir(tmp_path, {'quant_method': method}), 'cpu', True)
