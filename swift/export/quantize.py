@@ -93,7 +93,7 @@ def _reload(directory):
     `CompressedTensorsConfig(dequantize=True)`, as swift/model/loader.py and docs/export.md load it)."""
     from transformers import AutoModelForCausalLM
     from swift.model.loader import checkpoint_quantization_config
-    config = checkpoint_quantization_config(directory, 'cpu')
+    config = checkpoint_quantization_config(directory)
     extra = {} if config is None else {'quantization_config': config}
     return AutoModelForCausalLM.from_pretrained(str(directory), dtype='float32', **extra).eval()
 

@@ -168,7 +168,7 @@ def get_model_tokenizer(model: str,
     if attn_implementation:
         kwargs['attn_implementation'] = attn_implementation
     if quantization_config is None:
-        quantization_config = checkpoint_quantization_config(model_dir, device, for_adapters)
+        quantization_config = checkpoint_quantization_config(model_dir, for_adapters)
     if quantization_config is not None:
         kwargs['quantization_config'] = quantization_config
     try:
@@ -182,7 +182,7 @@ def get_model_tokenizer(model: str,
     return hf_model, tokenizer
 
 
-def checkpoint_quantization_config(model_dir, device: str, for_adapters: bool = False) -> Any:
+def checkpoint_quantization_config(model_dir, for_adapters: bool = False) -> Any:
     """The quantization config a quantized checkpoint loads with (None: the one in its config.json).
 
     compressed-tensors directories (swift export --quant_method gptq|awq|fp8, llm-compressor's format) load with

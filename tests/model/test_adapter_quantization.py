@@ -1,5 +1,6 @@
-"""Which quantization config a checkpoint loads with when LoRA adapters go on top (swift/model/loader.py):
-compressed-tensors dequantized for adapters (peft cannot wrap packed weights) and for asymmetric int weights, GPTQModel/AutoAWQ formats need GPTQModel.
+"""Which quantization config a checkpoint loads with (swift/model/loader.py): compressed-tensors dequantized
+for adapters (peft cannot wrap packed weights) and for asymmetric int weights (packed zero points);
+GPTQModel/AutoAWQ formats need GPTQModel for adapters.
 (The training run on an exported GPTQ directory is in tests/export/test_quantize.py.)"""
 import importlib.util
 import json
@@ -19,23 +20,21 @@ def _model_dir(tmp_path, quantization=None):
 
 
 def test_plain_and_bnb_directories_load_as_they_are(tmp_path):
-    assert checkpoint_quantization_config(_model_dir(tmp_path), 'cpu', True) is None
-    assert checkpoint_quantization_config(_model_dir(tmp_path, {'quant_method': 'bitsandbytes'}), 'cpu',
-                                          True) is None
-    assert checkpoint_quantization_config(tmp_path / 'missing', 'cpu', True) is None
+    assert checkpoint_quantization_config(_model_dir(tmp_path), True) is None
+    assert checkpoint_quantization_config(_model_dir(tmp_path, {'quant_method': 'bitsandbytes'}), True) is None
+    assert checkpoint_quantization_config(tmp_path / 'missing', True) is None
 
 
 def test_compressed_tensors_directories_are_dequantized(tmp_path):
-    config = checkpoint_quantization_config(_model_dir(tmp_path, {'quant_method': 'compressed-tensors'}), 'cpu',
-                                            True)
+    config = checkpoint_quantization_config(_model_dir(tmp_path, {'quant_method': 'compressed-tensors'}), True)
     assert type(config).__name__ == 'CompressedTensorsConfig' and config.dequantize
     # serving without adapters: compressed layers, except asymmetric int4 (packed zero points)
     groups = {'group_0': {'weights': {'num_bits': 4, 'type': 'int', 'symmetric': True}}}
     assert checkpoint_quantization_config(_model_dir(tmp_path, {'quant_method': 'compressed-tensors',
-                                                                'config_groups': groups}), 'cpu') is None
+                                                                'config_groups': groups})) is None
     groups['group_0']['weights']['symmetric'] = False
     assert checkpoint_quantization_config(_model_dir(tmp_path, {'quant_method': 'compressed-tensors',
-                                                                'config_groups': groups}), 'cpu').dequantize
+                                                                'config_groups': groups})).dequantize
 
 
 @pytest.mark.skipif(importlib.util.find_spec('gptqmodel') is not None, reason='GPTQModel is installed here')
@@ -43,4 +42,4 @@ def test_compressed_tensors_directories_are_dequantized(tmp_path):
 def test_gptqmodel_formats_say_what_they_need(tmp_path, method):
     with pytest.raises(SwiftError, match=rf'{method.upper()} checkpoint in GPTQModel/AutoAWQ format.*'
                                          rf'pip install gptqmodel.*--quant_method {method} \(compressed-tensors'):
-        checkpoint_quantization_config(_model_dir(tmp_path, {'quant_method': method}), 'cpu', True)
+        checkpoint_quantization_config(_model_dir(tmp_path, {'quant_method': method}), True)
