@@ -1,11 +1,19 @@
 """GPTQ, AWQ and FP8 exports with llm-compressor (`oneshot`), saved as compressed-tensors.
 
-    gptq  GPTQModifier, W4A16 / W8A16 symmetric int weights, --group_size per scale (pack-quantized)
-    awq   AWQModifier (activation-aware scaling) + QuantizationModifier W4A16, --group_size per scale:
-          llm-compressor's AWQ recipe (the transform scales, the quantization modifier quantizes); symmetric,
-          because transformers (5.24, compressed-tensors 0.19) cannot load the packed zero points of W4A16_ASYM
-          (its load stops on a size mismatch of every `weight_zero_point`), and vLLM loads both
+    gptq  GPTQModifier: 4-bit W4A16_ASYM (asymmetric: a scale and an integer zero point per --group_size
+          inputs), 8-bit W8A16 (symmetric), pack-quantized
+    awq   AWQModifier (activation-aware scaling) + QuantizationModifier W4A16_ASYM, --group_size per scale:
+          llm-compressor's AWQ recipe (the transform scales, the quantization modifier quantizes); asymmetric
+          like its AWQ examples and ms-swift's AutoAWQ export (`zero_point: True`)
     fp8   QuantizationModifier FP8_DYNAMIC: FP8 weights per channel, FP8 activations per token at run time
+
+4-bit is asymmetric because a group's weights are rarely centred on zero: the zero point spends all 16 levels
+between the group's minimum and maximum, where the symmetric grid wastes part of them (measured on the embedded
+SmolLM2-135M, docs/benchmarks.md). Asymmetric directories store packed zero points, which transformers 5.24 with
+compressed-tensors 0.19 cannot load into compressed layers (a size mismatch on every `weight_zero_point`: the
+layers it builds expect them unpacked); it loads them with `CompressedTensorsConfig(dequantize=True)`, which
+swift passes (swift/model/loader.py) and docs/export.md tells plain-transformers users to pass. vLLM's
+compressed-tensors WNA16 scheme reads zero points (vLLM on GPU: not verified here).
 
 The directory's config.json says `quant_method: compressed-tensors`: vLLM and SGLang load it natively
 (`quantization='compressed-tensors'`), transformers loads it through its compressed-tensors integration
@@ -21,8 +29,8 @@ from swift.utils import SwiftError, get_logger
 
 logger = get_logger()
 
-# compressed-tensors preset schemes per (method, bits): symmetric int weights (see awq above)
-SCHEMES = {('gptq', 4): 'W4A16', ('gptq', 8): 'W8A16', ('awq', 4): 'W4A16', ('fp8', 8): 'FP8_DYNAMIC'}
+# compressed-tensors preset schemes per (method, bits): asymmetric int4, symmetric int8 (see above)
+SCHEMES = {('gptq', 4): 'W4A16_ASYM', ('gptq', 8): 'W8A16', ('awq', 4): 'W4A16_ASYM', ('fp8', 8): 'FP8_DYNAMIC'}
 IGNORE = ['lm_head']  # tied to the embedding in small models; vLLM keeps it unquantized too
 INSTALL = ('install the `llm-compressor` extra of pyproject.toml without dependencies (make setup does): '
            'pip install --no-deps llmcompressor==0.14.0.1 compressed-tensors==0.19.0 loguru pydantic psutil')

@@ -3,7 +3,7 @@ loads without swift, with the tokenizer, chat template and generation config bes
 
     bnb   bitsandbytes NF4/FP4 (double quantization) or LLM.int8, saved with transformers' serialization:
           plain `AutoModelForCausalLM.from_pretrained(dir)` loads it (CPU and GPU).
-    gptq  llm-compressor's GPTQModifier (W4A16 / W8A16), compressed-tensors format: vLLM, SGLang, transformers.
+    gptq  llm-compressor's GPTQModifier (W4A16_ASYM / W8A16), compressed-tensors format: vLLM, SGLang, transformers.
     awq   llm-compressor's AWQModifier + W4A16_ASYM. AutoAWQ is archived upstream (its authors point to
           llm-compressor) and pins old torch/transformers; llm-compressor is where AWQ is maintained now.
     fp8   llm-compressor's QuantizationModifier scheme FP8_DYNAMIC (W8A8, dynamic per-token activations).
@@ -89,9 +89,13 @@ def _bnb(args: ExportArguments, loaded):
 
 
 def _reload(directory):
-    """The compressed-tensors directory as transformers opens it (decompressed on CPU)."""
+    """The compressed-tensors directory as transformers opens it (decompressed on CPU; asymmetric int4 with
+    `CompressedTensorsConfig(dequantize=True)`, as swift/model/loader.py and docs/export.md load it)."""
     from transformers import AutoModelForCausalLM
-    return AutoModelForCausalLM.from_pretrained(str(directory), dtype='float32').eval()
+    from swift.model.loader import checkpoint_quantization_config
+    config = checkpoint_quantization_config(directory)
+    extra = {} if config is None else {'quantization_config': config}
+    return AutoModelForCausalLM.from_pretrained(str(directory), dtype='float32', **extra).eval()
 
 
 # ---- rows and perplexity ----

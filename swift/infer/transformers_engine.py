@@ -98,7 +98,7 @@ class TransformersEngine(InferEngine):
                  prefix_cache_mb: float = DEFAULT_PREFIX_CACHE_MB, **load_kwargs):
         if isinstance(model, str):
             from swift.model.loader import get_model_tokenizer
-            model, tokenizer = get_model_tokenizer(model, **load_kwargs)
+            model, tokenizer = get_model_tokenizer(model, for_adapters=bool(adapters), **load_kwargs)
         elif tokenizer is None:
             raise SwiftError('TransformersEngine(model_module) needs tokenizer= as well')
         if max_batch_size < 1:

@@ -109,7 +109,8 @@ def get_model_tokenizer(model: str,
                         offline: Optional[bool] = None,
                         trust_remote_code: bool = False,
                         model_kwargs: Optional[Dict[str, Any]] = None,
-                        media_kwargs: Optional[Dict[str, Any]] = None) -> Tuple[Any, Any]:
+                        media_kwargs: Optional[Dict[str, Any]] = None,
+                        for_adapters: bool = False) -> Tuple[Any, Any]:
     """(model or None, tokenizer), both tagged with `.model_info`.
 
     The model type's `requires` are checked before anything is read: a registered ID or an explicit
@@ -118,6 +119,8 @@ def get_model_tokenizer(model: str,
     A repository's own Python code runs only with trust_remote_code=True (--trust_remote_code), as in transformers.
     media_kwargs: the media size controls (--model_kwargs '{"max_pixels": ...}'), kept on model_info for the
     templates built on this tokenizer (swift/template/media_options.py); refused for a text-only model.
+    for_adapters: the model will be trained or LoRA adapters will wrap its layers (training, serving with
+    --adapters): a quantized checkpoint is loaded in a form that trains (see checkpoint_quantization_config).
     """
     from transformers import AutoTokenizer
 
@@ -166,6 +169,8 @@ def get_model_tokenizer(model: str,
     kwargs = dict(model_kwargs or {})
     if attn_implementation:
         kwargs['attn_implementation'] = attn_implementation
+    if quantization_config is None:
+        quantization_config = checkpoint_quantization_config(model_dir, for_adapters)
     if quantization_config is not None:
         kwargs['quantization_config'] = quantization_config
     try:
@@ -182,3 +187,44 @@ def get_model_tokenizer(model: str,
 
 def _from_pretrained(model_class, model_dir: str, **kwargs):
     return model_class.from_pretrained(model_dir, **kwargs)
+
+
+def checkpoint_quantization_config(model_dir, for_adapters: bool = False) -> Any:
+    """The quantization config a quantized checkpoint loads with (None: the one in its config.json).
+
+    compressed-tensors directories (swift export --quant_method gptq|awq|fp8, llm-compressor's format) load with
+    `dequantize=True` (the weights become their quantized values in float) in two cases:
+      - asymmetric int weights (packed zero points): transformers 5.24 / compressed-tensors 0.19 build compressed
+        layers that expect the zero points unpacked and stop on a size mismatch; the dequantizing load reads them;
+      - for_adapters: the weights stay packed in `weight_packed` otherwise, and peft has no LoRA layer for that
+        (transformers' own advice for fine-tuning them is dequantize=True); the base stays frozen at its
+        quantized values and the adapter applies to the compressed directory in vLLM.
+    bitsandbytes directories need nothing (peft wraps Linear4bit / Linear8bitLt). GPTQModel / AutoAWQ
+    directories (quant_method gptq / awq) load through GPTQModel in transformers 5 (peft wraps its layers):
+    without it installed, a clear error for adapters instead of transformers' ImportError halfway through (not
+    verified with GPTQModel installed: it is not part of this environment)."""
+    config_file = Path(model_dir) / 'config.json'
+    if not config_file.is_file():
+        return None
+    quantization = json.loads(config_file.read_text(encoding='utf-8')).get('quantization_config') or {}
+    method = quantization.get('quant_method')
+    if method == 'compressed-tensors' and (for_adapters or _asymmetric_int(quantization)):
+        from transformers import CompressedTensorsConfig
+        logger.info(f'{model_dir}: compressed-tensors weights are dequantized at load '
+                    f'({"for training or adapters" if for_adapters else "asymmetric zero points"})')
+        return CompressedTensorsConfig(dequantize=True)
+    if for_adapters and method in ('gptq', 'awq'):
+        import importlib.util
+        if importlib.util.find_spec('gptqmodel') is None:
+            raise SwiftError(f'{model_dir} is a {method.upper()} checkpoint in GPTQModel/AutoAWQ format (config.json '
+                             f'quant_method "{method}"): transformers loads it, and peft trains LoRA on it, only '
+                             'through GPTQModel (pip install gptqmodel optimum; its kernels are mostly CUDA). Or '
+                             f'export the source model with swift export --quant_method {method} (compressed-tensors, '
+                             'trains on CPU), or use --quant_method bnb.')
+    return None
+
+
+def _asymmetric_int(quantization: Dict[str, Any]) -> bool:
+    groups = (quantization.get('config_groups') or {}).values()
+    return any((group.get('weights') or {}).get('type', 'int') == 'int'
+               and (group.get('weights') or {}).get('symmetric') is False for group in groups)

@@ -167,6 +167,7 @@ class TrainingRun:
                 raise SwiftError('this model was not loaded by swift, so its tokenizer is unknown: pass tokenizer=...')
         else:
             model, tokenizer = get_model_tokenizer(args.model, quantization_config=build_quantization_config(args),
+                                                   for_adapters=True,
                                                    **args.load_kwargs())
         use_router_aux_loss(model, args.router_aux_loss_coef)
         return model, tokenizer
