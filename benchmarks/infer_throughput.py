@@ -212,7 +212,7 @@ def main() -> None:
                         'in bfloat16 against generate in float32, in the same run)')
     parser.add_argument('--skip_deploy', action='store_true')
     parser.add_argument('--engine_kwargs', default='{}', help='JSON keyword arguments for PtEngine, e.g. '
-                        '\'{"fast_decode_attention": false}\' for the before/after of the half-precision decode path')
+                        '\'{"fast_decode_attention": true}\' for the opt-in half-precision decode attention')
     parser.add_argument('--json', help='also write the results here')
     args = parser.parse_args()
     if args.quick:

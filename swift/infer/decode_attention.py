@@ -10,11 +10,14 @@ What: the same attention computed as the flash kernel computes it, on float32 co
 softmax in float32, the probabilities rounded to the model's dtype before they weigh the values (the
 flash kernel's own rounding), the sum in float32, one rounding at the end. It is not bit-identical to
 the kernel (float32 sums run in another order): 88-99% of outputs are equal, the rest one unit in the
-last place, which is the size of the differences between SDPA's own kernels. Greedy answers stayed
-`generate`'s on the equality tests (tests/infer/test_decode_attention.py and the bfloat16 ones).
+last place, which is the size of the differences between SDPA's own kernels. That is enough to change
+a greedy answer: on the tiny test model the engine's answers stayed `generate`'s, but on SmolLM2-135M in
+bfloat16 one answer of tests/infer/test_prefix_cache.py left `generate`'s at its 11th token. So the
+engine uses this path only when asked (`fast_decode_attention=True`); bfloat16 greedy equality with
+`generate` holds by default.
 
 How: registered with transformers' AttentionInterface (and the matching mask function), selected by the
-engine only around its decode step (`decode_attention(model)`), and falling back to transformers' sdpa
+engine (when asked) only around its decode step (`decode_attention(model)`), and falling back to transformers' sdpa
 for anything else: a query longer than one token (prefill), float32, gradients, dropout, a float mask.
 No transformers source is changed.
 """

@@ -63,13 +63,15 @@ def _generate_ids(engine, prompt, max_new_tokens):
     return out[0, len(prompt):].tolist()
 
 
-def test_bfloat16_engine_with_the_fast_path_still_answers_as_generate(tiny_model_dir, monkeypatch):
+def test_bfloat16_engine_with_the_fast_path_answers_as_generate_on_the_tiny_model(tiny_model_dir, monkeypatch):
+    """Not a guarantee for every model: on SmolLM2 the last-place differences changed a greedy token (module doc)."""
     calls = []
     original = fast.decode_sdpa_forward
     monkeypatch.setattr(fast, 'decode_sdpa_forward', lambda *a, **kw: calls.append(1) or original(*a, **kw))
     fast._done = False  # register the counting wrapper
     try:
-        with PtEngine(str(tiny_model_dir), template='smollm2', torch_dtype='bfloat16', max_batch_size=4) as engine:
+        with PtEngine(str(tiny_model_dir), template='smollm2', torch_dtype='bfloat16', max_batch_size=4,
+                      fast_decode_attention=True) as engine:
             assert engine.fast_decode_attention
             config = RequestConfig(max_tokens=24, ignore_eos=True, logprobs=True)
             requests = [InferRequest([{'role': 'user', 'content': q}]) for q in QUESTIONS]
