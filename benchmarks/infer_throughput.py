@@ -211,6 +211,8 @@ def main() -> None:
     parser.add_argument('--generate_dtype', help='fixed workload: run generate in this dtype instead (e.g. the engine '
                         'in bfloat16 against generate in float32, in the same run)')
     parser.add_argument('--skip_deploy', action='store_true')
+    parser.add_argument('--engine_kwargs', default='{}', help='JSON keyword arguments for PtEngine, e.g. '
+                        '\'{"fast_decode_attention": true}\' for the opt-in half-precision decode attention')
     parser.add_argument('--json', help='also write the results here')
     args = parser.parse_args()
     if args.quick:
@@ -220,7 +222,8 @@ def main() -> None:
     from swift.infer import InferRequest
     from swift.infer.transformers_engine import PtEngine
 
-    engine = PtEngine('smollm2-135m-instruct', torch_dtype=args.dtype, max_batch_size=args.requests)
+    engine = PtEngine('smollm2-135m-instruct', torch_dtype=args.dtype, max_batch_size=args.requests,
+                      **json.loads(args.engine_kwargs))
     model, tokenizer = engine.model, engine.tokenizer
     from benchmarks.fixed_throughput import machine_line, run_fixed
     print(machine_line(args), flush=True)

@@ -28,6 +28,8 @@ from swift.model.cache_arg import cache_kwargs
 from swift.utils import SwiftError, get_logger
 
 from .beam_search import beam_search, check_beam_request
+from .decode_attention import applies as decode_attention_applies
+from .decode_attention import decode_attention
 from .detokenizer import IncrementalDecoder, StopStringMatcher, cut_at_stop
 from .engine import ChoiceUpdate, InferEngine, PreparedRequest
 from .kv_cache import BatchKVCache
@@ -87,6 +89,9 @@ class TransformersEngine(InferEngine):
     merge_lora: merge the (single) adapter into the weights before serving.
     prefix_cache_mb: memory for prompt KV caches that later prompts with the same prefix reuse (0: off);
     `--engine_kwargs '{"prefix_cache_mb": 0}'` from the CLI.
+    fast_decode_attention: opt-in; in bfloat16/float16 on CPU, decode steps use decode_attention.py's attention instead
+    of torch's half-precision SDPA kernel (3-5x slower for one query). Off by default: it rounds differently in the
+    last place, which changed a bfloat16 greedy answer of SmolLM2 from `generate`'s at its 11th token.
     """
 
     supports_beam_search = True  # num_beams > 1: transformers' generate, alone (beam_search.py)
@@ -95,7 +100,8 @@ class TransformersEngine(InferEngine):
                  adapters: Sequence[str] = (), merge_lora: bool = False,
                  max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
                  prefill_tokens_per_step: int = DEFAULT_PREFILL_TOKENS_PER_STEP,
-                 prefix_cache_mb: float = DEFAULT_PREFIX_CACHE_MB, **load_kwargs):
+                 prefix_cache_mb: float = DEFAULT_PREFIX_CACHE_MB, fast_decode_attention: bool = False,
+                 **load_kwargs):
         if isinstance(model, str):
             from swift.model.loader import get_model_tokenizer
             model, tokenizer = get_model_tokenizer(model, for_adapters=bool(adapters), **load_kwargs)
@@ -115,6 +121,7 @@ class TransformersEngine(InferEngine):
         self.model_name = info.model_id if info else type(model).__name__
         self.max_model_len = self._context_length()
         self.max_batch_size = max_batch_size
+        self.fast_decode_attention = bool(fast_decode_attention) and decode_attention_applies(self.model)
         self.prefill_tokens_per_step = prefill_tokens_per_step
         self.adapters, self.default_adapter = self._adapter_choices()
         self._stop_ids = self._stop_token_ids()
@@ -391,7 +398,7 @@ class TransformersEngine(InferEngine):
         positions = self._kv.position_ids()
         if any(s.position_offset for s in sequences):
             positions = positions + torch.tensor([[s.position_offset] for s in sequences], device=device)
-        with self.model_lock:
+        with self.model_lock, decode_attention(self.model, self.fast_decode_attention):
             out = self.model(input_ids=input_ids, attention_mask=self._kv.attention_mask(),
                              position_ids=positions, **cache_kwargs(self.model, self._kv.transformers_cache()),
                              use_cache=True, logits_to_keep=1,
