@@ -26,22 +26,12 @@ from swift.training.mm_tasks import evaluate_checkpoint  # noqa: E402
 from tests.helpers.grounding_shapes import make_grounding_rows  # noqa: E402
 
 
-def tiny_vlm(out: Path, image_size: int = 32) -> str:
+def tiny_vlm(out: Path, image_size: int = 48) -> str:
     """The tests' tiny SmolVLM: a random 2-layer Llama (hidden 64) with the SmolLM2 tokenizer, then Idefics3 on it."""
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
     from swift.model.embedded import ensure_embedded_model
-    from swift.model.tiny_vlm import build_idefics3
-    tokenizer = AutoTokenizer.from_pretrained(str(ensure_embedded_model()))
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
-                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                         pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True)
-    config.architectures = ['LlamaForCausalLM']
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(str(out / 'tiny-llm'))
-    tokenizer.save_pretrained(str(out / 'tiny-llm'))
-    return str(build_idefics3(out / 'tiny-llm', out / 'tiny-vlm', image_size=image_size, patch_size=8, scale_factor=2,
+    from swift.model.tiny_vlm import build_idefics3, build_tiny_llama
+    llm = build_tiny_llama(ensure_embedded_model(), out / 'tiny-llm')
+    return str(build_idefics3(llm, out / 'tiny-vlm', image_size=image_size, patch_size=8, scale_factor=2,
                               vision_hidden=64))
 
 
