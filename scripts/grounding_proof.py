@@ -1,16 +1,17 @@
 """Issue 12's grounding proof, run by hand: swift sft teaches a SmolVLM-architecture model to box a coloured square.
 
-    python scripts/grounding_proof.py [--model tiny|smolvlm-tiny] [--train 180] [--held_out 45] [--epochs 15]
-                                      [--jitter 0] [--image_size 32] [--out /tmp/swift-grounding-proof]
+    python scripts/grounding_proof.py [--model tiny|smolvlm-tiny] [--train 180] [--held_out 45] [--epochs 20]
+                                      [--jitter 3] [--image_size 64] [--out /tmp/swift-grounding-proof]
 
 Rows come from tests/helpers/grounding_shapes.py (one square of four colours in one of 3 x 3 cells of a white
-128-pixel image, `--jitter` pixels off the cell) through the multimodal Python API's grounding task
+120-pixel image, `--jitter` pixels off the cell) through the multimodal Python API's grounding task
 (MultiModalTrainer(task='grounding'): "Find the <colour> square in the image." → the box in SmolVLM's convention,
-`[(x1,y1),(x2,y2)]` on a 0-1000 grid). Held-out images are scored by IoU >= 0.5 of the parsed reply with the true
-box (mm_tasks.score), before and after training; the target is >= 80 % after. `--model tiny` (default) is the tiny
-SmolVLM of the tests (random 2-layer LM with the SmolLM2 tokenizer, random tower, 32-pixel input: tests/conftest.py
-tiny_vlm_dir), `smolvlm-tiny` the registry model (SmolLM2-135M + random tower; slow on CPU). Writes result.json.
-Too slow for `make test` on 2 CPU cores; docs/multimodal.md records the result.
+ms-swift's base template one: `[(x1,y1),(x2,y2)]` on a 0-1000 grid). Held-out images are scored by IoU >= 0.5 of
+the parsed reply with the true box (mm_tasks.score), before and after training; the target is >= 80 % after.
+`--model tiny` (default) is the tiny SmolVLM of the tests (random 2-layer LM with the SmolLM2 tokenizer, random
+tower, 64-pixel input), trained with the recipe of tests/training/test_grounding_sft.py (the test in `make test`);
+`smolvlm-tiny` is the registry model (SmolLM2-135M + random tower; several seconds a step on this CPU, not tried).
+Writes result.json; docs/multimodal.md ("Grounding proof") records the results.
 """
 import argparse
 import json
@@ -23,25 +24,15 @@ sys.path.insert(0, str(REPO))
 
 from swift.api import MultiModalTrainer  # noqa: E402
 from swift.training.mm_tasks import evaluate_checkpoint  # noqa: E402
-from tests.helpers.grounding_shapes import make_grounding_rows  # noqa: E402
+from tests.helpers.grounding_shapes import SIZE, make_grounding_rows  # noqa: E402
 
 
-def tiny_vlm(out: Path, image_size: int = 32) -> str:
+def tiny_vlm(out: Path, image_size: int = 64) -> str:
     """The tests' tiny SmolVLM: a random 2-layer Llama (hidden 64) with the SmolLM2 tokenizer, then Idefics3 on it."""
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
     from swift.model.embedded import ensure_embedded_model
-    from swift.model.tiny_vlm import build_idefics3
-    tokenizer = AutoTokenizer.from_pretrained(str(ensure_embedded_model()))
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
-                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                         pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True)
-    config.architectures = ['LlamaForCausalLM']
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(str(out / 'tiny-llm'))
-    tokenizer.save_pretrained(str(out / 'tiny-llm'))
-    return str(build_idefics3(out / 'tiny-llm', out / 'tiny-vlm', image_size=image_size, patch_size=8, scale_factor=2,
+    from swift.model.tiny_vlm import build_idefics3, build_tiny_llama
+    llm = build_tiny_llama(ensure_embedded_model(), out / 'tiny-llm')
+    return str(build_idefics3(llm, out / 'tiny-vlm', image_size=image_size, patch_size=8, scale_factor=2,
                               vision_hidden=64))
 
 
@@ -50,9 +41,9 @@ def main() -> None:
     parser.add_argument('--model', default='tiny')
     parser.add_argument('--train', type=int, default=180)
     parser.add_argument('--held_out', type=int, default=45)
-    parser.add_argument('--epochs', type=int, default=15)
-    parser.add_argument('--jitter', type=int, default=0)
-    parser.add_argument('--image_size', type=int, default=32, help='input side of the tiny model (8-pixel patches)')
+    parser.add_argument('--epochs', type=int, default=20)
+    parser.add_argument('--jitter', type=int, default=3)
+    parser.add_argument('--image_size', type=int, default=64, help='input side of the tiny model (8-pixel patches)')
     parser.add_argument('--learning_rate', type=float, default=3e-3)
     parser.add_argument('--out', default='/tmp/swift-grounding-proof')
     args = parser.parse_args()
@@ -76,7 +67,7 @@ def main() -> None:
     seconds = time.time() - start
     after = trainer.evaluate(held_out, max_tokens=20)
     for row, answer in list(zip(held_out, after['answers']))[:8]:
-        print(f'  {folder / row["image"]}  {row["ref"]}: {answer!r} (true box {row["bbox"]} px of 128)')
+        print(f'  {folder / row["image"]}  {row["ref"]}: {answer!r} (true box {row["bbox"]} px of {SIZE})')
     print(f'after: IoU>=0.5 on {after["iou@0.5"]:.0%} of {len(held_out)} held-out images '
           f'({seconds:.0f} s of training)')
     summary = {'model': args.model, 'train_rows': args.train, 'held_out': args.held_out, 'epochs': args.epochs,

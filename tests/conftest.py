@@ -34,19 +34,8 @@ def smollm_tokenizer(smollm_dir):
 @pytest.fixture(scope='session')
 def tiny_model_dir(tmp_path_factory, smollm_dir) -> Path:
     """A tiny random Llama (2 layers, hidden 64) with the SmolLM2 tokenizer: fast unit tests."""
-    import torch
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-    path = tmp_path_factory.mktemp('tiny-smollm')
-    tokenizer = AutoTokenizer.from_pretrained(str(smollm_dir))
-    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
-                         bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-                         pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True)
-    config.architectures = ['LlamaForCausalLM']
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(str(path))
-    tokenizer.save_pretrained(str(path))
-    return path
+    from swift.model.tiny_vlm import build_tiny_llama
+    return build_tiny_llama(smollm_dir, tmp_path_factory.mktemp('tiny-smollm'))
 
 
 @pytest.fixture(scope='session')

@@ -60,6 +60,26 @@ def build_idefics3(llm_dir: Path, target: Path, *, seed: int = SEED, image_size:
     return target
 
 
+def build_tiny_llama(tokenizer_dir: Path, target: Path, *, seed: int = 0, hidden: int = 64, layers: int = 2) -> Path:
+    """A tiny random Llama (hidden 64, 2 layers) with the tokenizer of `tokenizer_dir` (the embedded SmolLM2's in the
+    tests): the language model of the tests' tiny SmolVLM (build_idefics3 on it) and their fast text model."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=2 * hidden,
+                         num_hidden_layers=layers, num_attention_heads=4, num_key_value_heads=2,
+                         max_position_embeddings=2048, bos_token_id=tokenizer.bos_token_id,
+                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+                         tie_word_embeddings=True)
+    config.architectures = ['LlamaForCausalLM']
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(config)
+    with atomic_dir(target) as tmp:
+        model.save_pretrained(str(tmp))
+        tokenizer.save_pretrained(str(tmp))
+    return Path(target)
+
+
 def _tokenizer(llm_dir: Path):
     from transformers import AutoTokenizer
     tokenizer = AutoTokenizer.from_pretrained(str(llm_dir))

@@ -2,9 +2,15 @@
 
 The square (side SIDE of a SIZE-pixel image) sits in one of 3 x 3 cells, moved by up to `jitter` pixels, in one of
 four colours; the row asks "Find the <colour> square in the image." (mm_tasks' grounding task) and the answer is
-its box, written by the model's template in its family's convention. Always-the-middle-cell scores 1/9 at IoU 0.5
-(a box one cell off overlaps less than 0.5: 24 x 56 / (2 x 56² - 24 x 56) = 0.27), so the score can only come from
-the pixels. Generated from a seed with PIL, never shipped.
+its box, written by the model's template in its family's convention (SmolVLM's and Qwen2-VL's: the 0..1000 grid).
+
+The geometry is chosen for that grid: a 120-pixel image is 1000 units, so the cells' corners are at 150, 350, 550
+(x1, y1) and 450, 650, 850 (x2, y2) and a jitter of 3 pixels (25 units) never changes a number's hundreds digit
+or its length (always 3 digits). The cell is then the leading digit of each number, and the last two digits carry
+the jitter (which the IoU threshold forgives: the cell's box overlaps the jittered one by IoU >= 0.72). A box one
+cell off overlaps less than 0.5 (12 x 36 / (2 x 36² - 12 x 36) = 0.2, at most 0.33 with the jitter), so
+always-the-middle-cell scores about 1/9: the score can only come from the pixels. Generated from a seed with PIL,
+never shipped.
 """
 import random
 from pathlib import Path
@@ -12,11 +18,12 @@ from typing import Dict, List
 
 from tests.helpers.shapes import COLOURS
 
-SIZE, SIDE = 128, 56
-CELLS = (4, 36, 68)  # top-left corners of the 3 cells along each axis
+SIZE, SIDE = 120, 36
+CELLS = (18, 42, 66)  # top-left corners of the 3 cells along each axis (150, 350, 550 on the 0..1000 grid)
+JITTER = 3
 
 
-def make_grounding_rows(folder: Path, count: int, seed: int, jitter: int = 0) -> List[Dict]:
+def make_grounding_rows(folder: Path, count: int, seed: int, jitter: int = JITTER) -> List[Dict]:
     """`count` rows for MultiModalDatasetBuilder('grounding'): image (PNG under folder), ref, bbox in pixels."""
     from PIL import Image, ImageDraw
     folder.mkdir(parents=True, exist_ok=True)
@@ -31,3 +38,8 @@ def make_grounding_rows(folder: Path, count: int, seed: int, jitter: int = 0) ->
         image.save(folder / name)
         rows.append({'image': name, 'ref': f'{colour} square', 'bbox': [x, y, x + SIDE, y + SIDE]})
     return rows
+
+
+def cell_boxes() -> List[List[int]]:
+    """The 9 cells' boxes without jitter (pixels): the answers a model that ignores the jitter gives."""
+    return [[x, y, x + SIDE, y + SIDE] for y in CELLS for x in CELLS]
