@@ -1,7 +1,7 @@
 """Distributed training on this CPU (gloo): the invariant that makes it trustworthy, and its flags.
 
 2 processes × per-device batch 2 see, at every optimizer step, the same 4 rows as 1 process × batch 4, so their
-per-step losses must be equal (to float32 rounding): on the embedded SmolLM2 under DDP and FSDP2 (LoRA); on a tiny
+per-step losses must be equal (to float32 rounding): on the embedded SmolLM2 under DDP (LoRA); on a tiny
 model with gradient accumulation, with packing (swift pt), under FSDP2 (full and LoRA; HYBRID_SHARD on one node) and
 DeepSpeed ZeRO-2 / ZeRO-3; DPO (LoRA's disabled adapter or a reference model) under DDP / FSDP2 / ZeRO-2 / ZeRO-3;
 KTO with a reference model and PPO under DDP; GRPO with rewards gathered over the ranks, under DDP and FSDP2;
@@ -154,10 +154,10 @@ def distributed_runs(tiny_model_dir, smollm_dir, tmp_path_factory, reward_checkp
                                        sequence_parallel_size=2)
     infer = _infer(model, tmp / 'prompts.jsonl')  # the prompts _grpo wrote
     runs['infer'] = [INFER_SCRIPT, *infer, '--result_path', str(tmp / 'infer.jsonl')]
-    # the embedded SmolLM2 (LoRA, 2 steps of 4 short rows): the invariant on a real model, under DDP and FSDP2
+    # the embedded SmolLM2 (LoRA, 2 steps of 4 short rows): the invariant on a real model, under DDP (FSDP2 on it
+    # passed too, by hand: about 10 s more of suite time than the budget allows; FSDP2 is proven on the tiny model)
     smollm = {'max_length': 64, 'torch_dtype': 'float32', 'max_steps': SMOLLM_STEPS}
-    runs.update(smollm_ddp=_flags(str(smollm_dir), data, tmp / 'smollm_ddp', **smollm),
-                smollm_fsdp_lora=_flags(str(smollm_dir), data, tmp / 'smollm_fsdp', fsdp='full_shard', **smollm))
+    runs['smollm_ddp'] = _flags(str(smollm_dir), data, tmp / 'smollm_ddp', **smollm)
     if HAS_DEEPSPEED:  # DeepSpeed on its CPU accelerator (DS_ACCELERATOR=cpu) over gloo
         runs.update(zero2=_flags(model, data, tmp / 'zero2', deepspeed='zero2'),
                     zero3_full=_flags(model, data, tmp / 'zero3', deepspeed='zero3', tuner_type='full'),
@@ -205,7 +205,7 @@ def distributed_runs(tiny_model_dir, smollm_dir, tmp_path_factory, reward_checkp
 
 
 @pytest.mark.parametrize('run, reference', [
-    ('smollm_ddp', 'smollm'), ('smollm_fsdp_lora', 'smollm'), ('ddp_grad_accum', 'lora'), ('pt_packing', 'pt_packing'),
+    ('smollm_ddp', 'smollm'), ('ddp_grad_accum', 'lora'), ('pt_packing', 'pt_packing'),
     ('fsdp_full', 'full'), ('fsdp2_sharded', 'full'), ('fsdp_lora', 'lora'), ('zero2', 'lora'), ('zero3_full', 'full'),
     ('dpo_ddp', 'dpo_lora'), ('dpo_fsdp_lora', 'dpo_lora'), ('dpo_fsdp_full_ref', 'dpo_full'),
     ('dpo_zero2', 'dpo_lora'), ('dpo_zero3_full_ref', 'dpo_full'), ('sequence_parallel', 'long'),
