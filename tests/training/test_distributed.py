@@ -350,6 +350,18 @@ def test_fsdp_presets_and_the_seeds_spellings():
     assert kwargs['gradient_checkpointing'] is False
 
 
+def test_hybrid_shard_over_several_nodes_on_cpu_is_a_clear_error(monkeypatch):
+    """2 torchrun groups × 2 CPU processes (tried by hand): accelerate refuses the 2-D mesh for CPU processes
+    (MULTI_CPU) with a ValueError on every rank, so swift says so, with what to use instead. One node: full sharding."""
+    monkeypatch.setenv('WORLD_SIZE', '4')
+    monkeypatch.setenv('LOCAL_WORLD_SIZE', '2')
+    args = _args('--sharding_strategy', 'HYBRID_SHARD')
+    with pytest.raises(SwiftError, match='hybrid_shard over 2 nodes needs accelerators'):
+        trainer_kwargs(args, use_cpu=True)
+    monkeypatch.setenv('LOCAL_WORLD_SIZE', '4')
+    assert trainer_kwargs(args, use_cpu=True)['fsdp'] is True
+
+
 def test_the_deepspeed_launchers_local_rank_is_taken():
     # `deepspeed --num_gpus N swift/cli/sft.py ...` appends --local_rank=K to each process's arguments
     assert _args('--local_rank=1').local_rank == 1
