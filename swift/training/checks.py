@@ -115,10 +115,10 @@ def _check_distributed(args: TrainingCommonArguments) -> None:
         # why (docs/distributed.md): the head is a layer outside the wrapped model, trained by the same optimizer
         raise SwiftError('--rlhf_type ppo runs on one process or under DDP (NPROC_PER_NODE without --fsdp / '
                          '--deepspeed): its value head lives beside the policy, outside the sharded model, but in the '
-                         "same optimizer. FSDP2: accelerate swaps each optimizer parameter for the wrapped model's "
-                         'sharded one and the head has none; DeepSpeed: the engine takes over the optimizer and the '
-                         'gradient reduction, and the head, which ZeRO did not partition with the model, is untested '
-                         'there. Moving the head into the wrapped model is not implemented')
+                         "same optimizer, and both look every optimizer parameter up in the wrapped model: accelerate's "
+                         "FSDP2 preparation fails with \"A parameter in the optimizer couldn't be switched to its "
+                         "sharded version\", DeepSpeed's ZeRO optimizer with a KeyError in _create_param_mapping (the "
+                         "head has no name in the model). Moving the head into the wrapped model is not implemented")
     if deepspeed_config(args) is not None and importlib.util.find_spec('deepspeed') is None:
         raise SwiftError('--deepspeed needs the deepspeed package: pip install "swift[deepspeed]" '
                          '(on a CPU-only machine DeepSpeed runs with DS_ACCELERATOR=cpu)')
