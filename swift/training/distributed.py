@@ -120,6 +120,12 @@ def trainer_kwargs(args, use_cpu: bool) -> Dict[str, Any]:
         if config.get('activation_checkpointing'):
             kwargs['gradient_checkpointing'] = False
         mesh = hybrid_shard_mesh(args)
+        if mesh and mesh[0] > 1 and use_cpu:
+            # found with 2 torchrun groups × 2 CPU processes: accelerate's Accelerator validates the 2-D mesh against
+            # its distributed type, which for CPU processes is MULTI_CPU, and raises a ValueError on every rank
+            raise SwiftError(f'hybrid_shard over {mesh[0]} nodes needs accelerators: accelerate builds its 2-D mesh '
+                             '(ParallelismConfig) for GPU processes only and refuses CPU ones (MULTI_CPU). On CPU '
+                             'use --fsdp full_shard (hybrid_shard on one node is the same)')
         if mesh and mesh[0] > 1:
             from accelerate.parallelism_config import ParallelismConfig
             kwargs['parallelism_config'] = ParallelismConfig(dp_replicate_size=mesh[0], dp_shard_size=mesh[1])

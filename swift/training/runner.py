@@ -321,6 +321,11 @@ class TrainingRun:
             raise
         finally:
             trainer.close()
+            if getattr(args, 'deepspeed', None):
+                # transformers keeps ZeRO-3's "partition while loading" flag process-wide (accelerate's state holds its
+                # config alive): unset, or the next run in this process (Python API) would load its model partitioned
+                from transformers.integrations.deepspeed import unset_hf_deepspeed_config
+                unset_hf_deepspeed_config()
         plot_logs(str(self.output_dir))
         final = last_checkpoint(self.output_dir)
         if args.create_checkpoint_symlink:

@@ -1,11 +1,13 @@
 """Distributed training on this CPU (gloo): the invariant that makes it trustworthy, and its flags.
 
 2 processes × per-device batch 2 see, at every optimizer step, the same 4 rows as 1 process × batch 4, so their
-per-step losses must be equal (to float32 rounding): for DDP, with gradient accumulation, with packing, and under
-FSDP2 (full and LoRA; HYBRID_SHARD on one node) and DeepSpeed ZeRO-2 / ZeRO-3; DPO (LoRA's disabled adapter or a
-reference model) under DDP / FSDP2; KTO with a reference model and PPO under DDP; GRPO with rewards gathered over the
-ranks, under DDP and FSDP2; --sequence_parallel_size 2 on long rows; and FSDP2 runs resumed at another world size. The multi-process runs share one torchrun launch (tests/helpers/distributed_worker.py):
-starting processes is what costs here.
+per-step losses must be equal (to float32 rounding): on the embedded SmolLM2 under DDP (LoRA); on a tiny
+model with gradient accumulation, with packing (swift pt), under FSDP2 (full and LoRA; HYBRID_SHARD on one node) and
+DeepSpeed ZeRO-2 / ZeRO-3; DPO (LoRA's disabled adapter or a reference model) under DDP / FSDP2 / ZeRO-2 / ZeRO-3;
+KTO with a reference model and PPO under DDP; GRPO with rewards gathered over the ranks, under DDP and FSDP2;
+--sequence_parallel_size 2 on long rows; FSDP2 runs resumed at another world size; and ms-swift's script forms
+(swift/cli/rlhf.py, pt.py, infer.py). The multi-process runs share one torchrun launch
+(tests/helpers/distributed_worker.py): starting processes is what costs here.
 """
 import importlib.util
 import json
@@ -20,12 +22,16 @@ import pytest
 from swift.arguments import SftArguments
 from swift.training.distributed import CONFIG_DIR, deepspeed_config, fsdp_settings, trainer_kwargs
 from swift.training.rlhf import rlhf_main
-from swift.training.sft import sft_main
+from swift.infer.main import infer_main
+from swift.training.sft import pt_main, sft_main
 from swift.utils import SwiftError
 from swift.utils.args import parse_args
 from tests.conftest import REPO
 
 STEPS = 3
+SMOLLM_STEPS = 2
+# ms-swift's script forms, run by the worker as torchrun runs them (tests/helpers/distributed_worker.py)
+RLHF_SCRIPT, PT_SCRIPT, INFER_SCRIPT = 'swift/cli/rlhf.py', 'swift/cli/pt.py', 'swift/cli/infer.py'
 HAS_DEEPSPEED = importlib.util.find_spec('deepspeed') is not None
 
 
@@ -95,6 +101,12 @@ def _grpo(model, tmp, out, **extra):
                                               'loss_type': 'dapo', 'beta': 0.1, **extra})]
 
 
+def _infer(model, prompts):
+    """swift infer over a dataset, greedy: the rows are split over the processes, one result file in input order."""
+    return ['--model', model, '--template', 'smollm2', '--val_dataset', str(prompts), '--max_new_tokens', '6',
+            '--temperature', '0']
+
+
 def _flags(model, data, out, **extra):
     flags = {'model': model, 'template': 'smollm2', 'dataset': data, 'output_dir': out, 'add_version': 'false',
              'max_steps': STEPS, 'save_steps': 100, 'logging_steps': 1, 'report_to': 'none', 'lora_dropout': 0,
@@ -107,17 +119,21 @@ def _losses(result):
 
 
 @pytest.fixture(scope='module')
-def distributed_runs(tiny_model_dir, tmp_path_factory, reward_checkpoint):
+def distributed_runs(tiny_model_dir, smollm_dir, tmp_path_factory, reward_checkpoint):
     """(losses of the 2-process runs, losses of the 1-process references)."""
     tmp = tmp_path_factory.mktemp('dist')
     data, model = str(_rows(tmp / 'rows.jsonl')), str(tiny_model_dir)
-    packing = {'packing': 'true', 'max_length': 96}
+    # pt's rows are 10-24 tokens: 40 packs them into more than the 3 steps × 4 rows, so no step wraps an epoch
+    # (a wrapped epoch is shuffled differently by one process's sampler and two processes' samplers)
+    pt_packing = {'packing': 'true', 'max_length': 40}
     runs = {
-        'ddp': _flags(model, data, tmp / 'ddp'),
         'ddp_grad_accum': _flags(model, data, tmp / 'ga', per_device_train_batch_size=1,
                                  gradient_accumulation_steps=2),
-        'ddp_packing': _flags(model, data, tmp / 'packing', **packing),
-        'fsdp_full': _flags(model, data, tmp / 'fsdp_full', fsdp='full_shard', tuner_type='full', save_steps=1),
+        # `torchrun swift/cli/pt.py`: continued pre-training (every token trained), packed
+        'pt_packing': [PT_SCRIPT, *_flags(model, data, tmp / 'packing', **pt_packing)],
+        # one node: HYBRID_SHARD is full sharding; offload is a no-op on CPU processes (said in the log)
+        'fsdp_full': _flags(model, data, tmp / 'fsdp_full', sharding_strategy='HYBRID_SHARD', fsdp='offload',
+                            tuner_type='full', save_steps=1),
         'fsdp2_sharded': _flags(model, data, tmp / 'fsdp2_sharded', fsdp='fsdp2', tuner_type='full', save_steps=1),
         'fsdp_resumed_from_one': _flags(model, data, tmp / 'fsdp_resumed', fsdp='full_shard', tuner_type='full',
                                         resume_from_checkpoint=tmp / 'from_one' / 'checkpoint-1'),
@@ -126,22 +142,30 @@ def distributed_runs(tiny_model_dir, tmp_path_factory, reward_checkpoint):
                                              resume_from_checkpoint=tmp / 'from_one_lora' / 'checkpoint-1'),
     }
     pairs = str(_pairs(tmp / 'pairs.jsonl'))
-    runs.update(dpo_ddp=_dpo(model, pairs, tmp / 'dpo_ddp'),
+    runs.update(dpo_ddp=[RLHF_SCRIPT, *_dpo(model, pairs, tmp / 'dpo_ddp')[1:]],  # torchrun swift/cli/rlhf.py
                 dpo_fsdp_lora=_dpo(model, pairs, tmp / 'dpo_fsdp_lora', fsdp='full_shard'),
                 dpo_fsdp_full_ref=_dpo(model, pairs, tmp / 'dpo_fsdp_full', fsdp='full_shard', tuner_type='full'))
     runs.update(kto_ddp_full_ref=_kto(model, pairs, tmp / 'kto_ddp'),
-                ppo_ddp=_ppo(model, tmp, tmp / 'ppo_ddp', reward_checkpoint),
-                # one node: HYBRID_SHARD is full sharding; offload is a no-op on CPU processes (said in the log)
-                fsdp_hybrid=_flags(model, data, tmp / 'fsdp_hybrid', sharding_strategy='HYBRID_SHARD',
-                                   fsdp='offload', tuner_type='full'))
+                ppo_ddp=_ppo(model, tmp, tmp / 'ppo_ddp', reward_checkpoint))
     runs['grpo_ddp'] = _grpo(model, tmp, tmp / 'grpo_ddp')
     runs['grpo_fsdp'] = _grpo(model, tmp, tmp / 'grpo_fsdp', fsdp='full_shard')
     long_rows = str(_long_rows(tmp / 'long.jsonl'))
     runs['sequence_parallel'] = _flags(model, long_rows, tmp / 'sp', per_device_train_batch_size=1,
                                        sequence_parallel_size=2)
+    infer = _infer(model, tmp / 'prompts.jsonl')  # the prompts _grpo wrote
+    runs['infer'] = [INFER_SCRIPT, *infer, '--result_path', str(tmp / 'infer.jsonl')]
+    # the embedded SmolLM2 (LoRA, 2 steps of 4 short rows): the invariant on a real model, under DDP (FSDP2 on it
+    # passed too, by hand: about 10 s more of suite time than the budget allows; FSDP2 is proven on the tiny model)
+    smollm = {'max_length': 64, 'torch_dtype': 'float32', 'max_steps': SMOLLM_STEPS}
+    runs['smollm_ddp'] = _flags(str(smollm_dir), data, tmp / 'smollm_ddp', **smollm)
     if HAS_DEEPSPEED:  # DeepSpeed on its CPU accelerator (DS_ACCELERATOR=cpu) over gloo
         runs.update(zero2=_flags(model, data, tmp / 'zero2', deepspeed='zero2'),
-                    zero3_full=_flags(model, data, tmp / 'zero3', deepspeed='zero3', tuner_type='full'))
+                    zero3_full=_flags(model, data, tmp / 'zero3', deepspeed='zero3', tuner_type='full'),
+                    # DPO: LoRA's disabled adapter as the reference (ZeRO-2), a separate reference model (ZeRO-3).
+                    # dpo_zero2 after a ZeRO-3 run: its model must not load partitioned (TrainingRun.train unsets
+                    # transformers' process-wide ZeRO-3 flag at the end of a run)
+                    dpo_zero2=_dpo(model, pairs, tmp / 'dpo_zero2', deepspeed='zero2'),
+                    dpo_zero3_full_ref=_dpo(model, pairs, tmp / 'dpo_zero3', deepspeed='zero3', tuner_type='full'))
     # resume across world sizes: a 1-process checkpoint resumed by 2 FSDP processes (and the reverse, below)
     full = sft_main(_flags(model, data, tmp / 'one_full', per_device_train_batch_size=4, tuner_type='full',
                            save_steps=1))
@@ -152,12 +176,13 @@ def distributed_runs(tiny_model_dir, tmp_path_factory, reward_checkpoint):
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONPATH': str(REPO)}
     done = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
                            str(REPO / 'tests/helpers/distributed_worker.py'), str(tmp / 'runs.json'),
-                           str(tmp / 'out.json')], capture_output=True, text=True, env=env, timeout=900, cwd=REPO)
+                           str(tmp / 'out.json')], capture_output=True, text=True, env=env, timeout=1800, cwd=REPO)
     assert done.returncode == 0, done.stderr[-4000:]
     launched = json.loads((tmp / 'out.json').read_text())
     one = {  # 1 process, batch 4 (FSDP LoRA's reference is plain LoRA)
         'lora': lora,
-        'packing': sft_main(_flags(model, data, tmp / 'one_packing', per_device_train_batch_size=4, **packing)),
+        'pt_packing': pt_main(_flags(model, data, tmp / 'one_packing', per_device_train_batch_size=4, **pt_packing)),
+        'smollm': sft_main(_flags(str(smollm_dir), data, tmp / 'one_smollm', per_device_train_batch_size=4, **smollm)),
         'full': full,
         'dpo_lora': rlhf_main(_dpo(model, pairs, tmp / 'one_dpo', per_device_train_batch_size=2)[1:]),
         'long': sft_main(_flags(model, long_rows, tmp / 'one_long', per_device_train_batch_size=2)),
@@ -167,6 +192,7 @@ def distributed_runs(tiny_model_dir, tmp_path_factory, reward_checkpoint):
         'kto_full': rlhf_main(_kto(model, pairs, tmp / 'one_kto', per_device_train_batch_size=2)[1:]),
         'ppo': rlhf_main(_ppo(model, tmp, tmp / 'one_ppo', reward_checkpoint, per_device_train_batch_size=2)[1:]),
     }
+    infer_main([*infer, '--result_path', str(tmp / 'one_infer.jsonl')])
     for name in ('grpo', 'ppo', 'kto_full'):
         launched[f'one_{name}'] = {'logs': [h for h in one[name].log_history if 'loss' in h]}
     # 2 FSDP processes → 1 process (full and sharded checkpoints, and a LoRA run's)
@@ -178,17 +204,18 @@ def distributed_runs(tiny_model_dir, tmp_path_factory, reward_checkpoint):
     return launched, {name: _losses(result) for name, result in one.items()}, tmp
 
 
-@pytest.mark.parametrize('run, reference', [('ddp', 'lora'), ('ddp_grad_accum', 'lora'), ('ddp_packing', 'packing'),
-                                            ('fsdp_full', 'full'), ('fsdp2_sharded', 'full'), ('fsdp_lora', 'lora'), ('zero2', 'lora'),
-                                            ('zero3_full', 'full'), ('dpo_ddp', 'dpo_lora'),
-                                            ('dpo_fsdp_lora', 'dpo_lora'),
-                                            ('dpo_fsdp_full_ref', 'dpo_full'), ('sequence_parallel', 'long'),
-                                            ('kto_ddp_full_ref', 'kto_full'), ('fsdp_hybrid', 'full')])
+@pytest.mark.parametrize('run, reference', [
+    ('smollm_ddp', 'smollm'), ('ddp_grad_accum', 'lora'), ('pt_packing', 'pt_packing'),
+    ('fsdp_full', 'full'), ('fsdp2_sharded', 'full'), ('fsdp_lora', 'lora'), ('zero2', 'lora'), ('zero3_full', 'full'),
+    ('dpo_ddp', 'dpo_lora'), ('dpo_fsdp_lora', 'dpo_lora'), ('dpo_fsdp_full_ref', 'dpo_full'),
+    ('dpo_zero2', 'dpo_lora'), ('dpo_zero3_full_ref', 'dpo_full'), ('sequence_parallel', 'long'),
+    ('kto_ddp_full_ref', 'kto_full')])
 def test_two_processes_equal_one_process_with_the_same_global_batch(distributed_runs, run, reference):
-    if run.startswith('zero') and not HAS_DEEPSPEED:
+    if 'zero' in run and not HAS_DEEPSPEED:
         pytest.skip('deepspeed is not installed (the deepspeed extra)')
     launched, one, _ = distributed_runs
-    assert len(launched[run]['loss']) == STEPS and len(one[reference]) == STEPS
+    steps = SMOLLM_STEPS if run.startswith('smollm') else STEPS
+    assert len(launched[run]['loss']) == steps and len(one[reference]) == steps
     assert launched[run]['loss'] == pytest.approx(one[reference], abs=1e-5)
     assert one[reference][0] != pytest.approx(one[reference][-1], abs=1e-3)  # the steps did change the weights
 
@@ -251,6 +278,18 @@ def test_fsdp_runs_resume_at_another_world_size(distributed_runs, resumed, refer
     assert (tmp / 'fsdp_full' / 'checkpoint-1' / 'optimizer.bin').is_file()
 
 
+def test_the_script_forms_run_their_command(distributed_runs):
+    """`torchrun ... swift/cli/rlhf.py | pt.py | infer.py <flags>` (ms-swift's form) run swift rlhf / pt / infer: the
+    DPO and pt runs above came through the scripts; infer.py split the rows over the 2 processes and wrote one file
+    in the input order with one process's greedy answers."""
+    launched, _, tmp = distributed_runs
+    assert len(launched['dpo_ddp']['loss']) == len(launched['pt_packing']['loss']) == STEPS
+    two, one = ([json.loads(line) for line in (tmp / name).read_text().splitlines()]
+                for name in ('infer.jsonl', 'one_infer.jsonl'))
+    assert [r['index'] for r in two] == list(range(8)) and not list(tmp.glob('infer.jsonl.rank*'))
+    assert [r['response'] for r in two] == [r['response'] for r in one] and all(r['response'] for r in one)
+
+
 def test_checkpoints_of_sharded_runs_are_plain_model_folders(distributed_runs):
     launched, _, tmp = distributed_runs
     full = tmp / 'fsdp_full' / f'checkpoint-{STEPS}'
@@ -266,14 +305,14 @@ def test_checkpoints_of_sharded_runs_are_plain_model_folders(distributed_runs):
 def test_logged_tokens_are_counted_over_all_ranks(distributed_runs):
     launched, _, tmp = distributed_runs
     # per-device batch 2 on 2 ranks: each step trained the tokens of 4 rows; the 1-process run logs the same
-    records = [json.loads(line) for line in (tmp / 'one_lora' / 'logging.jsonl').read_text().splitlines()]
-    assert launched['ddp']['trained_tokens'] == [r['trained_tokens'] for r in records if 'loss' in r]
+    records = [json.loads(line) for line in (tmp / 'one_smollm' / 'logging.jsonl').read_text().splitlines()]
+    assert launched['smollm_ddp']['trained_tokens'] == [r['trained_tokens'] for r in records if 'loss' in r]
     # token accuracy too: correct and trained tokens are summed over the ranks before the ratio
-    assert [h['token_acc'] for h in launched['ddp']['logs']] == [r['token_acc'] for r in records if 'loss' in r]
-    logs = tmp / 'ddp' / 'logs'
+    assert [h['token_acc'] for h in launched['smollm_ddp']['logs']] == [r['token_acc'] for r in records if 'loss' in r]
+    logs = tmp / 'smollm_ddp' / 'logs'
     assert {p.name for p in logs.iterdir()} >= {'rank0.log', 'rank1.log', 'rank0.json', 'rank1.json'}
-    assert 'FSDP2 over the CPU processes' in (tmp / 'fsdp_full' / 'logs' / 'rank1.log').read_text()
-    assert 'nothing to offload on CPU processes' in (tmp / 'fsdp_hybrid' / 'logs' / 'rank1.log').read_text()
+    fsdp_log = (tmp / 'fsdp_full' / 'logs' / 'rank1.log').read_text()
+    assert 'FSDP2 over the CPU processes' in fsdp_log and 'nothing to offload on CPU processes' in fsdp_log
     # --sequence_parallel_size 2 really split the rows by position (its losses equal one process's: the test above)
     sp_log = (tmp / 'sp' / 'logs' / 'rank1.log').read_text()
     assert re.search(r'sequence parallelism: 2 rows of (\d+) positions; this rank holds positions (\d+)-', sp_log)
@@ -309,6 +348,18 @@ def test_fsdp_presets_and_the_seeds_spellings():
     kwargs = trainer_kwargs(_args('--fsdp', 'full_shard', '--gradient_checkpointing', 'true'), use_cpu=True)
     assert kwargs['fsdp'] is True and kwargs['fsdp_config']['activation_checkpointing'] is True
     assert kwargs['gradient_checkpointing'] is False
+
+
+def test_hybrid_shard_over_several_nodes_on_cpu_is_a_clear_error(monkeypatch):
+    """2 torchrun groups × 2 CPU processes (tried by hand): accelerate refuses the 2-D mesh for CPU processes
+    (MULTI_CPU) with a ValueError on every rank, so swift says so, with what to use instead. One node: full sharding."""
+    monkeypatch.setenv('WORLD_SIZE', '4')
+    monkeypatch.setenv('LOCAL_WORLD_SIZE', '2')
+    args = _args('--sharding_strategy', 'HYBRID_SHARD')
+    with pytest.raises(SwiftError, match='hybrid_shard over 2 nodes needs accelerators'):
+        trainer_kwargs(args, use_cpu=True)
+    monkeypatch.setenv('LOCAL_WORLD_SIZE', '4')
+    assert trainer_kwargs(args, use_cpu=True)['fsdp'] is True
 
 
 def test_the_deepspeed_launchers_local_rank_is_taken():

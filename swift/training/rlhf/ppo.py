@@ -11,7 +11,8 @@ saved beside the adapter as value_head.safetensors (and loaded again by --resume
 On several processes (DDP): the advantages are whitened with the statistics of every rank's tokens, and the value
 head, which lives outside the DDP-wrapped model, has its gradient averaged over the ranks after each backward, so
 2 processes × batch 1 train as 1 × batch 2 (when the completions have equal lengths: the token means are per rank,
-as in TRL). Not under --fsdp / --deepspeed (refused: the head would sit beside the sharded model, untested).
+as in TRL). Not under --fsdp / --deepspeed (refused, swift/training/checks.py says why: the head sits beside the
+wrapped model but in its optimizer, and FSDP2's and ZeRO's preparation look every optimizer parameter up in the model).
 
 Logged: reward (the reward model's score), kl, policy_loss, value_loss, values/mean, clip_ratio,
 completions/mean_length, completions/max_length, completions/clipped_ratio.
