@@ -51,3 +51,12 @@ def make_rows(folder: Path, count: int, seed: int, kinds=('colour', 'shape'), mi
 def write_jsonl(path: Path, rows: List[Dict]) -> Path:
     path.write_text(''.join(json.dumps(r) + '\n' for r in rows))
     return path
+
+
+def colour_sets(folder: Path, train: int, held_out: int, min_side: int):
+    """(folder, train.jsonl, val.jsonl, held-out rows) of colour questions: training rows from seed 1, held-out
+    rows from seed 2 (other images)."""
+    train_rows = make_rows(folder, train, seed=1, kinds=('colour', ), min_side=min_side)
+    held_out_rows = make_rows(folder, held_out, seed=2, kinds=('colour', ), min_side=min_side)
+    return (folder, write_jsonl(folder / 'train.jsonl', train_rows), write_jsonl(folder / 'val.jsonl', held_out_rows),
+            held_out_rows)

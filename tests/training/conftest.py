@@ -14,11 +14,8 @@ def reward_checkpoint(tiny_model_dir, tmp_path_factory):
 @pytest.fixture(scope='session')
 def qwen_vl_shapes(tmp_path_factory):
     """(folder, train.jsonl, val.jsonl, held-out rows): shapes of four colours, 128 px (tests/helpers/shapes.py)."""
-    from tests.helpers.shapes import make_rows, write_jsonl
-    folder = tmp_path_factory.mktemp('qwen-shapes')
-    train = make_rows(folder, 128, seed=1, kinds=('colour', ), min_side=60)
-    held_out = make_rows(folder, 30, seed=2, kinds=('colour', ), min_side=60)
-    return folder, write_jsonl(folder / 'train.jsonl', train), write_jsonl(folder / 'val.jsonl', held_out), held_out
+    from tests.helpers.shapes import colour_sets
+    return colour_sets(tmp_path_factory.mktemp('qwen-shapes'), 128, 30, min_side=60)
 
 
 @pytest.fixture(scope='session')

@@ -19,16 +19,13 @@ from swift.infer.protocol import InferRequest
 from swift.infer.transformers_engine import TransformersEngine
 
 from tests.helpers.media_proof import GREEDY, answer_accuracy, full_fine_tune, infer_val_records, media_requests
-from tests.helpers.shapes import make_rows, write_jsonl
+from tests.helpers.shapes import colour_sets
 from tests.infer.server.conftest import running_server
 
 
 @pytest.fixture(scope='module')
 def shapes(tmp_path_factory):
-    folder = tmp_path_factory.mktemp('shapes')
-    train = make_rows(folder, 192, seed=1, kinds=('colour', ), min_side=100)
-    held_out = make_rows(folder, 40, seed=2, kinds=('colour', ), min_side=100)
-    return folder, write_jsonl(folder / 'train.jsonl', train), write_jsonl(folder / 'val.jsonl', held_out), held_out
+    return colour_sets(tmp_path_factory.mktemp('shapes'), 192, 40, min_side=100)
 
 
 @pytest.fixture(scope='module')

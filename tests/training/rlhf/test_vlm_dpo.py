@@ -9,6 +9,7 @@ import torch
 
 from swift.utils import SwiftError
 
+from tests.helpers.rlhf_models import load_policy_for, perturbed_policy_and_reference
 from tests.helpers.shapes import COLOURS, make_rows, write_jsonl
 
 from .test_losses_vs_trl import stand_in
@@ -55,26 +56,16 @@ def test_dpo_loss_on_images_equals_trl(vlm_dir, tmp_path):
     from swift.arguments import RLHFArguments
     from swift.training.rlhf.data import collator_for
     from swift.training.rlhf.preference import PreferenceTrainer
-    from swift.training.rlhf.workflow import encode_items, load_policy, load_reference, prepare_policy
-    from swift.training.runner import TrainingRun
+    from swift.training.rlhf.workflow import encode_items
     from swift.utils.args import parse_args
-    args = parse_args(RLHFArguments, dict(rlhf_type='dpo', model=str(vlm_dir), dataset=['unused'],
-                                          tuner_type='full', report_to=['none'], beta=0.1))
-    run = TrainingRun(args, tmp_path)
-    model, tokenizer = load_policy(run)
-    template = run.template(model, tokenizer)
+    args, run, model, tokenizer, template = load_policy_for('dpo', vlm_dir, tmp_path, beta=0.1)
     items = encode_items(args, template, _pairs(tmp_path, 3))
     assert 'pixel_values' in items[0]['chosen_media']
     short = parse_args(RLHFArguments, dict(rlhf_type='dpo', model=str(vlm_dir), dataset=['unused'],
                                            max_length=8, truncation_strategy='right', report_to=['none']))
     with pytest.raises(SwiftError, match='would cut media tokens'):  # a pair is never truncated into its image
         encode_items(short, template, _pairs(tmp_path, 1))
-    model = prepare_policy(model, args)
-    reference = load_reference(args, model)
-    torch.manual_seed(0)
-    with torch.no_grad():  # policy != reference, in the vision tower too, so the pixels change the loss
-        for param in model.parameters():
-            param.add_(torch.randn_like(param) * 0.02)
+    model, reference = perturbed_policy_and_reference(model, args)  # policy != reference: the pixels matter
     collator = collator_for('dpo', tokenizer.pad_token_id, template)
     batch = collator(items)
     # [chosen; rejected] images, as the token rows (Qwen: pixel_values are patches, one grid per image)

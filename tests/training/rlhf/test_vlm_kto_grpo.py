@@ -12,6 +12,7 @@ import torch
 
 from swift.utils import SwiftError
 
+from tests.helpers.rlhf_models import load_policy_for, perturbed_policy_and_reference
 from tests.helpers.shapes import COLOURS, make_rows, write_jsonl
 
 
@@ -43,27 +44,15 @@ def test_kto_trains_on_image_rows_and_the_pixels_reach_the_loss(tiny_vlm_dir, tm
 
 
 def test_kto_batch_carries_each_rows_images_into_its_kl_sequence(tiny_vlm_dir, tmp_path):
-    from swift.arguments import RLHFArguments
     from swift.training.rlhf.data import add_kl_pairs, collator_for
     from swift.training.rlhf.kto import KTOTrainer
-    from swift.training.rlhf.workflow import encode_items, load_policy, load_reference, prepare_policy
-    from swift.training.runner import TrainingRun
-    from swift.utils.args import parse_args
-    args = parse_args(RLHFArguments, dict(rlhf_type='kto', model=str(tiny_vlm_dir), dataset=['unused'],
-                                          tuner_type='full', report_to=['none'], beta=0.1))
-    run = TrainingRun(args, tmp_path)
-    model, tokenizer = load_policy(run)
-    template = run.template(model, tokenizer)
+    from swift.training.rlhf.workflow import encode_items
+    args, run, model, tokenizer, template = load_policy_for('kto', tiny_vlm_dir, tmp_path, beta=0.1)
     items = encode_items(args, template, _kto_rows(tmp_path, 2))
     add_kl_pairs(items)
     batch = collator_for('kto', tokenizer.pad_token_id, template)(items)
     assert torch.equal(batch['kl_pixel_values'], batch['pixel_values'])  # a KL sequence is its row's prompt
-    model = prepare_policy(model, args)
-    reference = load_reference(args, model)
-    torch.manual_seed(0)
-    with torch.no_grad():  # policy != reference, in the vision tower too, so the pixels change the loss
-        for param in model.parameters():
-            param.add_(torch.randn_like(param) * 0.02)
+    model, reference = perturbed_policy_and_reference(model, args)  # policy != reference: the pixels matter
     trainer = KTOTrainer(model=model, args=run.training_arguments(has_eval=False), train_dataset=items,
                          data_collator=collator_for('kto', tokenizer.pad_token_id, template),
                          processing_class=tokenizer, rlhf_args=args, ref_model=reference)
