@@ -31,10 +31,22 @@ FAMILIES = {
 }
 
 
+@pytest.fixture(scope='module')
+def built(tmp_path_factory, smollm_dir):
+    """Each family's tiny model directory, built once for the module (the processor-equality test reuses it)."""
+    directories = {}
+
+    def build(name):
+        if name not in directories:
+            directories[name] = getattr(families, f'build_{name}')(smollm_dir, tmp_path_factory.mktemp(name) / 'model')
+        return directories[name]
+    return build
+
+
 @pytest.fixture(scope='module', params=list(FAMILIES))
-def family(request, tmp_path_factory, smollm_dir):
+def family(request, built):
     name = request.param
-    out = getattr(families, f'build_{name}')(smollm_dir, tmp_path_factory.mktemp(name) / 'model')
+    out = built(name)
     model_type = FAMILIES[name][0]
     # Pixtral's architecture (LlavaForConditionalGeneration) is LLaVA-1.5's too: a user names the type, as here
     model, tokenizer = get_model_tokenizer(str(out), torch_dtype='float32',
@@ -90,12 +102,12 @@ def test_the_processor_survives_save_and_reload(family, tmp_path):
 
 
 @pytest.mark.parametrize('name', ['gemma3', 'mllama'])
-def test_encoding_equals_the_transformers_processor(name, tmp_path, smollm_dir):
+def test_encoding_equals_the_transformers_processor(name, built):
     """Where the family's transformers processor runs here, its own __call__ on our rendered text gives the same
     ids and token-level inputs (Gemma 3's token_type_ids, Mllama's cross-attention mask) as our template."""
     import torch
     from transformers import AutoProcessor
-    out = getattr(families, f'build_{name}')(smollm_dir, tmp_path / 'model')
+    out = built(name)
     _, tokenizer = get_model_tokenizer(str(out), load_model=False)
     template = get_template(FAMILIES[name][1], tokenizer=tokenizer)
     rows = [_row(), {**_row(), 'images': [Image.effect_noise((20, 60), 60).convert('RGB')]}]

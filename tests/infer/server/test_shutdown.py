@@ -58,6 +58,8 @@ def _refused(url: str) -> bool:
         httpx.get(url + '/health', timeout=5)
     except httpx.ConnectError:
         return True
+    except httpx.RemoteProtocolError:  # accepted while uvicorn closes its socket, then dropped: not refused yet
+        return False
     return False
 
 
