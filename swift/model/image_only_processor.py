@@ -1,17 +1,20 @@
-"""Processors for images without torchvision, for families whose transformers 5 processor cannot be built here.
+"""Processors without torchvision, for families whose transformers 5 processor cannot be built here.
 
-InternVL, LLaVA-OneVision and GLM-4V processors always build a video processor, and every video processor in
-transformers 5 imports torchvision; PixtralProcessor's module imports torchvision. The torchvision wheels reachable
-here are CUDA-linked and break transformers, so `AutoProcessor` cannot load these models on this machine. Images
-need none of it: each family's image processor has a PIL backend (`*ImageProcessorPil`, same resizing, tiling and
-normalisation).
+InternVL, LLaVA-OneVision, GLM-4V, Qwen-VL and Qwen2.5-Omni processors always build a video processor, and every
+video processor in transformers 5 imports torchvision; PixtralProcessor's module imports torchvision. The
+torchvision wheels reachable here are CUDA-linked and break transformers, so `AutoProcessor` cannot load these
+models on this machine. Images need none of it: each family's image processor has a PIL backend
+(`*ImageProcessorPil`, same resizing, tiling and normalisation).
 
-Each class below (but Pixtral's) is the family's own transformers processor class, built without its `__init__` (which is what
-needs torchvision): it sets the attributes that the class's `replace_image_token` and helpers read, from the
-tokenizer and the directory's processor_config.json, so the number of image tokens comes from transformers' own
-code. `save_pretrained` writes the image processor, the tokenizer and processor_config.json (with the transformers
-processor class named, so AutoProcessor loads the directory where torchvision is installed). Videos are not taken.
-(Qwen-VL has its own: qwen_vl_processor.py.) The model registry imports this module only when loading.
+`ImageOnlyProcessor` is the one base: it holds the tokenizer and chat template, checks the vocabulary for the
+family's media tokens (`_token_id`), loads the PIL image processor in `from_pretrained` and writes image processor
+and tokenizer in `save_pretrained`. Each class below (but Pixtral's) also derives from the family's own transformers
+processor class, built without its `__init__` (which is what needs torchvision): it sets the attributes that the
+class's `replace_image_token` and helpers read, from the tokenizer and the directory's processor_config.json, so
+the number of image tokens comes from transformers' own code; `save_pretrained` writes processor_config.json with
+the transformers processor class named, so AutoProcessor loads the directory where torchvision is installed.
+Qwen-VL (qwen_vl_processor.py) and Qwen2.5-Omni (qwen_omni_processor.py) subclass the base. The model registry
+imports these modules only when loading.
 """
 import json
 from pathlib import Path
@@ -23,10 +26,13 @@ from swift.utils import SwiftError
 
 
 class ImageOnlyProcessor:
-    """Mixin put in front of a transformers processor class; `settings` are its processor_config.json keys."""
+    """Base of swift's torchvision-free processors, put in front of a transformers processor class where the family's
+    replace_image_token is transformers' own; `settings` are its processor_config.json keys."""
     settings: Dict[str, Any] = {}  # key → default where processor_config.json lacks it
-    image_processor_class = ''  # the PIL image processor of the family
-    processor_class = ''  # the transformers processor it stands for, where it is not a base class
+    image_processor_class = ''  # the PIL image processor of the family (a name in transformers)
+    # the transformers processor it stands for, where it is not a base class; None: no processor_config.json is
+    # written (the image processor's preprocessor_config.json keeps the model's processor_class)
+    processor_class = ''
 
     def __init__(self, image_processor, tokenizer, chat_template=None, **settings):
         self.image_processor = image_processor
@@ -50,20 +56,29 @@ class ImageOnlyProcessor:
 
     @classmethod
     def from_pretrained(cls, model_dir, **kwargs):
+        image_processor, tokenizer, settings = cls._load_parts(model_dir, **kwargs)
+        return cls(image_processor, tokenizer, **settings)
+
+    @classmethod
+    def _load_parts(cls, model_dir, **kwargs):
+        """(PIL image processor, tokenizer, this class's processor_config.json settings) of a model directory."""
         model_dir = Path(model_dir)
         if not (model_dir / 'preprocessor_config.json').is_file():
             raise OSError(f'{model_dir} has no preprocessor_config.json (the image processor settings)')
         tokenizer = transformers.AutoTokenizer.from_pretrained(str(model_dir), **kwargs)
-        # the PIL class takes the same settings whatever image_processor_type the file names (the torchvision one)
+        # the PIL class takes the same settings whatever image_processor_type the file names (the torchvision one,
+        # a Fast one: the same settings)
         image_processor = getattr(transformers, cls.image_processor_class).from_pretrained(str(model_dir))
         config_file = model_dir / 'processor_config.json'
         settings = json.loads(config_file.read_text()) if config_file.is_file() else {}
-        return cls(image_processor, tokenizer, **{k: v for k, v in settings.items() if k in cls.settings})
+        return image_processor, tokenizer, {k: v for k, v in settings.items() if k in cls.settings}
 
     def save_pretrained(self, save_directory, **kwargs):
         from swift.utils.io import atomic_write_text
         self.image_processor.save_pretrained(str(save_directory))
         self.tokenizer.save_pretrained(str(save_directory))
+        if self.processor_class is None:
+            return [str(save_directory)]
         config = {'processor_class': self.processor_class or next(
             c.__name__ for c in type(self).__mro__ if c.__module__.startswith('transformers.')),
                   **{key: getattr(self, key) for key in self.settings}}

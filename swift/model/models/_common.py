@@ -26,3 +26,13 @@ def image_only_processor(family: str):
         from ..image_only_processor import PROCESSORS
         return PROCESSORS[family].from_pretrained(model_dir, trust_remote_code=trust_remote_code)
     return load
+
+
+def processor_from(module: str, name: str):
+    """ModelMeta.load_processor: class `name` of swift/model/<module>.py, imported when a model loads (the
+    processors import transformers, which listing the registry does not)."""
+    def load(model_dir, trust_remote_code: bool = False):
+        import importlib
+        cls = getattr(importlib.import_module(f'swift.model.{module}'), name)
+        return cls.from_pretrained(model_dir, trust_remote_code=trust_remote_code)
+    return load

@@ -3,9 +3,8 @@
 Module prefixes (transformers 5): the vision encoder is `model.visual` with its patch merger inside it
 (`model.visual.merger`, the aligner), so the vision tower is named by its other parts to keep the two disjoint.
 """
-from ..qwen_omni_processor import load_qwen_omni_processor
-from ..qwen_vl_processor import load_qwen_vl_processor
 from ..registry import Model, ModelArch, ModelGroup, ModelMeta, register_model
+from ._common import processor_from
 
 
 def _same(*ids):
@@ -29,6 +28,7 @@ QWEN2_5_OMNI_ARCH = ModelArch(language_model=['model.language_model'],
                               aligner=['model.visual.merger'], lm_head=['lm_head'])
 
 VIDEO = ['vision', 'video']
+load_qwen_vl_processor = processor_from('qwen_vl_processor', 'QwenVLImageProcessor')
 
 
 def load_omni_thinker(model_class, model_dir: str, **kwargs):
@@ -113,5 +113,5 @@ register_model(ModelMeta(
     # a released checkpoint (the full model) or a thinker-only one (what training the thinker saves)
     architectures=['Qwen2_5OmniForConditionalGeneration', 'Qwen2_5OmniThinkerForConditionalGeneration'],
     model_class='Qwen2_5OmniThinkerForConditionalGeneration', load_model=load_omni_thinker,
-    load_processor=load_qwen_omni_processor,
+    load_processor=processor_from('qwen_omni_processor', 'QwenOmniProcessor'),
     description='Qwen2.5-Omni thinker (images and audio in, text out; videos need torchvision, not encoded here)'))
