@@ -168,6 +168,13 @@ class BatchKVCache:
         return (self.keys[layer][:rows, :, self.start:self.end + q],
                 self.values[layer][:rows, :, self.start:self.end + q])
 
+    def live(self, layer: int, part: int):
+        """Layer `layer`'s keys (part 0) or values (1) of the live rows and window; None for a layer not held."""
+        buffers = self.keys if part == 0 else self.values
+        if layer >= len(buffers) or buffers[layer] is None:
+            return None
+        return buffers[layer][:self.rows, :, self.start:self.end]
+
     def commit_column(self) -> None:
         self.end += 1
 
@@ -208,6 +215,11 @@ def _cache_view_class():
 
         def update(self, key_states, value_states, *args, **kwargs):
             return self.pool.write(self.index, key_states, value_states)
+
+        # the layer's live keys/values (read by models that look into the cache, e.g. Mllama, to tell an empty
+        # layer); the pool owns the tensors, so DynamicLayer.__init__'s assignment is ignored
+        keys = property(lambda self: self.pool.live(self.index, 0), lambda self, value: None)
+        values = property(lambda self: self.pool.live(self.index, 1), lambda self, value: None)
 
         def get_seq_length(self) -> int:
             return self.pool.width

@@ -28,6 +28,7 @@ from swift.model.cache_arg import cache_kwargs
 from swift.utils import SwiftError, get_logger
 
 from .beam_search import beam_search, check_beam_request
+from .cross_attention import CrossAttention, CrossRow
 from .decode_attention import applies as decode_attention_applies
 from .decode_attention import decode_attention
 from .detokenizer import IncrementalDecoder, StopStringMatcher, cut_at_stop
@@ -59,6 +60,7 @@ class _Sequence:
     # added to the row's position when decoding: Qwen-VL's rope delta (its 3-D rotary positions after an image run
     # ahead of or behind the token count; transformers' get_rope_index), 0 for other models and text prompts
     position_offset: int = 0
+    cross: Optional[CrossRow] = None  # Mllama: the prompt's cross-attention keys/values (cross_attention.py)
     finish_reason: Optional[str] = None
 
 
@@ -127,6 +129,7 @@ class TransformersEngine(InferEngine):
         self._stop_ids = self._stop_token_ids()
         self._logprob_formatter = LogprobFormatter(tokenizer)
         self._kv = BatchKVCache(max_batch_size)
+        self._cross = CrossAttention(self.model)  # Llama 3.2 Vision's image states, kept per sequence
         self.prefix_cache = PrefixCache(int(prefix_cache_mb * 2**20))
         self._weights_seen = None  # what the prefix cache's entries were computed with
         self._waiting: deque = deque()
@@ -333,6 +336,8 @@ class TransformersEngine(InferEngine):
             self._forget_prefixes_if_weights_changed()
         reused, prefix_kv = self.prefix_cache.lookup(prepared.adapter, ids) if use_prefixes else (0, None)
         for layer, (k, v) in enumerate(prefix_kv or ()):
+            if k is None:  # a layer the prompt did not write (Mllama's cross-attention without an image)
+                continue
             cache.update(k[:, :, :reused], v[:, :, :reused], layer)  # the next update concatenates: no write here
         positions = {'position_ids': torch.arange(reused, len(ids), device=device)[None]} if reused else {}
         with self.model_lock:
@@ -341,9 +346,11 @@ class TransformersEngine(InferEngine):
                              **self._adapter_kwargs([prepared.adapter]))
             offset = int(rope.rope_deltas.reshape(-1)[0]) if rope is not None and rope.rope_deltas is not None else 0
         logits = out.logits[:, -1, :].float()
+        cross = self._cross.take(cache, media.get('cross_attention_mask')) if self._cross else None
         job.sequences = [self._new_sequence(job, i, device) for i in range(job.n)]
         for seq in job.sequences:
             seq.position_offset = offset
+            seq.cross = cross
         layer_kv = [(layer.keys, layer.values) for layer in cache.layers]
         self._kv.add(layer_kv, job.sequences)  # copies: the batch never writes into these tensors
         if use_prefixes:
@@ -398,9 +405,11 @@ class TransformersEngine(InferEngine):
         positions = self._kv.position_ids()
         if any(s.position_offset for s in sequences):
             positions = positions + torch.tensor([[s.position_offset] for s in sequences], device=device)
+        cache = self._kv.transformers_cache()
+        cross = self._cross.attach(cache, [s.cross for s in sequences]) if self._cross else {}
         with self.model_lock, decode_attention(self.model, self.fast_decode_attention):
             out = self.model(input_ids=input_ids, attention_mask=self._kv.attention_mask(),
-                             position_ids=positions, **cache_kwargs(self.model, self._kv.transformers_cache()),
+                             position_ids=positions, **cache_kwargs(self.model, cache), **cross,
                              use_cache=True, logits_to_keep=1,
                              **self._adapter_kwargs([s.job.prepared.adapter for s in sequences]))
         self._kv.commit_column()
