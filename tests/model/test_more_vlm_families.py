@@ -156,3 +156,40 @@ def test_the_engine_answers_mllama_image_requests_like_generate(built):
             expected.append(tokenizer.decode(out[0, ids.shape[1]:].tolist(), skip_special_tokens=True))
     assert answers == expected
     assert len(set(answers)) == 3  # the images changed the answers
+
+
+@pytest.fixture(scope='module')
+def video(tmp_path_factory):
+    from tests.helpers.av_media import colour_video
+    return colour_video(tmp_path_factory.mktemp('video') / 'clip.mp4', [(255, 0, 0), (0, 0, 255)], fps=4,
+                        frames_each=2)  # one second: 2 frames at the default FPS 2
+
+
+@pytest.mark.parametrize('name', ['internvl', 'llava_onevision'])
+def test_encodes_a_video_row_and_trains_a_step(name, built, video):
+    """Video without torchvision (frames read with PyAV): InternVL's frames as tiles in pixel_values with
+    `Frame<i>: <img>…</img>` text, LLaVA-OneVision's pixel_values_videos; the forward checks the token count."""
+    import torch
+    model, tokenizer = get_model_tokenizer(str(built(name)), torch_dtype='float32')
+    template = get_template(FAMILIES[name][1], tokenizer=tokenizer)
+    encoded = template.encode({'messages': [{'role': 'user', 'content': '<video>What happens?'},
+                                            {'role': 'assistant', 'content': 'colours'}], 'videos': [str(video)]})
+    (start, end), = encoded['media_spans']
+    assert end > start and set(encoded['labels'][start:end]) == {-100}
+    ids = torch.tensor([encoded['input_ids']])
+    batch = {'input_ids': ids, 'labels': torch.tensor([encoded['labels']]),
+             'attention_mask': torch.tensor([encoded['attention_mask']]),
+             **template.collate_media([encoded], input_ids=ids)}
+    loss = model(**batch).loss
+    assert torch.isfinite(loss)
+    loss.backward()
+    aligner = model.model.get_submodule(FAMILIES[name][3])
+    assert sum(p.grad.abs().sum() for p in aligner.parameters() if p.grad is not None) > 0  # the frames reached it
+
+
+def test_glm4v_refuses_a_video_row_naming_the_family(built, video):
+    from swift.utils import SwiftError
+    _, tokenizer = get_model_tokenizer(str(built('glm4v')), load_model=False)
+    with pytest.raises(SwiftError, match='GLM-4V'):
+        get_template('glm4v', tokenizer=tokenizer).encode({'messages': [{'role': 'user', 'content': '<video>Hi'}],
+                                                          'videos': [str(video)]})

@@ -7,6 +7,8 @@ LLaVA-NeXT-mistral has no generation prompt (the prompt ends with ` [/INST]`) an
 """
 from typing import Any, List
 
+from swift.utils import SwiftError
+
 from ..base import Chat, Rendering, TemplateMeta
 from ..media import MediaPlugin
 from ..registry import register_template
@@ -47,7 +49,50 @@ class LlavaNextPlugin(LlavaPlugin):
 
 
 class LlavaVideoPlugin(MediaPlugin):
+    """LLaVA-OneVision: videos as LlavaOnevisionVideoProcessor gives them (it needs torchvision), from PyAV's frames
+    and the image processor's own PIL methods: each frame resized to the image size (no anyres tiling), rescaled and
+    normalised; pixel_values_videos [videos, frames, 3, H, W]. The processor's replace_video_token counts the
+    tokens (frames x pooled patches + a newline)."""
     placeholders = {'images': '<image>', 'videos': '<video>'}
+
+    def process_videos(self, processor, videos, options):
+        size = processor.image_processor.size
+        clips = [fixed_size_frames(processor.image_processor, frames, size.height, size.width) for frames, _ in videos]
+        return {'pixel_values_videos': _stack_clips(clips)}
+
+    def collate(self, key: str, values: List[Any]):
+        if key == 'pixel_values_videos':
+            return _stack_clips([clip for v in values if v is not None for clip in v])
+        return super().collate(key, values)
+
+
+def fixed_size_frames(image_processor, frames: List[Any], height: int, width: int):
+    """[frames, 3, height, width] float32: PIL frames resized, rescaled and normalised by a PIL image processor's own
+    methods (what a transformers video processor does to each frame)."""
+    import numpy as np
+    import torch
+    from transformers.image_utils import SizeDict
+    out = []
+    for frame in frames:
+        array = np.moveaxis(np.asarray(frame.convert('RGB')), -1, 0)
+        array = image_processor.resize(array, size=SizeDict(height=height, width=width),
+                                       resample=image_processor.resample)
+        if image_processor.do_rescale:
+            array = image_processor.rescale(array, image_processor.rescale_factor)
+        if image_processor.do_normalize:
+            array = image_processor.normalize(array, image_processor.image_mean, image_processor.image_std)
+        out.append(torch.from_numpy(np.asarray(array, dtype=np.float32)))
+    return torch.stack(out)
+
+
+def _stack_clips(clips: List[Any]):
+    """[videos, frames, 3, H, W]: LLaVA-OneVision's forward takes one frame count per batch."""
+    import torch
+    counts = sorted({clip.shape[0] for clip in clips})
+    if len(counts) > 1:
+        raise SwiftError(f'LLaVA-OneVision takes videos of one frame count per batch, got {counts} frames; sample '
+                         'them alike (FPS, FPS_MAX_FRAMES) or use batch size 1')
+    return torch.stack(list(clips))
 
 
 class Llava15Template(MediaFirstTemplate):
@@ -81,7 +126,6 @@ class LlavaNextMistralTemplate(MediaFirstTemplate):
             elif role == 'assistant':
                 self._emit_answer(chat, out, '', f' {content}</s> ', index)
             else:
-                from swift.utils import SwiftError
                 raise SwiftError(f'template {self.name!r}: only user and assistant roles are supported, not {role!r}')
 
 

@@ -62,7 +62,24 @@ class Gemma3VLTemplate(TaggedTemplate):
 
 
 class InternVLPlugin(MediaPlugin):
+    """Videos as InternVLProcessor takes them (its video processor needs torchvision): each PyAV frame one tile
+    resized to the image size (the image processor without cropping), the frames joined to the images'
+    pixel_values (the model reads both there), and `Frame1: <img>…</img>\n…` from the processor's
+    replace_video_token. A row has either images or videos (both would share pixel_values; their order is the
+    text's)."""
     placeholders = {'images': '<image>', 'videos': '<video>'}
+    drop_keys = ('video_frames',)
+
+    def process_videos(self, processor, videos, options):
+        import torch
+        frames = [frame for clip, _ in videos for frame in clip]
+        pixels = processor.image_processor(frames, crop_to_patches=False, return_tensors='pt')['pixel_values']
+        return {'pixel_values': pixels, 'video_frames': torch.tensor([len(clip) for clip, _ in videos])}
+
+    def video_replacement(self, processor, processed, index):
+        import torch
+        frames = torch.empty(int(processed['video_frames'][index]), 0)  # replace_video_token reads the count
+        return processor.replace_video_token({'pixel_values_videos': [frames]}, video_idx=0)
 
 
 class InternVLTemplate(TaggedTemplate):
@@ -201,6 +218,11 @@ class PixtralTemplate(TaggedTemplate):
 
 class Glm4vPlugin(MediaPlugin):
     placeholders = {'images': '<|image|>', 'videos': '<|video|>'}
+
+    def process_videos(self, processor, videos, options):
+        raise SwiftError('GLM-4V (glm4v) videos are not encoded here: transformers\' Glm4vVideoProcessor needs '
+                         'torchvision, and its frame sampling, resizing and timestamps are not rewritten without it; '
+                         'give the frames as images, or encode where torchvision is installed')
 
     def token_inputs(self, processor, input_ids, media=None):
         """mm_token_type_ids (1 on image tokens), as Glm4vProcessor returns them: the model's 3-D rotary positions
