@@ -175,7 +175,7 @@ class MultimodalTemplate(Template):
         elif self.meta.train_suffix and segments and segments[-1].answer_of is not None:
             segments.append(Segment(self.meta.train_suffix, segments[-1].answer_of))
         model_inputs, replacements = self._process_media(row, images)
-        segments, media_chars = _expand(segments, self.plugin.placeholders, replacements, self.name)
+        segments, media_chars = self._expand_media(segments, replacements)
         input_ids, labels, media_spans = _tokenize(self.tokenizer, segments, self.loss_scale, media_chars)
         _check_length(self, len(input_ids), media_spans)
         encoded = {'input_ids': input_ids, 'attention_mask': [1] * len(input_ids), 'length': len(input_ids),
@@ -183,6 +183,11 @@ class MultimodalTemplate(Template):
         if not for_inference:
             encoded['labels'] = labels
         return encoded
+
+    def _expand_media(self, segments: List[Segment], replacements: Dict[str, List[str]]):
+        """(segments with each tag replaced by its item's text, the character span of every replacement); a family
+        whose processor also edits the text around an item (Idefics2) overrides it."""
+        return _expand(segments, self.plugin.placeholders, replacements, self.name)
 
     def ground(self, messages: List[Dict[str, Any]], row: Dict[str, Any], image_sizes: Sequence[Tuple[int, int]],
                prompt_only: bool = False) -> List[Dict[str, Any]]:

@@ -257,3 +257,25 @@ def build_glm4v(smollm_dir: Path, out: Path) -> Path:
     model = Glm4vForConditionalGeneration(config)
     image_processor = Glm4vImageProcessorPil(size={'shortest_edge': 28 * 28, 'longest_edge': 56 * 56})
     return _save(model, Glm4vImageProcessor(image_processor, tokenizer), out)
+
+
+def build_idefics2(smollm_dir: Path, out: Path) -> Path:
+    """Idefics2 (SigLIP-style tower + perceiver resampler + Mistral LM): images of 28 to 56 pixels in 14-pixel
+    patches, resampled to 4 latents (4 `<image>` tokens between `<fake_token_around_image>`), no image splitting."""
+    import torch
+    from transformers import (Idefics2Config, Idefics2ForConditionalGeneration, Idefics2ImageProcessorPil,
+                              Idefics2Processor)
+    tokenizer = _tokenizer(smollm_dir, ['<fake_token_around_image>', '<image>', '<end_of_utterance>'])
+    text = dict(model_type='mistral', vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id, **TEXT)
+    vision = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, image_size=28,
+                  patch_size=14)
+    perceiver = dict(hidden_size=64, resampler_n_latents=4, resampler_depth=1, resampler_n_heads=2,
+                     resampler_head_dim=16, num_key_value_heads=1)
+    config = Idefics2Config(vision_config=vision, perceiver_config=perceiver, text_config=text,
+                            image_token_id=tokenizer.convert_tokens_to_ids('<image>'))
+    config.architectures = ['Idefics2ForConditionalGeneration']
+    torch.manual_seed(SEED)
+    model = Idefics2ForConditionalGeneration(config)
+    image_processor = Idefics2ImageProcessorPil(size={'shortest_edge': 28, 'longest_edge': 56},
+                                                do_image_splitting=False)
+    return _save(model, Idefics2Processor(image_processor=image_processor, tokenizer=tokenizer, image_seq_len=4), out)

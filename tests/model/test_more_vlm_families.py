@@ -1,7 +1,7 @@
 """Every registered multimodal family whose transformers classes run here loads from a tiny random config through
 swift's loader (its registry type, template and processor), encodes a row with an image through its template and
-trains a step on it: Gemma 3, InternVL 3 (-hf), LLaVA-OneVision, GLM-4.1V, Pixtral, Mistral-Small-3.1 and Llama 3.2
-Vision
+trains a step on it: Gemma 3, InternVL 3 (-hf), LLaVA-OneVision, GLM-4.1V, Pixtral, Mistral-Small-3.1, Llama 3.2
+Vision and Idefics2
 (LLaVA-1.5/NeXT: test_tiny_vlm_families.py; Qwen-VL: test_qwen_vl_families.py; SmolVLM and Qwen2-Audio: their
 builders' tests).
 
@@ -28,6 +28,7 @@ FAMILIES = {
     'pixtral': ('pixtral', 'pixtral', 'PixtralImageProcessor', 'multi_modal_projector'),
     'mistral3': ('mistral3', 'pixtral', 'PixtralImageProcessor', 'multi_modal_projector'),
     'mllama': ('llama3_2_vision', 'llama3_2_vision', 'MllamaProcessor', 'multi_modal_projector'),
+    'idefics2': ('idefics2', 'idefics2', 'Idefics2Processor', 'connector'),
 }
 
 
@@ -75,7 +76,8 @@ def test_encodes_an_image_row_and_trains_a_step(family):
     encoded = template.encode(_row())
     (start, end), = encoded['media_spans']
     assert end > start and set(encoded['labels'][start:end]) == {-100}
-    assert tokenizer.decode([i for i in encoded['labels'] if i != -100]).startswith('noise')
+    # (Idefics2's answer token carries the space after `Assistant:`)
+    assert tokenizer.decode([i for i in encoded['labels'] if i != -100]).lstrip().startswith('noise')
     ids = torch.tensor([encoded['input_ids']])
     batch = {'input_ids': ids, 'labels': torch.tensor([encoded['labels']]),
              'attention_mask': torch.tensor([encoded['attention_mask']]),
@@ -193,3 +195,27 @@ def test_glm4v_refuses_a_video_row_naming_the_family(built, video):
     with pytest.raises(SwiftError, match='GLM-4V'):
         get_template('glm4v', tokenizer=tokenizer).encode({'messages': [{'role': 'user', 'content': '<video>Hi'}],
                                                           'videos': [str(video)]})
+
+
+def test_idefics2_encoding_equals_its_processor_around_images(built):
+    """Idefics2Processor edits the text around images (adjacent images share a `<fake_token_around_image>`, a space
+    after one that a word follows): ours gives its ids, and its zero-padded pixels and masks for a batch."""
+    import torch
+    from transformers import AutoProcessor
+    _, tokenizer = get_model_tokenizer(str(built('idefics2')), load_model=False)
+    template = get_template('idefics2', tokenizer=tokenizer)
+    images = [Image.effect_noise(size, 60).convert('RGB') for size in ((40, 30), (20, 60), (56, 56))]
+    rows = [{'messages': [{'role': 'user', 'content': '<image><image>Which differ?'}], 'images': images[:2]},
+            {'messages': [{'role': 'user', 'content': 'See <image>then answer.'}], 'images': images[2:]}]
+    encoded = [template.encode(row, for_inference=True) for row in rows]
+    processor = AutoProcessor.from_pretrained(str(built('idefics2')))
+    for row, ours in zip(rows, encoded):
+        text = template.render(row['messages'], add_generation_prompt=True)
+        reference = processor(text=[text], images=[row['images']], add_special_tokens=False)
+        assert reference['input_ids'][0] == ours['input_ids']
+    reference = processor(text=[template.render(r['messages'], add_generation_prompt=True) for r in rows],
+                          images=[r['images'] for r in rows], add_special_tokens=False, padding=True,
+                          return_tensors='pt')
+    batch = template.collate_media(encoded)
+    assert torch.equal(reference['pixel_attention_mask'], batch['pixel_attention_mask'])
+    assert torch.allclose(reference['pixel_values'], batch['pixel_values'])

@@ -86,7 +86,7 @@ register_model(ModelMeta(
     model_groups=[ModelGroup(_same('HuggingFaceM4/idefics2-8b', 'HuggingFaceM4/idefics2-8b-chatty',
                                    'HuggingFaceM4/idefics2-8b-base'), tags=['vision'])],
     template='idefics2', architectures=['Idefics2ForConditionalGeneration'], model_arch=IDEFICS3_ARCH,
-    is_multimodal=True, description='Idefics2 (renders; encoding images is refused: see its template)'))
+    is_multimodal=True, description='Idefics2 (SigLIP + perceiver resampler + Mistral), images'))
 
 register_model(ModelMeta(
     model_type='minicpmv2_6',

@@ -9,7 +9,7 @@ families with no official template stored here (MiniCPM-V, GLM-4V, Pixtral/Mistr
 - Llama 3.2 Vision: `<|image|>` in place; with images there is no system block (the official template refuses a
   system message together with images, and so do we).
 """
-from ..base import Chat, Rendering, TemplateMeta
+from ..base import Chat, Rendering, Segment, TemplateMeta
 from ..grounding import INTERNVL
 from ..media import MediaPlugin, ROW_TAGS
 from ..registry import register_template
@@ -88,9 +88,35 @@ class InternVLTemplate(TaggedTemplate):
     grounding = INTERNVL  # <ref>..</ref><box>[[x1, y1, x2, y2]]</box>, 0..1000
 
 
-class Idefics2Plugin(NoProcessorPlugin):
-    reason = "transformers' Idefics2Processor has no replace_image_token; use Idefics3/SmolVLM"
+class Idefics2Plugin(MediaPlugin):
+    """Images as Idefics2Processor.__call__ writes them (it has no replace_image_token): `<fake_token_around_image>`
+    around `<image>` x image_seq_len (5 such runs, joined, with image splitting). The processor pads a call's images
+    to its largest; a batch pads rows' images the same way (zeros, which pixel_attention_mask marks)."""
     placeholders = {'images': '<image>'}
+    media_options = {}  # the processor's own size (longest / shortest edge), no pixel budget
+
+    def process_images(self, processor, images, options):
+        return super().process_images(processor, [images], options)  # one sample holding the row's images
+
+    def image_replacement(self, processor, processed, index):
+        fake = processor.fake_image_token
+        text = f'{fake}{processor.image_token * processor.image_seq_len}{fake}'
+        if processor.image_processor.do_image_splitting:
+            text = (text * 5).replace(fake + fake, fake)
+        return text
+
+    def collate(self, key, values):
+        """[1, n, 3, H, W] / [1, n, H, W] per row → [batch, most n, ..., most H, most W], zero-padded."""
+        import torch
+        present = [v for v in values if v is not None]
+        if not present:
+            return None
+        shape = [len(values)] + [max(v.shape[d] for v in present) for d in range(1, present[0].dim())]
+        batch = torch.zeros(shape, dtype=present[0].dtype)
+        for row, value in enumerate(values):
+            if value is not None:
+                batch[(row, ) + tuple(slice(0, n) for n in value.shape[1:])] = value[0]
+        return batch
 
 
 class IdeficsTemplate(TaggedTemplate):
@@ -112,6 +138,27 @@ class IdeficsTemplate(TaggedTemplate):
 
 class Idefics2Template(IdeficsTemplate):
     plugin = Idefics2Plugin()
+
+    def _expand_media(self, segments, replacements):
+        """Idefics2Processor also edits the text around images: adjacent images share one `<fake_token_around_image>`
+        and a space follows one that text (not whitespace, not `<`) follows."""
+        segments, spans = super()._expand_media(segments, replacements)
+        fake = self.processor.fake_image_token
+        starts = {start for start, _ in spans}
+        out, new_spans, position, original, previous_media = [], [], 0, 0, False
+        for segment in segments:
+            text, media = segment.text, original in starts
+            original += len(segment.text)
+            if media and previous_media and text.startswith(fake) and out[-1].text.endswith(fake):
+                text = text[len(fake):]
+            elif not media and previous_media and not text[0].isspace() and text[0] != '<':
+                text = ' ' + text
+            if media:
+                new_spans.append((position, position + len(text)))
+            out.append(Segment(text, segment.answer_of))
+            position += len(text)
+            previous_media = media
+        return out, new_spans
 
 
 class Idefics3ImagePlugin(Idefics3Plugin):
