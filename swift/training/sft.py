@@ -148,6 +148,7 @@ def sft_main(args: Union[SftArguments, Sequence[str], Dict[str, Any], None] = No
                          val=val_items, collator=collator, callbacks=callbacks,
                          # the router's loss is added by the model's own loss only
                          chunked_loss=args.chunked_loss and not args.router_aux_loss_coef,
+                         micro_batch_rows=args.micro_batch_rows,
                          acc_strategy=args.acc_strategy, generation_eval=generation_eval(args, tokenizer, template,
                                                                                          val_items))
 
