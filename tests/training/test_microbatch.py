@@ -90,7 +90,7 @@ def test_micro_batches_train_the_same_losses_and_weights(tiny_model_dir, tmp_pat
     data = tmp_path / 'train.jsonl'
     data.write_text(''.join(json.dumps(r) + '\n' for r in ROWS))
     mode = {'per_device_train_batch_size': 4, **mode}
-    whole_weights, whole_log = _train(tiny_model_dir, data, tmp_path / 'whole', **mode)
+    whole_weights, whole_log = _train(tiny_model_dir, data, tmp_path / 'whole', micro_batch_rows=0, **mode)
     whole_calls = len(sync_log)
     sync_log.clear()
     split_weights, split_log = _train(tiny_model_dir, data, tmp_path / 'split', micro_batch_rows=1, **mode)
