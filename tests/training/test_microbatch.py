@@ -23,18 +23,15 @@ def _sample(length, trained_from):
 
 def test_packed_rows_split_with_their_own_sequence_boundaries():
     packs = [[_sample(5, 2), _sample(3, 1)], [_sample(6, 3)], [_sample(2, 0), _sample(2, 1)]]
-    batch = PackedCollator(pad_token_id=0)(packs)
-    parts = split_rows(batch, 2)
-    assert [p['input_ids'].shape[0] for p in parts] == [2, 1]
-    for part in parts:  # the boundaries are those the collator gives these rows alone
-        expected = PackedCollator(pad_token_id=0)  # rows re-collated: same tensors up to the cut padding
-        width = part['input_ids'].shape[1]
-        assert torch.equal(part['cu_seq_lens_q'], part['cu_seq_lens_k']) and part['use_cache'] is False
-        assert int(part['cu_seq_lens_q'][-1]) == part['input_ids'].numel()
-        assert part['max_length_q'] <= width and expected is not None
-    # the last part (one pack of 4 tokens in an 8-token-wide batch) is cut after its last trained label
-    assert parts[1]['input_ids'].tolist() == [[1, 2, 1, 2]]
-    assert parts[1]['cu_seq_lens_q'].tolist() == [0, 2, 4] and parts[1]['max_length_q'] == 2
+    collate = PackedCollator(pad_token_id=0)
+    parts = split_rows(collate(packs), 2)
+    # each part is what the collator makes of its packs alone: boundaries of its own rows, and the last part
+    # (one 4-token pack in an 8-token-wide batch) cut after its last trained label
+    for part, alone in zip(parts, (collate(packs[:2]), collate(packs[2:]))):
+        assert part.keys() == alone.keys()
+        for key, value in alone.items():
+            assert torch.equal(part[key], value) if isinstance(value, torch.Tensor) else part[key] == value, key
+    assert parts[1]['input_ids'].tolist() == [[1, 2, 1, 2]] and parts[1]['cu_seq_lens_q'].tolist() == [0, 2, 4]
 
 
 def test_padded_rows_are_cut_after_their_last_trained_label_and_media_batches_are_not_split():
@@ -50,7 +47,7 @@ def _train(model_dir, data, out, **flags):
     from safetensors.torch import load_file
     from swift.training.sft import sft_main
     result = sft_main(dict(model=str(model_dir), template='smollm2', dataset=[str(data)], output_dir=str(out),
-                           add_version=False, max_steps=3, save_steps=100, logging_steps=1, learning_rate=1e-3,
+                           add_version=False, max_steps=2, save_steps=100, logging_steps=1, learning_rate=1e-3,
                            lora_dropout=0.0, report_to=['none'], seed=1, **{'max_length': 128, **flags}))
     checkpoint = Path(result.last_checkpoint)
     weights = next(checkpoint.glob('*model.safetensors'))
@@ -95,10 +92,10 @@ def test_micro_batches_train_the_same_losses_and_weights(tiny_model_dir, tmp_pat
     sync_log.clear()
     split_weights, split_log = _train(tiny_model_dir, data, tmp_path / 'split', micro_batch_rows=1, **mode)
     assert len(sync_log) > whole_calls  # it did split
-    for step in range(3):  # every backward of an optimizer step but its last runs without gradient sync
+    for step in range(2):  # every backward of an optimizer step but its last runs without gradient sync
         syncs = [inside for at, inside in sync_log if at == step]
         assert syncs[:-1] == [True] * (len(syncs) - 1) and syncs[-1] is False
-    assert len(split_log) == 3
+    assert len(split_log) == 2
     for (loss_a, acc_a, tokens_a), (loss_b, acc_b, tokens_b) in zip(split_log, whole_log):
         assert loss_a == pytest.approx(loss_b, abs=1e-5) and acc_a == acc_b and tokens_a == tokens_b
     assert whole_log[0][0] != pytest.approx(whole_log[-1][0], abs=1e-3)  # the steps did change the weights
