@@ -45,6 +45,7 @@ sys.path.insert(0, str(REPO))
 KINDS = ('baseline', 'swift:packing', 'swift:padding_free')
 PROFILE = os.environ.get('SWIFT_BENCH_PROFILE') == '1'  # --profile
 THREADS = int(os.environ.get('SWIFT_BENCH_THREADS', 2))  # torch / OMP threads per job (--threads)
+MICRO_BATCH_ROWS = os.environ.get('SWIFT_BENCH_MICRO_BATCH_ROWS')  # swift jobs' --micro_batch_rows (None: its default)
 MARKS = {}  # phase name -> (wall time.time(), CPU seconds of this process and its children) when it ended
 
 
@@ -154,7 +155,8 @@ def run_swift(data_file: str, steps: int, out: str, mode: str = 'packing') -> di
     sft_main(dict(model='smollm2-135m-instruct', dataset=[data_file], output_dir=out, add_version=False,
                   **_length(steps), per_device_train_batch_size=4, max_length=512, **{mode: True},
                   lora_rank=8, lora_alpha=32, learning_rate=1e-4, logging_steps=1, save_steps=10**6,
-                  report_to=['none'], lora_dropout=0.0), callbacks=[clock])
+                  report_to=['none'], lora_dropout=0.0,
+                  **({'micro_batch_rows': int(MICRO_BATCH_ROWS)} if MICRO_BATCH_ROWS else {})), callbacks=[clock])
     # The labels never reach the model with swift's chunked loss: take its own count, logged every step.
     logs = [json.loads(line) for line in (Path(out) / 'logging.jsonl').read_text().splitlines()]
     clock.trained = [r['trained_tokens'] for r in logs if 'trained_tokens' in r]
@@ -291,10 +293,15 @@ def main():
     parser.add_argument('--profile', action='store_true',
                         help='print each job\'s torch.profiler table of its second optimizer step (run with '
                         '--threads 1 --steps 2 for a clean single-thread profile)')
+    parser.add_argument('--micro_batch_rows', type=int, default=None,
+                        help="the swift jobs' --micro_batch_rows (rows per forward/backward inside a step; 0: the "
+                        'whole batch); default: swift\'s own default')
     parser.add_argument('--child', choices=KINDS)
     opts = parser.parse_args()
     os.environ['SWIFT_BENCH_PROFILE'] = os.environ.get('SWIFT_BENCH_PROFILE') or ('1' if opts.profile else '0')
     os.environ['SWIFT_BENCH_THREADS'] = str(opts.threads)  # read by each job (THREADS) at its import
+    if opts.micro_batch_rows is not None:
+        os.environ['SWIFT_BENCH_MICRO_BATCH_ROWS'] = str(opts.micro_batch_rows)
     if opts.child:
         return child(opts.child, opts.data, opts.steps)
     real = opts.data != 'synthetic'

@@ -15,11 +15,13 @@ it needs. Parse any of them with swift.utils.args.parse_args (flags, a YAML/JSON
     eval.py          EvalArguments
     export.py        ExportArguments
     tools.py         DownloadArguments, DataCheckArguments
-    commands.py      COMMAND_ARGUMENTS: command name → class
+    commands.py      COMMAND_ARGUMENTS: command name → class (imported when looked up)
 
 Nothing here imports torch, reads files or loads plugins: parsing a command line costs milliseconds, and
-__post_init__ checks only the values themselves. What needs the registries or the disk (plugins, names of
-tuners, benchmarks and reward functions, a checkpoint's args.json) is checked by each stage's `check_*_args`.
+__post_init__ checks only the values themselves. rlhf's classes (a dozen large dataclasses, 0.3 s to build) are
+imported on first use of one of their names, so `swift sft` does not build them. What needs the registries or the
+disk (plugins, names of tuners, benchmarks and reward functions, a checkpoint's args.json) is checked by each stage's
+`check_*_args`.
 """
 from .base import ArgumentGroup, BaseArguments, override
 from .commands import COMMAND_ARGUMENTS
@@ -30,11 +32,20 @@ from .generation import GenerationArguments
 from .infer import DeployArguments, InferArguments, InferEngineArguments
 from .model import AdapterArguments, ModelArguments
 from .quantization import QuantizeArguments
-from .rlhf import (RLHF_ARGUMENT_CLASSES, RLHF_TYPES, CPOArguments, DPOArguments, GKDArguments, GRPOArguments,
-                   KTOArguments, ORPOArguments, PPOArguments, RLHFArguments, RMArguments, SimPOArguments)
 from .rollout import RolloutServerArguments
 from .sample import SampleArguments
 from .template import TemplateArguments
 from .tools import DataCheckArguments, DownloadArguments
 from .training import LanguageModelingArguments, PtArguments, SftArguments, TrainBenchmarkArguments, TrainerArguments
 from .tuner import TunerArguments
+
+# rlhf.py's names, imported on first access (PEP 562)
+_RLHF_NAMES = ('RLHF_ARGUMENT_CLASSES', 'RLHF_TYPES', 'CPOArguments', 'DPOArguments', 'GKDArguments', 'GRPOArguments',
+               'KTOArguments', 'ORPOArguments', 'PPOArguments', 'RLHFArguments', 'RMArguments', 'SimPOArguments')
+
+
+def __getattr__(name: str):
+    if name in _RLHF_NAMES:
+        from . import rlhf
+        return getattr(rlhf, name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')

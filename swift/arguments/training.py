@@ -161,6 +161,10 @@ class LanguageModelingArguments(ArgumentGroup):
     lazy_tokenize: Optional[bool] = field(default=None, metadata={
         'help': 'encode each row when training reads it, after a validation pass (default: on for multimodal '
                 'models, as in ms-swift; off with --packing, --streaming, --load_from_cache_file)'})
+    micro_batch_rows: Optional[int] = field(default=None, metadata={
+        'help': 'rows per forward/backward inside a training step: the batch runs as micro-batches whose gradients '
+                'add up to the whole batch\'s (same update, less activation memory); 0: the whole batch; default: 2 '
+                'with --packing on CPU, else 0'})
     chunked_loss: bool = field(default=True, metadata={
         'help': "the LM loss in chunks over trained positions only (no full logits tensor); false: the model's own"})
     predict_with_generate: bool = field(default=False, metadata={
@@ -176,6 +180,7 @@ class LanguageModelingArguments(ArgumentGroup):
         if self.packing and self.padding_free:
             raise SwiftError('--packing and --padding_free are alternatives: choose one')
         check_choice('acc_strategy', self.acc_strategy, ('token', 'seq'))
+        check_range('micro_batch_rows', self.micro_batch_rows, low=0)
         given = [f'--{k} {v}' for k, v in (('predict_with_generate', self.predict_with_generate),
                                             ('acc_strategy', self.acc_strategy if self.acc_strategy != 'token' else
                                              None)) if v]

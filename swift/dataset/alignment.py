@@ -23,8 +23,6 @@ with the row's file:line, as for SFT.
 import copy
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from swift.arguments.rlhf import rlhf_arguments_class
-
 from .cache import cached_encoding
 from .encode import encode_rows
 from .formats import rejected_messages
@@ -41,6 +39,7 @@ ENCODING_OF_MODE = {'rlhf': 'dpo', 'kto': 'kto'}  # the pairwise algorithms all 
 def template_mode_of(rlhf_type: str) -> Optional[str]:
     """The --template_mode whose cached samples --rlhf_type trains on; None for the online algorithms (ppo, grpo,
     gkd: they generate from prompts, and ms-swift caches none of them either)."""
+    from swift.arguments.rlhf import rlhf_arguments_class  # rlhf's argument classes: built only when asked
     if rlhf_type == 'kto':
         return 'kto'
     return 'rlhf' if rlhf_arguments_class(rlhf_type).PAIRWISE else None
@@ -70,6 +69,7 @@ class RowEncoder:
     def __init__(self, template, rlhf_type: str):
         self.template = template
         self.rlhf_type = rlhf_type
+        from swift.arguments.rlhf import rlhf_arguments_class
         self.args_class = rlhf_arguments_class(rlhf_type)
 
     def encode(self, row: Dict[str, Any]) -> Dict[str, Any]:

