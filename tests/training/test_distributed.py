@@ -165,7 +165,12 @@ def distributed_runs(tiny_model_dir, smollm_dir, tmp_path_factory, reward_checkp
                     # dpo_zero2 after a ZeRO-3 run: its model must not load partitioned (TrainingRun.train unsets
                     # transformers' process-wide ZeRO-3 flag at the end of a run)
                     dpo_zero2=_dpo(model, pairs, tmp / 'dpo_zero2', deepspeed='zero2'),
-                    dpo_zero3_full_ref=_dpo(model, pairs, tmp / 'dpo_zero3', deepspeed='zero3', tuner_type='full'))
+                    dpo_zero3_full_ref=_dpo(model, pairs, tmp / 'dpo_zero3', deepspeed='zero3', tuner_type='full'),
+                    # KTO (a separate reference model, z0 over both ranks) under ZeRO-2 and ZeRO-3
+                    kto_zero2_full_ref=_kto(model, pairs, tmp / 'kto_zero2', deepspeed='zero2'),
+                    kto_zero3_full_ref=_kto(model, pairs, tmp / 'kto_zero3', deepspeed='zero3'),
+                    # GRPO under ZeRO-3 (LoRA): the rollout runs on the gathered parameters, the engine's hooks off
+                    grpo_zero3=_grpo(model, tmp, tmp / 'grpo_zero3', deepspeed='zero3'))
     # resume across world sizes: a 1-process checkpoint resumed by 2 FSDP processes (and the reverse, below)
     full = sft_main(_flags(model, data, tmp / 'one_full', per_device_train_batch_size=4, tuner_type='full',
                            save_steps=1))
@@ -209,7 +214,7 @@ def distributed_runs(tiny_model_dir, smollm_dir, tmp_path_factory, reward_checkp
     ('fsdp_full', 'full'), ('fsdp2_sharded', 'full'), ('fsdp_lora', 'lora'), ('zero2', 'lora'), ('zero3_full', 'full'),
     ('dpo_ddp', 'dpo_lora'), ('dpo_fsdp_lora', 'dpo_lora'), ('dpo_fsdp_full_ref', 'dpo_full'),
     ('dpo_zero2', 'dpo_lora'), ('dpo_zero3_full_ref', 'dpo_full'), ('sequence_parallel', 'long'),
-    ('kto_ddp_full_ref', 'kto_full')])
+    ('kto_ddp_full_ref', 'kto_full'), ('kto_zero2_full_ref', 'kto_full'), ('kto_zero3_full_ref', 'kto_full')])
 def test_two_processes_equal_one_process_with_the_same_global_batch(distributed_runs, run, reference):
     if 'zero' in run and not HAS_DEEPSPEED:
         pytest.skip('deepspeed is not installed (the deepspeed extra)')
@@ -220,12 +225,14 @@ def test_two_processes_equal_one_process_with_the_same_global_batch(distributed_
     assert one[reference][0] != pytest.approx(one[reference][-1], abs=1e-3)  # the steps did change the weights
 
 
-@pytest.mark.parametrize('run', ['grpo_ddp', 'grpo_fsdp'])
+@pytest.mark.parametrize('run', ['grpo_ddp', 'grpo_fsdp', 'grpo_zero3'])
 def test_grpo_rollouts_on_two_processes_equal_one_process(distributed_runs, run):
+    if 'zero' in run and not HAS_DEEPSPEED:
+        pytest.skip('deepspeed is not installed (the deepspeed extra)')
     """Each rank samples the completions a single process would give its prompts (seeds by global position), and
     the rewards are gathered over the ranks: --scale_rewards batch divides by the std of all 4 rewards and --loss_type
     dapo by all completion tokens, so the gradient (its norm), the rewards and the KL equal one process's. Under
-    FSDP2 the rollout runs on the policy's gathered parameters (OnlineTrainer.unsharded_policy)."""
+    FSDP2 and ZeRO-3 the rollout runs on the policy's gathered parameters (OnlineTrainer.unsharded_policy)."""
     launched, _, _ = distributed_runs
     two, one = launched[run]['logs'], launched['one_grpo']['logs']
     assert len(two) == len(one) == STEPS
