@@ -12,9 +12,9 @@ DeepSpeed ZeRO partitions it, and every optimizer parameter is one of the wrappe
 optimizer (no weight decay) and is saved beside the weights as value_head.safetensors, never inside the model file
 or the adapter (and loaded again by --resume_from_checkpoint).
 
-On several processes (DDP, FSDP2, ZeRO): the advantages are whitened with the statistics of every rank's tokens, so
-2 processes × batch 1 train as 1 × batch 2 (when the completions have equal lengths: the token means are per rank,
-as in TRL).
+On several processes (DDP, FSDP2, ZeRO-3; docs/distributed.md): the advantages are whitened with the statistics of
+every rank's tokens, so 2 processes × batch 1 train as 1 × batch 2 (when the completions have equal lengths: the
+token means are per rank, as in TRL).
 
 Logged: reward (the reward model's score), kl, policy_loss, value_loss, values/mean, clip_ratio,
 completions/mean_length, completions/max_length, completions/clipped_ratio.
