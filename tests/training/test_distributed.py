@@ -4,7 +4,7 @@
 per-step losses must be equal (to float32 rounding): on the embedded SmolLM2 under DDP and FSDP2 (LoRA); on a tiny model
 with gradient accumulation, with packing (swift pt), under FSDP2 (full and LoRA; HYBRID_SHARD on one node) and
 DeepSpeed ZeRO-2 / ZeRO-3; DPO (LoRA's disabled adapter or a reference model) under DDP / FSDP2 / ZeRO-2 / ZeRO-3;
-KTO with a reference model under DDP / ZeRO-2 / ZeRO-3; PPO under DDP / FSDP2 / ZeRO-3; GRPO with rewards gathered
+KTO with a reference model under DDP / ZeRO-3; PPO under DDP / FSDP2 / ZeRO-3; GRPO with rewards gathered
 over the ranks, under DDP, FSDP2 and ZeRO-3; --sequence_parallel_size 2 on long rows; FSDP2 runs resumed at another
 world size; and ms-swift's script forms (swift/cli/rlhf.py, pt.py, infer.py). The multi-process runs share one
 torchrun launch (tests/helpers/distributed_worker.py): starting processes is what costs here.
@@ -169,8 +169,8 @@ def distributed_runs(tiny_model_dir, smollm_dir, tmp_path_factory, reward_checkp
                     # transformers' process-wide ZeRO-3 flag at the end of a run)
                     dpo_zero2=_dpo(model, pairs, tmp / 'dpo_zero2', deepspeed='zero2'),
                     dpo_zero3_full_ref=_dpo(model, pairs, tmp / 'dpo_zero3', deepspeed='zero3', tuner_type='full'),
-                    # KTO (a separate reference model, z0 over both ranks) under ZeRO-2 and ZeRO-3
-                    kto_zero2_full_ref=_kto(model, pairs, tmp / 'kto_zero2', deepspeed='zero2'),
+                    # KTO (a separate reference model, z0 over both ranks) under ZeRO-3 (ZeRO-2 matched too, by
+                    # hand: left out for time, as DPO covers ZeRO-2's offline path)
                     kto_zero3_full_ref=_kto(model, pairs, tmp / 'kto_zero3', deepspeed='zero3'),
                     # GRPO and PPO under ZeRO-3 (LoRA): the rollout runs on the gathered parameters, the engine's
                     # hooks off; PPO's value head is partitioned with the model
@@ -219,7 +219,7 @@ def distributed_runs(tiny_model_dir, smollm_dir, tmp_path_factory, reward_checkp
     ('fsdp_full', 'full'), ('fsdp2_sharded', 'full'), ('fsdp_lora', 'lora'), ('zero2', 'lora'), ('zero3_full', 'full'),
     ('dpo_ddp', 'dpo_lora'), ('dpo_fsdp_lora', 'dpo_lora'), ('dpo_fsdp_full_ref', 'dpo_full'),
     ('dpo_zero2', 'dpo_lora'), ('dpo_zero3_full_ref', 'dpo_full'), ('sequence_parallel', 'long'),
-    ('kto_ddp_full_ref', 'kto_full'), ('kto_zero2_full_ref', 'kto_full'), ('kto_zero3_full_ref', 'kto_full')])
+    ('kto_ddp_full_ref', 'kto_full'), ('kto_zero3_full_ref', 'kto_full')])
 def test_two_processes_equal_one_process_with_the_same_global_batch(distributed_runs, run, reference):
     if 'zero' in run and not HAS_DEEPSPEED:
         pytest.skip('deepspeed is not installed (the deepspeed extra)')
