@@ -51,10 +51,10 @@ def get_model_dir(model: str, *, use_hf: Optional[bool] = None, revision: Option
 def resolve_model_info(model: str, model_dir: Path, model_type: Optional[str] = None,
                        template: Optional[str] = None) -> ModelInfo:
     """Registry type and template for a model, from explicit choices, args.json, the registry or config.json."""
-    resolved = resolve_model(model)
+    resolved = resolve_model(model, template=template, model_type=model_type)
     if resolved.model_meta is None and resolved.template is None and not Path(model).is_dir():
         # An unregistered hub ID: its downloaded config.json may still name a registered family.
-        resolved = resolve_model(str(model_dir))
+        resolved = resolve_model(str(model_dir), template=template, model_type=model_type)
     meta = get_model_meta(model_type) if model_type else resolved.model_meta
     if meta is not resolved.model_meta:  # --model_type chose another family than the directory suggests: its template
         template = template or meta.template

@@ -53,8 +53,11 @@ class ResolvedModel:
         return self.model_meta.model_type if self.model_meta else None
 
 
-def resolve_model(model: Union[str, os.PathLike], *, use_hf: Optional[bool] = None) -> ResolvedModel:
-    """Resolve a `--model` value (see the module docstring for the rules)."""
+def resolve_model(model: Union[str, os.PathLike], *, use_hf: Optional[bool] = None, template: Optional[str] = None,
+                  model_type: Optional[str] = None) -> ResolvedModel:
+    """Resolve a `--model` value (see the module docstring for the rules). template / model_type: what the command
+    chose itself (--template, --model_type); a local directory's guess from config.json then names them in its
+    warning, or (--model_type) needs none."""
     text = os.fspath(model).strip()
     if not text:
         raise SwiftError('--model is empty: give a registered model ID, a hub ID (org/name) or a local directory')
@@ -62,7 +65,7 @@ def resolve_model(model: Union[str, os.PathLike], *, use_hf: Optional[bool] = No
         use_hf = env_flag('USE_HF')
     path = Path(os.path.expanduser(text))
     if path.is_dir():
-        return _resolve_local_dir(path.resolve(), use_hf)
+        return _resolve_local_dir(path.resolve(), use_hf, template, model_type)
     if path.exists():
         raise SwiftError(f'--model {text}: a file, not a model directory (a local model is a directory with '
                          'config.json)')
@@ -115,7 +118,8 @@ def _did_you_mean(text: str) -> str:
 # ---------------------------------------------------------------- local directories
 
 
-def _resolve_local_dir(local_dir: Path, use_hf: bool) -> ResolvedModel:
+def _resolve_local_dir(local_dir: Path, use_hf: bool, template: Optional[str] = None,
+                       model_type: Optional[str] = None) -> ResolvedModel:
     args = _read_json(local_dir / ARGS_FILE)  # its own: a checkpoint names its base model itself
     if args is not None:
         return _resolve_args_json(local_dir, args, use_hf)
@@ -124,7 +128,7 @@ def _resolve_local_dir(local_dir: Path, use_hf: bool) -> ResolvedModel:
         logger.warning(f'{local_dir} has neither args.json nor config.json: the model type is unknown and the '
                        "template will come from the tokenizer's chat_template.")
         return ResolvedModel(model_id=None, local_dir=local_dir, model_meta=None, template=None, source='unknown')
-    matched = _match_config(local_dir, config)
+    matched = _match_config(local_dir, config, template, model_type)
     if matched is None:
         architectures = ', '.join(_architectures(config, local_dir)) or 'none'
         logger.warning(f'{local_dir}: no registered model type has the architecture of its config.json '
@@ -179,7 +183,8 @@ def _architectures(config: dict, local_dir: Path) -> List[str]:
     return value
 
 
-def _match_config(local_dir: Path, config: dict) -> Optional[Tuple[ModelMeta, Optional[Model]]]:
+def _match_config(local_dir: Path, config: dict, template: Optional[str] = None,
+                  model_type: Optional[str] = None) -> Optional[Tuple[ModelMeta, Optional[Model]]]:
     architectures = set(_architectures(config, local_dir))
     metas = list_model_metas()
     candidates = [meta for meta in metas if architectures & set(meta.architectures)]
@@ -196,10 +201,12 @@ def _match_config(local_dir: Path, config: dict) -> Optional[Tuple[ModelMeta, Op
         return None
     chosen = candidates[0]
     others = [m.model_type for m in candidates[1:]]
-    if others:
+    if others and not model_type:  # (--model_type: the command uses that type, not this guess)
+        # the template actually used: --template when the command gave one, else the guessed type's
+        used = f'--template {template!r}' if template else f'template {chosen.template!r}'
         logger.warning(f'{local_dir}: its name matches no registered model, and {sorted(architectures)} is shared '
                        f'by the model types {chosen.model_type}, {", ".join(others)}; using {chosen.model_type} '
-                       f'(template {chosen.template!r}). Pass --model_type or --template to choose another.')
+                       f'({used}). Pass --model_type or --template to choose another.')
     return chosen, None
 
 

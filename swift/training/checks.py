@@ -117,14 +117,6 @@ def _check_distributed(args: TrainingCommonArguments) -> None:
         if getattr(args, 'packing', False) or getattr(args, 'padding_free', False):
             raise SwiftError('--sequence_parallel_size with --packing / --padding_free is not supported: packed rows '
                              'carry sequence boundaries that the split by position would cut')
-    if getattr(args, 'rlhf_type', None) == 'ppo' and (fsdp_settings(args)[0] or deepspeed_config(args) is not None):
-        # why (docs/distributed.md): the head is a layer outside the wrapped model, trained by the same optimizer
-        raise SwiftError('--rlhf_type ppo runs on one process or under DDP (NPROC_PER_NODE without --fsdp / '
-                         '--deepspeed): its value head lives beside the policy, outside the sharded model, but in the '
-                         "same optimizer, and both look every optimizer parameter up in the wrapped model: accelerate's "
-                         "FSDP2 preparation fails with \"A parameter in the optimizer couldn't be switched to its "
-                         "sharded version\", DeepSpeed's ZeRO optimizer with a KeyError in _create_param_mapping (the "
-                         "head has no name in the model). Moving the head into the wrapped model is not implemented")
     if deepspeed_config(args) is not None and importlib.util.find_spec('deepspeed') is None:
         raise SwiftError('--deepspeed needs the deepspeed package: pip install "swift[deepspeed]" '
                          '(on a CPU-only machine DeepSpeed runs with DS_ACCELERATOR=cpu)')

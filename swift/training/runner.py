@@ -166,8 +166,9 @@ class TrainingRun:
             if tokenizer is None:
                 raise SwiftError('this model was not loaded by swift, so its tokenizer is unknown: pass tokenizer=...')
         else:
+            # --template too: the loader's log (and a guessed model type's warning) name the template used
             model, tokenizer = get_model_tokenizer(args.model, quantization_config=build_quantization_config(args),
-                                                   for_adapters=True,
+                                                   for_adapters=True, template=getattr(args, 'template', None),
                                                    **args.load_kwargs())
         use_router_aux_loss(model, args.router_aux_loss_coef)
         return model, tokenizer

@@ -164,6 +164,20 @@ def test_unnamed_local_dir_takes_the_first_registered_type(tmp_path, warnings_lo
     assert summary(resolve_model(gemma3)) == ('local', 'gemma3_text', 'gemma3', None)
 
 
+def test_the_guess_warning_names_the_template_the_command_chose(tmp_path, warnings_logged):
+    """--template smollm2 on an unnamed Llama directory: the warning says that template, not the guessed type's; with
+    --model_type the guess is not used at all, so there is nothing to warn about."""
+    from swift.model.loader import resolve_model_info
+    llama = make_model_dir(tmp_path, 'checkpoint-100', ['LlamaForCausalLM'])
+    info = resolve_model_info(str(llama), llama, template='smollm2')
+    assert info.template == 'smollm2'
+    guess = [m for m in warnings_logged if 'shared by the model types' in m]
+    assert len(guess) == 1 and "using llama3_1 (--template 'smollm2')" in guess[0] and "'llama3_1'" not in guess[0]
+    warnings_logged.clear()
+    assert resolve_model_info(str(llama), llama, model_type='smollm2').template == 'smollm2'
+    assert not [m for m in warnings_logged if 'shared by the model types' in m]
+
+
 def test_name_wins_over_a_mismatched_architecture(tmp_path, warnings_logged):
     # A Qwen2.5 model re-saved with another class keeps Qwen2.5's chat format.
     path = make_model_dir(tmp_path, 'Qwen2.5-0.5B-Instruct', ['Qwen2ForSequenceClassification'])

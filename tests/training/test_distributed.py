@@ -1,13 +1,13 @@
 """Distributed training on this CPU (gloo): the invariant that makes it trustworthy, and its flags.
 
 2 processes × per-device batch 2 see, at every optimizer step, the same 4 rows as 1 process × batch 4, so their
-per-step losses must be equal (to float32 rounding): on the embedded SmolLM2 under DDP (LoRA); on a tiny
-model with gradient accumulation, with packing (swift pt), under FSDP2 (full and LoRA; HYBRID_SHARD on one node) and
+per-step losses must be equal (to float32 rounding): on the embedded SmolLM2 under DDP and FSDP2 (LoRA); on a tiny model
+with gradient accumulation, with packing (swift pt), under FSDP2 (full and LoRA; HYBRID_SHARD on one node) and
 DeepSpeed ZeRO-2 / ZeRO-3; DPO (LoRA's disabled adapter or a reference model) under DDP / FSDP2 / ZeRO-2 / ZeRO-3;
-KTO with a reference model and PPO under DDP; GRPO with rewards gathered over the ranks, under DDP and FSDP2;
---sequence_parallel_size 2 on long rows; FSDP2 runs resumed at another world size; and ms-swift's script forms
-(swift/cli/rlhf.py, pt.py, infer.py). The multi-process runs share one torchrun launch
-(tests/helpers/distributed_worker.py): starting processes is what costs here.
+KTO with a reference model under DDP / ZeRO-3; PPO under DDP / FSDP2 / ZeRO-3; GRPO with rewards gathered
+over the ranks, under DDP, FSDP2 and ZeRO-3; --sequence_parallel_size 2 on long rows; FSDP2 runs resumed at another
+world size; and ms-swift's script forms (swift/cli/rlhf.py, pt.py, infer.py). The multi-process runs share one
+torchrun launch (tests/helpers/distributed_worker.py): starting processes is what costs here.
 """
 import importlib.util
 import json
@@ -148,7 +148,9 @@ def distributed_runs(tiny_model_dir, smollm_dir, tmp_path_factory, reward_checkp
                 dpo_fsdp_lora=_dpo(model, pairs, tmp / 'dpo_fsdp_lora', fsdp='full_shard'),
                 dpo_fsdp_full_ref=_dpo(model, pairs, tmp / 'dpo_fsdp_full', fsdp='full_shard', tuner_type='full'))
     runs.update(kto_ddp_full_ref=_kto(model, pairs, tmp / 'kto_ddp'),
-                ppo_ddp=_ppo(model, tmp, tmp / 'ppo_ddp', reward_checkpoint))
+                ppo_ddp=_ppo(model, tmp, tmp / 'ppo_ddp', reward_checkpoint),
+                # the value head is a submodule of the model, called in its forward: FSDP2 shards it with the root
+                ppo_fsdp=_ppo(model, tmp, tmp / 'ppo_fsdp', reward_checkpoint, fsdp='full_shard'))
     runs['grpo_ddp'] = _grpo(model, tmp, tmp / 'grpo_ddp')
     runs['grpo_fsdp'] = _grpo(model, tmp, tmp / 'grpo_fsdp', fsdp='full_shard')
     long_rows = str(_long_rows(tmp / 'long.jsonl'))
@@ -156,10 +158,11 @@ def distributed_runs(tiny_model_dir, smollm_dir, tmp_path_factory, reward_checkp
                                        sequence_parallel_size=2)
     infer = _infer(model, tmp / 'prompts.jsonl')  # the prompts _grpo wrote
     runs['infer'] = [INFER_SCRIPT, *infer, '--result_path', str(tmp / 'infer.jsonl')]
-    # the embedded SmolLM2 (LoRA, 2 steps of 4 short rows): the invariant on a real model, under DDP (FSDP2 on it
-    # passed too, by hand: about 10 s more of suite time than the budget allows; FSDP2 is proven on the tiny model)
+    # the embedded SmolLM2 (LoRA, 2 steps of 4 short rows): the invariant on a real model, under DDP and FSDP2
+    # (one 1-process reference for both)
     smollm = {'max_length': 64, 'torch_dtype': 'float32', 'max_steps': SMOLLM_STEPS}
     runs['smollm_ddp'] = _flags(str(smollm_dir), data, tmp / 'smollm_ddp', **smollm)
+    runs['smollm_fsdp'] = _flags(str(smollm_dir), data, tmp / 'smollm_fsdp', fsdp='full_shard', **smollm)
     if HAS_DEEPSPEED:  # DeepSpeed on its CPU accelerator (DS_ACCELERATOR=cpu) over gloo
         runs.update(zero2=_flags(model, data, tmp / 'zero2', deepspeed='zero2'),
                     zero3_full=_flags(model, data, tmp / 'zero3', deepspeed='zero3', tuner_type='full'),
@@ -167,7 +170,14 @@ def distributed_runs(tiny_model_dir, smollm_dir, tmp_path_factory, reward_checkp
                     # dpo_zero2 after a ZeRO-3 run: its model must not load partitioned (TrainingRun.train unsets
                     # transformers' process-wide ZeRO-3 flag at the end of a run)
                     dpo_zero2=_dpo(model, pairs, tmp / 'dpo_zero2', deepspeed='zero2'),
-                    dpo_zero3_full_ref=_dpo(model, pairs, tmp / 'dpo_zero3', deepspeed='zero3', tuner_type='full'))
+                    dpo_zero3_full_ref=_dpo(model, pairs, tmp / 'dpo_zero3', deepspeed='zero3', tuner_type='full'),
+                    # KTO (a separate reference model, z0 over both ranks) under ZeRO-3 (ZeRO-2 matched too, by
+                    # hand: left out for time, as DPO covers ZeRO-2's offline path)
+                    kto_zero3_full_ref=_kto(model, pairs, tmp / 'kto_zero3', deepspeed='zero3'),
+                    # GRPO and PPO under ZeRO-3 (LoRA): the rollout runs on the gathered parameters, the engine's
+                    # hooks off; PPO's value head is partitioned with the model
+                    grpo_zero3=_grpo(model, tmp, tmp / 'grpo_zero3', deepspeed='zero3'),
+                    ppo_zero3=_ppo(model, tmp, tmp / 'ppo_zero3', reward_checkpoint, deepspeed='zero3'))
     # resume across world sizes: a 1-process checkpoint resumed by 2 FSDP processes (and the reverse, below)
     full = sft_main(_flags(model, data, tmp / 'one_full', per_device_train_batch_size=4, tuner_type='full',
                            save_steps=1))
@@ -207,11 +217,12 @@ def distributed_runs(tiny_model_dir, smollm_dir, tmp_path_factory, reward_checkp
 
 
 @pytest.mark.parametrize('run, reference', [
-    ('smollm_ddp', 'smollm'), ('ddp_grad_accum', 'lora'), ('ddp_micro_batch', 'lora'), ('pt_packing', 'pt_packing'),
+    ('smollm_ddp', 'smollm'), ('smollm_fsdp', 'smollm'), ('ddp_grad_accum', 'lora'), ('ddp_micro_batch', 'lora'),
+    ('pt_packing', 'pt_packing'),
     ('fsdp_full', 'full'), ('fsdp2_sharded', 'full'), ('fsdp_lora', 'lora'), ('zero2', 'lora'), ('zero3_full', 'full'),
     ('dpo_ddp', 'dpo_lora'), ('dpo_fsdp_lora', 'dpo_lora'), ('dpo_fsdp_full_ref', 'dpo_full'),
     ('dpo_zero2', 'dpo_lora'), ('dpo_zero3_full_ref', 'dpo_full'), ('sequence_parallel', 'long'),
-    ('kto_ddp_full_ref', 'kto_full')])
+    ('kto_ddp_full_ref', 'kto_full'), ('kto_zero3_full_ref', 'kto_full')])
 def test_two_processes_equal_one_process_with_the_same_global_batch(distributed_runs, run, reference):
     if 'zero' in run and not HAS_DEEPSPEED:
         pytest.skip('deepspeed is not installed (the deepspeed extra)')
@@ -222,12 +233,14 @@ def test_two_processes_equal_one_process_with_the_same_global_batch(distributed_
     assert one[reference][0] != pytest.approx(one[reference][-1], abs=1e-3)  # the steps did change the weights
 
 
-@pytest.mark.parametrize('run', ['grpo_ddp', 'grpo_fsdp'])
+@pytest.mark.parametrize('run', ['grpo_ddp', 'grpo_fsdp', 'grpo_zero3'])
 def test_grpo_rollouts_on_two_processes_equal_one_process(distributed_runs, run):
     """Each rank samples the completions a single process would give its prompts (seeds by global position), and
     the rewards are gathered over the ranks: --scale_rewards batch divides by the std of all 4 rewards and --loss_type
     dapo by all completion tokens, so the gradient (its norm), the rewards and the KL equal one process's. Under
-    FSDP2 the rollout runs on the policy's gathered parameters (OnlineTrainer.unsharded_policy)."""
+    FSDP2 and ZeRO-3 the rollout runs on the policy's gathered parameters (OnlineTrainer.unsharded_policy)."""
+    if 'zero' in run and not HAS_DEEPSPEED:
+        pytest.skip('deepspeed is not installed (the deepspeed extra)')
     launched, _, _ = distributed_runs
     two, one = launched[run]['logs'], launched['one_grpo']['logs']
     assert len(two) == len(one) == STEPS
@@ -241,14 +254,17 @@ def test_grpo_rollouts_on_two_processes_equal_one_process(distributed_runs, run)
 
 def test_kto_and_ppo_statistics_are_over_every_ranks_rows(distributed_runs):
     """KTO's reference point z0 (the logged kl) is the mean over both ranks' mismatched rows, and its rewards are
-    logged over both; PPO's reward, KL and value loss (the value head's gradient is averaged over the ranks, so its
-    later values match) equal one process's. PPO's token means are per rank, so equal completion lengths are the
-    premise here (all 8 tokens long: clipped)."""
-    launched, _, _ = distributed_runs
+    logged over both; PPO's reward, KL and value loss equal one process's, under DDP and FSDP2 (the value head is a
+    submodule of the wrapped model: its gradient is averaged, or reduce-scattered, with the others, so its later
+    values match). PPO's token means are per rank, so equal completion lengths are the premise here (all 8 tokens
+    long: clipped)."""
+    launched, _, tmp = distributed_runs
     for run, reference, keys in (
             ('kto_ddp_full_ref', 'one_kto_full', ('kl', 'rewards/chosen', 'rewards/rejected', 'rewards/margins',
                                                   'logps/chosen')),
-            ('ppo_ddp', 'one_ppo', ('reward', 'kl', 'value_loss', 'values/mean', 'policy_loss'))):
+            ('ppo_ddp', 'one_ppo', ('reward', 'kl', 'value_loss', 'values/mean', 'policy_loss')),
+            ('ppo_fsdp', 'one_ppo', ('reward', 'kl', 'value_loss', 'values/mean', 'policy_loss')),
+            *[('ppo_zero3', 'one_ppo', ('reward', 'kl', 'value_loss', 'values/mean', 'policy_loss'))] * HAS_DEEPSPEED):
         two, one = launched[run]['logs'], launched[reference]['logs']
         assert len(two) == len(one) == STEPS
         for a, b in zip(two, one):
@@ -257,8 +273,15 @@ def test_kto_and_ppo_statistics_are_over_every_ranks_rows(distributed_runs):
                     assert a[key] == pytest.approx(b[key], rel=1e-6, abs=1e-5), (run, key)
             # (PPO's loss is about 1e-5 here: its gradient norm is the real check; KTO's loss: the test above)
             assert a['grad_norm'] == pytest.approx(b['grad_norm'], rel=1e-5), run
-    assert [h['loss'] for h in launched['ppo_ddp']['logs']] == pytest.approx(
-        [h['loss'] for h in launched['one_ppo']['logs']], abs=1e-6)
+    for run in ('ppo_ddp', 'ppo_fsdp', *['ppo_zero3'] * HAS_DEEPSPEED):
+        assert [h['loss'] for h in launched[run]['logs']] == pytest.approx(
+            [h['loss'] for h in launched['one_ppo']['logs']], abs=1e-6)
+    # the head is saved beside the adapter, gathered from both shards, not inside the adapter's file
+    from safetensors.torch import load_file
+    checkpoint = tmp / 'ppo_fsdp' / f'checkpoint-{STEPS}'
+    head = load_file(str(checkpoint / 'value_head.safetensors'))
+    assert head['weight'].shape == (1, 64) and head['weight'].abs().sum() > 0
+    assert not any('v_head' in k for k in load_file(str(checkpoint / 'adapter_model.safetensors')))
     assert launched['one_kto_full']['logs'][-1]['kl'] > 0  # z0 is not clamped to 0: the comparison means something
     # the margin of a step whose rows sit on two ranks (one desirable, one undesirable) is logged too
     assert 'rewards/margins' in launched['kto_ddp_full_ref']['logs'][-1]
@@ -404,13 +427,3 @@ def test_deepspeed_presets_are_ms_swifts_files():
         offload = config['zero_optimization'].get('offload_optimizer', {}).get('device')
         assert (offload == 'cpu') == name.endswith('offload')
     assert deepspeed_config(_args()) is None
-
-
-@pytest.mark.parametrize('flags', [['--fsdp', 'full_shard'], ['--deepspeed', 'zero2']])
-def test_ppo_under_sharding_is_refused_with_the_reason(flags):
-    from swift.arguments import RLHFArguments
-    from swift.training.checks import check_train_args
-    args = parse_args(RLHFArguments, ['--rlhf_type', 'ppo', '--model', 'm', '--dataset', 'd', '--reward_model', 'r',
-                                      *flags])
-    with pytest.raises(SwiftError, match='value head lives beside the policy'):
-        check_train_args(args)

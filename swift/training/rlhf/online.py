@@ -5,9 +5,9 @@ A batch holds prompts (data.PromptCollator). compute_loss generates with the cur
 them to the algorithm. One policy update per rollout (on-policy): the "old" log-probs of the
 clipped objective are the current ones, detached, exactly as TRL's GRPO with num_iterations=1.
 
-Under FSDP2 the policy's parameters are all-gathered once for the whole rollout (as TRL gathers ZeRO-3's for
-generation): each forward of a sharded model is a collective, and ranks whose completions end at different
-lengths would otherwise call it a different number of times and wait on each other until the timeout.
+Under FSDP2 and DeepSpeed ZeRO-3 the policy's parameters are all-gathered once for the whole rollout (as TRL
+gathers ZeRO-3's for generation): each forward of a sharded model is a collective, and ranks whose completions end at
+different lengths would otherwise call it a different number of times and wait on each other until the timeout.
 """
 import contextlib
 from typing import Any, Dict, List, Sequence
@@ -39,10 +39,24 @@ class OnlineTrainer(RLHFTrainer):
 
     @contextlib.contextmanager
     def unsharded_policy(self):
-        """FSDP2: every parameter whole on every rank (one all-gather per module) and kept so through the forwards
-        of generation; sharded again afterwards, with each module's reshard-after-forward setting restored."""
+        """Every parameter of the policy whole on every rank for the rollout, with no collective inside it: FSDP2's
+        modules unsharded once, DeepSpeed ZeRO-3's parameters gathered once (as TRL's unwrap_model_for_generation
+        does); nothing to do for DDP, ZeRO-1/2 and one process."""
+        if self.is_fsdp_enabled:
+            with self._fsdp_unsharded():
+                yield
+        elif self.is_deepspeed_enabled and self.accelerator.state.deepspeed_plugin.zero_stage == 3:
+            with self._zero3_gathered():
+                yield
+        else:
+            yield
+
+    @contextlib.contextmanager
+    def _fsdp_unsharded(self):
+        """FSDP2: one all-gather per module, kept through the forwards of generation; sharded again afterwards,
+        with each module's reshard-after-forward setting restored."""
         from torch.distributed.fsdp import FSDPModule
-        modules = [m for m in self.model.modules() if isinstance(m, FSDPModule)] if self.is_fsdp_enabled else []
+        modules = [m for m in self.model.modules() if isinstance(m, FSDPModule)]
         states = [m._get_fsdp_state() for m in modules]
         # (reshards after forward?, the root's "decide at lazy init" flag, which set_reshard_after_forward clears)
         settings = [(any(g.post_forward_mesh_info is not None for g in state._fsdp_param_groups),
@@ -57,6 +71,28 @@ class OnlineTrainer(RLHFTrainer):
                 module.reshard()
                 module.set_reshard_after_forward(reshard, recurse=False)
                 state._auto_reshard_after_forward = auto
+
+    @contextlib.contextmanager
+    def _zero3_gathered(self):
+        """ZeRO-3: the parameters gathered once (deepspeed.zero.GatheredParameters), and the engine's per-module
+        fetch/release hooks taken off while generating, then put back (TRL's remove_hooks / add_hooks, the same
+        DeepSpeed attributes). With the hooks on, every module's forward would gather and release its parameters:
+        a collective per forward (ranks whose completions end at different lengths wait on each other), and the
+        gathered tensors would be made under the engine's inference mode, which then breaks setting requires_grad
+        (LoRA's disable_adapter for the reference: "Setting requires_grad=True on inference tensor")."""
+        import deepspeed
+        optimizer = self.model_wrapped.optimizer
+        offload = getattr(optimizer, 'parameter_offload', optimizer)
+        with deepspeed.zero.GatheredParameters(list(self.model.parameters())):
+            for parameter in offload.module.parameters():
+                parameter.ds_active_sub_modules.clear()
+            for hook in offload.forward_hooks + offload.backward_hooks:
+                hook.remove()
+            offload.forward_hooks, offload.backward_hooks = [], []
+            try:
+                yield
+            finally:
+                offload._register_deepspeed_module(offload.module)  # invalidates the coordinator's trace too
 
     def build_sequences(self, prompt_ids: Sequence[List[int]], completions: Sequence[Completion]) -> Dict[str, Any]:
         """Right-padded prompt + completion rows; labels (and the mask) cover the completion tokens only."""

@@ -5,55 +5,67 @@ are -beta × (log π - log π_ref) with the score added on the last token; GAE t
 advantages (whitened) and returns; the loss is the clipped surrogate + vf_coef × clipped value loss.
 
 The value head is a linear layer on the policy's last hidden state (one backbone for policy and
-critic, so LoRA PPO holds one copy of the weights). It trains with the policy's optimizer and is
-saved beside the adapter as value_head.safetensors (and loaded again by --resume_from_checkpoint).
+critic, so LoRA PPO holds one copy of the weights). It is a submodule of the trained model (`v_head`), called
+inside the model's forward by a forward hook when the forward returns hidden states, as TRL's PolicyAndValueWrapper
+puts policy and critic in one module: so DDP averages its gradient, FSDP2 shards it with the model's root and
+DeepSpeed ZeRO partitions it, and every optimizer parameter is one of the wrapped model's. It trains with the policy's
+optimizer (no weight decay) and is saved beside the weights as value_head.safetensors, never inside the model file
+or the adapter (and loaded again by --resume_from_checkpoint).
 
-On several processes (DDP): the advantages are whitened with the statistics of every rank's tokens, and the value
-head, which lives outside the DDP-wrapped model, has its gradient averaged over the ranks after each backward, so
-2 processes × batch 1 train as 1 × batch 2 (when the completions have equal lengths: the token means are per rank,
-as in TRL). Not under --fsdp / --deepspeed (refused, swift/training/checks.py says why: the head sits beside the
-wrapped model but in its optimizer, and FSDP2's and ZeRO's preparation look every optimizer parameter up in the model).
+On several processes (DDP, FSDP2, ZeRO-3; docs/distributed.md): the advantages are whitened with the statistics of
+every rank's tokens, so 2 processes × batch 1 train as 1 × batch 2 (when the completions have equal lengths: the
+token means are per rank, as in TRL).
 
 Logged: reward (the reward model's score), kl, policy_loss, value_loss, values/mean, clip_ratio,
 completions/mean_length, completions/max_length, completions/clipped_ratio.
 """
+import dataclasses
 import os
-from typing import Optional
+from typing import Dict, Optional
 
 import torch
+
+from swift.tuners.saving import is_peft_model
 
 from . import losses
 from .online import OnlineTrainer
 
 VALUE_HEAD_FILE = 'value_head.safetensors'
+VALUE_HEAD = 'v_head'  # the head's name in the model (TRL's)
+
+
+class ValueHead(torch.nn.Linear):
+    """hidden [B, L, H] → values [B, L], computed in float32 whatever the parameters' dtype."""
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        weight, bias = self.weight.float(), self.bias.float()
+        return torch.nn.functional.linear(hidden.float(), weight, bias).squeeze(-1)
 
 
 class PPOTrainer(OnlineTrainer):
 
-    def __init__(self, *args, reward_model=None, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args, reward_model=None, model=None, **kwargs):
+        attach_value_head(model, sharded=bool(kwargs['args'].fsdp or kwargs['args'].deepspeed))
+        model.register_forward_hook(self._values_hook)
+        super().__init__(*args, model=model, **kwargs)
         self.reward_model = reward_model
-        hidden = self.model.config.get_text_config().hidden_size
-        parameter = next(self.model.parameters())
-        self.value_head = torch.nn.Linear(hidden, 1).to(device=parameter.device, dtype=torch.float32)
-        torch.nn.init.zeros_(self.value_head.weight)
-        torch.nn.init.zeros_(self.value_head.bias)
 
-    def create_optimizer(self, model=None):
-        optimizer = super().create_optimizer(model)
-        if not any(p is self.value_head.weight for group in optimizer.param_groups for p in group['params']):
-            optimizer.add_param_group({'params': list(self.value_head.parameters()), 'weight_decay': 0.0})
-        return optimizer
+    @property
+    def value_head(self) -> ValueHead:
+        return getattr(self.accelerator.unwrap_model(self.model), VALUE_HEAD)
 
-    def training_step(self, model, inputs, num_items_in_batch=None):
-        loss = super().training_step(model, inputs, num_items_in_batch)
-        if self.accelerator.num_processes > 1:
-            # DDP averaged the model's gradients in backward, not the head's: average them here. Idempotent over
-            # gradient accumulation (the mean of already-equal parts is unchanged), so every micro-step may do it.
-            for parameter in self.value_head.parameters():
-                if parameter.grad is not None:
-                    parameter.grad.copy_(self.sum_over_ranks(parameter.grad) / self.accelerator.num_processes)
-        return loss
+    @staticmethod
+    def _values_hook(module, args, output):
+        """Inside the model's forward (FSDP2 has the root's parameters gathered, ZeRO-3 gathers the head's as it is
+        called): a forward that returns hidden states (the training forward) returns the values too, in its output,
+        where DDP's search for the parameters that took part in the forward (find_unused_parameters) finds them."""
+        hidden = getattr(output, 'hidden_states', None)
+        if hidden is None:
+            return output
+        return with_values(output, getattr(module, VALUE_HEAD)(hidden[-1]))
+
+    def get_decay_parameter_names(self, model):
+        return [name for name in super().get_decay_parameter_names(model) if f'{VALUE_HEAD}.' not in name]
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         args = self.rlhf_args
@@ -63,8 +75,7 @@ class PPOTrainer(OnlineTrainer):
 
         batch = self.build_sequences(prompt_ids, completions)
         per_token, mask, outputs = self.policy_logps(model, batch, output_hidden_states=True)
-        hidden = outputs.hidden_states[-1][:, :-1]  # the state that predicts each next token
-        values = self.value_head(hidden.float()).squeeze(-1) * mask
+        values = outputs.state_values[:, :-1] * mask  # the state that predicts each next token
         ref = self.reference_token_logps(batch)
 
         with torch.no_grad():
@@ -102,9 +113,46 @@ class PPOTrainer(OnlineTrainer):
             self.value_head.load_state_dict(load_file(path))
 
     def _save(self, output_dir: Optional[str] = None, state_dict=None) -> None:
+        """The model (or adapter) without the head, and the head in its own file. Under FSDP / ZeRO-3 state_dict is
+        the state gathered from every rank: the head's tensors are taken from it."""
+        prefix = f'{VALUE_HEAD}.'
+        if state_dict is None and not is_peft_model(self.model):
+            state_dict = self.accelerator.unwrap_model(self.model).state_dict()
+        if state_dict is not None:
+            head = {k.rsplit(prefix, 1)[1]: v for k, v in state_dict.items() if prefix in k}
+            state_dict = {k: v for k, v in state_dict.items() if prefix not in k}
+        else:
+            head = self.value_head.state_dict()
         super()._save(output_dir, state_dict)
         if self.args.should_save:
             from safetensors.torch import save_file
             directory = output_dir or self.args.output_dir
-            save_file({k: v.detach().cpu().contiguous() for k, v in self.value_head.state_dict().items()},
+            save_file({k: v.detach().cpu().contiguous() for k, v in head.items()},
                       os.path.join(directory, VALUE_HEAD_FILE))
+
+
+_WITH_VALUES: Dict[type, type] = {}
+
+
+def with_values(output, values: torch.Tensor):
+    """The model's output (a transformers ModelOutput) with one more field, state_values: a dataclass subclass of
+    its class, which transformers registers as a pytree node like its own (DDP flattens and rebuilds the output)."""
+    cls = type(output)
+    if cls not in _WITH_VALUES:
+        _WITH_VALUES[cls] = dataclasses.make_dataclass(
+            f'{cls.__name__}WithValues', [('state_values', Optional[torch.Tensor], dataclasses.field(default=None))],
+            bases=(cls, ))
+    return _WITH_VALUES[cls](**output, state_values=values)
+
+
+def attach_value_head(model, sharded: bool) -> None:
+    """The zero-initialised value head as model.v_head (on the outermost module, so a LoRA adapter's file leaves it
+    out). float32, unless FSDP2 / DeepSpeed will shard the model: then the model's dtype (FSDP2 gathers a module's
+    parameters in one dtype; DeepSpeed casts the whole model to its precision anyway)."""
+    hidden = model.config.get_text_config().hidden_size
+    parameter = next(model.parameters())
+    dtype = parameter.dtype if sharded else torch.float32
+    head = ValueHead(hidden, 1).to(device=parameter.device, dtype=dtype)
+    torch.nn.init.zeros_(head.weight)
+    torch.nn.init.zeros_(head.bias)
+    setattr(model, VALUE_HEAD, head)
