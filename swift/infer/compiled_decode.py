@@ -36,7 +36,8 @@ from swift.utils import get_logger
 logger = get_logger()
 
 NAME = 'swift_compiled_decode'
-MAX_BUCKETS = 7  # torch._dynamo's recompile limit per code object is 8
+MAX_BUCKETS = 7  # graphs per dtype: each is a compile at start-up
+RECOMPILE_LIMIT = 64  # torch._dynamo's limit of graphs per code object (8 by default): buckets x dtypes x models
 _thread = threading.local()  # .step: the _Step of the compiled forward running on this thread, if any
 _registered = threading.Lock()
 _done = False
@@ -54,13 +55,14 @@ class _Step:
 
 
 def buckets(max_batch_size: int) -> List[int]:
-    """Batch sizes compiled: powers of two below max_batch_size, and max_batch_size itself."""
+    """Batch sizes compiled: powers of two below max_batch_size, and max_batch_size itself; at most MAX_BUCKETS, the
+    smallest (a larger batch decodes eagerly: its step is dominated by matmuls, which compiling does not change)."""
     sizes, size = [], 1
     while size < max_batch_size:
         sizes.append(size)
         size *= 2
     sizes.append(max_batch_size)
-    return sizes[-MAX_BUCKETS:] if len(sizes) > MAX_BUCKETS else sizes
+    return sizes[:MAX_BUCKETS]
 
 
 def _attention(module, query, key, value, attention_mask, dropout: float = 0.0, scaling: Optional[float] = None,
@@ -79,7 +81,6 @@ def _decode_attend(query, key, value, scaling: float):
     """The eager body of swift::decode_attend: write this layer's new key/value into the engine's cache, attend over
     the rows' cached columns with the model's own sdpa (or decode_attention's), pad the output back to the bucket.
     Layers call it in order, so the step counts which layer this is (the graph holds no layer index)."""
-    import torch
     from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
     from .decode_attention import decode_sdpa_forward
@@ -160,19 +161,20 @@ def why_not(model, is_peft: bool) -> Optional[str]:
 class CompiledDecoder:
     """The compiled decoder layer, its ready buckets, and the per-step context the engine runs the model in."""
 
-    def __init__(self, model, max_batch_size: int, fast_attention: bool = False):
+    def __init__(self, model, max_batch_size: int, fast_attention: bool = False, sizes: Optional[List[int]] = None):
         import torch
         _register()
         self.model = model
         self.layers = _decoder_layers(model)
         self.attention_modules = [layer.self_attn for layer in self.layers]
-        self.buckets = buckets(max_batch_size)
+        self.buckets = sorted(sizes) if sizes else buckets(max_batch_size)
         self.ready: set = set()
         self.failed: Optional[str] = None
         self.compile_seconds: Dict[int, float] = {}
         self.fast_attention = fast_attention
         self._attn_before = model.config._attn_implementation_internal
         model.config._attn_implementation_internal = NAME  # permanently: the graphs were traced with it
+        torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, RECOMPILE_LIMIT)
         key = (type(self.layers[0]), id(torch))
         if key not in _compiled_forwards:
             _compiled_forwards[key] = torch.compile(inspect.unwrap(type(self.layers[0]).forward), dynamic=False)

@@ -138,7 +138,8 @@ class TransformersEngine(InferEngine):
         self._worker: Optional[threading.Thread] = None
         self.model_lock = threading.RLock()  # held during every forward pass (others may share the model)
         self._compiled = self._compiled_decoder() if compile_decode else None
-        self._counters = {'generated_tokens': 0, 'finished_requests': 0, 'steps': 0, 'peak_running_sequences': 0}
+        self._counters = {'generated_tokens': 0, 'finished_requests': 0, 'steps': 0, 'compiled_steps': 0,
+                          'peak_running_sequences': 0}
 
     # ---- construction helpers -------------------------------------------------------------------
     @staticmethod
@@ -417,8 +418,9 @@ class TransformersEngine(InferEngine):
         with self.model_lock:
             if bucket is not None:
                 logits = self._compiled.forward(self._kv, input_ids, positions, bucket)
-            else:
-                with decode_attention(self.model, self.fast_decode_attention):
+                self._counters['compiled_steps'] += 1
+            else:  # with compile_decode the op applies fast_decode_attention; no config switch under the compiler
+                with decode_attention(self.model, self.fast_decode_attention and self._compiled is None):
                     logits = self.model(input_ids=input_ids, attention_mask=self._kv.attention_mask(),
                                         position_ids=positions, **cache_kwargs(self.model, self._kv.transformers_cache()),
                                         use_cache=True, logits_to_keep=1,

@@ -1,0 +1,99 @@
+"""The compiled decode step (compile_decode): the same greedy tokens as model.generate, and a compiler that fails
+leaves the engine eager with one warning. Tiny model, fp32, one compiled bucket (each bucket is a compile)."""
+import logging
+
+import pytest
+import torch
+
+from swift.infer import InferRequest, RequestConfig
+from swift.infer.compiled_decode import CompiledDecoder, buckets
+from swift.infer.transformers_engine import PtEngine
+from swift.utils import get_logger
+
+PROMPTS = ['What is the capital of France?', 'Hi']
+MAX_TOKENS = 10
+
+
+def _generate(engine, text):
+    prompt = engine._encode(InferRequest([{'role': 'user', 'content': text}]))
+    with torch.inference_mode():
+        out = engine.model.generate(torch.tensor([prompt]), attention_mask=torch.ones(1, len(prompt), dtype=torch.long),
+                                    max_new_tokens=MAX_TOKENS, do_sample=False,
+                                    eos_token_id=engine.tokenizer.eos_token_id,
+                                    pad_token_id=engine.tokenizer.pad_token_id)
+    return engine.tokenizer.decode(out[0, len(prompt):], skip_special_tokens=True)
+
+
+class _Records(logging.Handler):
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+def test_buckets_cover_every_batch_size():
+    assert buckets(32) == [1, 2, 4, 8, 16, 32]
+    assert buckets(6) == [1, 2, 4, 6]
+    assert buckets(10**4) == [1, 2, 4, 8, 16, 32, 64]  # more would each be a compile; larger batches run eagerly
+
+
+def test_compiled_step_gives_generates_tokens(tiny_model_dir):
+    with PtEngine(str(tiny_model_dir), template='smollm2', max_batch_size=2, prefix_cache_mb=0) as engine:
+        # one bucket of 2 rows: a lone request runs padded to it, two prompts of different lengths run left-padded
+        engine._compiled = CompiledDecoder(engine.model, 2, sizes=[2])
+        engine._compiled.warm_up(background=False)
+        assert engine._compiled.ready == {2}, engine._compiled.failed
+        config = RequestConfig(max_tokens=MAX_TOKENS)
+        alone = engine.infer([InferRequest([{'role': 'user', 'content': PROMPTS[0]}])], config)
+        together = engine.infer([InferRequest([{'role': 'user', 'content': text}]) for text in PROMPTS], config)
+        compiled_steps = engine.stats()['compiled_steps']
+        expected = [_generate(engine, text) for text in PROMPTS]
+    assert alone[0].choices[0].message.content == expected[0]
+    assert [r.choices[0].message.content for r in together] == expected
+    assert compiled_steps >= 2 * (MAX_TOKENS - 1) - 2  # the compiled path really served the steps
+
+
+def test_compile_failure_falls_back_to_eager(tiny_model_dir, monkeypatch):
+    import torch._dynamo
+    import torch._inductor.config as inductor_config
+    monkeypatch.setattr(inductor_config.cpp, 'cxx', ('/nonexistent/c++',))  # as on a machine without a compiler
+    monkeypatch.setattr(inductor_config, 'fx_graph_cache', False)
+    torch._dynamo.reset()  # nothing compiled earlier in this process may answer instead
+    records = _Records()
+    get_logger().addHandler(records)
+    try:
+        with PtEngine(str(tiny_model_dir), template='smollm2', max_batch_size=1, prefix_cache_mb=0,
+                      compile_decode=True) as engine:
+            engine._compiled.wait()
+            response = engine.infer([InferRequest([{'role': 'user', 'content': PROMPTS[1]}])],
+                                    RequestConfig(max_tokens=MAX_TOKENS))
+            stats, failed = engine.stats(), engine._compiled.failed
+            expected = _generate(engine, PROMPTS[1])
+    finally:
+        get_logger().removeHandler(records)
+        torch._dynamo.reset()
+    assert failed and stats['compiled_steps'] == 0
+    warnings = [m for m in records.messages if 'compile_decode' in m]
+    assert len(warnings) == 1 and 'decoding stays eager' in warnings[0] and '\n' not in warnings[0]
+    assert response[0].choices[0].message.content == expected
+
+
+def test_lora_model_stays_eager_and_says_why(tiny_model_dir, tmp_path):
+    pytest.importorskip('peft')
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(str(tiny_model_dir)),
+                           LoraConfig(r=2, target_modules=['q_proj', 'v_proj']))
+    model.save_pretrained(str(tmp_path / 'adapter'))
+    records = _Records()
+    get_logger().addHandler(records)
+    try:
+        with PtEngine(str(tiny_model_dir), template='smollm2', adapters=[str(tmp_path / 'adapter')],
+                      compile_decode=True) as engine:
+            assert engine._compiled is None
+    finally:
+        get_logger().removeHandler(records)
+    assert any('compile_decode' in m and 'LoRA' in m for m in records.messages)
