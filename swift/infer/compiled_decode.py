@@ -158,10 +158,20 @@ def why_not(model, is_peft: bool) -> Optional[str]:
     return None
 
 
+def _one_line(error: BaseException) -> str:
+    """The root cause of a compiler error in one line (dynamo wraps it: BackendCompilerFailed, ...)."""
+    root = error
+    while root.__cause__ is not None or getattr(root, 'inner_exception', None) is not None:
+        root = root.__cause__ or root.inner_exception
+    lines = [line for line in str(root).splitlines() if line.strip()]
+    return f'{type(root).__name__}: {lines[0] if lines else ""}'[:300]
+
+
 class CompiledDecoder:
     """The compiled decoder layer, its ready buckets, and the per-step context the engine runs the model in."""
 
-    def __init__(self, model, max_batch_size: int, fast_attention: bool = False, sizes: Optional[List[int]] = None):
+    def __init__(self, model, max_batch_size: int, fast_attention: bool = False, sizes: Optional[List[int]] = None,
+                 backend: Any = 'inductor'):
         import torch
         _register()
         self.model = model
@@ -175,9 +185,10 @@ class CompiledDecoder:
         self._attn_before = model.config._attn_implementation_internal
         model.config._attn_implementation_internal = NAME  # permanently: the graphs were traced with it
         torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, RECOMPILE_LIMIT)
-        key = (type(self.layers[0]), id(torch))
+        key = (type(self.layers[0]), backend if isinstance(backend, str) else id(backend))
         if key not in _compiled_forwards:
-            _compiled_forwards[key] = torch.compile(inspect.unwrap(type(self.layers[0]).forward), dynamic=False)
+            _compiled_forwards[key] = torch.compile(inspect.unwrap(type(self.layers[0]).forward), dynamic=False,
+                                                    backend=backend)
         self._forward = _compiled_forwards[key]
         self._warmer: Optional[threading.Thread] = None
         self._stop = False
@@ -204,7 +215,7 @@ class CompiledDecoder:
                 try:
                     self._run_dummy(size)
                 except Exception as e:  # noqa: BLE001 — any compiler failure: stay eager, say so once
-                    self.failed = f'{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ""}'
+                    self.failed = _one_line(e)
                     logger.warning(f'compile_decode: compiling the decode step failed, decoding stays eager '
                                    f'({self.failed})')
                     return
