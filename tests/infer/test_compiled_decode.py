@@ -49,11 +49,11 @@ def test_compiled_step_gives_generates_tokens(tiny_model_dir):
         config = RequestConfig(max_tokens=MAX_TOKENS)
         alone = engine.infer([InferRequest([{'role': 'user', 'content': PROMPTS[0]}])], config)
         together = engine.infer([InferRequest([{'role': 'user', 'content': text}]) for text in PROMPTS], config)
-        compiled_steps = engine.stats()['compiled_steps']
+        stats = engine.stats()
         expected = [_generate(engine, text) for text in PROMPTS]
     assert alone[0].choices[0].message.content == expected[0]
     assert [r.choices[0].message.content for r in together] == expected
-    assert compiled_steps >= 2 * (MAX_TOKENS - 1) - 2  # the compiled path really served the steps
+    assert stats['steps'] > 0 and stats['compiled_steps'] == stats['steps']  # the compiled path served every step
 
 
 def _compiler_without_cxx(graph, example_inputs):
