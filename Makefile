@@ -37,6 +37,10 @@ demo: $(STAMP)
 # fonts-noto-cjk (else its screenshots show boxes); the menu test drives tmux; the Ollama template tests
 # render with Go's text/template (golang-go). A package counts as there when its command or its dpkg entry is.
 TEST_DEBS ?= chromium tmux fonts-noto-cjk
+# pytest-xdist workers (`make test PYTEST_WORKERS=0` runs serially). loadgroup: a test module, or an xdist_group
+# (tests/conftest.py), is one unit of work, so module fixtures run once; the slow units are handed out first.
+PYTEST_WORKERS ?= 2
+PYTEST_DIST ?= --dist loadgroup --no-loadscope-reorder
 
 test: $(STAMP)
 	@missing=$$(for p in $(TEST_DEBS); do command -v $$p >/dev/null 2>&1 || dpkg -s $$p >/dev/null 2>&1 || echo $$p; done; \
@@ -44,7 +48,8 @@ test: $(STAMP)
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q $$missing; \
 		else echo "make test needs: $$missing (sudo apt-get install $$missing)"; exit 1; fi; fi
-	$(PY) -m pytest tests -q -p no:cacheprovider --durations=30
+	$(PY) -m pytest tests -q -p no:cacheprovider --durations=30 -n $(PYTEST_WORKERS) \
+		$(if $(filter 0,$(PYTEST_WORKERS)),,$(PYTEST_DIST))
 
 clean-venv:
 	rm -rf $(VENV)

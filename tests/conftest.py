@@ -1,4 +1,8 @@
-"""Shared fixtures: paths to ../shared, the embedded real model, a tiny random model."""
+"""Shared fixtures: paths to ../shared, the embedded real model, a tiny random model.
+
+`make test` runs the suite on pytest-xdist workers (docs/testing.md): session fixtures that build something go
+through tests/helpers/build_once.py, and tests of one module, or of one `xdist_group`, run on one worker.
+"""
 import os
 import sys
 from pathlib import Path
@@ -9,6 +13,55 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = (REPO / '..' / 'shared').resolve()
 sys.path.insert(0, str(REPO))
 os.environ.setdefault('TOKENIZERS_PARALLELISM', 'false')
+
+from tests.helpers.build_once import build_once  # noqa: E402  (needs REPO on sys.path)
+
+
+def _worker_threads() -> None:
+    """An xdist worker gets its share of the cores for torch (set before torch is imported, and inherited by the
+    subprocesses tests start): 2 workers with 2 threads each on 2 cores spin-wait on each other in OpenMP."""
+    workers = os.environ.get('PYTEST_XDIST_WORKER_COUNT')
+    if not os.environ.get('PYTEST_XDIST_WORKER') or not workers:
+        return
+    threads = str(max(1, (os.cpu_count() or 1) // int(workers)))
+    os.environ['OMP_NUM_THREADS'] = os.environ['MKL_NUM_THREADS'] = threads
+    if 'torch' in sys.modules:
+        sys.modules['torch'].set_num_threads(int(threads))
+
+
+_worker_threads()
+
+# Modules whose tests share one xdist worker, so that they do not run at the same time on the other: each of them
+# starts 2-process torchrun jobs (two at once would put 4 busy processes on 2 cores and slow both past their
+# timeouts), or drives a browser / terminal against a server subprocess.
+XDIST_GROUPS = {
+    'torchrun': ('tests/training/test_distributed.py', 'tests/cli/test_launch.py', 'tests/infer/test_data_parallel.py'),
+    'browser': ('tests/ui/test_web_ui_browser.py', 'tests/ui/test_web_ui_tabs.py', 'tests/ui/test_app_browser.py',
+                'tests/ui/test_menu.py'),
+}
+# Units of work (groups, modules) that take minutes: under xdist they are handed out first, so that the run does not
+# end with one worker finishing a long module while the other idles (`make test` passes --no-loadscope-reorder).
+SLOW_FIRST = ('torchrun', 'browser', 'tests/training/rlhf/test_real_model.py', 'tests/infer/server/test_tool_calls.py',
+              'tests/export/test_gguf.py', 'tests/training/test_tasks.py')
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
+def pytest_collection_modifyitems(config, items):
+    """Under `--dist loadgroup`, each test module is one unit of work (its module fixtures run once, on one
+    worker), unless the test or its module names an `xdist_group` or XDIST_GROUPS lists the module."""
+    if not os.environ.get('PYTEST_XDIST_WORKER'):
+        return
+    group_of = {path: group for group, paths in XDIST_GROUPS.items() for path in paths}
+    for item in items:
+        if item.get_closest_marker('xdist_group') is None:
+            path = item.nodeid.split('::')[0]  # the module, relative to the rootdir (the repository)
+            item.add_marker(pytest.mark.xdist_group(group_of.get(path, path)))
+
+    def rank(item):
+        group = item.get_closest_marker('xdist_group')
+        name = group.args[0] if group.args else group.kwargs.get('name', 'default')
+        return SLOW_FIRST.index(name) if name in SLOW_FIRST else len(SLOW_FIRST)
+    items.sort(key=rank)  # stable: the same order on every worker, collection order within a rank
 
 
 @pytest.fixture(scope='session')
@@ -35,12 +88,12 @@ def smollm_tokenizer(smollm_dir):
 def tiny_model_dir(tmp_path_factory, smollm_dir) -> Path:
     """A tiny random Llama (2 layers, hidden 64) with the SmolLM2 tokenizer: fast unit tests."""
     from swift.model.tiny_vlm import build_tiny_llama
-    return build_tiny_llama(smollm_dir, tmp_path_factory.mktemp('tiny-smollm'))
+    return build_once(tmp_path_factory, 'tiny-smollm', lambda folder: build_tiny_llama(smollm_dir, folder))
 
 
 @pytest.fixture(scope='session')
 def tiny_vlm_dir(tmp_path_factory, tiny_model_dir) -> Path:
     """A tiny Idefics3 (SmolVLM architecture) on the tiny random Llama: 32-pixel images, 4 image tokens each."""
     from swift.model.tiny_vlm import build_idefics3
-    return build_idefics3(tiny_model_dir, tmp_path_factory.mktemp('tiny-vlm') / 'model', image_size=32, patch_size=8,
-                          scale_factor=2, vision_hidden=64)
+    return build_once(tmp_path_factory, 'tiny-vlm', lambda folder: build_idefics3(
+        tiny_model_dir, folder / 'model', image_size=32, patch_size=8, scale_factor=2, vision_hidden=64))

