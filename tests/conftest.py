@@ -41,7 +41,8 @@ XDIST_GROUPS = {
 }
 # Units of work (groups, modules) that take minutes: under xdist they are handed out first, so that the run does not
 # end with one worker finishing a long module while the other idles (`make test` passes --no-loadscope-reorder).
-SLOW_FIRST = ('torchrun', 'browser', 'tests/training/rlhf/test_real_model.py', 'tests/infer/server/test_tool_calls.py',
+SLOW_FIRST = ('torchrun', 'browser', 'tests/training/rlhf/test_real_model.py', 'tests/training/test_grounding_sft.py',
+              'tests/infer/server/test_tool_calls.py',
               'tests/export/test_gguf.py', 'tests/training/test_tasks.py')
 
 
