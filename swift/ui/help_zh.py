@@ -380,4 +380,8 @@ HELP_ZH: Dict[str, str] = {
         '使用这么多束的束搜索（transformers 的 generate；贪心，仅 transformers 后端）',
     'encode each row when training reads it, after a validation pass (default: on for multimodal models, as in ms-swift; off with --packing, --streaming, --load_from_cache_file)':
         '训练读取某行时才对其编码，之前先做一次校验（默认：多模态模型开启，与 ms-swift 相同；与 --packing、--streaming、--load_from_cache_file 一起时关闭）',
+    "rows per forward/backward inside a training step: the batch runs as micro-batches whose gradients add up to the whole batch's (same update, less activation memory); 0: the whole batch; default: 2 with --packing on CPU, else 0":
+        '训练步内每次前向/反向的行数：批次分成若干微批次，其梯度相加等于整个批次的梯度（更新相同，激活内存更少）；0：整个批次；默认：CPU 上开启 --packing 时为 2，否则为 0',
+    'transformers backend on CPU: torch.compile one decoder layer for the decode step, per batch-size bucket, in the background (eager until a bucket is ready; needs a C++ compiler)':
+        '仅 CPU 上的 transformers 后端：用 torch.compile 编译解码步的一个解码器层，按批大小分桶，在后台编译（某个桶编译好之前用 eager 执行；需要 C++ 编译器）',
 }

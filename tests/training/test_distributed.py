@@ -158,13 +158,14 @@ def distributed_runs(tiny_model_dir, smollm_dir, tmp_path_factory, reward_checkp
                                        sequence_parallel_size=2)
     infer = _infer(model, tmp / 'prompts.jsonl')  # the prompts _grpo wrote
     runs['infer'] = [INFER_SCRIPT, *infer, '--result_path', str(tmp / 'infer.jsonl')]
-    # the embedded SmolLM2 (LoRA, 2 steps of 4 short rows): the invariant on a real model, under DDP and FSDP2
-    # (one 1-process reference for both)
+    # the embedded SmolLM2 (LoRA, 2 steps of 4 short rows): the invariant on a real model, under DDP, FSDP2 and
+    # ZeRO-2 (below; one 1-process reference for all three)
     smollm = {'max_length': 64, 'torch_dtype': 'float32', 'max_steps': SMOLLM_STEPS}
     runs['smollm_ddp'] = _flags(str(smollm_dir), data, tmp / 'smollm_ddp', **smollm)
     runs['smollm_fsdp'] = _flags(str(smollm_dir), data, tmp / 'smollm_fsdp', fsdp='full_shard', **smollm)
     if HAS_DEEPSPEED:  # DeepSpeed on its CPU accelerator (DS_ACCELERATOR=cpu) over gloo
         runs.update(zero2=_flags(model, data, tmp / 'zero2', deepspeed='zero2'),
+                    smollm_zero2=_flags(str(smollm_dir), data, tmp / 'smollm_zero2', deepspeed='zero2', **smollm),
                     zero3_full=_flags(model, data, tmp / 'zero3', deepspeed='zero3', tuner_type='full'),
                     # DPO: LoRA's disabled adapter as the reference (ZeRO-2), a separate reference model (ZeRO-3).
                     # dpo_zero2 after a ZeRO-3 run: its model must not load partitioned (TrainingRun.train unsets
@@ -217,8 +218,8 @@ def distributed_runs(tiny_model_dir, smollm_dir, tmp_path_factory, reward_checkp
 
 
 @pytest.mark.parametrize('run, reference', [
-    ('smollm_ddp', 'smollm'), ('smollm_fsdp', 'smollm'), ('ddp_grad_accum', 'lora'), ('ddp_micro_batch', 'lora'),
-    ('pt_packing', 'pt_packing'),
+    ('smollm_ddp', 'smollm'), ('smollm_fsdp', 'smollm'), ('smollm_zero2', 'smollm'), ('ddp_grad_accum', 'lora'),
+    ('ddp_micro_batch', 'lora'), ('pt_packing', 'pt_packing'),
     ('fsdp_full', 'full'), ('fsdp2_sharded', 'full'), ('fsdp_lora', 'lora'), ('zero2', 'lora'), ('zero3_full', 'full'),
     ('dpo_ddp', 'dpo_lora'), ('dpo_fsdp_lora', 'dpo_lora'), ('dpo_fsdp_full_ref', 'dpo_full'),
     ('dpo_zero2', 'dpo_lora'), ('dpo_zero3_full_ref', 'dpo_full'), ('sequence_parallel', 'long'),

@@ -52,8 +52,11 @@ class Page:
                 self.process.wait()
 
 
-@pytest.fixture(scope='session')
+@pytest.fixture(scope='module')
 def browser():
+    """Chromium through playwright's sync API, one per test module: while it is open the thread has a running
+    asyncio loop (playwright's), so code under test that calls asyncio.run() would fail in the same process; the
+    module scope closes it before the next module, which under pytest-xdist may be any other test."""
     if not os.path.exists(CHROMIUM):
         pytest.fail(f'{CHROMIUM} is missing: install Debian\'s chromium (apt-get install chromium; make test does)')
     from playwright.sync_api import sync_playwright
