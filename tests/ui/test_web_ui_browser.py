@@ -83,7 +83,10 @@ def test_train_job_survives_a_restart_then_chats_from_its_checkpoint(browser, ui
         for name, value in [('model', str(smollm_dir)), ('dataset', str(ui_home / 'tiny.jsonl')), ('max_steps', '5'),
                             ('logging_steps', '1'), ('save_steps', '5'), ('output_dir', str(ui_home / 'out'))]:
             fill(page, 'sft', name, value)
-        command = wait_text(page, '#sft-command', r'swift sft --model .*--max_steps 5 --logging_steps 1 --save_steps 5').group(0)
+        # the preview follows the form as it is filled: wait for the last field filled (output_dir) to be in it
+        out = re.escape(str(ui_home / 'out'))
+        expected = rf'swift sft --model .*--output_dir {out} --max_steps 5 --logging_steps 1 --save_steps 5'
+        command = wait_text(page, '#sft-command', expected).group(0)
         page.screenshot(path=str(screenshots / 'train.png'))
         page.click('#sft-launch')
         job_id = wait_text(page, '#sft-message', r'Started job (\S+):').group(1)
