@@ -115,13 +115,39 @@ class LlavaOnevisionImageProcessor(ImageOnlyProcessor, transformers.LlavaOnevisi
 
 
 class Glm4vImageProcessor(ImageOnlyProcessor, transformers.Glm4vProcessor):
+    """Also holds a real Glm4vVideoProcessor (its settings and sampling rules; the frames are resized with PIL in
+    swift/model/glm4v_video.py): from video_preprocessor_config.json where the directory has one, else from the
+    image processor's settings, as transformers falls back."""
     image_processor_class = 'Glm4vImageProcessorPil'
+
+    def __init__(self, image_processor, tokenizer, chat_template=None, video_processor=None, **settings):
+        from transformers.models.glm4v.video_processing_glm4v import Glm4vVideoProcessor
+        super().__init__(image_processor, tokenizer, chat_template, **settings)
+        # without video settings of its own, transformers builds the video processor from the image processor's
+        self.video_processor = video_processor or Glm4vVideoProcessor.from_dict(image_processor.to_dict())
 
     def set_tokens(self, tokenizer):
         self.image_token = getattr(tokenizer, 'image_token', None) or '<|image|>'
         self.video_token = getattr(tokenizer, 'video_token', None) or '<|video|>'
         self.image_token_id = self._token_id(tokenizer, self.image_token)
         self.video_token_id = tokenizer.get_vocab().get(self.video_token)
+        self.video_start_id = tokenizer.get_vocab().get('<|begin_of_video|>')
+        self.video_end_id = tokenizer.get_vocab().get('<|end_of_video|>')
+
+    @classmethod
+    def from_pretrained(cls, model_dir, **kwargs):
+        from transformers.models.glm4v.video_processing_glm4v import Glm4vVideoProcessor
+        image_processor, tokenizer, settings = cls._load_parts(model_dir, **kwargs)
+        video_processor = None
+        if (Path(model_dir) / 'video_preprocessor_config.json').is_file():
+            video_processor = Glm4vVideoProcessor.from_pretrained(str(model_dir))
+        return cls(image_processor, tokenizer, video_processor=video_processor, **settings)
+
+    def save_pretrained(self, save_directory, **kwargs):
+        saved = super().save_pretrained(save_directory, **kwargs)
+        if self.video_processor is not None:
+            self.video_processor.save_pretrained(str(save_directory))
+        return saved
 
 
 class PixtralImageProcessor(ImageOnlyProcessor):

@@ -62,9 +62,10 @@ class MediaPlugin:
         with fps, duration and the frames' timestamps); a family taking videos overrides it."""
         raise SwiftError(f'{type(self).__name__} does not encode videos')
 
-    def load_video(self, item: Any, options: Dict[str, Any]):
+    def load_video(self, item: Any, options: Dict[str, Any], processor=None):
         """(PIL frames, metadata) of one video (swift.utils.media.load_video); `options`: the media controls this
-        family takes (FPS, FPS_MAX_FRAMES, ...). A family with its own frame sampling rule overrides it."""
+        family takes (FPS, FPS_MAX_FRAMES, ...). A family with its own frame sampling rule overrides it (its
+        processor's settings, where the rule has some, come with `processor`)."""
         return load_video(item, options.get('fps'), options.get('fps_max_frames'))
 
     def video_replacement(self, processor, processed: Dict[str, Any], index: int) -> str:
@@ -239,7 +240,7 @@ class MultimodalTemplate(Template):
 
     def _process_videos(self, items: List[Any]):
         options = {**self.decode_kwargs, **self.media_kwargs}
-        loaded = _load(items, 'videos', lambda item: self.plugin.load_video(item, options))
+        loaded = _load(items, 'videos', lambda item: self.plugin.load_video(item, options, self.processor))
         processed = self.plugin.process_videos(self.processor, loaded, dict(self.media_kwargs))
         return processed, [self.plugin.video_replacement(self.processor, processed, i) for i in range(len(loaded))]
 

@@ -189,14 +189,6 @@ def test_encodes_a_video_row_and_trains_a_step(name, built, video):
     assert sum(p.grad.abs().sum() for p in aligner.parameters() if p.grad is not None) > 0  # the frames reached it
 
 
-def test_glm4v_refuses_a_video_row_naming_the_family(built, video):
-    from swift.utils import SwiftError
-    _, tokenizer = get_model_tokenizer(str(built('glm4v')), load_model=False)
-    with pytest.raises(SwiftError, match='GLM-4V'):
-        get_template('glm4v', tokenizer=tokenizer).encode({'messages': [{'role': 'user', 'content': '<video>Hi'}],
-                                                          'videos': [str(video)]})
-
-
 def test_idefics2_encoding_equals_its_processor_around_images(built):
     """Idefics2Processor edits the text around images (adjacent images share a `<fake_token_around_image>`, a space
     after one that a word follows): ours gives its ids, and its zero-padded pixels and masks for a batch."""

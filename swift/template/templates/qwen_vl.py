@@ -42,7 +42,7 @@ class QwenVLPlugin(MediaPlugin):
         size = pixel_bounds(image_processor, options)
         return dict(image_processor(images, size=size, return_tensors='pt'))
 
-    def load_video(self, item, options):
+    def load_video(self, item, options, processor=None):
         from functools import partial
 
         from swift.model.qwen_vl_video import frame_indices

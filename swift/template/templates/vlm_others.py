@@ -264,18 +264,46 @@ class PixtralTemplate(TaggedTemplate):
 
 
 class Glm4vPlugin(MediaPlugin):
+    """Images: Glm4vImageProcessorPil and Glm4vProcessor.replace_image_token. Videos: swift/model/glm4v_video.py
+    (Glm4vVideoProcessor's frame sampling, sizes and patches, frames resized with PIL), written per temporal patch
+    with its second by Glm4vProcessor.replace_video_token."""
     placeholders = {'images': '<|image|>', 'videos': '<|video|>'}
+    media_options = {'max_pixels': 'max_pixels', 'min_pixels': 'min_pixels', 'video_max_pixels': 'video_max_pixels',
+                     'video_min_pixels': 'video_min_pixels'}
+    drop_keys = ('video_metadata',)  # what replace_video_token reads, not a model input
+
+    def process_images(self, processor, images, options):
+        size = dict(processor.image_processor.size)
+        if options.get('min_pixels') is not None:
+            size['shortest_edge'] = int(options['min_pixels'])
+        if options.get('max_pixels') is not None:
+            size['longest_edge'] = int(options['max_pixels'])
+        return dict(processor.image_processor(images, size=size, return_tensors='pt'))
+
+    def load_video(self, item, options, processor=None):
+        from swift.model.glm4v_video import frame_sampler
+        from swift.utils.media import load_video
+        if options.get('fps_max_frames'):
+            raise SwiftError('FPS_MAX_FRAMES: GLM-4V samples FPS frames a second over at most its video processor\'s '
+                             'max_duration (video_preprocessor_config.json), not a frame count; unset it, or lower FPS')
+        return load_video(item, sampler=frame_sampler(processor.video_processor, fps=options.get('fps')))
 
     def process_videos(self, processor, videos, options):
-        raise SwiftError('GLM-4V (glm4v) videos are not encoded here: transformers\' Glm4vVideoProcessor needs '
-                         'torchvision, and its frame sampling, resizing and timestamps are not rewritten without it; '
-                         'give the frames as images, or encode where torchvision is installed')
+        from swift.model.glm4v_video import process_videos
+        return process_videos(processor, videos, options)
 
     def token_inputs(self, processor, input_ids, media=None):
-        """mm_token_type_ids (1 on image tokens), as Glm4vProcessor returns them: the model's 3-D rotary positions
-        (Qwen2-VL's scheme) are computed from them. Videos are not taken here (the processor needs torchvision)."""
+        """mm_token_type_ids as Glm4vProcessor returns them (1 on image tokens, 2 on the `<|image|>` tokens of a
+        video's frames): the model's 3-D rotary positions are computed from them."""
         import torch
-        return {'mm_token_type_ids': (input_ids == processor.image_token_id).to(torch.int32)}
+        if media and 'pixel_values' in media and 'pixel_values_videos' in media:
+            # Glm4vModel.get_placeholder_mask takes every <|image|> token for the images and again for the videos
+            raise SwiftError('GLM-4V: a batch holds both images and videos, which transformers\' Glm4v forward cannot '
+                             'take together (its image and video tokens are the same <|image|> token); put image '
+                             'rows and video rows in separate batches (--per_device_train_batch_size 1, or separate '
+                             'runs)')
+        return {'mm_token_type_ids': torch.tensor(processor.create_mm_token_type_ids(input_ids.tolist()),
+                                                  dtype=torch.int32)}
 
 
 class Glm4vTemplate(TaggedTemplate):
