@@ -1,0 +1,156 @@
+"""MiniCPM-V 4.6 on a tiny random model (tests/helpers/tiny_vlm_families.py::build_minicpmv4_6: the real
+MiniCPMV4_6ForConditionalGeneration with a Qwen3.5 LM of one Gated DeltaNet and one full-attention layer):
+swift's loader, its template, its encoding against transformers' own MiniCPMV4_6Processor.__call__, a training
+step, and the engine against `model.generate`. MiniCPM-V 2.6 (remote code): the refusals and the argument building.
+"""
+import copy
+
+import pytest
+import torch
+from PIL import Image
+
+from swift.model.loader import get_model_tokenizer
+from swift.template import get_template
+from swift.utils import SwiftError
+
+from tests.helpers.tiny_vlm_families import build_minicpmv4_6
+
+pytestmark = pytest.mark.xdist_group('minicpmv4_6')
+
+
+@pytest.fixture(scope='module')
+def model_dir(tmp_path_factory, smollm_dir):
+    return build_minicpmv4_6(smollm_dir, tmp_path_factory.mktemp('minicpmv4_6') / 'model')
+
+
+@pytest.fixture(scope='module')
+def loaded(model_dir):
+    return get_model_tokenizer(str(model_dir), torch_dtype='float32')
+
+
+def _images():
+    # a wide image (cut into 2 slices beside its overview) and a small one (no slices); noise, not a flat colour
+    return [Image.effect_noise((200, 120), 60).convert('RGB'), Image.effect_noise((40, 30), 60).convert('RGB')]
+
+
+def _row():
+    return {'messages': [{'role': 'user', 'content': '<image>Compare<image>'},
+                         {'role': 'assistant', 'content': 'noise'}], 'images': _images()}
+
+
+def test_loads_as_its_family_with_its_parts_named(loaded):
+    model, tokenizer = loaded
+    info = tokenizer.model_info
+    assert (info.model_type, info.template, type(info.processor).__name__, type(model).__name__) == (
+        'minicpmv4_6', 'minicpmv4_6', 'MiniCPMV46ImageProcessor', 'MiniCPMV4_6ForConditionalGeneration')
+    from swift.model.registry import get_model_meta
+    arch = get_model_meta('minicpmv4_6').model_arch
+    # the prefixes --freeze_vit / --freeze_aligner / --freeze_llm act on are the real modules
+    assert type(model.get_submodule(arch.vision_tower[0])).__name__ == 'MiniCPMV4_6VisionModel'
+    assert type(model.get_submodule(arch.aligner[0])).__name__ == 'MiniCPMV4_6Merger'
+    assert type(model.get_submodule(arch.language_model[0])).__name__ == 'Qwen3_5TextModel'
+
+
+def test_template_renders_chatml_with_images_and_qwen3_think_blocks(loaded):
+    """ms-swift's minicpmv4_6 rendering: `<|image_pad|>\\n` in place of each image, Qwen3's think blocks."""
+    template = get_template('minicpmv4_6', tokenizer=loaded[1])
+    messages = [{'role': 'system', 'content': 'Be brief.'}, {'role': 'user', 'content': '<image>What?'},
+                {'role': 'assistant', 'content': 'A cat.'}, {'role': 'user', 'content': 'And <image>this?'}]
+    assert template.render(messages, add_generation_prompt=True, enable_thinking=False) == (
+        '<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\n<|image_pad|>\nWhat?<|im_end|>\n'
+        '<|im_start|>assistant\nA cat.<|im_end|>\n<|im_start|>user\nAnd <|image_pad|>\nthis?<|im_end|>\n'
+        '<|im_start|>assistant\n<think>\n\n</think>\n\n')
+    assert template.render(_row()['messages']) == (
+        '<|im_start|>user\n<|image_pad|>\nCompare<|image_pad|>\n<|im_end|>\n'
+        '<|im_start|>assistant\n<think>\n\n</think>\n\nnoise<|im_end|>\n')
+    parts = [{'role': 'user', 'content': [{'type': 'image'}, {'type': 'text', 'text': 'Compare'}, {'type': 'image'}]}]
+    assert template.render(parts) == template.render([{'role': 'user', 'content': '<image>Compare<image>'}])
+
+
+def test_encoding_equals_the_transformers_processor(loaded):
+    """MiniCPMV4_6Processor.__call__ (transformers' code, run on swift's torchvision-free instance of it) on our
+    rendered texts gives the batch's ids (left padding, as it pads), NaViT-packed pixel values and target sizes."""
+    _, tokenizer = loaded
+    template = get_template('minicpmv4_6', tokenizer=tokenizer)
+    rows = [_row(), {'messages': [{'role': 'user', 'content': 'Only <image>one'}], 'images': _images()[1:]}]
+    encoded = [template.encode(row) for row in rows]
+    assert all(set(e['labels'][s:t]) == {-100} for e in encoded for s, t in e['media_spans'])
+    length = max(len(e['input_ids']) for e in encoded)
+    ids = torch.tensor([[tokenizer.pad_token_id] * (length - len(e['input_ids'])) + e['input_ids'] for e in encoded])
+    ours = template.collate_media(encoded, input_ids=ids)
+    processor = tokenizer.model_info.processor
+    reference = processor(text=[template.render(row['messages']) for row in rows],
+                          images=[image for row in rows for image in row['images']], add_special_tokens=False,
+                          return_tensors='pt')
+    assert torch.equal(reference['input_ids'], ids)
+    assert torch.equal(reference['target_sizes'], ours['target_sizes'])
+    assert torch.allclose(reference['pixel_values'], ours['pixel_values'])
+    assert len(ours['target_sizes']) == 5  # the wide image's overview and 2 slices, 1 for each small image
+
+
+def test_max_slice_nums_controls_the_slices_and_pixel_bounds_are_refused(loaded, monkeypatch):
+    _, tokenizer = loaded
+    row = {'messages': [{'role': 'user', 'content': '<image>'}], 'images': _images()[:1]}
+    monkeypatch.setenv('MAX_SLICE_NUMS', '1')
+    assert len(get_template('minicpmv4_6', tokenizer=tokenizer).encode(row)['target_sizes']) == 1
+    monkeypatch.delenv('MAX_SLICE_NUMS')
+    monkeypatch.setenv('MAX_PIXELS', '50000')
+    with pytest.raises(SwiftError, match='MAX_PIXELS .*controls it takes: MAX_SLICE_NUMS'):
+        get_template('minicpmv4_6', tokenizer=tokenizer)
+
+
+def test_one_training_step_changes_the_vision_tower(loaded):
+    model, tokenizer = loaded
+    template = get_template('minicpmv4_6', tokenizer=tokenizer)
+    encoded = template.encode(_row())
+    ids = torch.tensor([encoded['input_ids']])
+    batch = {'input_ids': ids, 'labels': torch.tensor([encoded['labels']]),
+             'attention_mask': torch.tensor([encoded['attention_mask']]),
+             **template.collate_media([encoded], input_ids=ids)}
+    tower = model.model.vision_tower
+    before = [p.detach().clone() for p in tower.parameters()]
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    model.train()
+    loss = model(**batch).loss  # the forward checks the image tokens against the merger's features
+    assert torch.isfinite(loss)
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
+    model.eval()
+    assert sum(not torch.equal(b, p) for b, p in zip(before, tower.parameters())) > len(before) // 2
+
+
+def test_the_engine_refuses_the_gated_deltanet_layers_by_name(loaded):
+    """The released checkpoints' Qwen3.5 LM mixes Gated DeltaNet (linear-attention) layers with attention layers,
+    whose recurrent state TransformersEngine's batch cache does not hold: it says so instead of decoding wrongly."""
+    from swift.infer.transformers_engine import TransformersEngine
+    with pytest.raises(SwiftError, match='linear_attention layers. Use --infer_backend vllm'):
+        TransformersEngine(*loaded)
+
+
+def test_the_engine_answers_an_image_request_like_generate(model_dir, loaded):
+    """With attention layers only (the same tiny architecture otherwise, built in memory), TransformersEngine
+    decodes an image request batched with a text-only one with `model.generate`'s greedy tokens."""
+    from transformers import AutoConfig, MiniCPMV4_6ForConditionalGeneration
+
+    from swift.infer.protocol import InferRequest, RequestConfig
+    from swift.infer.transformers_engine import TransformersEngine
+    tokenizer = loaded[1]
+    config = AutoConfig.from_pretrained(str(model_dir))
+    config.text_config.layer_types = ['full_attention'] * config.text_config.num_hidden_layers
+    torch.manual_seed(0)
+    model = MiniCPMV4_6ForConditionalGeneration(config).eval()
+    model.model_info = tokenizer.model_info
+    request = InferRequest(messages=[{'role': 'user', 'content': '<image>What?'}], images=_images()[:1])
+    with TransformersEngine(model, tokenizer) as engine:
+        outputs = engine.infer([InferRequest(messages=[{'role': 'user', 'content': 'hi'}]), request],
+                               RequestConfig(max_tokens=5, temperature=0, ignore_eos=True))
+        template = engine.template
+        encoded = template.encode({'messages': request.messages, 'images': request.images}, for_inference=True)
+    ids = torch.tensor([encoded['input_ids']])
+    generation = copy.deepcopy(model.generation_config)
+    generation.eos_token_id = tokenizer.convert_tokens_to_ids('<|video_pad|>')  # never written: every step decodes
+    out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=generation,
+                         **template.collate_media([encoded], input_ids=ids), max_new_tokens=5, do_sample=False)
+    assert outputs[1].choices[0].message.content == tokenizer.decode(out[0, ids.shape[1]:].tolist(),
+                                                                     skip_special_tokens=True)
