@@ -31,8 +31,7 @@ register_model(ModelMeta(
     model_groups=[ModelGroup(_openbmb('MiniCPM-V-4.6', 'MiniCPM-V-4.6-Thinking'), tags=['vision'])],
     template='minicpmv4_6', architectures=['MiniCPMV4_6ForConditionalGeneration'], model_arch=MINICPMV4_6_ARCH,
     load_processor=image_only_processor('minicpmv4_6'), is_multimodal=True,
-    description='MiniCPM-V 4.6 (SigLIP2 NaViT tower + MLP merger + Qwen3.5 LM), images; the Thinking checkpoint '
-    'thinks by default'))
+    description='MiniCPM-V 4.6 and 4.6-Thinking (SigLIP2 NaViT tower + MLP merger + Qwen3.5 LM), images'))
 
 register_model(ModelMeta(
     model_type='minicpmv2_6',
