@@ -154,3 +154,47 @@ def test_the_engine_answers_an_image_request_like_generate(model_dir, loaded):
                          **template.collate_media([encoded], input_ids=ids), max_new_tokens=5, do_sample=False)
     assert outputs[1].choices[0].message.content == tokenizer.decode(out[0, ids.shape[1]:].tolist(),
                                                                      skip_special_tokens=True)
+
+
+# ---- MiniCPM-V 2.6: remote code (verified: no; no checkpoint with its code is available here) ----
+
+def _minicpmv2_6_dir(path, auto_map):
+    import json
+    path.mkdir()
+    config = {'architectures': ['MiniCPMV'], 'model_type': 'minicpmv', **({'auto_map': auto_map} if auto_map else {})}
+    (path / 'config.json').write_text(json.dumps(config))
+    return path
+
+
+def test_minicpmv2_6_without_its_code_or_without_trust_is_refused_saying_what_to_do(tmp_path):
+    bare = _minicpmv2_6_dir(tmp_path / 'bare', None)
+    with pytest.raises(SwiftError, match='names none \\(no auto_map AutoModel entry\\).*minicpmv4_6'):
+        get_model_tokenizer(str(bare), model_type='minicpmv2_6', load_model=False)
+    shipped = _minicpmv2_6_dir(tmp_path / 'shipped', {'AutoModel': 'modeling_minicpmv.MiniCPMV'})
+    with pytest.raises(SwiftError, match='modeling_minicpmv.MiniCPMV.*--trust_remote_code true'):
+        get_model_tokenizer(str(shipped), model_type='minicpmv2_6', load_model=False)
+
+
+def test_minicpmv2_6_renders_its_image_tag_and_refuses_a_processor_without_its_api(loaded):
+    """The template writes `(<image>./</image>)\\n` per image (its model card's format); encoding needs the remote
+    MiniCPMVImageProcessor's API (get_slice_image_placeholder), and another processor is refused by name."""
+    tokenizer = loaded[1]
+    template = get_template('minicpmv2_6', tokenizer=tokenizer)  # its processor: MiniCPM-V 4.6's
+    assert template.render([{'role': 'user', 'content': '<image>What?'}], add_generation_prompt=True) == (
+        '<|im_start|>user\n(<image>./</image>)\nWhat?<|im_end|>\n<|im_start|>assistant\n')
+    with pytest.raises(SwiftError, match='MiniCPMVImageProcessor, remote code.*--trust_remote_code true'):
+        template.encode({'messages': [{'role': 'user', 'content': '<image>What?'}], 'images': _images()[1:]})
+
+
+def test_minicpmv2_6_batch_arguments_follow_the_remote_model(loaded):
+    """MiniCPMV.get_vllm_embedding reads pixel_values / tgt_sizes / image_bound per row (an empty entry for a row
+    without images) and scatters the queries into image_bound's `<unk>` runs, as ms-swift builds them."""
+    from swift.template.templates.minicpmv import MiniCPMV26Plugin, unk_runs
+    plugin = MiniCPMV26Plugin()
+    slices = [torch.zeros(3, 14, 28), torch.zeros(3, 14, 14)]
+    assert plugin.collate('pixel_values', [[slices], None]) == [slices, []]
+    sizes = plugin.collate('tgt_sizes', [None, [torch.tensor([[1, 2], [1, 1]])]])
+    assert sizes[0] == [] and torch.equal(sizes[1], torch.tensor([[1, 2], [1, 1]]))
+    assert plugin.collate('pixel_values', [None, None]) is None
+    assert unk_runs([5, 0, 0, 7, 0, 9, 0, 0, 0], unk=0).tolist() == [[1, 3], [4, 5], [6, 9]]
+    assert unk_runs([5, 7], unk=0).shape == (0, 2)

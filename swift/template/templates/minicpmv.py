@@ -54,22 +54,26 @@ class MiniCPMV46Template(TaggedTemplate, Qwen3Template):
 
 
 class MiniCPMV26Plugin(MediaPlugin):
-    """MiniCPM-V 2.6 through its remote-code processor (MiniCPMVProcessor / MiniCPMVImageProcessor, loaded with
-    --trust_remote_code), as ms-swift's MiniCPMV2_6Template drives it: the image processor cuts each image into
-    slices (`tgt_sizes` per slice), `get_slice_image_placeholder` writes its `<image>…</image><slice>…</slice>`
-    markup (with `<image_id>i</image_id>`) and the model finds the `<unk>` runs through `image_bound`."""
+    """MiniCPM-V 2.6 through its remote-code processor (MiniCPMVImageProcessor, loaded with --trust_remote_code), as
+    ms-swift's MiniCPMV2_6Template drives it: `preprocess([images], max_slice_nums=...)` cuts each image into
+    slices (pixel_values: per row a list of [3, patch, L] slices; tgt_sizes: per row [slices, 2]),
+    `get_slice_image_placeholder(size, image_idx=i, max_slice_nums=..., use_image_id=True)` writes its
+    `<image_id>i</image_id><image>` + `<unk>` x query_num + `</image>` and `<slice>…</slice>` markup, and the model
+    scatters the resampled queries into the `<unk>` runs that image_bound lists."""
     placeholders = {'images': '(<image>./</image>)'}
     media_options = {'max_slice_nums': 'max_slice_nums'}
+    drop_keys = ('image_sizes', 'max_slice_nums')  # read by image_replacement only
 
     def process_images(self, processor, images, options):
         check_remote_processor(processor)
-        return dict(processor.image_processor([images], return_tensors='pt', **options))
+        max_slice_nums = options.get('max_slice_nums', processor.image_processor.max_slice_nums)
+        processed = dict(processor.image_processor([images], return_tensors='pt', max_slice_nums=max_slice_nums))
+        return {**processed, 'max_slice_nums': max_slice_nums}
 
     def image_replacement(self, processor, processed, index):
-        image_processor = processor.image_processor
-        return image_processor.get_slice_image_placeholder(processed['image_sizes'][0][index], image_idx=index,
-                                                           max_slice_nums=image_processor.max_slice_nums,
-                                                           use_image_id=True)
+        return processor.image_processor.get_slice_image_placeholder(
+            processed['image_sizes'][0][index], image_idx=index, max_slice_nums=processed['max_slice_nums'],
+            use_image_id=True)
 
     def token_inputs(self, processor, input_ids, media=None):
         """image_bound per row: the [start, end) runs of `<unk>` (the slots of the resampled image queries)."""
@@ -79,9 +83,11 @@ class MiniCPMV26Plugin(MediaPlugin):
         return {'image_bound': [unk_runs(row.tolist(), unk) for row in input_ids]}
 
     def collate(self, key, values):
-        """The remote model takes lists per row (pixel_values[row][slice], tgt_sizes[row]), not one tensor."""
-        present = [v for v in values if v is not None]
-        return [item for value in present for item in value] if present else None
+        """The remote model reads one entry per row (pixel_values[row] = its slices, tgt_sizes[row]), an empty list
+        for a row without images (as ms-swift's gather_list leaves it)."""
+        if all(v is None for v in values):
+            return None
+        return [item for value in values for item in (value if value is not None else [[]])]
 
 
 def check_remote_processor(processor) -> None:
