@@ -169,5 +169,14 @@ class MiniCPMV46ImageProcessor(ImageOnlyProcessor, transformers.MiniCPMV4_6Proce
         self.image_token_divisor = 4 if self.image_processor.downsample_mode == '4x' else 16
 
 
+class MiniCPMV47ImageProcessor(ImageOnlyProcessor, transformers.MiniCPMV4_7Processor):
+    """MiniCPM-V 4.7: 4.6's PIL image processor, markup tokens and replace_image_token; its __call__ also returns
+    mm_token_type_ids (the model's canvas M-RoPE positions need them)."""
+    image_processor_class = 'MiniCPMV4_6ImageProcessorPil'  # what AutoImageProcessor maps minicpmv4_7 to
+    TOKENS = MiniCPMV46ImageProcessor.TOKENS
+    set_tokens = MiniCPMV46ImageProcessor.set_tokens
+
+
 PROCESSORS = {'internvl': InternVLImageProcessor, 'llava_onevision': LlavaOnevisionImageProcessor,
-              'glm4v': Glm4vImageProcessor, 'pixtral': PixtralImageProcessor, 'minicpmv4_6': MiniCPMV46ImageProcessor}
+              'glm4v': Glm4vImageProcessor, 'pixtral': PixtralImageProcessor, 'minicpmv4_6': MiniCPMV46ImageProcessor,
+              'minicpmv4_7': MiniCPMV47ImageProcessor}

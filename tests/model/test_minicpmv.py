@@ -1,7 +1,7 @@
-"""MiniCPM-V 4.6 on a tiny random model (tests/helpers/tiny_vlm_families.py::build_minicpmv4_6: the real
-MiniCPMV4_6ForConditionalGeneration with a Qwen3.5 LM of one Gated DeltaNet and one full-attention layer):
-swift's loader, its template, its encoding against transformers' own MiniCPMV4_6Processor.__call__, a training
-step, and the engine against `model.generate`. MiniCPM-V 2.6 (remote code): the refusals and the argument building.
+"""MiniCPM-V 4.6 and 4.7 on tiny random models (tests/helpers/tiny_vlm_families.py::build_minicpmv4_6: the real
+MiniCPMV4_6 / MiniCPMV4_7ForConditionalGeneration with a Qwen3.5 LM of one Gated DeltaNet and one full-attention
+layer): swift's loader, the template, the encoding against transformers' own processor __call__, a training step,
+and (4.6) the engine against `model.generate`. MiniCPM-V 2.6 (remote code): the refusals and the argument building.
 """
 import copy
 
@@ -19,13 +19,32 @@ pytestmark = pytest.mark.xdist_group('minicpmv4_6')
 
 
 @pytest.fixture(scope='module')
-def model_dir(tmp_path_factory, smollm_dir):
-    return build_minicpmv4_6(smollm_dir, tmp_path_factory.mktemp('minicpmv4_6') / 'model')
+def built(tmp_path_factory, smollm_dir):
+    """version → (model directory, (model, tokenizer) loaded through swift's loader), built once for the module."""
+    cache = {}
+
+    def build(version):
+        if version not in cache:
+            out = build_minicpmv4_6(smollm_dir, tmp_path_factory.mktemp(f'minicpmv{version}') / 'model', version)
+            cache[version] = out, get_model_tokenizer(str(out), torch_dtype='float32')
+        return cache[version]
+    return build
 
 
 @pytest.fixture(scope='module')
-def loaded(model_dir):
-    return get_model_tokenizer(str(model_dir), torch_dtype='float32')
+def model_dir(built):
+    return built('4_6')[0]
+
+
+@pytest.fixture(scope='module')
+def loaded(built):
+    return built('4_6')[1]
+
+
+@pytest.fixture(scope='module', params=['4_6', '4_7'])
+def family(request, built):
+    """(model type, model, tokenizer) of each MiniCPM-V version transformers implements."""
+    return ('minicpmv' + request.param, *built(request.param)[1])
 
 
 def _images():
@@ -38,16 +57,18 @@ def _row():
                          {'role': 'assistant', 'content': 'noise'}], 'images': _images()}
 
 
-def test_loads_as_its_family_with_its_parts_named(loaded):
-    model, tokenizer = loaded
+def test_loads_as_its_family_with_its_parts_named(family):
+    model_type, model, tokenizer = family
     info = tokenizer.model_info
+    version = model_type[len('minicpmv'):]
     assert (info.model_type, info.template, type(info.processor).__name__, type(model).__name__) == (
-        'minicpmv4_6', 'minicpmv4_6', 'MiniCPMV46ImageProcessor', 'MiniCPMV4_6ForConditionalGeneration')
+        model_type, model_type, f'MiniCPMV{version.replace("_", "")}ImageProcessor',
+        f'MiniCPMV{version}ForConditionalGeneration')
     from swift.model.registry import get_model_meta
-    arch = get_model_meta('minicpmv4_6').model_arch
+    arch = get_model_meta(model_type).model_arch
     # the prefixes --freeze_vit / --freeze_aligner / --freeze_llm act on are the real modules
-    assert type(model.get_submodule(arch.vision_tower[0])).__name__ == 'MiniCPMV4_6VisionModel'
-    assert type(model.get_submodule(arch.aligner[0])).__name__ == 'MiniCPMV4_6Merger'
+    assert type(model.get_submodule(arch.vision_tower[0])).__name__ == f'MiniCPMV{version}VisionModel'
+    assert type(model.get_submodule(arch.aligner[0])).__name__ == f'MiniCPMV{version}Merger'
     assert type(model.get_submodule(arch.language_model[0])).__name__ == 'Qwen3_5TextModel'
 
 
@@ -67,11 +88,12 @@ def test_template_renders_chatml_with_images_and_qwen3_think_blocks(loaded):
     assert template.render(parts) == template.render([{'role': 'user', 'content': '<image>Compare<image>'}])
 
 
-def test_encoding_equals_the_transformers_processor(loaded):
-    """MiniCPMV4_6Processor.__call__ (transformers' code, run on swift's torchvision-free instance of it) on our
-    rendered texts gives the batch's ids (left padding, as it pads), NaViT-packed pixel values and target sizes."""
-    _, tokenizer = loaded
-    template = get_template('minicpmv4_6', tokenizer=tokenizer)
+def test_encoding_equals_the_transformers_processor(family):
+    """MiniCPMV4_6Processor / MiniCPMV4_7Processor.__call__ (transformers' code, run on swift's torchvision-free
+    instance of it) on our rendered texts gives the batch's ids (left padding, as it pads), NaViT-packed pixel values
+    and target sizes, and 4.7's mm_token_type_ids."""
+    model_type, _, tokenizer = family
+    template = get_template(model_type, tokenizer=tokenizer)
     rows = [_row(), {'messages': [{'role': 'user', 'content': 'Only <image>one'}], 'images': _images()[1:]}]
     encoded = [template.encode(row) for row in rows]
     assert all(set(e['labels'][s:t]) == {-100} for e in encoded for s, t in e['media_spans'])
@@ -85,6 +107,9 @@ def test_encoding_equals_the_transformers_processor(loaded):
     assert torch.equal(reference['input_ids'], ids)
     assert torch.equal(reference['target_sizes'], ours['target_sizes'])
     assert torch.allclose(reference['pixel_values'], ours['pixel_values'])
+    assert ('mm_token_type_ids' in ours) == (model_type == 'minicpmv4_7')
+    if 'mm_token_type_ids' in ours:
+        assert torch.equal(reference['mm_token_type_ids'], ours['mm_token_type_ids'])
     assert len(ours['target_sizes']) == 5  # the wide image's overview and 2 slices, 1 for each small image
 
 
@@ -99,9 +124,9 @@ def test_max_slice_nums_controls_the_slices_and_pixel_bounds_are_refused(loaded,
         get_template('minicpmv4_6', tokenizer=tokenizer)
 
 
-def test_one_training_step_changes_the_vision_tower(loaded):
-    model, tokenizer = loaded
-    template = get_template('minicpmv4_6', tokenizer=tokenizer)
+def test_one_training_step_changes_the_vision_tower(family):
+    model_type, model, tokenizer = family
+    template = get_template(model_type, tokenizer=tokenizer)
     encoded = template.encode(_row())
     ids = torch.tensor([encoded['input_ids']])
     batch = {'input_ids': ids, 'labels': torch.tensor([encoded['labels']]),

@@ -1,7 +1,8 @@
-"""MiniCPM-V: 4.6 natively in transformers (MiniCPMV4_6ForConditionalGeneration, 5.7 and later), 2.6 as remote code.
+"""MiniCPM-V: 4.6 and 4.7 natively in transformers (MiniCPMV4_6 / MiniCPMV4_7ForConditionalGeneration), 2.6 as
+remote code.
 
 Module prefixes (what --freeze_vit / --freeze_aligner / --freeze_llm / --vit_lr / --aligner_lr act on), as
-ms-swift's model_arch names them: 4.6 `model.vision_tower` (the SigLIP NaViT tower with its window-attention merger)
+ms-swift's model_arch names them: 4.6 and 4.7 `model.vision_tower` (the SigLIP NaViT tower with its window-attention merger)
 / `model.merger` (the MLP merger into the LM) / `model.language_model`; 2.6 `vpm` / `resampler` / `llm`.
 """
 from ..registry import Model, ModelArch, ModelGroup, ModelMeta, register_model
@@ -32,6 +33,14 @@ register_model(ModelMeta(
     template='minicpmv4_6', architectures=['MiniCPMV4_6ForConditionalGeneration'], model_arch=MINICPMV4_6_ARCH,
     load_processor=image_only_processor('minicpmv4_6'), is_multimodal=True,
     description='MiniCPM-V 4.6 and 4.6-Thinking (SigLIP2 NaViT tower + MLP merger + Qwen3.5 LM), images'))
+
+register_model(ModelMeta(
+    model_type='minicpmv4_7',
+    requires=['transformers>=5.18'],
+    model_groups=[ModelGroup(_openbmb('MiniCPM-V-4.7-1B', 'MiniCPM-V-4.7-35B-A3B'), tags=['vision'])],
+    template='minicpmv4_7', architectures=['MiniCPMV4_7ForConditionalGeneration'], model_arch=MINICPMV4_6_ARCH,
+    load_processor=image_only_processor('minicpmv4_7'), is_multimodal=True,
+    description='MiniCPM-V 4.7 1B (Qwen3.5 LM) and 35B-A3B (Qwen3.5 MoE LM): 4.6 with canvas M-RoPE, images'))
 
 register_model(ModelMeta(
     model_type='minicpmv2_6',

@@ -1,4 +1,4 @@
-"""MiniCPM-V 4.6 (transformers' MiniCPMV4_6ForConditionalGeneration) and MiniCPM-V 2.6 (remote code).
+"""MiniCPM-V 4.6 / 4.7 (transformers' MiniCPMV4_6 / MiniCPMV4_7ForConditionalGeneration) and 2.6 (remote code).
 
 MiniCPM-V 4.6: ChatML with Qwen3's think blocks (its LM is Qwen3.5), each image written `<|image_pad|>\\n` where the
 row has it, as ms-swift's `minicpmv4_6` template writes it (swift/template/templates/minicpm.py, checked there
@@ -7,7 +7,8 @@ official chat_template.jinja was available here to compare with (swift/template/
 MiniCPMV4_6Processor expands each `<|image_pad|>` into `<image_id>i</image_id><image>` + pads + `</image>` and the
 slices' `<slice>` + pads + `</slice>` rows (i: the image's index in its row); its pixel values are NaViT-packed:
 one [1, 3, patch, L] tensor per row, every image's patches along the last dimension, target_sizes one (h, w) per
-image and slice.
+image and slice. MiniCPM-V 4.7 renders and expands as 4.6 (no template of its own here either) and adds
+mm_token_type_ids, from which its canvas M-RoPE positions are computed.
 
 MiniCPM-V 2.6: ChatML with `(<image>./</image>)\\n` per image (its model card's format); the expansion needs the
 checkpoint's own processor (remote code, swift/model/minicpmv2_6.py).
@@ -51,6 +52,19 @@ class MiniCPMV46Template(TaggedTemplate, Qwen3Template):
     generation prompt; the last answer carries its think block) with the images in place."""
     plugin = MiniCPMV46Plugin()
     render_tags = {'images': '<|image_pad|>\n'}
+
+
+class MiniCPMV47Plugin(MiniCPMV46Plugin):
+    """MiniCPM-V 4.7: 4.6's images, and mm_token_type_ids (1 on image tokens) for its canvas M-RoPE positions, as
+    MiniCPMV4_7Processor returns them (ProcessorMixin.create_mm_token_type_ids)."""
+
+    def token_inputs(self, processor, input_ids, media=None):
+        import torch
+        return {'mm_token_type_ids': torch.tensor(processor.create_mm_token_type_ids(input_ids))}
+
+
+class MiniCPMV47Template(MiniCPMV46Template):
+    plugin = MiniCPMV47Plugin()
 
 
 class MiniCPMV26Plugin(MediaPlugin):
@@ -120,5 +134,7 @@ class MiniCPMV26Template(TaggedTemplate):
 
 register_template(chatml_meta('minicpmv4_6', stop_words=QWEN_STOP_WORDS, template_cls=MiniCPMV46Template,
                               description='MiniCPM-V 4.6 (Qwen3.5 LM), images'))
+register_template(chatml_meta('minicpmv4_7', stop_words=QWEN_STOP_WORDS, template_cls=MiniCPMV47Template,
+                              description='MiniCPM-V 4.7 (Qwen3.5 LM, canvas M-RoPE), images'))
 register_template(chatml_meta('minicpmv2_6', stop_words=['<|im_end|>', '<|endoftext|>'], template_cls=MiniCPMV26Template,
                               description='MiniCPM-V 2.6, images (encoding needs its remote-code processor)'))
