@@ -72,6 +72,32 @@ def test_loads_as_its_family_with_its_parts_named(family):
     assert type(model.get_submodule(arch.language_model[0])).__name__ == 'Qwen3_5TextModel'
 
 
+def test_the_part_flags_freeze_the_parts_they_name(loaded):
+    """--freeze_llm / --freeze_vit / --freeze_aligner through swift's tuner code on MiniCPM-V 4.6's prefixes: each
+    combination leaves exactly the named parts trainable (the lm_head goes with the language model)."""
+    from types import SimpleNamespace
+
+    from swift.tuners.multimodal import apply_part_freezing
+    model = loaded[0]
+    parts = {'model.vision_tower.': 'vit', 'model.merger.': 'aligner', 'model.language_model.': 'llm', 'lm_head.': 'llm'}
+
+    def trainable(**flags):
+        for param in model.parameters():
+            param.requires_grad_(True)
+        apply_part_freezing(model, SimpleNamespace(**flags))
+        found = {part for name, p in model.named_parameters() if p.requires_grad
+                 for prefix, part in parts.items() if name.startswith(prefix)}
+        assert all(any(n.startswith(prefix) for prefix in parts) for n, _ in model.named_parameters())
+        return found
+    try:
+        assert trainable(freeze_llm=False, freeze_vit=True, freeze_aligner=True) == {'llm'}  # ms-swift's default
+        assert trainable(freeze_llm=True, freeze_vit=False, freeze_aligner=True) == {'vit'}
+        assert trainable(freeze_llm=True, freeze_vit=True, freeze_aligner=False) == {'aligner'}
+    finally:
+        for param in model.parameters():
+            param.requires_grad_(True)
+
+
 def test_template_renders_chatml_with_images_and_qwen3_think_blocks(loaded):
     """ms-swift's minicpmv4_6 rendering: `<|image_pad|>\\n` in place of each image, Qwen3's think blocks."""
     template = get_template('minicpmv4_6', tokenizer=loaded[1])
