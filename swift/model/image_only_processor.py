@@ -1,7 +1,7 @@
 """Processors without torchvision, for families whose transformers 5 processor cannot be built here.
 
-InternVL, LLaVA-OneVision, GLM-4V, MiniCPM-V 4.6, Qwen-VL and Qwen2.5-Omni processors always build a video processor, and every
-video processor in transformers 5 imports torchvision; PixtralProcessor's module imports torchvision. The
+InternVL, LLaVA-OneVision, GLM-4V, MiniCPM-V 4.6 / 4.7, Qwen-VL and Qwen2.5-Omni processors always build a video
+processor, and every video processor in transformers 5 imports torchvision; PixtralProcessor's module imports torchvision. The
 torchvision wheels reachable here are CUDA-linked and break transformers, so `AutoProcessor` cannot load these
 models on this machine. Images need none of it: each family's image processor has a PIL backend
 (`*ImageProcessorPil`, same resizing, tiling and normalisation).

@@ -79,7 +79,8 @@ def test_the_part_flags_freeze_the_parts_they_name(loaded):
 
     from swift.tuners.multimodal import apply_part_freezing
     model = loaded[0]
-    parts = {'model.vision_tower.': 'vit', 'model.merger.': 'aligner', 'model.language_model.': 'llm', 'lm_head.': 'llm'}
+    parts = {'model.vision_tower.': 'vit', 'model.merger.': 'aligner', 'model.language_model.': 'llm',
+             'lm_head.': 'llm'}
 
     def trainable(**flags):
         for param in model.parameters():

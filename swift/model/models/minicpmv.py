@@ -2,8 +2,9 @@
 remote code.
 
 Module prefixes (what --freeze_vit / --freeze_aligner / --freeze_llm / --vit_lr / --aligner_lr act on), as
-ms-swift's model_arch names them: 4.6 and 4.7 `model.vision_tower` (the SigLIP NaViT tower with its window-attention merger)
-/ `model.merger` (the MLP merger into the LM) / `model.language_model`; 2.6 `vpm` / `resampler` / `llm`.
+ms-swift's model_arch names them: 4.6 and 4.7 `model.vision_tower` (the SigLIP NaViT tower with its
+window-attention merger) / `model.merger` (the MLP merger into the LM) / `model.language_model`; 2.6 `vpm` /
+`resampler` / `llm`.
 """
 from ..registry import Model, ModelArch, ModelGroup, ModelMeta, register_model
 from ._common import image_only_processor

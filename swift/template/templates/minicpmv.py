@@ -25,7 +25,8 @@ from .vlm_common import TaggedTemplate
 class MiniCPMV46Plugin(MediaPlugin):
     """Images through MiniCPM-V 4.6's PIL image processor (swift/model/image_only_processor.py): each image resized
     to multiples of 4 patches around scale_resolution and, when larger, cut into up to max_slice_nums slices
-    (MAX_SLICE_NUMS, as ms-swift's template reads it); its token counts are MiniCPMV4_6Processor.replace_image_token's."""
+    (MAX_SLICE_NUMS, as ms-swift's template reads it); its token counts are
+    MiniCPMV4_6Processor.replace_image_token's."""
     placeholders = {'images': '<|image_pad|>'}
     media_options = {'max_slice_nums': 'max_slice_nums'}
     drop_keys = ('grids', 'num_patches_per_image')  # read by replace_image_token, not by the model
@@ -136,5 +137,6 @@ register_template(chatml_meta('minicpmv4_6', stop_words=QWEN_STOP_WORDS, templat
                               description='MiniCPM-V 4.6 (Qwen3.5 LM), images'))
 register_template(chatml_meta('minicpmv4_7', stop_words=QWEN_STOP_WORDS, template_cls=MiniCPMV47Template,
                               description='MiniCPM-V 4.7 (Qwen3.5 LM, canvas M-RoPE), images'))
-register_template(chatml_meta('minicpmv2_6', stop_words=['<|im_end|>', '<|endoftext|>'], template_cls=MiniCPMV26Template,
+register_template(chatml_meta('minicpmv2_6', stop_words=['<|im_end|>', '<|endoftext|>'],
+                              template_cls=MiniCPMV26Template,
                               description='MiniCPM-V 2.6, images (encoding needs its remote-code processor)'))
