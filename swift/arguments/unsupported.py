@@ -122,12 +122,12 @@ UNSUPPORTED_FLAGS: Dict[str, Tuple[str, Optional[str]]] = {
 _MM_ENV = ('IMAGE_FACTOR MAX_RATIO '
            'FRAME_FACTOR QWENVL_BBOX_FORMAT SPATIAL_MERGE_SIZE '
            'IMAGE_MIN_TOKEN_NUM VIDEO_MIN_TOKEN_NUM VIDEO_MAX_TOKEN_NUM USE_AUDIO_IN_VIDEO '
-           'ENABLE_AUDIO_OUTPUT MAX_NUM INPUT_SIZE VIDEO_MAX_NUM VIDEO_SEGMENTS MAX_SLICE_NUMS VIDEO_MAX_SLICE_NUMS '
+           'ENABLE_AUDIO_OUTPUT MAX_NUM INPUT_SIZE VIDEO_MAX_NUM VIDEO_SEGMENTS VIDEO_MAX_SLICE_NUMS '
            'MAX_NUM_FRAMES DOWNSAMPLE_MODE STACK_FRAMES INIT_TTS INIT_AUDIO MAX_PARTITION MIX_PIXELS NUM_FRAMES HD_NUM '
            'NUM_CROPS N_MELS ROOT_IMAGE_DIR SWIFT_AUDIO_LOAD_BACKEND')
 # (the media size controls swift uses, MAX_PIXELS, MIN_PIXELS, IMAGE_MAX_TOKEN_NUM, VIDEO_MAX_PIXELS, FPS, FPS_MAX_FRAMES
 # and SAMPLING_RATE, and Qwen-VL's VIDEO_MIN_PIXELS, VIDEO_TOTAL_PIXELS, FPS_MIN_FRAMES, are read by
-# swift/template/media_options.py, which refuses one a model's processor cannot use)
+# swift/template/media_options.py, which refuses one a model's processor cannot use; so is MiniCPM-V's MAX_SLICE_NUMS)
 UNSUPPORTED_ENV: Dict[str, Tuple[str, Optional[str], Optional[Tuple[str, ...]]]] = {
     **{name: (MULTIMODAL, None, None) for name in _MM_ENV.split()},
     # swift sft / pt / rlhf and swift infer (data-parallel batch inference) launch torchrun with it (cli/launch.py)

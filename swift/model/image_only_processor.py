@@ -1,7 +1,7 @@
 """Processors without torchvision, for families whose transformers 5 processor cannot be built here.
 
-InternVL, LLaVA-OneVision, GLM-4V, Qwen-VL and Qwen2.5-Omni processors always build a video processor, and every
-video processor in transformers 5 imports torchvision; PixtralProcessor's module imports torchvision. The
+InternVL, LLaVA-OneVision, GLM-4V, MiniCPM-V 4.6 / 4.7, Qwen-VL and Qwen2.5-Omni processors always build a video
+processor, and every video processor in transformers 5 imports torchvision; PixtralProcessor's module imports torchvision. The
 torchvision wheels reachable here are CUDA-linked and break transformers, so `AutoProcessor` cannot load these
 models on this machine. Images need none of it: each family's image processor has a PIL backend
 (`*ImageProcessorPil`, same resizing, tiling and normalisation).
@@ -173,5 +173,36 @@ class PixtralImageProcessor(ImageOnlyProcessor):
         return ''.join(tokens)
 
 
+class MiniCPMV46ImageProcessor(ImageOnlyProcessor, transformers.MiniCPMV4_6Processor):
+    """MiniCPM-V 4.6: replace_image_token is
+    MiniCPMV4_6Processor's (`<image>` + pads + `</image>`, then the slices' `<slice>…</slice>` rows); the local image
+    id (`<image_id>i</image_id>`) that its __call__ prepends is the template plugin's."""
+    image_processor_class = 'MiniCPMV4_6ImageProcessorPil'
+    TOKENS = {'image_token': '<|image_pad|>', 'video_token': '<|video_pad|>', 'image_start_token': '<image>',
+              'image_end_token': '</image>', 'slice_start_token': '<slice>', 'slice_end_token': '</slice>',
+              'image_id_start_token': '<image_id>', 'image_id_end_token': '</image_id>'}
+
+    def set_tokens(self, tokenizer):
+        # as MiniCPMV4_6Processor.__init__: the tokenizer names its markup tokens (extra_special_tokens)
+        for name, default in self.TOKENS.items():
+            setattr(self, name, getattr(tokenizer, name, None) or default)
+            if name != 'video_token':
+                self._token_id(tokenizer, getattr(self, name))
+        self.image_token_id = self._token_id(tokenizer, self.image_token)
+        self.video_token_id = tokenizer.get_vocab().get(self.video_token)
+        self.slice_mode = self.image_processor.slice_mode
+        self.default_use_image_id = self.image_processor.use_image_id
+        self.image_token_divisor = 4 if self.image_processor.downsample_mode == '4x' else 16
+
+
+class MiniCPMV47ImageProcessor(ImageOnlyProcessor, transformers.MiniCPMV4_7Processor):
+    """MiniCPM-V 4.7: 4.6's PIL image processor, markup tokens and replace_image_token; its __call__ also returns
+    mm_token_type_ids (the model's canvas M-RoPE positions need them)."""
+    image_processor_class = 'MiniCPMV4_6ImageProcessorPil'  # what AutoImageProcessor maps minicpmv4_7 to
+    TOKENS = MiniCPMV46ImageProcessor.TOKENS
+    set_tokens = MiniCPMV46ImageProcessor.set_tokens
+
+
 PROCESSORS = {'internvl': InternVLImageProcessor, 'llava_onevision': LlavaOnevisionImageProcessor,
-              'glm4v': Glm4vImageProcessor, 'pixtral': PixtralImageProcessor}
+              'glm4v': Glm4vImageProcessor, 'pixtral': PixtralImageProcessor, 'minicpmv4_6': MiniCPMV46ImageProcessor,
+              'minicpmv4_7': MiniCPMV47ImageProcessor}

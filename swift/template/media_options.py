@@ -5,6 +5,7 @@
     VIDEO_MAX_PIXELS, FPS, FPS_MAX_FRAMES   video resolution and frame sampling
     VIDEO_MIN_PIXELS, VIDEO_TOTAL_PIXELS, FPS_MIN_FRAMES   the same, Qwen-VL (qwen_vl_utils' names)
     SAMPLING_RATE                 audio sampling rate
+    MAX_SLICE_NUMS                MiniCPM-V: slices per image at most
 
 A family's MediaPlugin says which of them it understands and under which processor keyword
 (`media_options = {'max_pixels': 'max_pixels', ...}`). A control that is set but that the family cannot use is

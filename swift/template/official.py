@@ -91,6 +91,10 @@ UNVERIFIED: Dict[str, str] = {
     'raw': 'plain text for pre-training: no chat format to compare',
     'qwen2_5_omni': 'no verbatim copy of the Qwen2.5-Omni template was found',
     'minicpmv2_6': 'no verbatim copy of the MiniCPM-V 2.6 template was found',
+    'minicpmv4_6': ('no verbatim copy of the MiniCPM-V 4.6 chat_template.jinja was found; the rendering follows '
+                    "ms-swift's minicpmv4_6 template"),
+    'minicpmv4_7': ('no verbatim copy of the MiniCPM-V 4.7 chat_template.jinja was found; rendered as minicpmv4_6 '
+                    '(ms-swift has no template of its own for it)'),
     'pixtral': 'no verbatim copy of the Pixtral / Mistral-Small-3.1 template was found',
     'glm4v': 'no verbatim copy of the GLM-4.1V / GLM-4V template was found',
 }

@@ -125,6 +125,7 @@ MEDIA_OPTIONS = {
     'fps_max_frames': int,
     'fps_min_frames': int,
     'sampling_rate': int,
+    'max_slice_nums': int,  # MiniCPM-V: slices an image is cut into at most (ms-swift's MAX_SLICE_NUMS)
 }
 
 

@@ -96,7 +96,7 @@ def test_use_hf_environment_variable_is_honoured(monkeypatch):
 
 # ms-swift variables swift uses as ms-swift does (or that the libraries underneath read themselves)
 USED_ENV = {'MAX_PIXELS', 'MIN_PIXELS', 'IMAGE_MAX_TOKEN_NUM', 'VIDEO_MAX_PIXELS', 'FPS', 'FPS_MAX_FRAMES',
-            'VIDEO_MIN_PIXELS', 'VIDEO_TOTAL_PIXELS', 'FPS_MIN_FRAMES',
+            'VIDEO_MIN_PIXELS', 'VIDEO_TOTAL_PIXELS', 'FPS_MIN_FRAMES', 'MAX_SLICE_NUMS',
             'SAMPLING_RATE', 'USE_HF', 'NPROC_PER_NODE', 'NNODES', 'NODE_RANK', 'MASTER_ADDR', 'MASTER_PORT', 'CUDA_VISIBLE_DEVICES',
             'ASCEND_RT_VISIBLE_DEVICES', 'PYTORCH_CUDA_ALLOC_CONF', 'MODELSCOPE_CACHE', 'VLLM_USE_V1'}
 

@@ -18,8 +18,8 @@ def test_the_registry_holds_the_multimodal_families_the_issue_names():
     assert len(metas) >= 15
     assert sum(len(m.models) for m in metas) >= 100
     assert {'qwen2_vl', 'qwen2_5_vl', 'qwen3_vl', 'qwen2_audio', 'qwen2_5_omni', 'llava1_5_hf', 'llava_next_hf',
-            'llava_onevision_hf', 'internvl_hf', 'idefics3', 'smolvlm2', 'minicpmv2_6', 'gemma3_vl', 'llama3_2_vision',
-            'phi3_vision', 'glm4v', 'pixtral', 'mistral3'} <= {m.model_type for m in metas}
+            'llava_onevision_hf', 'internvl_hf', 'idefics3', 'smolvlm2', 'minicpmv2_6', 'minicpmv4_6', 'minicpmv4_7',
+            'gemma3_vl', 'llama3_2_vision', 'phi3_vision', 'glm4v', 'pixtral', 'mistral3'} <= {m.model_type for m in metas}
 
 
 def test_modality_filters_by_the_media_a_family_takes(capsys):

@@ -279,3 +279,35 @@ def build_idefics2(smollm_dir: Path, out: Path) -> Path:
     image_processor = Idefics2ImageProcessorPil(size={'shortest_edge': 28, 'longest_edge': 56},
                                                 do_image_splitting=False)
     return _save(model, Idefics2Processor(image_processor=image_processor, tokenizer=tokenizer, image_seq_len=4), out)
+
+
+def build_minicpmv4_6(smollm_dir: Path, out: Path, version: str = '4_6') -> Path:
+    """MiniCPM-V 4.6 (SigLIP-style NaViT tower with a 2x2 window-attention merger after its first layer, a 2x2 MLP
+    merger, Qwen3.5 LM with one linear-attention (Gated DeltaNet) and one full-attention layer): images resized to
+    multiples of 56 pixels around a 112-pixel slice, cut into up to 2 slices; one `<|image_pad|>` per 4x4 patches.
+    version '4_7': MiniCPM-V 4.7, the same with canvas M-RoPE (the markup tokens' ids in its config)."""
+    import torch
+    import transformers
+    from transformers import MiniCPMV4_6ImageProcessorPil
+    from swift.model.image_only_processor import PROCESSORS
+    processor_class = PROCESSORS['minicpmv' + version]
+    tokenizer = _named_tokenizer(smollm_dir, dict(processor_class.TOKENS))
+    text = dict(model_type='qwen3_5_text', vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
+                head_dim=16, linear_key_head_dim=16, linear_value_head_dim=16, linear_num_key_heads=2,
+                linear_num_value_heads=4, layer_types=['linear_attention', 'full_attention'], **TEXT)
+    vision = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2, image_size=112,
+                  patch_size=14)
+    markup = {}
+    if version == '4_7':
+        markup = dict(image_start_id=tokenizer.image_start_token_id, image_end_id=tokenizer.image_end_token_id,
+                      slice_start_id=tokenizer.slice_start_token_id, slice_end_id=tokenizer.slice_end_token_id,
+                      newline_id=tokenizer.convert_tokens_to_ids('\u010a'))  # byte-level BPE's "\n"
+    config = getattr(transformers, f'MiniCPMV{version}Config')(
+        text_config=text, vision_config=vision, insert_layer_id=0, image_token_id=tokenizer.image_token_id,
+        video_token_id=tokenizer.video_token_id, **markup)
+    model_class = getattr(transformers, f'MiniCPMV{version}ForConditionalGeneration')
+    config.architectures = [model_class.__name__]
+    torch.manual_seed(SEED)
+    model = model_class(config)
+    image_processor = MiniCPMV4_6ImageProcessorPil(scale_resolution=112, max_slice_nums=2, patch_size=14)
+    return _save(model, processor_class(image_processor, tokenizer), out)

@@ -25,7 +25,8 @@ ALLOWED_TEMPLATES = {
 # multimodal families (tests/template/test_multimodal_families.py)
 ALLOWED_TEMPLATES |= {'smolvlm', 'qwen2_vl', 'qwen2_5_vl', 'qwen3_vl', 'qwen2_audio', 'qwen2_5_omni', 'llava1_5', 'llava_next_mistral',
                       'llava_onevision', 'pixtral', 'internvl_hf', 'gemma3_vl', 'llama3_2_vision', 'idefics2', 'idefics3',
-                      'minicpmv2_6', 'phi3_vision', 'glm4v'}
+                      'minicpmv2_6', 'minicpmv4_6', 'minicpmv4_7', 'phi3_vision',
+                      'glm4v'}
 DTYPES = {'bfloat16', 'float16', 'float32'}
 
 

@@ -1,6 +1,6 @@
-"""InternVL 3 / 3.5 (HF format), Gemma 3 (vision), Llama 3.2 Vision, Idefics2/3, SmolVLM2, MiniCPM-V 2.6,
-Phi-3/3.5-vision and GLM-4.1V: one ModelMeta each, with the module prefixes of their transformers 5 classes
-(MiniCPM-V and Phi-3-vision: of their remote code, as ms-swift names them).
+"""InternVL 3 / 3.5 (HF format), Gemma 3 (vision), Llama 3.2 Vision, Idefics2/3, SmolVLM2, Phi-3/3.5-vision and
+GLM-4.1V: one ModelMeta each, with the module prefixes of their transformers 5 classes (Phi-3-vision: of its remote
+code, as ms-swift names them). MiniCPM-V: minicpmv.py.
 """
 from ..registry import Model, ModelArch, ModelGroup, ModelMeta, register_model
 from ._common import image_only_processor
@@ -21,7 +21,6 @@ GLM4V_ARCH = ModelArch(language_model=['model.language_model'],
                                      'model.visual.post_conv_layernorm', 'model.visual.post_layernorm',
                                      'model.visual.downsample'],
                        aligner=['model.visual.merger'], lm_head=['lm_head'])
-MINICPMV_ARCH = ModelArch(language_model=['llm'], vision_tower=['vpm'], aligner=['resampler'], lm_head=['llm.lm_head'])
 PHI3V_ARCH = ModelArch(language_model=['model.layers', 'model.embed_tokens', 'model.norm'],
                        vision_tower=['model.vision_embed_tokens.img_processor'],
                        aligner=['model.vision_embed_tokens.img_projection'], lm_head=['lm_head'])
@@ -87,12 +86,6 @@ register_model(ModelMeta(
                                    'HuggingFaceM4/idefics2-8b-base'), tags=['vision'])],
     template='idefics2', architectures=['Idefics2ForConditionalGeneration'], model_arch=IDEFICS3_ARCH,
     is_multimodal=True, description='Idefics2 (SigLIP + perceiver resampler + Mistral), images'))
-
-register_model(ModelMeta(
-    model_type='minicpmv2_6',
-    model_groups=[ModelGroup(_same('openbmb/MiniCPM-V-2_6', 'openbmb/MiniCPM-V-2_6-int4'), tags=['vision', 'video'])],
-    template='minicpmv2_6', architectures=['MiniCPMV'], model_arch=MINICPMV_ARCH, is_multimodal=True,
-    description='MiniCPM-V 2.6 (remote code: trust_remote_code; encoding images not supported yet)'))
 
 register_model(ModelMeta(
     model_type='phi3_vision',

@@ -1,5 +1,5 @@
 """Gemma 3 (vision), InternVL 2.5/3 (HF format), Idefics2/Idefics3, Phi-3/3.5-vision, Llama 3.2 Vision, and the
-families with no official template stored here (MiniCPM-V, GLM-4V, Pixtral/Mistral-Small-3.1).
+families with no official template stored here (GLM-4V, Pixtral/Mistral-Small-3.1; MiniCPM-V: minicpmv.py).
 
 - Gemma 3: `<start_of_image>` where the row has the image; the official template trims every text part, so the
   text on each side of a tag is trimmed; the processor expands `<start_of_image>` to its image sequence.
@@ -241,12 +241,6 @@ class Llama32VisionTemplate(TaggedTemplate):
             out.prompt('<|start_header_id|>assistant<|end_header_id|>\n\n')
 
 
-class MiniCPMVTemplate(TaggedTemplate):
-    """MiniCPM-V 2.6: ChatML with `(<image>./</image>)\\n` per image (its model card's format)."""
-    plugin = NoProcessorPlugin()
-    render_tags = {'images': '(<image>./</image>)\n'}
-
-
 class PixtralPlugin(MediaPlugin):
     placeholders = {'images': '[IMG]'}
 
@@ -331,8 +325,6 @@ register_template(TemplateMeta('llama3_2_vision', prefix='<|begin_of_text|>',
                                response='<|start_header_id|>assistant<|end_header_id|>\n\n{{RESPONSE}}<|eot_id|>',
                                stop_words=['<|eot_id|>'], template_cls=Llama32VisionTemplate,
                                description='Llama 3.2 Vision (Mllama), images'))
-register_template(chatml_meta('minicpmv2_6', stop_words=['<|im_end|>', '<|endoftext|>'], template_cls=MiniCPMVTemplate,
-                              description='MiniCPM-V 2.6 (encoding needs remote code)'))
 register_template(TemplateMeta('pixtral', prefix='<s>', prompt='[INST]{{QUERY}}[/INST]', response='{{RESPONSE}}</s>',
                                system_prefix='<s>[SYSTEM_PROMPT]{{SYSTEM}}[/SYSTEM_PROMPT]', stop_words=['</s>'],
                                template_cls=PixtralTemplate, description='Pixtral / Mistral-Small-3.1, images'))
