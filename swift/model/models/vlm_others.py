@@ -22,9 +22,6 @@ GLM4V_ARCH = ModelArch(language_model=['model.language_model'],
                                      'model.visual.downsample'],
                        aligner=['model.visual.merger'], lm_head=['lm_head'])
 MINICPMV_ARCH = ModelArch(language_model=['llm'], vision_tower=['vpm'], aligner=['resampler'], lm_head=['llm.lm_head'])
-PHI3V_ARCH = ModelArch(language_model=['model.layers', 'model.embed_tokens', 'model.norm'],
-                       vision_tower=['model.vision_embed_tokens.img_processor'],
-                       aligner=['model.vision_embed_tokens.img_projection'], lm_head=['lm_head'])
 
 register_model(ModelMeta(
     model_type='internvl_hf',
@@ -93,14 +90,6 @@ register_model(ModelMeta(
     model_groups=[ModelGroup(_same('openbmb/MiniCPM-V-2_6', 'openbmb/MiniCPM-V-2_6-int4'), tags=['vision', 'video'])],
     template='minicpmv2_6', architectures=['MiniCPMV'], model_arch=MINICPMV_ARCH, is_multimodal=True,
     description='MiniCPM-V 2.6 (remote code: trust_remote_code; encoding images not supported yet)'))
-
-register_model(ModelMeta(
-    model_type='phi3_vision',
-    model_groups=[ModelGroup([Model('LLM-Research/Phi-3-vision-128k-instruct', 'microsoft/Phi-3-vision-128k-instruct'),
-                              Model('LLM-Research/Phi-3.5-vision-instruct', 'microsoft/Phi-3.5-vision-instruct')],
-                             tags=['vision'])],
-    template='phi3_vision', architectures=['Phi3VForCausalLM'], model_arch=PHI3V_ARCH, is_multimodal=True,
-    description='Phi-3 / Phi-3.5-vision (remote code: trust_remote_code; encoding images not supported yet)'))
 
 register_model(ModelMeta(
     model_type='glm4v',
