@@ -35,7 +35,6 @@ def _row():
 
 
 def test_loads_as_its_family_with_its_parts(phi4):
-    from swift.tuners.full import _params_with_prefixes  # noqa: F401 (the prefixes below are what it matches)
     _, model, tokenizer = phi4
     info = tokenizer.model_info
     assert (info.model_type, info.template, type(info.processor).__name__, type(model).__name__) == \

@@ -29,7 +29,7 @@ PHI_LORA_TARGETS = ['qkv_proj', 'o_proj', 'gate_up_proj', 'down_proj']
 
 register_model(ModelMeta(
     model_type='phi4_multimodal',
-    requires=['transformers>=4.51'],
+    requires=['transformers>=5.0'],  # the processor (phi4_processor.py) is built on transformers 5's PIL backend
     model_groups=[ModelGroup([Model('LLM-Research/Phi-4-multimodal-instruct', 'microsoft/Phi-4-multimodal-instruct')],
                              tags=['vision', 'audio'])],
     template='phi4_multimodal', architectures=['Phi4MultimodalForCausalLM'], model_arch=PHI4_MULTIMODAL_ARCH,
