@@ -130,9 +130,10 @@ class Phi4MultimodalImageProcessorPil(PilBackend):
         if size.height != size.width:
             raise ValueError('Phi4MultimodalImageProcessor only supports square sizes.')
         mask_size = size.height // patch_size
-        # rescale then normalize, fused as TorchvisionBackend does: (x - mean / factor) / (std / factor)
-        mean = torch.tensor(image_mean) / (rescale_factor if do_rescale else 1.0)
-        std = torch.tensor(image_std) / (rescale_factor if do_rescale else 1.0)
+        # rescale and normalize fused as TorchvisionBackend does: (x - mean * (1 / factor)) / (std * (1 / factor))
+        mean, std = torch.tensor(image_mean), torch.tensor(image_std)
+        if do_rescale and do_normalize:
+            mean, std = mean * (1.0 / rescale_factor), std * (1.0 / rescale_factor)
         pixels, masks, tokens, sizes = [], [], [], []
         for image in images:
             image = torch.from_numpy(np.ascontiguousarray(image))

@@ -34,13 +34,11 @@ def _tagged(messages):
                                                    for p in m['content'])} for m in messages]
 
 
-@pytest.mark.parametrize('case', sorted(CASES))
-@pytest.mark.parametrize('generation', [False, True])
+@pytest.mark.parametrize('case,generation', [(case, generation) for case in sorted(CASES) for generation in (0, 1)
+                                             if generation or CASES[case][-1]['role'] == 'assistant'])
 def test_phi4_multimodal_equals_the_official_template(case, generation):
     from transformers.utils.chat_template_utils import render_jinja_template
     messages = CASES[case]
-    if not generation and messages[-1]['role'] != 'assistant':
-        pytest.skip('an open conversation is rendered with the generation prompt')
     rendered, _ = render_jinja_template([messages], chat_template=CHAT_TEMPLATE, add_generation_prompt=generation,
                                         eos_token=EOS)
     template = get_template('phi4_multimodal')
