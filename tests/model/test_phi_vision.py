@@ -194,3 +194,28 @@ def test_phi3_vision_writes_minus_n_ids_per_image(smollm_dir):
     text = tokenizer.decode([i for i in ids if i >= 0])
     assert text == '<|user|>\n\nCompare\n<|end|>\n<|assistant|>\nok<|end|>\n'
     assert 'num_img_tokens' not in encoded and encoded['pixel_values'].shape[0] == 2
+
+
+def test_swift_sft_trains_a_lora_step_on_rows_of_different_sizes(phi4, tmp_path):
+    """`swift sft` (sft_main) on two rows naming image and WAV files of different sizes in one batch: crops padded
+    to the batch's most, audio frames to the longest with their mask; one LoRA step on qkv_proj / gate_up_proj."""
+    from pathlib import Path
+
+    import soundfile
+
+    from swift.training.sft import sft_main
+    out, _, _ = phi4
+    Image.effect_noise((40, 30), 60).convert('RGB').save(tmp_path / 'small.png')
+    Image.effect_noise((500, 60), 60).convert('RGB').save(tmp_path / 'wide.png')  # 2 crops
+    soundfile.write(str(tmp_path / 'short.wav'), _tone(440, 0.3), 16000)
+    soundfile.write(str(tmp_path / 'long.wav'), _tone(880, 0.6), 16000)
+    rows = [{'messages': [{'role': 'user', 'content': '<image><audio>What is it?'},
+                          {'role': 'assistant', 'content': answer}], 'images': [image], 'audios': [audio]}
+            for image, audio, answer in (('small.png', 'long.wav', 'small'), ('wide.png', 'short.wav', 'wide'))]
+    (tmp_path / 'train.jsonl').write_text(''.join(json.dumps(row) + '\n' for row in rows))
+    result = sft_main(model=str(out), dataset=[str(tmp_path / 'train.jsonl')], max_steps=1,
+                      per_device_train_batch_size=2, output_dir=str(tmp_path / 'run'), save_steps=10000,
+                      logging_steps=1, report_to=[], torch_dtype='float32')
+    losses = [entry['loss'] for entry in result.log_history if 'loss' in entry]
+    assert len(losses) == 1 and np.isfinite(losses[0])
+    assert (Path(result.last_checkpoint) / 'adapter_model.safetensors').is_file()
