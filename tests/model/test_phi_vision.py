@@ -49,6 +49,13 @@ def test_loads_as_its_family_with_its_parts(phi4):
     assert sorted(covered) == sorted(names)  # every parameter is in one part: the freeze flags leave none out
 
 
+def test_swift_list_models_names_it_for_images_and_audio(capsys):
+    from swift.cli import list_cmd
+    for modality in ('image', 'audio'):
+        assert list_cmd.main(['models', '--json', '--modality', modality, '--filter', 'phi-4-multimodal']) == 0
+        assert [r['model_type'] for r in json.loads(capsys.readouterr().out)] == ['phi4_multimodal']
+
+
 def test_encoding_equals_phi4_multimodal_processor(phi4):
     """transformers' Phi4MultimodalProcessor.__call__ (its own token expansion, the audio feature extractor) on our
     rendered text gives our ids and tensors."""
