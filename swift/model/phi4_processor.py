@@ -16,6 +16,7 @@ torchvision does so on a CPU, through float32 and rounding elsewhere; `pad` with
 torchvision is installed, and `from_pretrained` here reads both layouts (a released checkpoint's
 preprocessor_config.json too).
 """
+import inspect
 import json
 import math
 from pathlib import Path
@@ -187,9 +188,9 @@ class Phi4Processor(transformers.Phi4MultimodalProcessor):
         image = settings.get('image_processor', settings)
         audio = settings.get('audio_processor', settings)
         image_processor = Phi4MultimodalImageProcessorPil(**{k: v for k, v in image.items() if k in IMAGE_KEYS})
-        audio_keys = set(transformers.Phi4MultimodalFeatureExtractor.__init__.__code__.co_varnames)
+        audio_keys = set(inspect.signature(transformers.Phi4MultimodalFeatureExtractor.__init__).parameters) - {'self'}
         feature_extractor = transformers.Phi4MultimodalFeatureExtractor(
-            **{k: v for k, v in audio.items() if k in audio_keys and k != 'self'})
+            **{k: v for k, v in audio.items() if k in audio_keys})
         tokenizer = transformers.AutoTokenizer.from_pretrained(str(model_dir), **kwargs)
         return cls(image_processor, feature_extractor, tokenizer, chat_template=getattr(tokenizer, 'chat_template',
                                                                                          None))
@@ -204,5 +205,6 @@ class Phi4Processor(transformers.Phi4MultimodalProcessor):
             config = json.loads(path.read_text())
             if isinstance(config.get('image_processor'), dict):
                 config['image_processor']['image_processor_type'] = 'Phi4MultimodalImageProcessor'
+            config['processor_class'] = 'Phi4MultimodalProcessor'
             atomic_write_text(path, json.dumps(config, indent=2, sort_keys=True) + '\n')
         return out
