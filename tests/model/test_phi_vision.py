@@ -142,6 +142,16 @@ def test_the_processor_survives_save_and_reload(phi4, tmp_path):
     assert get_template('phi4_multimodal', tokenizer=reloaded).encode(_row())['input_ids'] == before
 
 
+def test_the_remote_code_layout_is_refused_with_the_revision_to_take(phi4, tmp_path):
+    out, _, _ = phi4
+    config = json.loads((out / 'config.json').read_text())
+    (tmp_path / 'config.json').write_text(json.dumps({**config, 'model_type': 'phi4mm',
+                                                      'auto_map': {'AutoModelForCausalLM': 'modeling_phi4mm.X'}}))
+    with pytest.raises(SwiftError, match="model_type 'phi4mm', the remote-code layout") as error:
+        get_model_tokenizer(str(tmp_path), load_model=False, model_type='phi4_multimodal')
+    assert '--revision' in str(error.value)
+
+
 # ---- Phi-3 / Phi-3.5-vision (remote code) ----
 
 def _phi3v_dir(tmp_path, auto_map=True, code=True):

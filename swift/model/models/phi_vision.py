@@ -27,6 +27,22 @@ PHI3V_ARCH = ModelArch(language_model=['model.layers', 'model.embed_tokens', 'mo
                        aligner=['model.vision_embed_tokens.img_projection'], lm_head=['lm_head'])
 PHI_LORA_TARGETS = ['qkv_proj', 'o_proj', 'gate_up_proj', 'down_proj']
 
+def load_phi4_processor(model_dir, trust_remote_code: bool = False):
+    """Phi4Processor, after checking the directory is transformers' format (not the remote-code main branch)."""
+    import json
+    from pathlib import Path
+
+    from swift.utils import SwiftError
+    config_file = Path(model_dir) / 'config.json'
+    model_type = json.loads(config_file.read_text()).get('model_type') if config_file.is_file() else None
+    if model_type not in (None, 'phi4_multimodal'):
+        raise SwiftError(f'{model_dir}: config.json has model_type {model_type!r}, the remote-code layout of '
+                         'Phi-4-multimodal (Phi4MMForCausalLM, the hub repository\'s main branch); swift loads '
+                         "transformers' format (model_type 'phi4_multimodal'): download that revision of "
+                         'microsoft/Phi-4-multimodal-instruct (--revision; transformers\' own tests use refs/pr/94)')
+    return processor_from('phi4_processor', 'Phi4Processor')(model_dir, trust_remote_code=trust_remote_code)
+
+
 register_model(ModelMeta(
     model_type='phi4_multimodal',
     requires=['transformers>=5.0'],  # the processor (phi4_processor.py) is built on transformers 5's PIL backend
@@ -34,7 +50,7 @@ register_model(ModelMeta(
                              tags=['vision', 'audio'])],
     template='phi4_multimodal', architectures=['Phi4MultimodalForCausalLM'], model_arch=PHI4_MULTIMODAL_ARCH,
     lora_target_modules=PHI_LORA_TARGETS, is_multimodal=True, model_class='AutoModelForCausalLM',
-    load_processor=processor_from('phi4_processor', 'Phi4Processor'),
+    load_processor=load_phi4_processor,
     description='Phi-4-multimodal-instruct in transformers format (Phi4MultimodalForCausalLM), images and audio'))
 
 
