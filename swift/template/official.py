@@ -79,6 +79,9 @@ VLM_REFERENCES: Dict[str, Tuple[str, ...]] = {
 # Templates compared with the template a transformers processor ships (tests/template/test_av_templates.py).
 PROCESSOR_REFERENCES: Dict[str, Tuple[str, ...]] = {
     'qwen2_audio': ('transformers Qwen2AudioProcessor.default_chat_template (Qwen2-Audio-Instruct)', ),
+    'phi4_multimodal': ('the processor chat_template of microsoft/Phi-4-multimodal-instruct in transformers format, '
+                        'as transformers\' tests/models/phi4_multimodal/test_processor_phi4_multimodal.py carries it '
+                        '(tests/template/test_phi_vision_templates.py)', ),
 }
 
 # Why the remaining built-in templates have no official reference to compare with.

@@ -27,6 +27,7 @@ ALLOWED_TEMPLATES |= {'smolvlm', 'qwen2_vl', 'qwen2_5_vl', 'qwen3_vl', 'qwen2_au
                       'llava_onevision', 'pixtral', 'internvl_hf', 'gemma3_vl', 'llama3_2_vision', 'idefics2', 'idefics3',
                       'minicpmv2_6', 'minicpmv4_6', 'minicpmv4_7', 'phi3_vision',
                       'glm4v'}
+ALLOWED_TEMPLATES |= {'phi4_multimodal'}  # tests/template/test_phi_vision_templates.py
 DTYPES = {'bfloat16', 'float16', 'float32'}
 
 

@@ -33,6 +33,7 @@ from . import qwen_vl  # noqa: E402,F401
 from . import llava  # noqa: E402,F401
 from . import vlm_others  # noqa: E402,F401
 from . import minicpmv  # noqa: E402,F401
+from . import phi_vision  # noqa: E402,F401
 
 # The types these files registered (plugins may add more later): what docs/supported-models.md lists.
 BUILTIN_MODEL_TYPES = tuple(t for t in _registry.MODEL_REGISTRY if t not in _registered_before)

@@ -1,6 +1,5 @@
-"""InternVL 3 / 3.5 (HF format), Gemma 3 (vision), Llama 3.2 Vision, Idefics2/3, SmolVLM2, Phi-3/3.5-vision and
-GLM-4.1V: one ModelMeta each, with the module prefixes of their transformers 5 classes (Phi-3-vision: of its remote
-code, as ms-swift names them). MiniCPM-V: minicpmv.py.
+"""InternVL 3 / 3.5 (HF format), Gemma 3 (vision), Llama 3.2 Vision, Idefics2/3, SmolVLM2 and GLM-4.1V: one ModelMeta
+each, with the module prefixes of their transformers 5 classes. MiniCPM-V: minicpmv.py; Phi vision: phi_vision.py.
 """
 from ..registry import Model, ModelArch, ModelGroup, ModelMeta, register_model
 from ._common import image_only_processor
@@ -21,9 +20,6 @@ GLM4V_ARCH = ModelArch(language_model=['model.language_model'],
                                      'model.visual.post_conv_layernorm', 'model.visual.post_layernorm',
                                      'model.visual.downsample'],
                        aligner=['model.visual.merger'], lm_head=['lm_head'])
-PHI3V_ARCH = ModelArch(language_model=['model.layers', 'model.embed_tokens', 'model.norm'],
-                       vision_tower=['model.vision_embed_tokens.img_processor'],
-                       aligner=['model.vision_embed_tokens.img_projection'], lm_head=['lm_head'])
 
 register_model(ModelMeta(
     model_type='internvl_hf',
@@ -86,14 +82,6 @@ register_model(ModelMeta(
                                    'HuggingFaceM4/idefics2-8b-base'), tags=['vision'])],
     template='idefics2', architectures=['Idefics2ForConditionalGeneration'], model_arch=IDEFICS3_ARCH,
     is_multimodal=True, description='Idefics2 (SigLIP + perceiver resampler + Mistral), images'))
-
-register_model(ModelMeta(
-    model_type='phi3_vision',
-    model_groups=[ModelGroup([Model('LLM-Research/Phi-3-vision-128k-instruct', 'microsoft/Phi-3-vision-128k-instruct'),
-                              Model('LLM-Research/Phi-3.5-vision-instruct', 'microsoft/Phi-3.5-vision-instruct')],
-                             tags=['vision'])],
-    template='phi3_vision', architectures=['Phi3VForCausalLM'], model_arch=PHI3V_ARCH, is_multimodal=True,
-    description='Phi-3 / Phi-3.5-vision (remote code: trust_remote_code; encoding images not supported yet)'))
 
 register_model(ModelMeta(
     model_type='glm4v',

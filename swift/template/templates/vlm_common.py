@@ -5,11 +5,10 @@ in its prompt (Qwen2-VL `<|vision_start|><|image_pad|><|vision_end|>`, LLaVA `<i
 `<start_of_image>`, ...): `render_tags` is that text, `_content` places it, and the plugin's `placeholders` is the
 part of it that the processor's replacement text stands for (Qwen2-VL: `<|image_pad|>` → N of them).
 """
-from typing import Any, Dict, List
+from typing import Dict, List
 
-from ..media import MediaPlugin, MultimodalTemplate, ROW_TAGS
+from ..media import MultimodalTemplate, ROW_TAGS
 from ..base import Segment
-from swift.utils import SwiftError
 
 
 class TaggedTemplate(MultimodalTemplate):
@@ -47,12 +46,3 @@ class MediaFirstTemplate(TaggedTemplate):
             head += tag * content.count(ROW_TAGS[key])
             content = content.replace(ROW_TAGS[key], '')
         return head + content
-
-
-class NoProcessorPlugin(MediaPlugin):
-    """A family whose processor is remote code transformers does not ship: rendering works, encoding media is
-    refused with the reason instead of failing inside the processor."""
-    reason = 'its processor is remote code that transformers does not ship'
-
-    def process_images(self, processor, images: List[Any], options: Dict[str, Any]) -> Dict[str, Any]:
-        raise SwiftError(f'encoding images for this family is not supported yet: {self.reason}')

@@ -1,11 +1,10 @@
-"""Gemma 3 (vision), InternVL 2.5/3 (HF format), Idefics2/Idefics3, Phi-3/3.5-vision, Llama 3.2 Vision, and the
-families with no official template stored here (GLM-4V, Pixtral/Mistral-Small-3.1; MiniCPM-V: minicpmv.py).
+"""Gemma 3 (vision), InternVL 2.5/3 (HF format), Idefics2/Idefics3, Llama 3.2 Vision, and the families with no
+official template stored here (GLM-4V, Pixtral/Mistral-Small-3.1). MiniCPM-V: minicpmv.py; Phi: phi_vision.py.
 
 - Gemma 3: `<start_of_image>` where the row has the image; the official template trims every text part, so the
   text on each side of a tag is trimmed; the processor expands `<start_of_image>` to its image sequence.
 - InternVL (-hf): `<image>\\n` in place; the processor expands `<image>` to `<img><IMG_CONTEXT>…</img>`.
 - Idefics2/3: SmolVLM's layout (`User:<image>…<end_of_utterance>\\n`), Idefics3 opening with `<|begin_of_text|>`.
-- Phi-3-vision: `<|image_1|>\\n`, numbered through the conversation, as its processor expects in the text.
 - Llama 3.2 Vision: `<|image|>` in place; with images there is no system block (the official template refuses a
   system message together with images, and so do we).
 """
@@ -15,7 +14,7 @@ from ..media import MediaPlugin, ROW_TAGS
 from ..registry import register_template
 from .chatml import chatml_meta
 from .smolvlm import Idefics3Plugin
-from .vlm_common import NoProcessorPlugin, TaggedTemplate
+from .vlm_common import TaggedTemplate
 from swift.utils import SwiftError
 
 END = '<end_of_utterance>'
@@ -169,30 +168,6 @@ class Idefics3Template(IdeficsTemplate):
     plugin = Idefics3ImagePlugin()  # SmolVLM's processor is Idefics3's
 
 
-class Phi3VisionPlugin(NoProcessorPlugin):
-    reason = "Phi-3/3.5-vision's processor is remote code (trust_remote_code) that transformers does not ship"
-    placeholders = {'images': '<|image|>'}
-
-
-class Phi3VisionTemplate(TaggedTemplate):
-    """`<|image_N|>\\n` numbered through the conversation; the generation prompt only after a non-assistant turn."""
-    plugin = Phi3VisionPlugin()
-
-    def render_segments(self, messages, add_generation_prompt=False, tools=None, enable_thinking=None, **options):
-        self._count = 0
-        if messages and messages[-1].get('role') == 'assistant':
-            add_generation_prompt = False
-        return super().render_segments(messages, add_generation_prompt, tools, enable_thinking, **options)
-
-    def _content(self, content: str, role: str) -> str:
-        pieces = content.split(ROW_TAGS['images'])
-        out = pieces[0]
-        for piece in pieces[1:]:
-            self._count += 1
-            out += f'<|image_{self._count}|>\n' + piece
-        return out
-
-
 class MllamaPlugin(MediaPlugin):
     placeholders = {'images': '<|image|>'}
     drop_keys = ('num_tiles',)  # read back from aspect_ratio_mask for the cross-attention mask
@@ -317,10 +292,6 @@ register_template(TemplateMeta('idefics2', response='Assistant: {{RESPONSE}}' + 
 register_template(TemplateMeta('idefics3', prefix='<|begin_of_text|>', response='Assistant: {{RESPONSE}}' + END + '\n',
                                generation_prompt='Assistant:', stop_words=[END], template_cls=Idefics3Template,
                                description='Idefics3 (Llama 3 LM), images'))
-register_template(TemplateMeta('phi3_vision', system_prefix='<|system|>\n{{SYSTEM}}<|end|>\n',
-                               prompt='<|user|>\n{{QUERY}}<|end|>\n', response='<|assistant|>\n{{RESPONSE}}<|end|>',
-                               chat_sep='\n', stop_words=['<|end|>', '<|endoftext|>'], template_cls=Phi3VisionTemplate,
-                               description='Phi-3-vision / Phi-3.5-vision, images (encoding needs remote code)'))
 register_template(TemplateMeta('llama3_2_vision', prefix='<|begin_of_text|>',
                                response='<|start_header_id|>assistant<|end_header_id|>\n\n{{RESPONSE}}<|eot_id|>',
                                stop_words=['<|eot_id|>'], template_cls=Llama32VisionTemplate,
