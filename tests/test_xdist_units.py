@@ -53,7 +53,8 @@ def test_a_modules_fixture_is_set_up_once_on_two_workers(tmp_path):
     # the repository's `tests` package on the path (the throwaway suite's own tests/ is a rootdir-relative folder)
     env.update(UNITS_LOG=str(log), PYTHONPATH=str(REPO))
     done = subprocess.run([sys.executable, '-m', 'pytest', 'tests', '-q', '-p', 'no:cacheprovider', '-n', '2',
-                           '--dist', 'loadgroup', '--no-loadscope-reorder', '--rootdir', str(suite)],
+                           '--dist', 'loadgroup', '--no-loadscope-reorder', '--rootdir', str(suite),
+                           '--basetemp', str(tmp_path / 'basetemp')],  # not the numbered dirs other runs rotate
                           cwd=suite, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     lines = [line.split() for line in log.read_text().splitlines()]
