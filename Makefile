@@ -37,7 +37,7 @@ demo: $(STAMP)
 # fonts-noto-cjk (else its screenshots show boxes); the menu test drives tmux; the Ollama template tests
 # render with Go's text/template (golang-go). A package counts as there when its command or its dpkg entry is.
 TEST_DEBS ?= chromium tmux fonts-noto-cjk
-# pytest-xdist workers (`make test PYTEST_WORKERS=0` runs serially). loadgroup: a test module, or an xdist_group
+# pytest-xdist workers (`make test PYTEST_WORKERS=0` runs serially). loadgroup: a test module, or a group of modules (XDIST_GROUPS)
 # (tests/conftest.py), is one unit of work, so module fixtures run once; the slow units are handed out first.
 PYTEST_WORKERS ?= 2
 PYTEST_DIST ?= --dist loadgroup --no-loadscope-reorder

@@ -1,7 +1,7 @@
 """Shared fixtures: paths to ../shared, the embedded real model, a tiny random model.
 
 `make test` runs the suite on pytest-xdist workers (docs/testing.md): session fixtures that build something go
-through tests/helpers/build_once.py, and tests of one module, or of one `xdist_group`, run on one worker.
+through tests/helpers/build_once.py, and tests of one module, or of one XDIST_GROUPS group, run on one worker.
 """
 import os
 import sys
@@ -44,24 +44,40 @@ XDIST_GROUPS = {
 SLOW_FIRST = ('torchrun', 'browser', 'tests/training/rlhf/test_real_model.py', 'tests/training/test_grounding_sft.py',
               'tests/infer/server/test_tool_calls.py',
               'tests/export/test_gguf.py', 'tests/training/test_tasks.py')
+_GROUP_OF = {path: group for group, paths in XDIST_GROUPS.items() for path in paths}
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the groups
+def unit_of(nodeid: str) -> str:
+    """The unit of work of a test: its XDIST_GROUPS group, or its module (the path before `::`, relative to the
+    repository; the same with or without the `@group` suffix that xdist's own loadgroup appends)."""
+    path = nodeid.split('::')[0]
+    return _GROUP_OF.get(path, path)
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist (the test extra)
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadgroup`, with the units decided here from the node ids: xdist's loadgroup reads `xdist_group`
+    marks through a node id suffix that pytest 9 no longer lets it write (pytest-dev/pytest-xdist#1386), and then
+    hands out every test on its own, so a module's tests ran on both workers and its module fixtures (the shared
+    torchrun launch: 6 minutes) were set up on each."""
+    if config.getvalue('dist') != 'loadgroup':
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleUnits(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return unit_of(nodeid)
+    return ModuleUnits(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
-    """Under `--dist loadgroup`, each test module is one unit of work (its module fixtures run once, on one
-    worker), unless the test or its module names an `xdist_group` or XDIST_GROUPS lists the module."""
+    """Under xdist, the SLOW_FIRST units first (the scheduler hands units out in the order of their first test)."""
     if not os.environ.get('PYTEST_XDIST_WORKER'):
         return
-    group_of = {path: group for group, paths in XDIST_GROUPS.items() for path in paths}
-    for item in items:
-        if item.get_closest_marker('xdist_group') is None:
-            path = item.nodeid.split('::')[0]  # the module, relative to the rootdir (the repository)
-            item.add_marker(pytest.mark.xdist_group(group_of.get(path, path)))
 
     def rank(item):
-        group = item.get_closest_marker('xdist_group')
-        name = group.args[0] if group.args else group.kwargs.get('name', 'default')
-        return SLOW_FIRST.index(name) if name in SLOW_FIRST else len(SLOW_FIRST)
+        unit = unit_of(item.nodeid)
+        return SLOW_FIRST.index(unit) if unit in SLOW_FIRST else len(SLOW_FIRST)
     items.sort(key=rank)  # stable: the same order on every worker, collection order within a rank
 
 

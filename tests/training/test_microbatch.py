@@ -102,3 +102,22 @@ def test_micro_batches_train_the_same_losses_and_weights(tiny_model_dir, tmp_pat
     assert split_weights.keys() == whole_weights.keys()
     for name in whole_weights:
         torch.testing.assert_close(split_weights[name], whole_weights[name], atol=1e-6, rtol=1e-5, msg=name)
+
+
+def test_the_arguments_decide_the_micro_batch_rows_once(monkeypatch):
+    """sft.micro_batch_rows rules out what the arguments tell (sequence parallelism, DeepSpeed, FSDP: gradients
+    that do not add up over micro-batches), so the trainer checks at each step only what the model tells."""
+    from swift.arguments import SftArguments
+    from swift.training import sft
+    from swift.utils.args import parse_args
+
+    def rows(*flags):
+        return sft.micro_batch_rows(parse_args(SftArguments, ['--model', 'm', '--dataset', 'd', *flags]))
+    monkeypatch.setattr('swift.utils.device.detect_device', lambda: 'cpu')
+    assert rows() == 0 and rows('--packing', 'true') == 2 and rows('--micro_batch_rows', '3') == 3
+    assert rows('--packing', 'true', '--micro_batch_rows', '0') == 0
+    assert rows('--micro_batch_rows', '1', '--sequence_parallel_size', '2') == 0
+    assert rows('--micro_batch_rows', '1', '--fsdp', 'full_shard') == 0
+    assert rows('--packing', 'true', '--deepspeed', 'zero2') == 0
+    monkeypatch.setattr('swift.utils.device.detect_device', lambda: 'cuda')
+    assert rows('--packing', 'true') == 0 and rows('--packing', 'true', '--micro_batch_rows', '2') == 2

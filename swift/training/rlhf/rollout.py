@@ -20,6 +20,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import socket
 import sys
 import time
 import urllib.error
@@ -157,6 +158,13 @@ def _refuse_media(rows: Sequence[Dict[str, Any]], backend: str) -> None:
                          'is given token ids without them: train with --use_vllm false')
 
 
+def _free_port() -> int:
+    """A TCP port on localhost that nothing listens on now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(('localhost', 0))
+        return sock.getsockname()[1]
+
+
 class VllmRollout(_Rollout):
     """Completions from vLLM's offline engine (vllm.LLM) in this process, fed the policy's weights every rollout.
 
@@ -183,10 +191,12 @@ class VllmRollout(_Rollout):
     def _get_llm(self):
         if self.llm is None:
             import vllm
-            # external_launcher reads torch.distributed's variables; one process when nothing launched us.
-            for key, value in (('RANK', '0'), ('LOCAL_RANK', '0'), ('WORLD_SIZE', '1'), ('MASTER_ADDR', 'localhost'),
-                               ('MASTER_PORT', '12355')):
+            # external_launcher reads torch.distributed's variables; one process when nothing launched us (a port
+            # the OS says is free: a fixed one would meet another single-process run on the same machine)
+            for key, value in (('RANK', '0'), ('LOCAL_RANK', '0'), ('WORLD_SIZE', '1'), ('MASTER_ADDR', 'localhost')):
                 os.environ.setdefault(key, value)
+            if 'MASTER_PORT' not in os.environ:
+                os.environ['MASTER_PORT'] = str(_free_port())
             self.llm = vllm.LLM(**self._llm_kwargs())
         return self.llm
 

@@ -82,7 +82,10 @@ def test_past_the_timeout_streams_end_with_an_error_event_and_done_and_the_other
             answers = [plain.result(timeout=30), waiting.result(timeout=30)]
             caught = with_openai.result(timeout=30)
             server.thread.join(timeout=30)
-            assert time.monotonic() - started < 5  # cut at 0.5 s, not at uvicorn's own deadline
+            # the app cut them at --shutdown_timeout (0.5 s), not uvicorn at its own deadline (5.5 s): uvicorn's cut
+            # would end the stream with no error event and no [DONE] and drop the plain requests (asserted below:
+            # that holds however loaded the machine is, where a wall-clock bound under 5.5 s would not)
+            assert time.monotonic() - started >= 0.5 and not server.thread.is_alive()
         assert events[0] == 200 and events[-1] == '[DONE]'
         error = json.loads(events[-2])['error']
         assert error['code'] == 'shutting_down' and error['type'] == 'server_error'

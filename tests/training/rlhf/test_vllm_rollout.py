@@ -6,6 +6,8 @@ llm.generate(prompts, sampling_params, use_tqdm=False) returning RequestOutput-s
 the tests check what swift sends; it never runs a model (verified on GPU: no).
 """
 import copy
+import os
+import socket
 import sys
 from dataclasses import dataclass
 from types import ModuleType, SimpleNamespace
@@ -209,6 +211,25 @@ def test_sleep_mode_flag(parts, tiny_model_dir, monkeypatch):
     assert calls.llm_kwargs[0]['enable_sleep_mode'] is True and 'max_model_len' not in calls.llm_kwargs[0]
     assert calls.llm_kwargs[0]['trust_remote_code'] is True
     assert events == [('wake_up', None), ('sleep', 1)]
+
+
+def test_a_lone_engine_takes_a_free_port_and_keeps_a_launchers(parts, tiny_model_dir, monkeypatch):
+    """Nothing launched us: torch.distributed's rendezvous port is one the OS says is free (a fixed port would meet
+    another single-process run on this machine); a launcher's MASTER_PORT is kept."""
+    vllm, _ = fake_vllm(parts.tokenizer, parts.tokenizer.eos_token_id)
+    monkeypatch.setitem(sys.modules, 'vllm', vllm)
+    monkeypatch.delenv('MASTER_PORT')
+    with socket.socket() as taken:  # a port in use: the rollout must not pick it
+        taken.bind(('localhost', 0))
+        taken.listen()
+        make_rollout(parts.model, parts.tokenizer, parts.template, _args(tiny_model_dir), 2)._get_llm()
+        port = int(os.environ['MASTER_PORT'])
+        assert port not in (12355, taken.getsockname()[1])
+    with socket.socket() as sock:
+        sock.bind(('localhost', port))  # it was free
+    monkeypatch.setenv('MASTER_PORT', '29511')
+    make_rollout(parts.model, parts.tokenizer, parts.template, _args(tiny_model_dir), 2)._get_llm()
+    assert os.environ['MASTER_PORT'] == '29511'
 
 
 def test_missing_vllm_is_refused(parts, tiny_model_dir, monkeypatch):
