@@ -1,8 +1,6 @@
 """GLM-4.1V videos without torchvision (swift/model/glm4v_video.py) on the tests' tiny random GLM-4.1V: the frames,
 sizes, token text and token types are those of transformers' own Glm4vVideoProcessor / Glm4vProcessor arithmetic; a
 batch of a video row and an image row trains; the engine decodes a video request as model.generate does."""
-import copy
-
 import pytest
 from PIL import Image
 
@@ -11,6 +9,7 @@ from swift.template import get_template
 
 from tests.helpers import tiny_vlm_families as families
 from tests.helpers.av_media import COLOURS, colour_video
+from tests.helpers.generate_reference import greedy_reference
 
 
 @pytest.fixture(scope='module')
@@ -114,14 +113,6 @@ def test_a_video_row_trains_beside_a_text_row_and_the_engine_decodes_like_genera
     with TransformersEngine(model, tokenizer, template=template) as engine:
         output = engine.infer([InferRequest(messages=[{'role': 'user', 'content': 'hi'}]), request],
                               RequestConfig(max_tokens=4, temperature=0, ignore_eos=True, logprobs=True))[1]
-    prompt = template.encode({'messages': request.messages, 'videos': request.videos}, for_inference=True)
-    ids = torch.tensor([prompt['input_ids']])
-    config = copy.deepcopy(model.generation_config)
-    config.eos_token_id = tokenizer.convert_tokens_to_ids('<|image|>')  # never written: every step decodes
-    out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), **template.model_media_inputs(prompt),
-                         **template.token_inputs(ids), generation_config=config, max_new_tokens=4, do_sample=False,
-                         output_scores=True, return_dict_in_generate=True)
-    tokens = out.sequences[0, ids.shape[1]:].tolist()
+    tokens, logprobs = greedy_reference(model, template, request, 4, tokenizer.convert_tokens_to_ids('<|image|>'))
     assert [t.token for t in output.choices[0].logprobs.content] == [tokenizer.decode([t]) for t in tokens]
-    expected = [torch.log_softmax(s[0].float(), -1)[t].item() for s, t in zip(out.scores, tokens)]
-    assert [e.logprob for e in output.choices[0].logprobs.content] == pytest.approx(expected, abs=1e-4)
+    assert [e.logprob for e in output.choices[0].logprobs.content] == pytest.approx(logprobs, abs=1e-4)

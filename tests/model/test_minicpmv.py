@@ -3,8 +3,6 @@ MiniCPMV4_6 / MiniCPMV4_7ForConditionalGeneration with a Qwen3.5 LM of one Gated
 layer): swift's loader, the template, the encoding against transformers' own processor __call__, a training step,
 and (4.6) the engine against `model.generate`. MiniCPM-V 2.6 (remote code): the refusals and the argument building.
 """
-import copy
-
 import pytest
 import torch
 from PIL import Image
@@ -13,6 +11,7 @@ from swift.model.loader import get_model_tokenizer
 from swift.template import get_template
 from swift.utils import SwiftError
 
+from tests.helpers.generate_reference import greedy_reference
 from tests.helpers.tiny_vlm_families import build_minicpmv4_6
 
 pytestmark = pytest.mark.xdist_group('minicpmv4_6')
@@ -197,15 +196,9 @@ def test_the_engine_answers_an_image_request_like_generate(model_dir, loaded):
     with TransformersEngine(model, tokenizer) as engine:
         outputs = engine.infer([InferRequest(messages=[{'role': 'user', 'content': 'hi'}]), request],
                                RequestConfig(max_tokens=5, temperature=0, ignore_eos=True))
-        template = engine.template
-        encoded = template.encode({'messages': request.messages, 'images': request.images}, for_inference=True)
-    ids = torch.tensor([encoded['input_ids']])
-    generation = copy.deepcopy(model.generation_config)
-    generation.eos_token_id = tokenizer.convert_tokens_to_ids('<|video_pad|>')  # never written: every step decodes
-    out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=generation,
-                         **template.collate_media([encoded], input_ids=ids), max_new_tokens=5, do_sample=False)
-    assert outputs[1].choices[0].message.content == tokenizer.decode(out[0, ids.shape[1]:].tolist(),
-                                                                     skip_special_tokens=True)
+        tokens, _ = greedy_reference(model, engine.template, request, 5,
+                                     tokenizer.convert_tokens_to_ids('<|video_pad|>'))
+    assert outputs[1].choices[0].message.content == tokenizer.decode(tokens, skip_special_tokens=True)
 
 
 # ---- MiniCPM-V 2.6: remote code (verified: no; no checkpoint with its code is available here) ----

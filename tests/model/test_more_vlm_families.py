@@ -132,12 +132,9 @@ def test_the_engine_answers_mllama_image_requests_like_generate(built):
     """Llama 3.2 Vision reads images through cross-attention layers whose keys/values the prefill caches: the engine
     keeps them per sequence (swift/infer/cross_attention.py) and decodes a batch of a text-only request and requests
     with one and two images with the same greedy tokens as `model.generate` on each alone."""
-    import copy
-
-    import torch
-
     from swift.infer.protocol import InferRequest, RequestConfig
     from swift.infer.transformers_engine import TransformersEngine
+    from tests.helpers.generate_reference import greedy_reference
     first, second = (Image.effect_noise(size, 60).convert('RGB') for size in ((40, 30), (20, 60)))
     requests = [InferRequest(messages=[{'role': 'user', 'content': 'hi'}]),
                 InferRequest(messages=[{'role': 'user', 'content': 'What?'}], images=[first]),
@@ -146,16 +143,9 @@ def test_the_engine_answers_mllama_image_requests_like_generate(built):
         answers = [o.choices[0].message.content
                    for o in engine.infer(requests, RequestConfig(max_tokens=5, temperature=0, ignore_eos=True))]
         assert engine.stats()['peak_running_sequences'] == 3  # decoded together
-        model, template, tokenizer = engine.model, engine.template, engine.tokenizer
-        config = copy.deepcopy(model.generation_config)
-        config.eos_token_id = tokenizer.convert_tokens_to_ids('<|image|>')  # never written: every step decodes
-        expected = []
-        for request in requests:
-            encoded = template.encode({'messages': request.messages, 'images': request.images}, for_inference=True)
-            ids = torch.tensor([encoded['input_ids']])
-            out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=config,
-                                 **template.collate_media([encoded], input_ids=ids), max_new_tokens=5, do_sample=False)
-            expected.append(tokenizer.decode(out[0, ids.shape[1]:].tolist(), skip_special_tokens=True))
+        tokenizer, never = engine.tokenizer, engine.tokenizer.convert_tokens_to_ids('<|image|>')
+        expected = [tokenizer.decode(greedy_reference(engine.model, engine.template, r, 5, never)[0],
+                                     skip_special_tokens=True) for r in requests]
     assert answers == expected
     assert len(set(answers)) == 3  # the images changed the answers
 

@@ -106,10 +106,9 @@ def test_one_training_step_changes_the_vision_and_audio_towers(phi4):
 def test_the_engine_answers_an_image_request_like_generate(phi4):
     """TransformersEngine, an image + audio request batched with a text request, gives model.generate's greedy
     tokens."""
-    import copy
-
     from swift.infer.protocol import InferRequest, RequestConfig
     from swift.infer.transformers_engine import TransformersEngine
+    from tests.helpers.generate_reference import greedy_reference
     _, model, tokenizer = phi4
     model.eval()
     request = InferRequest(messages=[{'role': 'user', 'content': '<image>What?<audio>'}],
@@ -117,16 +116,8 @@ def test_the_engine_answers_an_image_request_like_generate(phi4):
     with TransformersEngine(model, tokenizer) as engine:
         outputs = engine.infer([InferRequest(messages=[{'role': 'user', 'content': 'hi'}]), request],
                                RequestConfig(max_tokens=5, temperature=0, ignore_eos=True))
-        template = engine.template
-        encoded = template.encode({'messages': request.messages, 'images': request.images,
-                                   'audios': request.audios}, for_inference=True)
-        ids = torch.tensor([encoded['input_ids']])
-        config = copy.deepcopy(model.generation_config)
-        config.eos_token_id = tokenizer.convert_tokens_to_ids('<|tool|>')  # never written: every step decodes
-        out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=config,
-                             **template.collate_media([encoded], input_ids=ids), max_new_tokens=5, do_sample=False)
-    assert outputs[1].choices[0].message.content == tokenizer.decode(out[0, ids.shape[1]:].tolist(),
-                                                                     skip_special_tokens=True)
+        tokens, _ = greedy_reference(model, engine.template, request, 5, tokenizer.convert_tokens_to_ids('<|tool|>'))
+    assert outputs[1].choices[0].message.content == tokenizer.decode(tokens, skip_special_tokens=True)
 
 
 def test_the_processor_survives_save_and_reload(phi4, tmp_path):

@@ -166,10 +166,9 @@ def test_swift_sft_trains_a_step_on_image_and_audio_rows(omni_dir, tmp_path):
 def test_the_engine_answers_an_image_and_audio_request_like_generate(omni):
     """TransformersEngine on the thinker (3-D rotary positions over the image and the audio: a rope delta per row),
     batched with a text-only request, gives `model.generate`'s greedy tokens."""
-    import copy
-
     from swift.infer.protocol import InferRequest, RequestConfig
     from swift.infer.transformers_engine import TransformersEngine
+    from tests.helpers.generate_reference import greedy_reference
     model, tokenizer = omni
     model.eval()
     request = InferRequest(messages=[{'role': 'user', 'content': '<image><audio>What?'}],
@@ -177,13 +176,5 @@ def test_the_engine_answers_an_image_and_audio_request_like_generate(omni):
     with TransformersEngine(model, tokenizer) as engine:
         outputs = engine.infer([InferRequest(messages=[{'role': 'user', 'content': 'hi'}]), request],
                                RequestConfig(max_tokens=5, temperature=0, ignore_eos=True))
-        template = engine.template
-        encoded = template.encode({'messages': request.messages, 'images': request.images,
-                                   'audios': request.audios}, for_inference=True)
-        ids = torch.tensor([encoded['input_ids']])
-        config = copy.deepcopy(model.generation_config)
-        config.eos_token_id = tokenizer.convert_tokens_to_ids('<|VIDEO|>')  # never written: every step decodes
-        out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), generation_config=config,
-                             **template.collate_media([encoded], input_ids=ids), max_new_tokens=5, do_sample=False)
-    assert outputs[1].choices[0].message.content == tokenizer.decode(out[0, ids.shape[1]:].tolist(),
-                                                                     skip_special_tokens=True)
+        tokens, _ = greedy_reference(model, engine.template, request, 5, tokenizer.convert_tokens_to_ids('<|VIDEO|>'))
+    assert outputs[1].choices[0].message.content == tokenizer.decode(tokens, skip_special_tokens=True)

@@ -4,14 +4,13 @@ qwen2-vl-tiny): plain transformers loads them with the family's official chat te
 change), and the engine's decoding of the trained checkpoint with the rope delta equals `model.generate` for an image
 whose 3-D positions are shorter than its tokens (a 2 x 2 merged grid: 4 tokens over 2 positions), in a batch with a
 text row."""
-import copy
-
 import pytest
 import torch
 
 from swift.infer.protocol import InferRequest, RequestConfig
 from swift.infer.transformers_engine import TransformersEngine
 
+from tests.helpers.generate_reference import greedy_reference
 from tests.helpers.shapes import make_rows, write_jsonl
 
 # family -> (registry alias, its official template under ../shared/data/chat_templates_multimodal, its class)
@@ -79,18 +78,11 @@ def test_engine_decodes_the_checkpoint_like_generate(trained):
     with TransformersEngine(result.last_checkpoint) as engine:
         output = engine.infer([InferRequest(messages=[{'role': 'user', 'content': 'hi'}]), request],
                               RequestConfig(max_tokens=5, temperature=0, ignore_eos=True, logprobs=True))[1]
-        model, template, tokenizer = engine.model, engine.template, engine.tokenizer
+        template, tokenizer = engine.template, engine.tokenizer
         encoded = template.encode({'messages': request.messages, 'images': request.images}, for_inference=True)
         assert encoded['image_grid_thw'].tolist() == [[1, 4, 4]]  # 4 tokens, 2 positions: a rope delta of -2
-        ids = torch.tensor([encoded['input_ids']])
-        config = copy.deepcopy(model.generation_config)
-        config.eos_token_id = tokenizer.convert_tokens_to_ids('<|video_pad|>')  # never written: every step decodes
-        out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), pixel_values=encoded['pixel_values'],
-                             image_grid_thw=encoded['image_grid_thw'], **template.token_inputs(ids),
-                             generation_config=config, max_new_tokens=5, do_sample=False, output_scores=True,
-                             return_dict_in_generate=True)
-    tokens = out.sequences[0, ids.shape[1]:].tolist()
-    expected = [torch.log_softmax(s[0].float(), -1)[t].item() for s, t in zip(out.scores, tokens)]
+        tokens, expected = greedy_reference(engine.model, template, request, 5,
+                                            tokenizer.convert_tokens_to_ids('<|video_pad|>'))
     assert len(tokens) == 5
     assert output.choices[0].message.content == tokenizer.decode(tokens, skip_special_tokens=True)
     assert [e.logprob for e in output.choices[0].logprobs.content] == pytest.approx(expected, abs=1e-4)

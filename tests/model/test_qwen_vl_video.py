@@ -150,8 +150,6 @@ def test_qwen2_5_and_qwen3_models_take_the_videos(family, tmp_path):
     """On the registered tiny Qwen2.5-VL / Qwen3-VL models (qwen2.5-vl-tiny, qwen3-vl-tiny): a left-padded batch of a
     video row and an image row trains (second_per_grid_ts, Qwen3-VL's per-frame grids and timestamps), and the
     engine decodes a video request as model.generate does."""
-    import copy
-
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
     from swift.infer.protocol import InferRequest, RequestConfig
@@ -162,6 +160,7 @@ def test_qwen2_5_and_qwen3_models_take_the_videos(family, tmp_path):
     from swift.template import get_template
     from swift.training.collator import MediaCollator, PaddingCollator
     from tests.helpers.av_media import COLOURS, colour_video
+    from tests.helpers.generate_reference import greedy_reference
     model_dir = {'qwen2_5_vl': ensure_qwen2_5_vl_tiny, 'qwen3_vl': ensure_qwen3_vl_tiny}[family]()
     model, tokenizer = get_model_tokenizer(str(model_dir), torch_dtype='float32')
     patch = FAMILIES[family].patch_size
@@ -190,14 +189,5 @@ def test_qwen2_5_and_qwen3_models_take_the_videos(family, tmp_path):
     with TransformersEngine(model, tokenizer, template=template) as engine:
         output = engine.infer([InferRequest(messages=[{'role': 'user', 'content': 'hi'}]), request],
                               RequestConfig(max_tokens=4, temperature=0, ignore_eos=True, logprobs=True))[1]
-    prompt = template.encode({'messages': request.messages, 'videos': request.videos}, for_inference=True)
-    ids = torch.tensor([prompt['input_ids']])
-    config = copy.deepcopy(model.generation_config)
-    config.eos_token_id = tokenizer.convert_tokens_to_ids('<|image_pad|>')  # never written: every step decodes
-    media = {k: v for k, v in template.model_media_inputs(prompt).items()}
-    out = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), **media, **template.token_inputs(ids),
-                         generation_config=config, max_new_tokens=4, do_sample=False, output_scores=True,
-                         return_dict_in_generate=True)
-    tokens = out.sequences[0, ids.shape[1]:].tolist()
-    expected = [torch.log_softmax(s[0].float(), -1)[t].item() for s, t in zip(out.scores, tokens)]
-    assert [e.logprob for e in output.choices[0].logprobs.content] == pytest.approx(expected, abs=1e-4)
+    _, logprobs = greedy_reference(model, template, request, 4, tokenizer.convert_tokens_to_ids('<|image_pad|>'))
+    assert [e.logprob for e in output.choices[0].logprobs.content] == pytest.approx(logprobs, abs=1e-4)
