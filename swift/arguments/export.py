@@ -15,8 +15,9 @@ from .template import TemplateArguments
 
 # method → the bit widths it writes; the formats each library serializes (swift.export.quantize)
 EXPORT_QUANT_BITS = {'bnb': (4, 8), 'gptq': (4, 8), 'awq': (4, ), 'fp8': (8, )}
-# --quant_method fp8: w8a8 = FP8 weights + dynamic per-token FP8 activations (compressed-tensors FP8_DYNAMIC, what
-# vLLM's and ms-swift's FP8 exports are); w8a16 = FP8 weights only (vLLM's compressed-tensors W8A16-FP8 scheme)
+# --quant_method fp8: w8a8 = FP8 weights + dynamic per-token FP8 activations (compressed-tensors FP8_DYNAMIC, the
+# scheme vLLM's FP8 docs describe; ms-swift's FP8 export is W8A8 too); w8a16 = FP8 weights only (vLLM's
+# compressed-tensors W8A16-FP8 scheme)
 FP8_SCHEMES = ('w8a8', 'w8a16')
 HUB_MODEL_ID = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$')  # org/name on both hubs
 GGUF_QUANTS = ('f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'q2_k', 'q3_k_s', 'q3_k_m', 'q3_k_l',

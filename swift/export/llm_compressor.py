@@ -6,8 +6,9 @@
           llm-compressor's AWQ recipe (the transform scales, the quantization modifier quantizes); asymmetric
           like its AWQ examples and ms-swift's AutoAWQ export (`zero_point: True`)
     fp8   QuantizationModifier, no calibration: --fp8_scheme w8a8 (default) FP8_DYNAMIC, FP8 weights per channel
-          and FP8 activations per token at run time (vLLM's W8A8-FP8, ms-swift's FP8 export); w8a16 the same FP8
-          weights with 16-bit activations (vLLM's W8A16-FP8 scheme: Marlin kernels, also on GPUs without FP8 math).
+          and FP8 activations per token at run time (vLLM's W8A8-FP8; ms-swift's FP8 export is W8A8 too); w8a16
+          the same FP8 weights with 16-bit activations (vLLM's W8A16-FP8 scheme: Marlin kernels, also on GPUs
+          without FP8 math).
           On the embedded SmolLM2-135M w8a16 is within 2% of fp32 perplexity where w8a8 is not (docs/benchmarks.md).
 
 4-bit is asymmetric because a group's weights are rarely centred on zero: the zero point spends all 16 levels
