@@ -15,6 +15,10 @@ from .template import TemplateArguments
 
 # method → the bit widths it writes; the formats each library serializes (swift.export.quantize)
 EXPORT_QUANT_BITS = {'bnb': (4, 8), 'gptq': (4, 8), 'awq': (4, ), 'fp8': (8, )}
+# --quant_method fp8: w8a8 = FP8 weights + dynamic per-token FP8 activations (compressed-tensors FP8_DYNAMIC, the
+# scheme vLLM's FP8 docs describe; ms-swift's FP8 export is W8A8 too); w8a16 = FP8 weights only (vLLM's
+# compressed-tensors W8A16-FP8 scheme)
+FP8_SCHEMES = ('w8a8', 'w8a16')
 HUB_MODEL_ID = re.compile(r'^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$')  # org/name on both hubs
 GGUF_QUANTS = ('f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'q4_1', 'q5_0', 'q5_1', 'q2_k', 'q3_k_s', 'q3_k_m', 'q3_k_l',
                'q4_k_s', 'q4_k_m', 'q5_k_s', 'q5_k_m', 'q6_k')
@@ -45,6 +49,8 @@ class ExportArguments(AdapterArguments, TemplateArguments, ModelArguments, DataA
     quant_bits: Optional[int] = field(default=None, metadata={'help': 'bits per weight (e.g. 4 or 8)'})
     bnb_4bit_quant_type: str = field(default='nf4', metadata={'help': 'nf4 | fp4 (--quant_method bnb)'})
     bnb_4bit_use_double_quant: bool = field(default=True, metadata={'help': 'also quantize the scales (bnb)'})
+    fp8_scheme: str = field(default='w8a8', metadata={
+        'help': 'w8a8: FP8 weights and activations (FP8_DYNAMIC) | w8a16: FP8 weights only (--quant_method fp8)'})
     dataset: List[str] = field(default_factory=list, metadata={
         'help': 'rows of --to_cached_dataset, or calibration and perplexity rows, [hf::|ms::]ID_OR_PATH[#N] '
                 '(calibration default: swift\'s built-in sample)'})
@@ -148,6 +154,10 @@ class ExportArguments(AdapterArguments, TemplateArguments, ModelArguments, DataA
                                           or self.to_cached_dataset)
 
     def _check_quant(self) -> None:
+        check_choice('fp8_scheme', self.fp8_scheme, FP8_SCHEMES)
+        if self.fp8_scheme != 'w8a8' and self.quant_method != 'fp8':
+            raise SwiftError(f'--fp8_scheme {self.fp8_scheme} is for --quant_method fp8, not '
+                             f'{self.quant_method or "an export without --quant_method"}')
         if self.quant_method is None:
             if self.quant_bits is not None:
                 raise SwiftError(f'--quant_bits {self.quant_bits} needs --quant_method '

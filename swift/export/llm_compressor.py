@@ -5,7 +5,11 @@
     awq   AWQModifier (activation-aware scaling) + QuantizationModifier W4A16_ASYM, --group_size per scale:
           llm-compressor's AWQ recipe (the transform scales, the quantization modifier quantizes); asymmetric
           like its AWQ examples and ms-swift's AutoAWQ export (`zero_point: True`)
-    fp8   QuantizationModifier FP8_DYNAMIC: FP8 weights per channel, FP8 activations per token at run time
+    fp8   QuantizationModifier, no calibration: --fp8_scheme w8a8 (default) FP8_DYNAMIC, FP8 weights per channel
+          and FP8 activations per token at run time (vLLM's W8A8-FP8; ms-swift's FP8 export is W8A8 too); w8a16
+          the same FP8 weights with 16-bit activations (vLLM's W8A16-FP8 scheme: Marlin kernels, also on GPUs
+          without FP8 math).
+          On the embedded SmolLM2-135M w8a16 is within 2% of fp32 perplexity where w8a8 is not (docs/benchmarks.md).
 
 4-bit is asymmetric because a group's weights are rarely centred on zero: the zero point spends all 16 levels
 between the group's minimum and maximum, where the symmetric grid wastes part of them (measured on the embedded
@@ -57,23 +61,29 @@ def check_group_size(model, method: str, group_size: int) -> None:
 
 
 def quantize(model, method: str, bits: int, group_size: int, calibration: List[Dict[str, Any]], max_length: int,
-             batch_size: int) -> None:
+             batch_size: int, fp8_scheme: str = 'w8a8') -> None:
     """Calibrate and quantize `model` in place (llm-compressor's oneshot on the rendered calibration rows)."""
     from datasets import Dataset
     from llmcompressor import oneshot
     oneshot(model=model, dataset=Dataset.from_list([{'input_ids': row['input_ids'],
                                                      'attention_mask': [1] * len(row['input_ids'])}
                                                     for row in calibration]),
-            recipe=_recipe(method, bits, group_size), max_seq_length=max_length,
+            recipe=_recipe(method, bits, group_size, fp8_scheme), max_seq_length=max_length,
             num_calibration_samples=len(calibration), batch_size=batch_size, shuffle_calibration_samples=False)
 
 
-def _recipe(method: str, bits: int, group_size: int) -> list:
+def _recipe(method: str, bits: int, group_size: int, fp8_scheme: str = 'w8a8') -> list:
     from compressed_tensors.quantization import preset_name_to_scheme
     from llmcompressor.modifiers.quantization import GPTQModifier, QuantizationModifier
     scheme = SCHEMES[(method, bits)]
     if method == 'fp8':  # data-free: FP8 weight scales are per channel, activation scales per token at run time
-        return [QuantizationModifier(targets='Linear', scheme=scheme, ignore=IGNORE)]
+        if fp8_scheme == 'w8a8':
+            return [QuantizationModifier(targets='Linear', scheme=scheme, ignore=IGNORE)]
+        # compressed-tensors has no weight-only FP8 preset: FP8_DYNAMIC's weights (e4m3, per channel, static,
+        # symmetric) without its input activations, the W8A16-FP8 layout vLLM's compressed-tensors loader reads
+        weight_only = preset_name_to_scheme(scheme, ['Linear'])
+        weight_only.input_activations = None
+        return [QuantizationModifier(config_groups={'group_0': weight_only}, ignore=IGNORE)]
     grouped = preset_name_to_scheme(scheme, ['Linear'])
     grouped.weights.group_size = group_size  # the presets say 128
     if method == 'gptq':

@@ -6,7 +6,8 @@ loads without swift, with the tokenizer, chat template and generation config bes
     gptq  llm-compressor's GPTQModifier (W4A16_ASYM / W8A16), compressed-tensors format: vLLM, SGLang, transformers.
     awq   llm-compressor's AWQModifier + W4A16_ASYM. AutoAWQ is archived upstream (its authors point to
           llm-compressor) and pins old torch/transformers; llm-compressor is where AWQ is maintained now.
-    fp8   llm-compressor's QuantizationModifier scheme FP8_DYNAMIC (W8A8, dynamic per-token activations).
+    fp8   llm-compressor's QuantizationModifier: FP8_DYNAMIC (W8A8, dynamic per-token activations), or FP8
+          weights only with --fp8_scheme w8a16.
     (swift/export/llm_compressor.py has the recipes.)
 
 Quality is measured, not assumed: the rows of --dataset are split into calibration rows (the first
@@ -50,19 +51,21 @@ def export_quantized(args: ExportArguments) -> Path:
             model.save_pretrained(str(tmp), max_shard_size=args.max_shard_size)
         else:
             llm_compressor.quantize(loaded.model, args.quant_method, args.quant_bits, args.group_size, calibration,
-                                    args.calibration_length, args.quant_batch_size)
+                                    args.calibration_length, args.quant_batch_size, args.fp8_scheme)
             loaded.model.save_pretrained(str(tmp), max_shard_size=args.max_shard_size, save_compressed=True)
             after = perplexity(_reload(tmp), held_out)
         loaded.tokenizer.save_pretrained(str(tmp))
-        report = {'method': args.quant_method, 'bits': args.quant_bits, 'perplexity_before': before,
+        scheme = {'fp8_scheme': args.fp8_scheme} if args.quant_method == 'fp8' else {}
+        report = {'method': args.quant_method, 'bits': args.quant_bits, **scheme, 'perplexity_before': before,
                   'perplexity_after': after, 'held_out_rows': len(held_out), 'calibration_rows': len(calibration),
                   'size_bytes': directory_size(tmp)}
         write_run_args(tmp, {'model': loaded.info.model_id, 'model_type': loaded.info.model_type,
                              'template': loaded.template.name, 'system': args.system, 'adapters': args.adapters,
-                             'quant_method': args.quant_method, 'quant_bits': args.quant_bits})
+                             'quant_method': args.quant_method, 'quant_bits': args.quant_bits, **scheme})
         atomic_write_json(Path(tmp) / 'export_report.json', report)
     change = 100 * (after / before - 1)
-    message = (f'{args.quant_method} {args.quant_bits}-bit: perplexity {before:.3f} → {after:.3f} ({change:+.1f}%), '
+    what = f'{args.quant_method} {args.quant_bits}-bit' + (f' ({args.fp8_scheme})' if scheme else '')
+    message = (f'{what}: perplexity {before:.3f} → {after:.3f} ({change:+.1f}%), '
                f'{report["size_bytes"] / 2**20:.1f} MiB on disk in {output_dir}')
     logger.info(message)
     print(message)

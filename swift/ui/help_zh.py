@@ -342,6 +342,8 @@ HELP_ZH: Dict[str, str] = {
     'calibration rows (the rest measure perplexity)': '校准数据条数（其余用于测困惑度）',
     'calibration batch size': '校准的批大小',
     'weights sharing one scale (gptq, awq)': '共享一个缩放因子的权重数（gptq、awq）',
+    'w8a8: FP8 weights and activations (FP8_DYNAMIC) | w8a16: FP8 weights only (--quant_method fp8)':
+        'w8a8：权重和激活均为 FP8（FP8_DYNAMIC）| w8a16：仅权重为 FP8（--quant_method fp8）',
     'encode --dataset (and its validation rows) once, into --output_dir/train and /val, for swift sft / pt --cached_dataset':
         '把 --dataset（及其验证数据）编码一次，写入 --output_dir/train 和 /val，供 swift sft / pt --cached_dataset 使用',
     'train (the encoding of swift sft / pt; rlhf and kto are not supported yet)':

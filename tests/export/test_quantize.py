@@ -66,6 +66,10 @@ def test_bits_and_methods_are_checked():
         export_main(model='x', quant_method='bnb')
     with pytest.raises(SwiftError, match='needs --quant_method'):
         export_main(model='x', to_gguf=True, quant_bits=4)
+    with pytest.raises(SwiftError, match='fp8_scheme must be one of'):
+        export_main(model='x', quant_method='fp8', quant_bits=8, fp8_scheme='w4a16')
+    with pytest.raises(SwiftError, match='--fp8_scheme w8a16 is for --quant_method fp8, not gptq'):
+        export_main(model='x', quant_method='gptq', quant_bits=8, fp8_scheme='w8a16')
 
 
 def test_existing_output_dir_is_refused(tiny_model_dir, tmp_path):
@@ -86,26 +90,42 @@ def test_calibration_dataset_without_rows(tiny_model_dir, tmp_path):
 
 # (method, bits): the grid every quantized weight must lie on after transformers decompresses it
 LLMC_GRIDS = {('gptq', 4): 'int4', ('awq', 4): 'int4', ('fp8', 8): 'fp8'}
+# compressed-tensors' format per (method, --fp8_scheme): weight-only FP8 is "naive-quantized" (the same FP8 tensors;
+# vLLM's compressed-tensors loader maps it, weights FP8 and no input activations, to its W8A16-FP8 scheme)
+FORMATS = {('gptq', 'w8a8'): 'pack-quantized', ('awq', 'w8a8'): 'pack-quantized', ('fp8', 'w8a8'): 'float-quantized',
+           ('fp8', 'w8a16'): 'naive-quantized'}
 
 
-@pytest.mark.parametrize('method,bits', list(LLMC_GRIDS))
-def test_llm_compressor_export_loads_in_plain_transformers(tiny_model_dir, rows_file, tmp_path, method, bits):
+@pytest.mark.parametrize('method,bits,fp8_scheme', [('gptq', 4, 'w8a8'), ('awq', 4, 'w8a8'), ('fp8', 8, 'w8a8'),
+                                                    ('fp8', 8, 'w8a16')],
+                         ids=['gptq-4', 'awq-4', 'fp8-8', 'fp8-8-w8a16'])
+def test_llm_compressor_export_loads_in_plain_transformers(tiny_model_dir, rows_file, tmp_path, method, bits,
+                                                           fp8_scheme):
     """GPTQ / AWQ / FP8 really run (llm-compressor on CPU) and write compressed-tensors that transformers
     opens (plain from_pretrained for FP8; asymmetric int4 with `CompressedTensorsConfig(dequantize=True)`, the
     documented way: transformers 5.24 cannot load packed zero points into compressed layers): every quantized
     Linear's weight, decompressed, lies on its 4-bit grid (integer steps of its group scale, at most 16 levels
     per group of 32) or on the FP8 grid (× its channel scale) and differs from the source weight; perplexity
-    stays close. vLLM would get quantization='compressed-tensors'."""
+    stays close. vLLM would get quantization='compressed-tensors'. FP8 W8A8 quantizes activations per token at
+    run time; FP8 W8A16 (--fp8_scheme w8a16) does not: its logits are exactly those of its weights."""
     from safetensors import safe_open
     from transformers import AutoModelForCausalLM, CompressedTensorsConfig
     from swift.infer.backends.vllm_engine import vllm_quantization
+    extra_args = {'fp8_scheme': fp8_scheme} if method == 'fp8' else {}
     out = Path(export_main(model=str(tiny_model_dir), template='smollm2', quant_method=method, quant_bits=bits,
                            group_size=32, dataset=[str(rows_file)], quant_n_samples=2,  # 2: the mechanics, fast
-                           output_dir=str(tmp_path / method)).output_dir)
+                           output_dir=str(tmp_path / method), **extra_args).output_dir)
     config = json.loads((out / 'config.json').read_text())['quantization_config']
     assert config['quant_method'] == 'compressed-tensors' and config['ignore'] == ['lm_head']
-    assert config['format'] == ('float-quantized' if method == 'fp8' else 'pack-quantized')
-    assert config['config_groups']['group_0']['weights']['symmetric'] == (method == 'fp8')
+    assert config['format'] == FORMATS[(method, fp8_scheme)]
+    group = config['config_groups']['group_0']
+    assert group['weights']['symmetric'] == (method == 'fp8')
+    if method == 'fp8':  # e4m3 weights per output channel, static; activations FP8 per token (w8a8) or none
+        assert (group['weights']['type'], group['weights']['strategy'], group['weights']['dynamic']) == \
+            ('float', 'channel', False)
+        activations = group['input_activations']
+        assert activations is None if fp8_scheme == 'w8a16' else \
+            (activations['type'], activations['strategy'], activations['dynamic']) == ('float', 'token', True)
     assert vllm_quantization(str(out)) == 'compressed-tensors'
     assert (out / 'recipe.yaml').is_file() and (out / 'chat_template.jinja').is_file()
     source = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir)).eval()
@@ -128,8 +148,18 @@ def test_llm_compressor_export_loads_in_plain_transformers(tiny_model_dir, rows_
             assert torch.allclose(steps, steps.to(torch.float8_e4m3fn).float(), rtol=1e-5, atol=1e-6)
         original = source.get_submodule(name).weight.detach()
         assert not torch.equal(weight, original) and (weight - original).abs().max() < 0.5 * original.abs().max()
+    if method == 'fp8':  # the decompressed weights in a plain model: same logits iff activations stay 16/32-bit
+        plain = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir)).eval()
+        loaded = plain.load_state_dict({f'{name}.weight': model.get_submodule(name).weight.detach()
+                                        for name in scales}, strict=False)
+        assert not loaded.unexpected_keys
+        with torch.inference_mode():
+            ids = torch.tensor([[5, 17, 300, 2000, 41, 9]])
+            same = torch.equal(model(ids).logits, plain(ids).logits)
+        assert same == (fp8_scheme == 'w8a16')
     report = json.loads((out / 'export_report.json').read_text())
     assert report['calibration_rows'] == 2 and report['held_out_rows'] == 10
+    assert report.get('fp8_scheme') == (fp8_scheme if method == 'fp8' else None)
     change = report['perplexity_after'] / report['perplexity_before'] - 1
     assert change != 0 and abs(change) < 0.1
     if method == 'gptq':  # swift infer --model <exported dir> serves it (template from its args.json)
