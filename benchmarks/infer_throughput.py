@@ -213,8 +213,6 @@ def main() -> None:
     parser.add_argument('--skip_deploy', action='store_true')
     parser.add_argument('--engine_kwargs', default='{}', help='JSON keyword arguments for PtEngine, e.g. '
                         '\'{"fast_decode_attention": true}\' for the opt-in half-precision decode attention')
-    parser.add_argument('--compile_decode', action='store_true', help='the engine decodes through compiled decoder '
-                        'layers (compile_decode=True); its warm-up (every batch bucket) finishes before any timing')
     parser.add_argument('--json', help='also write the results here')
     args = parser.parse_args()
     if args.quick:
@@ -225,11 +223,7 @@ def main() -> None:
     from swift.infer.transformers_engine import PtEngine
 
     engine = PtEngine('smollm2-135m-instruct', torch_dtype=args.dtype, max_batch_size=args.requests,
-                      **({'compile_decode': True} if args.compile_decode else {}), **json.loads(args.engine_kwargs))
-    if getattr(engine, '_compiled', None) is not None:
-        engine._compiled.wait()
-        print(f'compile_decode warm-up, seconds per batch bucket: {engine._compiled.compile_seconds}'
-              f'{"; FAILED: " + engine._compiled.failed if engine._compiled.failed else ""}', flush=True)
+                      **json.loads(args.engine_kwargs))
     model, tokenizer = engine.model, engine.tokenizer
     from benchmarks.fixed_throughput import machine_line, run_fixed
     print(machine_line(args), flush=True)

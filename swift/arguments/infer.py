@@ -26,18 +26,12 @@ class InferEngineArguments(ArgumentGroup):
         default=None, metadata={'help': 'extra keywords for the backend engine, as JSON (e.g. gpu_memory_utilization)'})
     truncation_strategy: str = field(default='delete', metadata={
         'help': 'a prompt longer than --max_length: delete (refuse the request) | left (keep its end) | right'})
-    compile_decode: bool = field(default=False, metadata={
-        'help': 'transformers backend on CPU: torch.compile one decoder layer for the decode step, per batch-size '
-                'bucket, in the background (eager until a bucket is ready; needs a C++ compiler)'})
 
     def __post_init__(self):
         super().__post_init__()
         self.infer_backend = INFER_BACKEND_ALIASES.get(self.infer_backend, self.infer_backend)
         check_range('max_batch_size', self.max_batch_size, low=1)
         check_choice('truncation_strategy', self.truncation_strategy, PROMPT_TRUNCATION)
-        if self.compile_decode and self.infer_backend != 'transformers':
-            raise SwiftError(f'--compile_decode is for --infer_backend transformers, not {self.infer_backend} '
-                             '(which compiles on its own)')
 
 
 @dataclass

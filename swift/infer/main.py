@@ -54,10 +54,9 @@ def build_engine(args):
         return engine
     if is_reward_model(args):
         return RewardEngine.from_args(args)
-    compile_kwargs = {'compile_decode': True} if getattr(args, 'compile_decode', False) else {}
     engine = get_infer_engine(args.infer_backend, args.model, template=args.template, default_system=args.system,
                               adapters=args.adapters, merge_lora=args.merge_lora, max_batch_size=args.max_batch_size,
-                              engine_kwargs=args.engine_kwargs, **compile_kwargs, **args.load_kwargs())
+                              engine_kwargs=args.engine_kwargs, **args.load_kwargs())
     engine.max_length, engine.truncation_strategy = args.max_length, args.truncation_strategy
     if getattr(engine, 'template', None) is not None:  # --agent_template, --enable_thinking
         configure_template(engine.template, args)

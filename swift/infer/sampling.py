@@ -114,7 +114,9 @@ def choose_tokens(logits, samplers: List[SequenceSampler]) -> List[int]:
     chosen: List[Optional[int]] = [None] * len(samplers)
     greedy_rows = [i for i, s in enumerate(samplers) if s.plain_greedy]
     if greedy_rows:
-        picked = logits[greedy_rows].argmax(dim=-1).tolist()
+        # all rows greedy (the common case): no gathered copy of the logits (32 x 49152 float32 is 6 MB, ~2 ms a step)
+        rows = logits if len(greedy_rows) == len(samplers) else logits[greedy_rows]
+        picked = rows.argmax(dim=-1).tolist()
         for row, token in zip(greedy_rows, picked):
             chosen[row] = token
     for row, sampler in enumerate(samplers):

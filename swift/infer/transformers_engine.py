@@ -94,8 +94,6 @@ class TransformersEngine(InferEngine):
     fast_decode_attention: opt-in; in bfloat16/float16 on CPU, decode steps use decode_attention.py's attention instead
     of torch's half-precision SDPA kernel (3-5x slower for one query). Off by default: it rounds differently in the
     last place, which changed a bfloat16 greedy answer of SmolLM2 from `generate`'s at its 11th token.
-    compile_decode: opt-in; decode steps run one torch.compile'd decoder layer per batch-size bucket
-    (compiled_decode.py), compiled in a background thread; until a bucket is ready it decodes eagerly.
     """
 
     supports_beam_search = True  # num_beams > 1: transformers' generate, alone (beam_search.py)
@@ -105,7 +103,7 @@ class TransformersEngine(InferEngine):
                  max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
                  prefill_tokens_per_step: int = DEFAULT_PREFILL_TOKENS_PER_STEP,
                  prefix_cache_mb: float = DEFAULT_PREFIX_CACHE_MB, fast_decode_attention: bool = False,
-                 compile_decode: bool = False, **load_kwargs):
+                 **load_kwargs):
         if isinstance(model, str):
             from swift.model.loader import get_model_tokenizer
             model, tokenizer = get_model_tokenizer(model, for_adapters=bool(adapters), **load_kwargs)
@@ -140,8 +138,7 @@ class TransformersEngine(InferEngine):
         self._closed = False
         self._worker: Optional[threading.Thread] = None
         self.model_lock = threading.RLock()  # held during every forward pass (others may share the model)
-        self._compiled = self._compiled_decoder() if compile_decode else None
-        self._counters = {'generated_tokens': 0, 'finished_requests': 0, 'steps': 0, 'compiled_steps': 0,
+        self._counters = {'generated_tokens': 0, 'finished_requests': 0, 'steps': 0,
                           'peak_running_sequences': 0}
 
     # ---- construction helpers -------------------------------------------------------------------
@@ -160,16 +157,6 @@ class TransformersEngine(InferEngine):
             model = model.merge_and_unload()  # the loaded base module itself, model_info and all
             logger.info('merged the adapter into the model weights')
         return model
-
-    def _compiled_decoder(self):
-        from .compiled_decode import CompiledDecoder, why_not
-        reason = why_not(self.model, self._is_peft)
-        if reason is not None:
-            logger.warning(f'compile_decode: decoding stays eager: {reason}')
-            return None
-        compiled = CompiledDecoder(self.model, self.max_batch_size, fast_attention=self.fast_decode_attention)
-        compiled.warm_up(background=True)
-        return compiled
 
     @staticmethod
     def _resolve_template(template, info, tokenizer, default_system):
@@ -273,8 +260,6 @@ class TransformersEngine(InferEngine):
             self._wakeup.notify()
         if self._worker is not None:
             self._worker.join(timeout=30)
-        if self._compiled is not None:
-            self._compiled.close()
         super().close()
 
     def stats(self) -> Dict[str, Any]:
@@ -421,19 +406,14 @@ class TransformersEngine(InferEngine):
         positions = self._kv.position_ids()
         if any(s.position_offset for s in sequences):
             positions = positions + torch.tensor([[s.position_offset] for s in sequences], device=device)
-        bucket = self._compiled.bucket_for(len(sequences)) if self._compiled is not None else None
         with self.model_lock:
-            if bucket is not None:  # never a multimodal model (compiled_decode stays eager for those)
-                logits = self._compiled.forward(self._kv, input_ids, positions, bucket)
-                self._counters['compiled_steps'] += 1
-            else:  # with compile_decode the op applies fast_decode_attention; no config switch under the compiler
-                cache = self._kv.transformers_cache()
-                cross = self._cross.attach(cache, [s.cross for s in sequences]) if self._cross else {}
-                with decode_attention(self.model, self.fast_decode_attention and self._compiled is None):
-                    logits = self.model(input_ids=input_ids, attention_mask=self._kv.attention_mask(),
-                                        position_ids=positions, **cache_kwargs(self.model, cache), **cross,
-                                        use_cache=True, logits_to_keep=1,
-                                        **self._adapter_kwargs([s.job.prepared.adapter for s in sequences])).logits[:, -1, :]
+            cache = self._kv.transformers_cache()
+            cross = self._cross.attach(cache, [s.cross for s in sequences]) if self._cross else {}
+            with decode_attention(self.model, self.fast_decode_attention):
+                logits = self.model(input_ids=input_ids, attention_mask=self._kv.attention_mask(),
+                                    position_ids=positions, **cache_kwargs(self.model, cache), **cross,
+                                    use_cache=True, logits_to_keep=1,
+                                    **self._adapter_kwargs([s.job.prepared.adapter for s in sequences])).logits[:, -1, :]
         self._kv.commit_column()
         logits = logits.float()
         tokens = choose_tokens(logits, [s.sampler for s in sequences])
