@@ -114,3 +114,12 @@ def tiny_vlm_dir(tmp_path_factory, tiny_model_dir) -> Path:
     from swift.model.tiny_vlm import build_idefics3
     return build_once(tmp_path_factory, 'tiny-vlm', lambda folder: build_idefics3(
         tiny_model_dir, folder / 'model', image_size=32, patch_size=8, scale_factor=2, vision_hidden=64))
+
+
+@pytest.fixture(scope='session')
+def tiny_vlm48_dir(tmp_path_factory, tiny_model_dir) -> Path:
+    """The same tiny Idefics3 with a 48-pixel input (6 x 6 patches of 8 pixels, 9 image tokens): the learning proofs
+    that need more than one token's worth of pixels (grounding, OCR, colour and shape)."""
+    from swift.model.tiny_vlm import build_idefics3
+    return build_once(tmp_path_factory, 'tiny-vlm48', lambda folder: build_idefics3(
+        tiny_model_dir, folder / 'model', image_size=48, patch_size=8, scale_factor=2, vision_hidden=64))

@@ -28,7 +28,7 @@ from .tiny_qwen_vl import (QWEN2_5_VL_TINY_ID, QWEN2_VL_TINY_ID, QWEN3_VL_TINY_I
 
 SMOLVLM_TINY_ID = 'swift/smolvlm-tiny'
 SEED = 1234
-BUILD_VERSION = 1  # bump when the recipe changes: the cache directory is rebuilt
+BUILD_VERSION = 2  # bump when the recipe changes: the cache directory is rebuilt (2: seeded before the resize)
 IMAGE_SIZE = 128
 PATCH_SIZE = 16
 SCALE_FACTOR = 4
@@ -115,10 +115,12 @@ def _build(llm_dir: Path, out: Path, seed: int, vision: dict, scale_factor: int)
     from transformers import AutoModelForCausalLM, GenerationConfig, Idefics3ForConditionalGeneration
     tokenizer = _tokenizer(llm_dir)
     llm = AutoModelForCausalLM.from_pretrained(str(llm_dir), dtype=torch.float32)
+    # seeded before the resize too: mean_resizing draws the image tokens' embeddings from the global generator, and
+    # a model built after other work in the same process (another test, a training run) must be the same model
+    torch.manual_seed(seed)
     llm.resize_token_embeddings(len(tokenizer), mean_resizing=True)
     config = _config(llm_dir, tokenizer, vision, scale_factor)
     image_seq_len = (vision['image_size'] // vision['patch_size'])**2 // scale_factor**2
-    torch.manual_seed(seed)
     model = Idefics3ForConditionalGeneration(config)
     model.model.text_model.load_state_dict(llm.model.state_dict(), strict=True)
     model.lm_head.weight.data.copy_(llm.lm_head.weight.data)

@@ -12,8 +12,11 @@ task (MultiModalTrainer(task='grounding'): "Find the <colour> square in the imag
 convention, ms-swift's base template one: `[(x1,y1),(x2,y2)]` on the 0..1000 grid), and the reply is scored by
 parsing it back in that convention (mm_tasks.score).
 
-Recipe (docs/multimodal.md "Grounding proof"): many small steps, not big batches: 600 steps of 4 rows (the held-out
-score is 37.5 % at step 360, 82.5 % at 480, 95 % at 600); 100 steps of 16 rows stay at one box for every image.
+Recipe (docs/multimodal.md "Grounding proof"): many small steps, not big batches: 900 steps of 4 rows, lr 3e-3
+(vision tower and aligner 1e-2), cosine decay. Held-out IoU >= 0.5 at step 900, for four seeds of the tiny model's
+random weights: 100%, 100%, 100%, 90% (tests/conftest.py builds seed 1234). With a constant lr the score swung
+between 72.5% and 100% from one checkpoint to the next (seed 1234: 100% at 450, 72.5% at 600, 82.5% at 1,200).
+100 steps of 16 rows stay at one box for every image.
 """
 import pytest
 
@@ -31,10 +34,8 @@ def data(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def vlm(tiny_model_dir, tmp_path_factory):
-    from swift.model.tiny_vlm import build_idefics3
-    return str(build_idefics3(tiny_model_dir, tmp_path_factory.mktemp('grounding-vlm') / 'model', image_size=48,
-                              patch_size=8, scale_factor=2, vision_hidden=64))
+def vlm(tiny_vlm48_dir):
+    return str(tiny_vlm48_dir)
 
 
 @pytest.fixture(scope='module')
@@ -43,8 +44,8 @@ def trained(vlm, data, tmp_path_factory):
     folder, train, _ = data
     trainer = MultiModalTrainer(vlm, train, task='grounding', data_args={'image_folder': str(folder)},
                                 tuner_type='full', freeze_vit=False, freeze_aligner=False, learning_rate=3e-3,
-                                vit_lr=1e-2, aligner_lr=1e-2, lr_scheduler_type='constant', warmup_ratio=0.0,
-                                per_device_train_batch_size=4, max_steps=600, gradient_checkpointing=False,
+                                vit_lr=1e-2, aligner_lr=1e-2, lr_scheduler_type='cosine', warmup_ratio=0.0,
+                                per_device_train_batch_size=4, max_steps=900, gradient_checkpointing=False,
                                 save_steps=10000, logging_steps=50, report_to=[], seed=42,
                                 output_dir=str(tmp_path_factory.mktemp('grounding-run')))
     return trainer.train().last_checkpoint

@@ -94,7 +94,8 @@ def test_images_follow_their_samples_in_the_pack(tiny_vlm_dir, template, samples
     batch = PackedMediaCollator(PackedCollator(template.tokenizer.pad_token_id), template)([samples])
     swapped = dict(batch, pixel_values=batch['pixel_values'].flip(1))
     with torch.no_grad():
-        assert model(**swapped).loss.item() != pytest.approx(model(**batch).loss.item(), abs=1e-3)
+        # more than the equality tests' tolerance above (1e-4)
+        assert model(**swapped).loss.item() != pytest.approx(model(**batch).loss.item(), abs=1e-4)
 
 
 def test_families_not_verified_on_packed_media_are_refused(tiny_model_dir):

@@ -32,10 +32,8 @@ def data(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def vlm(tiny_model_dir, tmp_path_factory):
-    from swift.model.tiny_vlm import build_idefics3
-    return str(build_idefics3(tiny_model_dir, tmp_path_factory.mktemp('ocr-vlm') / 'model', image_size=48,
-                              patch_size=8, scale_factor=2, vision_hidden=64))
+def vlm(tiny_vlm48_dir):
+    return str(tiny_vlm48_dir)
 
 
 @pytest.fixture(scope='module')
