@@ -216,6 +216,9 @@ def test_minicpmv2_6_without_its_code_or_without_trust_is_refused_saying_what_to
     with pytest.raises(SwiftError, match='names none \\(no auto_map AutoModel entry\\).*minicpmv4_6'):
         get_model_tokenizer(str(bare), model_type='minicpmv2_6', load_model=False)
     shipped = _minicpmv2_6_dir(tmp_path / 'shipped', {'AutoModel': 'modeling_minicpmv.MiniCPMV'})
+    with pytest.raises(SwiftError, match='lacks modeling_minicpmv.py'):
+        get_model_tokenizer(str(shipped), model_type='minicpmv2_6', load_model=False)
+    (shipped / 'modeling_minicpmv.py').write_text('# the repository code would be here\n')
     with pytest.raises(SwiftError, match='modeling_minicpmv.MiniCPMV.*--trust_remote_code true'):
         get_model_tokenizer(str(shipped), model_type='minicpmv2_6', load_model=False)
 

@@ -158,8 +158,8 @@ def _phi3v_dir(tmp_path, auto_map=True, code=True):
 
 
 @pytest.mark.parametrize('auto_map,code,trust,expected', [
-    (False, False, True, 'no auto_map in its config.json'),
-    (True, False, True, 'no configuration_phi3_v.py, modeling_phi3_v.py'),
+    (False, False, True, 'no auto_map AutoModelForCausalLM entry'),
+    (True, False, True, 'lacks configuration_phi3_v.py, modeling_phi3_v.py'),
     (True, True, False, '--trust_remote_code true'),
 ])
 def test_phi3_vision_is_refused_with_what_to_do(tmp_path, auto_map, code, trust, expected):

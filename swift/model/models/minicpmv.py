@@ -7,19 +7,12 @@ window-attention merger) / `model.merger` (the MLP merger into the LM) / `model.
 `resampler` / `llm`.
 """
 from ..registry import Model, ModelArch, ModelGroup, ModelMeta, register_model
+from ..remote_code import MINICPMV2_6
 from ._common import image_only_processor
 
 MINICPMV4_6_ARCH = ModelArch(language_model=['model.language_model'], vision_tower=['model.vision_tower'],
                              aligner=['model.merger'], lm_head=['lm_head'])
 MINICPMV_ARCH = ModelArch(language_model=['llm'], vision_tower=['vpm'], aligner=['resampler'], lm_head=['llm.lm_head'])
-
-
-def _remote(name: str):
-    """A loader of swift/model/minicpmv2_6.py (imported when a model loads: it imports transformers)."""
-    def load(*args, **kwargs):
-        from .. import minicpmv2_6
-        return getattr(minicpmv2_6, name)(*args, **kwargs)
-    return load
 
 
 def _openbmb(*names):
@@ -47,5 +40,5 @@ register_model(ModelMeta(
     model_type='minicpmv2_6',
     model_groups=[ModelGroup(_openbmb('MiniCPM-V-2_6', 'MiniCPM-V-2_6-int4'), tags=['vision'])],
     template='minicpmv2_6', architectures=['MiniCPMV'], model_arch=MINICPMV_ARCH, is_multimodal=True,
-    model_class='AutoModel', load_processor=_remote('load_processor'), load_model=_remote('load_model'),
+    model_class='AutoModel', load_processor=MINICPMV2_6.load_processor, load_model=MINICPMV2_6.load_model,
     description='MiniCPM-V 2.6 (remote code: --trust_remote_code; verified: no)'))

@@ -12,6 +12,7 @@ adapters beside the weights, what ms-swift loads with transformers<4.49); transf
 separate revision of the same repository (transformers' tests read refs/pr/94): load that one.
 """
 from ..registry import Model, ModelArch, ModelGroup, ModelMeta, register_model
+from ..remote_code import PHI3_VISION
 from ._common import processor_from
 
 _IMAGE, _AUDIO = 'model.embed_tokens_extend.image_embed', 'model.embed_tokens_extend.audio_embed'
@@ -54,16 +55,6 @@ register_model(ModelMeta(
     description='Phi-4-multimodal-instruct in transformers format (Phi4MultimodalForCausalLM), images and audio'))
 
 
-def load_phi3v_processor(model_dir, trust_remote_code: bool = False):
-    from ..phi3v import load_remote_processor
-    return load_remote_processor(model_dir, trust_remote_code)
-
-
-def load_phi3v_model(model_class, model_dir: str, **kwargs):
-    from ..phi3v import load_remote_model
-    return load_remote_model(model_dir, **kwargs)  # kwargs carry trust_remote_code
-
-
 register_model(ModelMeta(
     model_type='phi3_vision',
     model_groups=[ModelGroup([Model('LLM-Research/Phi-3-vision-128k-instruct', 'microsoft/Phi-3-vision-128k-instruct'),
@@ -71,5 +62,5 @@ register_model(ModelMeta(
                              tags=['vision'])],
     template='phi3_vision', architectures=['Phi3VForCausalLM'], model_arch=PHI3V_ARCH,
     lora_target_modules=PHI_LORA_TARGETS, is_multimodal=True, model_class='AutoModelForCausalLM',
-    load_processor=load_phi3v_processor, load_model=load_phi3v_model,
+    load_processor=PHI3_VISION.load_processor, load_model=PHI3_VISION.load_model,
     description='Phi-3 / Phi-3.5-vision (remote code: --trust_remote_code; verified without the remote code only)'))

@@ -11,7 +11,7 @@ image and slice. MiniCPM-V 4.7 renders and expands as 4.6 (no template of its ow
 mm_token_type_ids, from which its canvas M-RoPE positions are computed.
 
 MiniCPM-V 2.6: ChatML with `(<image>./</image>)\\n` per image (its model card's format); the expansion needs the
-checkpoint's own processor (remote code, swift/model/minicpmv2_6.py).
+checkpoint's own processor (remote code, swift/model/remote_code.py).
 """
 from swift.utils import SwiftError
 

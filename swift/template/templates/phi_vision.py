@@ -5,8 +5,10 @@
   transformers-format checkpoint writes image / audio content parts; Phi4MultimodalProcessor expands each to
   num_img_tokens / audio_embed_sizes copies of itself.
 - Phi-3-vision: `<|image_N|>\\n`, numbered through the conversation (the official template takes the text as the
-  user wrote it; the model card writes `<|image_1|>\\n` before the question). The remote Phi3VProcessor gives image N
-  num_img_tokens[N-1] ids of value -N in place of the tag; swift/model/phi3v.py says how the template gets them.
+  user wrote it; the model card writes `<|image_1|>\\n` before the question). The processor is the repository's
+  own (remote code, swift/model/remote_code.py): `processor.image_processor(images)` gives pixel_values, image_sizes
+  and num_img_tokens, and image N's tag becomes num_img_tokens[N-1] ids of value -N, which the model's
+  Phi3ImageEmbedding finds as `input_ids < 0`.
 """
 import re
 from typing import Any, Dict, List
