@@ -77,7 +77,7 @@ def test_templates_list_shows_which_model_types_use_them(capsys):
     assert by_name['llama3_1'] == ['llama3_1', 'llama3_3'] and by_name['llama3_2'] == ['llama3_2']
     assert 'qwen3' in by_name['qwen3_thinking']
     assert [r['template'] for r in json.loads(run(capsys, 'templates', '--filter', 'phi4', '--json').out)] == \
-        ['phi4', 'phi4_mini', 'phi4_reasoning']
+        ['phi4', 'phi4_mini', 'phi4_multimodal', 'phi4_reasoning']
     assert run(capsys, 'templates').out.splitlines()[0].split() == ['TEMPLATE', 'MODEL_TYPES']
 
 
