@@ -23,3 +23,15 @@ def greedy_reference(model, template, request, max_new_tokens: int, never: int) 
                              do_sample=False, output_scores=True, return_dict_in_generate=True)
     tokens = out.sequences[0, ids.shape[1]:].tolist()
     return tokens, [torch.log_softmax(s[0].float(), -1)[t].item() for s, t in zip(out.scores, tokens)]
+
+
+def engine_beside_text(model, tokenizer, request, max_tokens: int, never: int, template=None):
+    """(the engine's greedy choice for `request`, decoded in one batch with a text-only request; `greedy_reference`'s
+    (tokens, logprobs) for it alone, through the engine's template). EOS never ends the engine's reply either."""
+    from swift.infer.protocol import InferRequest, RequestConfig
+    from swift.infer.transformers_engine import TransformersEngine
+    config = RequestConfig(max_tokens=max_tokens, temperature=0, ignore_eos=True, logprobs=True)
+    with TransformersEngine(model, tokenizer, template=template) as engine:
+        choice = engine.infer([InferRequest(messages=[{'role': 'user', 'content': 'hi'}]), request],
+                              config)[1].choices[0]
+        return choice, greedy_reference(model, engine.template, request, max_tokens, never)

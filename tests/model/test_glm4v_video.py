@@ -9,7 +9,7 @@ from swift.template import get_template
 
 from tests.helpers import tiny_vlm_families as families
 from tests.helpers.av_media import COLOURS, colour_video
-from tests.helpers.generate_reference import greedy_reference
+from tests.helpers.generate_reference import engine_beside_text
 
 
 @pytest.fixture(scope='module')
@@ -91,8 +91,7 @@ def test_a_batch_of_images_and_videos_is_refused_naming_the_model(glm, video):
 def test_a_video_row_trains_beside_a_text_row_and_the_engine_decodes_like_generate(glm, video):
     import torch
 
-    from swift.infer.protocol import InferRequest, RequestConfig
-    from swift.infer.transformers_engine import TransformersEngine
+    from swift.infer.protocol import InferRequest
     from swift.training.collator import MediaCollator, PaddingCollator
     _, model, tokenizer = glm
     template = get_template('glm4v', tokenizer=tokenizer)
@@ -110,9 +109,7 @@ def test_a_video_row_trains_beside_a_text_row_and_the_engine_decodes_like_genera
 
     model.eval()
     request = InferRequest(messages=[{'role': 'user', 'content': 'Which colour comes first?'}], videos=[video])
-    with TransformersEngine(model, tokenizer, template=template) as engine:
-        output = engine.infer([InferRequest(messages=[{'role': 'user', 'content': 'hi'}]), request],
-                              RequestConfig(max_tokens=4, temperature=0, ignore_eos=True, logprobs=True))[1]
-    tokens, logprobs = greedy_reference(model, template, request, 4, tokenizer.convert_tokens_to_ids('<|image|>'))
-    assert [t.token for t in output.choices[0].logprobs.content] == [tokenizer.decode([t]) for t in tokens]
-    assert [e.logprob for e in output.choices[0].logprobs.content] == pytest.approx(logprobs, abs=1e-4)
+    choice, (tokens, logprobs) = engine_beside_text(model, tokenizer, request, 4,
+                                                    tokenizer.convert_tokens_to_ids('<|image|>'), template)
+    assert [t.token for t in choice.logprobs.content] == [tokenizer.decode([t]) for t in tokens]
+    assert [e.logprob for e in choice.logprobs.content] == pytest.approx(logprobs, abs=1e-4)

@@ -11,7 +11,7 @@ from swift.model.loader import get_model_tokenizer
 from swift.template import get_template
 from swift.utils import SwiftError
 
-from tests.helpers.generate_reference import greedy_reference
+from tests.helpers.generate_reference import engine_beside_text
 from tests.helpers.tiny_vlm_families import build_minicpmv4_6
 
 pytestmark = pytest.mark.xdist_group('minicpmv4_6')
@@ -184,8 +184,7 @@ def test_the_engine_answers_an_image_request_like_generate(model_dir, loaded):
     decodes an image request batched with a text-only one with `model.generate`'s greedy tokens."""
     from transformers import AutoConfig, MiniCPMV4_6ForConditionalGeneration
 
-    from swift.infer.protocol import InferRequest, RequestConfig
-    from swift.infer.transformers_engine import TransformersEngine
+    from swift.infer.protocol import InferRequest
     tokenizer = loaded[1]
     config = AutoConfig.from_pretrained(str(model_dir))
     config.text_config.layer_types = ['full_attention'] * config.text_config.num_hidden_layers
@@ -193,12 +192,9 @@ def test_the_engine_answers_an_image_request_like_generate(model_dir, loaded):
     model = MiniCPMV4_6ForConditionalGeneration(config).eval()
     model.model_info = tokenizer.model_info
     request = InferRequest(messages=[{'role': 'user', 'content': '<image>What?'}], images=_images()[:1])
-    with TransformersEngine(model, tokenizer) as engine:
-        outputs = engine.infer([InferRequest(messages=[{'role': 'user', 'content': 'hi'}]), request],
-                               RequestConfig(max_tokens=5, temperature=0, ignore_eos=True))
-        tokens, _ = greedy_reference(model, engine.template, request, 5,
-                                     tokenizer.convert_tokens_to_ids('<|video_pad|>'))
-    assert outputs[1].choices[0].message.content == tokenizer.decode(tokens, skip_special_tokens=True)
+    choice, (tokens, _) = engine_beside_text(model, tokenizer, request, 5,
+                                             tokenizer.convert_tokens_to_ids('<|video_pad|>'))
+    assert choice.message.content == tokenizer.decode(tokens, skip_special_tokens=True)
 
 
 # ---- MiniCPM-V 2.6: remote code (verified: no; no checkpoint with its code is available here) ----

@@ -106,18 +106,14 @@ def test_one_training_step_changes_the_vision_and_audio_towers(phi4):
 def test_the_engine_answers_an_image_request_like_generate(phi4):
     """TransformersEngine, an image + audio request batched with a text request, gives model.generate's greedy
     tokens."""
-    from swift.infer.protocol import InferRequest, RequestConfig
-    from swift.infer.transformers_engine import TransformersEngine
-    from tests.helpers.generate_reference import greedy_reference
+    from swift.infer.protocol import InferRequest
+    from tests.helpers.generate_reference import engine_beside_text
     _, model, tokenizer = phi4
     model.eval()
     request = InferRequest(messages=[{'role': 'user', 'content': '<image>What?<audio>'}],
                            images=[Image.effect_noise((60, 40), 60).convert('RGB')], audios=[_tone(880)])
-    with TransformersEngine(model, tokenizer) as engine:
-        outputs = engine.infer([InferRequest(messages=[{'role': 'user', 'content': 'hi'}]), request],
-                               RequestConfig(max_tokens=5, temperature=0, ignore_eos=True))
-        tokens, _ = greedy_reference(model, engine.template, request, 5, tokenizer.convert_tokens_to_ids('<|tool|>'))
-    assert outputs[1].choices[0].message.content == tokenizer.decode(tokens, skip_special_tokens=True)
+    choice, (tokens, _) = engine_beside_text(model, tokenizer, request, 5, tokenizer.convert_tokens_to_ids('<|tool|>'))
+    assert choice.message.content == tokenizer.decode(tokens, skip_special_tokens=True)
 
 
 def test_the_processor_survives_save_and_reload(phi4, tmp_path):

@@ -166,15 +166,11 @@ def test_swift_sft_trains_a_step_on_image_and_audio_rows(omni_dir, tmp_path):
 def test_the_engine_answers_an_image_and_audio_request_like_generate(omni):
     """TransformersEngine on the thinker (3-D rotary positions over the image and the audio: a rope delta per row),
     batched with a text-only request, gives `model.generate`'s greedy tokens."""
-    from swift.infer.protocol import InferRequest, RequestConfig
-    from swift.infer.transformers_engine import TransformersEngine
-    from tests.helpers.generate_reference import greedy_reference
+    from swift.infer.protocol import InferRequest
+    from tests.helpers.generate_reference import engine_beside_text
     model, tokenizer = omni
     model.eval()
     request = InferRequest(messages=[{'role': 'user', 'content': '<image><audio>What?'}],
                            images=[Image.effect_noise((60, 60), 60).convert('RGB')], audios=[_tone(880)])
-    with TransformersEngine(model, tokenizer) as engine:
-        outputs = engine.infer([InferRequest(messages=[{'role': 'user', 'content': 'hi'}]), request],
-                               RequestConfig(max_tokens=5, temperature=0, ignore_eos=True))
-        tokens, _ = greedy_reference(model, engine.template, request, 5, tokenizer.convert_tokens_to_ids('<|VIDEO|>'))
-    assert outputs[1].choices[0].message.content == tokenizer.decode(tokens, skip_special_tokens=True)
+    choice, (tokens, _) = engine_beside_text(model, tokenizer, request, 5, tokenizer.convert_tokens_to_ids('<|VIDEO|>'))
+    assert choice.message.content == tokenizer.decode(tokens, skip_special_tokens=True)

@@ -152,15 +152,14 @@ def test_qwen2_5_and_qwen3_models_take_the_videos(family, tmp_path):
     engine decodes a video request as model.generate does."""
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
 
-    from swift.infer.protocol import InferRequest, RequestConfig
-    from swift.infer.transformers_engine import TransformersEngine
+    from swift.infer.protocol import InferRequest
     from swift.model.loader import get_model_tokenizer
     from swift.model.qwen_vl_processor import QwenVLImageProcessor
     from swift.model.tiny_qwen_vl import FAMILIES, ensure_qwen2_5_vl_tiny, ensure_qwen3_vl_tiny
     from swift.template import get_template
     from swift.training.collator import MediaCollator, PaddingCollator
     from tests.helpers.av_media import COLOURS, colour_video
-    from tests.helpers.generate_reference import greedy_reference
+    from tests.helpers.generate_reference import engine_beside_text
     model_dir = {'qwen2_5_vl': ensure_qwen2_5_vl_tiny, 'qwen3_vl': ensure_qwen3_vl_tiny}[family]()
     model, tokenizer = get_model_tokenizer(str(model_dir), torch_dtype='float32')
     patch = FAMILIES[family].patch_size
@@ -186,8 +185,6 @@ def test_qwen2_5_and_qwen3_models_take_the_videos(family, tmp_path):
 
     model.eval()
     request = InferRequest(messages=[{'role': 'user', 'content': 'Which?'}], videos=[video])
-    with TransformersEngine(model, tokenizer, template=template) as engine:
-        output = engine.infer([InferRequest(messages=[{'role': 'user', 'content': 'hi'}]), request],
-                              RequestConfig(max_tokens=4, temperature=0, ignore_eos=True, logprobs=True))[1]
-    _, logprobs = greedy_reference(model, template, request, 4, tokenizer.convert_tokens_to_ids('<|image_pad|>'))
-    assert [e.logprob for e in output.choices[0].logprobs.content] == pytest.approx(logprobs, abs=1e-4)
+    choice, (_, logprobs) = engine_beside_text(model, tokenizer, request, 4,
+                                               tokenizer.convert_tokens_to_ids('<|image_pad|>'), template)
+    assert [e.logprob for e in choice.logprobs.content] == pytest.approx(logprobs, abs=1e-4)
