@@ -4,7 +4,8 @@
 swift runs that code only when the model directory carries it (config.json's `auto_map` and the .py files it names)
 and the user passed --trust_remote_code true; otherwise a SwiftError says which of the two is missing and what to
 do, before transformers runs anything. Model and processor then load through transformers' Auto classes, as the
-repository's model card does. Verified: no (no such code or weights here).
+repository's model card does. Verified: no (no such code or weights here; docs/multimodal.md "Why Phi-3-vision and
+MiniCPM-V 2.6 were not run" says what stops each).
 """
 import json
 from dataclasses import dataclass

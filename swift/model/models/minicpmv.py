@@ -41,4 +41,5 @@ register_model(ModelMeta(
     model_groups=[ModelGroup(_openbmb('MiniCPM-V-2_6', 'MiniCPM-V-2_6-int4'), tags=['vision'])],
     template='minicpmv2_6', architectures=['MiniCPMV'], model_arch=MINICPMV_ARCH, is_multimodal=True,
     model_class='AutoModel', load_processor=MINICPMV2_6.load_processor, load_model=MINICPMV2_6.load_model,
-    description='MiniCPM-V 2.6 (remote code: --trust_remote_code; verified: no)'))
+    description='MiniCPM-V 2.6 (remote code: --trust_remote_code; verified: no, its code was not available here, '
+                'see docs/multimodal.md)'))

@@ -63,4 +63,5 @@ register_model(ModelMeta(
     template='phi3_vision', architectures=['Phi3VForCausalLM'], model_arch=PHI3V_ARCH,
     lora_target_modules=PHI_LORA_TARGETS, is_multimodal=True, model_class='AutoModelForCausalLM',
     load_processor=PHI3_VISION.load_processor, load_model=PHI3_VISION.load_model,
-    description='Phi-3 / Phi-3.5-vision (remote code: --trust_remote_code; verified without the remote code only)'))
+    description='Phi-3 / Phi-3.5-vision (remote code: --trust_remote_code; never run here: its processor imports '
+                'torchvision, see docs/multimodal.md)'))
