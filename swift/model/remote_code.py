@@ -8,6 +8,7 @@ repository's model card does. Verified: no (no such code or weights here; docs/m
 MiniCPM-V 2.6 were not run" says what stops each).
 """
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -51,11 +52,24 @@ class RemoteCodeFamily:
     def load_processor(self, model_dir, trust_remote_code: bool = False):
         from transformers import AutoProcessor
         self.check(model_dir, trust_remote_code)
-        return AutoProcessor.from_pretrained(str(model_dir), trust_remote_code=True)
+        with self._imports_named(model_dir):
+            return AutoProcessor.from_pretrained(str(model_dir), trust_remote_code=True)
 
     def load_model(self, model_class, model_dir, trust_remote_code: bool = False, **kwargs):
         self.check(model_dir, trust_remote_code)
-        return model_class.from_pretrained(str(model_dir), trust_remote_code=True, **kwargs)
+        with self._imports_named(model_dir):
+            return model_class.from_pretrained(str(model_dir), trust_remote_code=True, **kwargs)
+
+    @contextmanager
+    def _imports_named(self, model_dir):
+        """The repository's code imports packages swift does not install (Phi-3-vision's image processor imports
+        torchvision; transformers checks a module's imports before running it): one SwiftError naming the family
+        and transformers' own list of what is missing, instead of a traceback from inside the loader."""
+        try:
+            yield
+        except ImportError as e:
+            raise SwiftError(f'{model_dir}: the {self.name} repository\'s own code needs a package that is not '
+                             f'installed: {e}') from e
 
 
 PHI3_VISION = RemoteCodeFamily(

@@ -224,3 +224,16 @@ def test_swift_sft_trains_a_lora_step_on_rows_of_different_sizes(phi4, tmp_path)
     losses = [entry['loss'] for entry in result.log_history if 'loss' in entry]
     assert len(losses) == 1 and np.isfinite(losses[0])
     assert (Path(result.last_checkpoint) / 'adapter_model.safetensors').is_file()
+
+
+def test_remote_code_needing_a_missing_package_names_the_family_and_package(tmp_path):
+    """Phi-3-vision's image processor imports torchvision, which swift does not install: transformers refuses the
+    module before running it, and swift says which family's code needs what (not a loader traceback)."""
+    from swift.model.remote_code import PHI3_VISION
+    model_dir = _phi3v_dir(tmp_path)
+    (model_dir / 'modeling_phi3_v.py').write_text('import swift_test_package_nobody_has\n')
+    (model_dir / 'configuration_phi3_v.py').write_text(
+        'from transformers import PretrainedConfig\n\nclass Phi3VConfig(PretrainedConfig):\n    model_type = "phi3_v"\n')
+    from transformers import AutoModelForCausalLM
+    with pytest.raises(SwiftError, match=r"Phi-3-vision repository's own code needs .*swift_test_package_nobody_has"):
+        PHI3_VISION.load_model(AutoModelForCausalLM, model_dir, trust_remote_code=True)
