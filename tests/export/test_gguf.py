@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from swift.arguments.export import GGUF_QUANTS
-from swift.export.gguf import K_QUANTS, SIMPLE_TYPES, permute_rotary, pre_tokenizer_name
+from swift.export.gguf import K_QUANTS, SIMPLE_TYPES, permute_rotary, pre_tokenizer_name, quantize_q8_0
 from swift.export.main import export_main
 from swift.utils import SwiftError
 
@@ -65,13 +65,42 @@ def test_permutation_is_llama_cpps():
     assert permute_rotary(rows, 1)[:, 0].tolist() == [0., 4., 2., 6.]
 
 
+def _q8_0_error(data, blocks):
+    import gguf
+    restored = gguf.quants.dequantize(blocks, gguf.GGMLQuantizationType.Q8_0)
+    return float(((restored - data) ** 2).sum() / (data ** 2).sum()) ** 0.5
+
+
+def test_q8_0_is_llama_cpps_rounding_on_weights_without_a_grid():
+    import gguf
+    import numpy as np
+    weights = np.random.default_rng(0).standard_normal((64, 256)).astype(np.float32)
+    assert np.array_equal(quantize_q8_0(weights), gguf.quants.quantize(weights, gguf.GGMLQuantizationType.Q8_0))
+
+
+def test_q8_0_keeps_weights_that_were_quantized_before_closer():
+    """Q4_1-style blocks (16 levels m + k * step) lose less than with max/127; Q8_0 values come back exactly."""
+    import gguf
+    import numpy as np
+    rng = np.random.default_rng(1)
+    step = rng.uniform(0.001, 0.01, (2048, 1)).astype(np.float16).astype(np.float32)
+    low = (-rng.uniform(0, 15, (2048, 1)) * step).astype(np.float16).astype(np.float32)
+    q4_1 = (low + step * rng.integers(0, 16, (2048, 32))).astype(np.float32).reshape(64, 1024)
+    ours = _q8_0_error(q4_1, quantize_q8_0(q4_1))
+    llama_cpp = _q8_0_error(q4_1, gguf.quants.quantize(q4_1, gguf.GGMLQuantizationType.Q8_0))
+    assert ours < 0.6 * llama_cpp, (ours, llama_cpp)
+    q8_0 = gguf.quants.dequantize(gguf.quants.quantize(q4_1, gguf.GGMLQuantizationType.Q8_0),
+                                  gguf.GGMLQuantizationType.Q8_0)
+    assert _q8_0_error(q8_0, quantize_q8_0(q8_0)) == 0.0
+
+
 def test_embedded_model_f16_and_q8_0_answer_like_the_source(smollm_dir, tmp_path):
-    """f16: the same 16 greedy tokens on all 10 prompts. q8_0: the same on most, and where a continuation
-    differs, the source itself was at a near-tie there (its top two logits closer than q8_0's rounding moves
-    them). The embedded weights are Q4_1 values already: Q8_0 rounds them off their grid, which is enough to
-    flip a 135M model's near-ties (measured: 7 of 10 identical over 16 tokens; they part where the source's top-2
-    margin is 0.0004, 0.044 and 0.13 while q8_0 moves such margins by 0.05 (median) to 0.38: docs/benchmarks.md).
-    Every clear decision (margin >= 0.5) of the source must survive, at all 160 positions."""
+    """f16: the same 16 greedy tokens on all 10 prompts; q8_0: on at least 9 (the issue's bar). The embedded
+    weights are Q4_1 values already: llama.cpp's Q8_0 rounding (max/127) rounds them off their grid, which kept 7
+    of 10 (the three parted where the source's top-2 margin was 0.0004, 0.044 and 0.13); quantize_q8_0 picks
+    scales that divide each block's grid step and keeps 10 (docs/benchmarks.md). Where a continuation differs the
+    source must be at a near-tie, and every clear decision (margin >= 0.5) of the source must survive, at all 160
+    positions."""
     from gguf import GGUFReader
     from transformers import AutoModelForCausalLM, AutoTokenizer
     source = AutoModelForCausalLM.from_pretrained(str(smollm_dir), dtype=torch.float32).eval()
@@ -102,7 +131,7 @@ def test_embedded_model_f16_and_q8_0_answer_like_the_source(smollm_dir, tmp_path
         assert clear_decisions_kept(source, model, smollm_tokenizer, expected, min_margin=0.5) == [], quant
         del model
     assert matches['f16'] == 10, matches
-    assert matches['q8_0'] >= 7, matches
+    assert matches['q8_0'] >= 9, matches
 
 
 def clear_decisions_kept(source, model, tokenizer, continuations, min_margin):
