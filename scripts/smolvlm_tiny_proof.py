@@ -1,11 +1,12 @@
 """Issue 12's learning proofs on `smolvlm-tiny` (SmolLM2-135M + a random SigLIP-style tower), run by hand.
 
     python scripts/smolvlm_tiny_proof.py [--tasks vqa,ocr,grounding] [--max_steps 300] [--batch_size 4]
-        [--learning_rate 1e-3] [--vit_lr 3e-3] [--aligner_lr 3e-3] [--lora_rank 8] [--eval_every 100]
-        [--threads 1] [--time_steps 0] [--out /tmp/swift-smolvlm-tiny-proof]
+        [--learning_rate 1e-3] [--vit_lr 3e-3] [--aligner_lr 3e-3] [--lora_rank 8] [--modules_to_save lm_head]
+        [--eval_every 100] [--threads 1] [--time_steps 0] [--no_before] [--out /tmp/swift-smolvlm-tiny-proof]
 
 One `swift sft` run (sft_main: LoRA on the language model and the vision tower, the aligner trained in full:
---freeze_vit false --freeze_aligner false) on a mix of the chosen tasks' rows, scored per task on held-out images
+--freeze_vit false --freeze_aligner false; `--modules_to_save lm_head` trains the output head too, which the reply's
+end needs: docs/multimodal.md) on a mix of the chosen tasks' rows, scored per task on held-out images
 before training, every `--eval_every` steps and after:
     vqa        "What colour is the shape?" / "What shape is it?" (tests/helpers/shapes.py), accuracy per question
     ocr        "Read the text in the image." -> one rendered digit (tests/helpers/digits.py), exact match
@@ -26,12 +27,14 @@ from tests.helpers.smolvlm_tiny_tasks import TASK_ROWS, evaluate_tasks, headline
 
 
 def scores(model: str, data, folder: Path, adapter: str = None):
+    """{score name: value} of the model (with the adapter checkpoint) on every task's held-out rows."""
     from swift.infer.transformers_engine import TransformersEngine
     with TransformersEngine(model, adapters=[adapter] if adapter else []) as engine:
         return headline(evaluate_tasks(engine, data, folder))
 
 
 def step_timer():
+    """A callback that records (wall, CPU) seconds at the end of each optimizer step."""
     from transformers import TrainerCallback
 
     class StepTimer(TrainerCallback):
@@ -56,6 +59,7 @@ def main() -> None:
     parser.add_argument('--lora_rank', type=int, default=8)
     parser.add_argument('--lora_alpha', type=int, default=32)
     parser.add_argument('--tuner_type', default='lora')
+    parser.add_argument('--modules_to_save', default='', help='comma-separated modules trained in full beside LoRA')
     parser.add_argument('--lr_scheduler_type', default='cosine')
     parser.add_argument('--warmup_ratio', type=float, default=0.0)
     parser.add_argument('--eval_every', type=int, default=100)
@@ -82,7 +86,8 @@ def main() -> None:
     start, cpu = time.time(), time.process_time()
     result = sft_main(model=args.model, dataset=[str(train_file)], tuner_type=args.tuner_type, freeze_vit=False,
                       freeze_aligner=False, learning_rate=args.learning_rate, vit_lr=args.vit_lr,
-                      aligner_lr=args.aligner_lr, lora_rank=args.lora_rank, lora_alpha=args.lora_alpha,
+                      aligner_lr=args.aligner_lr, lora_rank=args.lora_rank,
+                      modules_to_save=[m for m in args.modules_to_save.split(',') if m], lora_alpha=args.lora_alpha,
                       lr_scheduler_type=args.lr_scheduler_type, warmup_ratio=args.warmup_ratio,
                       per_device_train_batch_size=args.batch_size, max_steps=args.time_steps or args.max_steps,
                       gradient_checkpointing=False, output_dir=str(out / 'run'),
