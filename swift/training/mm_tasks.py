@@ -184,8 +184,15 @@ def evaluate_checkpoint(checkpoint: str, task: str, rows: Sequence[Dict[str, Any
                         image_folder: Optional[str] = None, max_tokens: int = 32) -> Dict[str, Any]:
     """Greedy answers of a checkpoint to a task's rows (simple or standard), scored by the task's metric:
     {metric: value, ..., 'answers': [...]}."""
-    from swift.infer.protocol import InferRequest, RequestConfig
     from swift.infer.transformers_engine import TransformersEngine
+    with TransformersEngine(checkpoint) as engine:
+        return evaluate_engine(engine, task, rows, image_folder, max_tokens)
+
+
+def evaluate_engine(engine, task: str, rows: Sequence[Dict[str, Any]], image_folder: Optional[str] = None,
+                    max_tokens: int = 32) -> Dict[str, Any]:
+    """evaluate_checkpoint with an engine already loaded (several tasks scored on one model load)."""
+    from swift.infer.protocol import InferRequest, RequestConfig
     rows = [MultiModalDatasetBuilder(task, image_folder).row(dict(r), i) for i, r in enumerate(rows)]
     for row in rows:  # the engine reads the images from here: relative paths are image_folder's
         row['images'] = [str(Path(image_folder) / i) if image_folder and isinstance(i, str) and not Path(i).is_absolute()
@@ -193,8 +200,6 @@ def evaluate_checkpoint(checkpoint: str, task: str, rows: Sequence[Dict[str, Any
     # a grounding prompt's <ref-object> is written in the model's own format from the row's objects (the engine's
     # template does it, as for training rows)
     requests = [InferRequest(messages=r['messages'][:-1], images=r['images'], objects=r.get('objects')) for r in rows]
-    with TransformersEngine(checkpoint) as engine:
-        template = engine.template
-        outputs = engine.infer(requests, RequestConfig(max_tokens=max_tokens, temperature=0))
+    outputs = engine.infer(requests, RequestConfig(max_tokens=max_tokens, temperature=0))
     answers = [o.choices[0].message.content for o in outputs]
-    return {**score(task, answers, rows, template), 'answers': answers}
+    return {**score(task, answers, rows, engine.template), 'answers': answers}

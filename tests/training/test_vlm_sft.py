@@ -5,8 +5,9 @@ official openai client (an http URL from a local server, and a data: URI).
 The proof runs on the tiny SmolVLM (tests/conftest.py tiny_vlm_dir: random 2-layer LM and vision tower) so that
 it fits the suite's time on 2 CPU cores: the colour of a large shape, from chance (an untrained model answers one
 word for every image) to >= 90% on held-out images. It fails if images do not reach the model (the answer can
-only come from the pixels). The full-size version, on smolvlm-tiny (SmolLM2-135M) with colour and shape
-questions, is scripts/demo_vlm.py.
+only come from the pixels). On smolvlm-tiny (SmolLM2-135M) itself, with colour, shape, digit and grounding rows:
+scripts/smolvlm_tiny_proof.py, not in the suite (docs/multimodal.md "smolvlm-tiny proof": 2.1 s of CPU a step,
+thresholds not reached yet).
 """
 import base64
 import functools
