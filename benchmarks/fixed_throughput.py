@@ -247,8 +247,8 @@ def run_fixed_processes(args) -> Dict[str, Dict[str, float]]:
     print(f'time to first token, {ttft["prompt_tokens"]}-token prompt (best of {max(2, args.rounds)}, last round\'s '
           f'processes): engine {ttft["engine_s"]:.2f}s, generate prefill + 1 token {ttft["generate_s"]:.2f}s',
           flush=True)
-    kv = {'engine_batch_mib': results['engine']['kv_engine_mib'], 'generate_mib': results['generate']['kv_generate_mib'],
-          'prefix_cache_mib': results['engine']['prefix_cache_mib']}
+    kv = {'engine_batch_mib': results['engine']['kv_engine_mib'],
+          'generate_mib': results['generate']['kv_generate_mib'], 'prefix_cache_mib': results['engine']['prefix_cache_mib']}
     print(f'KV cache at batch {n}: engine buffers peak {kv["engine_batch_mib"]:.0f} MiB '
           f'(+ prefix cache {kv["prefix_cache_mib"]:.0f} MiB, bounded by prefix_cache_mb), '
           f'generate {kv["generate_mib"]:.0f} MiB', flush=True)
