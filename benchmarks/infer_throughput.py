@@ -2,8 +2,9 @@
 
 Part one, the fixed-length workload (fixed_throughput.py): every request generates exactly
 --max_tokens tokens (EOS ignored), HF `generate` at batch 1 and static batch N against PtEngine
-one request at a time and N concurrent requests, in alternating rounds; then time to first token
-for a ~500-token prompt and the KV cache memory. vLLM runs on the same prompts when importable.
+one request at a time and N concurrent requests, in alternating rounds, each side in its own
+process by default (--fixed_mode inprocess: both in this one); then time to first token for a
+~500-token prompt and the KV cache memory. vLLM runs on the same prompts when importable.
 
 Part two, the mixed-length workload, three ways in one run:
 
@@ -206,6 +207,10 @@ def main() -> None:
     parser.add_argument('--quick', action='store_true', help='8 requests of 32 tokens, one round')
     parser.add_argument('--workloads', default='fixed,mixed', help='fixed, mixed or both')
     parser.add_argument('--rounds', type=int, default=2, help='fixed workload: alternating rounds (best is kept)')
+    parser.add_argument('--fixed_mode', choices=['processes', 'inprocess'], default='processes',
+                        help='fixed workload: generate and the engine each in its own process, one after the other, '
+                        'as users run them (processes), or both in this process (inprocess: both sides\' OpenMP '
+                        'teams throttle each other\'s spin-wait, see docs/benchmarks.md)')
     parser.add_argument('--batch1_requests', type=int, default=2, help='fixed workload: prompts run at batch 1')
     parser.add_argument('--dtype', default='float32', help='torch dtype of the model (both generate and engine)')
     parser.add_argument('--generate_dtype', help='fixed workload: run generate in this dtype instead (e.g. the engine '
@@ -219,15 +224,21 @@ def main() -> None:
         args.requests, args.max_tokens, args.rounds, args.batch1_requests = 8, 32, 1, 1
     import torch
     torch.set_num_threads(args.threads)
+    from benchmarks.fixed_throughput import machine_line, run_fixed, run_fixed_processes
+    if 'fixed' in args.workloads and args.fixed_mode == 'processes':
+        print(machine_line(args), flush=True)
+        run_fixed_processes(args)  # before this process loads a model: its children have the machine to themselves
+        print(machine_line(args), flush=True)
+        if 'mixed' not in args.workloads:
+            return
     from swift.infer import InferRequest
     from swift.infer.transformers_engine import PtEngine
 
     engine = PtEngine('smollm2-135m-instruct', torch_dtype=args.dtype, max_batch_size=args.requests,
                       **json.loads(args.engine_kwargs))
     model, tokenizer = engine.model, engine.tokenizer
-    from benchmarks.fixed_throughput import machine_line, run_fixed
     print(machine_line(args), flush=True)
-    if 'fixed' in args.workloads:
+    if 'fixed' in args.workloads and args.fixed_mode == 'inprocess':
         generate_model = model
         if args.generate_dtype and args.generate_dtype != args.dtype:
             generate_model = PtEngine('smollm2-135m-instruct', torch_dtype=args.generate_dtype, max_batch_size=1).model

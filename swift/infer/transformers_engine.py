@@ -1,12 +1,24 @@
 """TransformersEngine: inference on a transformers model with swift's own templates and continuous batching.
 
-One scheduler thread owns the model. Between two decoding steps it admits waiting requests
+One scheduler loop owns the model. Between two decoding steps it admits waiting requests
 (each prompt is prefilled alone, exactly as `model.generate` would, and its KV cache joins the
 running batch) and drops finished or cancelled ones (their KV cache rows are freed at once).
 Every step then decodes one token for all running sequences in a single forward pass, each row
 with its own padding mask, positions, sampling settings and adapter. Callers on any thread or
 event loop (`infer`, `infer_async`, streams) only enqueue requests and read their updates, so
 concurrent callers share one batch.
+
+Which thread runs the loop: a synchronous call (`infer`, `run_coroutine`: batch inference, evaluation)
+runs the steps itself on the calling thread while it waits, as long as no scheduler thread exists;
+the first asynchronous or streaming request starts the scheduler thread (`swift deploy`, rollouts),
+which then serves every request. Why: torch gives each native thread that runs a parallel op its own
+OpenMP team, and with more OpenMP threads in a process than CPUs GNU OpenMP shortens every team's
+spin-wait, so a script that runs torch on its own thread (a `generate` baseline, a training step)
+next to an engine thread makes both pay a futex wake-up at each of a decode step's ~240 parallel
+regions (docs/benchmarks.md, "OpenMP's spin-wait"). Run on the caller's thread, the engine uses the
+caller's team and its torch.set_num_threads. Steps of the two kinds of driver never overlap
+(`_step_lock`); when a calling thread returns with other callers' requests still running, it hands
+them to a scheduler thread.
 
 Why not transformers' own continuous batching (`model.generate_batch` /
 `transformers.generation.continuous_batching`, checked on 5.23)? It runs on CPU and its greedy
@@ -137,6 +149,8 @@ class TransformersEngine(InferEngine):
         self._wakeup = threading.Condition()
         self._closed = False
         self._worker: Optional[threading.Thread] = None
+        self._drivers = 0  # calling threads running steps in run_coroutine (guarded by _wakeup)
+        self._step_lock = threading.Lock()  # one step at a time, whichever thread runs it
         self.model_lock = threading.RLock()  # held during every forward pass (others may share the model)
         self._counters = {'generated_tokens': 0, 'finished_requests': 0, 'steps': 0,
                           'peak_running_sequences': 0}
@@ -213,13 +227,66 @@ class TransformersEngine(InferEngine):
             if self._closed:
                 raise EngineClosedError('the engine is closed')
             self._waiting.append(job)
-            if self._worker is None:
-                self._worker = threading.Thread(target=self._serve, name='swift-pt-engine', daemon=True)
-                self._worker.start()
-                # A daemon thread still inside a torch op when Python exits can abort the process
-                # ("terminate called without an active exception"): stop it first.
-                atexit.register(_close_if_alive, weakref.ref(self))
-            self._wakeup.notify()
+            if self._worker is None and not self._drivers:
+                self._start_worker()
+            self._wakeup.notify_all()
+
+    def _start_worker(self) -> None:
+        """The scheduler thread (called holding _wakeup); it serves every request from now on."""
+        self._worker = threading.Thread(target=self._serve, name='swift-pt-engine', daemon=True)
+        self._worker.start()
+        # A daemon thread still inside a torch op when Python exits can abort the process
+        # ("terminate called without an active exception"): stop it first.
+        atexit.register(_close_if_alive, weakref.ref(self))
+
+    def run_coroutine(self, coroutine) -> Any:
+        """Run a coroutine (that may call infer_async many times) on the engine's loop thread and wait for it; while
+        no scheduler thread exists, this thread runs the decoding steps meanwhile (the module docstring says why)."""
+        with self._wakeup:
+            drive = self._worker is None and not self._closed
+            if drive:
+                self._drivers += 1  # before the coroutine submits anything: no scheduler thread gets started for it
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._event_loop())
+        if not drive:
+            return future.result()
+        try:
+            self._drive_until(future)
+        except BaseException:
+            future.cancel()  # its requests are cancelled, and freed by the next step of whoever runs them
+            raise
+        finally:
+            with self._wakeup:
+                self._drivers -= 1
+                # other callers' requests still running or waiting, and nobody left to step them
+                if not self._drivers and self._worker is None and not self._closed and (self._waiting or self._running):
+                    self._start_worker()
+        return future.result()
+
+    def _drive_until(self, future) -> None:
+        import torch
+
+        def wake(_):
+            with self._wakeup:
+                self._wakeup.notify_all()
+
+        future.add_done_callback(wake)
+        with torch.inference_mode():
+            while True:
+                with self._wakeup:
+                    while not (self._closed or self._waiting or self._running or future.done()):
+                        self._wakeup.wait()
+                    closed = self._closed
+                if future.done():
+                    return
+                with self._step_lock:
+                    if closed:  # close() may stop the event loop before the failures below reach the future
+                        self._fail_all(EngineClosedError('the engine was closed'))
+                        raise EngineClosedError('the engine was closed')
+                    try:
+                        self._step()
+                    except BaseException as e:  # KeyboardInterrupt mid-step: the batch's state is unknown
+                        self._fail_running(InferError(f'interrupted: {type(e).__name__}'))
+                        raise
 
     async def _generate(self, prepared: PreparedRequest) -> AsyncIterator[List[ChoiceUpdate]]:
         if prepared.config.num_beams > 1:  # transformers' beam search, alone (beam_search.py)
@@ -252,12 +319,12 @@ class TransformersEngine(InferEngine):
         """Stop a request (its client went away); its rows are freed before the next step."""
         job.cancelled = True
         with self._wakeup:
-            self._wakeup.notify()
+            self._wakeup.notify_all()
 
     def close(self) -> None:
         with self._wakeup:
             self._closed = True
-            self._wakeup.notify()
+            self._wakeup.notify_all()
         if self._worker is not None:
             self._worker.join(timeout=30)
         super().close()
@@ -276,15 +343,21 @@ class TransformersEngine(InferEngine):
                         self._wakeup.wait()
                     if self._closed:
                         break
-                try:
-                    self._drop_cancelled()
-                    self._admit()
-                    if self._kv.rows:
-                        self._decode_step()
-                except Exception as e:  # noqa: BLE001 — fail the affected requests, keep serving the others
-                    logger.exception('TransformersEngine step failed')
-                    self._fail_running(e)
-        self._fail_all(EngineClosedError('the engine was closed'))
+                with self._step_lock:
+                    self._step()
+        with self._step_lock:
+            self._fail_all(EngineClosedError('the engine was closed'))
+
+    def _step(self) -> None:
+        """Drop cancelled requests, admit waiting ones, decode one token for every running sequence."""
+        try:
+            self._drop_cancelled()
+            self._admit()
+            if self._kv.rows:
+                self._decode_step()
+        except Exception as e:  # noqa: BLE001 — fail the affected requests, keep serving the others
+            logger.exception('TransformersEngine step failed')
+            self._fail_running(e)
 
     def _drop_cancelled(self) -> None:
         cancelled = [job for job in self._running if job.cancelled]

@@ -92,3 +92,34 @@ def test_logprobs_are_the_models_own(engine):
     top_values, top_ids = torch.topk(expected, 3)
     assert [t.logprob for t in first.top_logprobs] == pytest.approx(top_values.tolist(), abs=1e-4)
     assert first.token == engine.tokenizer.decode([top_ids[0].item()])  # greedy took the most likely token
+
+
+def test_a_synchronous_call_runs_the_model_on_its_own_thread_and_hands_over(smollm_dir, reference):
+    """infer() runs the decoding steps on the calling thread (its OpenMP team and thread count: no second team in the
+    process) while no scheduler thread exists; a request another caller submitted meanwhile is finished by a
+    scheduler thread started when the synchronous call returns. Answers stay generate's."""
+    import threading
+    with PtEngine('smollm2-135m-instruct', torch_dtype='float32', max_batch_size=8) as fresh:
+        threads = set()
+        hook = fresh.model.register_forward_pre_hook(lambda *_: threads.add(threading.get_ident()))
+        config = RequestConfig(max_tokens=MAX_TOKENS, logprobs=True)
+        responses = fresh.infer([InferRequest([{'role': 'user', 'content': p}]) for p in PROMPTS[:2]], config,
+                                use_tqdm=False)
+        assert [token_ids(r) for r in responses] == [reference[p] for p in PROMPTS[:2]]
+        assert threads == {threading.get_ident()} and fresh._worker is None
+
+        async def both():
+            loop = asyncio.get_running_loop()
+            short = loop.run_in_executor(None, lambda: fresh.infer(
+                InferRequest([{'role': 'user', 'content': PROMPTS[3]}]), RequestConfig(max_tokens=2, logprobs=True)))
+            while not fresh._drivers:  # the synchronous call is stepping the engine
+                await asyncio.sleep(0.001)
+            long = await asyncio.wait_for(  # without the hand-over nobody would step it: a timeout, not a hang
+                fresh.infer_async(InferRequest([{'role': 'user', 'content': PROMPTS[2]}]), config), 120)
+            return (await short)[0], long
+
+        short, long = asyncio.run(both())
+        hook.remove()
+        assert token_ids(short) == reference[PROMPTS[3]][:2]
+        assert token_ids(long) == reference[PROMPTS[2]]
+        assert fresh._worker is not None and len(threads) >= 2  # the scheduler thread took over the long request
