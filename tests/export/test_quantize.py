@@ -253,15 +253,47 @@ def test_qlora_trains_on_a_bnb_export(tiny_model_dir, rows_file, tmp_path):
         assert response.usage.completion_tokens == 4
 
 
-def test_hqq_is_refused_with_the_reason():
-    """transformers 5.x cannot quantize or load HQQ (its HqqConfig path raises NotImplementedError): export and
-    QLoRA training both say so instead of offering a method whose output nothing here could load. (Checked by
-    hand with hqq 0.2.8 installed aside: from_pretrained(..., quantization_config=HqqConfig(nbits=4)) raised that
-    NotImplementedError; HqqConfig itself needs hqq, which this environment does not install.)"""
+@pytest.mark.parametrize('bits,limit', [(8, 0.01), (4, 0.2), (3, 0.35), (2, 0.7)])
+def test_hqq_export_loads_with_hqqs_loader(tiny_model_dir, rows_file, tmp_path, bits, limit, capsys):
+    """The directory opens with hqq's own loader (no swift), its Linear layers are HQQLinear at the requested bits
+    and group size, and its logits stay close to the source model's: relative error of the logits, measured 0.004 / 0.106 / 0.208 /
+    0.449 for 8 / 4 / 3 / 2 bits at group 32 on this random tiny model (a model of zeros would give 1.0)."""
+    from hqq.core.quantize import HQQLinear
+    from hqq.models.hf.base import AutoHQQHFModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    out = Path(export_main(model=str(tiny_model_dir), template='smollm2', quant_method='hqq', quant_bits=bits,
+                           group_size=32, dataset=[str(rows_file)], quant_n_samples=4,
+                           output_dir=str(tmp_path / 'q')).output_dir)
+    report = json.loads((out / 'export_report.json').read_text())
+    assert report['method'] == 'hqq' and report['bits'] == bits and report['group_size'] == 32
+    assert report['held_out_rows'] == 8 and f'hqq {bits}-bit: perplexity' in capsys.readouterr().out
+    model = AutoHQQHFModel.from_quantized(str(out), device='cpu', compute_dtype=torch.float32).eval()
+    layers = [m for m in model.modules() if isinstance(m, HQQLinear)]
+    assert len(layers) == 7 * model.config.num_hidden_layers  # every projection; lm_head stays as it was
+    assert all(m.meta['nbits'] == bits and m.meta['group_size'] == 32 for m in layers)
+    tokenizer = AutoTokenizer.from_pretrained(str(out))
+    assert tokenizer.chat_template and (out / 'generation_config.json').is_file()
+    source = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir), dtype=torch.float32).eval()
+    ids = tokenizer('The sea is salty because rivers carry minerals into it', return_tensors='pt').input_ids
+    with torch.inference_mode():
+        reference, logits = source(ids).logits, model(ids).logits
+    error = float((logits - reference).norm() / reference.norm())
+    assert error < limit, f'{bits}-bit logits differ by {error:.3f} (relative), over {limit}'
+    assert math.isfinite(report['perplexity_after'])
+
+
+def test_hqq_bits_and_group_size_are_checked(tiny_model_dir, tmp_path):
+    with pytest.raises(SwiftError, match='hqq writes 2 or 3 or 4 or 8-bit weights, not --quant_bits 5'):
+        export_main(model='x', quant_method='hqq', quant_bits=5)
+    with pytest.raises(SwiftError, match='--group_size 48 does not divide the input width 64'):
+        export_main(model=str(tiny_model_dir), quant_method='hqq', quant_bits=4, group_size=48,
+                    output_dir=str(tmp_path / 'q'))
+
+
+def test_hqq_training_is_refused_with_the_reason():
+    """transformers 5.x cannot load an HQQ model for training (its HqqConfig path raises NotImplementedError, checked
+    with transformers 5.25 and hqq 0.2.8.post1): swift sft --quant_method hqq says so and names what works."""
     from swift.arguments import SftArguments
     from swift.utils.args import parse_args
-    for call in (lambda: export_main(model='x', quant_method='hqq', quant_bits=4),
-                 lambda: parse_args(SftArguments, ['--model', 'x', '--dataset', 'd.jsonl', '--quant_method', 'hqq',
-                                                   '--quant_bits', '4'])):
-        with pytest.raises(SwiftError, match='--quant_method hqq is not supported: transformers 5.x has no HQQ'):
-            call()
+    with pytest.raises(SwiftError, match='swift sft --quant_method hqq is not supported: transformers 5.x has no HQQ'):
+        parse_args(SftArguments, ['--model', 'x', '--dataset', 'd.jsonl', '--quant_method', 'hqq', '--quant_bits', '4'])

@@ -1,0 +1,65 @@
+"""`swift export --quant_method hqq --quant_bits 2|3|4|8`: HQQ (half-quadratic, calibration-free) weights written
+in hqq's own format (config.json + qmodel.pt), which hqq's loader opens without swift:
+
+    from hqq.models.hf.base import AutoHQQHFModel
+    model = AutoHQQHFModel.from_quantized(dir, device='cpu', compute_dtype=torch.float32)
+
+Why hqq's format and not transformers': transformers 5.x (5.25 here) has no HQQ path in its new weight loader
+(`from_pretrained(..., quantization_config=HqqConfig(...))` raises NotImplementedError "QuantizationMethod.HQQ is not
+available yet"), so neither making nor loading HQQ through transformers works; hqq 0.2.8's own quantize/save/load
+does, on CPU too (checked with transformers 5.25). Every nn.Linear except lm_head is quantized (hqq's and
+transformers' HqqConfig default), with --group_size weights per scale/zero along hqq's default axis 0.
+"""
+import importlib.util
+
+from swift.utils import SwiftError
+
+HQQ_BITS = (2, 3, 4, 8)
+INSTALL = 'DISABLE_CUDA=1 pip install --no-deps "swift-llm[hqq]" (its setup builds CUDA kernels unless DISABLE_CUDA=1)'
+
+
+def require_hqq() -> None:
+    if importlib.util.find_spec('hqq') is None:
+        raise SwiftError(f'--quant_method hqq needs the hqq package: {INSTALL}')
+
+
+def check_group_size(model, group_size: int) -> None:
+    """hqq groups each weight's rows of `in_features` values; a group that does not tile the input width would
+    mix weights of two output channels under one scale (and hqq asserts numel % group_size deep inside)."""
+    import torch
+    for name, module in model.named_modules():
+        if type(module) is torch.nn.Linear and name.split('.')[-1] != 'lm_head' and module.in_features % group_size:
+            raise SwiftError(f'--group_size {group_size} does not divide the input width {module.in_features} of '
+                             f'{name}: choose a divisor of every layer width (e.g. 32, 64 or 128)')
+
+
+def quantize(model, bits: int, group_size: int):
+    """Replace the model's Linear layers by HQQLinear in place (fp32 compute, on the model's device)."""
+    import torch
+    from hqq.core.quantize import BaseQuantizeConfig
+    from hqq.models.hf.base import AutoHQQHFModel
+    device = str(next(model.parameters()).device)
+    AutoHQQHFModel.quantize_model(model, quant_config=BaseQuantizeConfig(nbits=bits, group_size=group_size),
+                                  compute_dtype=torch.float32, device=device)
+    return model.eval()
+
+
+def save(model, directory) -> None:
+    from hqq.models.hf.base import AutoHQQHFModel
+    AutoHQQHFModel.save_quantized(model, str(directory))
+    model.generation_config.save_pretrained(str(directory))
+
+
+def is_hqq_dir(directory) -> bool:
+    """An hqq export: hqq's weight file beside config.json (transformers would find no weights there)."""
+    from pathlib import Path
+    return (Path(directory) / 'qmodel.pt').is_file() and (Path(directory) / 'config.json').is_file()
+
+
+def load(directory, device: str = 'cpu', dtype=None):
+    """The directory as a consumer opens it: hqq's loader (not swift's, not transformers' from_pretrained)."""
+    import torch
+    require_hqq()
+    from hqq.models.hf.base import AutoHQQHFModel
+    return AutoHQQHFModel.from_quantized(str(directory), device=device,
+                                         compute_dtype=dtype or torch.float32).eval()
