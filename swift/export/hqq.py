@@ -4,23 +4,15 @@ in hqq's own format (config.json + qmodel.pt), which hqq's loader opens without 
     from hqq.models.hf.base import AutoHQQHFModel
     model = AutoHQQHFModel.from_quantized(dir, device='cpu', compute_dtype=torch.float32)
 
-Why hqq's format and not transformers': transformers 5.x (5.25 here) has no HQQ path in its new weight loader
-(`from_pretrained(..., quantization_config=HqqConfig(...))` raises NotImplementedError "QuantizationMethod.HQQ is not
-available yet"), so neither making nor loading HQQ through transformers works; hqq 0.2.8's own quantize/save/load
-does, on CPU too (checked with transformers 5.25). Every nn.Linear except lm_head is quantized (hqq's and
-transformers' HqqConfig default), with --group_size weights per scale/zero along hqq's default axis 0.
+and `swift infer --model dir` loads the same way (swift/model/hqq_format.py). Why hqq's format and not
+transformers': transformers 5.x (5.25 here) has no HQQ path in its new weight loader (`from_pretrained(...,
+quantization_config=HqqConfig(...))` raises NotImplementedError "QuantizationMethod.HQQ is not available yet"), so
+neither making nor loading HQQ through transformers works; hqq 0.2.8's own quantize/save/load does, on CPU too
+(checked with transformers 5.25). Every nn.Linear except lm_head is quantized (hqq's and transformers' HqqConfig
+default), --group_size weights per scale/zero along hqq's default axis 0.
 """
-import importlib.util
-
+from swift.model.hqq_format import load_hqq_model, require_hqq  # noqa: F401 (require_hqq: used by quantize.py)
 from swift.utils import SwiftError
-
-HQQ_BITS = (2, 3, 4, 8)
-INSTALL = 'DISABLE_CUDA=1 pip install --no-deps "swift-llm[hqq]" (its setup builds CUDA kernels unless DISABLE_CUDA=1)'
-
-
-def require_hqq() -> None:
-    if importlib.util.find_spec('hqq') is None:
-        raise SwiftError(f'--quant_method hqq needs the hqq package: {INSTALL}')
 
 
 def check_group_size(model, group_size: int) -> None:
@@ -50,16 +42,6 @@ def save(model, directory) -> None:
     model.generation_config.save_pretrained(str(directory))
 
 
-def is_hqq_dir(directory) -> bool:
-    """An hqq export: hqq's weight file beside config.json (transformers would find no weights there)."""
-    from pathlib import Path
-    return (Path(directory) / 'qmodel.pt').is_file() and (Path(directory) / 'config.json').is_file()
-
-
-def load(directory, device: str = 'cpu', dtype=None):
-    """The directory as a consumer opens it: hqq's loader (not swift's, not transformers' from_pretrained)."""
-    import torch
-    require_hqq()
-    from hqq.models.hf.base import AutoHQQHFModel
-    return AutoHQQHFModel.from_quantized(str(directory), device=device,
-                                         compute_dtype=dtype or torch.float32).eval()
+def load(directory, device: str = 'cpu'):
+    """The directory as a consumer opens it: hqq's loader (not transformers' from_pretrained)."""
+    return load_hqq_model(directory, device=device)

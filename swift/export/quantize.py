@@ -41,7 +41,7 @@ HELD_OUT_ROWS = 32  # perplexity rows: enough for a stable number, few enough fo
 def export_quantized(args: ExportArguments) -> Path:
     output_dir = default_output_dir(args)
     if args.quant_method == 'hqq':
-        hqq.require_hqq()
+        hqq.require_hqq('--quant_method hqq')
     elif args.quant_method != 'bnb':
         llm_compressor.require_llm_compressor(args.quant_method)
     loaded = load_export_model(args, dtype='float32')

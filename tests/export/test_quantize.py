@@ -280,6 +280,17 @@ def test_hqq_export_loads_with_hqqs_loader(tiny_model_dir, rows_file, tmp_path, 
     error = float((logits - reference).norm() / reference.norm())
     assert error < limit, f'{bits}-bit logits differ by {error:.3f} (relative), over {limit}'
     assert math.isfinite(report['perplexity_after'])
+    if bits == 4:  # swift infer --model <exported dir>: hqq's loader, the template from its args.json
+        from swift.infer import InferRequest, RequestConfig
+        from swift.infer.transformers_engine import PtEngine
+        with PtEngine(str(out), max_batch_size=1) as engine:
+            assert engine.template.name == 'smollm2'
+            assert sum(isinstance(m, HQQLinear) for m in engine.model.modules()) == len(layers)
+            response = engine.infer([InferRequest([{'role': 'user', 'content': 'Hi'}])],
+                                    RequestConfig(max_tokens=4, temperature=0))[0]
+            assert response.usage.completion_tokens == 4
+        with pytest.raises(SwiftError, match='swift does not train LoRA on or serve adapters with HQQ weights'):
+            PtEngine(str(out), adapters=[str(tmp_path)], max_batch_size=1)
 
 
 def test_hqq_bits_and_group_size_are_checked(tiny_model_dir, tmp_path):
