@@ -59,6 +59,9 @@ class ExportArguments(AdapterArguments, TemplateArguments, ModelArguments, DataA
         'help': f'max tokens per sample (--to_cached_dataset), per calibration / perplexity row (default '
                 f'{CALIBRATION_LENGTH})'})
     group_size: int = field(default=128, metadata={'help': 'weights sharing one scale (gptq, awq, hqq)'})
+    hqq_axis: int = field(default=1, metadata={
+        'help': 'hqq: 1 (hqq\'s default) groups --group_size consecutive inputs of one output row (as GPTQ/AWQ and '
+                'GGUF blocks), 0 groups weights of one input column across output rows'})
     to_cached_dataset: bool = field(default=False, metadata={
         'help': 'encode --dataset (and its validation rows) once, into --output_dir/train and /val, for '
                 'swift sft / pt --cached_dataset'})
@@ -168,6 +171,8 @@ class ExportArguments(AdapterArguments, TemplateArguments, ModelArguments, DataA
             raise SwiftError(f'--quant_method {self.quant_method} writes {" or ".join(map(str, bits))}-bit weights, '
                              f'not --quant_bits {self.quant_bits}')
         check_choice('bnb_4bit_quant_type', self.bnb_4bit_quant_type, ('nf4', 'fp4'))
+        if self.hqq_axis not in (0, 1) or (self.hqq_axis != 1 and self.quant_method != 'hqq'):
+            raise SwiftError(f'--hqq_axis {self.hqq_axis}: 0 or 1, and only with --quant_method hqq')
         for name in ('quant_n_samples', 'quant_batch_size', 'group_size'):
             if getattr(self, name) < 1:
                 raise SwiftError(f'--{name} must be at least 1, not {getattr(self, name)}')

@@ -47,7 +47,7 @@ def export_quantized(args: ExportArguments) -> Path:
     loaded = load_export_model(args, dtype='float32')
     llm_compressor.check_group_size(loaded.model, args.quant_method, args.group_size)
     if args.quant_method == 'hqq':
-        hqq.check_group_size(loaded.model, args.group_size)
+        hqq.check_group_size(loaded.model, args.group_size, args.hqq_axis)
     calibration, held_out = _rows(args, loaded.template, loaded.tokenizer)
     before = perplexity(loaded.model, held_out)
     logger.info(f'perplexity before quantization: {before:.3f} on {len(held_out)} held-out rows')
@@ -57,7 +57,7 @@ def export_quantized(args: ExportArguments) -> Path:
             after = perplexity(model, held_out)
             model.save_pretrained(str(tmp), max_shard_size=args.max_shard_size)
         elif args.quant_method == 'hqq':  # no calibration: the calibration rows are only held out of perplexity
-            hqq.save(hqq.quantize(loaded.model, args.quant_bits, args.group_size), tmp)
+            hqq.save(hqq.quantize(loaded.model, args.quant_bits, args.group_size, args.hqq_axis), tmp)
             after = perplexity(hqq.load(tmp, device=str(next(loaded.model.parameters()).device)), held_out)
         else:
             llm_compressor.quantize(loaded.model, args.quant_method, args.quant_bits, args.group_size, calibration,
@@ -66,7 +66,7 @@ def export_quantized(args: ExportArguments) -> Path:
             after = perplexity(_reload(tmp), held_out)
         loaded.tokenizer.save_pretrained(str(tmp))
         scheme = {'fp8_scheme': args.fp8_scheme} if args.quant_method == 'fp8' else \
-            {'group_size': args.group_size} if args.quant_method == 'hqq' else {}
+            {'group_size': args.group_size, 'hqq_axis': args.hqq_axis} if args.quant_method == 'hqq' else {}
         report = {'method': args.quant_method, 'bits': args.quant_bits, **scheme, 'perplexity_before': before,
                   'perplexity_after': after, 'held_out_rows': len(held_out), 'calibration_rows': len(calibration),
                   'size_bytes': directory_size(tmp)}

@@ -253,24 +253,26 @@ def test_qlora_trains_on_a_bnb_export(tiny_model_dir, rows_file, tmp_path):
         assert response.usage.completion_tokens == 4
 
 
-@pytest.mark.parametrize('bits,limit', [(8, 0.01), (4, 0.2), (3, 0.35), (2, 0.7)])
-def test_hqq_export_loads_with_hqqs_loader(tiny_model_dir, rows_file, tmp_path, bits, limit, capsys):
+@pytest.mark.parametrize('bits,axis,limit', [(8, 1, 0.01), (4, 1, 0.2), (3, 1, 0.35), (2, 1, 0.7), (4, 0, 0.2)])
+def test_hqq_export_loads_with_hqqs_loader(tiny_model_dir, rows_file, tmp_path, bits, axis, limit, capsys):
     """The directory opens with hqq's own loader (no swift), its Linear layers are HQQLinear at the requested bits
     and group size, and its logits stay close to the source model's: relative error of the logits, measured 0.004 / 0.106 / 0.208 /
-    0.449 for 8 / 4 / 3 / 2 bits at group 32 on this random tiny model (a model of zeros would give 1.0)."""
+    0.449 for 8 / 4 / 3 / 2 bits at group 32 along hqq's default axis 1 on this random tiny model, 0.095 for 4 bits
+    along axis 0 (a model of zeros would give 1.0)."""
     from hqq.core.quantize import HQQLinear
     from hqq.models.hf.base import AutoHQQHFModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
     out = Path(export_main(model=str(tiny_model_dir), template='smollm2', quant_method='hqq', quant_bits=bits,
-                           group_size=32, dataset=[str(rows_file)], quant_n_samples=4,
+                           group_size=32, hqq_axis=axis, dataset=[str(rows_file)], quant_n_samples=4,
                            output_dir=str(tmp_path / 'q')).output_dir)
     report = json.loads((out / 'export_report.json').read_text())
     assert report['method'] == 'hqq' and report['bits'] == bits and report['group_size'] == 32
+    assert report['hqq_axis'] == axis
     assert report['held_out_rows'] == 8 and f'hqq {bits}-bit: perplexity' in capsys.readouterr().out
     model = AutoHQQHFModel.from_quantized(str(out), device='cpu', compute_dtype=torch.float32).eval()
     layers = [m for m in model.modules() if isinstance(m, HQQLinear)]
     assert len(layers) == 7 * model.config.num_hidden_layers  # every projection; lm_head stays as it was
-    assert all(m.meta['nbits'] == bits and m.meta['group_size'] == 32 for m in layers)
+    assert all(m.meta['nbits'] == bits and m.meta['group_size'] == 32 and m.meta['axis'] == axis for m in layers)
     tokenizer = AutoTokenizer.from_pretrained(str(out))
     assert tokenizer.chat_template and (out / 'generation_config.json').is_file()
     source = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir), dtype=torch.float32).eval()
@@ -280,7 +282,7 @@ def test_hqq_export_loads_with_hqqs_loader(tiny_model_dir, rows_file, tmp_path, 
     error = float((logits - reference).norm() / reference.norm())
     assert error < limit, f'{bits}-bit logits differ by {error:.3f} (relative), over {limit}'
     assert math.isfinite(report['perplexity_after'])
-    if bits == 4:  # swift infer --model <exported dir>: hqq's loader, the template from its args.json
+    if bits == 4 and axis == 1:  # swift infer --model <exported dir>: hqq's loader, the template from its args.json
         from swift.infer import InferRequest, RequestConfig
         from swift.infer.transformers_engine import PtEngine
         with PtEngine(str(out), max_batch_size=1) as engine:
@@ -296,9 +298,16 @@ def test_hqq_export_loads_with_hqqs_loader(tiny_model_dir, rows_file, tmp_path, 
 def test_hqq_bits_and_group_size_are_checked(tiny_model_dir, tmp_path):
     with pytest.raises(SwiftError, match='hqq writes 2 or 3 or 4 or 8-bit weights, not --quant_bits 5'):
         export_main(model='x', quant_method='hqq', quant_bits=5)
-    with pytest.raises(SwiftError, match='--group_size 48 does not divide the input width 64'):
+    with pytest.raises(SwiftError, match='--hqq_axis 2: 0 or 1'):
+        export_main(model='x', quant_method='hqq', quant_bits=4, hqq_axis=2)
+    with pytest.raises(SwiftError, match='only with --quant_method hqq'):
+        export_main(model='x', quant_method='gptq', quant_bits=4, hqq_axis=0)
+    with pytest.raises(SwiftError, match=r'--group_size 48 does not divide the input width 64 .* \(--hqq_axis 1\)'):
         export_main(model=str(tiny_model_dir), quant_method='hqq', quant_bits=4, group_size=48,
                     output_dir=str(tmp_path / 'q'))
+    with pytest.raises(SwiftError, match=r'--group_size 48 does not divide the weight count 4096 .* \(--hqq_axis 0\)'):
+        export_main(model=str(tiny_model_dir), quant_method='hqq', quant_bits=4, group_size=48, hqq_axis=0,
+                    output_dir=str(tmp_path / 'q2'))
 
 
 def test_hqq_training_is_refused_with_the_reason():
