@@ -160,6 +160,8 @@ class ExportArguments(AdapterArguments, TemplateArguments, ModelArguments, DataA
         if self.fp8_scheme != 'w8a8' and self.quant_method != 'fp8':
             raise SwiftError(f'--fp8_scheme {self.fp8_scheme} is for --quant_method fp8, not '
                              f'{self.quant_method or "an export without --quant_method"}')
+        if self.hqq_axis not in (0, 1) or (self.hqq_axis != 1 and self.quant_method != 'hqq'):
+            raise SwiftError(f'--hqq_axis {self.hqq_axis}: 0 or 1, and only with --quant_method hqq')
         if self.quant_method is None:
             if self.quant_bits is not None:
                 raise SwiftError(f'--quant_bits {self.quant_bits} needs --quant_method '
@@ -171,8 +173,6 @@ class ExportArguments(AdapterArguments, TemplateArguments, ModelArguments, DataA
             raise SwiftError(f'--quant_method {self.quant_method} writes {" or ".join(map(str, bits))}-bit weights, '
                              f'not --quant_bits {self.quant_bits}')
         check_choice('bnb_4bit_quant_type', self.bnb_4bit_quant_type, ('nf4', 'fp4'))
-        if self.hqq_axis not in (0, 1) or (self.hqq_axis != 1 and self.quant_method != 'hqq'):
-            raise SwiftError(f'--hqq_axis {self.hqq_axis}: 0 or 1, and only with --quant_method hqq')
         for name in ('quant_n_samples', 'quant_batch_size', 'group_size'):
             if getattr(self, name) < 1:
                 raise SwiftError(f'--{name} must be at least 1, not {getattr(self, name)}')

@@ -75,7 +75,8 @@ def export_quantized(args: ExportArguments) -> Path:
                              'quant_method': args.quant_method, 'quant_bits': args.quant_bits, **scheme})
         atomic_write_json(Path(tmp) / 'export_report.json', report)
     change = 100 * (after / before - 1)
-    what = f'{args.quant_method} {args.quant_bits}-bit' + (f' ({args.fp8_scheme})' if args.quant_method == 'fp8' else '')
+    what = f'{args.quant_method} {args.quant_bits}-bit' + \
+        (f' ({args.fp8_scheme})' if args.quant_method == 'fp8' else '')
     message = (f'{what}: perplexity {before:.3f} → {after:.3f} ({change:+.1f}%), '
                f'{report["size_bytes"] / 2**20:.1f} MiB on disk in {output_dir}')
     logger.info(message)

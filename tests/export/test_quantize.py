@@ -255,10 +255,10 @@ def test_qlora_trains_on_a_bnb_export(tiny_model_dir, rows_file, tmp_path):
 
 @pytest.mark.parametrize('bits,axis,limit', [(8, 1, 0.01), (4, 1, 0.2), (3, 1, 0.35), (2, 1, 0.7), (4, 0, 0.2)])
 def test_hqq_export_loads_with_hqqs_loader(tiny_model_dir, rows_file, tmp_path, bits, axis, limit, capsys):
-    """The directory opens with hqq's own loader (no swift), its Linear layers are HQQLinear at the requested bits
-    and group size, and its logits stay close to the source model's: relative error of the logits, measured 0.004 / 0.106 / 0.208 /
-    0.449 for 8 / 4 / 3 / 2 bits at group 32 along hqq's default axis 1 on this random tiny model, 0.095 for 4 bits
-    along axis 0 (a model of zeros would give 1.0)."""
+    """The directory opens with hqq's own loader (no swift), its Linear layers are HQQLinear at the requested bits,
+    group size and axis, and its logits stay close to the source model's. Relative error of the logits, measured on
+    this random tiny model at group 32: 0.004 / 0.106 / 0.208 / 0.449 for 8 / 4 / 3 / 2 bits along hqq's default
+    axis 1, 0.095 for 4 bits along axis 0 (a model of zeros would give 1.0)."""
     from hqq.core.quantize import HQQLinear
     from hqq.models.hf.base import AutoHQQHFModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -308,6 +308,15 @@ def test_hqq_bits_and_group_size_are_checked(tiny_model_dir, tmp_path):
     with pytest.raises(SwiftError, match=r'--group_size 48 does not divide the weight count 4096 .* \(--hqq_axis 0\)'):
         export_main(model=str(tiny_model_dir), quant_method='hqq', quant_bits=4, group_size=48, hqq_axis=0,
                     output_dir=str(tmp_path / 'q2'))
+
+
+def test_hqq_says_what_to_install(tiny_model_dir, tmp_path, monkeypatch):
+    import importlib.util
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, 'find_spec', lambda name, *a: None if name == 'hqq' else find_spec(name, *a))
+    with pytest.raises(SwiftError, match=r'--quant_method hqq needs the hqq package: DISABLE_CUDA=1 pip install'):
+        export_main(model=str(tiny_model_dir), quant_method='hqq', quant_bits=4, output_dir=str(tmp_path / 'q'))
+    assert not (tmp_path / 'q').exists()
 
 
 def test_hqq_training_is_refused_with_the_reason():
