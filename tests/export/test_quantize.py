@@ -253,12 +253,13 @@ def test_qlora_trains_on_a_bnb_export(tiny_model_dir, rows_file, tmp_path):
         assert response.usage.completion_tokens == 4
 
 
-@pytest.mark.parametrize('bits,axis,limit', [(8, 1, 0.01), (4, 1, 0.2), (3, 1, 0.35), (2, 1, 0.7), (4, 0, 0.2)])
+@pytest.mark.parametrize('bits,axis,limit', [(8, 1, 0.01), (4, 1, 0.2), (3, 1, 0.35), (2, 0, 0.7)])
 def test_hqq_export_loads_with_hqqs_loader(tiny_model_dir, rows_file, tmp_path, bits, axis, limit, capsys):
     """The directory opens with hqq's own loader (no swift), its Linear layers are HQQLinear at the requested bits,
     group size and axis, and its logits stay close to the source model's. Relative error of the logits, measured on
     this random tiny model at group 32: 0.004 / 0.106 / 0.208 / 0.449 for 8 / 4 / 3 / 2 bits along hqq's default
-    axis 1, 0.095 for 4 bits along axis 0 (a model of zeros would give 1.0)."""
+    axis 1, 0.006 / 0.095 / 0.160 / 0.471 along axis 0 (a model of zeros would give 1.0). Four cases, not eight:
+    each costs 10-25 s on the shared machine."""
     from hqq.core.quantize import HQQLinear
     from hqq.models.hf.base import AutoHQQHFModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
