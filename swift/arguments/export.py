@@ -10,11 +10,10 @@ from swift.utils import SwiftError
 from .base import BaseArguments, check_choice
 from .data import DataArguments
 from .model import AdapterArguments, ModelArguments
-from .quantization import HQQ_REFUSAL
 from .template import TemplateArguments
 
 # method → the bit widths it writes; the formats each library serializes (swift.export.quantize)
-EXPORT_QUANT_BITS = {'bnb': (4, 8), 'gptq': (4, 8), 'awq': (4, ), 'fp8': (8, )}
+EXPORT_QUANT_BITS = {'bnb': (4, 8), 'gptq': (4, 8), 'awq': (4, ), 'fp8': (8, ), 'hqq': (2, 3, 4, 8)}
 # --quant_method fp8: w8a8 = FP8 weights + dynamic per-token FP8 activations (compressed-tensors FP8_DYNAMIC, the
 # scheme vLLM's FP8 docs describe; ms-swift's FP8 export is W8A8 too); w8a16 = FP8 weights only (vLLM's
 # compressed-tensors W8A16-FP8 scheme)
@@ -59,7 +58,10 @@ class ExportArguments(AdapterArguments, TemplateArguments, ModelArguments, DataA
     max_length: Optional[int] = field(default=None, metadata={
         'help': f'max tokens per sample (--to_cached_dataset), per calibration / perplexity row (default '
                 f'{CALIBRATION_LENGTH})'})
-    group_size: int = field(default=128, metadata={'help': 'weights sharing one scale (gptq, awq)'})
+    group_size: int = field(default=128, metadata={'help': 'weights sharing one scale (gptq, awq, hqq)'})
+    hqq_axis: int = field(default=1, metadata={
+        'help': 'hqq: 1 (hqq\'s default) groups --group_size consecutive inputs of one output row (as GPTQ/AWQ and '
+                'GGUF blocks), 0 groups weights of one input column across output rows'})
     to_cached_dataset: bool = field(default=False, metadata={
         'help': 'encode --dataset (and its validation rows) once, into --output_dir/train and /val, for '
                 'swift sft / pt --cached_dataset'})
@@ -158,13 +160,13 @@ class ExportArguments(AdapterArguments, TemplateArguments, ModelArguments, DataA
         if self.fp8_scheme != 'w8a8' and self.quant_method != 'fp8':
             raise SwiftError(f'--fp8_scheme {self.fp8_scheme} is for --quant_method fp8, not '
                              f'{self.quant_method or "an export without --quant_method"}')
+        if self.hqq_axis not in (0, 1) or (self.hqq_axis != 1 and self.quant_method != 'hqq'):
+            raise SwiftError(f'--hqq_axis {self.hqq_axis}: 0 or 1, and only with --quant_method hqq')
         if self.quant_method is None:
             if self.quant_bits is not None:
                 raise SwiftError(f'--quant_bits {self.quant_bits} needs --quant_method '
                                  f'(one of: {", ".join(EXPORT_QUANT_BITS)})')
             return
-        if self.quant_method == 'hqq':
-            raise SwiftError(HQQ_REFUSAL)
         check_choice('quant_method', self.quant_method, tuple(EXPORT_QUANT_BITS))
         bits = EXPORT_QUANT_BITS[self.quant_method]
         if self.quant_bits not in bits:

@@ -7,12 +7,12 @@ from swift.utils import SwiftError
 from .base import ArgumentGroup, check_choice
 
 QUANT_METHODS = ('bnb', )
-# Why not HQQ (swift export and swift sft --quant_method hqq): checked with transformers 5.24.0 and hqq 0.2.8.post1.
-HQQ_REFUSAL = ('--quant_method hqq is not supported: transformers 5.x has no HQQ path in its weight loader yet '
-               '(from_pretrained with HqqConfig raises NotImplementedError "QuantizationMethod.HQQ is not available '
-               'yet", checked with transformers 5.24), so an HQQ model could be neither quantized nor loaded back by '
-               'transformers, swift infer or QLoRA training; hqq itself (0.2.8) installs on CPU without another '
-               'torch. Use --quant_method bnb --quant_bits 4|8 (CPU and GPU), or gptq/awq/fp8 for vLLM and SGLang.')
+# Why not HQQ for training (swift sft --quant_method hqq): checked with transformers 5.25.0 and hqq 0.2.8.post1.
+HQQ_REFUSAL = ('swift sft --quant_method hqq is not supported: transformers 5.x has no HQQ path in its weight loader '
+               'yet (from_pretrained with HqqConfig raises NotImplementedError "QuantizationMethod.HQQ is not '
+               'available yet", checked with transformers 5.25), so swift cannot load a model quantised with HQQ for '
+               'QLoRA. Use --quant_method bnb --quant_bits 4|8 for QLoRA; `swift export --quant_method hqq` writes '
+               'an HQQ model in hqq\'s own format (docs/export.md).')
 BNB_QUANT_TYPES = ('nf4', 'fp4')
 
 

@@ -26,7 +26,7 @@ VLLM = 'vLLM options as flags: see docs/infer.md'
 SGLANG = 'SGLang options as flags: see docs/infer.md'
 LMDEPLOY = 'LMDeploy options as flags: see docs/infer.md'
 TUNER = 'this tuner: docs/tuners.md lists the tuners swift has'
-EXPORT = 'this export option (Megatron conversion, HQQ): see docs/export.md'
+EXPORT = 'this export option (Megatron conversion): see docs/export.md'
 MODEL_LOADING = 'this model-loading option: see docs/compat.md'
 DATA = 'this data option: docs/datasets.md lists the data options swift has'
 TRAINING = 'this training option: docs/training.md lists the training options swift has'
@@ -92,9 +92,9 @@ _GROUPS: List[Tuple[str, Optional[str], str]] = [
      'galore_proj_group_size galore_cos_threshold galore_gamma_proj galore_queue_size lisa_activated_layers '
      'lisa_step_interval reft_layers reft_rank reft_intervention_type reft_args freeze_parameters_regex '
      'trainable_parameters_regex'),
-    (EXPORT, 'swift export --merge_lora, --quant_method bnb|gptq|awq|fp8, --to_gguf or --to_ollama',
+    (EXPORT, 'swift export --merge_lora, --quant_method bnb|gptq|awq|fp8|hqq, --to_gguf or --to_ollama',
      'to_mcore to_hf mcore_model mcore_adapter thread_count '
-     'offload_bridge test_convert_precision test_convert_dtype exist_ok hqq_axis'),
+     'offload_bridge test_convert_precision test_convert_dtype exist_ok'),
     (MODEL_LOADING, None,
      'experts_impl new_special_tokens rope_scaling max_model_len '
      'local_repo_path init_strategy enable_npu_model_patch load_args ignore_args_error'),

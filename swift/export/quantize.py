@@ -1,4 +1,4 @@
-"""`swift export --quant_method bnb|gptq|awq|fp8 --quant_bits N`: a quantized model directory that its consumer
+"""`swift export --quant_method bnb|gptq|awq|fp8|hqq --quant_bits N`: a quantized model directory that its consumer
 loads without swift, with the tokenizer, chat template and generation config beside it.
 
     bnb   bitsandbytes NF4/FP4 (double quantization) or LLM.int8, saved with transformers' serialization:
@@ -8,12 +8,15 @@ loads without swift, with the tokenizer, chat template and generation config bes
           llm-compressor) and pins old torch/transformers; llm-compressor is where AWQ is maintained now.
     fp8   llm-compressor's QuantizationModifier: FP8_DYNAMIC (W8A8, dynamic per-token activations), or FP8
           weights only with --fp8_scheme w8a16.
+    hqq   hqq's HQQ (2/3/4/8-bit, no calibration), in hqq's own format: hqq's AutoHQQHFModel.from_quantized loads
+          it (swift/export/hqq.py says why not transformers').
     (swift/export/llm_compressor.py has the recipes.)
 
 Quality is measured, not assumed: the rows of --dataset are split into calibration rows (the first
 --quant_n_samples) and held-out rows; perplexity on the held-out rows is printed before and after, with the
 size on disk, and written to the directory's export_report.json. For GPTQ/AWQ/FP8 the "after" number is
-measured on the directory as a consumer opens it (reloaded with plain transformers), not on the in-memory model.
+measured on the directory as a consumer opens it (reloaded with plain transformers; HQQ: with hqq's loader), not on
+the in-memory model.
 """
 import importlib.util
 import math
@@ -26,7 +29,7 @@ from swift.utils import SwiftError, atomic_dir, get_logger
 from swift.utils.checkpoint import write_run_args
 from swift.utils.io import atomic_write_json
 
-from . import llm_compressor
+from . import hqq, llm_compressor
 from .checks import default_output_dir
 from .merge_lora import load_export_model
 
@@ -37,10 +40,14 @@ HELD_OUT_ROWS = 32  # perplexity rows: enough for a stable number, few enough fo
 
 def export_quantized(args: ExportArguments) -> Path:
     output_dir = default_output_dir(args)
-    if args.quant_method != 'bnb':
+    if args.quant_method == 'hqq':
+        hqq.require_hqq('--quant_method hqq')
+    elif args.quant_method != 'bnb':
         llm_compressor.require_llm_compressor(args.quant_method)
     loaded = load_export_model(args, dtype='float32')
     llm_compressor.check_group_size(loaded.model, args.quant_method, args.group_size)
+    if args.quant_method == 'hqq':
+        hqq.check_group_size(loaded.model, args.group_size, args.hqq_axis)
     calibration, held_out = _rows(args, loaded.template, loaded.tokenizer)
     before = perplexity(loaded.model, held_out)
     logger.info(f'perplexity before quantization: {before:.3f} on {len(held_out)} held-out rows')
@@ -49,13 +56,17 @@ def export_quantized(args: ExportArguments) -> Path:
             model = _bnb(args, loaded)
             after = perplexity(model, held_out)
             model.save_pretrained(str(tmp), max_shard_size=args.max_shard_size)
+        elif args.quant_method == 'hqq':  # no calibration: the calibration rows are only held out of perplexity
+            hqq.save(hqq.quantize(loaded.model, args.quant_bits, args.group_size, args.hqq_axis), tmp)
+            after = perplexity(hqq.load(tmp, device=str(next(loaded.model.parameters()).device)), held_out)
         else:
             llm_compressor.quantize(loaded.model, args.quant_method, args.quant_bits, args.group_size, calibration,
                                     args.calibration_length, args.quant_batch_size, args.fp8_scheme)
             loaded.model.save_pretrained(str(tmp), max_shard_size=args.max_shard_size, save_compressed=True)
             after = perplexity(_reload(tmp), held_out)
         loaded.tokenizer.save_pretrained(str(tmp))
-        scheme = {'fp8_scheme': args.fp8_scheme} if args.quant_method == 'fp8' else {}
+        scheme = {'fp8_scheme': args.fp8_scheme} if args.quant_method == 'fp8' else \
+            {'group_size': args.group_size, 'hqq_axis': args.hqq_axis} if args.quant_method == 'hqq' else {}
         report = {'method': args.quant_method, 'bits': args.quant_bits, **scheme, 'perplexity_before': before,
                   'perplexity_after': after, 'held_out_rows': len(held_out), 'calibration_rows': len(calibration),
                   'size_bytes': directory_size(tmp)}
@@ -64,7 +75,8 @@ def export_quantized(args: ExportArguments) -> Path:
                              'quant_method': args.quant_method, 'quant_bits': args.quant_bits, **scheme})
         atomic_write_json(Path(tmp) / 'export_report.json', report)
     change = 100 * (after / before - 1)
-    what = f'{args.quant_method} {args.quant_bits}-bit' + (f' ({args.fp8_scheme})' if scheme else '')
+    what = f'{args.quant_method} {args.quant_bits}-bit' + \
+        (f' ({args.fp8_scheme})' if args.quant_method == 'fp8' else '')
     message = (f'{what}: perplexity {before:.3f} → {after:.3f} ({change:+.1f}%), '
                f'{report["size_bytes"] / 2**20:.1f} MiB on disk in {output_dir}')
     logger.info(message)

@@ -14,6 +14,7 @@ from typing import Any, Dict, Optional, Tuple
 from swift.utils import SwiftError, get_logger
 from swift.utils.device import detect_device, resolve_dtype
 
+from .hqq_format import is_hqq_dir, load_hqq_model
 from .hub import get_model_dir as hub_model_dir
 from .registry import get_model_meta, lookup_model
 from .requirements import check_requirements
@@ -169,6 +170,13 @@ def get_model_tokenizer(model: str,
     kwargs = dict(model_kwargs or {})
     if attn_implementation:
         kwargs['attn_implementation'] = attn_implementation
+    if is_hqq_dir(model_dir) and quantization_config is None:  # hqq's format: hqq's loader (hqq_format.py)
+        one_device = device_map if isinstance(device_map, str) and device_map != 'auto' else device
+        hf_model = load_hqq_model(model_dir, dtype, one_device, for_adapters, **kwargs)
+        hf_model.model_info = info
+        logger.info(f'Loaded {model} from {model_dir} with hqq (type {info.model_type or "unknown"}, '
+                    f'template {info.template or "tokenizer chat_template"}, compute dtype {dtype}, device {device})')
+        return hf_model, tokenizer
     if quantization_config is None:
         quantization_config = checkpoint_quantization_config(model_dir, for_adapters)
     if quantization_config is not None:

@@ -253,15 +253,77 @@ def test_qlora_trains_on_a_bnb_export(tiny_model_dir, rows_file, tmp_path):
         assert response.usage.completion_tokens == 4
 
 
-def test_hqq_is_refused_with_the_reason():
-    """transformers 5.x cannot quantize or load HQQ (its HqqConfig path raises NotImplementedError): export and
-    QLoRA training both say so instead of offering a method whose output nothing here could load. (Checked by
-    hand with hqq 0.2.8 installed aside: from_pretrained(..., quantization_config=HqqConfig(nbits=4)) raised that
-    NotImplementedError; HqqConfig itself needs hqq, which this environment does not install.)"""
+@pytest.mark.parametrize('bits,axis,limit', [(8, 1, 0.01), (4, 1, 0.2), (3, 1, 0.35), (2, 0, 0.7)])
+def test_hqq_export_loads_with_hqqs_loader(tiny_model_dir, rows_file, tmp_path, bits, axis, limit, capsys):
+    """The directory opens with hqq's own loader (no swift), its Linear layers are HQQLinear at the requested bits,
+    group size and axis, and its logits stay close to the source model's. Relative error of the logits, measured on
+    this random tiny model at group 32: 0.004 / 0.106 / 0.208 / 0.449 for 8 / 4 / 3 / 2 bits along hqq's default
+    axis 1, 0.006 / 0.095 / 0.160 / 0.471 along axis 0 (a model of zeros would give 1.0). Four cases, not eight:
+    each costs 10-25 s on the shared machine."""
+    from hqq.core.quantize import HQQLinear
+    from hqq.models.hf.base import AutoHQQHFModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    out = Path(export_main(model=str(tiny_model_dir), template='smollm2', quant_method='hqq', quant_bits=bits,
+                           group_size=32, hqq_axis=axis, dataset=[str(rows_file)], quant_n_samples=4,
+                           output_dir=str(tmp_path / 'q')).output_dir)
+    report = json.loads((out / 'export_report.json').read_text())
+    assert report['method'] == 'hqq' and report['bits'] == bits and report['group_size'] == 32
+    assert report['hqq_axis'] == axis
+    assert report['held_out_rows'] == 8 and f'hqq {bits}-bit: perplexity' in capsys.readouterr().out
+    model = AutoHQQHFModel.from_quantized(str(out), device='cpu', compute_dtype=torch.float32).eval()
+    layers = [m for m in model.modules() if isinstance(m, HQQLinear)]
+    assert len(layers) == 7 * model.config.num_hidden_layers  # every projection; lm_head stays as it was
+    assert all(m.meta['nbits'] == bits and m.meta['group_size'] == 32 and m.meta['axis'] == axis for m in layers)
+    tokenizer = AutoTokenizer.from_pretrained(str(out))
+    assert tokenizer.chat_template and (out / 'generation_config.json').is_file()
+    source = AutoModelForCausalLM.from_pretrained(str(tiny_model_dir), dtype=torch.float32).eval()
+    ids = tokenizer('The sea is salty because rivers carry minerals into it', return_tensors='pt').input_ids
+    with torch.inference_mode():
+        reference, logits = source(ids).logits, model(ids).logits
+    error = float((logits - reference).norm() / reference.norm())
+    assert error < limit, f'{bits}-bit logits differ by {error:.3f} (relative), over {limit}'
+    assert math.isfinite(report['perplexity_after'])
+    if bits == 4 and axis == 1:  # swift infer --model <exported dir>: hqq's loader, the template from its args.json
+        from swift.infer import InferRequest, RequestConfig
+        from swift.infer.transformers_engine import PtEngine
+        with PtEngine(str(out), max_batch_size=1) as engine:
+            assert engine.template.name == 'smollm2'
+            assert sum(isinstance(m, HQQLinear) for m in engine.model.modules()) == len(layers)
+            response = engine.infer([InferRequest([{'role': 'user', 'content': 'Hi'}])],
+                                    RequestConfig(max_tokens=4, temperature=0))[0]
+            assert response.usage.completion_tokens == 4
+        with pytest.raises(SwiftError, match='swift does not train LoRA on or serve adapters with HQQ weights'):
+            PtEngine(str(out), adapters=[str(tmp_path)], max_batch_size=1)
+
+
+def test_hqq_bits_and_group_size_are_checked(tiny_model_dir, tmp_path):
+    with pytest.raises(SwiftError, match='hqq writes 2 or 3 or 4 or 8-bit weights, not --quant_bits 5'):
+        export_main(model='x', quant_method='hqq', quant_bits=5)
+    with pytest.raises(SwiftError, match='--hqq_axis 2: 0 or 1'):
+        export_main(model='x', quant_method='hqq', quant_bits=4, hqq_axis=2)
+    with pytest.raises(SwiftError, match='only with --quant_method hqq'):
+        export_main(model='x', quant_method='gptq', quant_bits=4, hqq_axis=0)
+    with pytest.raises(SwiftError, match=r'--group_size 48 does not divide the input width 64 .* \(--hqq_axis 1\)'):
+        export_main(model=str(tiny_model_dir), quant_method='hqq', quant_bits=4, group_size=48,
+                    output_dir=str(tmp_path / 'q'))
+    with pytest.raises(SwiftError, match=r'--group_size 48 does not divide the weight count 4096 .* \(--hqq_axis 0\)'):
+        export_main(model=str(tiny_model_dir), quant_method='hqq', quant_bits=4, group_size=48, hqq_axis=0,
+                    output_dir=str(tmp_path / 'q2'))
+
+
+def test_hqq_says_what_to_install(tiny_model_dir, tmp_path, monkeypatch):
+    import importlib.util
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, 'find_spec', lambda name, *a: None if name == 'hqq' else find_spec(name, *a))
+    with pytest.raises(SwiftError, match=r'--quant_method hqq needs the hqq package: DISABLE_CUDA=1 pip install'):
+        export_main(model=str(tiny_model_dir), quant_method='hqq', quant_bits=4, output_dir=str(tmp_path / 'q'))
+    assert not (tmp_path / 'q').exists()
+
+
+def test_hqq_training_is_refused_with_the_reason():
+    """transformers 5.x cannot load an HQQ model for training (its HqqConfig path raises NotImplementedError, checked
+    with transformers 5.25 and hqq 0.2.8.post1): swift sft --quant_method hqq says so and names what works."""
     from swift.arguments import SftArguments
     from swift.utils.args import parse_args
-    for call in (lambda: export_main(model='x', quant_method='hqq', quant_bits=4),
-                 lambda: parse_args(SftArguments, ['--model', 'x', '--dataset', 'd.jsonl', '--quant_method', 'hqq',
-                                                   '--quant_bits', '4'])):
-        with pytest.raises(SwiftError, match='--quant_method hqq is not supported: transformers 5.x has no HQQ'):
-            call()
+    with pytest.raises(SwiftError, match='swift sft --quant_method hqq is not supported: transformers 5.x has no HQQ'):
+        parse_args(SftArguments, ['--model', 'x', '--dataset', 'd.jsonl', '--quant_method', 'hqq', '--quant_bits', '4'])
