@@ -1,4 +1,5 @@
-"""Loading a model quantised for QLoRA: `--quant_method bnb --quant_bits 4` (swift.tuners.quant builds the config)."""
+"""Loading a model quantised for QLoRA: `--quant_method bnb|hqq --quant_bits N` (swift.tuners.quant builds the
+config; HQQ through hqq's own API, as transformers 5 cannot: swift/model/hqq_format.py)."""
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -6,13 +7,8 @@ from swift.utils import SwiftError
 
 from .base import ArgumentGroup, check_choice
 
-QUANT_METHODS = ('bnb', )
-# Why not HQQ for training (swift sft --quant_method hqq): checked with transformers 5.25.0 and hqq 0.2.8.post1.
-HQQ_REFUSAL = ('swift sft --quant_method hqq is not supported: transformers 5.x has no HQQ path in its weight loader '
-               'yet (from_pretrained with HqqConfig raises NotImplementedError "QuantizationMethod.HQQ is not '
-               'available yet", checked with transformers 5.25), so swift cannot load a model quantised with HQQ for '
-               'QLoRA. Use --quant_method bnb --quant_bits 4|8 for QLoRA; `swift export --quant_method hqq` writes '
-               'an HQQ model in hqq\'s own format (docs/export.md).')
+QUANT_METHODS = ('bnb', 'hqq')
+QUANT_BITS = {'bnb': (4, 8), 'hqq': (2, 3, 4, 8)}
 BNB_QUANT_TYPES = ('nf4', 'fp4')
 
 
@@ -20,8 +16,11 @@ BNB_QUANT_TYPES = ('nf4', 'fp4')
 class QuantizeArguments(ArgumentGroup):
     GROUP_TITLE = 'quantization (QLoRA)'
 
-    quant_method: Optional[str] = field(default=None, metadata={'help': 'bnb: bitsandbytes (QLoRA)'})
-    quant_bits: Optional[int] = field(default=None, metadata={'help': '4 or 8'})
+    quant_method: Optional[str] = field(default=None, metadata={
+        'help': 'bnb: bitsandbytes | hqq: HQQ (half-quadratic, no calibration; groups of 64 weights)'})
+    quant_bits: Optional[int] = field(default=None, metadata={'help': 'bnb: 4 or 8; hqq: 2, 3, 4 or 8'})
+    hqq_axis: int = field(default=1, metadata={
+        'help': 'hqq: 1 groups consecutive inputs of one output row (hqq\'s default), 0 one input across rows'})
     bnb_4bit_compute_dtype: Optional[str] = field(
         default=None, metadata={'help': 'dtype of the 4-bit matmuls (default: --torch_dtype)'})
     bnb_4bit_quant_type: str = field(default='nf4', metadata={'help': 'nf4 | fp4'})
@@ -36,8 +35,10 @@ class QuantizeArguments(ArgumentGroup):
             return
         if self.quant_method is None:
             raise SwiftError(f'--quant_bits {self.quant_bits} needs --quant_method (one of: {", ".join(QUANT_METHODS)})')
-        if self.quant_method == 'hqq':
-            raise SwiftError(HQQ_REFUSAL)
         check_choice('quant_method', self.quant_method, QUANT_METHODS)
-        if self.quant_bits not in (4, 8):
-            raise SwiftError(f'--quant_method {self.quant_method} needs --quant_bits 4 or 8, not {self.quant_bits}')
+        bits = QUANT_BITS[self.quant_method]
+        if self.quant_bits not in bits:
+            raise SwiftError(f'--quant_method {self.quant_method} needs --quant_bits '
+                             f'{" or ".join(map(str, bits))}, not {self.quant_bits}')
+        if self.hqq_axis not in (0, 1) or (self.hqq_axis != 1 and self.quant_method != 'hqq'):
+            raise SwiftError(f'--hqq_axis {self.hqq_axis}: 0 or 1, and only with --quant_method hqq')

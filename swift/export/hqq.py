@@ -12,7 +12,7 @@ neither making nor loading HQQ through transformers works; hqq 0.2.8's own quant
 default), --group_size weights per scale/zero: along hqq's default axis 1 (BaseQuantizeConfig's: consecutive
 inputs of one row, as GPTQ/AWQ groups) or, with --hqq_axis 0, weights of one input column across rows.
 """
-from swift.model.hqq_format import load_hqq_model, require_hqq  # noqa: F401 (require_hqq: used by quantize.py)
+from swift.model.hqq_format import load_hqq_model, quantize_with_hqq, require_hqq  # noqa: F401 (require_hqq: used by quantize.py)
 from swift.utils import SwiftError
 
 
@@ -33,13 +33,7 @@ def check_group_size(model, group_size: int, axis: int) -> None:
 
 def quantize(model, bits: int, group_size: int, axis: int = 1):
     """Replace the model's Linear layers by HQQLinear in place (fp32 compute, on the model's device)."""
-    import torch
-    from hqq.core.quantize import BaseQuantizeConfig
-    from hqq.models.hf.base import AutoHQQHFModel
-    device = str(next(model.parameters()).device)
-    config = BaseQuantizeConfig(nbits=bits, group_size=group_size, axis=axis)
-    AutoHQQHFModel.quantize_model(model, quant_config=config, compute_dtype=torch.float32, device=device)
-    return model.eval()
+    return quantize_with_hqq(model, bits, group_size, axis).eval()
 
 
 def save(model, directory) -> None:

@@ -14,7 +14,7 @@ from typing import Any, Dict, Optional, Tuple
 from swift.utils import SwiftError, get_logger
 from swift.utils.device import detect_device, resolve_dtype
 
-from .hqq_format import is_hqq_dir, load_hqq_model
+from .hqq_format import WEIGHT_FILE, HqqQuantization, is_hqq_dir, load_hqq_model, quantize_with_hqq
 from .hub import get_model_dir as hub_model_dir
 from .registry import get_model_meta, lookup_model
 from .requirements import check_requirements
@@ -170,16 +170,19 @@ def get_model_tokenizer(model: str,
     kwargs = dict(model_kwargs or {})
     if attn_implementation:
         kwargs['attn_implementation'] = attn_implementation
-    if is_hqq_dir(model_dir) and quantization_config is None:  # hqq's format: hqq's loader (hqq_format.py)
+    if is_hqq_dir(model_dir):  # hqq's format: hqq's loader (hqq_format.py)
+        if quantization_config is not None:
+            raise SwiftError(f'{model_dir} is quantized already (hqq\'s {WEIGHT_FILE}): drop --quant_method')
         one_device = device_map if isinstance(device_map, str) and device_map != 'auto' else device
-        hf_model = load_hqq_model(model_dir, dtype, one_device, for_adapters, **kwargs)
+        hf_model = load_hqq_model(model_dir, dtype, one_device, **kwargs)
         hf_model.model_info = info
         logger.info(f'Loaded {model} from {model_dir} with hqq (type {info.model_type or "unknown"}, '
                     f'template {info.template or "tokenizer chat_template"}, compute dtype {dtype}, device {device})')
         return hf_model, tokenizer
+    hqq = quantization_config if isinstance(quantization_config, HqqQuantization) else None
     if quantization_config is None:
         quantization_config = checkpoint_quantization_config(model_dir, for_adapters)
-    if quantization_config is not None:
+    if quantization_config is not None and hqq is None:
         kwargs['quantization_config'] = quantization_config
     try:
         load = meta.load_model if meta is not None and meta.load_model is not None else _from_pretrained
@@ -187,6 +190,8 @@ def get_model_tokenizer(model: str,
                         trust_remote_code=trust_remote_code, **kwargs)
     except (OSError, ValueError) as e:
         raise load_error(model_dir, 'the model', e) from None
+    if hqq is not None:  # transformers cannot quantize with HQQ: hqq replaces the loaded Linear layers
+        quantize_with_hqq(hf_model, hqq.bits, hqq.group_size, hqq.axis, compute_dtype=dtype)
     hf_model.model_info = info
     logger.info(f'Loaded {model} from {model_dir} (type {info.model_type or "unknown"}, '
                 f'template {info.template or "tokenizer chat_template"}, dtype {dtype}, device {device})')

@@ -41,9 +41,11 @@ def parse_init_weights(value: Union[bool, str]) -> Union[bool, str]:
 
 
 def is_quantized(model) -> bool:
-    """True for a model loaded with bitsandbytes (or another transformers quantizer)."""
+    """True for a model loaded with bitsandbytes (or another transformers quantizer), or quantized by hqq in place
+    (--quant_method hqq: its layers are HQQLinear)."""
     return bool(getattr(model, 'is_loaded_in_4bit', False) or getattr(model, 'is_loaded_in_8bit', False)
-                or getattr(model, 'hf_quantizer', None) is not None)
+                or getattr(model, 'hf_quantizer', None) is not None
+                or any(type(module).__name__ == 'HQQLinear' for module in model.modules()))
 
 
 def _common(model, args) -> dict:

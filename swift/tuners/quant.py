@@ -1,4 +1,5 @@
-"""Quantised loading for QLoRA: `--quant_method bnb --quant_bits 4` → a transformers BitsAndBytesConfig.
+"""Quantised loading for QLoRA: `--quant_method bnb --quant_bits 4` → a transformers BitsAndBytesConfig;
+`--quant_method hqq` → swift's HqqQuantization (the loader quantizes with hqq's own API: transformers 5 cannot).
 
     quantization_config = build_quantization_config(args)   # None when not quantising
     model = AutoModelForCausalLM.from_pretrained(path, quantization_config=quantization_config)
@@ -24,7 +25,8 @@ def _dtype(name: Optional[str], flag: str):
 
 
 def build_quantization_config(args):
-    """A BitsAndBytesConfig for args.quant_method / quant_bits, or None when the model is not quantised.
+    """A BitsAndBytesConfig (bnb) or HqqQuantization (hqq) for args.quant_method / quant_bits, or None when the
+    model is not quantised.
 
     `args` is QuantizeArguments or any object with some of its attributes (the others take their
     defaults, and the same checks apply), and optionally torch_dtype.
@@ -35,6 +37,10 @@ def build_quantization_config(args):
         args = QuantizeArguments(**{name: getattr(args, name) for name in names if hasattr(args, name)})
     if args.quant_method is None:
         return None
+    if args.quant_method == 'hqq':
+        from swift.model.hqq_format import HqqQuantization, require_hqq
+        require_hqq('--quant_method hqq')
+        return HqqQuantization(bits=args.quant_bits, axis=args.hqq_axis)
     if importlib.util.find_spec('bitsandbytes') is None:
         raise SwiftError('--quant_method bnb needs bitsandbytes: pip install bitsandbytes '
                          '(or pip install "swift-llm[qlora]")')

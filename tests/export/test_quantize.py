@@ -292,8 +292,19 @@ def test_hqq_export_loads_with_hqqs_loader(tiny_model_dir, rows_file, tmp_path, 
             response = engine.infer([InferRequest([{'role': 'user', 'content': 'Hi'}])],
                                     RequestConfig(max_tokens=4, temperature=0))[0]
             assert response.usage.completion_tokens == 4
-        with pytest.raises(SwiftError, match='swift does not train LoRA on or serve adapters with HQQ weights'):
-            PtEngine(str(out), adapters=[str(tmp_path)], max_batch_size=1)
+        # QLoRA on the export (swift sft --model <hqq dir> --tuner_type lora): peft's HQQ LoRA layer, then the
+        # checkpoint served on that base (swift infer --model <hqq dir> --adapters <checkpoint>)
+        from swift.training.sft import sft_main
+        result = sft_main(dict(model=str(out), dataset=[str(rows_file)], output_dir=str(tmp_path / 'run'),
+                               add_version=False, max_steps=2, save_steps=2, logging_steps=1,
+                               per_device_train_batch_size=4, learning_rate=5e-2, lora_dropout=0.0, warmup_ratio=0.0,
+                               report_to=['none'], seed=1, tuner_type='lora'))
+        assert all(math.isfinite(e['loss']) for e in result.log_history if 'loss' in e)
+        with PtEngine(str(out), adapters=[result.last_checkpoint], max_batch_size=1) as engine:
+            lora_layers = [m for m in engine.model.modules() if hasattr(m, 'lora_A')]
+            assert len(lora_layers) == len(layers) and all(isinstance(m.base_layer, HQQLinear) for m in lora_layers)
+            assert engine.infer([InferRequest([{'role': 'user', 'content': 'Hi'}])],
+                                RequestConfig(max_tokens=4, temperature=0))[0].usage.completion_tokens == 4
 
 
 def test_hqq_bits_and_group_size_are_checked(tiny_model_dir, tmp_path):
@@ -318,12 +329,3 @@ def test_hqq_says_what_to_install(tiny_model_dir, tmp_path, monkeypatch):
     with pytest.raises(SwiftError, match=r'--quant_method hqq needs the hqq package: DISABLE_CUDA=1 pip install'):
         export_main(model=str(tiny_model_dir), quant_method='hqq', quant_bits=4, output_dir=str(tmp_path / 'q'))
     assert not (tmp_path / 'q').exists()
-
-
-def test_hqq_training_is_refused_with_the_reason():
-    """transformers 5.x cannot load an HQQ model for training (its HqqConfig path raises NotImplementedError, checked
-    with transformers 5.25 and hqq 0.2.8.post1): swift sft --quant_method hqq says so and names what works."""
-    from swift.arguments import SftArguments
-    from swift.utils.args import parse_args
-    with pytest.raises(SwiftError, match='swift sft --quant_method hqq is not supported: transformers 5.x has no HQQ'):
-        parse_args(SftArguments, ['--model', 'x', '--dataset', 'd.jsonl', '--quant_method', 'hqq', '--quant_bits', '4'])
