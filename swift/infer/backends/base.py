@@ -6,6 +6,7 @@ import importlib
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Dict, List, Optional, Sequence, Tuple
 
+from swift.model.hqq_format import is_hqq_dir
 from swift.model.loader import get_model_tokenizer, needs_remote_code, remote_code_refused
 from swift.template import get_template
 from swift.utils import SwiftError, get_logger
@@ -44,6 +45,10 @@ class ExternalEngine(InferEngine):
         info = tokenizer.model_info
         if not hub_kwargs.get('trust_remote_code') and needs_remote_code(info.model_dir):
             raise remote_code_refused(info.model_dir)  # before the library, whatever its own rule
+        if is_hqq_dir(info.model_dir):  # the library would look for weights that are not there
+            raise SwiftError(f'{info.model_dir} is in hqq\'s own format (qmodel.pt, swift export --quant_method hqq), '
+                             f'which {self.backend} does not read: serve it with --infer_backend transformers, or '
+                             'export the source model with --quant_method gptq|awq|fp8 for this backend')
         self.tokenizer = tokenizer
         self.template = get_template(template or info.template or info.model_dir, tokenizer=tokenizer,
                                      default_system=default_system)
