@@ -97,9 +97,9 @@ def ceiling() -> None:
     model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32)
 
     def batches(dataset, collator):  # what Trainer.train draws: the same sampler, seed and collator
-        trainer = Trainer(model=model, train_dataset=dataset, data_collator=collator,
-                          args=TrainingArguments(output_dir=tempfile.mkdtemp(), max_steps=12, per_device_train_batch_size=4,
-                                                 report_to=[], seed=42, remove_unused_columns=False))
+        settings = TrainingArguments(output_dir=tempfile.mkdtemp(), max_steps=12, per_device_train_batch_size=4,
+                                     report_to=[], seed=42, remove_unused_columns=False)
+        trainer = Trainer(model=model, train_dataset=dataset, data_collator=collator, args=settings)
         return list(trainer.get_train_dataloader())[1:12]  # steps 2-12, as the benchmark times them
 
     def trained(batch):

@@ -269,8 +269,8 @@ def report(results: dict, title: str, real: bool = True) -> None:
         print(f'  phases of {kind}, wall / CPU s: ' + ', '.join(
             f'{name} {wall:.1f} / {cpu:.1f}' for name, (wall, cpu) in r['phases'].items()))
     print('  trained tokens per CPU second of steps 2..N (--threads 1 on a loaded machine: this ratio, not wall): '
-          + ', '.join(f'{kind} {r["tokens_per_cpu_s"]:.1f}' + (f' ({r["tokens_per_cpu_s"] / b["tokens_per_cpu_s"]:.2f}x)'
-                                                               if kind != 'baseline' else '')
+          + ', '.join(f'{kind} {r["tokens_per_cpu_s"]:.1f}'
+                      + (f' ({r["tokens_per_cpu_s"] / b["tokens_per_cpu_s"]:.2f}x)' if kind != 'baseline' else '')
                       for kind, r in results.items()))
     print(f'  plain Trainer + PEFT (batch 4, padded):  {b["tokens_per_s"]:.1f} trained tokens/s, '
           f'peak RSS {b["peak_rss_gib"]:.2f} GiB; {b["positions_per_s"]:.1f} positions/s, '
