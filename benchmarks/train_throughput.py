@@ -14,7 +14,8 @@ the job's imports), setup (model load, dataset encoding, tuner, trainer), train 
 (what runs after training: swift's final checkpoint and plots) and exit (interpreter shutdown; a swift job
 ends as `swift sft` ends, through swift.utils.process.exit_now, without the interpreter's teardown).
 On a machine loaded by other users, wall time mostly measures the load, and 2-thread jobs burn CPU
-spin-waiting for a descheduled peer thread: compare the CPU-time ratio of a --threads 1 run there.
+spin-waiting for a descheduled peer thread: compare the CPU-time ratio of a --threads 1 run there (for the
+synthetic rows, whose jobs train different amounts of data, the trained tokens per CPU second of the timed steps).
 
 With --data alpaca_en / alpaca_zh (../shared/data), every job trains one epoch over the same rows
 (as a user would run it: packing needs fewer steps for the same rows), and what compares is the
@@ -95,7 +96,7 @@ def step_clock():
     class StepClock(TrainerCallback):
 
         def __init__(self):
-            self.ends, self.trained, self.positions = [], [], []
+            self.ends, self.cpu_ends, self.trained, self.positions = [], [], [], []
             self._trained = self._positions = 0
 
         def _count(self, module, args, kwargs):
@@ -121,6 +122,8 @@ def step_clock():
                 table = self.profiler.key_averages().table(sort_by='self_cpu_time_total', row_limit=15)
                 print(f'PROFILE of step 2 ({self._positions} positions):\n{table}', file=sys.stderr)
             self.ends.append(time.perf_counter())
+            own = resource.getrusage(resource.RUSAGE_SELF)  # every thread of this process: the steps' own CPU time
+            self.cpu_ends.append(own.ru_utime + own.ru_stime)
             self.trained.append(self._trained)
             self.positions.append(self._positions)
             self._trained = self._positions = 0
@@ -132,9 +135,12 @@ def step_clock():
             """Steps 2..N (step 1 includes warm-up)."""
             seconds = self.ends[-1] - self.ends[0]
             if len(self.ends) < 2:  # one step in all (a tiny epoch): nothing after the warm-up step to time
-                return {'tokens_per_s': float('nan'), 'positions_per_s': float('nan'),
+                return {'tokens_per_s': float('nan'), 'positions_per_s': float('nan'), 'tokens_per_cpu_s': float('nan'),
                         'trained_fraction': float('nan'), 'peak_rss_before_training_gib': self.rss_at_start}
+            # Trained tokens per CPU second of the same steps: on a machine loaded by others, wall time measures
+            # the share of the CPU each job got (it moves with the load over minutes); CPU time measures the work.
             return {'tokens_per_s': sum(self.trained[1:]) / seconds,
+                    'tokens_per_cpu_s': sum(self.trained[1:]) / (self.cpu_ends[-1] - self.cpu_ends[0]),
                     'positions_per_s': sum(self.positions[1:]) / seconds,
                     'trained_fraction': sum(self.trained[1:]) / sum(self.positions[1:]),
                     'peak_rss_before_training_gib': self.rss_at_start}
@@ -262,6 +268,10 @@ def report(results: dict, title: str, real: bool = True) -> None:
     for kind, r in results.items():
         print(f'  phases of {kind}, wall / CPU s: ' + ', '.join(
             f'{name} {wall:.1f} / {cpu:.1f}' for name, (wall, cpu) in r['phases'].items()))
+    print('  trained tokens per CPU second of steps 2..N (--threads 1 on a loaded machine: this ratio, not wall): '
+          + ', '.join(f'{kind} {r["tokens_per_cpu_s"]:.1f}'
+                      + (f' ({r["tokens_per_cpu_s"] / b["tokens_per_cpu_s"]:.2f}x)' if kind != 'baseline' else '')
+                      for kind, r in results.items()))
     print(f'  plain Trainer + PEFT (batch 4, padded):  {b["tokens_per_s"]:.1f} trained tokens/s, '
           f'peak RSS {b["peak_rss_gib"]:.2f} GiB; {b["positions_per_s"]:.1f} positions/s, '
           f'{b["trained_fraction"]:.0%} of them trained')
