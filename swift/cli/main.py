@@ -7,6 +7,7 @@ import importlib
 import importlib.util
 import os
 import sys
+import time
 from typing import List, Optional
 
 from swift.utils.errors import SwiftError, did_you_mean
@@ -55,6 +56,9 @@ def _another_rank_says_it() -> bool:
     return not (dist is not None and dist.is_available() and dist.is_initialized())
 
 
+# How long a rank that leaves an error to rank 0 waits before failing itself (the launcher normally ends it sooner)
+SILENT_RANK_WAIT_S = 30
+
 # Commands whose process ends without the interpreter's teardown once they succeed (swift.utils.process)
 EXIT_NOW = ('sft', 'pt', 'rlhf')
 
@@ -100,6 +104,8 @@ def _main(argv: Optional[List[str]] = None) -> int:
     except SwiftError as e:
         if not _another_rank_says_it():
             print(f'swift {command}: error: {e}', file=sys.stderr)
+        else:  # rank 0 says it; the launcher stops every rank once one fails, so fail after rank 0 (which then
+            time.sleep(SILENT_RANK_WAIT_S)  # ends this one), not before it has printed (seen on a loaded machine)
         return 1
     except KeyboardInterrupt:
         print(f'swift {command}: interrupted', file=sys.stderr)

@@ -70,8 +70,11 @@ HELP_ZH: Dict[str, str] = {
         '工具、工具调用和工具结果的写法：hermes | react_en | react_zh | qwen_en | qwen_zh | glm4 | llama3 | mistral（默认：模板自己的工具格式）',
     "thinking models: true/false is passed to the template (default: the template's default)":
         '思考模型：true/false 传给模板（默认：模板的默认值）',
-    'bnb: bitsandbytes (QLoRA)': '量化方法 bnb：bitsandbytes（QLoRA）',
-    '4 or 8': '4 或 8',
+    'bnb: bitsandbytes | hqq: HQQ (half-quadratic, no calibration; groups of 64 weights)':
+        '量化方法 bnb：bitsandbytes | hqq：HQQ（半二次量化，无需校准数据；每 64 个权重一组）',
+    'bnb: 4 or 8; hqq: 2, 3, 4 or 8': 'bnb：4 或 8；hqq：2、3、4 或 8',
+    "hqq: 1 groups consecutive inputs of one output row (hqq's default), 0 one input across rows":
+        'hqq：1 按同一输出行的连续输入分组（hqq 的默认值），0 按同一输入跨行分组',
     'dtype of the 4-bit matmuls (default: --torch_dtype)': '4 比特矩阵乘法的数据类型（默认：--torch_dtype）',
     'nf4 | fp4': '4 比特量化的类型：nf4 | fp4',
     'also quantise the scales': '同时量化缩放因子',
@@ -335,13 +338,16 @@ HELP_ZH: Dict[str, str] = {
     'f32 | f16 | bf16 | q8_0 | q4_0 | q4_1 | q5_0 | q5_1 | q2_k | q3_k_s | q3_k_m | q3_k_l | q4_k_s | q4_k_m | q5_k_s | q5_k_m | q6_k (K-quants need llama.cpp)':
         'f32 | f16 | bf16 | q8_0 | q4_0 | q4_1 | q5_0 | q5_1 | q2_k | q3_k_s | q3_k_m | q3_k_l | q4_k_s | q4_k_m | q5_k_s | q5_k_m | q6_k（K 系列量化需要 llama.cpp）',
     'write a GGUF and an Ollama Modelfile': '写出 GGUF 文件和 Ollama 的 Modelfile',
-    'bnb | gptq | awq | fp8': 'bnb | gptq | awq | fp8（量化方法）',
+    'bnb | gptq | awq | fp8 | hqq': 'bnb | gptq | awq | fp8 | hqq（量化方法）',
     'bits per weight (e.g. 4 or 8)': '每个权重的比特数（例如 4 或 8）',
     'nf4 | fp4 (--quant_method bnb)': '4 比特量化的类型：nf4 | fp4（--quant_method bnb）',
     'also quantize the scales (bnb)': '同时量化缩放因子（bnb）',
     'calibration rows (the rest measure perplexity)': '校准数据条数（其余用于测困惑度）',
     'calibration batch size': '校准的批大小',
-    'weights sharing one scale (gptq, awq)': '共享一个缩放因子的权重数（gptq、awq）',
+    'weights sharing one scale (gptq, awq, hqq)': '共享一个缩放因子的权重数（gptq、awq、hqq）',
+    "hqq: 1 (hqq's default) groups --group_size consecutive inputs of one output row (as GPTQ/AWQ and GGUF blocks), "
+    '0 groups weights of one input column across output rows':
+        'hqq：1（hqq 的默认值）按同一输出行的 --group_size 个连续输入分组（同 GPTQ/AWQ 和 GGUF 的块），0 按同一输入列跨输出行分组',
     'w8a8: FP8 weights and activations (FP8_DYNAMIC) | w8a16: FP8 weights only (--quant_method fp8)':
         'w8a8：权重和激活均为 FP8（FP8_DYNAMIC）| w8a16：仅权重为 FP8（--quant_method fp8）',
     'encode --dataset (and its validation rows) once, into --output_dir/train and /val, for swift sft / pt --cached_dataset':
