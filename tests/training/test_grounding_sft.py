@@ -13,9 +13,11 @@ task (MultiModalTrainer(task='grounding'): "Find the <colour> square in the imag
 convention, ms-swift's base template one: `[(x1,y1),(x2,y2)]` on the 0..1000 grid), and the reply is scored by
 parsing it back in that convention (mm_tasks.score).
 
-Recipe (docs/multimodal.md "Grounding proof"): many small steps, not big batches: 900 steps of 4 rows, lr 3e-3
-(vision tower and aligner 1e-2), cosine decay. Held-out IoU >= 0.5 at step 900, for four seeds of the tiny model's
-random weights: 100%, 100%, 100%, 90% (tests/conftest.py builds seed 1234). With a constant lr the score swung
+Recipe (docs/multimodal.md "Grounding proof"): many small steps, not big batches: 1,200 steps of 4 rows, lr 3e-3
+(vision tower and aligner 1e-2), cosine decay. With 900 steps: held-out IoU >= 0.5 for four seeds of the tiny
+model's random weights 100%, 100%, 100%, 90% on the earlier AVX-512 host (tests/conftest.py builds seed 1234), but
+75% for seed 1234 on the AVX2-only host of 2026-12-03 evening (other float rounding, the same recipe); 1,200 and
+1,500 steps pass there (the suite's first failure of this test). With a constant lr the score swung
 between 72.5% and 100% from one checkpoint to the next (seed 1234: 100% at 450, 72.5% at 600, 82.5% at 1,200).
 100 steps of 16 rows stay at one box for every image.
 """
@@ -46,7 +48,7 @@ def trained(vlm, data, tmp_path_factory):
     trainer = MultiModalTrainer(vlm, train, task='grounding', data_args={'image_folder': str(folder)},
                                 tuner_type='full', freeze_vit=False, freeze_aligner=False, learning_rate=3e-3,
                                 vit_lr=1e-2, aligner_lr=1e-2, lr_scheduler_type='cosine', warmup_ratio=0.0,
-                                per_device_train_batch_size=4, max_steps=900, gradient_checkpointing=False,
+                                per_device_train_batch_size=4, max_steps=1200, gradient_checkpointing=False,
                                 save_steps=10000, logging_steps=50, report_to=[], seed=42,
                                 output_dir=str(tmp_path_factory.mktemp('grounding-run')))
     return trainer.train().last_checkpoint
