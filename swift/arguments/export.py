@@ -10,6 +10,7 @@ from swift.utils import SwiftError
 from .base import BaseArguments, check_choice
 from .data import DataArguments
 from .model import AdapterArguments, ModelArguments
+from .quantization import check_hqq_axis
 from .template import TemplateArguments
 
 # method → the bit widths it writes; the formats each library serializes (swift.export.quantize)
@@ -160,8 +161,7 @@ class ExportArguments(AdapterArguments, TemplateArguments, ModelArguments, DataA
         if self.fp8_scheme != 'w8a8' and self.quant_method != 'fp8':
             raise SwiftError(f'--fp8_scheme {self.fp8_scheme} is for --quant_method fp8, not '
                              f'{self.quant_method or "an export without --quant_method"}')
-        if self.hqq_axis not in (0, 1) or (self.hqq_axis != 1 and self.quant_method != 'hqq'):
-            raise SwiftError(f'--hqq_axis {self.hqq_axis}: 0 or 1, and only with --quant_method hqq')
+        check_hqq_axis(self.hqq_axis, self.quant_method)
         if self.quant_method is None:
             if self.quant_bits is not None:
                 raise SwiftError(f'--quant_bits {self.quant_bits} needs --quant_method '

@@ -12,6 +12,12 @@ QUANT_BITS = {'bnb': (4, 8), 'hqq': (2, 3, 4, 8)}
 BNB_QUANT_TYPES = ('nf4', 'fp4')
 
 
+def check_hqq_axis(axis: int, quant_method) -> None:
+    """--hqq_axis (swift sft and swift export): 0 or 1, and other than hqq's default 1 only with --quant_method hqq."""
+    if axis not in (0, 1) or (axis != 1 and quant_method != 'hqq'):
+        raise SwiftError(f'--hqq_axis {axis}: 0 or 1, and only with --quant_method hqq')
+
+
 @dataclass
 class QuantizeArguments(ArgumentGroup):
     GROUP_TITLE = 'quantization (QLoRA)'
@@ -40,5 +46,4 @@ class QuantizeArguments(ArgumentGroup):
         if self.quant_bits not in bits:
             raise SwiftError(f'--quant_method {self.quant_method} needs --quant_bits '
                              f'{" or ".join(map(str, bits))}, not {self.quant_bits}')
-        if self.hqq_axis not in (0, 1) or (self.hqq_axis != 1 and self.quant_method != 'hqq'):
-            raise SwiftError(f'--hqq_axis {self.hqq_axis}: 0 or 1, and only with --quant_method hqq')
+        check_hqq_axis(self.hqq_axis, self.quant_method)

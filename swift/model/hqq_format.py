@@ -44,6 +44,11 @@ def quantize_with_hqq(model, bits: int, group_size: int, axis: int = 1, compute_
     return model
 
 
+def has_hqq_layers(model) -> bool:
+    """The model's Linear layers were replaced by hqq's HQQLinear (--quant_method hqq, or an HQQ directory)."""
+    return any(type(module).__name__ == 'HQQLinear' for module in model.modules())
+
+
 def is_hqq_dir(model_dir) -> bool:
     return (Path(model_dir) / WEIGHT_FILE).is_file() and (Path(model_dir) / 'config.json').is_file()
 

@@ -6,6 +6,7 @@ import os
 import re
 from typing import Union
 
+from swift.model.hqq_format import has_hqq_layers
 from swift.utils import SwiftError, did_you_mean, get_logger
 
 from .registry import Tuner, register_tuner
@@ -45,7 +46,7 @@ def is_quantized(model) -> bool:
     (--quant_method hqq: its layers are HQQLinear)."""
     return bool(getattr(model, 'is_loaded_in_4bit', False) or getattr(model, 'is_loaded_in_8bit', False)
                 or getattr(model, 'hf_quantizer', None) is not None
-                or any(type(module).__name__ == 'HQQLinear' for module in model.modules()))
+                or has_hqq_layers(model))
 
 
 def _common(model, args) -> dict:

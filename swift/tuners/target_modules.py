@@ -10,6 +10,7 @@ model's modules (ModelArch.language_model prefixes), and the vision tower's with
 import re
 from typing import Any, Iterable, List, Optional, Union
 
+from swift.model.hqq_format import has_hqq_layers
 from swift.model.registry import get_model_meta
 from swift.utils import SwiftError
 
@@ -40,10 +41,6 @@ def _is_linear(module) -> bool:
     # transformers' Conv1D (GPT-2 style) is a linear layer with transposed weights; hqq's HQQLinear (--quant_method
     # hqq) is a Linear layer's replacement that is no nn.Linear.
     return isinstance(module, nn.Linear) or type(module).__name__ in ('Conv1D', 'HQQLinear')
-
-
-def _has_hqq_layers(model) -> bool:
-    return any(type(module).__name__ == 'HQQLinear' for module in model.modules())
 
 
 def _is_embedding(module) -> bool:
@@ -81,7 +78,7 @@ def resolve_target_modules(model, args, model_meta=None, expand: bool = False) -
     targets = list(getattr(args, 'target_modules', None) or [ALL_LINEAR])
     from .multimodal import lora_prefixes  # multimodal.py imports model_meta_of from here
     prefixes = lora_prefixes(model_meta if model_meta is not None else model_meta_of(model), args)
-    if targets == [ALL_LINEAR] and not prefixes and not expand and not _has_hqq_layers(model):
+    if targets == [ALL_LINEAR] and not prefixes and not expand and not has_hqq_layers(model):
         return ALL_LINEAR  # PEFT's shorthand (it knows nn.Linear and Conv1D, not HQQLinear)
     if not any(t in SPECIAL for t in targets):
         return targets
