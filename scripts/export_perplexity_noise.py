@@ -50,14 +50,19 @@ def main() -> int:
 
     from swift.arguments import ExportArguments
     from swift.export.merge_lora import load_export_model
+    from swift.export import hqq
     from swift.export.quantize import _reload, _rows
+    from swift.model.hqq_format import is_hqq_dir
     export_args = ExportArguments(model=args.model, dataset=[args.dataset], quant_n_samples=args.quant_n_samples,
                                   max_length=args.max_length, quant_method='fp8', quant_bits=8)
     loaded = load_export_model(export_args, dtype='float32')
     _, held_out = _rows(export_args, loaded.template, loaded.tokenizer)
     source = row_losses(loaded.model, held_out)
     del loaded
-    quantized = row_losses(_reload(args.export), held_out)  # as swift export measured its "after" number
+    # reloaded as swift export measured its "after" number: hqq's own loader for an HQQ directory (qmodel.pt,
+    # which transformers cannot open), transformers for the others
+    exported = hqq.load(args.export) if is_hqq_dir(args.export) else _reload(args.export)
+    quantized = row_losses(exported, held_out)
     n, half = len(held_out), len(held_out) // 2
     halves = (range(half), range(half, n))
 
