@@ -14,6 +14,8 @@
    rendering of that conversation.
 Exit status 0 when the tokenizer and the chat template agree and at least --min_same of the 10 completions are
 identical (default 9); the mismatches are printed.
+--kv_type f32 keeps llama.cpp's KV cache in f32 instead of its default f16 (which rounds every cached key and
+value): to tell that rounding apart from the weights' (docs/export.md, GGUF).
 """
 import argparse
 import sys
@@ -34,6 +36,8 @@ def main() -> int:
     parser.add_argument('--template', default=None, help='swift template name (default: the model\'s)')
     parser.add_argument('--new_tokens', type=int, default=16)
     parser.add_argument('--min_same', type=int, default=9, help='identical completions needed (of 10)')
+    parser.add_argument('--kv_type', choices=('f16', 'f32'), default='f16',
+                        help="llama.cpp's KV cache type (default f16, llama.cpp's own default)")
     args = parser.parse_args()
 
     import llama_cpp
@@ -45,10 +49,11 @@ def main() -> int:
     from swift.model.resolve import resolve_model
     from swift.template import get_template
 
-    print(f'llama-cpp-python {llama_cpp.__version__}; {args.gguf}')
+    print(f'llama-cpp-python {llama_cpp.__version__}; {args.gguf}; KV cache {args.kv_type}')
     tokenizer = AutoTokenizer.from_pretrained(args.model)
     source = AutoModelForCausalLM.from_pretrained(args.model, dtype=torch.float32).eval()
-    llm = Llama(model_path=args.gguf, n_ctx=512, verbose=False, seed=0)
+    kv_type = {'f16': llama_cpp.GGML_TYPE_F16, 'f32': llama_cpp.GGML_TYPE_F32}[args.kv_type]
+    llm = Llama(model_path=args.gguf, n_ctx=512, verbose=False, seed=0, type_k=kv_type, type_v=kv_type)
     template = get_template(args.template or resolve_model(args.model).template)
     rendered = template.render(MESSAGES, add_generation_prompt=True)
 
