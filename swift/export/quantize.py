@@ -6,8 +6,8 @@ loads without swift, with the tokenizer, chat template and generation config bes
     gptq  llm-compressor's GPTQModifier (W4A16_ASYM / W8A16), compressed-tensors format: vLLM, SGLang, transformers.
     awq   llm-compressor's AWQModifier + W4A16_ASYM. AutoAWQ is archived upstream (its authors point to
           llm-compressor) and pins old torch/transformers; llm-compressor is where AWQ is maintained now.
-    fp8   llm-compressor's QuantizationModifier: FP8_DYNAMIC (W8A8, dynamic per-token activations), or FP8
-          weights only with --fp8_scheme w8a16.
+    fp8   llm-compressor's GPTQModifier with an FP8 scheme: FP8_DYNAMIC (W8A8, dynamic per-token activations), or
+          FP8 weights only with --fp8_scheme w8a16; GPTQ picks the e4m3 weights on the calibration rows.
     hqq   hqq's HQQ (2/3/4/8-bit, no calibration), in hqq's own format: hqq's AutoHQQHFModel.from_quantized loads
           it (swift/export/hqq.py says why not transformers').
     (swift/export/llm_compressor.py has the recipes.)
