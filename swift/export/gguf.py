@@ -127,8 +127,9 @@ def quantize_q8_0(data):
     So each block also tries the scales that divide its grid step, d = step / n for every n >= 1 that keeps
     |q| <= 127 (at most 16 of them), and keeps the one with the least squared error; the grid's levels then fall
     on Q8_0 levels up to one offset per block. On the embedded model this cuts the weights' relative error from
-    0.54% to 0.22% and the greedy continuations kept from 7 to 9 of 10 (docs/benchmarks.md). Blocks without such
-    a grid (the step found is too fine for any n), or where no divisor does better, keep llama.cpp's bytes."""
+    0.54% to 0.22% and the greedy continuations kept from 7 to 10 of 10 in transformers (docs/benchmarks.md).
+    Blocks without such a grid (the step found is too fine for any n), or where no divisor does better, keep
+    llama.cpp's bytes."""
     import gguf
     import numpy as np
     blocks = np.ascontiguousarray(data, dtype=np.float32).reshape(-1, 32)
