@@ -84,6 +84,7 @@ def main() -> None:
                              'LoRA (--trainable_token_indices), e.g. <end_of_utterance>')
     parser.add_argument('--full_vit', action='store_true',
                         help='train the vision tower in full (it is tiny: 0.4M parameters) instead of LoRA on it')
+    parser.add_argument('--adapters', default='', help='continue training this checkpoint (its schedule starts again)')
     parser.add_argument('--lr_scheduler_type', default='cosine')
     parser.add_argument('--warmup_ratio', type=float, default=0.0)
     parser.add_argument('--eval_every', type=int, default=100)
@@ -112,6 +113,7 @@ def main() -> None:
     if args.full_vit:  # no adapter on the tower (--freeze_vit true), the whole tower trained beside it at --vit_lr
         modules_to_save.append('model.vision_model')
     result = sft_main(model=args.model, dataset=[str(train_file)], tuner_type=args.tuner_type,
+                      adapters=[args.adapters] if args.adapters else [],
                       trainable_token_indices=token_ids(args.model, args.trainable_tokens),
                       freeze_vit=args.full_vit, freeze_aligner=False, learning_rate=args.learning_rate, vit_lr=args.vit_lr,
                       aligner_lr=args.aligner_lr, lora_rank=args.lora_rank,
