@@ -2,12 +2,14 @@
 
     python scripts/smolvlm_tiny_proof.py [--tasks vqa,ocr,grounding] [--max_steps 300] [--batch_size 4]
         [--learning_rate 1e-3] [--vit_lr 3e-3] [--aligner_lr 3e-3] [--lora_rank 8] [--modules_to_save lm_head]
+        [--trainable_tokens '<end_of_utterance>'] [--full_vit]
         [--eval_every 100] [--threads 1] [--time_steps 0] [--no_before] [--out /tmp/swift-smolvlm-tiny-proof]
 
 One `swift sft` run (sft_main: LoRA on the language model and the vision tower, the aligner trained in full:
---freeze_vit false --freeze_aligner false; `--modules_to_save lm_head` trains the output head too, which the reply's
-end needs: docs/multimodal.md) on a mix of the chosen tasks' rows, scored per task on held-out images
-before training, every `--eval_every` steps and after:
+--freeze_vit false --freeze_aligner false, or with `--full_vit` the whole tower instead of LoRA on it; the reply's
+end needs its added token trained: `--trainable_tokens '<end_of_utterance>'` (that row of the tied embeddings) or
+`--modules_to_save lm_head` (the whole head): docs/multimodal.md) on a mix of the chosen tasks' rows, scored per
+task on held-out images before training, every `--eval_every` steps and after:
     vqa        "What colour is the shape?" / "What shape is it?" (tests/helpers/shapes.py), accuracy per question
     ocr        "Read the text in the image." -> one rendered digit (tests/helpers/digits.py), exact match
     grounding  "Find the <colour> square in the image." -> its box (tests/helpers/grounding_shapes.py), IoU >= 0.5
@@ -27,10 +29,27 @@ from tests.helpers.smolvlm_tiny_tasks import TASK_ROWS, evaluate_tasks, headline
 
 
 def scores(model: str, data, folder: Path, adapter: str = None):
-    """{score name: value} of the model (with the adapter checkpoint) on every task's held-out rows."""
+    """{score name: value} of the model (with the adapter checkpoint) on every task's held-out rows, and the CPU
+    seconds of this scoring (model load included) under 'eval_cpu_seconds'."""
     from swift.infer.transformers_engine import TransformersEngine
+    cpu = time.process_time()
     with TransformersEngine(model, adapters=[adapter] if adapter else []) as engine:
-        return headline(evaluate_tasks(engine, data, folder))
+        result = headline(evaluate_tasks(engine, data, folder))
+    return {**result, 'eval_cpu_seconds': round(time.process_time() - cpu, 1)}
+
+
+def token_ids(model: str, tokens: str):
+    """The ids of comma-separated tokens in the model's tokenizer (an unknown token is an error, not <unk>)."""
+    if not tokens:
+        return []
+    from transformers import AutoTokenizer
+    from swift.model.hub import get_model_dir
+    tokenizer = AutoTokenizer.from_pretrained(str(get_model_dir(model)))
+    vocab = tokenizer.get_vocab()
+    missing = [t for t in tokens.split(',') if t not in vocab]
+    if missing:
+        raise SystemExit(f'--trainable_tokens: not tokens of {model}: {missing}')
+    return [vocab[t] for t in tokens.split(',')]
 
 
 def step_timer():
@@ -60,6 +79,12 @@ def main() -> None:
     parser.add_argument('--lora_alpha', type=int, default=32)
     parser.add_argument('--tuner_type', default='lora')
     parser.add_argument('--modules_to_save', default='', help='comma-separated modules trained in full beside LoRA')
+    parser.add_argument('--trainable_tokens', default='',
+                        help='comma-separated tokens whose embedding rows (tied: the output head\'s too) train beside '
+                             'LoRA (--trainable_token_indices), e.g. <end_of_utterance>')
+    parser.add_argument('--full_vit', action='store_true',
+                        help='train the vision tower in full (it is tiny: 0.4M parameters) instead of LoRA on it')
+    parser.add_argument('--adapters', default='', help='continue training this checkpoint (its schedule starts again)')
     parser.add_argument('--lr_scheduler_type', default='cosine')
     parser.add_argument('--warmup_ratio', type=float, default=0.0)
     parser.add_argument('--eval_every', type=int, default=100)
@@ -84,10 +109,15 @@ def main() -> None:
         print(f'step 0: {summary["by_step"][0]}', flush=True)
     timer = step_timer()
     start, cpu = time.time(), time.process_time()
-    result = sft_main(model=args.model, dataset=[str(train_file)], tuner_type=args.tuner_type, freeze_vit=False,
-                      freeze_aligner=False, learning_rate=args.learning_rate, vit_lr=args.vit_lr,
+    modules_to_save = [m for m in args.modules_to_save.split(',') if m]
+    if args.full_vit:  # no adapter on the tower (--freeze_vit true), the whole tower trained beside it at --vit_lr
+        modules_to_save.append('model.vision_model')
+    result = sft_main(model=args.model, dataset=[str(train_file)], tuner_type=args.tuner_type,
+                      adapters=[args.adapters] if args.adapters else [],
+                      trainable_token_indices=token_ids(args.model, args.trainable_tokens),
+                      freeze_vit=args.full_vit, freeze_aligner=False, learning_rate=args.learning_rate, vit_lr=args.vit_lr,
                       aligner_lr=args.aligner_lr, lora_rank=args.lora_rank,
-                      modules_to_save=[m for m in args.modules_to_save.split(',') if m], lora_alpha=args.lora_alpha,
+                      modules_to_save=modules_to_save, lora_alpha=args.lora_alpha,
                       lr_scheduler_type=args.lr_scheduler_type, warmup_ratio=args.warmup_ratio,
                       per_device_train_batch_size=args.batch_size, max_steps=args.time_steps or args.max_steps,
                       gradient_checkpointing=False, output_dir=str(out / 'run'),

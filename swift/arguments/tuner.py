@@ -2,6 +2,8 @@
 from dataclasses import dataclass, field
 from typing import List, Optional, Union
 
+from swift.utils import SwiftError
+
 from .base import ArgumentGroup, check_range
 
 
@@ -23,6 +25,10 @@ class TunerArguments(ArgumentGroup):
         default=None, metadata={'help': 'a regex over full module names; replaces --target_modules'})
     modules_to_save: List[str] = field(
         default_factory=list, metadata={'help': 'modules trained in full and saved beside the adapter'})
+    trainable_token_indices: List[int] = field(
+        default_factory=list,
+        metadata={'help': 'LoRA: token ids whose embedding rows (and tied output head rows) train beside the adapter, '
+                          'e.g. added special tokens, which LoRA alone cannot learn'})
 
     # LoRA
     lora_rank: int = field(default=8, metadata={'help': 'LoRA rank r'})
@@ -96,5 +102,8 @@ class TunerArguments(ArgumentGroup):
     def __post_init__(self):
         super().__post_init__()
         check_range('freeze_parameters_ratio', self.freeze_parameters_ratio, 0, 1)
+        if self.trainable_token_indices and self.tuner_type != 'lora':
+            raise SwiftError(f'--trainable_token_indices works with --tuner_type lora (PEFT\'s LoraConfig), not '
+                             f'{self.tuner_type}: train the embeddings with --modules_to_save instead')
         for flag in ('lora_rank', 'adalora_target_r', 'adalora_init_r', 'vera_rank', 'llamapro_num_new_blocks'):
             check_range(flag, getattr(self, flag), low=1)

@@ -85,6 +85,9 @@ HELP_ZH: Dict[str, str] = {
         '要适配的模块名；all-linear = 除 lm_head 外的所有 nn.Linear；all-embedding = 嵌入层',
     'a regex over full module names; replaces --target_modules': '匹配完整模块名的正则表达式；替代 --target_modules',
     'modules trained in full and saved beside the adapter': '全参数训练并与适配器一起保存的模块',
+    'LoRA: token ids whose embedding rows (and tied output head rows) train beside the adapter, e.g. added special '
+    'tokens, which LoRA alone cannot learn':
+        'LoRA：与适配器一起训练其嵌入行（及绑定的输出头行）的 token id，例如新增的特殊 token（仅靠 LoRA 学不会）',
     'LoRA scaling numerator (scale = alpha / r)': 'LoRA 缩放的分子（scale = alpha / r）',
     'dropout on the LoRA input': 'LoRA 输入上的 dropout',
     'none | all | lora_only: which biases train': 'none | all | lora_only：训练哪些偏置',

@@ -189,3 +189,29 @@ def test_load_adapters_errors(tiny_dir, tmp_path):
         load_adapters(load_model(tiny_dir), [str(tmp_path / 'missing')])
     with pytest.raises(SwiftError, match='unique'):
         load_adapters(load_model(tiny_dir), [f'a={full_dir}', f'a={full_dir}'])
+
+
+# ---- trainable tokens ---------------------------------------------------------------------------------
+def test_trainable_token_indices_train_those_rows_of_the_tied_embeddings_only(base, tiny_dir, tokens, tmp_path):
+    """--trainable_token_indices: the rows of added tokens (which LoRA cannot learn) train beside the adapter, in
+    the input embeddings and, tied, in the output head; the other rows stay; the adapter reloads exactly."""
+    trained_rows = [int(tokens[0, 3]), int(tokens[1, 5])]
+    model = prepare_tuner(base, args_for(trainable_token_indices=trained_rows))
+    trainable = [n for n, p in model.named_parameters() if p.requires_grad]
+    assert any('token_adapter' in n for n in trainable) and not any('lm_head' in n for n in trainable)
+    before = load_model(tiny_dir).get_input_embeddings().weight.detach()
+    train(model, tokens, steps=3)
+    expected = logits(model, tokens)
+    save_tuned_model(model, tmp_path)
+    merged = load_adapters(load_model(tiny_dir), [str(tmp_path)]).merge_and_unload()
+    assert torch.allclose(logits(merged, tokens), expected, atol=1e-5, rtol=0)
+    after = merged.get_input_embeddings().weight.detach()
+    changed = sorted(torch.nonzero((after != before).any(dim=1)).flatten().tolist())
+    assert changed == sorted(trained_rows)
+    assert torch.equal(merged.get_output_embeddings().weight, after)  # the head is still the embeddings
+
+
+def test_trainable_token_indices_need_lora():
+    from swift.arguments import TunerArguments
+    with pytest.raises(SwiftError, match='--trainable_token_indices works with --tuner_type lora'):
+        TunerArguments(tuner_type='full', trainable_token_indices=[3])
