@@ -40,7 +40,8 @@ class QuantizeArguments(ArgumentGroup):
         if self.quant_method is None and self.quant_bits is None:
             return
         if self.quant_method is None:
-            raise SwiftError(f'--quant_bits {self.quant_bits} needs --quant_method (one of: {", ".join(QUANT_METHODS)})')
+            raise SwiftError(f'--quant_bits {self.quant_bits} needs --quant_method '
+                             f'(one of: {", ".join(QUANT_METHODS)})')
         check_choice('quant_method', self.quant_method, QUANT_METHODS)
         bits = QUANT_BITS[self.quant_method]
         if self.quant_bits not in bits:

@@ -87,7 +87,7 @@ def prepare_lora(model, args):
     config = LoraConfig(r=args.lora_rank, lora_alpha=args.lora_alpha, lora_dropout=args.lora_dropout,
                         bias=args.lora_bias, use_dora=args.use_dora, use_rslora=args.use_rslora,
                         init_lora_weights=True if loftq else init_weights,
-                        trainable_token_indices=list(getattr(args, 'trainable_token_indices', None) or []) or None,
+                        trainable_token_indices=list(args.trainable_token_indices) or None,
                         **_common(model, args))
     from .fused_lora import register_fused_lora
     register_fused_lora(config, model)
