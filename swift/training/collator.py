@@ -209,5 +209,7 @@ class PackedMediaCollator:
         packs = [list(f) if isinstance(f, (list, tuple)) else [f] for f in features]
         if self.collator.padding_free:
             packs = [[sample for pack in packs for sample in pack]]
-        batch.update(self.template.collate_media([self.template.pack_media(pack) for pack in packs]))
+        # with the packed ids: token-level inputs (Qwen-VL's mm_token_type_ids) follow the packed rows
+        batch.update(self.template.collate_media([self.template.pack_media(pack) for pack in packs],
+                                                 input_ids=batch['input_ids']))
         return batch

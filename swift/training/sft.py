@@ -13,6 +13,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 from swift.arguments import PtArguments, SftArguments
 from swift.dataset import LazySamples, cached_encoding, encode_rows
 from swift.dataset.cached import cached_samples_for
+from swift.model.mrope_packing import attach_packed_mrope
 from swift.tuners import prepare_tuner
 from swift.utils import SwiftError, get_logger
 from swift.utils.args import parse_args
@@ -93,16 +94,21 @@ def _joined(cached: List[dict], encoded):
 
 @contextlib.contextmanager
 def packed_attention(args: SftArguments, model):
-    """Packed rows attend per sequence (packed_attention.py) while the run trains; the model's own attention
+    """Packed rows attend per sequence (packed_attention.py) and, in a model with M-RoPE (Qwen-VL), each sample
+    gets its own 3-D positions (swift/model/mrope_packing.py) while the run trains; the model's own attention
     implementation is restored afterwards."""
-    restore = use_packed_sdpa(model) if args.packing or args.padding_free else None
+    packed = args.packing or args.padding_free
+    restore = use_packed_sdpa(model) if packed else None
     if restore:
         logger.info('attention: sdpa per packed sequence (swift_packed_sdpa)')
+    positions = attach_packed_mrope(model) if packed else None
     try:
         yield
     finally:
         if restore:
             getattr(model, 'get_base_model', lambda: model)().set_attn_implementation(restore)
+        if positions is not None:
+            positions.remove()
 
 
 def sft_main(args: Union[SftArguments, Sequence[str], Dict[str, Any], None] = None, *, model=None, tokenizer=None,

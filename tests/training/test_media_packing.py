@@ -102,7 +102,7 @@ def test_families_not_verified_on_packed_media_are_refused(tiny_model_dir):
     tokenizer = load_tokenizer(str(tiny_model_dir))
     llava_next = get_template('llava_next_mistral', tokenizer=tokenizer)
     with pytest.raises(SwiftError, match=r"--packing / --padding_free with template 'llava_next_mistral'.*verified "
-                                         r'only for SmolVLM / Idefics3 and LLaVA-1.5'):
+                                         r'only for SmolVLM / Idefics3, LLaVA-1.5 and Qwen2-VL'):
         llava_next.check_packing()
 
 

@@ -36,6 +36,15 @@ class QwenVLPlugin(MediaPlugin):
                      'video_min_pixels': 'video_min_pixels', 'video_total_pixels': 'video_total_pixels',
                      'fps_min_frames': 'fps_min_frames'}
     drop_keys = ('video_fps', 'video_timestamps')  # what the replacements need, not the model
+    # the model encodes the batch's images (videos) in order, each with its own grid row, and scatters them over the
+    # image (video) tokens in order; a packed row's samples get their own M-RoPE positions from the model's
+    # get_rope_index while packed training runs (swift/model/mrope_packing.py)
+    packing_refusal = None
+
+    def pack_media(self, key, values):
+        """pixel_values [patches_i, dim], image_grid_thw [n_i, 3] (videos alike) of a pack's samples, joined along
+        dimension 0 in the samples' order."""
+        return self.collate(key, values)
 
     def process_images(self, processor, images, options):
         image_processor = processor.image_processor
@@ -190,6 +199,7 @@ class QwenOmniPlugin(QwenVLPlugin):
     Whisper features). The thinker finds its media in input_ids itself (get_rope_index): no mm_token_type_ids."""
     placeholders = {'images': '<|IMAGE|>', 'videos': '<|VIDEO|>', 'audios': '<|AUDIO|>'}
     drop_keys = QwenAudioPlugin.drop_keys
+    packing_refusal = MediaPlugin.packing_refusal  # the thinker's audio positions in packed rows: not tried
 
     def process_audios(self, processor, audios, sampling_rate, options):
         # this family's media controls are the image ones (pixels): the feature extractor takes none of them
