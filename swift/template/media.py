@@ -45,7 +45,7 @@ class MediaPlugin:
     media_options: Dict[str, str] = {}  # media size control → processor keyword, for those it has (media_options.py)
     # why this family's rows cannot be packed (--packing / --padding_free); None once pack_media is verified for it
     packing_refusal: Optional[str] = ('packed media rows are verified only for SmolVLM / Idefics3, LLaVA-1.5 and '
-                                      'Qwen2-VL / Qwen2.5-VL / Qwen3-VL (tests/training/test_media_packing.py, '
+                                      'Qwen2-VL / Qwen2.5-VL / Qwen3-VL / GLM-4V (tests/training/test_media_packing.py, '
                                       'tests/model/test_mrope_packing.py); this family\'s forward was not tried '
                                       'on rows that hold several samples')
 

@@ -1,7 +1,7 @@
-"""--packing / --padding_free on Qwen-VL rows (swift/model/mrope_packing.py): in a packed row each sample gets the
-3-D rotary positions it has alone, so each sample's logits in the packed row equal its logits alone — for Qwen2-VL,
-Qwen2.5-VL (a video sample: seconds per temporal patch) and Qwen3-VL (per-frame video timestamps), images of
-different sizes, a text-only sample in the middle; without the per-sample positions they do not. `swift sft
+"""--packing / --padding_free on rows of M-RoPE models (swift/model/mrope_packing.py): in a packed row each sample gets
+the 3-D rotary positions it has alone, so each sample's logits in the packed row equal its logits alone — for
+Qwen2-VL, Qwen2.5-VL (a video sample: seconds per temporal patch), Qwen3-VL (per-frame video timestamps) and GLM-4.1V
+(images; videos), images of different sizes, a text-only sample in the middle; without the per-sample positions they do not. `swift sft
 --packing` trains qwen2-vl-tiny."""
 import random
 
@@ -24,16 +24,29 @@ def _noise(seed: int, size) -> Image.Image:
     return Image.frombytes('RGB', size, bytes(rng.randrange(256) for _ in range(size[0] * size[1] * 3)))
 
 
-@pytest.fixture(scope='module', params=sorted(ALIASES))
-def family(request, tmp_path_factory):
+# images of different sizes (different grids, different 3-D extents): 1 / 2 / 0 images, a video, 1 image; GLM-4V's
+# forward takes no batch mixing images and videos, so its packs hold images or videos (and text-only samples)
+MIXED = [([(56, 56)], False), ([(56, 84), (28, 56)], False), ([], False), ([], True), ([(84, 56)], False)]
+ROWS = {'glm4v': [row if not row[1] else ([], False) for row in MIXED],
+        'glm4v-video': [([], True), ([], False), ([], True)]}
+
+
+@pytest.fixture(scope='module')
+def glm4v_dir(tmp_path_factory, smollm_dir):
+    """GLM-4.1V: the tests' tiny random model (tests/helpers/tiny_vlm_families.py)."""
+    from tests.helpers.tiny_vlm_families import build_glm4v
+    return build_glm4v(smollm_dir, tmp_path_factory.mktemp('glm4v') / 'model')
+
+
+@pytest.fixture(scope='module', params=sorted(ALIASES) + sorted(ROWS))
+def family(request, tmp_path_factory, glm4v_dir):
     from swift.model.loader import load_tokenizer
     from swift.model.tiny_vlm import built_model_dir
-    model_dir = built_model_dir(ALIASES[request.param])
+    model_dir = glm4v_dir if request.param.startswith('glm4v') else built_model_dir(ALIASES[request.param])
     tokenizer = load_tokenizer(str(model_dir))
     template = get_template(tokenizer.model_info.template, tokenizer=tokenizer)
     video = colour_video(tmp_path_factory.mktemp('video') / 'v.mp4', [(255, 0, 0), (0, 0, 255)], frames_each=2)
-    # images of different sizes (different grids, different 3-D extents), 2 / 1 / 0 / 1 images and a video
-    rows = [([(56, 56)], False), ([(56, 84), (28, 56)], False), ([], False), ([], True), ([(84, 56)], False)]
+    rows = ROWS.get(request.param, MIXED)
     samples = []
     for k, (sizes, with_video) in enumerate(rows):
         tags = '<image>' * len(sizes) + ('<video>' if with_video else '')
@@ -88,9 +101,11 @@ def test_padding_free_row_gives_each_sample_its_logits_alone(family, attn):
         handle.remove()
     for i, (got, want) in enumerate(zip(_split(packed, samples), expected)):
         assert torch.allclose(got, want, atol=1e-5), f'{name} sample {i}: {(got - want).abs().max()}'
-    # the same row without per-sample M-RoPE positions: the samples after the first see other positions
-    unhooked = _split(_packed(model, batch)[0], samples)
-    assert max((got - want).abs().max().item() for got, want in zip(unhooked, expected)) > 1e-3
+    if 'image_grid_thw' in batch:
+        # the same row without per-sample M-RoPE positions: image tokens get 1-D positions. (Not for the GLM-4V
+        # video pack: its tiny video processor makes each frame one merged token, whose 3-D position is its 1-D one.)
+        unhooked = _split(_packed(model, batch)[0], samples)
+        assert max((got - want).abs().max().item() for got, want in zip(unhooked, expected)) > 1e-3
 
 
 def test_each_sample_gets_the_positions_it_has_alone(family):

@@ -240,6 +240,12 @@ class Glm4vPlugin(MediaPlugin):
     media_options = {'max_pixels': 'max_pixels', 'min_pixels': 'min_pixels', 'video_max_pixels': 'video_max_pixels',
                      'video_min_pixels': 'video_min_pixels'}
     drop_keys = ('video_metadata',)  # what replace_video_token reads, not a model input
+    # as Qwen-VL's: media joined in the samples' order, each sample's M-RoPE positions its own
+    # (swift/model/mrope_packing.py)
+    packing_refusal = None
+
+    def pack_media(self, key, values):
+        return self.collate(key, values)
 
     def process_images(self, processor, images, options):
         size = dict(processor.image_processor.size)
