@@ -44,10 +44,10 @@ class MediaPlugin:
     drop_keys: Tuple[str, ...] = ()  # processor outputs the model's forward does not take
     media_options: Dict[str, str] = {}  # media size control → processor keyword, for those it has (media_options.py)
     # why this family's rows cannot be packed (--packing / --padding_free); None once pack_media is verified for it
-    packing_refusal: Optional[str] = ('packed media rows are verified only for SmolVLM / Idefics3, LLaVA-1.5 and '
-                                      'Qwen2-VL / Qwen2.5-VL / Qwen3-VL / GLM-4V (tests/training/test_media_packing.py, '
-                                      'tests/model/test_mrope_packing.py); this family\'s forward was not tried '
-                                      'on rows that hold several samples')
+    packing_refusal: Optional[str] = ('packed media rows are verified only for SmolVLM / Idefics2 / Idefics3, '
+                                      'LLaVA-1.5 / NeXT / OneVision, InternVL, Pixtral / Mistral-Small-3.1, '
+                                      'Qwen2-VL / Qwen2.5-VL / Qwen3-VL and GLM-4V (docs/multimodal.md, "Packing"); '
+                                      'this family\'s forward was not tried on rows that hold several samples')
 
     def process_images(self, processor, images: List[Any], options: Dict[str, Any]) -> Dict[str, Any]:
         """The image processor's outputs for one row's images (tensors with the row as dimension 0)."""

@@ -32,20 +32,24 @@ class LlavaPlugin(MediaPlugin):
 class LlavaNextPlugin(LlavaPlugin):
     """Anyres: each image is [tiles, 3, H, W] with its own tile count (its aspect ratio picks the grid); a batch pads
     the tiles with zeros to the most any image has, as LlavaNextProcessor pads within one call (the model reads
-    `image_sizes` to know how many are real)."""
-    packing_refusal = MediaPlugin.packing_refusal  # anyres tiles in packed rows: not tried
-
-    def pack_media(self, key: str, values: List[Any]):
-        return MediaPlugin.pack_media(self, key, values)
+    `image_sizes` to know how many are real). A packed row's images are joined the same way (LlavaPlugin)."""
 
     def collate(self, key: str, values: List[Any]):
-        import torch
-        present = [v for v in values if v is not None]
-        if key != 'pixel_values' or not present:
-            return super().collate(key, values)
-        tiles = max(v.shape[1] for v in present)
-        padded = [torch.cat([v, v.new_zeros((v.shape[0], tiles - v.shape[1], *v.shape[2:]))], dim=1) for v in present]
-        return torch.cat(padded, dim=0)
+        if key == 'pixel_values':
+            return pad_tiles(values)
+        return super().collate(key, values)
+
+
+def pad_tiles(values: List[Any]):
+    """Anyres pixel_values [tiles_i, 3, H, W] per image (rows of [n, tiles_i, ...]) → [all images, most tiles, 3, H,
+    W], zero tiles after each image's own."""
+    import torch
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    tiles = max(v.shape[1] for v in present)
+    return torch.cat([torch.cat([v, v.new_zeros((v.shape[0], tiles - v.shape[1], *v.shape[2:]))], dim=1)
+                      for v in present], dim=0)
 
 
 class LlavaVideoPlugin(MediaPlugin):
@@ -54,6 +58,11 @@ class LlavaVideoPlugin(MediaPlugin):
     normalised; pixel_values_videos [videos, frames, 3, H, W]. The processor's replace_video_token counts the
     tokens (frames x pooled patches + a newline)."""
     placeholders = {'images': '<image>', 'videos': '<video>'}
+    # images as LLaVA-NeXT's (anyres tiles, padded per batch), joined in the samples' order in a packed row
+    packing_refusal = None
+
+    def pack_media(self, key: str, values: List[Any]):
+        return self.collate(key, values)
 
     def process_videos(self, processor, videos, options):
         size = processor.image_processor.size
@@ -63,6 +72,8 @@ class LlavaVideoPlugin(MediaPlugin):
     def collate(self, key: str, values: List[Any]):
         if key == 'pixel_values_videos':
             return _stack_clips([clip for v in values if v is not None for clip in v])
+        if key == 'pixel_values':
+            return pad_tiles(values)
         return super().collate(key, values)
 
 

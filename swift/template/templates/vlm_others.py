@@ -8,6 +8,8 @@ official template stored here (GLM-4V, Pixtral/Mistral-Small-3.1). MiniCPM-V: mi
 - Llama 3.2 Vision: `<|image|>` in place; with images there is no system block (the official template refuses a
   system message together with images, and so do we).
 """
+from typing import Any, List
+
 from ..base import Chat, Rendering, Segment, TemplateMeta
 from ..grounding import INTERNVL
 from ..media import MediaPlugin, ROW_TAGS
@@ -68,6 +70,11 @@ class InternVLPlugin(MediaPlugin):
     text's)."""
     placeholders = {'images': '<image>', 'videos': '<video>'}
     drop_keys = ('video_frames',)
+    # the model encodes the batch's tiles (and frames) in order and scatters them over the image tokens in order
+    packing_refusal = None
+
+    def pack_media(self, key, values):
+        return self.collate(key, values)
 
     def process_videos(self, processor, videos, options):
         import torch
@@ -87,12 +94,30 @@ class InternVLTemplate(TaggedTemplate):
     grounding = INTERNVL  # <ref>..</ref><box>[[x1, y1, x2, y2]]</box>, 0..1000
 
 
+def pad_images(tensors: List[Any], dim: int):
+    """Tensors joined along `dim`, each zero-padded to the largest size of every later dimension (images of
+    different heights and widths; the model reads their real sizes from image_sizes or a pixel mask)."""
+    if not tensors:
+        return None
+    shape = [max(t.shape[d] for t in tensors) for d in range(tensors[0].dim())]
+    shape[dim] = sum(t.shape[dim] for t in tensors)
+    out = tensors[0].new_zeros(shape)
+    start = 0
+    for tensor in tensors:
+        index = [slice(0, n) for n in tensor.shape]
+        index[dim] = slice(start, start + tensor.shape[dim])
+        out[tuple(index)] = tensor
+        start += tensor.shape[dim]
+    return out
+
+
 class Idefics2Plugin(MediaPlugin):
     """Images as Idefics2Processor.__call__ writes them (it has no replace_image_token): `<fake_token_around_image>`
     around `<image>` x image_seq_len (5 such runs, joined, with image splitting). The processor pads a call's images
     to its largest; a batch pads rows' images the same way (zeros, which pixel_attention_mask marks)."""
     placeholders = {'images': '<image>'}
     media_options = {}  # the processor's own size (longest / shortest edge), no pixel budget
+    packing_refusal = None  # as Idefics3: a row's images, in order, fill its image tokens in order
 
     def process_images(self, processor, images, options):
         return super().process_images(processor, [images], options)  # one sample holding the row's images
@@ -103,6 +128,12 @@ class Idefics2Plugin(MediaPlugin):
         if processor.image_processor.do_image_splitting:
             text = (text * 5).replace(fake + fake, fake)
         return text
+
+    def pack_media(self, key, values):
+        """A packed row's images: [1, n_i, 3, H_i, W_i] per sample → [1, sum n_i, 3, most H, most W], zero-padded
+        (pixel_attention_mask alike: the padding is masked out), in the samples' order."""
+        present = [v for v in values if v is not None]
+        return pad_images([v[0] for v in present], dim=0)[None] if present else None
 
     def collate(self, key, values):
         """[1, n, 3, H, W] / [1, n, H, W] per row → [batch, most n, ..., most H, most W], zero-padded."""
@@ -217,12 +248,24 @@ class Llama32VisionTemplate(TaggedTemplate):
 
 
 class PixtralPlugin(MediaPlugin):
+    """Images keep their own size (a multiple of the merged patch); a batch zero-pads them to the largest height and
+    width, as PixtralImageProcessor pads within one call: the vision tower cuts each image's patches back to
+    `image_sizes`. A packed row's images are joined the same way."""
     placeholders = {'images': '[IMG]'}
+    packing_refusal = None
 
     def process_images(self, processor, images, options):
         # as PixtralProcessor._process_images: sizes are multiples of the merged patch (Mistral3 merges 2x2)
         patch_size = processor.patch_size * processor.spatial_merge_size
         return dict(processor.image_processor(images, return_tensors='pt', patch_size=patch_size, **options))
+
+    def collate(self, key, values):
+        if key == 'pixel_values':
+            return pad_images([v for v in values if v is not None], dim=0)
+        return super().collate(key, values)
+
+    def pack_media(self, key, values):
+        return self.collate(key, values)
 
 
 class PixtralTemplate(TaggedTemplate):
