@@ -106,13 +106,19 @@ def test_the_processor_survives_save_and_reload(family, tmp_path):
 @pytest.mark.parametrize('name', ['gemma3', 'mllama'])
 def test_encoding_equals_the_transformers_processor(name, built):
     """Where the family's transformers processor runs here, its own __call__ on our rendered text gives the same
-    ids and token-level inputs (Gemma 3's token_type_ids, Mllama's cross-attention mask) as our template."""
+    ids and token-level inputs (Gemma 3's token_type_ids, Mllama's cross-attention mask) as our template. For Mllama
+    the second row has two images: the batch pads the first row with a zero image (pixel values, aspect ratio ids and
+    masks) as the processor does (a batch of rows with different image counts used to stop with a size error)."""
     import torch
     from transformers import AutoProcessor
     out = built(name)
     _, tokenizer = get_model_tokenizer(str(out), load_model=False)
     template = get_template(FAMILIES[name][1], tokenizer=tokenizer)
-    rows = [_row(), {**_row(), 'images': [Image.effect_noise((20, 60), 60).convert('RGB')]}]
+    second = [Image.effect_noise((20, 60), 60).convert('RGB')]
+    if name == 'mllama':
+        second.append(Image.effect_noise((50, 20), 60).convert('RGB'))
+    rows = [_row(), {'messages': [{'role': 'user', 'content': '<image>' * len(second) + 'What is in the pictures?'},
+                                  {'role': 'assistant', 'content': 'noise'}], 'images': second}]
     encoded = [template.encode(row) for row in rows]
     length = max(len(e['input_ids']) for e in encoded)
     ids = torch.tensor([[tokenizer.pad_token_id] * (length - len(e['input_ids'])) + e['input_ids'] for e in encoded])
@@ -120,12 +126,20 @@ def test_encoding_equals_the_transformers_processor(name, built):
     processor = AutoProcessor.from_pretrained(str(out))
     processor.tokenizer.padding_side = 'left'
     texts = [template.render(row['messages']) for row in rows]
-    reference = processor(text=texts, images=[[row['images'][0]] for row in rows], add_special_tokens=False,
+    reference = processor(text=texts, images=[row['images'] for row in rows], add_special_tokens=False,
                           padding=True, return_tensors='pt')
     assert torch.equal(reference['input_ids'], ids)
     token_key = {'gemma3': 'token_type_ids', 'mllama': 'cross_attention_mask'}[name]
     assert torch.equal(reference[token_key], ours[token_key])
     assert torch.allclose(reference['pixel_values'], ours['pixel_values'])
+    if name == 'mllama':
+        assert tuple(ours['pixel_values'].shape[:2]) == (2, 2)
+        for key in ('aspect_ratio_ids', 'aspect_ratio_mask'):
+            assert torch.equal(reference[key], ours[key]), key
+        model, _ = get_model_tokenizer(str(out), torch_dtype='float32')
+        with torch.no_grad():  # the padded batch runs
+            assert torch.isfinite(model(input_ids=ids, attention_mask=(ids != tokenizer.pad_token_id).long(),
+                                        **ours).logits).all()
 
 
 def test_the_engine_answers_mllama_image_requests_like_generate(built):

@@ -136,17 +136,23 @@ class Idefics2Plugin(MediaPlugin):
         return pad_images([v[0] for v in present], dim=0)[None] if present else None
 
     def collate(self, key, values):
-        """[1, n, 3, H, W] / [1, n, H, W] per row → [batch, most n, ..., most H, most W], zero-padded."""
-        import torch
-        present = [v for v in values if v is not None]
-        if not present:
-            return None
-        shape = [len(values)] + [max(v.shape[d] for v in present) for d in range(1, present[0].dim())]
-        batch = torch.zeros(shape, dtype=present[0].dtype)
-        for row, value in enumerate(values):
-            if value is not None:
-                batch[(row, ) + tuple(slice(0, n) for n in value.shape[1:])] = value[0]
-        return batch
+        return pad_rows(values)
+
+
+def pad_rows(values: List[Any]):
+    """Per-row media tensors [1, n, ...] (the row's n images first) → [batch, most n, ..., most of each size],
+    zero-padded; a row without media is all zeros (Idefics2's pixel_values / pixel_attention_mask, Mllama's
+    pixel_values / aspect_ratio_ids / aspect_ratio_mask, as their processors pad a batch)."""
+    import torch
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    shape = [len(values)] + [max(v.shape[d] for v in present) for d in range(1, present[0].dim())]
+    batch = torch.zeros(shape, dtype=present[0].dtype)
+    for row, value in enumerate(values):
+        if value is not None:
+            batch[(row, ) + tuple(slice(0, n) for n in value.shape[1:])] = value[0]
+    return batch
 
 
 class IdeficsTemplate(TaggedTemplate):
@@ -202,6 +208,14 @@ class Idefics3Template(IdeficsTemplate):
 class MllamaPlugin(MediaPlugin):
     placeholders = {'images': '<|image|>'}
     drop_keys = ('num_tiles',)  # read back from aspect_ratio_mask for the cross-attention mask
+
+    def collate(self, key, values):
+        """Rows of different image counts: padded with zero images, as MllamaImageProcessor pads a batch (its
+        aspect_ratio_mask marks the first tile of every image slot, padding included)."""
+        batch = pad_rows(values)
+        if key == 'aspect_ratio_mask' and batch is not None:
+            batch[:, :, 0] = 1
+        return batch
 
     def token_inputs(self, processor, input_ids, media=None):
         """cross_attention_mask [batch, length, images, tiles], built by MllamaProcessor's own functions: each token
