@@ -101,9 +101,11 @@ def test_images_follow_their_samples_in_the_pack(tiny_vlm_dir, template, samples
 def test_families_not_verified_on_packed_media_are_refused(tiny_model_dir):
     tokenizer = load_tokenizer(str(tiny_model_dir))
     gemma3 = get_template('gemma3_vl', tokenizer=tokenizer)  # its image tokens attend both ways: not tried packed
-    with pytest.raises(SwiftError, match=r"--packing / --padding_free with template 'gemma3_vl'.*verified "
-                                         r'only for SmolVLM'):
+    with pytest.raises(SwiftError, match=r"--packing / --padding_free with template 'gemma3_vl'.*both ways"):
         gemma3.check_packing()
+    mllama = get_template('llama3_2_vision', tokenizer=tokenizer)  # cross-attention: not tried packed
+    with pytest.raises(SwiftError, match=r"'llama3_2_vision'.*verified only for SmolVLM"):
+        mllama.check_packing()
 
 
 @pytest.fixture(scope='module')
