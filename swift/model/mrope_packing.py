@@ -1,7 +1,7 @@
-"""Packed rows for models with multimodal rotary positions (Qwen2-VL, Qwen2.5-VL, Qwen3-VL: M-RoPE).
+"""Packed rows for models with multimodal rotary positions (M-RoPE: Qwen2-VL, Qwen2.5-VL, Qwen3-VL, GLM-4V).
 
 A packed training row carries 1-D `position_ids` that restart at 0 at every sample (swift/training/packing.py).
-A text model needs nothing more, but a Qwen-VL model gives image and video tokens 3-D (temporal, height, width)
+A text model needs nothing more, but an M-RoPE model gives image and video tokens 3-D (temporal, height, width)
 positions, which its `get_rope_index` computes from the ids, `mm_token_type_ids` and the media grids. Called on the
 whole packed row it would number the samples as one sequence: the second sample's positions would not start where
 they start when it is alone. So each sample (each stretch between restarts) gets its own 3-D positions, computed by
@@ -23,7 +23,7 @@ _EXTRA_ROPE_KEYS = ('second_per_grid_ts', )
 def packed_mrope_positions(rope_index: Callable, input_ids, position_ids, mm_token_type_ids, image_grid_thw=None,
                            video_grid_thw=None, **extra):
     """[4, batch, length] positions of packed rows: `position_ids` ([batch, length], restarting at each sample)
-    followed by each sample's own 3-D positions from `rope_index` (a Qwen-VL model's get_rope_index)."""
+    followed by each sample's own 3-D positions from `rope_index` (the model's get_rope_index)."""
     import torch
     segments = []  # (row, start, end) of every sample, rows in order: the order the media grids are laid out in
     for row in range(position_ids.shape[0]):

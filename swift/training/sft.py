@@ -94,7 +94,7 @@ def _joined(cached: List[dict], encoded):
 
 @contextlib.contextmanager
 def packed_attention(args: SftArguments, model):
-    """Packed rows attend per sequence (packed_attention.py) and, in a model with M-RoPE (Qwen-VL), each sample
+    """Packed rows attend per sequence (packed_attention.py) and, in a model with M-RoPE (Qwen-VL, GLM-4V), each sample
     gets its own 3-D positions (swift/model/mrope_packing.py) while the run trains; the model's own attention
     implementation is restored afterwards."""
     packed = args.packing or args.padding_free
