@@ -42,7 +42,7 @@ XDIST_GROUPS = {
 # Units of work (groups, modules) that take minutes: under xdist they are handed out first, so that the run does not
 # end with one worker finishing a long module while the other idles (`make test` passes --no-loadscope-reorder).
 SLOW_FIRST = ('torchrun', 'browser', 'tests/training/rlhf/test_real_model.py', 'tests/training/test_grounding_sft.py',
-              'tests/infer/server/test_tool_calls.py',
+              'tests/training/test_smolvlm_tiny_proof.py', 'tests/infer/server/test_tool_calls.py',
               'tests/export/test_gguf.py', 'tests/training/test_tasks.py')
 _GROUP_OF = {path: group for group, paths in XDIST_GROUPS.items() for path in paths}
 

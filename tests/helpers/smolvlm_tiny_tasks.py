@@ -2,6 +2,7 @@
 (tests/training/test_smolvlm_tiny_proof.py, scripts/smolvlm_tiny_proof.py).
 
     vqa        "What colour is the shape?" / "What shape is it?" about one coloured shape (shapes.py)
+    colour     the colour question alone (the make-test proof: tests/training/test_smolvlm_tiny_proof.py)
     ocr        "Read the text in the image." -> one rendered digit (digits.py)
     grounding  "Find the <colour> square in the image." -> its box in the model's convention (grounding_shapes.py)
 
@@ -18,15 +19,21 @@ from tests.helpers.grounding_shapes import make_grounding_rows
 from tests.helpers.shapes import QUESTIONS, make_rows
 
 # held-out images are drawn from other seeds than the training ones: new pictures
-DEFAULT_TRAIN = {'vqa': 240, 'ocr': 200, 'grounding': 160}
-HELD_OUT = {'vqa': 60, 'ocr': 40, 'grounding': 40}
-MAX_TOKENS = {'vqa': 4, 'ocr': 4, 'grounding': 20}  # ' [(150,150),(450,450)]' and the end of utterance: 18 tokens
-TASK_OF = {'vqa': 'vqa', 'ocr': 'ocr', 'grounding': 'grounding'}  # the mm_tasks task that scores it
+DEFAULT_TRAIN = {'vqa': 240, 'colour': 120, 'ocr': 200, 'grounding': 160}
+HELD_OUT = {'vqa': 60, 'colour': 30, 'ocr': 40, 'grounding': 40}
+MAX_TOKENS = {'vqa': 4, 'colour': 4, 'ocr': 4, 'grounding': 20}  # ' [(150,150),(450,450)]' + end of utterance: 18
+TASK_OF = {'vqa': 'vqa', 'colour': 'vqa', 'ocr': 'ocr', 'grounding': 'grounding'}  # the mm_tasks task that scores it
 
 
 def vqa_rows(folder: Path, train: Optional[int] = None) -> Tuple[List[Dict], List[Dict]]:
     return (make_rows(folder, train or DEFAULT_TRAIN['vqa'], seed=1),
             make_rows(folder, HELD_OUT['vqa'], seed=2))
+
+
+def colour_rows(folder: Path, train: Optional[int] = None) -> Tuple[List[Dict], List[Dict]]:
+    """VQA about the colour only (the question the vqa task asks every other row)."""
+    return (make_rows(folder, train or DEFAULT_TRAIN['colour'], seed=1, kinds=('colour', )),
+            make_rows(folder, HELD_OUT['colour'], seed=2, kinds=('colour', )))
 
 
 def ocr_rows(folder: Path, train: Optional[int] = None) -> Tuple[List[Dict], List[Dict]]:
@@ -39,7 +46,7 @@ def grounding_rows(folder: Path, train: Optional[int] = None) -> Tuple[List[Dict
             make_grounding_rows(folder, HELD_OUT['grounding'], seed=12))
 
 
-TASK_ROWS = {'vqa': vqa_rows, 'ocr': ocr_rows, 'grounding': grounding_rows}
+TASK_ROWS = {'vqa': vqa_rows, 'colour': colour_rows, 'ocr': ocr_rows, 'grounding': grounding_rows}
 
 
 def training_rows(data: Dict[str, Tuple[List[Dict], List[Dict]]], folder: Path, seed: int = 0) -> List[Dict]:
@@ -70,6 +77,8 @@ def held_out_groups(data: Dict[str, Tuple[List[Dict], List[Dict]]]) -> Dict[str,
         if task == 'vqa':
             groups.update({f'vqa {kind}': (task, [r for r in held_out if r['messages'][0]['content'] == question])
                            for kind, question in QUESTIONS.items()})
+        elif task == 'colour':
+            groups['vqa colour'] = (task, held_out)
         else:
             groups[task] = (task, held_out)
     return groups
