@@ -1,8 +1,9 @@
 """Batches and packed rows of images of different sizes, for the families whose plugins pad them (LLaVA-NeXT and
 LLaVA-OneVision: anyres tile counts; Pixtral / Mistral-Small-3.1: heights and widths; Idefics2: sizes within a row)
-or join them in order (InternVL; OneVision and InternVL videos too): each sample's logits in a padded batch, and in a padding-free packed row, equal its
-logits alone (tiny random models, tests/helpers/tiny_vlm_families.py). Before, a batch of a Pixtral or OneVision
-model with two images of different sizes stopped training with a tensor-size error."""
+or join them in order (InternVL; OneVision and InternVL videos too): each sample's logits in a padded batch, and in
+a padding-free packed row, equal its logits alone (tiny random models, tests/helpers/tiny_vlm_families.py). Before,
+a batch of a Pixtral or OneVision model with two images of different sizes stopped training with a tensor-size
+error."""
 import random
 
 import pytest
@@ -35,6 +36,7 @@ def family(request, tmp_path_factory, smollm_dir):
     out = getattr(families, f'build_{name}')(smollm_dir, tmp_path_factory.mktemp(name) / 'model')
     model, tokenizer = get_model_tokenizer(str(out), torch_dtype='float32',
                                            model_type=model_type if name == 'pixtral' else None)
+    model.eval()
     template = get_template(template_name, tokenizer=tokenizer)
     rows = [{'messages': [{'role': 'user', 'content': '<image>' * len(sizes) + f'Which one is {k}?'},
                           {'role': 'assistant', 'content': f'The answer is {k * 7}'}],
@@ -43,7 +45,7 @@ def family(request, tmp_path_factory, smollm_dir):
     with torch.no_grad():
         alone = [model(**_inputs(MediaCollator(PaddingCollator(tokenizer.pad_token_id), template)([s]))).logits[0]
                  for s in samples]
-    return name, model.eval(), template, samples, alone
+    return name, model, template, samples, alone
 
 
 def _inputs(batch):
@@ -84,7 +86,8 @@ def test_a_padding_free_row_of_videos_and_an_image_gives_each_sample_its_logits_
     template = get_template(template_name, tokenizer=tokenizer)
     video = str(colour_video(tmp_path / 'v.mp4', [(255, 0, 0), (0, 0, 255)], frames_each=2, size=64))
     rows = [{'messages': [{'role': 'user', 'content': '<video>Which colour comes first?'},
-                          {'role': 'assistant', 'content': answer}], 'videos': [video]} for answer in ('red', 'red it is')]
+                          {'role': 'assistant', 'content': answer}], 'videos': [video]}
+            for answer in ('red', 'red it is')]
     rows.insert(1, {'messages': [{'role': 'user', 'content': '<image>What is it?'},
                                  {'role': 'assistant', 'content': 'noise'}], 'images': [_noise(3, (40, 30))]})
     samples = [template.encode(row) for row in rows]
