@@ -7,7 +7,7 @@ of the tied embeddings trained (the built model's added tokens share one embeddi
 otherwise), batch 4, cosine decay, 200 steps on 120 colour questions; scored on 30 questions about held-out images
 (other seeds' pictures). 100 % at step 200 for seeds 42 and 7 at 1 torch thread and for seed 42 at 2; the language
 model at 2e-3 (runs C42 / C7) was less steady: 100 % at 1 thread, 77 % at 2. About 5.5 CPU-minutes (1.5 CPU-s a
-step, 1 torch thread, two scorings of 10 s). The shape question, digits and
+step, 1 torch thread, two scorings of 10 s; 358 s in the fresh-clone suite of 2026-12-04). The shape question, digits and
 grounding are not reached on smolvlm-tiny (the same docs); they are proven on the tests' tiny SmolVLM
 (test_vqa_shape_sft.py, test_ocr_sft.py, test_grounding_sft.py).
 """
