@@ -101,9 +101,45 @@ class MediaPlugin:
 
     def pack_media(self, key: str, values: List[Any]):
         """One packed row's tensor for `key` from its samples' tensors (None for a sample without media), in the
-        samples' order: the model matches media to media tokens in order. Only for families without a
-        packing_refusal."""
-        raise SwiftError(f'{type(self).__name__}: {self.packing_refusal}')
+        samples' order: the model matches media to media tokens in order. By default the samples' tensors are joined
+        as a batch joins rows (`collate`: the families that take all of a batch's images in one list); a family
+        whose batch has a row dimension (Idefics2/3) overrides it. Called only for families without a
+        packing_refusal (Template.pack_media checks)."""
+        return self.collate(key, values)
+
+
+def pad_images(tensors: List[Any], dim: int):
+    """Tensors joined along `dim`, each zero-padded to the largest size of every other dimension (images of
+    different heights and widths, anyres tile counts; the model reads their real sizes from image_sizes or a pixel
+    mask)."""
+    if not tensors:
+        return None
+    shape = [max(t.shape[d] for t in tensors) for d in range(tensors[0].dim())]
+    shape[dim] = sum(t.shape[dim] for t in tensors)
+    out = tensors[0].new_zeros(shape)
+    start = 0
+    for tensor in tensors:
+        index = [slice(0, n) for n in tensor.shape]
+        index[dim] = slice(start, start + tensor.shape[dim])
+        out[tuple(index)] = tensor
+        start += tensor.shape[dim]
+    return out
+
+
+def pad_rows(values: List[Any]):
+    """Per-row media tensors [1, n, ...] (the row's n images first) → [batch, most n, ..., most of each size],
+    zero-padded; a row without media is all zeros (Idefics2's pixel_values / pixel_attention_mask, Mllama's
+    pixel_values / aspect_ratio_ids / aspect_ratio_mask, as their processors pad a batch)."""
+    import torch
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    shape = [len(values)] + [max(v.shape[d] for v in present) for d in range(1, present[0].dim())]
+    batch = torch.zeros(shape, dtype=present[0].dtype)
+    for row, value in enumerate(values):
+        if value is not None:
+            batch[(row, ) + tuple(slice(0, n) for n in value.shape[1:])] = value[0]
+    return batch
 
 
 def processor_of(tokenizer) -> Any:

@@ -10,7 +10,7 @@ from typing import Any, List
 from swift.utils import SwiftError
 
 from ..base import Chat, Rendering, TemplateMeta
-from ..media import MediaPlugin
+from ..media import MediaPlugin, pad_images
 from ..registry import register_template
 from .chatml import chatml_meta
 from .vlm_common import MediaFirstTemplate
@@ -22,11 +22,7 @@ class LlavaPlugin(MediaPlugin):
     placeholders = {'images': '<image>'}
     # LLaVA encodes every image of the batch in order and scatters the features over the image tokens in order
     # (row by row): a packed row's images joined in its samples' order land on their own samples' tokens
-    packing_refusal = None
-
-    def pack_media(self, key: str, values: List[Any]):
-        """pixel_values [n_i, 3, H, W] of a pack's samples → [sum n_i, 3, H, W], in the samples' order."""
-        return self.collate(key, values)
+    packing_refusal = None  # pack_media: pixel_values [n_i, 3, H, W] joined in the samples' order
 
 
 class LlavaNextPlugin(LlavaPlugin):
@@ -35,21 +31,9 @@ class LlavaNextPlugin(LlavaPlugin):
     `image_sizes` to know how many are real). A packed row's images are joined the same way (LlavaPlugin)."""
 
     def collate(self, key: str, values: List[Any]):
-        if key == 'pixel_values':
-            return pad_tiles(values)
+        if key == 'pixel_values':  # [n, tiles_i, 3, H, W] per row: zero tiles after each image's own
+            return pad_images([v for v in values if v is not None], dim=0)
         return super().collate(key, values)
-
-
-def pad_tiles(values: List[Any]):
-    """Anyres pixel_values [tiles_i, 3, H, W] per image (rows of [n, tiles_i, ...]) → [all images, most tiles, 3, H,
-    W], zero tiles after each image's own."""
-    import torch
-    present = [v for v in values if v is not None]
-    if not present:
-        return None
-    tiles = max(v.shape[1] for v in present)
-    return torch.cat([torch.cat([v, v.new_zeros((v.shape[0], tiles - v.shape[1], *v.shape[2:]))], dim=1)
-                      for v in present], dim=0)
 
 
 class LlavaVideoPlugin(MediaPlugin):
@@ -61,9 +45,6 @@ class LlavaVideoPlugin(MediaPlugin):
     # images as LLaVA-NeXT's (anyres tiles, padded per batch), joined in the samples' order in a packed row
     packing_refusal = None
 
-    def pack_media(self, key: str, values: List[Any]):
-        return self.collate(key, values)
-
     def process_videos(self, processor, videos, options):
         size = processor.image_processor.size
         clips = [fixed_size_frames(processor.image_processor, frames, size.height, size.width) for frames, _ in videos]
@@ -73,7 +54,7 @@ class LlavaVideoPlugin(MediaPlugin):
         if key == 'pixel_values_videos':
             return _stack_clips([clip for v in values if v is not None for clip in v])
         if key == 'pixel_values':
-            return pad_tiles(values)
+            return pad_images([v for v in values if v is not None], dim=0)
         return super().collate(key, values)
 
 

@@ -39,12 +39,8 @@ class QwenVLPlugin(MediaPlugin):
     # the model encodes the batch's images (videos) in order, each with its own grid row, and scatters them over the
     # image (video) tokens in order; a packed row's samples get their own M-RoPE positions from the model's
     # get_rope_index while packed training runs (swift/model/mrope_packing.py)
+    # (pack_media: pixel_values [patches_i, dim], image_grid_thw [n_i, 3], videos alike, joined along dimension 0)
     packing_refusal = None
-
-    def pack_media(self, key, values):
-        """pixel_values [patches_i, dim], image_grid_thw [n_i, 3] (videos alike) of a pack's samples, joined along
-        dimension 0 in the samples' order."""
-        return self.collate(key, values)
 
     def process_images(self, processor, images, options):
         image_processor = processor.image_processor

@@ -8,11 +8,9 @@ official template stored here (GLM-4V, Pixtral/Mistral-Small-3.1). MiniCPM-V: mi
 - Llama 3.2 Vision: `<|image|>` in place; with images there is no system block (the official template refuses a
   system message together with images, and so do we).
 """
-from typing import Any, List
-
 from ..base import Chat, Rendering, Segment, TemplateMeta
 from ..grounding import INTERNVL
-from ..media import MediaPlugin, ROW_TAGS
+from ..media import ROW_TAGS, MediaPlugin, pad_images, pad_rows
 from ..registry import register_template
 from .chatml import chatml_meta
 from .smolvlm import Idefics3Plugin
@@ -78,9 +76,6 @@ class InternVLPlugin(MediaPlugin):
     # the model encodes the batch's tiles (and frames) in order and scatters them over the image tokens in order
     packing_refusal = None
 
-    def pack_media(self, key, values):
-        return self.collate(key, values)
-
     def process_videos(self, processor, videos, options):
         import torch
         frames = [frame for clip, _ in videos for frame in clip]
@@ -97,23 +92,6 @@ class InternVLTemplate(TaggedTemplate):
     plugin = InternVLPlugin()
     render_tags = {'images': '<image>\n', 'videos': '<video>\n'}
     grounding = INTERNVL  # <ref>..</ref><box>[[x1, y1, x2, y2]]</box>, 0..1000
-
-
-def pad_images(tensors: List[Any], dim: int):
-    """Tensors joined along `dim`, each zero-padded to the largest size of every later dimension (images of
-    different heights and widths; the model reads their real sizes from image_sizes or a pixel mask)."""
-    if not tensors:
-        return None
-    shape = [max(t.shape[d] for t in tensors) for d in range(tensors[0].dim())]
-    shape[dim] = sum(t.shape[dim] for t in tensors)
-    out = tensors[0].new_zeros(shape)
-    start = 0
-    for tensor in tensors:
-        index = [slice(0, n) for n in tensor.shape]
-        index[dim] = slice(start, start + tensor.shape[dim])
-        out[tuple(index)] = tensor
-        start += tensor.shape[dim]
-    return out
 
 
 class Idefics2Plugin(MediaPlugin):
@@ -142,22 +120,6 @@ class Idefics2Plugin(MediaPlugin):
 
     def collate(self, key, values):
         return pad_rows(values)
-
-
-def pad_rows(values: List[Any]):
-    """Per-row media tensors [1, n, ...] (the row's n images first) → [batch, most n, ..., most of each size],
-    zero-padded; a row without media is all zeros (Idefics2's pixel_values / pixel_attention_mask, Mllama's
-    pixel_values / aspect_ratio_ids / aspect_ratio_mask, as their processors pad a batch)."""
-    import torch
-    present = [v for v in values if v is not None]
-    if not present:
-        return None
-    shape = [len(values)] + [max(v.shape[d] for v in present) for d in range(1, present[0].dim())]
-    batch = torch.zeros(shape, dtype=present[0].dtype)
-    for row, value in enumerate(values):
-        if value is not None:
-            batch[(row, ) + tuple(slice(0, n) for n in value.shape[1:])] = value[0]
-    return batch
 
 
 class IdeficsTemplate(TaggedTemplate):
@@ -283,9 +245,6 @@ class PixtralPlugin(MediaPlugin):
             return pad_images([v for v in values if v is not None], dim=0)
         return super().collate(key, values)
 
-    def pack_media(self, key, values):
-        return self.collate(key, values)
-
 
 class PixtralTemplate(TaggedTemplate):
     """Pixtral / Mistral-Small-3.1: `[INST]…[/INST]` with `[IMG]` in place (expanded by PixtralProcessor to rows of
@@ -305,9 +264,6 @@ class Glm4vPlugin(MediaPlugin):
     # as Qwen-VL's: media joined in the samples' order, each sample's M-RoPE positions its own
     # (swift/model/mrope_packing.py)
     packing_refusal = None
-
-    def pack_media(self, key, values):
-        return self.collate(key, values)
 
     def process_images(self, processor, images, options):
         size = dict(processor.image_processor.size)
