@@ -14,6 +14,13 @@ QUESTIONS = {'colour': 'What colour is the shape?', 'shape': 'What shape is it?'
 SIZE = 128
 
 
+def noise_image(seed: int, size=(24, 24)):
+    """Random pixels from a seed: each image gives a model different features (the packing and collate tests)."""
+    from PIL import Image
+    rng = random.Random(seed)
+    return Image.frombytes('RGB', size, bytes(rng.randrange(256) for _ in range(size[0] * size[1] * 3)))
+
+
 def draw(colour: str, shape: str, rng: random.Random, min_side: int = 44):
     from PIL import Image, ImageDraw
     image = Image.new('RGB', (SIZE, SIZE), (255, 255, 255))

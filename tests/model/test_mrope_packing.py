@@ -3,11 +3,8 @@ the 3-D rotary positions it has alone, so each sample's logits in the packed row
 Qwen2-VL, Qwen2.5-VL (a video sample: seconds per temporal patch), Qwen3-VL (per-frame video timestamps) and GLM-4.1V
 (images; videos), images of different sizes, a text-only sample in the middle; without the per-sample positions
 they do not. `swift sft --padding_free` logs the unpacked batch's loss on qwen2-vl-tiny."""
-import random
-
 import pytest
 import torch
-from PIL import Image
 
 from swift.model.mrope_packing import attach_packed_mrope
 from swift.template import get_template
@@ -15,13 +12,9 @@ from swift.training.collator import MediaCollator, PackedCollator, PackedMediaCo
 from swift.training.packed_attention import PACKED_SDPA, register_packed_sdpa
 
 from tests.helpers.av_media import colour_video
+from tests.helpers.shapes import noise_image
 
 ALIASES = {'qwen2_vl': 'qwen2-vl-tiny', 'qwen2_5_vl': 'qwen2.5-vl-tiny', 'qwen3_vl': 'qwen3-vl-tiny'}
-
-
-def _noise(seed: int, size) -> Image.Image:
-    rng = random.Random(seed)  # random pixels: each image gives the model different features
-    return Image.frombytes('RGB', size, bytes(rng.randrange(256) for _ in range(size[0] * size[1] * 3)))
 
 
 # images of different sizes (different grids, different 3-D extents): 1 / 2 / 0 images, a video, 1 image; GLM-4V's
@@ -52,7 +45,7 @@ def family(request, tmp_path_factory, glm4v_dir):
         tags = '<image>' * len(sizes) + ('<video>' if with_video else '')
         row = {'messages': [{'role': 'user', 'content': f'{tags}Which one is number {k}?'},
                             {'role': 'assistant', 'content': f'The answer is {k * 7} and {k} more words'}],
-               'images': [_noise(10 * k + i, size) for i, size in enumerate(sizes)]}
+               'images': [noise_image(10 * k + i, size) for i, size in enumerate(sizes)]}
         if with_video:
             row['videos'] = [str(video)]
         samples.append(template.encode(row))

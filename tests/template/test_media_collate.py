@@ -4,17 +4,15 @@ or join them in order (InternVL; OneVision and InternVL videos too): each sample
 a padding-free packed row, equal its logits alone (tiny random models, tests/helpers/tiny_vlm_families.py). Before,
 a batch of a Pixtral or OneVision model with two images of different sizes stopped training with a tensor-size
 error."""
-import random
-
 import pytest
 import torch
-from PIL import Image
 
 from swift.model.loader import get_model_tokenizer
 from swift.template import get_template
 from swift.training.collator import MediaCollator, PackedCollator, PackedMediaCollator, PaddingCollator
 
 from tests.helpers import tiny_vlm_families as families
+from tests.helpers.shapes import noise_image
 
 # builder -> (registry type, template)
 FAMILIES = {'llava_next': ('llava_next_hf', 'llava_next_mistral'), 'llava_onevision': ('llava_onevision_hf',
@@ -22,11 +20,6 @@ FAMILIES = {'llava_next': ('llava_next_hf', 'llava_next_mistral'), 'llava_onevis
             'mistral3': ('mistral3', 'pixtral'), 'idefics2': ('idefics2', 'idefics2')}
 # per sample, its images' sizes: different aspect ratios (anyres grids), heights and widths; a text-only sample
 SIZES = [[(40, 30)], [(30, 60), (50, 50)], [], [(64, 32)]]
-
-
-def _noise(seed: int, size) -> Image.Image:
-    rng = random.Random(seed)  # random pixels: each image gives the model different features
-    return Image.frombytes('RGB', size, bytes(rng.randrange(256) for _ in range(size[0] * size[1] * 3)))
 
 
 @pytest.fixture(scope='module', params=list(FAMILIES))
@@ -40,7 +33,8 @@ def family(request, tmp_path_factory, smollm_dir):
     template = get_template(template_name, tokenizer=tokenizer)
     rows = [{'messages': [{'role': 'user', 'content': '<image>' * len(sizes) + f'Which one is {k}?'},
                           {'role': 'assistant', 'content': f'The answer is {k * 7}'}],
-             'images': [_noise(10 * k + i, size) for i, size in enumerate(sizes)]} for k, sizes in enumerate(SIZES)]
+             'images': [noise_image(10 * k + i, size) for i, size in enumerate(sizes)]}
+            for k, sizes in enumerate(SIZES)]
     samples = [template.encode(row) for row in rows]
     with torch.no_grad():
         alone = [model(**_inputs(MediaCollator(PaddingCollator(tokenizer.pad_token_id), template)([s]))).logits[0]
@@ -89,7 +83,7 @@ def test_a_padding_free_row_of_videos_and_an_image_gives_each_sample_its_logits_
                           {'role': 'assistant', 'content': answer}], 'videos': [video]}
             for answer in ('red', 'red it is')]
     rows.insert(1, {'messages': [{'role': 'user', 'content': '<image>What is it?'},
-                                 {'role': 'assistant', 'content': 'noise'}], 'images': [_noise(3, (40, 30))]})
+                                 {'role': 'assistant', 'content': 'noise'}], 'images': [noise_image(3, (40, 30))]})
     samples = [template.encode(row) for row in rows]
     pad = tokenizer.pad_token_id
     batch = PackedMediaCollator(PackedCollator(pad, padding_free=True), template)(samples)

@@ -1,11 +1,8 @@
 """--packing / --padding_free on image rows (SmolVLM / Idefics3, LLaVA-1.5): a packed row carries its samples' images
 in order, and its loss equals the token-weighted mean of each sample's loss alone, as for text packing
 (test_packing.py); for LLaVA each sample's logits in the packed row equal its logits alone."""
-import random
-
 import pytest
 import torch
-from PIL import Image
 
 from swift.model.loader import load_tokenizer
 from swift.template import get_template
@@ -14,6 +11,8 @@ from swift.training.packed_attention import PACKED_SDPA, register_packed_sdpa
 from swift.training.packing import IGNORE_INDEX, pack_samples
 from swift.utils import SwiftError
 
+from tests.helpers.shapes import noise_image
+
 
 @pytest.fixture(scope='module')
 def template(tiny_vlm_dir):
@@ -21,16 +20,11 @@ def template(tiny_vlm_dir):
     return get_template(tokenizer.model_info.template, tokenizer=tokenizer)
 
 
-def _noise(seed: int, size=(24, 24)) -> Image.Image:
-    rng = random.Random(seed)  # random pixels: each image gives the model different features
-    return Image.frombytes('RGB', size, bytes(rng.randrange(256) for _ in range(size[0] * size[1] * 3)))
-
-
 def _row(k: int, images: int) -> dict:
     tags = '<image>' * images
     return {'messages': [{'role': 'user', 'content': f'{tags}Which one is number {k}?'},
                          {'role': 'assistant', 'content': f'The answer is {k * 7} and {k} more words'}],
-            'images': [_noise(10 * k + i) for i in range(images)]}
+            'images': [noise_image(10 * k + i) for i in range(images)]}
 
 
 @pytest.fixture(scope='module')
